@@ -1,0 +1,46 @@
+namespace AkkaKube.Actors;
+
+/// <summary>Role, actor and system names, in one place so every component and tool agrees.</summary>
+public static class AkkaKubeNames
+{
+    public const string SystemName = "akkakube";
+
+    public static class Roles
+    {
+        public const string ControlPlane = "control-plane";
+        public const string Worker = "worker";
+        public const string ZonePrefix = "zone:";
+        public const string RegionPrefix = "region:";
+
+        public static string Zone(string zone) => ZonePrefix + zone;
+        public static string Region(string region) => RegionPrefix + region;
+
+        public static string? ZoneOf(IEnumerable<string> roles) =>
+            roles.FirstOrDefault(r => r.StartsWith(ZonePrefix, StringComparison.Ordinal))?[ZonePrefix.Length..];
+
+        public static string? RegionOf(IEnumerable<string> roles) =>
+            roles.FirstOrDefault(r => r.StartsWith(RegionPrefix, StringComparison.Ordinal))?[RegionPrefix.Length..];
+    }
+
+    /// <summary>Top-level actor names (children of /user), lower-case component names as in DESIGN.md.</summary>
+    public static class Actors
+    {
+        public const string Store = "store";
+        public const string ApiServer = "apiserver";
+        public const string Scheduler = "scheduler";
+        public const string ControllerManager = "controller-manager";
+        public const string CloudControllerManager = "cloud-controller-manager";
+        public const string Kubelet = "kubelet";
+        public const string Proxy = "proxy";
+        public const string CmdHost = "cmd";
+        public const string NodeInfo = "node-info";
+    }
+
+    /// <summary>Kubernetes label keys the cluster relies on.</summary>
+    public static class Labels
+    {
+        public const string Hostname = "kubernetes.io/hostname";
+        public const string Zone = "topology.kubernetes.io/zone";
+        public const string Region = "topology.kubernetes.io/region";
+    }
+}

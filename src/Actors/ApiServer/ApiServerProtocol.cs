@@ -1,0 +1,34 @@
+using AkkaKube.Actors.Serialization;
+
+namespace AkkaKube.Actors.ApiServer;
+
+/// <summary>
+/// The apiserver layer as actor messages: in-cluster components (scheduler, controllers, kubelets,
+/// proxies) send <see cref="ApiRequest"/> to an `apiserver` actor on a control-plane node (through a
+/// cluster-aware router); the HTTP front turns each HTTP request into the same request and runs the
+/// same pipeline (admission, defaulting, validation, store).
+/// </summary>
+public static class ApiServerProtocol
+{
+    /// <summary>
+    /// One API call. Verb: get, list, create, update, patch, delete, deletecollection, watch.
+    /// Query holds the Kubernetes query parameters (labelSelector, fieldSelector, limit, continue,
+    /// resourceVersion, dryRun, fieldManager, fieldValidation, propagationPolicy…).
+    /// For watch, Subscriber receives StoreProtocol.WatchEvent/WatchEnded.
+    /// </summary>
+    public sealed record ApiRequest(
+        string Verb,
+        string Group,
+        string Version,
+        string Resource,
+        string? Namespace,
+        string? Name,
+        string? Subresource,
+        IReadOnlyDictionary<string, string> Query,
+        string? ContentType,
+        string? Body,
+        Akka.Actor.IActorRef? Subscriber = null) : IAkkaKubeMessage;
+
+    /// <summary>HTTP-like result: Code and a JSON body (an object, a list, or a metav1.Status on failure).</summary>
+    public sealed record ApiResponse(int Code, string Body) : IAkkaKubeMessage;
+}

@@ -1,0 +1,70 @@
+using Akka.Configuration;
+
+namespace AkkaKube.Actors.Cluster;
+
+/// <summary>Builds the node's HOCON: flags over --config files over persistence over role files over base.</summary>
+public static class NodeConfig
+{
+    public static Config Build(NodeOptions node, string hoconDirectory)
+    {
+        var layers = new List<Config> { FromFlags(node) };
+        foreach (var file in node.ConfigFiles.Reverse())
+            layers.Add(Load(file));
+        layers.Add(Load(Path.Combine(hoconDirectory,
+            node.Persistence == PersistenceKind.Postgres ? "persistence-postgres.conf" : "persistence-sqlite.conf")));
+        if (node.Worker) layers.Add(Load(Path.Combine(hoconDirectory, "worker.conf")));
+        if (node.ControlPlane) layers.Add(Load(Path.Combine(hoconDirectory, "control-plane.conf")));
+        layers.Add(Load(Path.Combine(hoconDirectory, "base.conf")));
+
+        var config = layers[0];
+        foreach (var fallback in layers.Skip(1))
+            config = config.WithFallback(fallback);
+        return config;
+    }
+
+    public static Config Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new NodeConfigException($"cannot read HOCON file '{path}': {e.Message}");
+        }
+        try
+        {
+            return ConfigurationFactory.ParseString(text);
+        }
+        catch (Exception e)
+        {
+            throw new NodeConfigException($"invalid HOCON in '{path}': {FirstLine(e.Message)}");
+        }
+    }
+
+    private static string FirstLine(string s) => s.Split('\n', 2)[0].Trim();
+
+    private static Config FromFlags(NodeOptions node)
+    {
+        var connection = node.Persistence == PersistenceKind.Postgres
+            ? node.PostgresConnectionString!
+            // Shared by several local processes: wait on the file lock instead of failing fast.
+            : $"Data Source={node.SqliteFile};Pooling=True;Default Timeout=30";
+        var seeds = string.Join(", ", node.SeedNodes.Select(Quote));
+        var roles = string.Join(", ", node.Roles.Select(Quote));
+        return ConfigurationFactory.ParseString($$"""
+            akka.remote.dot-netty.tcp.hostname = {{Quote(node.NodeIp.ToString())}}
+            akka.remote.dot-netty.tcp.port = {{node.RemotingPort}}
+            akka.cluster.roles = [{{roles}}]
+            akka.cluster.seed-nodes = [{{seeds}}]
+            akka.persistence.journal.sql.connection-string = {{Quote(connection)}}
+            akka.persistence.query.journal.sql.connection-string = {{Quote(connection)}}
+            akka.persistence.snapshot-store.sql.connection-string = {{Quote(connection)}}
+            """);
+    }
+
+    private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+}
+
+public sealed class NodeConfigException(string message) : Exception(message);

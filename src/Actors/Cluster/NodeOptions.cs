@@ -1,0 +1,63 @@
+using System.Net;
+
+namespace AkkaKube.Actors.Cluster;
+
+public enum PersistenceKind { Sqlite, Postgres }
+
+/// <summary>
+/// Everything a node process was told at start: identity, roles, addresses and storage.
+/// Registered in DI so every component reads the same facts.
+/// </summary>
+public sealed record NodeOptions
+{
+    public required string NodeName { get; init; }
+    public bool ControlPlane { get; init; } = true;
+    public bool Worker { get; init; } = true;
+    public string Zone { get; init; } = "zone-a";
+    public string Region { get; init; } = "local";
+
+    /// <summary>The node's own loopback address (127.1.0.0/16); Akka remoting binds here.</summary>
+    public IPAddress NodeIp { get; init; } = IPAddress.Loopback;
+    public int RemotingPort { get; init; }
+    public IReadOnlyList<string> SeedNodes { get; init; } = [];
+
+    /// <summary>The node's pod CIDR, a /24 in 127.64.0.0/10.</summary>
+    public string? PodCidr { get; init; }
+
+    public IPAddress ApiAddress { get; init; } = IPAddress.Loopback;
+    public int ApiPort { get; init; } = 6443;
+    public bool InsecureApi { get; init; }
+
+    public IPAddress CmdAddress { get; init; } = IPAddress.Loopback;
+    public int CmdPort { get; init; } = 9110;
+    public string? CmdToken { get; init; }
+
+    public required string DataDirectory { get; init; }
+    public PersistenceKind Persistence { get; init; } = PersistenceKind.Sqlite;
+    public string? PostgresConnectionString { get; init; }
+
+    /// <summary>Extra HOCON files given with --config, in order (later wins).</summary>
+    public IReadOnlyList<string> ConfigFiles { get; init; } = [];
+
+    public IReadOnlyList<string> Roles
+    {
+        get
+        {
+            var roles = new List<string>();
+            if (ControlPlane) roles.Add(AkkaKubeNames.Roles.ControlPlane);
+            if (Worker) roles.Add(AkkaKubeNames.Roles.Worker);
+            roles.Add(AkkaKubeNames.Roles.Zone(Zone));
+            roles.Add(AkkaKubeNames.Roles.Region(Region));
+            return roles;
+        }
+    }
+
+    public string SqliteFile => Path.Combine(DataDirectory, "store.db");
+
+    /// <summary>Node ordinal k → 127.1.(k/256).(k%256), as DESIGN.md fixes.</summary>
+    public static IPAddress NodeIpFor(int ordinal) =>
+        new([127, 1, (byte)(ordinal / 256), (byte)(ordinal % 256)]);
+
+    /// <summary>Node ordinal k → the k-th /24 of 127.64.0.0/10.</summary>
+    public static string PodCidrFor(int ordinal) => $"127.{64 + ordinal / 256}.{ordinal % 256}.0/24";
+}

@@ -1,0 +1,70 @@
+using Akka.Actor;
+using AkkaKube.Actors.Serialization;
+
+namespace AkkaKube.Actors.Store;
+
+/// <summary>
+/// Messages of a store partition (the etcd of AkkaKube). A partition holds one resource kind,
+/// named like the apiserver's storage key: "pods", "deployments.apps", "leases.coordination.k8s.io".
+/// A hot kind may later split by namespace ("pods@team-a"); the partition name carries that.
+/// Objects travel as JSON text so the store stays generic, like the real apiserver's storage.
+/// </summary>
+public static class StoreProtocol
+{
+    /// <summary>Every command names its partition; the shard extractor routes on it.</summary>
+    public interface IPartitionCommand : IAkkaKubeMessage
+    {
+        string Partition { get; }
+    }
+
+    /// <summary>Create; the store sets uid, creationTimestamp, resourceVersion, generation.</summary>
+    public sealed record CreateObject(string Partition, string ObjectJson, bool DryRun = false) : IPartitionCommand;
+
+    /// <summary>
+    /// Replace an object. When the object carries metadata.resourceVersion it is a precondition:
+    /// a different current revision is 409 Conflict. Generation is bumped when anything outside
+    /// metadata and status changed. Removing the last finalizer of an object marked for deletion deletes it.
+    /// </summary>
+    public sealed record UpdateObject(string Partition, string ObjectJson, bool DryRun = false) : IPartitionCommand;
+
+    /// <summary>Delete; an object with finalizers is only marked (deletionTimestamp).</summary>
+    public sealed record DeleteObject(
+        string Partition, string? Namespace, string Name,
+        string? PreconditionUid = null, string? PreconditionResourceVersion = null,
+        bool DryRun = false) : IPartitionCommand;
+
+    public sealed record GetObject(string Partition, string? Namespace, string Name) : IPartitionCommand;
+
+    /// <summary>List; Limit 0 = all. Continue is the opaque token of a previous page.</summary>
+    public sealed record ListObjects(
+        string Partition, string? Namespace, string? LabelSelector, string? FieldSelector,
+        int Limit = 0, string? Continue = null) : IPartitionCommand;
+
+    /// <summary>
+    /// Start a watch. FromRevision 0 = from now. Events go to Subscriber as <see cref="WatchEvent"/>,
+    /// the stream ends with <see cref="WatchEnded"/> (e.g. 410 Expired when FromRevision left the window).
+    /// The partition also ends the stream when the subscriber dies or the partition stops.
+    /// </summary>
+    public sealed record StartWatch(
+        string Partition, string WatchId, IActorRef Subscriber, string? Namespace,
+        string? LabelSelector, string? FieldSelector, long FromRevision, bool Bookmarks = false) : IPartitionCommand;
+
+    public sealed record CancelWatch(string Partition, string WatchId) : IPartitionCommand;
+
+    // ---- replies ----
+
+    public sealed record ObjectReply(string ObjectJson, long Revision) : IAkkaKubeMessage;
+
+    public sealed record ListReply(IReadOnlyList<string> Items, long Revision, string? Continue, long? RemainingItemCount)
+        : IAkkaKubeMessage;
+
+    /// <summary>A refused command: HTTP code and Kubernetes Status reason (NotFound, AlreadyExists, Conflict, Invalid, Expired…).</summary>
+    public sealed record StoreFailure(int Code, string Reason, string Message) : IAkkaKubeMessage;
+
+    public sealed record WatchStarted(string WatchId, long Revision) : IAkkaKubeMessage;
+
+    /// <summary>Type is ADDED, MODIFIED, DELETED or BOOKMARK.</summary>
+    public sealed record WatchEvent(string WatchId, string Type, string ObjectJson, long Revision) : IAkkaKubeMessage;
+
+    public sealed record WatchEnded(string WatchId, int Code, string Reason, string Message) : IAkkaKubeMessage;
+}

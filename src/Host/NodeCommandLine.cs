@@ -1,0 +1,194 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using AkkaKube.Actors.Cluster;
+
+namespace AkkaKube.Host;
+
+/// <summary>Flags (and AKKAKUBE_* environment variables) of the node process, validated into <see cref="NodeOptions"/>.</summary>
+public static class NodeCommandLine
+{
+    public static readonly Option<string> NodeName = new("--node-name") { Description = "Node name (also the Kubernetes Node name). Env: AKKAKUBE_NODE_NAME" };
+    public static readonly Option<string> Roles = new("--roles") { Description = "Comma-separated roles: control-plane, worker. Env: AKKAKUBE_ROLES", DefaultValueFactory = _ => "control-plane,worker" };
+    public static readonly Option<string> Zone = new("--zone") { Description = "Availability zone. Env: AKKAKUBE_ZONE", DefaultValueFactory = _ => "zone-a" };
+    public static readonly Option<string> Region = new("--region") { Description = "Region. Env: AKKAKUBE_REGION", DefaultValueFactory = _ => "local" };
+    public static readonly Option<string> NodeIp = new("--node-ip") { Description = "The node's own loopback address (127.1.0.0/16). Env: AKKAKUBE_NODE_IP", DefaultValueFactory = _ => "127.0.0.1" };
+    public static readonly Option<int> Port = new("--port") { Description = "Akka remoting port (0 = any free port). Env: AKKAKUBE_PORT" };
+    public static readonly Option<string[]> Seeds = new("--seed") { Description = "Seed node address, e.g. akka.tcp://akkakube@127.1.0.1:4053 (repeatable). Env: AKKAKUBE_SEEDS (comma-separated)", AllowMultipleArgumentsPerToken = true };
+    public static readonly Option<string> PodCidr = new("--pod-cidr") { Description = "Pod CIDR of this node (a /24 in 127.64.0.0/10). Env: AKKAKUBE_POD_CIDR" };
+    public static readonly Option<string> ApiAddress = new("--api-address") { Description = "Apiserver listen address. Env: AKKAKUBE_API_ADDRESS", DefaultValueFactory = _ => "127.0.0.1" };
+    public static readonly Option<int> ApiPort = new("--api-port") { Description = "Apiserver port, shared by all local control-plane nodes (SO_REUSEPORT). Env: AKKAKUBE_API_PORT", DefaultValueFactory = _ => 6443 };
+    public static readonly Option<bool> InsecureApi = new("--insecure-api") { Description = "Allow a plain-HTTP apiserver on a non-loopback address (logs a warning at every start)" };
+    public static readonly Option<string> CmdAddress = new("--cmd-address") { Description = "Command host listen address. Env: AKKAKUBE_CMD_ADDRESS", DefaultValueFactory = _ => "127.0.0.1" };
+    public static readonly Option<int> CmdPort = new("--cmd-port") { Description = "Command host port (akkakube cmd). Env: AKKAKUBE_CMD_PORT", DefaultValueFactory = _ => 9110 };
+    public static readonly Option<string> CmdToken = new("--cmd-token") { Description = "Shared secret for the command host (required off loopback). Env: AKKAKUBE_CMD_TOKEN" };
+    public static readonly Option<string> DataDir = new("--data-dir") { Description = "Data directory (SQLite store, logs). Env: AKKAKUBE_DATA_DIR", DefaultValueFactory = _ => ".akkakube" };
+    public static readonly Option<string> Postgres = new("--postgres") { Description = "PostgreSQL connection string; selects the PostgreSQL journal instead of SQLite. Env: AKKAKUBE_POSTGRES" };
+    public static readonly Option<string[]> ConfigFiles = new("--config") { Description = "Extra HOCON file(s) layered over the defaults (repeatable)" };
+
+    public static RootCommand CreateRootCommand()
+    {
+        var root = new RootCommand("AkkaKube node process: one member of the AkkaKube Akka.NET cluster.");
+        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureApi, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, ConfigFiles })
+            root.Options.Add(option);
+        return root;
+    }
+
+    /// <summary>Turns parsed flags into options, or throws <see cref="NodeConfigException"/> with a one-line message.</summary>
+    public static NodeOptions ToOptions(ParseResult parse)
+    {
+        string? Get(Option<string> o, string env) =>
+            parse.GetResult(o) is { Implicit: false } ? parse.GetValue(o) : Environment.GetEnvironmentVariable(env) ?? parse.GetValue(o);
+        int GetInt(Option<int> o, string env)
+        {
+            if (parse.GetResult(o) is { Implicit: false }) return parse.GetValue(o);
+            var s = Environment.GetEnvironmentVariable(env);
+            if (s is null) return parse.GetValue(o);
+            return int.TryParse(s, out var v) ? v : throw new NodeConfigException($"{env}='{s}' is not a number");
+        }
+
+        var name = Get(NodeName, "AKKAKUBE_NODE_NAME");
+        if (string.IsNullOrWhiteSpace(name))
+            throw new NodeConfigException("--node-name is required");
+        if (!IsDns1123Label(name))
+            throw new NodeConfigException($"--node-name '{name}' must be a DNS-1123 label (lower-case letters, digits, '-', at most 63)");
+
+        var roles = (Get(Roles, "AKKAKUBE_ROLES") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var r in roles)
+            if (r is not ("control-plane" or "worker"))
+                throw new NodeConfigException($"--roles: unknown role '{r}' (use control-plane and/or worker)");
+        if (roles.Length == 0)
+            throw new NodeConfigException("--roles: at least one of control-plane, worker");
+
+        var zone = Get(Zone, "AKKAKUBE_ZONE")!;
+        if (!IsDns1123Label(zone)) throw new NodeConfigException($"--zone '{zone}' must be a DNS-1123 label");
+        var region = Get(Region, "AKKAKUBE_REGION")!;
+        if (!IsDns1123Label(region)) throw new NodeConfigException($"--region '{region}' must be a DNS-1123 label");
+
+        var nodeIp = ParseIp(Get(NodeIp, "AKKAKUBE_NODE_IP")!, "--node-ip");
+        var port = CheckPort(GetInt(Port, "AKKAKUBE_PORT"), "--port", allowZero: true);
+        var seeds = parse.GetResult(Seeds) is { Implicit: false }
+            ? parse.GetValue(Seeds) ?? []
+            : (Environment.GetEnvironmentVariable("AKKAKUBE_SEEDS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var seed in seeds) ValidateSeed(seed);
+
+        var podCidr = Get(PodCidr, "AKKAKUBE_POD_CIDR");
+        if (podCidr is not null && !IsPodCidr(podCidr))
+            throw new NodeConfigException($"--pod-cidr '{podCidr}' must be a /24 inside 127.64.0.0/10, e.g. 127.64.1.0/24");
+
+        var apiAddress = ParseIp(Get(ApiAddress, "AKKAKUBE_API_ADDRESS")!, "--api-address");
+        var apiPort = CheckPort(GetInt(ApiPort, "AKKAKUBE_API_PORT"), "--api-port", allowZero: false);
+        var insecure = parse.GetValue(InsecureApi);
+        var cmdAddress = ParseIp(Get(CmdAddress, "AKKAKUBE_CMD_ADDRESS")!, "--cmd-address");
+        var cmdPort = CheckPort(GetInt(CmdPort, "AKKAKUBE_CMD_PORT"), "--cmd-port", allowZero: true);
+        var cmdToken = Get(CmdToken, "AKKAKUBE_CMD_TOKEN");
+        if (!IPAddress.IsLoopback(cmdAddress) && string.IsNullOrEmpty(cmdToken))
+            throw new NodeConfigException($"--cmd-address {cmdAddress} is not loopback: set --cmd-token (or AKKAKUBE_CMD_TOKEN)");
+
+        var dataDir = Path.GetFullPath(Get(DataDir, "AKKAKUBE_DATA_DIR")!);
+        var postgres = Get(Postgres, "AKKAKUBE_POSTGRES");
+        var configFiles = (parse.GetValue(ConfigFiles) ?? []).Select(Path.GetFullPath).ToList();
+        foreach (var f in configFiles)
+            if (!File.Exists(f)) throw new NodeConfigException($"--config: file '{f}' does not exist");
+
+        return new NodeOptions
+        {
+            NodeName = name,
+            ControlPlane = roles.Contains("control-plane"),
+            Worker = roles.Contains("worker"),
+            Zone = zone,
+            Region = region,
+            NodeIp = nodeIp,
+            RemotingPort = port,
+            SeedNodes = seeds,
+            PodCidr = podCidr,
+            ApiAddress = apiAddress,
+            ApiPort = apiPort,
+            InsecureApi = insecure,
+            CmdAddress = cmdAddress,
+            CmdPort = cmdPort,
+            CmdToken = cmdToken,
+            DataDirectory = dataDir,
+            Persistence = string.IsNullOrEmpty(postgres) ? PersistenceKind.Sqlite : PersistenceKind.Postgres,
+            PostgresConnectionString = string.IsNullOrEmpty(postgres) ? null : postgres,
+            ConfigFiles = configFiles,
+        };
+    }
+
+    /// <summary>Checks that need the machine: a usable data directory and free ports. One-line errors.</summary>
+    public static void Preflight(NodeOptions node)
+    {
+        try
+        {
+            if (File.Exists(node.DataDirectory))
+                throw new NodeConfigException($"data directory '{node.DataDirectory}' is a file, not a directory");
+            Directory.CreateDirectory(node.DataDirectory);
+            var probe = Path.Combine(node.DataDirectory, $".probe-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new NodeConfigException($"data directory '{node.DataDirectory}' is not usable: {e.Message}");
+        }
+
+        if (node.RemotingPort != 0) EnsureFree(node.NodeIp, node.RemotingPort, "--port (remoting)");
+        if (node.CmdPort != 0) EnsureFree(node.CmdAddress, node.CmdPort, "--cmd-port");
+        if (node.ControlPlane && !IPAddress.IsLoopback(node.ApiAddress) && !node.InsecureApi)
+            throw new NodeConfigException(
+                $"refusing to serve the API on non-loopback {node.ApiAddress} without TLS and token authentication; pass --insecure-api to do it anyway");
+    }
+
+    private static void EnsureFree(IPAddress ip, int port, string what)
+    {
+        using var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new IPEndPoint(ip, port));
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new NodeConfigException($"{what}: {ip}:{port} is already in use");
+        }
+        catch (SocketException e)
+        {
+            throw new NodeConfigException($"{what}: cannot bind {ip}:{port}: {e.Message}");
+        }
+    }
+
+    private static void ValidateSeed(string seed)
+    {
+        Akka.Actor.Address address;
+        try
+        {
+            address = Akka.Actor.Address.Parse(seed);
+        }
+        catch (Exception)
+        {
+            throw new NodeConfigException($"--seed '{seed}' is not an Akka address like akka.tcp://akkakube@127.1.0.1:4053");
+        }
+        if (address.System != Actors.AkkaKubeNames.SystemName)
+            throw new NodeConfigException($"--seed '{seed}': actor system must be '{Actors.AkkaKubeNames.SystemName}', not '{address.System}'");
+        if (address.Host is null || address.Port is null or <= 0 or > 65535)
+            throw new NodeConfigException($"--seed '{seed}' needs a host and a port");
+    }
+
+    private static IPAddress ParseIp(string s, string flag) =>
+        IPAddress.TryParse(s, out var ip) ? ip : throw new NodeConfigException($"{flag} '{s}' is not an IP address");
+
+    private static int CheckPort(int port, string flag, bool allowZero) =>
+        port is >= 1 and <= 65535 || (allowZero && port == 0) ? port : throw new NodeConfigException($"{flag} {port} is not a valid port");
+
+    private static bool IsPodCidr(string s)
+    {
+        var parts = s.Split('/');
+        if (parts.Length != 2 || parts[1] != "24" || !IPAddress.TryParse(parts[0], out var ip)) return false;
+        var b = ip.GetAddressBytes();
+        return b.Length == 4 && b[0] == 127 && (b[1] & 0xC0) == 64 && b[3] == 0;
+    }
+
+    public static bool IsDns1123Label(string s) =>
+        s.Length is > 0 and <= 63 && char.IsAsciiLetterLower(s[0]) | char.IsAsciiDigit(s[0]) &&
+        char.IsAsciiLetterLower(s[^1]) | char.IsAsciiDigit(s[^1]) &&
+        s.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
+}

@@ -1,0 +1,59 @@
+using Akka.Actor;
+using Akka.Hosting;
+using AkkaKube.Actors.Cluster;
+using AkkaKube.Host;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace AkkaKube.Tests.Infrastructure;
+
+/// <summary>
+/// A real all-in-one node (control-plane + worker) inside the test process: the same NodeHost as the
+/// node binary, SQLite in a temporary directory, every port from the OS. Share one per test class
+/// with IClassFixture; it costs a few seconds to start.
+/// </summary>
+public sealed class InProcessNode : IAsyncLifetime
+{
+    private readonly TempDir _dir = new();
+    private IHost? _host;
+
+    public NodeOptions Options { get; private set; } = null!;
+    public ActorSystem System => _host!.Services.GetRequiredService<ActorSystem>();
+    public IServiceProvider Services => _host!.Services;
+    public Uri ApiUri => new($"http://127.0.0.1:{Options.ApiPort}");
+
+    /// <summary>Override to change the node (e.g. roles) before it starts.</summary>
+    public Func<NodeOptions, NodeOptions> Configure { get; init; } = o => o;
+
+    public async Task InitializeAsync()
+    {
+        var port = FreePort.Next();
+        Options = Configure(new NodeOptions
+        {
+            NodeName = "node-1",
+            NodeIp = System.Net.IPAddress.Loopback,
+            RemotingPort = port,
+            SeedNodes = [$"akka.tcp://akkakube@127.0.0.1:{port}"],
+            ApiPort = FreePort.Next(),
+            CmdPort = FreePort.Next(),
+            PodCidr = NodeOptions.PodCidrFor(200),
+            DataDirectory = _dir.Path,
+        });
+        _host = NodeHost.Build(Options);
+        await _host.StartAsync();
+        var cluster = Akka.Cluster.Cluster.Get(System);
+        var up = new TaskCompletionSource();
+        cluster.RegisterOnMemberUp(() => up.TrySetResult());
+        await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_host is not null)
+        {
+            await _host.StopAsync(TimeSpan.FromSeconds(20));
+            _host.Dispose();
+        }
+        _dir.Dispose();
+    }
+}
