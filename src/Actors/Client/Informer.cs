@@ -1,0 +1,177 @@
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using Akka.Event;
+using AkkaKube.Actors.Store;
+
+namespace AkkaKube.Actors.Client;
+
+/// <summary>
+/// Messages an <see cref="Informer"/> sends to its owner (local only, never serialized).
+/// </summary>
+public static class InformerProtocol
+{
+    /// <summary>The cache after a (re)list; owners reconcile everything in it.</summary>
+    public sealed record Synced(ApiResource Resource, IReadOnlyDictionary<string, JsonObject> Objects, string ResourceVersion);
+
+    public sealed record Added(ApiResource Resource, string Key, JsonObject Object);
+
+    public sealed record Updated(ApiResource Resource, string Key, JsonObject Old, JsonObject New);
+
+    public sealed record Deleted(ApiResource Resource, string Key, JsonObject LastKnown);
+}
+
+public sealed record InformerOptions(
+    ApiResource Resource,
+    string? Namespace = null,
+    string? LabelSelector = null,
+    string? FieldSelector = null)
+{
+    /// <summary>Back-off before a re-list after a failure: doubles from Min to Max.</summary>
+    public TimeSpan MinRetry { get; init; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan MaxRetry { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>
+/// List, then watch from the list's resourceVersion, keeping a cache keyed "namespace/name" (or "name"),
+/// exactly as client-go's reflector does: a watch that ends (410 Expired, a moved store partition, an
+/// apiserver lost) leads to a re-list, whose differences to the cache are delivered as Added/Updated/Deleted
+/// before <see cref="InformerProtocol.Synced"/>. The owner (parent by default) receives all events.
+/// </summary>
+public sealed class Informer : ReceiveActor, IWithTimers
+{
+    private const string RelistTimer = "relist";
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IKubeApi _api;
+    private readonly InformerOptions _options;
+    private readonly IActorRef _owner;
+    private Dictionary<string, JsonObject> _cache = new(StringComparer.Ordinal);
+    private string _watchId = "";
+    private string _resourceVersion = "";
+    private TimeSpan _retry;
+    private bool _synced;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public Informer(IKubeApi api, InformerOptions options, IActorRef? owner)
+    {
+        _api = api;
+        _options = options;
+        _owner = owner ?? Context.Parent;
+        _retry = options.MinRetry;
+        Listing();
+    }
+
+    public static Props Props(IKubeApi api, InformerOptions options, IActorRef? owner = null) =>
+        Akka.Actor.Props.Create(() => new Informer(api, options, owner));
+
+    public static string KeyOf(JsonObject obj)
+    {
+        var meta = obj["metadata"] as JsonObject;
+        var ns = meta?["namespace"]?.GetValue<string>();
+        var name = meta?["name"]?.GetValue<string>() ?? "";
+        return string.IsNullOrEmpty(ns) ? name : $"{ns}/{name}";
+    }
+
+    public static string ResourceVersionOf(JsonObject obj) =>
+        (obj["metadata"] as JsonObject)?["resourceVersion"]?.GetValue<string>() ?? "";
+
+    protected override void PreStart() => StartList();
+
+    protected override void PostStop()
+    {
+        if (_watchId.Length > 0)
+            _ = _api.CancelWatchAsync(_options.Resource, _watchId);
+    }
+
+    private sealed record ListDone(ObjectList List);
+    private sealed record WatchOpened(string WatchId);
+    private sealed record Failed(Exception Error);
+    private sealed class Relist { public static readonly Relist Instance = new(); }
+
+    private void StartList()
+    {
+        var options = new ListOptions(_options.LabelSelector, _options.FieldSelector);
+        _api.ListAsync(_options.Resource, _options.Namespace, options)
+            .PipeTo(Self, success: l => new ListDone(l), failure: e => new Failed(e));
+    }
+
+    private void Listing()
+    {
+        Receive<ListDone>(done =>
+        {
+            var fresh = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
+            foreach (var item in done.List.Items)
+                fresh[KeyOf(item)] = item;
+            // Deliver what changed while we were not watching, then the whole cache.
+            foreach (var (key, old) in _cache)
+                if (!fresh.ContainsKey(key))
+                    _owner.Tell(new InformerProtocol.Deleted(_options.Resource, key, old));
+            foreach (var (key, obj) in fresh)
+            {
+                if (!_cache.TryGetValue(key, out var old))
+                {
+                    if (_synced) _owner.Tell(new InformerProtocol.Added(_options.Resource, key, obj));
+                }
+                else if (ResourceVersionOf(old) != ResourceVersionOf(obj))
+                    _owner.Tell(new InformerProtocol.Updated(_options.Resource, key, old, obj));
+            }
+            _cache = fresh;
+            _resourceVersion = done.List.ResourceVersion;
+            _synced = true;
+            _owner.Tell(new InformerProtocol.Synced(_options.Resource, new Dictionary<string, JsonObject>(_cache), _resourceVersion));
+            var options = new ListOptions(_options.LabelSelector, _options.FieldSelector);
+            _watchId = "";
+            _api.WatchAsync(_options.Resource, _options.Namespace, Self, _resourceVersion, options)
+                .PipeTo(Self, success: id => new WatchOpened(id), failure: e => new Failed(e));
+        });
+        Receive<WatchOpened>(opened =>
+        {
+            _watchId = opened.WatchId;
+            _retry = _options.MinRetry;
+        });
+        Receive<StoreProtocol.WatchStarted>(_ => { });
+        Receive<StoreProtocol.WatchEvent>(OnEvent);
+        Receive<StoreProtocol.WatchEnded>(ended =>
+        {
+            if (ended.WatchId != _watchId && _watchId.Length > 0) return;
+            _log.Debug("watch of {0} ended ({1} {2}); re-listing", _options.Resource.Partition, ended.Code, ended.Reason);
+            _watchId = "";
+            StartList();
+        });
+        Receive<Failed>(failed =>
+        {
+            _log.Warning("list/watch of {0} failed: {1}; retrying in {2}", _options.Resource.Partition, failed.Error.Message, _retry);
+            Timers.StartSingleTimer(RelistTimer, Relist.Instance, _retry);
+            _retry = TimeSpan.FromTicks(Math.Min(_retry.Ticks * 2, _options.MaxRetry.Ticks));
+        });
+        Receive<Relist>(_ => StartList());
+    }
+
+    private void OnEvent(StoreProtocol.WatchEvent e)
+    {
+        if (e.WatchId != _watchId && _watchId.Length > 0) return;
+        if (e.Type == "BOOKMARK") return;
+        if (JsonNode.Parse(e.ObjectJson) is not JsonObject obj) return;
+        var key = KeyOf(obj);
+        _resourceVersion = e.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        switch (e.Type)
+        {
+            case "ADDED" or "MODIFIED":
+                if (_cache.TryGetValue(key, out var old))
+                {
+                    _cache[key] = obj;
+                    _owner.Tell(new InformerProtocol.Updated(_options.Resource, key, old, obj));
+                }
+                else
+                {
+                    _cache[key] = obj;
+                    _owner.Tell(new InformerProtocol.Added(_options.Resource, key, obj));
+                }
+                break;
+            case "DELETED":
+                _cache.Remove(key);
+                _owner.Tell(new InformerProtocol.Deleted(_options.Resource, key, obj));
+                break;
+        }
+    }
+}
