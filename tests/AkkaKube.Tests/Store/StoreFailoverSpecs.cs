@@ -38,20 +38,8 @@ public sealed class StoreFailoverSpecs : IAsyncLifetime
             """);
         for (var i = 1; i <= 3; i++)
         {
-            var apiPort = FreePort.Next();
-            var host = NodeHost.Build(new NodeOptions
-            {
-                NodeName = $"node-{i}",
-                ControlPlane = true,
-                Worker = false,
-                RemotingPort = 0,
-                ApiPort = apiPort,
-                CmdPort = FreePort.Next(),
-                DataDirectory = _dir.Path,
-                ConfigFiles = [conf],
-            }, ["--urls", $"http://127.0.0.1:{apiPort}"]);
+            var host = await StoreNode.StartAsync($"node-{i}", _dir.Path, configFiles: [conf]);
             _hosts.Add(host);
-            await host.StartAsync();
         }
         var first = Cluster.Get(SystemOf(_hosts[0])).SelfAddress;
         foreach (var h in _hosts) Cluster.Get(SystemOf(h)).Join(first);
