@@ -1,4 +1,5 @@
 using Akka.Hosting;
+using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Cluster;
 using Microsoft.AspNetCore.Builder;
 
@@ -13,16 +14,17 @@ internal static class NodeComposition
     public static void ConfigureAkka(AkkaConfigurationBuilder builder, NodeOptions node, IServiceProvider services)
     {
         builder.AddNodeInfo(node);
+        builder.AddApiServer(node);
         // components: add one line each
     }
 
     public static void ConfigureWeb(WebApplicationBuilder builder, NodeOptions node)
     {
-        // apiserver: Kestrel set-up
+        builder.ConfigureApiServerWeb(node);
     }
 
     public static void MapWeb(WebApplication app, NodeOptions node)
     {
-        // apiserver: routes
+        app.MapApiServer(node);
     }
 }

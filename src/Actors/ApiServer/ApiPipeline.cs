@@ -80,6 +80,11 @@ public sealed class ApiPipeline(IActorRef store, ApiServerSettings settings, IEv
             ("get", "log") => Named(req, n => LogAsync(ctx, n)),
             ("list", null) when req.Name is null => ListAsync(ctx),
             ("watch", null) => WatchAsync(ctx),
+            ("unwatch", null) => Named(req, id =>
+            {
+                CancelWatch(r, id);
+                return Task.FromResult(new Result(200, ApiStatus.Success(), ctx.Warnings));
+            }),
             ("create", null) when req.Name is null => CreateAsync(ctx),
             ("create", "binding") => Named(req, n => BindAsync(ctx, n)),
             ("create", "eviction") => Named(req, n => EvictAsync(ctx, n)),
@@ -328,6 +333,9 @@ public sealed class ApiPipeline(IActorRef store, ApiServerSettings settings, IEv
             _ => throw new ApiException(500, "InternalError", $"unexpected store reply {reply.GetType().Name}"),
         };
     }
+
+    /// <summary>Ends a watch started through this pipeline (fire and forget).</summary>
+    public void CancelWatch(ApiResource r, string watchId) => store.Tell(new StoreProtocol.CancelWatch(r.Partition, watchId));
 
     // ---------------- create ----------------
 
