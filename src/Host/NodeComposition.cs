@@ -1,6 +1,7 @@
 using Akka.Hosting;
 using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Store;
 using Microsoft.AspNetCore.Builder;
 
 namespace AkkaKube.Host;
@@ -14,6 +15,7 @@ internal static class NodeComposition
     public static void ConfigureAkka(AkkaConfigurationBuilder builder, NodeOptions node, IServiceProvider services)
     {
         builder.AddNodeInfo(node);
+        builder.AddStore(node);
         builder.AddApiServer(node);
         // components: add one line each
     }
