@@ -321,17 +321,20 @@ public sealed class ApiPipeline(IActorRef store, ApiServerSettings settings, IEv
         return await StartWatch(c, subscriber, c.Q("watchId") ?? Guid.NewGuid().ToString("N"), from);
     }
 
-    private async Task<Result> StartWatch(Ctx c, IActorRef subscriber, string watchId, long from)
+    /// <summary>
+    /// The store answers a StartWatch to the subscriber (WatchStarted, then events; or WatchEnded 410
+    /// when the revision left its window), so the pipeline only tells it and returns the watch id.
+    /// </summary>
+    private Task<Result> StartWatch(Ctx c, IActorRef subscriber, string watchId, long from)
     {
         var bookmarks = c.Q("allowWatchBookmarks") is "true" or "1";
-        var reply = await AskStore(new StoreProtocol.StartWatch(c.R.Partition, watchId, subscriber, c.Ns, c.Q("labelSelector"), c.Q("fieldSelector"), from, bookmarks), c.Ct);
-        return reply switch
+        store.Tell(new StoreProtocol.StartWatch(c.R.Partition, watchId, subscriber, c.Ns, c.Q("labelSelector"), c.Q("fieldSelector"), from, bookmarks));
+        return Task.FromResult(new Result(200, new JsonObject
         {
-            StoreProtocol.WatchStarted ws => new(200, new JsonObject { ["kind"] = "WatchStarted", ["watchId"] = ws.WatchId, ["resourceVersion"] = ws.Revision.ToString(CultureInfo.InvariantCulture) }, c.Warnings),
-            StoreProtocol.StoreFailure { Code: 410 } f => throw new ApiException(410, "Expired", string.IsNullOrEmpty(f.Message) ? $"too old resource version: {from}" : f.Message),
-            StoreProtocol.StoreFailure f => throw Map(f, c.R, null),
-            _ => throw new ApiException(500, "InternalError", $"unexpected store reply {reply.GetType().Name}"),
-        };
+            ["kind"] = "WatchStarted",
+            ["watchId"] = watchId,
+            ["resourceVersion"] = from.ToString(CultureInfo.InvariantCulture),
+        }, c.Warnings));
     }
 
     /// <summary>Ends a watch started through this pipeline (fire and forget).</summary>

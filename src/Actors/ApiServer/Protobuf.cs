@@ -27,7 +27,7 @@ public static class Protobuf
     {
         ["ObjectMeta"] = M(
             new F(1, "name", T.Str), new F(2, "generateName", T.Str), new F(3, "namespace", T.Str),
-            new F(5, "uid", T.Str), new F(6, "resourceVersion", T.Str), new F(7, "generation", T.Int64),
+            new F(4, "selfLink", T.Str), new F(5, "uid", T.Str), new F(6, "resourceVersion", T.Str), new F(7, "generation", T.Int64),
             new F(8, "creationTimestamp", T.Time), new F(11, "labels", T.MapStr), new F(12, "annotations", T.MapStr),
             new F(14, "finalizers", T.Str, Repeated: true)),
         ["LabelSelector"] = M(new F(1, "matchLabels", T.MapStr), new F(2, "matchExpressions", T.Msg, true, "LabelSelectorRequirement")),
@@ -45,13 +45,16 @@ public static class Protobuf
             new F(2, "containers", T.Msg, true, "Container"), new F(3, "restartPolicy", T.Str),
             new F(4, "terminationGracePeriodSeconds", T.Int64, KeepZero: true), new F(5, "activeDeadlineSeconds", T.Int64, KeepZero: true),
             new F(6, "dnsPolicy", T.Str), new F(7, "nodeSelector", T.MapStr), new F(8, "serviceAccountName", T.Str),
-            new F(10, "nodeName", T.Str), new F(11, "hostNetwork", T.Bool), new F(19, "schedulerName", T.Str),
+            new F(9, "serviceAccount", T.Str), new F(10, "nodeName", T.Str), new F(11, "hostNetwork", T.Bool),
+            new F(12, "hostPID", T.Bool), new F(13, "hostIPC", T.Bool), new F(16, "hostname", T.Str), new F(17, "subdomain", T.Str),
+            new F(19, "schedulerName", T.Str), new F(24, "priorityClassName", T.Str),
             new F(20, "initContainers", T.Msg, true, "Container")),
         ["Container"] = M(
             new F(1, "name", T.Str), new F(2, "image", T.Str), new F(3, "command", T.Str, true), new F(4, "args", T.Str, true),
             new F(5, "workingDir", T.Str), new F(6, "ports", T.Msg, true, "ContainerPort"), new F(7, "env", T.Msg, true, "EnvVar"),
             new F(8, "resources", T.Msg, Msg: "ResourceRequirements"), new F(13, "terminationMessagePath", T.Str),
-            new F(14, "imagePullPolicy", T.Str), new F(20, "terminationMessagePolicy", T.Str)),
+            new F(14, "imagePullPolicy", T.Str), new F(16, "stdin", T.Bool), new F(17, "stdinOnce", T.Bool), new F(18, "tty", T.Bool),
+            new F(20, "terminationMessagePolicy", T.Str)),
         ["ContainerPort"] = M(new F(1, "name", T.Str), new F(2, "hostPort", T.Int32), new F(3, "containerPort", T.Int32), new F(4, "protocol", T.Str), new F(5, "hostIP", T.Str)),
         ["EnvVar"] = M(new F(1, "name", T.Str), new F(2, "value", T.Str)),
         ["ResourceRequirements"] = M(new F(1, "limits", T.MapMsg, Msg: "Quantity"), new F(2, "requests", T.MapMsg, Msg: "Quantity")),
@@ -62,7 +65,9 @@ public static class Protobuf
         ["Service"] = M(new F(1, "metadata", T.Msg, Msg: "ObjectMeta"), new F(2, "spec", T.Msg, Msg: "ServiceSpec"), new F(3, "status", T.Msg, Msg: "Empty")),
         ["ServiceSpec"] = M(
             new F(1, "ports", T.Msg, true, "ServicePort"), new F(2, "selector", T.MapStr), new F(3, "clusterIP", T.Str),
-            new F(4, "type", T.Str), new F(5, "externalIPs", T.Str, true), new F(7, "sessionAffinity", T.Str), new F(10, "externalName", T.Str)),
+            new F(4, "type", T.Str), new F(5, "externalIPs", T.Str, true), new F(7, "sessionAffinity", T.Str),
+            new F(8, "loadBalancerIP", T.Str), new F(10, "externalName", T.Str), new F(11, "externalTrafficPolicy", T.Str),
+            new F(12, "healthCheckNodePort", T.Int32), new F(13, "publishNotReadyAddresses", T.Bool)),
         ["ServicePort"] = M(new F(1, "name", T.Str), new F(2, "protocol", T.Str), new F(3, "port", T.Int32), new F(4, "targetPort", T.IntOrStr), new F(5, "nodePort", T.Int32)),
         ["Empty"] = M(),
     };
@@ -125,8 +130,7 @@ public static class Protobuf
             var (num, wire) = reader.Tag();
             if (!schema.TryGetValue(num, out var f))
             {
-                if (type != "Empty") warnings.Add($"protobuf field {num} of {path} ({type}) is not decoded");
-                reader.Skip(wire);
+                if (!reader.SkipIsZero(wire) && type != "Empty") warnings.Add($"protobuf field {num} of {path} ({type}) is not decoded");
                 continue;
             }
             var value = ReadValue(reader, f, wire, $"{path}.{f.Json}", warnings, depth);
@@ -293,6 +297,20 @@ public static class Protobuf
             {
                 throw new ProtoException("invalid UTF-8 in a string field");
             }
+        }
+
+        /// <summary>Skips a field; true when its value was empty or zero (the Go encoder writes those for non-pointer fields).</summary>
+        public bool SkipIsZero(int wire) => wire switch
+        {
+            0 => Varint() == 0,
+            2 => Bytes().Length == 0,
+            _ => SkipFalse(wire),
+        };
+
+        private bool SkipFalse(int wire)
+        {
+            Skip(wire);
+            return false;
         }
 
         public void Skip(int wire)
