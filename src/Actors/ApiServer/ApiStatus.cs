@@ -36,6 +36,7 @@ public sealed class ApiException(int code, string reason, string message, JsonOb
     public static ApiException Invalid(ApiResource r, string name, IReadOnlyList<StatusCause> causes)
     {
         var details = DetailsFor(r, name);
+        details["kind"] = r.Kind; // Invalid names the Kind (kubectl prints `The Deployment "x" is invalid`)
         var arr = new JsonArray();
         foreach (var c in causes)
             arr.Add(new JsonObject { ["reason"] = c.Reason, ["message"] = c.Message, ["field"] = c.Field });
