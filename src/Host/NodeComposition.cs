@@ -1,4 +1,5 @@
 using Akka.Hosting;
+using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Store;
 using Microsoft.AspNetCore.Builder;
@@ -15,16 +16,17 @@ internal static class NodeComposition
     {
         builder.AddNodeInfo(node);
         builder.AddStore(node);
+        builder.AddApiServer(node);
         // components: add one line each
     }
 
     public static void ConfigureWeb(WebApplicationBuilder builder, NodeOptions node)
     {
-        // apiserver: Kestrel set-up
+        builder.ConfigureApiServerWeb(node);
     }
 
     public static void MapWeb(WebApplication app, NodeOptions node)
     {
-        // apiserver: routes
+        app.MapApiServer(node);
     }
 }
