@@ -1,5 +1,6 @@
 using Akka.Hosting;
 using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Cmd;
 using Microsoft.AspNetCore.Builder;
 
 namespace AkkaKube.Host;
@@ -13,6 +14,7 @@ internal static class NodeComposition
     public static void ConfigureAkka(AkkaConfigurationBuilder builder, NodeOptions node, IServiceProvider services)
     {
         builder.AddNodeInfo(node);
+        builder.AddCmdHost(node);
         // components: add one line each
     }
 
