@@ -18,7 +18,7 @@ public static class CliApp
         {
             var root = BuildRoot();
             if (args.Length > 0 && args[0] == "cmd" && !args.Skip(1).Any(a => a is "--help" or "-h" or "-?"))
-                return await CmdCommand.RunAsync(args[1..]);
+                return await CmdCli.RunAsync(args[1..]);
             var parse = root.Parse(args);
             if (args.Any(a => a is "--help" or "-h" or "-?" or "--version") || args.Length == 0)
                 return await parse.InvokeAsync();
@@ -50,7 +50,7 @@ public static class CliApp
         root.Subcommands.Add(UpCommand());
         root.Subcommands.Add(DownCommand());
         root.Subcommands.Add(StatusCommand());
-        root.Subcommands.Add(CmdCommand.Describe());
+        root.Subcommands.Add(CmdCli.Describe());
         return root;
     }
 

@@ -39,7 +39,7 @@ public static class InteractivePrompt
             {
                 // One connection per command: closing it is how a streaming command is cancelled.
                 await using var client = await CmdClient.ConnectAsync(host, port, TimeSpan.FromSeconds(5), running.Token);
-                await CmdCommand.StreamAsync(client, request, json: false, running.Token);
+                await CmdCli.StreamAsync(client, request, json: false, running.Token);
             }
             catch (CliException e)
             {

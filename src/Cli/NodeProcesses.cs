@@ -66,6 +66,9 @@ public static class NodeProcesses
         psi.ArgumentList.Add("akkakube-node");
         foreach (var a in command) psi.ArgumentList.Add(a);
         psi.Environment["AKKAKUBE_NODE_LOG"] = logFile;
+        // Until a component binds Kestrel itself, ASP.NET's default (localhost:5000) would collide between nodes:
+        // a free port instead. The apiserver's explicit listen endpoints take precedence over this default.
+        psi.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
         using var process = Process.Start(psi) ?? throw new CliException($"cannot start {command[0]}");
         return process.Id;
     }

@@ -61,7 +61,7 @@ public sealed class ActorPalette : ICmdPalette
         var identity = await call.System.ActorSelection(path).Ask<ActorIdentity>(new Identify(path), TimeSpan.FromSeconds(3), call.Cancelled);
         if (identity.Subject is not { } start)
         {
-            var top = ChildNames(call.System, "/user").Concat(["/user", "/system"]).ToList();
+            var top = TopLevelPaths(call.System).Concat(["/user", "/system"]).ToList();
             throw new CmdException($"no actor at '{path}'{Closest.DidYouMean(path, top)}");
         }
         var lines = new List<string>();
@@ -70,9 +70,9 @@ public sealed class ActorPalette : ICmdPalette
         call.Output.Text($"Count: {lines.Count} actors");
     }
 
-    private static IEnumerable<string> ChildNames(ActorSystem system, string path) =>
-        system is ExtendedActorSystem ext && ext.Provider.ResolveActorRef(path) is ActorRefWithCell cell
-            ? cell.Children.Select(c => c.Path.ToStringWithoutAddress())
+    private static IEnumerable<string> TopLevelPaths(ActorSystem system) =>
+        system is ExtendedActorSystem { Guardian: ActorRefWithCell guardian }
+            ? guardian.Children.Select(c => c.Path.ToStringWithoutAddress())
             : [];
 
     private static void Walk(IActorRef actor, int depth, string indent, bool last, List<string> lines, bool root = false)

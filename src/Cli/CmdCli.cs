@@ -10,7 +10,7 @@ namespace AkkaKube.Cli;
 /// interactive prompt (help, history, tab completion) when no command is given. Arguments after the target are
 /// passed to the node untouched (except --json, --token and --data-dir), so palette flags need no escaping.
 /// </summary>
-public static class CmdCommand
+public static class CmdCli
 {
     public static Command Describe()
     {
