@@ -1,6 +1,8 @@
 using Akka.Hosting;
+using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Cmd;
+using AkkaKube.Actors.Store;
 using Microsoft.AspNetCore.Builder;
 
 namespace AkkaKube.Host;
@@ -15,16 +17,18 @@ internal static class NodeComposition
     {
         builder.AddNodeInfo(node);
         builder.AddCmdHost(node);
+        builder.AddStore(node);
+        builder.AddApiServer(node);
         // components: add one line each
     }
 
     public static void ConfigureWeb(WebApplicationBuilder builder, NodeOptions node)
     {
-        // apiserver: Kestrel set-up
+        builder.ConfigureApiServerWeb(node);
     }
 
     public static void MapWeb(WebApplication app, NodeOptions node)
     {
-        // apiserver: routes
+        app.MapApiServer(node);
     }
 }

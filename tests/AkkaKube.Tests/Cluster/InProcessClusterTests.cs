@@ -5,7 +5,7 @@ using AkkaKube.Actors.Cluster;
 using AkkaKube.Host;
 using AkkaKube.Tests.Infrastructure;
 
-namespace AkkaKube.Tests.Cluster;
+namespace AkkaKube.Tests.ClusterSpecs;
 
 /// <summary>Three ActorSystems (port 0) built from the node's real HOCON layers join one cluster.</summary>
 public sealed class InProcessClusterTests : IAsyncLifetime

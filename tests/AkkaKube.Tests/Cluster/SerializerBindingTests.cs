@@ -8,7 +8,7 @@ using Akka.TestKit.Xunit2;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Host;
 
-namespace AkkaKube.Tests.Cluster;
+namespace AkkaKube.Tests.ClusterSpecs;
 
 /// <summary>
 /// Every IAkkaKubeMessage in the Actors assembly (found by reflection, so new messages are covered) is bound to the
