@@ -197,6 +197,31 @@ public sealed class StoreActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_cancelled_watch_gets_no_more_events()
+    {
+        var store = Start();
+        var probe = CreateTestProbe();
+        store.Tell(new StartWatch(P, "w", probe.Ref, null, null, null, 0));
+        probe.ExpectMsg<WatchStarted>(Wait);
+        Create(store, Objects.ConfigMap("a").Json);
+        Assert.Equal("ADDED", probe.ExpectMsg<WatchEvent>(Wait).Type);
+        store.Tell(new CancelWatch(P, "w"));
+        Create(store, Objects.ConfigMap("b").Json);
+        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void A_malformed_selector_is_a_bad_request_for_list_and_watch()
+    {
+        var store = Start();
+        Assert.Equal(400, Ask<StoreFailure>(store, new ListObjects(P, null, "app in (", null)).Code);
+        var probe = CreateTestProbe();
+        store.Tell(new StartWatch(P, "w", probe.Ref, null, null, "spec.nodeName", 0));
+        var ended = probe.ExpectMsg<WatchEnded>(Wait);
+        Assert.Equal((400, "BadRequest"), (ended.Code, ended.Reason));
+    }
+
+    [Fact]
     public void Bookmarks_go_only_to_watches_that_asked()
     {
         var store = Start(StoreSettings.Default with { BookmarkInterval = TimeSpan.FromMilliseconds(100) });
