@@ -12,7 +12,8 @@ namespace AkkaKube.Bench;
 /// <summary>
 /// `store`: durable writes/s and latency of one partition actor alone (no HTTP, no sharding) on SQLite:
 /// N concurrent writers each create 1 KiB ConfigMaps one after another; a write counts when acknowledged
-/// (its event is in the journal). Options: --writers 64 --seconds 20 --warmup 3 --snapshot-every N --db file.
+/// (its event is in the journal). Options: --writers 64 --seconds 20 --warmup 3 --snapshot-every N --db file;
+/// --inmem swaps the journal for Akka's in-memory one (not durable: isolates the actor's own cost).
 /// </summary>
 public static class StoreBench
 {
@@ -31,6 +32,7 @@ public static class StoreBench
                 akka.persistence.journal.sql.connection-string = "{{connection}}"
                 akka.persistence.snapshot-store.sql.connection-string = "{{connection}}"
                 akka.persistence.query.journal.sql.connection-string = "{{connection}}"
+                {{(args.Contains("--inmem") ? "akka.persistence.journal.plugin = akka.persistence.journal.inmem" : "")}}
                 """)
             .WithFallback(NodeConfig.Load(Path.Combine(hocon, "persistence-sqlite.conf")))
             .WithFallback(NodeConfig.Load(Path.Combine(hocon, "base.conf")));
@@ -69,7 +71,7 @@ public static class StoreBench
             }
         }
 
-        Console.WriteLine($"store bench: partition actor alone, SQLite {db}, {writers} writers, 1 KiB ConfigMaps, " +
+        Console.WriteLine($"store bench: partition actor alone, {(args.Contains("--inmem") ? "IN-MEMORY journal (not durable)" : "SQLite " + db)}, {writers} writers, 1 KiB ConfigMaps, " +
                           $"snapshot-every {settings.SnapshotEvery}, {Environment.ProcessorCount} cores");
         var tasks = Enumerable.Range(0, writers).Select(w => Task.Run(() => Writer(w))).ToList();
         await Task.Delay(TimeSpan.FromSeconds(warmup));
