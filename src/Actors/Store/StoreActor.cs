@@ -163,7 +163,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
                 events.AddRange(decision.Events);
                 batch.Add(new ReplyItem(sender, decision.Reply, changes));
             }
-            if (events.Count == 0) break;
+            if (events.Count == 0) continue; // everything was answered at once
 
             _inFlight = batch;
             var remaining = events.Count;

@@ -79,7 +79,8 @@ public sealed class StoreFailoverSpecs : IAsyncLifetime
 
         var acknowledged = new List<string> { "first" };
         var crashed = false;
-        for (var i = 0; acknowledged.Count < 120 && i < 2000; i++)
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+        for (var i = 0; acknowledged.Count < 120 && DateTime.UtcNow < deadline; i++)
         {
             if (acknowledged.Count == 40 && !crashed)
             {
