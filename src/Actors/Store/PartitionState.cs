@@ -217,7 +217,9 @@ public sealed class PartitionState
             while (e.MoveNext())
             {
                 var o = _objects[e.Current];
-                if (!filter.Matches(o)) continue;
+                var matches = filter.Matches(o);
+                o.Compact(); // a field selector parsed it; keep memory at the JSON text
+                if (!matches) continue;
                 if (l.Limit > 0 && items.Count == l.Limit)
                 {
                     more = true;
@@ -396,9 +398,6 @@ public sealed class ObjectFilter
     {
         if (_namespace is not null && o.Namespace != _namespace) return false;
         if (!_labels.Matches(o.Labels)) return false;
-        if (_fields.IsEmpty) return true;
-        var matches = _fields.Matches(o.Node);
-        o.Compact();
-        return matches;
+        return _fields.IsEmpty || _fields.Matches(o.Node);
     }
 }

@@ -46,6 +46,7 @@ public sealed class WatchHub(string partition, int windowSize)
         foreach (var w in _watchers.Values)
             if (EventFor(w, change) is { } e)
                 deliveries.Add(new Delivery(w.Subscriber, e));
+        Compact(change);
         return deliveries;
     }
 
@@ -74,8 +75,11 @@ public sealed class WatchHub(string partition, int windowSize)
         var deliveries = new List<Delivery> { new(s.Subscriber, new WatchStarted(s.WatchId, Math.Max(from, currentRevision))) };
         if (s.FromRevision > 0)
             foreach (var change in _window)
+            {
                 if (change.Revision > from && change.Revision <= currentRevision && EventFor(w, change) is { } e)
                     deliveries.Add(new Delivery(s.Subscriber, e));
+                Compact(change);
+            }
         return deliveries;
     }
 
@@ -119,6 +123,13 @@ public sealed class WatchHub(string partition, int windowSize)
     }
 
     public string Partition => partition;
+
+    /// <summary>Field selectors parse objects; the window keeps only their JSON text.</summary>
+    private static void Compact(WatchChange change)
+    {
+        change.New.Compact();
+        change.Old?.Compact();
+    }
 
     /// <summary>
     /// What one watcher sees of a change, as Kubernetes' watch cache does it: an object that stops matching

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Event;
 using Akka.TestKit;
 using AkkaKube.Actors.Store;
 using AkkaKube.Tests.Infrastructure;
@@ -107,6 +108,23 @@ public sealed class StoreActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_partition_whose_whole_journal_was_deleted_after_a_snapshot_continues_its_sequence()
+    {
+        var settings = StoreSettings.Default with { SnapshotEvery = 5 };
+        var store = Start(settings);
+        for (var i = 0; i < 10; i++) Create(store, Objects.ConfigMap($"cm-{i}").Json);
+        AwaitAssert(() => Assert.Equal(0, JournalRows(StoreActor.PersistenceIdOf(P))), Wait, TimeSpan.FromMilliseconds(100));
+        StopAndWait(store);
+
+        var again = Start(settings);
+        Assert.Equal("11", Objects.Meta(Create(again, Objects.ConfigMap("after").Json).ObjectJson, "resourceVersion"));
+        StopAndWait(again);
+        var third = Start(settings);
+        var list = ListAll(third);
+        Assert.Equal((11, 11L), (list.Items.Count, list.Revision));
+    }
+
+    [Fact]
     public void A_watch_resumes_inside_the_window_and_gets_410_before_it()
     {
         var store = Start(StoreSettings.Default with { WatchWindow = 5 });
@@ -181,19 +199,64 @@ public sealed class StoreActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public void Watchers_get_WatchEnded_when_the_partition_stops_and_dead_subscribers_are_dropped()
+    public void A_dead_subscriber_is_dropped_and_gets_no_more_events()
     {
         var store = Start();
         var dying = CreateTestProbe();
         store.Tell(new StartWatch(P, "dying", dying.Ref, null, null, null, 0));
         dying.ExpectMsg<WatchStarted>(Wait);
+        Watch(dying.Ref);
         Sys.Stop(dying.Ref);
+        ExpectTerminated(dying.Ref, Wait);
+
+        var deadLetters = CreateTestProbe();
+        Sys.EventStream.Subscribe(deadLetters.Ref, typeof(DeadLetter));
+        var n = 0;
+        AwaitAssert(() =>
+        {
+            deadLetters.ReceiveWhile(TimeSpan.FromMilliseconds(50), m => m); // earlier writes
+            Create(store, Objects.ConfigMap($"cm-{n++}").Json);
+            var toDead = deadLetters.ReceiveWhile(TimeSpan.FromMilliseconds(200), m => m)
+                .OfType<DeadLetter>().Where(d => d.Recipient.Equals(dying.Ref)).ToList();
+            Assert.Empty(toDead);
+        }, Wait, TimeSpan.FromMilliseconds(50));
+    }
+
+    [Fact]
+    public void Watchers_get_WatchEnded_when_the_partition_stops()
+    {
+        var store = Start();
         var probe = CreateTestProbe();
         store.Tell(new StartWatch(P, "w", probe.Ref, null, null, null, 0));
         probe.ExpectMsg<WatchStarted>(Wait);
         StopAndWait(store);
         var ended = probe.ExpectMsg<WatchEnded>(Wait);
-        Assert.Equal(("w", 410), (ended.WatchId, ended.Code));
+        Assert.Equal(("w", 410, "Expired"), (ended.WatchId, ended.Code, ended.Reason));
+    }
+
+    [Fact]
+    public void A_cancelled_watch_gets_no_more_events()
+    {
+        var store = Start();
+        var probe = CreateTestProbe();
+        store.Tell(new StartWatch(P, "w", probe.Ref, null, null, null, 0));
+        probe.ExpectMsg<WatchStarted>(Wait);
+        Create(store, Objects.ConfigMap("a").Json);
+        Assert.Equal("ADDED", probe.ExpectMsg<WatchEvent>(Wait).Type);
+        store.Tell(new CancelWatch(P, "w"));
+        Create(store, Objects.ConfigMap("b").Json);
+        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void A_malformed_selector_is_a_bad_request_for_list_and_watch()
+    {
+        var store = Start();
+        Assert.Equal(400, Ask<StoreFailure>(store, new ListObjects(P, null, "app in (", null)).Code);
+        var probe = CreateTestProbe();
+        store.Tell(new StartWatch(P, "w", probe.Ref, null, null, "spec.nodeName", 0));
+        var ended = probe.ExpectMsg<WatchEnded>(Wait);
+        Assert.Equal((400, "BadRequest"), (ended.Code, ended.Reason));
     }
 
     [Fact]
