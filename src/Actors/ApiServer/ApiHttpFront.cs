@@ -360,6 +360,7 @@ public static class ApiHttpFront
             ctx.Response.Headers.CacheControl = "no-cache, private";
             ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
             await ctx.Response.StartAsync(ctx.RequestAborted);
+            await ctx.Response.Body.FlushAsync(ctx.RequestAborted); // clients wait for the headers before they go on
             if (response.Code == 410)
             {
                 await WriteEvent(ctx, "ERROR", JsonNode.Parse(response.Body)!);

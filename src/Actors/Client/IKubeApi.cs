@@ -25,8 +25,10 @@ public interface IKubeApi
 
     /// <summary>
     /// Watch from a resourceVersion ("" or "0" = now). Events arrive at <paramref name="subscriber"/> as
-    /// <see cref="Store.StoreProtocol.WatchEvent"/> and the stream ends with <see cref="Store.StoreProtocol.WatchEnded"/>
-    /// (410 Expired → re-list). Returns the watch id (for <see cref="CancelWatchAsync"/>).
+    /// <see cref="Store.StoreProtocol.WatchEvent"/> (preceded by one <see cref="Store.StoreProtocol.WatchStarted"/>) and the
+    /// stream ends with <see cref="Store.StoreProtocol.WatchEnded"/> (410 Expired → re-list). "" or "0" first delivers the
+    /// current objects as ADDED. Returns the watch id (for <see cref="CancelWatchAsync"/>). Get it with
+    /// <c>AkkaKube.Actors.ApiServer.KubeApi.Get(system).Api</c>.
     /// </summary>
     Task<string> WatchAsync(ApiResource resource, string? ns, IActorRef subscriber, string resourceVersion, ListOptions? options = null, CancellationToken ct = default);
 

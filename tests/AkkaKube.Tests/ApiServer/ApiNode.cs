@@ -1,0 +1,64 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using AkkaKube.Tests.Infrastructure;
+
+namespace AkkaKube.Tests.ApiServer;
+
+/// <summary>One in-process all-in-one node per test class, with an HttpClient on its apiserver; ready once the bootstrap namespaces exist.</summary>
+public sealed class ApiNode : IAsyncLifetime
+{
+    private readonly TempDir _configDir = new();
+    public InProcessNode Node { get; private set; } = null!;
+    public HttpClient Http { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        // a small watch window so a 410 is reachable in a test
+        var config = Path.Combine(_configDir.Path, "test.conf");
+        await File.WriteAllTextAsync(config, "akkakube.store.watch-window = 5\n");
+        Node = new InProcessNode { Configure = o => o with { ConfigFiles = [config] } };
+        await Node.InitializeAsync();
+        Http = new HttpClient { BaseAddress = Node.ApiUri, Timeout = TimeSpan.FromSeconds(30) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                using var r = await Http.GetAsync("/api/v1/namespaces/kube-node-lease");
+                if (r.StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (HttpRequestException) { }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the apiserver did not bootstrap its namespaces within 60s");
+            await Task.Delay(200);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http?.Dispose();
+        await Node.DisposeAsync();
+        _configDir.Dispose();
+    }
+
+    public async Task<(HttpStatusCode Code, JsonNode? Body, HttpResponseMessage Response)> Send(HttpMethod method, string path, string? body = null,
+        string contentType = "application/json", string? accept = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8);
+            request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        }
+        if (accept is not null) request.Headers.TryAddWithoutValidation("Accept", accept);
+        var response = await Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        JsonNode? node = null;
+        try { node = text.Length == 0 ? null : JsonNode.Parse(text); } catch (System.Text.Json.JsonException) { }
+        return (response.StatusCode, node, response);
+    }
+
+    public Task<(HttpStatusCode Code, JsonNode? Body, HttpResponseMessage Response)> Get(string path, string? accept = null) => Send(HttpMethod.Get, path, accept: accept);
+    public Task<(HttpStatusCode Code, JsonNode? Body, HttpResponseMessage Response)> Post(string path, string body, string contentType = "application/json") => Send(HttpMethod.Post, path, body, contentType);
+}

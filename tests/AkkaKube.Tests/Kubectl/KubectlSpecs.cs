@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using AkkaKube.Tests.ApiServer;
+using AkkaKube.Tests.Infrastructure;
+
+namespace AkkaKube.Tests.Kubectl;
+
+/// <summary>An in-process node plus a kubeconfig and cache dir for the real kubectl.</summary>
+public sealed class KubectlNode : IAsyncLifetime
+{
+    public ApiNode Api { get; } = new();
+    private readonly TempDir _dir = new();
+    public string Dir => _dir.Path;
+    public static string? KubectlPath { get; } = FindKubectl();
+
+    private static string? FindKubectl() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+        .Select(p => Path.Combine(p, "kubectl")).FirstOrDefault(File.Exists);
+
+    public async Task InitializeAsync()
+    {
+        if (KubectlPath is null) return;
+        await Api.InitializeAsync();
+        await File.WriteAllTextAsync(Path.Combine(Dir, "kubeconfig"), $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - cluster: {"{"}server: "{Api.Node.ApiUri.ToString().TrimEnd('/')}"{"}"}
+              name: akkakube
+            users:
+            - name: akkakube
+              user: {"{"}token: "akkakube-test"{"}"}
+            contexts:
+            - context: {"{"}cluster: akkakube, user: akkakube, namespace: default{"}"}
+              name: akkakube
+            current-context: akkakube
+            """);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (KubectlPath is not null) await Api.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    public record Result(int Exit, string Out, string Err);
+
+    /// <summary>Runs kubectl with the test kubeconfig; killed by PID after the timeout.</summary>
+    public async Task<Result> Run(string args, string? stdin = null, int timeoutSeconds = 60)
+    {
+        var psi = new ProcessStartInfo(KubectlPath!)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = stdin is not null,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add("--cache-dir");
+        psi.ArgumentList.Add(Path.Combine(Dir, "cache"));
+        // words split on spaces; a 'single-quoted' word may hold spaces and double quotes
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(args, @"'([^']*)'|(\S+)"))
+            psi.ArgumentList.Add(m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value);
+        psi.Environment["KUBECONFIG"] = Path.Combine(Dir, "kubeconfig");
+        psi.Environment["HOME"] = Dir;
+        using var p = Process.Start(psi)!;
+        try
+        {
+            if (stdin is not null)
+            {
+                await p.StandardInput.WriteAsync(stdin);
+                p.StandardInput.Close();
+            }
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
+            await p.WaitForExitAsync(cts.Token);
+            return new Result(p.ExitCode, await stdout, await stderr);
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+        }
+    }
+}
+
+/// <summary>The real kubectl (v1.32 dispatcher on PATH) against an in-process node. Skipped with a reason when kubectl is absent.</summary>
+public class KubectlSpecs(KubectlNode k) : IClassFixture<KubectlNode>
+{
+    private const string Deployment = """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: NAME
+        spec:
+          replicas: 1
+          selector:
+            matchLabels: {app: NAME}
+          template:
+            metadata:
+              labels: {app: NAME}
+            spec:
+              containers:
+              - name: c
+                image: busybox:1.36
+                command: ["sleep", "3600"]
+        """;
+
+    private static string Named(string name) => Deployment.Replace("NAME", name);
+
+    private void SkipWithoutKubectl() => Skip.If(KubectlNode.KubectlPath is null, "kubectl is not on PATH");
+
+    [SkippableFact]
+    public async Task Get_namespaces_prints_a_table()
+    {
+        SkipWithoutKubectl();
+        var r = await k.Run("get namespaces");
+        Assert.Equal(0, r.Exit);
+        Assert.Matches(@"NAME\s+STATUS\s+AGE", r.Out);
+        Assert.Matches(@"kube-system\s+Active", r.Out);
+    }
+
+    [SkippableFact]
+    public async Task Apply_creates_then_is_unchanged_then_configured()
+    {
+        SkipWithoutKubectl();
+        var first = await k.Run("apply -f -", Named("applied"));
+        Assert.True(first.Exit == 0, first.Err);
+        Assert.Contains("deployment.apps/applied created", first.Out);
+        var second = await k.Run("apply -f -", Named("applied"));
+        Assert.Contains("deployment.apps/applied unchanged", second.Out);
+        var third = await k.Run("apply -f -", Named("applied").Replace("replicas: 1", "replicas: 2"));
+        Assert.Contains("deployment.apps/applied configured", third.Out);
+        var replicas = await k.Run("get deployment applied -o jsonpath={.spec.replicas}");
+        Assert.Equal("2", replicas.Out);
+    }
+
+    [SkippableFact]
+    public async Task Apply_server_side_creates_and_updates()
+    {
+        SkipWithoutKubectl();
+        var first = await k.Run("apply --server-side -f -", Named("ssa"));
+        Assert.True(first.Exit == 0, first.Err);
+        Assert.Contains("deployment.apps/ssa serverside-applied", first.Out);
+        var second = await k.Run("apply --server-side -f -", Named("ssa").Replace("replicas: 1", "replicas: 3"));
+        Assert.True(second.Exit == 0, second.Err);
+        Assert.Equal("3", (await k.Run("get deployment ssa -o jsonpath={.spec.replicas}")).Out);
+    }
+
+    [SkippableFact]
+    public async Task Create_deployment_with_protobuf_then_scale_patch_and_delete()
+    {
+        SkipWithoutKubectl();
+        var create = await k.Run("create deployment proto --image=nginx:1.27 --replicas=2");
+        Assert.True(create.Exit == 0, create.Err);
+        Assert.Contains("deployment.apps/proto created", create.Out);
+        Assert.Equal("", create.Err);
+        var get = await k.Run("get deployment proto -o wide");
+        Assert.Matches(@"proto\s+0/2\s+0\s+0\s+\S+\s+nginx\s+nginx:1.27\s+app=proto", get.Out);
+        Assert.Contains("deployment.apps/proto scaled", (await k.Run("scale deployment proto --replicas=4")).Out);
+        Assert.Equal("4", (await k.Run("get deployment proto -o jsonpath={.spec.replicas}")).Out);
+        var patch = await k.Run("""patch deployment proto -p '{"metadata":{"labels":{"patched":"yes"}}}'""");
+        Assert.True(patch.Exit == 0, patch.Err);
+        Assert.Equal("yes", (await k.Run("get deployment proto -o jsonpath={.metadata.labels.patched}")).Out);
+        var delete = await k.Run("delete deployment proto");
+        Assert.True(delete.Exit == 0, delete.Err);
+        Assert.Contains("deployment.apps \"proto\" deleted", delete.Out);
+        Assert.Contains("NotFound", (await k.Run("get deployment proto")).Err);
+    }
+
+    [SkippableFact]
+    public async Task Create_namespace_configmap_secret_and_service()
+    {
+        SkipWithoutKubectl();
+        Assert.Equal(0, (await k.Run("create namespace team-a")).Exit);
+        Assert.Equal(0, (await k.Run("-n team-a create configmap cm --from-literal=a=b")).Exit);
+        Assert.Equal(0, (await k.Run("-n team-a create secret generic s --from-literal=x=y")).Exit);
+        Assert.Equal(0, (await k.Run("-n team-a create service clusterip svc --tcp=80:8080")).Exit);
+        var all = await k.Run("-n team-a get cm,secret,svc");
+        Assert.Matches(@"configmap/cm\s+1", all.Out);
+        Assert.Matches(@"secret/s\s+Opaque\s+1", all.Out);
+        Assert.Matches(@"service/svc\s+ClusterIP\s+127\.128\.\d+\.\d+\s+<none>\s+80/TCP", all.Out);
+    }
+
+    [SkippableFact]
+    public async Task Error_messages_for_not_found_already_exists_and_invalid()
+    {
+        SkipWithoutKubectl();
+        var missing = await k.Run("get deployment nope");
+        Assert.Contains("Error from server (NotFound): deployments.apps \"nope\" not found", missing.Err);
+        await k.Run("create configmap twice");
+        var dup = await k.Run("create configmap twice");
+        Assert.Contains("configmaps \"twice\" already exists", dup.Err);
+        var invalid = await k.Run("apply -f -", Named("bad").Replace("labels: {app: bad}", "labels: {app: other}"));
+        Assert.NotEqual(0, invalid.Exit);
+        Assert.Contains("The Deployment \"bad\" is invalid: spec.template.metadata.labels", invalid.Err);
+    }
+
+    [SkippableFact]
+    public async Task Get_watch_shows_a_created_object()
+    {
+        SkipWithoutKubectl();
+        var watch = k.Run("get configmaps -w --request-timeout=8s", timeoutSeconds: 30);
+        // the watch is running once its initial list printed; create until it shows up (bounded)
+        var deadline = DateTime.UtcNow.AddSeconds(6);
+        while (DateTime.UtcNow < deadline && !watch.IsCompleted)
+        {
+            await Task.Delay(500);
+            await k.Run("create configmap watched-" + DateTime.UtcNow.Ticks);
+        }
+        var result = await watch;
+        Assert.Contains("watched-", result.Out);
+    }
+
+    [SkippableFact]
+    public async Task Api_resources_lists_every_served_kind()
+    {
+        SkipWithoutKubectl();
+        var r = await k.Run("api-resources");
+        Assert.Equal(0, r.Exit);
+        foreach (var name in new[] { "pods", "deployments", "replicasets", "leases", "endpointslices", "poddisruptionbudgets", "events" })
+            Assert.Contains(name, r.Out);
+    }
+}
