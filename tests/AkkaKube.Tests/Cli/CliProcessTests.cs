@@ -152,6 +152,29 @@ public sealed class CliBadInputTests
     }
 
     [Fact]
+    public async Task Akkakube_status_falls_back_to_the_pids_when_no_node_answers()
+    {
+        using var dir = new TempDir();
+        new ClusterState
+        {
+            DataDirectory = dir.Path,
+            ApiPort = 6443,
+            Nodes =
+            [
+                new NodeState
+                {
+                    Name = "cp-1", Ordinal = 1, Roles = "control-plane", Zone = "zone-a", Ip = "127.1.0.1", Port = FreePort.Next(),
+                    CmdPort = FreePort.Next(), PodCidr = "127.64.1.0/24", LogFile = "cp-1.log", Command = ["akkakube-node"], Pid = Environment.ProcessId,
+                },
+            ],
+        }.Save();
+        var r = await ProcessRunner.RunAsync(ProcessRunner.Akkakube, ["status", "--data-dir", dir.Path]);
+        ProcessRunner.AssertOneLineError(r, "is not running");
+        Assert.Contains("not running", r.Stdout);
+        Assert.Contains("cp-1", r.Stdout);
+    }
+
+    [Fact]
     public async Task Akkakube_status_without_a_cluster_says_so_in_one_line()
     {
         using var dir = new TempDir();

@@ -220,7 +220,23 @@ public sealed class ClusterPalette(CmdSettings settings) : ICmdPalette
             {
                 continue;
             }
-            var stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(settings.ProbeTimeout), settings.ProbeTimeout + TimeSpan.FromSeconds(2), call.Cancelled);
+            ClusterShardingStats stats;
+            try
+            {
+                stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(settings.ProbeTimeout), settings.ProbeTimeout * 2, call.Cancelled);
+            }
+            catch (AskTimeoutException)
+            {
+                // The coordinator did not answer in time (starting, or moving after a node left): show this node's region.
+                var local = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, settings.ProbeTimeout * 2, call.Cancelled);
+                call.Output.Text($"{name}: cluster-wide stats did not answer within {(settings.ProbeTimeout * 2).TotalSeconds:0} s; this node's region:");
+                call.Output.Table(["type", "node", "shards", "entities", "shard=entities"],
+                [
+                    [name, AkkaCluster.Get(call.System).SelfAddress.ToString(), local.Shards.Count.ToString(), local.Shards.Sum(sh => sh.EntityIds.Count).ToString(),
+                        string.Join(" ", local.Shards.OrderBy(sh => sh.ShardId, StringComparer.Ordinal).Select(sh => $"{sh.ShardId}={sh.EntityIds.Count}"))],
+                ]);
+                continue;
+            }
             var rows = stats.Regions
                 .OrderBy(r => r.Key.ToString(), StringComparer.Ordinal)
                 .Select(r => (IReadOnlyList<string>)[name, r.Key.ToString(), r.Value.Stats.Count.ToString(), r.Value.Stats.Values.Sum().ToString(),
