@@ -293,7 +293,7 @@ public static partial class Admission
                 break;
             case "Lease":
                 if (spec?["leaseDurationSeconds"] is JsonValue ld && ld.TryGetValue<int>(out var d) && d <= 0)
-                    causes.Add(InvalidValue("spec.leaseDurationSeconds", d.ToString(System.Globalization.CultureInfo.InvariantCulture), "must be greater than 0"));
+                    causes.Add(InvalidRaw("spec.leaseDurationSeconds", d.ToString(System.Globalization.CultureInfo.InvariantCulture), "must be greater than 0"));
                 break;
         }
 
@@ -362,13 +362,13 @@ public static partial class Admission
             return;
         }
         if (spec["replicas"] is JsonValue rv && rv.TryGetValue<int>(out var replicas) && replicas < 0)
-            causes.Add(InvalidValue("spec.replicas", replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), "must be greater than or equal to 0"));
+            causes.Add(InvalidRaw("spec.replicas", replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), "must be greater than or equal to 0"));
         var selector = spec["selector"] as JsonObject;
         var templateLabels = spec["template"]?["metadata"]?["labels"] as JsonObject;
         if (selector is null || (selector["matchLabels"] is not JsonObject { Count: > 0 } && selector["matchExpressions"] is not JsonArray { Count: > 0 }))
             causes.Add(Required("spec.selector", "Required value"));
         else if (!Selectors.MatchesLabelSelector(selector, templateLabels))
-            causes.Add(InvalidValue("spec.template.metadata.labels", FormatMap(templateLabels), "`selector` does not match template `labels`"));
+            causes.Add(InvalidRaw("spec.template.metadata.labels", FormatMap(templateLabels), "`selector` does not match template `labels`"));
         ValidatePodSpec(spec["template"]?["spec"] as JsonObject, "spec.template.spec", causes);
     }
 
@@ -408,7 +408,7 @@ public static partial class Admission
             case "Deployment":
             case "ReplicaSet":
                 if (old["spec"]?["selector"] is { } os && !JsonNode.DeepEquals(os, obj["spec"]?["selector"]))
-                    causes.Add(InvalidValue("spec.selector", obj["spec"]?["selector"]?.ToJsonString() ?? "null", "field is immutable"));
+                    causes.Add(InvalidRaw("spec.selector", obj["spec"]?["selector"]?.ToJsonString() ?? "null", "field is immutable"));
                 break;
             case "Service":
             {
@@ -447,6 +447,10 @@ public static partial class Admission
     internal static string Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : "";
 
     private static StatusCause Required(string field, string message) => new("FieldValueRequired", message, field);
+
+    /// <summary>A non-string value, printed unquoted as Kubernetes does (numbers, maps).</summary>
+    private static StatusCause InvalidRaw(string field, string value, string message) =>
+        new("FieldValueInvalid", $"Invalid value: {value}: {message}", field);
 
     private static StatusCause InvalidValue(string field, string value, string message) =>
         new("FieldValueInvalid", $"Invalid value: \"{value}\": {message}", field);
