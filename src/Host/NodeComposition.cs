@@ -1,4 +1,5 @@
 using Akka.Hosting;
+using AkkaKube.Actors.Kubelet;
 using AkkaKube.Actors.Cluster;
 using Microsoft.AspNetCore.Builder;
 
@@ -14,6 +15,7 @@ internal static class NodeComposition
     {
         builder.AddNodeInfo(node);
         // components: add one line each
+        builder.AddKubelet(node);
     }
 
     public static void ConfigureWeb(WebApplicationBuilder builder, NodeOptions node)
