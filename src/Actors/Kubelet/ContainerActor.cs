@@ -88,7 +88,10 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
         Receive<ContainerProtocol.Launch>(launch =>
         {
             _launch = launch;
-            _runtime.StartAsync(launch.Spec).PipeTo(Self, success: r => new StartDone(r), failure: e => new StartError(e));
+            Task<IRunningContainer> start;
+            try { start = _runtime.StartAsync(launch.Spec); }
+            catch (Exception e) { start = Task.FromException<IRunningContainer>(e); }
+            start.PipeTo(Self, success: r => new StartDone(r), failure: e => new StartError(e.GetBaseException()));
             Become(Starting);
         });
         Receive<ContainerProtocol.Retry>(_ => Context.Stop(Self));
