@@ -119,7 +119,8 @@ public static class ContainerLogReader
         {
             var prefix = Path.GetFileName(path) + ".";
             foreach (var f in Directory.EnumerateFiles(dir, Path.GetFileName(path) + ".*"))
-                if (int.TryParse(Path.GetFileName(f)[prefix.Length..], out var n))
+                if (Path.GetFileName(f) is var fn && fn.Length > prefix.Length && fn.StartsWith(prefix, StringComparison.Ordinal)
+                    && int.TryParse(fn[prefix.Length..], out var n))
                     rotated.Add((n, f));
         }
         foreach (var (_, p) in rotated.OrderByDescending(r => r.N)) yield return p;
