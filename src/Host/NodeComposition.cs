@@ -1,6 +1,8 @@
 using Akka.Hosting;
+using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Kubelet;
 using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Store;
 using Microsoft.AspNetCore.Builder;
 
 namespace AkkaKube.Host;
@@ -14,17 +16,19 @@ internal static class NodeComposition
     public static void ConfigureAkka(AkkaConfigurationBuilder builder, NodeOptions node, IServiceProvider services)
     {
         builder.AddNodeInfo(node);
+        builder.AddStore(node);
+        builder.AddApiServer(node);
         // components: add one line each
         builder.AddKubelet(node);
     }
 
     public static void ConfigureWeb(WebApplicationBuilder builder, NodeOptions node)
     {
-        // apiserver: Kestrel set-up
+        builder.ConfigureApiServerWeb(node);
     }
 
     public static void MapWeb(WebApplication app, NodeOptions node)
     {
-        // apiserver: routes
+        app.MapApiServer(node);
     }
 }

@@ -16,7 +16,8 @@ public static class KubeletHostingExtensions
     /// The kubelet of a worker node at /user/kubelet with the runtime HOCON chooses
     /// (<c>akkakube.kubelet.runtime</c>); with <c>akkakube.kubelet.hollow-nodes = N</c> (or AKKAKUBE_HOLLOW_NODES)
     /// instead N hollow kubelets (simulated runtime) named &lt;node&gt;-hollow-&lt;i&gt; at /user/kubelet-hollow-&lt;i&gt;.
-    /// Runs only on worker nodes. <paramref name="apiFactory"/> overrides how the in-cluster API is found (DI by default).
+    /// Runs only on worker nodes. <paramref name="apiFactory"/> overrides how the in-cluster API is found (default: DI,
+    /// then the apiserver's <c>KubeApi</c> extension — so AddApiServer must come first).
     /// </summary>
     public static AkkaConfigurationBuilder AddKubelet(this AkkaConfigurationBuilder builder, NodeOptions node,
         Func<ActorSystem, IActorRegistry, IKubeApi?>? apiFactory = null) =>
@@ -25,7 +26,12 @@ public static class KubeletHostingExtensions
             if (!node.Worker) return;
             var log = Logging.GetLogger(system, "kubelet");
             var settings = KubeletSettings.Create(system.Settings.Config);
-            var api = apiFactory?.Invoke(system, registry) ?? resolver.GetService<IKubeApi>();
+            IKubeApi? api = apiFactory?.Invoke(system, registry) ?? resolver.GetService<IKubeApi>();
+            if (api is null)
+            {
+                try { api = ApiServer.KubeApi.Get(system).Api; }
+                catch (InvalidOperationException) { api = null; }
+            }
             if (api is null)
             {
                 log.Error("no in-cluster API (IKubeApi) is available on node {0}; the kubelet does not start", node.NodeName);
