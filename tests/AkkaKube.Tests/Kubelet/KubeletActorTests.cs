@@ -353,3 +353,31 @@ public sealed class KubeletActorTests : Akka.TestKit.Xunit2.TestKit
         Assert.Single(_runtime.LaunchesOf("c"), l => l.PodName == "before");
     }
 }
+
+public sealed class HollowKubeletTests : Akka.TestKit.Xunit2.TestKit
+{
+    public HollowKubeletTests() : base("akka.loglevel = WARNING") { }
+
+    [Fact]
+    public void Hollow_kubelets_register_one_node_each_and_run_their_pods_with_the_simulated_runtime()
+    {
+        var api = new FakeKubeApi();
+        var settings = KubeletTestSupport.FastSettings with { HollowNodes = 3, Runtime = "simulated" };
+        var node = new AkkaKube.Actors.Cluster.NodeOptions { NodeName = "w1", DataDirectory = Path.GetTempPath(), NodeIp = System.Net.IPAddress.Parse("127.1.0.5") };
+        var kubelets = KubeletHostingExtensions.KubeletProps(Sys, node, settings, api).ToList();
+        Assert.Equal(["kubelet-hollow-0", "kubelet-hollow-1", "kubelet-hollow-2"], kubelets.Select(k => k.Name));
+        foreach (var (name, props) in kubelets) Sys.ActorOf(props, name);
+        AwaitAssert(() => Assert.Equal(3, api.All(ApiResource.Nodes).Count), TimeSpan.FromSeconds(15));
+        var nodes = api.All(ApiResource.Nodes);
+        Assert.All(nodes, n =>
+        {
+            Assert.Equal("true", n["metadata"]!["labels"]!["akkakube.io/hollow"]!.GetValue<string>());
+            Assert.StartsWith("/user/kubelet-hollow-", n["metadata"]!["annotations"]!["akkakube.io/kubelet-path"]!.GetValue<string>());
+        });
+        Assert.Equal(3, nodes.Select(n => n["spec"]!["podCIDR"]!.GetValue<string>()).Distinct().Count());
+        for (var i = 0; i < 3; i++)
+            for (var j = 0; j < 10; j++)
+                api.CreateNow(ApiResource.Pods, PodBuilder.MakePod($"h{i}-{j}").Node($"w1-hollow-{i}").Container("c", "anything/at-all:1").Build());
+        AwaitAssert(() => Assert.All(api.All(ApiResource.Pods), p => Assert.Equal("Running", p.Phase())), TimeSpan.FromSeconds(15));
+    }
+}
