@@ -2,6 +2,7 @@ using Akka.Hosting;
 using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Kubelet;
 using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Cmd;
 using AkkaKube.Actors.Store;
 using Microsoft.AspNetCore.Builder;
 
@@ -16,6 +17,7 @@ internal static class NodeComposition
     public static void ConfigureAkka(AkkaConfigurationBuilder builder, NodeOptions node, IServiceProvider services)
     {
         builder.AddNodeInfo(node);
+        builder.AddCmdHost(node);
         builder.AddStore(node);
         builder.AddApiServer(node);
         // components: add one line each
