@@ -27,6 +27,16 @@ public sealed class KubeletNodeFixture : IAsyncLifetime
         Node = new InProcessNode { Configure = o => o with { ConfigFiles = [file] } };
         await Node.InitializeAsync();
         Http.BaseAddress = Node.ApiUri;
+        // The apiserver creates the default namespace (and the kubelet its Node) shortly after start.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            using (var ns = await Http.GetAsync("/api/v1/namespaces/default"))
+            using (var node = await Http.GetAsync($"/api/v1/nodes/{Node.Options.NodeName}"))
+                if (ns.IsSuccessStatusCode && node.IsSuccessStatusCode) break;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("namespace default / the Node did not appear within 60 s");
+            await Task.Delay(100);
+        }
     }
 
     public async Task DisposeAsync()
@@ -66,6 +76,17 @@ public sealed class KubeletNodeTests(KubeletNodeFixture fixture) : IClassFixture
         }
     }
 
+    private async Task<string> Answer(string url)
+    {
+        string? body = null;
+        await Eventually(async () =>
+        {
+            try { body = await Http.GetStringAsync(url); return true; }
+            catch (HttpRequestException) { return false; }
+        }, $"{url} answers");
+        return body!;
+    }
+
     private JsonObject Pod(string name, string image, Action<JsonObject>? container = null, string? restartPolicy = null)
     {
         var c = new JsonObject { ["name"] = "main", ["image"] = image, ["ports"] = new JsonArray(new JsonObject { ["containerPort"] = 8080 }) };
@@ -91,6 +112,12 @@ public sealed class KubeletNodeTests(KubeletNodeFixture fixture) : IClassFixture
             return (node["status"]?["conditions"] as JsonArray)?.Any(c => c!["type"]!.GetValue<string>() == "Ready" && c["status"]!.GetValue<string>() == "True") == true;
         }, "node Ready");
 
+        await Eventually(async () =>
+        {
+            using var r = await Http.GetAsync($"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{NodeName}");
+            return r.IsSuccessStatusCode && (await r.Content.ReadAsStringAsync()).Contains("renewTime");
+        }, "node lease");
+
         var names = new[] { "echo-a", "echo-b", "echo-c" };
         foreach (var n in names) await CreatePod(Pod(n, "akkakube/echo"));
         var ips = new Dictionary<string, string>();
@@ -107,7 +134,8 @@ public sealed class KubeletNodeTests(KubeletNodeFixture fixture) : IClassFixture
         Assert.Equal(3, ips.Values.Distinct().Count());
         foreach (var (n, ip) in ips)
         {
-            var body = await Http.GetStringAsync($"http://{ip}:8080/where");
+            // Running means the process started; without a readiness probe it may still be binding its socket.
+            var body = await Answer($"http://{ip}:8080/where");
             Assert.Contains($"pod={n}", body);
             Assert.Contains($"ip={ip}", body);
             Assert.Contains($"node={NodeName}", body);
@@ -133,7 +161,7 @@ public sealed class KubeletNodeTests(KubeletNodeFixture fixture) : IClassFixture
             Assert.Equal(HttpStatusCode.OK, follow.StatusCode);
             await using var stream = await follow.Content.ReadAsStreamAsync();
             using var reader = new StreamReader(stream);
-            await Http.GetStringAsync($"http://{ips["echo-b"]}:8080/followed");
+            await Answer($"http://{ips["echo-b"]}:8080/followed");
             using var cts = new CancellationTokenSource(Max);
             string? line;
             do line = await reader.ReadLineAsync(cts.Token);
@@ -184,13 +212,23 @@ public sealed class KubeletNodeTests(KubeletNodeFixture fixture) : IClassFixture
     [Fact]
     public async Task A_failing_liveness_probe_restarts_the_container()
     {
-        await CreatePod(Pod("unlively", "akkakube/echo", c => c["livenessProbe"] = new JsonObject
+        await CreatePod(Pod("unlively", "akkakube/echo", c =>
         {
-            ["httpGet"] = new JsonObject { ["path"] = "/healthz", ["port"] = 8080 },
-            ["periodSeconds"] = 1,
-            ["failureThreshold"] = 1,
+            // The startup probe holds the liveness probe back until the echo listens.
+            c["startupProbe"] = new JsonObject
+            {
+                ["httpGet"] = new JsonObject { ["path"] = "/healthz", ["port"] = 8080 },
+                ["periodSeconds"] = 1,
+                ["failureThreshold"] = 60,
+            };
+            c["livenessProbe"] = new JsonObject
+            {
+                ["httpGet"] = new JsonObject { ["path"] = "/healthz", ["port"] = 8080 },
+                ["periodSeconds"] = 1,
+                ["failureThreshold"] = 1,
+            };
         }));
-        await Eventually(async () => (await GetPod("unlively")).Phase() == "Running", "Running");
+        await Eventually(async () => (await GetPod("unlively")).ContainerStatus("main")?["started"]?.GetValue<bool>() == true, "started (startup probe passed)");
         var ip = (await GetPod("unlively"))!["status"]!["podIP"]!.GetValue<string>();
         await Eventually(async () =>
         {
@@ -213,10 +251,10 @@ public sealed class KubeletNodeTests(KubeletNodeFixture fixture) : IClassFixture
         }));
         await Eventually(async () => (await GetPod("flippy")).Condition("Ready") == "True", "Ready");
         var ip = (await GetPod("flippy"))!["status"]!["podIP"]!.GetValue<string>();
-        await Http.GetStringAsync($"http://{ip}:8080/ready/off");
+        await Answer($"http://{ip}:8080/ready/off");
         await Eventually(async () => (await GetPod("flippy")).Condition("Ready") == "False", "not Ready");
         Assert.Equal("Running", (await GetPod("flippy")).Phase());
-        await Http.GetStringAsync($"http://{ip}:8080/ready/on");
+        await Answer($"http://{ip}:8080/ready/on");
         await Eventually(async () => (await GetPod("flippy")).Condition("Ready") == "True", "Ready again");
     }
 
