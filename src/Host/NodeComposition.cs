@@ -1,5 +1,9 @@
 using Akka.Hosting;
 using AkkaKube.Actors.ApiServer;
+using AkkaKube.Actors.Cloud;
+using AkkaKube.Actors.Controllers.EndpointSlice;
+using AkkaKube.Actors.Proxy;
+using AkkaKube.Actors.Services;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Store;
 using Microsoft.AspNetCore.Builder;
@@ -17,6 +21,10 @@ internal static class NodeComposition
         builder.AddNodeInfo(node);
         builder.AddStore(node);
         builder.AddApiServer(node);
+        builder.AddServiceAllocator(node);
+        builder.AddEndpointSliceController(node); // until the controller-manager hosts EndpointSliceController.Props
+        builder.AddCloudControllerManager(node);
+        builder.AddProxy(node);
         // components: add one line each
     }
 

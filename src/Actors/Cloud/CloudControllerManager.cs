@@ -130,7 +130,7 @@ public static class CloudControllerManagerHostingExtensions
         if (!node.ControlPlane) return builder;
         return builder.WithSingleton<CloudControllerManagerKey>(AkkaKubeNames.Actors.CloudControllerManager,
             (system, registry, resolver) => CloudControllerManager.Props(
-                api?.Invoke(system, registry) ?? resolver.GetService<IKubeApi>(),
+                api?.Invoke(system, registry) ?? AkkaKube.Actors.ApiServer.KubeApi.Get(system).Api,
                 new LocalCloudProvider(CloudSettings.Create(system.Settings.Config))),
             new ClusterSingletonOptions { Role = AkkaKubeNames.Roles.ControlPlane },
             createProxyToo: false);

@@ -155,7 +155,7 @@ public static class ProxyHostingExtensions
 {
     /// <summary>
     /// Runs kube-proxy on worker nodes. <paramref name="api"/> gives the in-cluster API (the apiserver's
-    /// <c>IKubeApi</c>); when null it is taken from DI.
+    /// <c>IKubeApi</c>); when null it is the KubeApi extension (AddApiServer).
     /// </summary>
     public static AkkaConfigurationBuilder AddProxy(this AkkaConfigurationBuilder builder, NodeOptions node,
         Func<ActorSystem, IActorRegistry, IKubeApi>? api = null)
@@ -163,7 +163,7 @@ public static class ProxyHostingExtensions
         if (!node.Worker) return builder;
         return builder.WithActors((system, registry, resolver) =>
         {
-            var kubeApi = api?.Invoke(system, registry) ?? resolver.GetService<IKubeApi>();
+            var kubeApi = api?.Invoke(system, registry) ?? AkkaKube.Actors.ApiServer.KubeApi.Get(system).Api;
             var settings = ProxySettings.Create(system.Settings.Config);
             registry.Register<ProxyActorKey>(system.ActorOf(ProxyActor.Props(node, kubeApi, settings), AkkaKubeNames.Actors.Proxy));
         });

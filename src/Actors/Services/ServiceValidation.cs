@@ -57,7 +57,8 @@ public static partial class ServiceValidation
     public static readonly string[] Types = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"];
     public static readonly string[] Protocols = ["SCTP", "TCP", "UDP"];
 
-    public static List<ServiceFieldError> Validate(JsonObject service, ServiceNetworkSettings settings)
+    /// <summary>Validates a service; without <paramref name="settings"/> the range checks (clusterIP, nodePort) are left to the allocator.</summary>
+    public static List<ServiceFieldError> Validate(JsonObject service, ServiceNetworkSettings? settings)
     {
         var errors = new List<ServiceFieldError>();
         var spec = service["spec"] as JsonObject;
@@ -86,7 +87,7 @@ public static partial class ServiceValidation
         {
             if (!IPAddress.TryParse(clusterIp, out var ip) || ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
                 errors.Add(ServiceFieldError.Invalid("spec.clusterIPs[0]", clusterIp, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"));
-            else if (!settings.InRange(ip))
+            else if (settings is not null && !settings.InRange(ip))
                 errors.Add(ServiceFieldError.Invalid("spec.clusterIPs[0]", clusterIp,
                     $"failed to allocate IP {clusterIp}: provided IP is not in the valid range. The range of valid IPs is {settings.ServiceCidr}"));
         }
@@ -132,7 +133,7 @@ public static partial class ServiceValidation
         return errors;
     }
 
-    private static void ValidatePorts(JsonObject spec, string type, ServiceNetworkSettings settings, List<ServiceFieldError> errors)
+    private static void ValidatePorts(JsonObject spec, string type, ServiceNetworkSettings? settings, List<ServiceFieldError> errors)
     {
         if (spec["ports"] is not JsonArray ports) return;
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -178,7 +179,7 @@ public static partial class ServiceValidation
                 {
                     if (type is not ("NodePort" or "LoadBalancer"))
                         errors.Add(ServiceFieldError.Forbidden($"{path}.nodePort", $"may not be used when `type` is '{type}'"));
-                    else if (nodePort < settings.NodePortMin || nodePort > settings.NodePortMax)
+                    else if (settings is not null && (nodePort < settings.NodePortMin || nodePort > settings.NodePortMax))
                         errors.Add(ServiceFieldError.Invalid($"{path}.nodePort", np,
                             $"provided port is not in the valid range. The range of valid ports is {settings.NodePortRange}"));
                     else if (!nodePorts.Add($"{nodePort}/{protocol}"))

@@ -256,7 +256,7 @@ public static class EndpointSliceHostingExtensions
     {
         if (!node.ControlPlane) return builder;
         return builder.WithSingleton<EndpointSliceControllerKey>(SingletonName,
-            (system, registry, resolver) => EndpointSliceController.Props(api?.Invoke(system, registry) ?? resolver.GetService<IKubeApi>()),
+            (system, registry, resolver) => EndpointSliceController.Props(api?.Invoke(system, registry) ?? AkkaKube.Actors.ApiServer.KubeApi.Get(system).Api),
             new ClusterSingletonOptions { Role = AkkaKubeNames.Roles.ControlPlane },
             createProxyToo: false);
     }
