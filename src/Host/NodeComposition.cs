@@ -5,6 +5,7 @@ using AkkaKube.Actors.Controllers.EndpointSlice;
 using AkkaKube.Actors.Proxy;
 using AkkaKube.Actors.Services;
 using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Cmd;
 using AkkaKube.Actors.Store;
 using Microsoft.AspNetCore.Builder;
 
@@ -19,6 +20,7 @@ internal static class NodeComposition
     public static void ConfigureAkka(AkkaConfigurationBuilder builder, NodeOptions node, IServiceProvider services)
     {
         builder.AddNodeInfo(node);
+        builder.AddCmdHost(node);
         builder.AddStore(node);
         builder.AddApiServer(node);
         builder.AddServiceAllocator(node);

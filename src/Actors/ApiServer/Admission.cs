@@ -202,6 +202,25 @@ public static partial class Admission
         }
     }
 
+    /// <summary>
+    /// DefaultTolerationSeconds admission: a new pod tolerates the not-ready and unreachable NoExecute
+    /// taints for a bounded time unless it already says how long, so pods leave a dead node on their own.
+    /// </summary>
+    public static void AddDefaultTolerations(JsonObject pod, long seconds)
+    {
+        var spec = Obj(pod, "spec");
+        var tolerations = spec["tolerations"] as JsonArray ?? new JsonArray();
+        foreach (var key in new[] { "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable" })
+        {
+            var covered = tolerations.OfType<JsonObject>().Any(t =>
+                (Str(t["effect"]) is "" or "NoExecute") &&
+                (Str(t["key"]) == key || (Str(t["key"]) == "" && Str(t["operator"]) == "Exists")));
+            if (!covered)
+                tolerations.Add(new JsonObject { ["key"] = key, ["operator"] = "Exists", ["effect"] = "NoExecute", ["tolerationSeconds"] = seconds });
+        }
+        spec["tolerations"] = tolerations;
+    }
+
     private static void DefaultPodSpec(JsonObject spec)
     {
         spec["restartPolicy"] ??= "Always";

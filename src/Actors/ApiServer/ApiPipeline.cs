@@ -360,6 +360,7 @@ public sealed class ApiPipeline(IActorRef store, ApiServerSettings settings, IEv
             meta.Remove(key);
         FieldValidation(c, c.R.Kind, obj);
         Admission.Default(c.R, obj);
+        if (c.R.Kind == "Pod") Admission.AddDefaultTolerations(obj, settings.DefaultTolerationSeconds);
         Validate(c, obj, null);
         await CheckNamespaceExists(c);
         if (c.R.Kind == "Service") obj = await AdmitService(c, obj, null);

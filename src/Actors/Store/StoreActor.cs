@@ -79,6 +79,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
                 _hub.Publish(_state.Apply(e));
                 break;
             case RecoveryCompleted:
+                CommittedRevision = _state.Revision;
                 _log.Info("store partition {0} recovered: {1} objects at revision {2}", _partition, _state.Count, _state.Revision);
                 Timers.StartPeriodicTimer(BookmarkTimer, BookmarkTick.Instance, _settings.BookmarkInterval);
                 break;
