@@ -24,6 +24,7 @@ internal static class NodeComposition
         builder.AddStore(node);
         builder.AddApiServer(node);
         builder.AddServiceAllocator(node);
+        builder.AddKubernetesService(node);
         builder.AddEndpointSliceController(node); // until the controller-manager hosts EndpointSliceController.Props
         builder.AddCloudControllerManager(node);
         builder.AddProxy(node);

@@ -1,3 +1,4 @@
+using Akka.Actor;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -206,5 +207,42 @@ public sealed class ServicesInProcessTests(InProcessNode node) : IClassFixture<I
         var (code, conflict) = await PostService("np-b", """{"type":"NodePort","ports":[{"port":80,"nodePort":30080}]}""");
         Assert.Equal(HttpStatusCode.UnprocessableEntity, code);
         Assert.Contains("spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated", JsonNode.Parse(conflict)!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task The_kubernetes_service_fronts_the_apiserver_at_its_reserved_address()
+    {
+        var endpoints = await Eventually(async () =>
+        {
+            try
+            {
+                var ep = await Api.GetAsync(ApiResource.Endpoints, "default", "kubernetes");
+                return ep["subsets"]?[0]?["addresses"]?[0]?["ip"] is not null ? ep : null;
+            }
+            catch (KubeApiException e) when (e.IsNotFound) { return null; }
+        }, "Endpoints default/kubernetes with the apiserver address");
+        Assert.Equal(node.Options.ApiPort, endpoints["subsets"]![0]!["ports"]![0]!["port"]!.GetValue<int>());
+        var svc = await Api.GetAsync(ApiResource.Services, "default", "kubernetes");
+        Assert.Equal("127.128.0.1", svc["spec"]!["clusterIP"]!.GetValue<string>());
+
+        using var http = new HttpClient { BaseAddress = new Uri("http://127.128.0.1:443"), Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            try
+            {
+                using var response = await http.GetAsync("/version");
+                if (response.IsSuccessStatusCode) return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Net.Sockets.SocketException or IOException) { }
+            if (DateTime.UtcNow > deadline)
+            {
+                var proxy = Akka.Hosting.ActorRegistry.For(node.System).Get<AkkaKube.Actors.Proxy.ProxyActorKey>();
+                var listeners = await proxy.Ask<AkkaKube.Actors.Proxy.ProxyProtocol.Listeners>(AkkaKube.Actors.Proxy.ProxyProtocol.GetListeners.Instance, TimeSpan.FromSeconds(5));
+                var slices = string.Join("; ", (await Slices("kubernetes")).Select(x => x.ToJsonString()));
+                Assert.Fail($"127.128.0.1:443 did not answer /version; proxy: {string.Join(", ", listeners.Specs.Select(l => $"{l.Frontend}->[{string.Join(",", l.Rules.Backends)}]"))}; slices: {slices}");
+            }
+            await Task.Delay(200);
+        }
     }
 }

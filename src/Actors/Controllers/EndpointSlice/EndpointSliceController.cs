@@ -184,7 +184,8 @@ public sealed class EndpointSliceController : ReceiveActor, IWithTimers
         var name = key[(slash + 1)..];
         var mine = _slices.Values.Where(s =>
             s["metadata"]?["namespace"]?.GetValue<string>() == ns
-            && s["metadata"]?["labels"]?[EndpointSliceReconciler.ServiceNameLabel]?.GetValue<string>() == name).ToList();
+            && s["metadata"]?["labels"]?[EndpointSliceReconciler.ServiceNameLabel]?.GetValue<string>() == name
+            && s["metadata"]?["labels"]?[EndpointSliceReconciler.ManagedByLabel]?.GetValue<string>() == EndpointSliceReconciler.ManagedBy).ToList();
         if (!_services.TryGetValue(key, out var svc) || !EndpointSliceReconciler.Selects(svc))
         {
             // service gone or without selector: remove the slices this controller made; the Endpoints of a
