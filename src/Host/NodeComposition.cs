@@ -1,6 +1,10 @@
 using Akka.Hosting;
 using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Kubelet;
+using AkkaKube.Actors.Cloud;
+using AkkaKube.Actors.Controllers.EndpointSlice;
+using AkkaKube.Actors.Proxy;
+using AkkaKube.Actors.Services;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Cmd;
 using AkkaKube.Actors.Store;
@@ -20,6 +24,11 @@ internal static class NodeComposition
         builder.AddCmdHost(node);
         builder.AddStore(node);
         builder.AddApiServer(node);
+        builder.AddServiceAllocator(node);
+        builder.AddKubernetesService(node);
+        builder.AddEndpointSliceController(node); // until the controller-manager hosts EndpointSliceController.Props
+        builder.AddCloudControllerManager(node);
+        builder.AddProxy(node);
         // components: add one line each
         builder.AddKubelet(node);
     }

@@ -372,23 +372,12 @@ public static partial class Admission
         ValidatePodSpec(spec["template"]?["spec"] as JsonObject, "spec.template.spec", causes);
     }
 
+    /// <summary>Structural service checks (src/Actors/Services/ServiceValidation); ranges and allocation follow in the pipeline's AdmitService.</summary>
     private static void ValidateService(JsonObject? spec, List<StatusCause> causes)
     {
-        var type = Str(spec?["type"]);
-        if (type.Length > 0 && type is not ("ClusterIP" or "NodePort" or "LoadBalancer" or "ExternalName"))
-            causes.Add(new StatusCause("FieldValueNotSupported", $"Unsupported value: \"{type}\": supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"", "spec.type"));
-        var headless = Str(spec?["clusterIP"]) == "None";
-        if (type != "ExternalName" && !headless && spec?["ports"] is not JsonArray { Count: > 0 })
-            causes.Add(Required("spec.ports", "Required value"));
-        if (spec?["ports"] is JsonArray ports)
-            for (var i = 0; i < ports.Count; i++)
-            {
-                var p = ports[i]?["port"];
-                if (p is not JsonValue pv || !pv.TryGetValue<int>(out var port) || port is < 1 or > 65535)
-                    causes.Add(new StatusCause("FieldValueInvalid", "Invalid value: must be between 1 and 65535, inclusive", $"spec.ports[{i}].port"));
-                if (ports.Count > 1 && Str(ports[i]?["name"]).Length == 0)
-                    causes.Add(Required($"spec.ports[{i}].name", "Required value"));
-            }
+        var service = new JsonObject { ["spec"] = spec?.DeepClone() };
+        foreach (var e in Services.ServiceValidation.Validate(service, null))
+            causes.Add(new StatusCause(e.Reason, e.Message, e.Field));
     }
 
     private static void ValidateUpdate(ApiResource r, JsonObject obj, JsonObject old, List<StatusCause> causes)

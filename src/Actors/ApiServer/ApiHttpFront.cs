@@ -39,7 +39,8 @@ public sealed class ApiFrontend(ActorSystem system, ActorRegistry registry, ILog
         {
             throw new ApiException(503, "ServiceUnavailable", "the store is not available on this control-plane node yet; retry");
         }
-        _pipeline = new ApiPipeline(store, Settings, new Eviction.PodDisruptionBudgetPolicy(store, Settings.StoreTimeout), onUnexpected: e => log.LogError(e, "unexpected error in the apiserver pipeline"));
+        _pipeline = new ApiPipeline(store, Settings, new Eviction.PodDisruptionBudgetPolicy(store, Settings.StoreTimeout), onUnexpected: e => log.LogError(e, "unexpected error in the apiserver pipeline"),
+            serviceAllocator: () => registry.TryGet<Services.ServiceAllocator>(out var allocator) ? allocator : null);
         return _pipeline;
     }
 }

@@ -29,7 +29,8 @@ public sealed class AllowAllEvictions : IEvictionPolicy
 /// resolve the resource, decode the body, admission (defaulting, validation, field validation),
 /// then the store. Every refusal is an <see cref="ApiException"/> answered as a metav1.Status.
 /// </summary>
-public sealed class ApiPipeline(IActorRef store, ApiServerSettings settings, IEvictionPolicy? evictions = null, Action<Exception>? onUnexpected = null)
+public sealed class ApiPipeline(IActorRef store, ApiServerSettings settings, IEvictionPolicy? evictions = null, Action<Exception>? onUnexpected = null,
+    Func<IActorRef?>? serviceAllocator = null)
 {
     private readonly IEvictionPolicy _evictions = evictions ?? AllowAllEvictions.Instance;
     public ApiServerSettings Settings => settings;
@@ -362,7 +363,7 @@ public sealed class ApiPipeline(IActorRef store, ApiServerSettings settings, IEv
         if (c.R.Kind == "Pod") Admission.AddDefaultTolerations(obj, settings.DefaultTolerationSeconds);
         Validate(c, obj, null);
         await CheckNamespaceExists(c);
-        if (c.R.Kind == "Service") await AllocateClusterIp(c, obj);
+        if (c.R.Kind == "Service") obj = await AdmitService(c, obj, null);
         var name = MetaStr(obj, "name")!;
         return await StoreObject(new StoreProtocol.CreateObject(c.R.Partition, obj.ToJsonString(), c.DryRun), c.R, name, c.Ct);
     }
@@ -376,54 +377,21 @@ public sealed class ApiPipeline(IActorRef store, ApiServerSettings settings, IEv
         });
     }
 
-    /// <summary>
-    /// ClusterIP allocation from 127.128.0.0/16 (127.128.0.1 is the `kubernetes` service): a free
-    /// address not used by any listed service, starting at a hash of namespace/name. Two concurrent
-    /// creates may pick the same address (documented in docs/api.md; a store-backed allocator is a later step).
-    /// </summary>
-    private async Task AllocateClusterIp(Ctx c, JsonObject obj)
+    /// <summary>Service allocation and validation (src/Actors/Services): ClusterIP, NodePort, 422 causes with the field named.</summary>
+    private async Task<JsonObject> AdmitService(Ctx c, JsonObject obj, JsonObject? old)
     {
-        var spec = obj["spec"] as JsonObject;
-        if (spec is null || Admission.Str(spec["type"]) == "ExternalName") return;
-        var requested = Admission.Str(spec["clusterIP"]);
-        if (requested == "None") return;
-        var reply = await AskStore(new StoreProtocol.ListObjects(ApiResource.Services.Partition, null, null, null), c.Ct);
-        var used = new HashSet<string>();
-        if (reply is StoreProtocol.ListReply list)
-            foreach (var item in list.Items)
-                if (JsonNode.Parse(item)?["spec"]?["clusterIP"] is JsonValue ip && ip.TryGetValue<string>(out var s)) used.Add(s);
-        if (requested.Length > 0)
+        Services.ServiceAdmission admission;
+        try
         {
-            if (!System.Net.IPAddress.TryParse(requested, out var addr) || addr.GetAddressBytes() is not [127, 128, _, _])
-                throw ApiException.Invalid(c.R, MetaStr(obj, "name") ?? "", [new("FieldValueInvalid", $"Invalid value: \"{requested}\": provided IP is not in the valid range. The range of valid IPs is 127.128.0.0/16", "spec.clusterIP")]);
-            if (used.Contains(requested))
-                throw ApiException.Invalid(c.R, MetaStr(obj, "name") ?? "", [new("FieldValueInvalid", $"Invalid value: \"{requested}\": provided IP is already allocated", "spec.clusterIP")]);
-            spec["clusterIPs"] = new JsonArray(requested);
-            return;
+            admission = await Services.ServiceAdmissionClient.AdmitAsync(serviceAllocator?.Invoke(), store, obj, old, c.DryRun, settings.StoreTimeout, c.Ct);
         }
-        var start = (int)((uint)StableHash($"{c.Ns}/{MetaStr(obj, "name")}") % 65533);
-        for (var i = 0; i < 65533; i++)
+        catch (AskTimeoutException)
         {
-            var n = 2 + (start + i) % 65533;
-            var candidate = $"127.128.{n / 256}.{n % 256}";
-            if (used.Contains(candidate)) continue;
-            spec["clusterIP"] = candidate;
-            spec["clusterIPs"] = new JsonArray(candidate);
-            spec["ipFamilies"] ??= new JsonArray("IPv4");
-            spec["ipFamilyPolicy"] ??= "SingleStack";
-            return;
+            throw new ApiException(504, "Timeout", $"the service allocator did not answer within {settings.StoreTimeout.TotalSeconds:0.#}s; retry");
         }
-        throw new ApiException(500, "InternalError", "the service IP range 127.128.0.0/16 is full");
-    }
-
-    private static int StableHash(string s)
-    {
-        unchecked
-        {
-            var h = (int)2166136261;
-            foreach (var ch in s) h = (h ^ ch) * 16777619;
-            return h;
-        }
+        if (!admission.Ok)
+            throw ApiException.Invalid(c.R, MetaStr(obj, "name") ?? "", admission.Errors.Select(e => new StatusCause(e.Reason, e.Message, e.Field)).ToList());
+        return admission.Service!;
     }
 
     // ---------------- update ----------------
@@ -479,6 +447,7 @@ public sealed class ApiPipeline(IActorRef store, ApiServerSettings settings, IEv
         else meta["resourceVersion"] = MetaStr(old, "resourceVersion");
         Admission.Default(c.R, next);
         Validate(c, next, old);
+        if (c.R.Kind == "Service" && c.Req.Subresource is null) next = await AdmitService(c, next, old);
         return await StoreObject(new StoreProtocol.UpdateObject(c.R.Partition, next.ToJsonString(), c.DryRun), c.R, MetaStr(next, "name"), c.Ct);
     }
 

@@ -41,7 +41,8 @@ public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTim
         Receive<StoreReady>(ready =>
         {
             var log = _log;
-            _pipeline = new ApiPipeline(ready.Store, _settings, new Eviction.PodDisruptionBudgetPolicy(ready.Store, _settings.StoreTimeout), onUnexpected: e => log.Error(e, "unexpected error in the apiserver pipeline"));
+            _pipeline = new ApiPipeline(ready.Store, _settings, new Eviction.PodDisruptionBudgetPolicy(ready.Store, _settings.StoreTimeout), onUnexpected: e => log.Error(e, "unexpected error in the apiserver pipeline"),
+                serviceAllocator: () => registry.TryGet<Services.ServiceAllocator>(out var allocator) ? allocator : null);
             Stash.UnstashAll();
             Become(Serving);
             Self.Tell(RetryBootstrap.Instance);

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using AkkaKube.Actors.Proxy;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace AkkaKube.Bench;
+
+/// <summary>
+/// kube-proxy data path: wrk against a Kestrel backend on a pod address directly, then through the
+/// proxy's forwarding listener on a service address (same machine, same backend, keep-alive connections).
+/// Figures: requests/s and p50/p99 latency of both, the ratio, and the p99 the proxy adds.
+/// Args: [connections] [seconds] (defaults 32 and 10; smoke: 8 and 2).
+/// </summary>
+public sealed partial class ProxyBenchmark : IBenchmark
+{
+    public string Name => "proxy";
+    public string Description => "kube-proxy forwarding: wrk throughput and latency direct vs through a service address";
+
+    public async Task RunAsync(BenchReport report, bool smoke, string[] args, CancellationToken ct)
+    {
+        var connections = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : smoke ? 8 : 32;
+        var seconds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : smoke ? 2 : 10;
+        if (!File.Exists("/usr/bin/wrk"))
+        {
+            Console.WriteLine("proxy: /usr/bin/wrk not found; install wrk (apt-get install wrk)");
+            return;
+        }
+        var podIp = IPAddress.Parse("127.64.250.1");
+        var serviceIp = IPAddress.Parse("127.128.250.1");
+        var backendPort = FreePort(podIp);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(o => o.Listen(podIp, backendPort));
+        await using var app = builder.Build();
+        app.MapGet("/", () => Results.Text("ok\n"));
+        await app.StartAsync(ct);
+
+        await using var listener = ForwardingListener.Start(new IPEndPoint(serviceIp, FreePort(serviceIp)),
+            new BalancerRules([new Backend(podIp, backendPort)]));
+        var setup = $"wrk -t2 -c{connections} -d{seconds}s, GET / (3 bytes), Kestrel backend, {BenchReport.Machine}";
+
+        await Wrk($"http://{podIp}:{backendPort}/", 2, 1, ct); // warm-up (JIT, connection set-up)
+        var direct = await Wrk($"http://{podIp}:{backendPort}/", connections, seconds, ct);
+        await Wrk($"http://{listener.LocalEndPoint}/", 2, 1, ct);
+        var proxied = await Wrk($"http://{listener.LocalEndPoint}/", connections, seconds, ct);
+
+        report.Figure(Name, "direct requests/s", direct.Rps, "req/s", setup);
+        report.Figure(Name, "proxied requests/s", proxied.Rps, "req/s", setup);
+        report.Figure(Name, "proxied / direct throughput", 100 * proxied.Rps / Math.Max(1, direct.Rps), "%", setup);
+        report.Figure(Name, "direct p50 latency", direct.P50Ms, "ms", setup);
+        report.Figure(Name, "proxied p50 latency", proxied.P50Ms, "ms", setup);
+        report.Figure(Name, "direct p99 latency", direct.P99Ms, "ms", setup);
+        report.Figure(Name, "proxied p99 latency", proxied.P99Ms, "ms", setup);
+        report.Figure(Name, "p99 added by the proxy", proxied.P99Ms - direct.P99Ms, "ms", setup);
+        await app.StopAsync(ct);
+    }
+
+    private sealed record WrkResult(double Rps, double P50Ms, double P99Ms);
+
+    private static async Task<WrkResult> Wrk(string url, int connections, int seconds, CancellationToken ct)
+    {
+        var psi = new ProcessStartInfo("/usr/bin/wrk", ["-t2", $"-c{connections}", $"-d{seconds}s", "--latency", url])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var wrk = Process.Start(psi)!;
+        try
+        {
+            var output = await wrk.StandardOutput.ReadToEndAsync(ct);
+            await wrk.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(seconds + 30), ct);
+            var rps = double.Parse(RpsRegex().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+            return new WrkResult(rps, Latency(output, "50%"), Latency(output, "99%"));
+        }
+        finally
+        {
+            if (!wrk.HasExited) wrk.Kill(entireProcessTree: true);
+        }
+    }
+
+    private static double Latency(string output, string percentile)
+    {
+        var m = Regex.Match(output, $@"^\s*{Regex.Escape(percentile)}\s+([\d.]+)(us|ms|s)\s*$", RegexOptions.Multiline);
+        if (!m.Success) return double.NaN;
+        var value = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        return m.Groups[2].Value switch { "us" => value / 1000, "s" => value * 1000, _ => value };
+    }
+
+    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
+    private static partial Regex RpsRegex();
+
+    private static int FreePort(IPAddress address)
+    {
+        using var l = new TcpListener(address, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+}
