@@ -48,7 +48,7 @@ public sealed record SchedulerSettings
         if (weightsConfig is not null && !weightsConfig.IsEmpty)
             foreach (var (key, _) in weightsConfig.AsEnumerable())
                 weights[key.Trim('"')] = weightsConfig.GetInt(key);
-        var plugins = c.HasPath("plugins") ? c.GetStringList("plugins") : d.EnabledPlugins;
+        IEnumerable<string> plugins = c.HasPath("plugins") ? c.GetStringList("plugins") : d.EnabledPlugins;
         var s = new SchedulerSettings
         {
             SchedulerName = c.GetString("scheduler-name", d.SchedulerName),
