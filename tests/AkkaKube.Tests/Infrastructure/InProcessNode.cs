@@ -31,7 +31,7 @@ public sealed class InProcessNode : IAsyncLifetime
         Options = Configure(new NodeOptions
         {
             NodeName = "node-1",
-            NodeIp = System.Net.IPAddress.Loopback,
+            NodeIp = global::System.Net.IPAddress.Loopback,
             RemotingPort = port,
             SeedNodes = [$"akka.tcp://akkakube@127.0.0.1:{port}"],
             ApiPort = FreePort.Next(),

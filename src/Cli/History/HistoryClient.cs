@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace AkkaKube.Cli.History;
+
+/// <summary>
+/// Drives concurrent clients against the apiserver, each doing random create / get / compare-and-set
+/// update / delete calls on a small set of ConfigMaps, and records every call with its invoke and
+/// return time (one Stopwatch for all clients) for <see cref="LinearizabilityChecker"/>. A call that
+/// fails without an answer (timeout, connection refused or reset, 5xx) is recorded as Unknown: it may
+/// or may not have taken effect. Bounded by count and time; stops by itself.
+/// </summary>
+public sealed class HistoryClient(Uri apiServer, string @namespace = "default", string keyPrefix = "lin")
+{
+    public int Clients { get; init; } = 8;
+    public int Keys { get; init; } = 5;
+    public int MaxOperations { get; init; } = 2_000;
+    public TimeSpan MaxDuration { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public int Seed { get; init; } = 42;
+
+    public async Task<IReadOnlyList<Operation>> RunAsync(CancellationToken ct = default)
+    {
+        var clock = Stopwatch.StartNew();
+        var ops = new List<Operation>();
+        var remaining = MaxOperations;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(MaxDuration);
+
+        async Task Client(int id)
+        {
+            using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromSeconds(2) })
+            {
+                BaseAddress = apiServer,
+                Timeout = CallTimeout,
+            };
+            var rng = new Random(Seed * 1000 + id);
+            var lastSeen = new Dictionary<string, string>();
+            var n = 0;
+            while (!deadline.IsCancellationRequested && Interlocked.Decrement(ref remaining) >= 0)
+            {
+                var key = $"{keyPrefix}-{rng.Next(Keys)}";
+                var token = $"c{id}-{n++}";
+                var roll = rng.Next(100);
+                var op = roll switch
+                {
+                    < 20 => await Call(http, clock, id, key, OpKind.Create, token, null, deadline.Token),
+                    < 55 => await Call(http, clock, id, key, OpKind.Get, null, null, deadline.Token),
+                    < 90 => await Call(http, clock, id, key, OpKind.Update, token, lastSeen.GetValueOrDefault(key, "1"), deadline.Token),
+                    _ => await Call(http, clock, id, key, OpKind.Delete, null, null, deadline.Token),
+                };
+                if (op is null) break;
+                if (op.ResourceVersion is not null) lastSeen[key] = op.ResourceVersion;
+                lock (ops) ops.Add(op);
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(1, Clients).Select(Client));
+        return ops;
+    }
+
+    private async Task<Operation?> Call(HttpClient http, Stopwatch clock, int client, string key, OpKind kind, string? token, string? expectedRv, CancellationToken ct)
+    {
+        var path = $"/api/v1/namespaces/{@namespace}/configmaps";
+        var invoke = clock.ElapsedTicks;
+        try
+        {
+            HttpResponseMessage response = kind switch
+            {
+                OpKind.Create => await http.PostAsJsonAsync(path, Body(key, token!, null), ct),
+                OpKind.Get => await http.GetAsync($"{path}/{key}", ct),
+                OpKind.Update => await http.PutAsJsonAsync($"{path}/{key}", Body(key, token!, expectedRv), ct),
+                _ => await http.DeleteAsync($"{path}/{key}", ct),
+            };
+            var text = await response.Content.ReadAsStringAsync(ct);
+            var ret = clock.ElapsedTicks;
+            var code = (int)response.StatusCode;
+            if (code >= 500)
+                return new Operation(client, key, kind, invoke, 0, OpOutcome.Unknown, kind == OpKind.Get ? null : token, expectedRv);
+            var json = JsonNode.Parse(text) as JsonObject;
+            var outcome = code switch
+            {
+                >= 200 and < 300 => OpOutcome.Ok,
+                404 => OpOutcome.NotFound,
+                409 when json?["reason"]?.GetValue<string>() == "AlreadyExists" => OpOutcome.AlreadyExists,
+                409 => OpOutcome.Conflict,
+                _ => throw new InvalidOperationException($"{kind} {key}: unexpected HTTP {code}: {text}"),
+            };
+            string? value = token, rv = null;
+            if (outcome == OpOutcome.Ok && kind != OpKind.Delete)
+            {
+                rv = json?["metadata"]?["resourceVersion"]?.GetValue<string>();
+                if (kind == OpKind.Get) value = json?["data"]?["v"]?.GetValue<string>();
+            }
+            return new Operation(client, key, kind, invoke, ret, outcome, kind == OpKind.Get && outcome != OpOutcome.Ok ? null : value, expectedRv, rv);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Stopped by the deadline mid-call: the call's outcome is unknown.
+            return kind == OpKind.Get ? null : new Operation(client, key, kind, invoke, 0, OpOutcome.Unknown, token, expectedRv);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        {
+            return new Operation(client, key, kind, invoke, 0, OpOutcome.Unknown, kind == OpKind.Get ? null : token, expectedRv);
+        }
+    }
+
+    private static JsonObject Body(string key, string token, string? rv)
+    {
+        var meta = new JsonObject { ["name"] = key };
+        if (rv is not null) meta["resourceVersion"] = rv;
+        return new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "ConfigMap",
+            ["metadata"] = meta,
+            ["data"] = new JsonObject { ["v"] = token },
+        };
+    }
+}
