@@ -70,7 +70,7 @@ public sealed class InMemoryKubeApi : IKubeApi
 
     public Task<JsonObject> CreateAsync(ApiResource resource, string? ns, JsonObject obj, string? subresource = null, CancellationToken ct = default)
     {
-        Check("create", resource);
+        Check(subresource is null ? "create" : "create/" + subresource, resource);
         lock (_lock)
         {
             if (subresource == "binding") return Task.FromResult(Bind(ns, obj));

@@ -129,7 +129,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
     private void OnNode(string key, JsonObject obj)
     {
         var node = KubernetesJson.Deserialize<V1Node>(obj.ToJsonString());
-        var fingerprint = Fingerprint(node);
+        var fingerprint = Fingerprint(obj);
         var known = _nodeFingerprints.TryGetValue(key, out var previous);
         _cache.AddOrUpdateNode(node);
         _nodeFingerprints[key] = fingerprint;
@@ -141,9 +141,9 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         }
     }
 
-    private static string Fingerprint(V1Node node) => string.Join("|",
-        KubernetesJson.Serialize(node.Metadata?.Labels), KubernetesJson.Serialize(node.Spec?.Taints), node.Spec?.Unschedulable,
-        KubernetesJson.Serialize(node.Status?.Allocatable));
+    /// <summary>What plugins read of a node: labels, spec (taints, unschedulable) and allocatable.</summary>
+    private static string Fingerprint(JsonObject node) => string.Join("|",
+        node["metadata"]?["labels"]?.ToJsonString(), node["spec"]?.ToJsonString(), node["status"]?["allocatable"]?.ToJsonString());
 
     private void OnPod(string key, JsonObject obj)
     {
