@@ -1,1 +1,3 @@
-Console.WriteLine();
+using AkkaKube.Cli;
+
+return await CliApp.RunAsync(args);

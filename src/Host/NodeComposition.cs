@@ -1,5 +1,10 @@
 using Akka.Hosting;
+using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Cmd;
+using AkkaKube.Actors.Controllers;
+using AkkaKube.Actors.Scheduler;
+using AkkaKube.Actors.Store;
 using Microsoft.AspNetCore.Builder;
 
 namespace AkkaKube.Host;
@@ -13,16 +18,21 @@ internal static class NodeComposition
     public static void ConfigureAkka(AkkaConfigurationBuilder builder, NodeOptions node, IServiceProvider services)
     {
         builder.AddNodeInfo(node);
+        builder.AddCmdHost(node);
+        builder.AddStore(node);
+        builder.AddApiServer(node);
+        builder.AddScheduler(node);
+        builder.AddControllerManager(node);
         // components: add one line each
     }
 
     public static void ConfigureWeb(WebApplicationBuilder builder, NodeOptions node)
     {
-        // apiserver: Kestrel set-up
+        builder.ConfigureApiServerWeb(node);
     }
 
     public static void MapWeb(WebApplication app, NodeOptions node)
     {
-        // apiserver: routes
+        app.MapApiServer(node);
     }
 }

@@ -29,6 +29,9 @@ public static class ApiServerProtocol
         string? Body,
         Akka.Actor.IActorRef? Subscriber = null) : IAkkaKubeMessage;
 
-    /// <summary>HTTP-like result: Code and a JSON body (an object, a list, or a metav1.Status on failure).</summary>
-    public sealed record ApiResponse(int Code, string Body) : IAkkaKubeMessage;
+    /// <summary>
+    /// HTTP-like result: Code and a JSON body (an object, a list, or a metav1.Status on failure);
+    /// Warnings become `Warning: 299 - "…"` headers over HTTP (e.g. unknown fields with fieldValidation=Warn).
+    /// </summary>
+    public sealed record ApiResponse(int Code, string Body, IReadOnlyList<string>? Warnings = null) : IAkkaKubeMessage;
 }

@@ -66,6 +66,7 @@ public sealed class ControllerManager : ReceiveActor
                 ControllerNames.Deployment => Deployment.DeploymentController.Props(_api, _settings),
                 ControllerNames.GarbageCollector => GarbageCollector.GarbageCollector.Props(_api, _settings),
                 ControllerNames.Namespace => Namespace.NamespaceController.Props(_api, _settings),
+                ControllerNames.NodeLifecycle => NodeLifecycle.NodeLifecycleController.Props(_api, NodeLifecycle.NodeLifecycleSettings.Create(Context.System.Settings.Config)),
                 _ => throw new ArgumentException($"unknown controller {name}"),
             };
             Context.Watch(Context.ActorOf(props, name));
@@ -81,13 +82,13 @@ public static class ControllerManagerHostingExtensions
 {
     /// <summary>
     /// The controller-manager as a Cluster Singleton on the control-plane role (with a proxy on every node).
-    /// Needs an <see cref="IKubeApi"/> in DI (the in-cluster client to the apiserver layer).
+    /// Uses the node's in-cluster <see cref="IKubeApi"/> (<see cref="ApiServer.KubeApi"/>), so AddApiServer must come first.
     /// </summary>
     public static AkkaConfigurationBuilder AddControllerManager(this AkkaConfigurationBuilder builder, NodeOptions node) =>
         builder.WithSingleton<ControllerManager>(
             AkkaKubeNames.Actors.ControllerManager,
-            (system, _, resolver) => ControllerManager.Props(
-                resolver.GetService<IKubeApi>(),
+            (system, _, _) => ControllerManager.Props(
+                ApiServer.KubeApi.Get(system).Api,
                 ControllerSettings.Create(system.Settings.Config)),
             new ClusterSingletonOptions { Role = AkkaKubeNames.Roles.ControlPlane },
             createProxyToo: true);

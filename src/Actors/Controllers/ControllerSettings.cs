@@ -28,7 +28,7 @@ public sealed record ControllerSettings
     public TimeSpan NamespaceRecheck { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Controllers to run (child actor names).</summary>
-    public IReadOnlyList<string> Enabled { get; init; } = [ControllerNames.ReplicaSet, ControllerNames.Deployment, ControllerNames.GarbageCollector, ControllerNames.Namespace];
+    public IReadOnlyList<string> Enabled { get; init; } = ControllerNames.All;
 
     public static ControllerSettings Create(Config config)
     {
@@ -70,5 +70,6 @@ public static class ControllerNames
     public const string Deployment = "deployment";
     public const string GarbageCollector = "garbage-collector";
     public const string Namespace = "namespace";
-    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace];
+    public const string NodeLifecycle = "node-lifecycle";
+    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle];
 }

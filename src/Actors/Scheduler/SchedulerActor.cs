@@ -307,13 +307,13 @@ public static class SchedulerHostingExtensions
 {
     /// <summary>
     /// The scheduler as a Cluster Singleton on the control-plane role (with a proxy on every node).
-    /// Needs an <see cref="IKubeApi"/> in DI (the in-cluster client to the apiserver layer).
+    /// Uses the node's in-cluster <see cref="IKubeApi"/> (<see cref="ApiServer.KubeApi"/>), so AddApiServer must come first.
     /// </summary>
     public static AkkaConfigurationBuilder AddScheduler(this AkkaConfigurationBuilder builder, NodeOptions node) =>
         builder.WithSingleton<SchedulerActor>(
             AkkaKubeNames.Actors.Scheduler,
-            (system, _, resolver) => SchedulerActor.Props(
-                resolver.GetService<IKubeApi>(),
+            (system, _, _) => SchedulerActor.Props(
+                ApiServer.KubeApi.Get(system).Api,
                 SchedulerSettings.Create(system.Settings.Config)),
             new ClusterSingletonOptions { Role = AkkaKubeNames.Roles.ControlPlane },
             createProxyToo: true);

@@ -53,6 +53,7 @@ public static class StoreProtocol
 
     // ---- replies ----
 
+    /// <summary>One object; Revision is the partition revision at which the reply was produced.</summary>
     public sealed record ObjectReply(string ObjectJson, long Revision) : IAkkaKubeMessage;
 
     public sealed record ListReply(IReadOnlyList<string> Items, long Revision, string? Continue, long? RemainingItemCount)
@@ -67,4 +68,24 @@ public static class StoreProtocol
     public sealed record WatchEvent(string WatchId, string Type, string ObjectJson, long Revision) : IAkkaKubeMessage;
 
     public sealed record WatchEnded(string WatchId, int Code, string Reason, string Message) : IAkkaKubeMessage;
+
+    // ---- persisted events (journal) and snapshot; Revision is the partition revision after the event ----
+
+    /// <summary>Marker of the store's journal events.</summary>
+    public interface IStoreEvent : IAkkaKubeMessage
+    {
+        string ObjectJson { get; }
+        long Revision { get; }
+    }
+
+    public sealed record ObjectCreated(string ObjectJson, long Revision) : IStoreEvent;
+
+    public sealed record ObjectUpdated(string ObjectJson, long Revision) : IStoreEvent;
+
+    /// <summary>The object as it was when deleted, carrying the deletion's revision as resourceVersion.</summary>
+    public sealed record ObjectDeleted(string ObjectJson, long Revision) : IStoreEvent;
+
+    /// <summary>The whole partition at Revision (objects in key order); Kind/ApiVersion feed bookmarks.</summary>
+    public sealed record PartitionSnapshot(long Revision, IReadOnlyList<string> Objects, string? Kind, string? ApiVersion)
+        : IAkkaKubeMessage;
 }

@@ -39,7 +39,8 @@ public sealed class InProcessNode : IAsyncLifetime
             PodCidr = NodeOptions.PodCidrFor(200),
             DataDirectory = _dir.Path,
         });
-        _host = NodeHost.Build(Options);
+        // ASP.NET's default localhost:5000 would collide between test nodes; the apiserver's own endpoints win over it.
+        _host = NodeHost.Build(Options, ["--urls", "http://127.0.0.1:0"]);
         await _host.StartAsync();
         var cluster = Akka.Cluster.Cluster.Get(System);
         var up = new TaskCompletionSource();

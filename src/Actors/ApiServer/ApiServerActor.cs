@@ -1,0 +1,136 @@
+using Akka.Actor;
+using Akka.Cluster.Routing;
+using Akka.Event;
+using Akka.Hosting;
+using Akka.Routing;
+using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Store;
+using static AkkaKube.Actors.ApiServer.ApiServerProtocol;
+
+namespace AkkaKube.Actors.ApiServer;
+
+/// <summary>
+/// The `apiserver` actor of a control-plane node: serves <see cref="ApiRequest"/> with the same
+/// <see cref="ApiPipeline"/> as the HTTP front (requests run concurrently; replies are piped back).
+/// Once the store region is known it bootstraps the namespaces default, kube-system and
+/// kube-node-lease (idempotently, retrying until the store answers).
+/// </summary>
+public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTimers
+{
+    public static readonly IReadOnlyList<string> BootstrapNamespaces = ["default", "kube-system", "kube-node-lease"];
+
+    private sealed record StoreReady(IActorRef Store);
+    private sealed record Bootstrapped(IReadOnlyList<string> Missing);
+    private sealed class RetryBootstrap
+    {
+        public static readonly RetryBootstrap Instance = new();
+    }
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly ApiServerSettings _settings;
+    private ApiPipeline? _pipeline;
+
+    public IStash Stash { get; set; } = null!;
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public ApiServerActor(IReadOnlyActorRegistry registry, ApiServerSettings settings)
+    {
+        _settings = settings;
+        registry.GetAsync<StoreRegion>().PipeTo(Self, success: store => new StoreReady(store));
+        Receive<StoreReady>(ready =>
+        {
+            var log = _log;
+            _pipeline = new ApiPipeline(ready.Store, _settings, new Eviction.PodDisruptionBudgetPolicy(ready.Store, _settings.StoreTimeout), onUnexpected: e => log.Error(e, "unexpected error in the apiserver pipeline"));
+            Stash.UnstashAll();
+            Become(Serving);
+            Self.Tell(RetryBootstrap.Instance);
+        });
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void Serving()
+    {
+        Receive<ApiRequest>(req => _pipeline!.HandleAsync(req).PipeTo(Sender));
+        Receive<RetryBootstrap>(_ => BootstrapAsync(_pipeline!).PipeTo(Self));
+        Receive<Bootstrapped>(b =>
+        {
+            if (b.Missing.Count == 0)
+            {
+                _log.Info("bootstrap namespaces present: {0}", string.Join(", ", BootstrapNamespaces));
+                return;
+            }
+            _log.Info("bootstrap namespaces not created yet ({0}); retrying", string.Join(", ", b.Missing));
+            Timers.StartSingleTimer("bootstrap", RetryBootstrap.Instance, TimeSpan.FromSeconds(2));
+        });
+        Receive<Status.Failure>(f =>
+        {
+            _log.Warning("bootstrap failed: {0}; retrying", f.Cause.Message);
+            Timers.StartSingleTimer("bootstrap", RetryBootstrap.Instance, TimeSpan.FromSeconds(2));
+        });
+    }
+
+    private static async Task<Bootstrapped> BootstrapAsync(ApiPipeline pipeline)
+    {
+        var missing = new List<string>();
+        foreach (var ns in BootstrapNamespaces)
+        {
+            var body = new System.Text.Json.Nodes.JsonObject
+            {
+                ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = ns },
+            }.ToJsonString();
+            var response = await pipeline.HandleAsync(new ApiRequest("create", "", "v1", "namespaces", null, null, null,
+                new Dictionary<string, string>(), "application/json", body));
+            if (response.Code is not (201 or 409)) missing.Add(ns);
+        }
+        return new Bootstrapped(missing);
+    }
+
+    public static Props Props(IReadOnlyActorRegistry registry, ApiServerSettings settings) =>
+        Akka.Actor.Props.Create(() => new ApiServerActor(registry, settings));
+}
+
+public static class ApiServerHostingExtensions
+{
+    /// <summary>
+    /// The `apiserver` actor on control-plane nodes, and on EVERY node the cluster-aware group router
+    /// to /user/apiserver on role control-plane (registry key <see cref="ApiServerRouter"/>) plus the
+    /// <see cref="KubeApi"/> extension (IKubeApi over that router, preferring the local apiserver).
+    /// </summary>
+    public static AkkaConfigurationBuilder AddApiServer(this AkkaConfigurationBuilder builder, NodeOptions node) =>
+        builder.WithActors((system, registry) =>
+        {
+            var settings = ApiServerSettings.Create(system.Settings.Config);
+            if (node.ControlPlane)
+                registry.Register<ApiServerActor>(system.ActorOf(ApiServerActor.Props(registry, settings), AkkaKubeNames.Actors.ApiServer));
+            var path = $"/user/{AkkaKubeNames.Actors.ApiServer}";
+            var router = system.ActorOf(
+                Props.Empty.WithRouter(new ClusterRouterGroup(
+                    new RoundRobinGroup([path]),
+                    new ClusterRouterGroupSettings(10_000, [path], allowLocalRoutees: true, useRole: AkkaKubeNames.Roles.ControlPlane))),
+                AkkaKubeNames.Actors.ApiServer + "-router");
+            registry.Register<ApiServerRouter>(router);
+            KubeApi.Get(system).Initialize(router, node.ControlPlane ? registry.Get<ApiServerActor>() : null, settings.RequestTimeout);
+        });
+}
+
+/// <summary>
+/// Akka extension that hands in-cluster components their <see cref="IKubeApi"/>:
+/// <c>KubeApi.Get(Context.System).Api</c>. Initialised by <see cref="ApiServerHostingExtensions.AddApiServer"/>.
+/// </summary>
+public sealed class KubeApi : IExtension
+{
+    private IKubeApi? _api;
+
+    public IKubeApi Api => _api ?? throw new InvalidOperationException("IKubeApi is not initialised: AddApiServer was not called on this node");
+
+    internal void Initialize(IActorRef router, IActorRef? local, TimeSpan timeout) =>
+        _api = new ActorKubeApi(router, local, timeout);
+
+    public static KubeApi Get(ActorSystem system) => system.WithExtension<KubeApi, KubeApiExtensionProvider>();
+}
+
+public sealed class KubeApiExtensionProvider : ExtensionIdProvider<KubeApi>
+{
+    public override KubeApi CreateExtension(ExtendedActorSystem system) => new();
+}

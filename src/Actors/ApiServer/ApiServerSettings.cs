@@ -1,0 +1,45 @@
+using Akka.Configuration;
+
+namespace AkkaKube.Actors.ApiServer;
+
+/// <summary>Settings of the apiserver (HOCON block `akkakube.apiserver` in hocon/control-plane.conf).</summary>
+public sealed record ApiServerSettings
+{
+    /// <summary>Largest accepted request body (Kubernetes: 3 MiB). Larger → 413 RequestEntityTooLarge.</summary>
+    public long MaxRequestBodyBytes { get; init; } = 3 * 1024 * 1024;
+
+    /// <summary>How long a request waits for the store before 504 Timeout.</summary>
+    public TimeSpan StoreTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an in-cluster client (ActorKubeApi) waits for an apiserver actor.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Upper bound of a watch when the client gives no timeoutSeconds (Kubernetes: 30–60 min, randomised).</summary>
+    public TimeSpan MaxWatchDuration { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// tolerationSeconds of the not-ready/unreachable NoExecute tolerations added to every new pod
+    /// (Kubernetes' DefaultTolerationSeconds admission: 300 s). See docs/failover.md for the choice.
+    /// </summary>
+    public long DefaultTolerationSeconds { get; init; } = 5;
+
+    public static ApiServerSettings Create(Config config)
+    {
+        var c = config.GetConfig("akkakube.apiserver");
+        if (c is null || c.IsEmpty) return new ApiServerSettings();
+        var s = new ApiServerSettings
+        {
+            MaxRequestBodyBytes = c.GetLong("max-request-body-bytes", 3 * 1024 * 1024),
+            StoreTimeout = c.GetTimeSpan("store-timeout", TimeSpan.FromSeconds(10)),
+            RequestTimeout = c.GetTimeSpan("request-timeout", TimeSpan.FromSeconds(15)),
+            MaxWatchDuration = c.GetTimeSpan("max-watch-duration", TimeSpan.FromMinutes(30)),
+            DefaultTolerationSeconds = c.GetLong("default-toleration-seconds", 5),
+        };
+        if (s.DefaultTolerationSeconds < 0) throw new ArgumentException("akkakube.apiserver.default-toleration-seconds must not be negative");
+        if (s.MaxRequestBodyBytes < 1024) throw new ArgumentException("akkakube.apiserver.max-request-body-bytes must be at least 1024");
+        if (s.StoreTimeout <= TimeSpan.Zero) throw new ArgumentException("akkakube.apiserver.store-timeout must be positive");
+        if (s.RequestTimeout <= TimeSpan.Zero) throw new ArgumentException("akkakube.apiserver.request-timeout must be positive");
+        if (s.MaxWatchDuration <= TimeSpan.Zero) throw new ArgumentException("akkakube.apiserver.max-watch-duration must be positive");
+        return s;
+    }
+}

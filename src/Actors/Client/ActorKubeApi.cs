@@ -1,0 +1,119 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using AkkaKube.Actors.ApiServer;
+using static AkkaKube.Actors.ApiServer.ApiServerProtocol;
+
+namespace AkkaKube.Actors.Client;
+
+/// <summary>
+/// <see cref="IKubeApi"/> over actor messages: each call is an <see cref="ApiRequest"/> asked of the
+/// local `apiserver` actor when this node has one, else of the cluster-aware router to the
+/// control-plane nodes. Non-2xx answers throw <see cref="KubeApiException"/> with the Status code and reason.
+/// </summary>
+public sealed class ActorKubeApi(IActorRef router, IActorRef? local, TimeSpan timeout) : IKubeApi
+{
+    private IActorRef Target => local ?? router;
+
+    private static readonly IReadOnlyDictionary<string, string> NoQuery = new Dictionary<string, string>();
+
+    private async Task<JsonNode> Call(string verb, ApiResource r, string? ns, string? name, string? sub, IReadOnlyDictionary<string, string>? query,
+        string? contentType, string? body, CancellationToken ct, IActorRef? subscriber = null)
+    {
+        var request = new ApiRequest(verb, r.Group, r.Version, r.Resource, r.Namespaced ? ns : null, name, sub, query ?? NoQuery, contentType, body, subscriber);
+        ApiResponse response;
+        try
+        {
+            response = await Target.Ask<ApiResponse>(request, timeout, ct);
+        }
+        catch (AskTimeoutException)
+        {
+            throw new KubeApiException(504, "Timeout", $"no apiserver answered {verb} {r.Partition} within {timeout.TotalSeconds:0.#}s");
+        }
+        var node = JsonNode.Parse(response.Body) ?? new JsonObject();
+        if (response.Code is < 200 or > 299)
+            throw new KubeApiException(response.Code, Admission.Str(node["reason"]) is { Length: > 0 } reason ? reason : ApiStatus.ReasonFor(response.Code),
+                Admission.Str(node["message"]) is { Length: > 0 } message ? message : $"{verb} {r.Partition} failed with {response.Code}");
+        return node;
+    }
+
+    private static string Name(JsonObject obj) =>
+        Admission.Str(obj["metadata"]?["name"]) is { Length: > 0 } n ? n : throw new KubeApiException(400, "BadRequest", "metadata.name is required");
+
+    public async Task<JsonObject> GetAsync(ApiResource resource, string? ns, string name, CancellationToken ct = default) =>
+        (JsonObject)await Call("get", resource, ns, name, null, null, null, null, ct);
+
+    public async Task<ObjectList> ListAsync(ApiResource resource, string? ns, ListOptions? options = null, CancellationToken ct = default)
+    {
+        var node = await Call("list", resource, ns, null, null, Query(options), null, null, ct);
+        var items = (node["items"] as JsonArray ?? []).OfType<JsonObject>().Select(o => (JsonObject)o.DeepClone()).ToList();
+        return new ObjectList(items, Admission.Str(node["metadata"]?["resourceVersion"]), Admission.Str(node["metadata"]?["continue"]) is { Length: > 0 } c ? c : null);
+    }
+
+    public async Task<JsonObject> CreateAsync(ApiResource resource, string? ns, JsonObject obj, string? subresource = null, CancellationToken ct = default)
+    {
+        var name = subresource is null ? null : Name(obj);
+        return ObjectOrEmpty(await Call("create", resource, ns, name, subresource, null, "application/json", obj.ToJsonString(), ct));
+    }
+
+    public async Task<JsonObject> UpdateAsync(ApiResource resource, string? ns, JsonObject obj, string? subresource = null, CancellationToken ct = default) =>
+        ObjectOrEmpty(await Call("update", resource, ns, Name(obj), subresource, null, "application/json", obj.ToJsonString(), ct));
+
+    public async Task<JsonObject> PatchAsync(ApiResource resource, string? ns, string name, PatchType type, string patch, string? subresource = null, CancellationToken ct = default)
+    {
+        var contentType = type switch
+        {
+            PatchType.Merge => "application/merge-patch+json",
+            PatchType.Json => "application/json-patch+json",
+            PatchType.StrategicMerge => "application/strategic-merge-patch+json",
+            _ => "application/apply-patch+yaml",
+        };
+        var query = type == PatchType.Apply ? new Dictionary<string, string> { ["fieldManager"] = "akkakube", ["force"] = "true" } : null;
+        return ObjectOrEmpty(await Call("patch", resource, ns, name, subresource, query, contentType, patch, ct));
+    }
+
+    public async Task DeleteAsync(ApiResource resource, string? ns, string name, DeleteOptions? options = null, CancellationToken ct = default)
+    {
+        string? body = null;
+        if (options is not null)
+        {
+            var o = new JsonObject { ["kind"] = "DeleteOptions", ["apiVersion"] = "v1" };
+            if (options.PropagationPolicy is not null) o["propagationPolicy"] = options.PropagationPolicy;
+            if (options.GracePeriodSeconds is not null) o["gracePeriodSeconds"] = options.GracePeriodSeconds;
+            if (options.PreconditionUid is not null || options.PreconditionResourceVersion is not null)
+            {
+                var p = new JsonObject();
+                if (options.PreconditionUid is not null) p["uid"] = options.PreconditionUid;
+                if (options.PreconditionResourceVersion is not null) p["resourceVersion"] = options.PreconditionResourceVersion;
+                o["preconditions"] = p;
+            }
+            body = o.ToJsonString();
+        }
+        await Call("delete", resource, ns, name, null, null, "application/json", body, ct);
+    }
+
+    public async Task<string> WatchAsync(ApiResource resource, string? ns, IActorRef subscriber, string resourceVersion, ListOptions? options = null, CancellationToken ct = default)
+    {
+        var query = Query(options);
+        query["resourceVersion"] = resourceVersion;
+        query["watchId"] = Guid.NewGuid().ToString("N");
+        var node = await Call("watch", resource, ns, null, null, query, null, null, ct, subscriber);
+        return Admission.Str(node["watchId"]);
+    }
+
+    public async Task CancelWatchAsync(ApiResource resource, string watchId) =>
+        await Call("unwatch", resource, null, watchId, null, null, null, null, CancellationToken.None);
+
+    private static Dictionary<string, string> Query(ListOptions? options)
+    {
+        var q = new Dictionary<string, string>();
+        if (options is null) return q;
+        if (!string.IsNullOrEmpty(options.LabelSelector)) q["labelSelector"] = options.LabelSelector;
+        if (!string.IsNullOrEmpty(options.FieldSelector)) q["fieldSelector"] = options.FieldSelector;
+        if (options.Limit > 0) q["limit"] = options.Limit.ToString(CultureInfo.InvariantCulture);
+        if (!string.IsNullOrEmpty(options.Continue)) q["continue"] = options.Continue;
+        return q;
+    }
+
+    private static JsonObject ObjectOrEmpty(JsonNode node) => node as JsonObject ?? new JsonObject();
+}

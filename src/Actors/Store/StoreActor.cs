@@ -1,0 +1,302 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.Hosting;
+using Akka.Persistence;
+using AkkaKube.Actors.Cluster;
+using static AkkaKube.Actors.Store.StoreProtocol;
+
+namespace AkkaKube.Actors.Store;
+
+/// <summary>
+/// One store partition: an event-sourced actor over <see cref="PartitionState"/> and <see cref="WatchHub"/>.
+/// Group commit: while one journal write is in flight, commands queue; when it completes, the whole queue is
+/// decided in order into one PersistAll batch. Every reply (reads too) is sent in command order and only after
+/// the events it depends on are persisted, so no client reads a write before it was acknowledged.
+/// </summary>
+public sealed class StoreActor : UntypedPersistentActor, IWithTimers
+{
+    private const string BookmarkTimer = "bookmarks";
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly string _partition;
+    private readonly StoreSettings _settings;
+    private readonly PartitionState _state;
+    private readonly WatchHub _hub;
+    private readonly Queue<(IPartitionCommand Command, IActorRef Sender)> _queue = new();
+    private List<BatchItem>? _inFlight;
+    private long _lastSnapshotRevision;
+    private bool _stopRequested;
+
+    /// <summary>Sharding's hand-off message: stop once the queue is drained and the write in flight is done.</summary>
+    public sealed class Stop
+    {
+        public static readonly Stop Instance = new();
+        private Stop() { }
+    }
+
+    private sealed class BookmarkTick
+    {
+        public static readonly BookmarkTick Instance = new();
+        private BookmarkTick() { }
+    }
+
+    private abstract record BatchItem;
+    private sealed record ReplyItem(IActorRef Sender, object Reply, IReadOnlyList<WatchChange> Changes) : BatchItem;
+    private sealed record WatchItem(StartWatch Start, long Revision) : BatchItem;
+
+    public StoreActor(string partition, StoreSettings settings, Func<DateTimeOffset>? clock = null)
+    {
+        _partition = partition;
+        _settings = settings;
+        _state = new PartitionState(partition, clock);
+        _hub = new WatchHub(partition, settings.WatchWindow);
+        PersistenceId = PersistenceIdOf(partition);
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public override string PersistenceId { get; }
+
+    public static string PersistenceIdOf(string partition) => "store-" + partition;
+
+    public static Props Props(string partition, StoreSettings settings, Func<DateTimeOffset>? clock = null) =>
+        Akka.Actor.Props.Create(() => new StoreActor(partition, settings, clock));
+
+    // ------------------------------------------------------------------ recovery
+
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case SnapshotOffer { Snapshot: PartitionSnapshot s }:
+                _state.Restore(s);
+                _hub.Reset(s.Revision);
+                _lastSnapshotRevision = s.Revision;
+                break;
+            case IStoreEvent e:
+                _hub.Publish(_state.Apply(e));
+                break;
+            case RecoveryCompleted:
+                CommittedRevision = _state.Revision;
+                _log.Info("store partition {0} recovered: {1} objects at revision {2}", _partition, _state.Count, _state.Revision);
+                Timers.StartPeriodicTimer(BookmarkTimer, BookmarkTick.Instance, _settings.BookmarkInterval);
+                break;
+        }
+    }
+
+    // ------------------------------------------------------------------ commands
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case CancelWatch c:
+                if (_hub.Cancel(c.WatchId) is { } subscriber && !_hub.HasSubscriber(subscriber))
+                    Context.Unwatch(subscriber);
+                break;
+            case IPartitionCommand command:
+                _queue.Enqueue((command, Sender));
+                if (_inFlight is null) Drain();
+                break;
+            case Terminated t:
+                _hub.RemoveSubscriber(t.ActorRef);
+                break;
+            case BookmarkTick:
+                Send(_hub.Bookmarks(CommittedRevision, _state.Kind, _state.ApiVersion));
+                break;
+            case Stop:
+                _stopRequested = true;
+                StopIfIdle();
+                break;
+            case SaveSnapshotSuccess s:
+                // The snapshot holds everything up to its sequence number: drop older journal entries and snapshots.
+                DeleteMessages(s.Metadata.SequenceNr);
+                DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
+                break;
+            case SaveSnapshotFailure f:
+                _log.Warning(f.Cause, "store partition {0}: snapshot at {1} failed", _partition, f.Metadata.SequenceNr);
+                break;
+            case DeleteMessagesFailure f:
+                _log.Warning(f.Cause, "store partition {0}: deleting journal up to {1} failed", _partition, f.ToSequenceNr);
+                break;
+            case DeleteSnapshotsFailure f:
+                _log.Warning(f.Cause, "store partition {0}: deleting old snapshots failed", _partition);
+                break;
+            case DeleteMessagesSuccess or DeleteSnapshotsSuccess:
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    /// <summary>The revision every acknowledged write has reached (the state runs ahead while a batch is in flight).</summary>
+    private long CommittedRevision { get; set; }
+
+    /// <summary>Decides queued commands into batches; at most one batch is being persisted at a time.</summary>
+    private void Drain()
+    {
+        while (_inFlight is null && _queue.Count > 0)
+        {
+            var batch = new List<BatchItem>();
+            var events = new List<IStoreEvent>();
+            while (_queue.Count > 0 && batch.Count < _settings.MaxBatch)
+            {
+                var (command, sender) = _queue.Dequeue();
+                if (command is StartWatch s)
+                {
+                    if (events.Count == 0) Complete(new WatchItem(s, _state.Revision));
+                    else batch.Add(new WatchItem(s, _state.Revision));
+                    continue;
+                }
+                var decision = _state.Process(command);
+                if (decision.Events.Count == 0 && events.Count == 0)
+                {
+                    // Nothing of this batch is unacknowledged yet: a read (or refused write) is answered at once.
+                    sender.Tell(decision.Reply);
+                    continue;
+                }
+                var changes = new List<WatchChange>(decision.Events.Count);
+                foreach (var e in decision.Events) changes.Add(_state.Apply(e));
+                events.AddRange(decision.Events);
+                batch.Add(new ReplyItem(sender, decision.Reply, changes));
+            }
+            if (events.Count == 0) break;
+
+            _inFlight = batch;
+            var remaining = events.Count;
+            PersistAllAsync(events, _ =>
+            {
+                if (--remaining > 0) return;
+                var done = _inFlight!;
+                _inFlight = null;
+                foreach (var item in done) Complete(item);
+                MaybeSnapshot();
+                Drain();
+                StopIfIdle();
+            });
+        }
+    }
+
+    private void Complete(BatchItem item)
+    {
+        switch (item)
+        {
+            case ReplyItem r:
+                foreach (var change in r.Changes)
+                {
+                    CommittedRevision = change.Revision;
+                    Send(_hub.Publish(change));
+                }
+                r.Sender.Tell(r.Reply);
+                break;
+            case WatchItem w:
+                Send(_hub.Start(w.Start, w.Revision));
+                if (_hub.HasSubscriber(w.Start.Subscriber)) Context.Watch(w.Start.Subscriber);
+                break;
+        }
+    }
+
+    private void MaybeSnapshot()
+    {
+        if (_state.Revision - _lastSnapshotRevision < _settings.SnapshotEvery) return;
+        _lastSnapshotRevision = _state.Revision;
+        SaveSnapshot(_state.ToSnapshot());
+    }
+
+    private void StopIfIdle()
+    {
+        if (_stopRequested && _inFlight is null && _queue.Count == 0) Context.Stop(Self);
+    }
+
+    private static void Send(List<Delivery> deliveries)
+    {
+        foreach (var d in deliveries) d.To.Tell(d.Message);
+    }
+
+    // ------------------------------------------------------------------ failure and stop
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        FailInFlight(cause);
+        base.OnPersistFailure(cause, @event, sequenceNr); // stops the actor; sharding restarts it and it recovers
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        FailInFlight(cause);
+        base.OnPersistRejected(cause, @event, sequenceNr);
+        // The state already holds the rejected batch: recover it from the journal instead of going on.
+        Context.Stop(Self);
+    }
+
+    private void FailInFlight(Exception cause)
+    {
+        var batch = _inFlight;
+        _inFlight = null;
+        if (batch is null) return;
+        var failure = new StoreFailure(500, "InternalError",
+            $"store partition {_partition}: the write could not be made durable ({cause.Message}); its outcome is unknown, read before retrying");
+        foreach (var item in batch.OfType<ReplyItem>()) item.Sender.Tell(failure);
+    }
+
+    protected override void PostStop()
+    {
+        Send(_hub.EndAll(410, "Expired", $"store partition {_partition} stopped: list again and watch from the new resourceVersion"));
+        var unavailable = new StoreFailure(503, "ServiceUnavailable", $"store partition {_partition} is restarting; retry");
+        while (_queue.Count > 0) _queue.Dequeue().Sender.Tell(unavailable);
+        base.PostStop();
+    }
+}
+
+/// <summary>Routes partition commands: entity id = partition, shard id = stable FNV-1a hash of it mod the shard count.</summary>
+public sealed class StoreMessageExtractor(int numberOfShards) : IMessageExtractor
+{
+    public string? EntityId(object message) => message switch
+    {
+        IPartitionCommand c => c.Partition,
+        _ => null, // ShardRegion.StartEntity (remember-entities) is handled by Akka through ShardId(entityId)
+    };
+
+    public object? EntityMessage(object message) => message;
+
+    public string? ShardId(object message) => EntityId(message) is { } id ? ShardOf(id) : null;
+
+    public string ShardId(string entityId, object? messageHint = null) => ShardOf(entityId);
+
+    public string ShardOf(string partition)
+    {
+        var hash = 2166136261u;
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(partition))
+        {
+            hash ^= b;
+            hash *= 16777619u;
+        }
+        return (hash % (uint)numberOfShards).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
+
+public static class StoreHostingExtensions
+{
+    /// <summary>The store's shard region on control-plane nodes, registered as <see cref="StoreRegion"/>.</summary>
+    public static AkkaConfigurationBuilder AddStore(this AkkaConfigurationBuilder builder, NodeOptions node)
+    {
+        if (!node.ControlPlane) return builder;
+        // The node's HOCON is already in the builder (NodeHost adds it first): read and validate at composition.
+        var settings = StoreSettings.Create(builder.Configuration.HasValue ? builder.Configuration.Value : Akka.Configuration.Config.Empty);
+        return builder.WithShardRegion<StoreRegion>(
+            AkkaKubeNames.Actors.Store,
+            partition => StoreActor.Props(partition, settings),
+            new StoreMessageExtractor(settings.NumberOfShards),
+            new ShardOptions
+            {
+                Role = AkkaKubeNames.Roles.ControlPlane,
+                RememberEntities = true,
+                RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
+                StateStoreMode = StateStoreMode.DData,
+                HandOffStopMessage = StoreActor.Stop.Instance,
+            });
+    }
+}

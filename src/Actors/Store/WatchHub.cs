@@ -1,0 +1,147 @@
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using static AkkaKube.Actors.Store.StoreProtocol;
+
+namespace AkkaKube.Actors.Store;
+
+/// <summary>A message for one subscriber.</summary>
+public readonly record struct Delivery(IActorRef To, object Message);
+
+/// <summary>
+/// The watch side of a partition, free of actor code: a bounded window of recent changes (for resumes)
+/// and the registered watchers with their filters. Every method returns the messages to send.
+/// </summary>
+public sealed class WatchHub(string partition, int windowSize)
+{
+    private readonly LinkedList<WatchChange> _window = new();
+    private readonly Dictionary<string, Watcher> _watchers = new(StringComparer.Ordinal);
+
+    private sealed record Watcher(string Id, IActorRef Subscriber, ObjectFilter Filter, bool Bookmarks);
+
+    /// <summary>Changes after this revision are all in the window; older resumes get 410.</summary>
+    public long WindowStart { get; private set; }
+
+    public int WindowCount => _window.Count;
+    public int WatcherCount => _watchers.Count;
+
+    public IEnumerable<IActorRef> Subscribers => _watchers.Values.Select(w => w.Subscriber).Distinct();
+
+    /// <summary>Empties the window: only changes after <paramref name="revision"/> can be served.</summary>
+    public void Reset(long revision)
+    {
+        _window.Clear();
+        WindowStart = revision;
+    }
+
+    /// <summary>Records a change in the window and returns the events for the matching watchers.</summary>
+    public List<Delivery> Publish(WatchChange change)
+    {
+        _window.AddLast(change);
+        while (_window.Count > windowSize)
+        {
+            WindowStart = _window.First!.Value.Revision;
+            _window.RemoveFirst();
+        }
+        var deliveries = new List<Delivery>();
+        foreach (var w in _watchers.Values)
+            if (EventFor(w, change) is { } e)
+                deliveries.Add(new Delivery(w.Subscriber, e));
+        return deliveries;
+    }
+
+    /// <summary>
+    /// Registers a watch at <paramref name="currentRevision"/>: WatchStarted and the replay from the window,
+    /// or a 400 / 410 WatchEnded (then nothing is registered).
+    /// </summary>
+    public List<Delivery> Start(StartWatch s, long currentRevision)
+    {
+        ObjectFilter filter;
+        try
+        {
+            filter = ObjectFilter.Create(s.Namespace, s.LabelSelector, s.FieldSelector);
+        }
+        catch (SelectorException e)
+        {
+            return [new Delivery(s.Subscriber, new WatchEnded(s.WatchId, 400, "BadRequest", e.Message))];
+        }
+        if (s.FromRevision > 0 && s.FromRevision < WindowStart)
+            return [new Delivery(s.Subscriber, new WatchEnded(s.WatchId, 410, "Expired",
+                $"too old resource version: {s.FromRevision} ({WindowStart})"))];
+
+        var w = new Watcher(s.WatchId, s.Subscriber, filter, s.Bookmarks);
+        _watchers[s.WatchId] = w;
+        var from = s.FromRevision > 0 ? s.FromRevision : currentRevision;
+        var deliveries = new List<Delivery> { new(s.Subscriber, new WatchStarted(s.WatchId, Math.Max(from, currentRevision))) };
+        if (s.FromRevision > 0)
+            foreach (var change in _window)
+                if (change.Revision > from && change.Revision <= currentRevision && EventFor(w, change) is { } e)
+                    deliveries.Add(new Delivery(s.Subscriber, e));
+        return deliveries;
+    }
+
+    /// <summary>Removes a watch; returns its subscriber (null when unknown).</summary>
+    public IActorRef? Cancel(string watchId) => _watchers.Remove(watchId, out var w) ? w.Subscriber : null;
+
+    /// <summary>Drops every watch of a dead subscriber; returns how many.</summary>
+    public int RemoveSubscriber(IActorRef subscriber)
+    {
+        var ids = _watchers.Values.Where(w => w.Subscriber.Equals(subscriber)).Select(w => w.Id).ToList();
+        foreach (var id in ids) _watchers.Remove(id);
+        return ids.Count;
+    }
+
+    public bool HasSubscriber(IActorRef subscriber) => _watchers.Values.Any(w => w.Subscriber.Equals(subscriber));
+
+    /// <summary>BOOKMARK events for the watchers that asked for them.</summary>
+    public List<Delivery> Bookmarks(long revision, string? kind, string? apiVersion)
+    {
+        var deliveries = new List<Delivery>();
+        string? json = null;
+        foreach (var w in _watchers.Values.Where(w => w.Bookmarks))
+        {
+            json ??= new JsonObject
+            {
+                ["kind"] = kind,
+                ["apiVersion"] = apiVersion,
+                ["metadata"] = new JsonObject { ["resourceVersion"] = PartitionState.Rv(revision) },
+            }.ToJsonString();
+            deliveries.Add(new Delivery(w.Subscriber, new WatchEvent(w.Id, PartitionState.Bookmark, json, revision)));
+        }
+        return deliveries;
+    }
+
+    /// <summary>Ends every watch (the partition stops); clients re-list.</summary>
+    public List<Delivery> EndAll(int code, string reason, string message)
+    {
+        var deliveries = _watchers.Values.Select(w => new Delivery(w.Subscriber, new WatchEnded(w.Id, code, reason, message))).ToList();
+        _watchers.Clear();
+        return deliveries;
+    }
+
+    public string Partition => partition;
+
+    /// <summary>
+    /// What one watcher sees of a change, as Kubernetes' watch cache does it: an object that stops matching
+    /// arrives as DELETED (its previous content at the new revision), one that starts matching as ADDED.
+    /// </summary>
+    private static WatchEvent? EventFor(Watcher w, WatchChange c)
+    {
+        var newMatches = w.Filter.Matches(c.New);
+        var oldMatches = c.Old is not null && w.Filter.Matches(c.Old);
+        switch (c.Type)
+        {
+            case PartitionState.Added:
+                return newMatches ? new WatchEvent(w.Id, PartitionState.Added, c.New.Json, c.Revision) : null;
+            case PartitionState.Deleted:
+                return oldMatches || (c.Old is null && newMatches)
+                    ? new WatchEvent(w.Id, PartitionState.Deleted, c.New.Json, c.Revision)
+                    : null;
+            default:
+                if (oldMatches && newMatches) return new WatchEvent(w.Id, PartitionState.Modified, c.New.Json, c.Revision);
+                if (newMatches) return new WatchEvent(w.Id, PartitionState.Added, c.New.Json, c.Revision);
+                if (oldMatches)
+                    return new WatchEvent(w.Id, PartitionState.Deleted, PartitionState.WithResourceVersion(c.Old!, c.Revision), c.Revision);
+                return null;
+        }
+    }
+}

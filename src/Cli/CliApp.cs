@@ -1,0 +1,230 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using AkkaKube.Actors.Cmd;
+using Spectre.Console;
+
+namespace AkkaKube.Cli;
+
+/// <summary>The `akkakube` command: up, down, status, cmd. Every failure is one line on stderr and a non-zero exit.</summary>
+public static class CliApp
+{
+    private static readonly Option<string> DataDir = new("--data-dir") { Description = "Data directory of the local cluster (store, logs, cluster.json, kubeconfig). Env: AKKAKUBE_DATA_DIR", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AKKAKUBE_DATA_DIR") ?? ".akkakube" };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        // Redirected output (scripts, tests): wide tables instead of wrapping at 80 columns.
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 250;
+        try
+        {
+            var root = BuildRoot();
+            if (args.Length > 0 && args[0] == "cmd" && !args.Skip(1).Any(a => a is "--help" or "-h" or "-?"))
+                return await CmdCli.RunAsync(args[1..]);
+            var parse = root.Parse(args);
+            if (args.Any(a => a is "--help" or "-h" or "-?" or "--version") || args.Length == 0)
+                return await parse.InvokeAsync();
+            if (parse.Errors.Count > 0)
+                throw new CliException(parse.Errors[0].Message, 2);
+            // Our own handler below turns every exception into one line (no stack traces).
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (CliException e)
+        {
+            Console.Error.WriteLine($"akkakube: error: {e.Message}");
+            return e.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("akkakube: cancelled");
+            return 130;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"akkakube: error: {e.GetType().Name}: {e.Message.Split('\n')[0]}");
+            return 1;
+        }
+    }
+
+    private static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("akkakube: start, inspect and stop a local AkkaKube cluster (Kubernetes as an Akka.NET cluster).");
+        root.Subcommands.Add(UpCommand());
+        root.Subcommands.Add(DownCommand());
+        root.Subcommands.Add(StatusCommand());
+        root.Subcommands.Add(CmdCli.Describe());
+        return root;
+    }
+
+    private static Command UpCommand()
+    {
+        var controlPlanes = new Option<int>("--control-planes") { Description = "Control-plane nodes (cp-1…)", DefaultValueFactory = _ => 3 };
+        var workers = new Option<int>("--workers") { Description = "Worker nodes, spread round-robin over the zones (worker-a1…)", DefaultValueFactory = _ => 3 };
+        var zones = new Option<string>("--zones") { Description = "Comma-separated zones", DefaultValueFactory = _ => "zone-a,zone-b,zone-c" };
+        var apiPort = new Option<int>("--api-port") { Description = "Port of the Kubernetes API on 127.0.0.1 (shared by the control-plane nodes)", DefaultValueFactory = _ => 6443 };
+        var foreground = new Option<bool>("--foreground") { Description = "Stay attached; Ctrl-C or SIGTERM stops the cluster" };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait until every member is Up", DefaultValueFactory = _ => 180 };
+        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, zones, DataDir, apiPort, foreground, timeout };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            var options = new UpOptions
+            {
+                ControlPlanes = parse.GetValue(controlPlanes),
+                Workers = parse.GetValue(workers),
+                Zones = parse.GetValue(zones)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                DataDirectory = parse.GetValue(DataDir)!,
+                ApiPort = parse.GetValue(apiPort),
+                Timeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
+            };
+            return await UpAsync(options, parse.GetValue(foreground), ct);
+        });
+        return cmd;
+    }
+
+    private static async Task<int> UpAsync(UpOptions options, bool foreground, CancellationToken ct)
+    {
+        var state = LocalClusterLauncher.Start(options);
+        IReadOnlyList<MemberView> members;
+        try
+        {
+            var interactive = !Console.IsOutputRedirected;
+            if (interactive)
+            {
+                members = await AnsiConsole.Progress()
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
+                    .StartAsync(async ctx =>
+                    {
+                        var task = ctx.AddTask($"starting {state.Nodes.Count} nodes", maxValue: state.Nodes.Count);
+                        var result = await LocalClusterLauncher.WaitUntilUpAsync(state, options.Timeout, (up, total) =>
+                        {
+                            task.Value = up;
+                            task.Description = $"members Up {up}/{total}";
+                        }, ct);
+                        task.Value = state.Nodes.Count;
+                        return result;
+                    });
+            }
+            else
+            {
+                Console.WriteLine($"starting {state.Nodes.Count} nodes in {state.DataDirectory} …");
+                var last = -1;
+                members = await LocalClusterLauncher.WaitUntilUpAsync(state, options.Timeout, (up, total) =>
+                {
+                    if (up != last) Console.WriteLine($"members Up {up}/{total}");
+                    last = up;
+                }, ct);
+            }
+        }
+        catch (Exception)
+        {
+            LocalClusterLauncher.Stop(state, TimeSpan.FromSeconds(10));
+            File.Delete(ClusterState.PathIn(state.DataDirectory));
+            throw;
+        }
+
+        PrintTable(state, members);
+        var kubeconfig = LocalClusterLauncher.WriteKubeconfig(state.DataDirectory, state.ApiPort);
+        Console.WriteLine();
+        Console.WriteLine($"Kubernetes API: http://127.0.0.1:{state.ApiPort}   logs: {LocalClusterLauncher.LogDirectory(state.DataDirectory)}");
+        Console.WriteLine($"export KUBECONFIG={kubeconfig}");
+        if (!foreground)
+        {
+            Console.WriteLine("The nodes keep running in the background; `akkakube down` stops them.");
+            return 0;
+        }
+
+        Console.WriteLine("Running in the foreground; Ctrl-C or SIGTERM stops the cluster.");
+        var stop = new TaskCompletionSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; stop.TrySetResult(); });
+        _ = Task.Run(async () =>
+        {
+            while (!stop.Task.IsCompleted)
+            {
+                if (LocalClusterLauncher.Alive(state).Count == 0) { stop.TrySetResult(); break; }
+                await Task.Delay(1000);
+            }
+        });
+        await stop.Task;
+        Console.WriteLine("stopping the cluster …");
+        var killed = LocalClusterLauncher.Stop(state, TimeSpan.FromSeconds(20));
+        File.Delete(ClusterState.PathIn(state.DataDirectory));
+        Console.WriteLine(killed.Count == 0 ? "all nodes stopped" : $"all nodes stopped ({string.Join(", ", killed)} needed SIGKILL)");
+        return 0;
+    }
+
+    private static Command DownCommand()
+    {
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait after SIGTERM before SIGKILL", DefaultValueFactory = _ => 20 };
+        var purge = new Option<bool>("--purge") { Description = "Also delete the data directory (stored objects, logs)" };
+        var cmd = new Command("down", "Stop the local cluster (SIGTERM, then SIGKILL after the timeout); keeps the data unless --purge") { DataDir, timeout, purge };
+        cmd.SetAction(parse =>
+        {
+            var dataDir = Path.GetFullPath(parse.GetValue(DataDir)!);
+            if (File.Exists(dataDir)) throw new CliException($"data directory '{dataDir}' is a file, not a directory");
+            var state = ClusterState.Load(dataDir);
+            if (state is null)
+            {
+                Console.WriteLine($"no cluster in '{dataDir}'");
+            }
+            else
+            {
+                var alive = LocalClusterLauncher.Alive(state);
+                Console.WriteLine($"stopping {alive.Count} node processes …");
+                var killed = LocalClusterLauncher.Stop(state, TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(timeout))));
+                File.Delete(ClusterState.PathIn(dataDir));
+                Console.WriteLine(killed.Count == 0 ? "all nodes stopped" : $"all nodes stopped ({string.Join(", ", killed)} needed SIGKILL)");
+            }
+            if (parse.GetValue(purge) && Directory.Exists(dataDir))
+            {
+                Directory.Delete(dataDir, recursive: true);
+                Console.WriteLine($"deleted '{dataDir}'");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command StatusCommand()
+    {
+        var cmd = new Command("status", "Show the members of the local cluster (from a live node, else from the PIDs in cluster.json)") { DataDir };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            var dataDir = Path.GetFullPath(parse.GetValue(DataDir)!);
+            if (File.Exists(dataDir)) throw new CliException($"data directory '{dataDir}' is a file, not a directory");
+            var state = ClusterState.Load(dataDir) ?? throw new CliException($"no cluster in '{dataDir}' (start one with `akkakube up`)");
+            var members = await LocalClusterLauncher.QueryMembersAsync(state, TimeSpan.FromSeconds(5), ct);
+            if (members is not null)
+            {
+                PrintTable(state, members);
+                return 0;
+            }
+            var table = new Table().AddColumns("name", "roles", "zone", "pid", "process");
+            foreach (var n in state.Nodes)
+                table.AddRow(n.Name, n.Roles, n.Zone, n.Pid.ToString(), NodeProcesses.IsNodeAlive(n.Pid, n.Name) ? "running (command host not answering)" : "not running");
+            AnsiConsole.Write(table);
+            var alive = LocalClusterLauncher.Alive(state).Count;
+            if (alive == 0) throw new CliException($"the cluster in '{dataDir}' is not running (no node process alive)");
+            Console.WriteLine($"no command host answered; {alive}/{state.Nodes.Count} node processes alive");
+            return 0;
+        });
+        return cmd;
+    }
+
+    internal static void PrintTable(ClusterState state, IReadOnlyList<MemberView> members)
+    {
+        var byAddress = state.Nodes.ToDictionary(n => n.Address);
+        var table = new Table().AddColumns("name", "roles", "zone", "address", "status", "reachability", "cmd");
+        var shown = new HashSet<string>();
+        foreach (var m in members.OrderBy(m => byAddress.TryGetValue(m.Address, out var n) ? n.Ordinal : int.MaxValue))
+        {
+            byAddress.TryGetValue(m.Address, out var node);
+            shown.Add(m.Address);
+            table.AddRow(Markup.Escape(node?.Name ?? "?"), Markup.Escape(m.Roles), Markup.Escape(m.Zone), Markup.Escape(m.Address),
+                Markup.Escape(m.Status), Markup.Escape(m.Reachability), node is null ? "" : $"127.0.0.1:{node.CmdPort}");
+        }
+        foreach (var n in state.Nodes.Where(n => !shown.Contains(n.Address)))
+            table.AddRow(n.Name, n.Roles, n.Zone, n.Address, NodeProcesses.IsNodeAlive(n.Pid, n.Name) ? "not a member" : "not running", "", $"127.0.0.1:{n.CmdPort}");
+        AnsiConsole.Write(table);
+        Console.WriteLine($"Count: {members.Count} members, {members.Count(m => m.Status == "Up")} Up");
+    }
+}

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace AkkaKube.Cli;
+
+/// <summary>DATA/cluster.json: what `up` started, so `down`, `status` and `cmd &lt;node&gt;` find it again.</summary>
+public sealed record ClusterState
+{
+    public required string DataDirectory { get; init; }
+    public required int ApiPort { get; init; }
+    public DateTime StartedAt { get; init; } = DateTime.UtcNow;
+    public required IReadOnlyList<NodeState> Nodes { get; init; }
+
+    public const string FileName = "cluster.json";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    public static string PathIn(string dataDir) => Path.Combine(dataDir, FileName);
+
+    public static ClusterState? Load(string dataDir)
+    {
+        var path = PathIn(dataDir);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<ClusterState>(File.ReadAllText(path), Json)
+                   ?? throw new CliException($"'{path}' is empty");
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot read '{path}': {e.Message.Split('\n')[0]}");
+        }
+    }
+
+    public void Save()
+    {
+        var path = PathIn(DataDirectory);
+        var tmp = path + ".tmp";
+        File.WriteAllText(tmp, JsonSerializer.Serialize(this, Json));
+        File.Move(tmp, path, overwrite: true);
+    }
+}
+
+public sealed record NodeState
+{
+    public required string Name { get; init; }
+    public required int Ordinal { get; init; }
+    public required string Roles { get; init; }
+    public required string Zone { get; init; }
+    public required string Ip { get; init; }
+    public required int Port { get; init; }
+    public required int CmdPort { get; init; }
+    public required string PodCidr { get; init; }
+    public required string LogFile { get; init; }
+    public required IReadOnlyList<string> Command { get; init; }
+    public int Pid { get; init; }
+
+    [JsonIgnore] public string Address => $"akka.tcp://{Actors.AkkaKubeNames.SystemName}@{Ip}:{Port}";
+    [JsonIgnore] public bool ControlPlane => Roles.Split(',').Contains("control-plane");
+}

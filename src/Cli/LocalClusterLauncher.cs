@@ -1,0 +1,257 @@
+using System.Net;
+using System.Net.Sockets;
+using AkkaKube.Actors.Cmd;
+using AkkaKube.Actors.Cmd.Palettes;
+
+namespace AkkaKube.Cli;
+
+/// <summary>What `akkakube up` was asked for.</summary>
+public sealed record UpOptions
+{
+    public int ControlPlanes { get; init; } = 3;
+    public int Workers { get; init; } = 3;
+    public IReadOnlyList<string> Zones { get; init; } = ["zone-a", "zone-b", "zone-c"];
+    public required string DataDirectory { get; init; }
+    public int ApiPort { get; init; } = 6443;
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(180);
+    /// <summary>Extra flags passed to every node (tests use this for e.g. --config).</summary>
+    public IReadOnlyList<string> ExtraNodeArgs { get; init; } = [];
+}
+
+/// <summary>A member as a node's command host reports it (`cluster show`).</summary>
+public sealed record MemberView(string Address, string Roles, string Zone, string Status, string Reachability);
+
+/// <summary>
+/// Starts, watches and stops a local cluster of node processes. Shared by the `akkakube` commands and the
+/// tests' LocalCluster fixture, so the tests exercise exactly what users run.
+/// </summary>
+public static class LocalClusterLauncher
+{
+    public static string LogDirectory(string dataDir) => Path.Combine(dataDir, "logs");
+    public static string KubeconfigPath(string dataDir) => Path.Combine(dataDir, "kubeconfig");
+
+    /// <summary>Checks that <paramref name="dataDir"/> can hold a cluster; returns its full path.</summary>
+    public static string PrepareDataDirectory(string dataDir)
+    {
+        var full = Path.GetFullPath(dataDir);
+        if (File.Exists(full)) throw new CliException($"data directory '{full}' is a file, not a directory");
+        try
+        {
+            Directory.CreateDirectory(full);
+            Directory.CreateDirectory(LogDirectory(full));
+            var probe = Path.Combine(full, $".probe-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"data directory '{full}' is not usable: {e.Message}");
+        }
+        return full;
+    }
+
+    /// <summary>The nodes of <paramref name="state"/> whose process is still alive.</summary>
+    public static IReadOnlyList<NodeState> Alive(ClusterState state) =>
+        state.Nodes.Where(n => NodeProcesses.IsNodeAlive(n.Pid, n.Name)).ToList();
+
+    /// <summary>
+    /// Starts every node detached and returns at once with their PIDs (also written to DATA/cluster.json).
+    /// Refuses a data directory with a running cluster and an API port that something else holds.
+    /// </summary>
+    public static ClusterState Start(UpOptions options)
+    {
+        var nodes = ClusterLayout.Plan(options.ControlPlanes, options.Workers, options.Zones);
+        if (options.ApiPort is < 1 or > 65535) throw new CliException($"--api-port {options.ApiPort} is not a valid port");
+        var dataDir = PrepareDataDirectory(options.DataDirectory);
+        var existing = ClusterState.Load(dataDir);
+        if (existing is not null && Alive(existing) is { Count: > 0 } running)
+            throw new CliException($"a cluster is already running in '{dataDir}' ({running.Count} node processes, e.g. {running[0].Name} pid {running[0].Pid}); run `akkakube down` first");
+        EnsureFree(IPAddress.Loopback, options.ApiPort,
+            $"the API port 127.0.0.1:{options.ApiPort} is already in use by another process; stop it or choose --api-port");
+
+        var binary = NodeProcesses.NodeBinary();
+        var ports = nodes.ToDictionary(n => n.Name, n => (Remoting: FreePort(IPAddress.Parse(n.Ip)), Cmd: FreePort(IPAddress.Loopback)));
+        var seeds = nodes.Where(n => n.ControlPlane)
+            .Select(n => $"akka.tcp://{Actors.AkkaKubeNames.SystemName}@{n.Ip}:{ports[n.Name].Remoting}").ToList();
+
+        var states = new List<NodeState>();
+        ClusterState Snapshot() => new() { DataDirectory = dataDir, ApiPort = options.ApiPort, Nodes = states.ToList() };
+        try
+        {
+            foreach (var n in nodes)
+            {
+                var args = new List<string>
+                {
+                    "--node-name", n.Name, "--roles", n.Roles, "--zone", n.Zone, "--node-ip", n.Ip,
+                    "--port", ports[n.Name].Remoting.ToString(), "--pod-cidr", n.PodCidr, "--data-dir", dataDir,
+                    "--api-port", options.ApiPort.ToString(), "--cmd-address", "127.0.0.1", "--cmd-port", ports[n.Name].Cmd.ToString(),
+                };
+                foreach (var s in seeds) args.AddRange(["--seed", s]);
+                args.AddRange(options.ExtraNodeArgs);
+                var command = binary.Concat(args).ToList();
+                var log = Path.Combine(LogDirectory(dataDir), $"{n.Name}.log");
+                File.AppendAllText(log, $"---- {DateTime.UtcNow:O} akkakube up: {string.Join(' ', command)}\n");
+                var pid = NodeProcesses.StartDetached(command, log);
+                states.Add(new NodeState
+                {
+                    Name = n.Name, Ordinal = n.Ordinal, Roles = n.Roles, Zone = n.Zone, Ip = n.Ip,
+                    Port = ports[n.Name].Remoting, CmdPort = ports[n.Name].Cmd, PodCidr = n.PodCidr,
+                    LogFile = log, Command = command, Pid = pid,
+                });
+                Snapshot().Save();
+            }
+        }
+        catch
+        {
+            Stop(Snapshot(), TimeSpan.FromSeconds(5));
+            throw;
+        }
+        return Snapshot();
+    }
+
+    /// <summary>
+    /// Waits until every node of <paramref name="state"/> is an Up member (asking the nodes' command hosts), reporting
+    /// (up, total) as it goes. A node process that exits meanwhile is an error naming it and its log.
+    /// </summary>
+    public static async Task<IReadOnlyList<MemberView>> WaitUntilUpAsync(ClusterState state, TimeSpan timeout, Action<int, int>? progress = null, CancellationToken ct = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var expected = state.Nodes.Select(n => n.Address).ToHashSet();
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            foreach (var n in state.Nodes)
+                if (!NodeProcesses.IsNodeAlive(n.Pid, n.Name))
+                    throw new CliException($"node {n.Name} (pid {n.Pid}) exited during start-up: {LastError(n.LogFile)} (log: {n.LogFile})");
+            var members = await QueryMembersAsync(state, TimeSpan.FromSeconds(3), ct);
+            if (members is not null)
+            {
+                var up = members.Count(m => expected.Contains(m.Address) && m.Status == "Up");
+                progress?.Invoke(up, expected.Count);
+                if (up == expected.Count) return members;
+            }
+            if (DateTime.UtcNow > deadline)
+                throw new CliException($"the cluster did not come Up within {timeout.TotalSeconds:0} s ({members?.Count(m => m.Status == "Up") ?? 0}/{expected.Count} Up); see the logs in {LogDirectory(state.DataDirectory)}");
+            await Task.Delay(500, ct);
+        }
+    }
+
+    /// <summary>`cluster show` from the first node whose command host answers (control-plane first); null when none does.</summary>
+    public static async Task<IReadOnlyList<MemberView>?> QueryMembersAsync(ClusterState state, TimeSpan timeout, CancellationToken ct = default)
+    {
+        foreach (var n in state.Nodes.OrderBy(n => n.ControlPlane ? 0 : 1).ThenBy(n => n.Ordinal))
+        {
+            if (!NodeProcesses.IsNodeAlive(n.Pid, n.Name)) continue;
+            try
+            {
+                var replies = await CmdClient.RunAsync("127.0.0.1", n.CmdPort, new CmdRequest("cluster", "show"), timeout, ct);
+                var table = replies.FirstOrDefault(r => r.Type == CmdReply.Kinds.Table);
+                if (table?.Rows is null) continue;
+                var members = ParseMembers(table);
+                if (members.Count > 0) return members;
+            }
+            catch (CliException)
+            {
+            }
+        }
+        return null;
+    }
+
+    public static IReadOnlyList<MemberView> ParseMembers(CmdReply table)
+    {
+        var cols = table.Columns!.ToList();
+        int Col(string name) => cols.IndexOf(name);
+        return table.Rows!.Select(r => new MemberView(r[Col("address")], r[Col("roles")], r[Col("zone")], r[Col("status")], r[Col("reachability")])).ToList();
+    }
+
+    /// <summary>SIGTERM every live node, wait up to <paramref name="timeout"/>, SIGKILL the rest; returns the names of nodes that had to be killed.</summary>
+    public static IReadOnlyList<string> Stop(ClusterState state, TimeSpan timeout)
+    {
+        var alive = Alive(state);
+        foreach (var n in alive) NodeProcesses.Signal(n.Pid, NodeProcesses.SigTerm);
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline && Alive(state).Count > 0) Thread.Sleep(200);
+        var killed = Alive(state);
+        foreach (var n in killed) NodeProcesses.Signal(n.Pid, NodeProcesses.SigKill);
+        var killDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (DateTime.UtcNow < killDeadline && Alive(state).Count > 0) Thread.Sleep(100);
+        var left = Alive(state);
+        if (left.Count > 0)
+            throw new CliException($"node processes still alive after SIGKILL: {string.Join(", ", left.Select(n => $"{n.Name} (pid {n.Pid})"))}");
+        return killed.Select(n => n.Name).ToList();
+    }
+
+    /// <summary>A kubeconfig for kubectl: plain HTTP on 127.0.0.1 and a static token user, so kubectl never prompts.</summary>
+    public static string WriteKubeconfig(string dataDir, int apiPort)
+    {
+        var path = KubeconfigPath(dataDir);
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: akkakube
+              cluster:
+                server: http://127.0.0.1:{apiPort}
+            contexts:
+            - name: akkakube
+              context:
+                cluster: akkakube
+                user: akkakube-admin
+                namespace: default
+            current-context: akkakube
+            users:
+            - name: akkakube-admin
+              user:
+                token: akkakube-local-admin
+            preferences: {"{}"}
+
+            """);
+        return path;
+    }
+
+    private static string LastError(string logFile)
+    {
+        try
+        {
+            var lines = File.ReadAllLines(logFile);
+            var line = lines.LastOrDefault(l => l.Contains("error", StringComparison.OrdinalIgnoreCase) || l.Contains("fail", StringComparison.OrdinalIgnoreCase))
+                       ?? lines.LastOrDefault(l => l.Trim().Length > 0) ?? "no output";
+            return line.Trim().Length > 200 ? line.Trim()[..200] : line.Trim();
+        }
+        catch (IOException)
+        {
+            return "no log";
+        }
+    }
+
+    public static int FreePort(IPAddress ip)
+    {
+        using var listener = new TcpListener(ip, 0);
+        try
+        {
+            listener.Start();
+        }
+        catch (SocketException e)
+        {
+            throw new CliException($"cannot bind {ip}: {e.Message} (local clusters need the 127.0.0.0/8 loopback range)");
+        }
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static void EnsureFree(IPAddress ip, int port, string message)
+    {
+        using var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        // SO_REUSEADDR: ignore TIME_WAIT leftovers; a socket still listening on the port makes Bind fail all the same.
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        try
+        {
+            socket.Bind(new IPEndPoint(ip, port));
+        }
+        catch (SocketException)
+        {
+            throw new CliException(message);
+        }
+    }
+
+    internal static IReadOnlyList<string> ShowColumns => ClusterPalette.ShowColumns;
+}
