@@ -33,6 +33,11 @@ public sealed class NamespaceController : ControllerBase
     protected override void OnAdded(ApiResource resource, string key, JsonObject obj) { if (IsDeleting(obj)) Enqueue(key); }
     protected override void OnUpdated(ApiResource resource, string key, JsonObject old, JsonObject obj) { if (IsDeleting(obj)) Enqueue(key); }
 
+    /// <summary>A namespace removed without passing through Terminating (no finalizer held it): still empty it.</summary>
+    protected override void OnDeleted(ApiResource resource, string key, JsonObject lastKnown) => Enqueue(GonePrefix + key);
+
+    private const string GonePrefix = "\u0001gone/";
+
     protected override ReconcileAction? Plan(string key)
     {
         if (key == BootstrapKey)
@@ -55,6 +60,12 @@ public sealed class NamespaceController : ControllerBase
                 return null;
             };
         }
+        if (key.StartsWith(GonePrefix, StringComparison.Ordinal))
+        {
+            var gone = key[GonePrefix.Length..];
+            if (CacheOf(ApiResource.Namespaces).ContainsKey(gone)) return null; // re-created meanwhile
+            return async api => await DeleteContent(api, gone) > 0 ? Settings.NamespaceRecheck : null;
+        }
         if (!CacheOf(ApiResource.Namespaces).TryGetValue(key, out var ns) || !IsDeleting(ns)) return null;
         var name = NameOf(ns);
         var terminating = Str(ns["status"]?["phase"]) == "Terminating";
@@ -69,24 +80,30 @@ public sealed class NamespaceController : ControllerBase
                 }
                 catch (KubeApiException e) when (e.IsNotFound) { return null; }
             }
-            var remaining = 0;
-            foreach (var resource in ApiResources.All.Where(r => r.Namespaced))
-            {
-                ObjectList list;
-                try { list = await api.ListAsync(resource, name); }
-                catch (KubeApiException e) when (e.IsNotFound || e.Code == 405) { continue; }
-                foreach (var item in list.Items)
-                {
-                    remaining++;
-                    if (IsDeleting(item)) continue;
-                    try { await api.DeleteAsync(resource, name, NameOf(item), new DeleteOptions(PropagationPolicy: "Background")); }
-                    catch (KubeApiException e) when (e.IsNotFound) { remaining--; }
-                }
-            }
-            if (remaining > 0) return Settings.NamespaceRecheck;
+            if (await DeleteContent(api, name) > 0) return Settings.NamespaceRecheck;
             await Finalize(api, name);
             return null;
         };
+    }
+
+    /// <summary>Deletes every object of every namespaced resource in the namespace; returns how many were still there.</summary>
+    private static async Task<int> DeleteContent(IKubeApi api, string name)
+    {
+        var remaining = 0;
+        foreach (var resource in ApiResources.All.Where(r => r.Namespaced))
+        {
+            ObjectList list;
+            try { list = await api.ListAsync(resource, name); }
+            catch (KubeApiException e) when (e.IsNotFound || e.Code == 405) { continue; }
+            foreach (var item in list.Items)
+            {
+                remaining++;
+                if (IsDeleting(item)) continue;
+                try { await api.DeleteAsync(resource, name, NameOf(item), new DeleteOptions(PropagationPolicy: "Background")); }
+                catch (KubeApiException e) when (e.IsNotFound) { remaining--; }
+            }
+        }
+        return remaining;
     }
 
     /// <summary>Removes the kubernetes finalizer (spec.finalizers, and metadata.finalizers if the apiserver keeps it there).</summary>
