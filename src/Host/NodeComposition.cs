@@ -7,6 +7,8 @@ using AkkaKube.Actors.Proxy;
 using AkkaKube.Actors.Services;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Cmd;
+using AkkaKube.Actors.Controllers;
+using AkkaKube.Actors.Scheduler;
 using AkkaKube.Actors.Store;
 using Microsoft.AspNetCore.Builder;
 
@@ -29,6 +31,8 @@ internal static class NodeComposition
         builder.AddEndpointSliceController(node); // until the controller-manager hosts EndpointSliceController.Props
         builder.AddCloudControllerManager(node);
         builder.AddProxy(node);
+        builder.AddScheduler(node);
+        builder.AddControllerManager(node);
         // components: add one line each
         builder.AddKubelet(node);
     }
