@@ -48,6 +48,10 @@ public static class EnvResolver
                     yield return new(k, v?.GetValue<string>() ?? "");
         }
 
+        // Service links first (Kubernetes: <NAME>_SERVICE_HOST…), so the container's own env overrides
+        // them and $(VAR) references in it can use them.
+        foreach (var (k, v) in await ServiceLinksAsync(api, pod, ns, ct)) Set(k, v);
+
         foreach (var from in container.EnvFrom ?? [])
         {
             var prefix = from.Prefix ?? "";
@@ -134,6 +138,20 @@ public static class EnvResolver
             }
         }
         return order.Select(k => new KeyValuePair<string, string>(k, result[k])).ToList();
+    }
+
+    private static async Task<IReadOnlyList<KeyValuePair<string, string>>> ServiceLinksAsync(IKubeApi api, V1Pod pod, string ns, CancellationToken ct)
+    {
+        var links = pod.Spec?.EnableServiceLinks ?? true;
+        var services = new List<JsonObject>();
+        if (links) services.AddRange((await api.ListAsync(ApiResource.Services, ns, null, ct)).Items);
+        if (ns != "default" || !links)
+        {
+            // The `kubernetes` service is always linked.
+            try { services.Add(await api.GetAsync(ApiResource.Services, "default", "kubernetes", ct)); }
+            catch (KubeApiException e) when (e.IsNotFound) { }
+        }
+        return AkkaKube.Actors.Services.ServiceEnv.For(ns, links, services);
     }
 
     private static string Decode(string base64)

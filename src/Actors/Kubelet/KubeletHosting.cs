@@ -23,7 +23,8 @@ public static class KubeletHostingExtensions
         Func<ActorSystem, IActorRegistry, IKubeApi?>? apiFactory = null) =>
         builder.WithActors((system, registry, resolver) =>
         {
-            if (!node.Worker) return;
+            // enabled = off: a worker that runs kube-proxy but no pods (its pods are driven by hand in tests).
+            if (!node.Worker || !system.Settings.Config.GetBoolean("akkakube.kubelet.enabled", true)) return;
             var log = Logging.GetLogger(system, "kubelet");
             var settings = KubeletSettings.Create(system.Settings.Config);
             IKubeApi? api = apiFactory?.Invoke(system, registry) ?? resolver.GetService<IKubeApi>();

@@ -52,6 +52,8 @@ public sealed class ServiceListenerActor : ReceiveActor, IWithTimers
             _ = _listener.DisposeAsync().AsTask();
     }
 
+    private bool _privilegedWarned;
+
     private void TryBind()
     {
         if (_listener is not null) return;
@@ -62,6 +64,16 @@ public sealed class ServiceListenerActor : ReceiveActor, IWithTimers
                 warn: message => log.Warning(message));
             _log.Info("serving {0} ({1} {2}) on {3} → [{4}]", _spec.Service, _spec.Kind, _spec.PortName, _spec.Frontend,
                 string.Join(", ", _spec.Rules.Backends));
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied && _spec.Frontend.Port < 1024)
+        {
+            // Not root: say exactly why this service port is not served here, and keep trying quietly.
+            if (!_privilegedWarned)
+                _log.Warning("cannot serve {0} for {1}: ports below 1024 need root or CAP_NET_BIND_SERVICE " +
+                             "(or sysctl net.ipv4.ip_unprivileged_port_start={2}); use a service port >= 1024 or its NodePort meanwhile",
+                    _spec.Frontend, _spec.Service, _spec.Frontend.Port);
+            _privilegedWarned = true;
+            Timers.StartSingleTimer(BindTimer, Bind.Instance, _settings.BindRetry * 10);
         }
         catch (SocketException e)
         {

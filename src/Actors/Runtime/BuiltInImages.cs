@@ -114,6 +114,22 @@ public static class BuiltInImages
         return code;
     }
 
+    private static readonly HttpClient Upstream = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    private static async Task<(bool Ok, string Answer)> RelayAsync(string url)
+    {
+        try
+        {
+            using var response = await Upstream.GetAsync(url);
+            var text = (await response.Content.ReadAsStringAsync()).Trim();
+            return response.IsSuccessStatusCode ? (true, text) : (false, $"error HTTP {(int)response.StatusCode} from {url}");
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException or UriFormatException)
+        {
+            return (false, $"error {e.Message} ({url})");
+        }
+    }
+
     private static async Task ServeAsync(Socket socket, EchoState state, TaskCompletionSource<int> exit, string pod, string ns, string ip, string node)
     {
         using var _ = socket;
@@ -169,10 +185,20 @@ public static class BuiltInImages
                     body = $"exiting {c}\n";
                     exitCode = c;
                 }
-                else body = $"pod={pod} namespace={ns} ip={ip} node={node} path={path}\n";
+                else
+                {
+                    body = $"pod={pod} namespace={ns} ip={ip} node={node} path={path}\n";
+                    // Relay mode (examples/guestbook frontend): also ask $UPSTREAM and append its answer.
+                    if (p == "/" && Environment.GetEnvironmentVariable("UPSTREAM") is { Length: > 0 } upstream)
+                    {
+                        var (ok, answer) = await RelayAsync(upstream);
+                        body += $"upstream: {answer}\n";
+                        if (!ok) status = 502;
+                    }
+                }
                 break;
         }
-        var reason = status switch { 200 => "OK", 500 => "Internal Server Error", 503 => "Service Unavailable", _ => "OK" };
+        var reason = status switch { 200 => "OK", 500 => "Internal Server Error", 502 => "Bad Gateway", 503 => "Service Unavailable", _ => "OK" };
         var bodyBytes = Encoding.UTF8.GetBytes(body);
         var response = Encoding.ASCII.GetBytes(
             $"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {bodyBytes.Length}\r\nConnection: close\r\n\r\n");

@@ -9,16 +9,13 @@ namespace AkkaKube.Tests.ApiServer;
 /// <summary>One in-process all-in-one node per test class, with an HttpClient on its apiserver; ready once the bootstrap namespaces exist.</summary>
 public sealed class ApiNode : IAsyncLifetime
 {
-    private readonly TempDir _configDir = new();
     public InProcessNode Node { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         // a small watch window so a 410 is reachable in a test
-        var config = Path.Combine(_configDir.Path, "test.conf");
-        await File.WriteAllTextAsync(config, "akkakube.store.watch-window = 5\n");
-        Node = new InProcessNode { Configure = o => o with { ConfigFiles = [config] } };
+        Node = new ApiOnlyNode("akkakube.store.watch-window = 5\n");
         await Node.InitializeAsync();
         Http = new HttpClient { BaseAddress = Node.ApiUri, Timeout = TimeSpan.FromSeconds(30) };
         var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -39,7 +36,6 @@ public sealed class ApiNode : IAsyncLifetime
     {
         Http?.Dispose();
         await Node.DisposeAsync();
-        _configDir.Dispose();
     }
 
     public async Task<(HttpStatusCode Code, JsonNode? Body, HttpResponseMessage Response)> Send(HttpMethod method, string path, string? body = null,

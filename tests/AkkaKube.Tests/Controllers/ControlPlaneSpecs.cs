@@ -25,7 +25,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     {
         var conf = Path.Combine(_dir.Path, "test.conf");
         await File.WriteAllTextAsync(conf, "akkakube.controllers.enabled = [replicaset, deployment, garbage-collector, namespace]\n");
-        Node = new InProcessNode { Configure = o => o with { ConfigFiles = [conf] } };
+        Node = new InProcessNode { Configure = o => o with { Worker = false, ConfigFiles = [conf] } };
         await Node.InitializeAsync();
         foreach (var zone in new[] { "zone-a", "zone-b", "zone-c" })
             await Retry(() => Api.CreateAsync(ApiResource.Nodes, null, JsonNode.Parse("""

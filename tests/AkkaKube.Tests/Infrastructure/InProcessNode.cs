@@ -12,7 +12,7 @@ namespace AkkaKube.Tests.Infrastructure;
 /// node binary, SQLite in a temporary directory, every port from the OS. Share one per test class
 /// with IClassFixture; it costs a few seconds to start.
 /// </summary>
-public sealed class InProcessNode : IAsyncLifetime
+public class InProcessNode : IAsyncLifetime
 {
     private readonly TempDir _dir = new();
     private IHost? _host;
@@ -48,6 +48,14 @@ public sealed class InProcessNode : IAsyncLifetime
         await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
     }
 
+    /// <summary>Writes HOCON into the node's data directory and returns the file, for <see cref="NodeOptions.ConfigFiles"/>.</summary>
+    protected string HoconFile(string hocon)
+    {
+        var file = global::System.IO.Path.Combine(_dir.Path, $"test-{Guid.NewGuid():N}.conf");
+        File.WriteAllText(file, hocon);
+        return file;
+    }
+
     public async Task DisposeAsync()
     {
         if (_host is not null)
@@ -56,5 +64,30 @@ public sealed class InProcessNode : IAsyncLifetime
             _host.Dispose();
         }
         _dir.Dispose();
+    }
+}
+
+/// <summary>
+/// An apiserver-only node for API tests: control-plane role, no controllers, and a scheduler that serves a
+/// scheduler name no pod uses, so nothing but the test writes to the store.
+/// </summary>
+public class ApiOnlyNode : InProcessNode
+{
+    public const string QuietHocon = "akkakube.controllers.enabled = []\nakkakube.scheduler.scheduler-name = \"no-pod-uses-this\"\n";
+
+    public ApiOnlyNode(string extraHocon = "")
+    {
+        var file = HoconFile(QuietHocon + extraHocon);
+        Configure = o => o with { Worker = false, ConfigFiles = [file] };
+    }
+}
+
+/// <summary>A worker that runs kube-proxy but no kubelet and no scheduler: tests write pod status by hand.</summary>
+public class ProxyOnlyNode : InProcessNode
+{
+    public ProxyOnlyNode()
+    {
+        var file = HoconFile("akkakube.kubelet.enabled = off\nakkakube.scheduler.scheduler-name = \"no-pod-uses-this\"\n");
+        Configure = o => o with { ConfigFiles = [file] };
     }
 }

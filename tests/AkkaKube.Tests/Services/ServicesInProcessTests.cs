@@ -15,7 +15,7 @@ namespace AkkaKube.Tests.Services;
 /// controller, the cloud controller and the proxy really forwarding. Pods are created by hand through the
 /// API (status.podIP and Ready written like a kubelet would) and "run" as echo backends on their pod IPs.
 /// </summary>
-public sealed class ServicesInProcessTests(InProcessNode node) : IClassFixture<InProcessNode>, IAsyncLifetime
+public sealed class ServicesInProcessTests(ProxyOnlyNode node) : IClassFixture<ProxyOnlyNode>, IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private readonly List<IAsyncDisposable> _owned = [];
