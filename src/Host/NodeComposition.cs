@@ -1,5 +1,6 @@
 using Akka.Hosting;
 using AkkaKube.Actors.ApiServer;
+using AkkaKube.Actors.Kubelet;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Cmd;
 using AkkaKube.Actors.Store;
@@ -20,6 +21,7 @@ internal static class NodeComposition
         builder.AddStore(node);
         builder.AddApiServer(node);
         // components: add one line each
+        builder.AddKubelet(node);
     }
 
     public static void ConfigureWeb(WebApplicationBuilder builder, NodeOptions node)

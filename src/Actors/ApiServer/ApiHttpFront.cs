@@ -203,6 +203,13 @@ public static class ApiHttpFront
             _ => throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({method})"),
         };
 
+        // pods/{name}/log is served by the kubelet component (PodLogEndpoint.cs): streamed from the pod's kubelet.
+        if (verb == "get" && group.Length == 0 && resource == "pods" && sub == "log" && ns is not null && name is not null)
+        {
+            await PodLogEndpoint.ServeAsync(ctx, frontend.System, ns, name, query);
+            return;
+        }
+
         var (contentType, body, warnings) = await ReadBody(ctx, frontend.Settings, verb);
         var pipeline = await frontend.PipelineAsync(ctx.RequestAborted);
 

@@ -1,0 +1,195 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using AkkaKube.Actors.ApiServer;
+using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Kubelet;
+using AkkaKube.Host;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace AkkaKube.Bench;
+
+/// <summary>
+/// Kubelet figures: pod startup latency (create → Running seen through a watch) with the process runtime,
+/// for a plain command (sleep) and for the built-in .NET echo image; and the managed memory of one hollow
+/// kubelet (simulated runtime) with its node registered and its lease renewing.
+/// Args: --pods N (default 100), --hollow N (default 200).
+/// </summary>
+public sealed class PodStartupBench : IBenchmark
+{
+    public string Name => "podstartup";
+    public string Description => "pod startup latency p50/p99 (process runtime) and hollow kubelet memory per node";
+
+    private static int Arg(string[] args, string name, int d)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var v) ? v : d;
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    public async Task RunAsync(BenchReport report, bool smoke, string[] args, CancellationToken ct)
+    {
+        var pods = Arg(args, "--pods", smoke ? 5 : 100);
+        var hollow = Arg(args, "--hollow", smoke ? 10 : 200);
+        var dir = Directory.CreateTempSubdirectory("akkakube-bench-").FullName;
+        var port = FreePort();
+        var node = new NodeOptions
+        {
+            NodeName = "bench-1",
+            RemotingPort = port,
+            SeedNodes = [$"akka.tcp://akkakube@127.0.0.1:{port}"],
+            ApiPort = FreePort(),
+            CmdPort = FreePort(),
+            PodCidr = "127.64.250.0/24",
+            DataDirectory = dir,
+        };
+        var host = NodeHost.Build(node);
+        await host.StartAsync(ct);
+        try
+        {
+            var system = host.Services.GetRequiredService<ActorSystem>();
+            var api = KubeApi.Get(system).Api;
+            await WaitForNode(api, "bench-1", ct);
+
+            // Warm-up (store partitions, JIT) so the first measured pods do not pay for it.
+            await MeasureStartup(null, system, api, "warmup", 3, n => Pod(n, "busybox", ["sleep", "3600"]), ct);
+            await MeasureStartup(report, system, api, "sleep", pods, n => Pod(n, "busybox", ["sleep", "3600"]), ct);
+            await MeasureStartup(report, system, api, "echo", pods, n => Pod(n, "akkakube/echo", null), ct);
+            await MeasureHollow(report, system, node, api, hollow, ct);
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+            host.Dispose();
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
+
+    private static async Task WaitForNode(IKubeApi api, string name, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                await api.GetAsync(ApiResource.Nodes, null, name, ct);
+                return;
+            }
+            catch (KubeApiException) when (DateTime.UtcNow < deadline) { await Task.Delay(200, ct); }
+        }
+    }
+
+    private static JsonObject Pod(string name, string image, string[]? command)
+    {
+        var c = new JsonObject { ["name"] = "main", ["image"] = image };
+        if (command is not null) c["command"] = new JsonArray(command.Select(x => (JsonNode?)x).ToArray());
+        return new JsonObject
+        {
+            ["apiVersion"] = "v1", ["kind"] = "Pod",
+            ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["bench"] = "podstartup" } },
+            ["spec"] = new JsonObject { ["nodeName"] = "bench-1", ["terminationGracePeriodSeconds"] = 2, ["containers"] = new JsonArray(c) },
+        };
+    }
+
+    /// <summary>Owner of an informer: notes when each pod is first seen Running.</summary>
+    private sealed class RunningRecorder : ReceiveActor
+    {
+        public RunningRecorder(ConcurrentDictionary<string, long> running)
+        {
+            void See(JsonObject pod)
+            {
+                if (pod["status"]?["phase"]?.GetValue<string>() == "Running")
+                    running.TryAdd(pod["metadata"]!["name"]!.GetValue<string>(), Stopwatch.GetTimestamp());
+            }
+            Receive<InformerProtocol.Added>(a => See(a.Object));
+            Receive<InformerProtocol.Updated>(u => See(u.New));
+            Receive<InformerProtocol.Synced>(s => { foreach (var p in s.Objects.Values) See(p); });
+            ReceiveAny(_ => { });
+        }
+    }
+
+    private static async Task MeasureStartup(BenchReport? report, ActorSystem system, IKubeApi api, string kind, int count, Func<string, JsonObject> make, CancellationToken ct)
+    {
+        var running = new ConcurrentDictionary<string, long>();
+        var created = new ConcurrentDictionary<string, long>();
+        var recorder = system.ActorOf(Props.Create(() => new RunningRecorder(running)));
+        var informer = system.ActorOf(Informer.Props(api, new InformerOptions(ApiResource.Pods, "default", LabelSelector: "bench=podstartup"), recorder));
+        await Task.Delay(500, ct);
+        var names = Enumerable.Range(0, count).Select(i => $"{kind}-{i}").ToList();
+        var wall = Stopwatch.StartNew();
+        foreach (var n in names)
+        {
+            created[n] = Stopwatch.GetTimestamp();
+            await api.CreateAsync(ApiResource.Pods, "default", make(n), ct: ct);
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(180);
+        while (running.Count < count && DateTime.UtcNow < deadline) await Task.Delay(50, ct);
+        var all = wall.Elapsed;
+        var latencies = names.Where(running.ContainsKey)
+            .Select(n => Stopwatch.GetElapsedTime(created[n], running[n]).TotalMilliseconds).OrderBy(x => x).ToList();
+        var setup = $"{count} bare pods created back to back on 1 all-in-one node, process runtime, image {(kind == "echo" ? "akkakube/echo (.NET)" : "busybox: sleep 3600")}";
+        report?.Figure("podstartup", $"{kind}: pods Running", latencies.Count, "pods", setup);
+        if (report is not null && latencies.Count > 0)
+        {
+            report.Figure("podstartup", $"{kind}: startup p50", Percentile(latencies, 0.50), "ms", setup);
+            report.Figure("podstartup", $"{kind}: startup p99", Percentile(latencies, 0.99), "ms", setup);
+            report.Figure("podstartup", $"{kind}: all Running after", all.TotalMilliseconds, "ms", setup);
+        }
+        system.Stop(informer);
+        system.Stop(recorder);
+        foreach (var n in names)
+            try { await api.DeleteAsync(ApiResource.Pods, "default", n, ct: ct); } catch (KubeApiException) { }
+        // Wait until the kubelet has stopped them (pods disappear from the list once deleted).
+        var gone = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < gone && CountProcesses(kind) > 0) await Task.Delay(200, ct);
+    }
+
+    private static int CountProcesses(string kind) =>
+        Directory.EnumerateDirectories("/proc").Count(d =>
+        {
+            try { return int.TryParse(Path.GetFileName(d), out _) && File.ReadAllText(Path.Combine(d, "environ")).Contains($"AKKAKUBE_POD_NAME={kind}-"); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+        });
+
+    private static double Percentile(List<double> sorted, double p) =>
+        sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    private static async Task MeasureHollow(BenchReport report, ActorSystem system, NodeOptions node, IKubeApi api, int count, CancellationToken ct)
+    {
+        var settings = KubeletSettings.Create(system.Settings.Config) with { HollowNodes = count, Runtime = "simulated" };
+        var benchNode = node with { NodeName = "hollowbench" };
+        GC.Collect(2, GCCollectionMode.Forced, true, true);
+        GC.WaitForPendingFinalizers();
+        var before = GC.GetTotalMemory(true);
+        var actors = new List<IActorRef>();
+        var sw = Stopwatch.StartNew();
+        foreach (var (name, props) in KubeletHostingExtensions.KubeletProps(system, benchNode, settings, api))
+            actors.Add(system.ActorOf(props, "bench-" + name));
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        int registered;
+        while ((registered = (await api.ListAsync(ApiResource.Nodes, null, new ListOptions(LabelSelector: "akkakube.io/hollow=true"), ct)).Items.Count) < count
+               && DateTime.UtcNow < deadline)
+            await Task.Delay(200, ct);
+        var ready = sw.Elapsed;
+        await Task.Delay(TimeSpan.FromSeconds(3), ct);
+        GC.Collect(2, GCCollectionMode.Forced, true, true);
+        GC.WaitForPendingFinalizers();
+        var after = GC.GetTotalMemory(true);
+        var setup = $"{count} hollow kubelets in the all-in-one process (simulated runtime), nodes registered, leases renewing, pod informers open";
+        report.Figure("podstartup", "hollow: nodes registered", registered, "nodes", setup);
+        report.Figure("podstartup", "hollow: all registered after", ready.TotalMilliseconds, "ms", setup);
+        report.Figure("podstartup", "hollow: managed memory per kubelet", (after - before) / 1024.0 / Math.Max(1, count), "KiB", setup + " (GC heap delta / N, includes apiserver-side watch state)");
+        foreach (var a in actors) system.Stop(a);
+    }
+}

@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Text;
+using System.Threading.Channels;
+using Akka.Actor;
+using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Kubelet;
+using Microsoft.AspNetCore.Http;
+
+namespace AkkaKube.Actors.ApiServer;
+
+/// <summary>
+/// GET /api/v1/namespaces/{ns}/pods/{name}/log (owned by the kubelet component): finds the pod's node, reads the
+/// node's akkakube.io/akka-address (+ akkakube.io/kubelet-path) annotation, asks that kubelet over Akka remoting
+/// with <see cref="KubeletProtocol.GetLogs"/> and streams the chunks as text/plain (chunked, flushed per chunk, so
+/// <c>kubectl logs -f</c> follows). Query: container, follow, tailLines, timestamps, previous, sinceSeconds,
+/// sinceTime, limitBytes.
+/// </summary>
+public static class PodLogEndpoint
+{
+    private static readonly TimeSpan FirstAnswerTimeout = TimeSpan.FromSeconds(15);
+
+    public static async Task ServeAsync(HttpContext ctx, ActorSystem system, string ns, string name, IReadOnlyDictionary<string, string> query)
+    {
+        var request = ParseQuery(ns, name, query, out var limitBytes);
+        var api = KubeApi.Get(system).Api;
+        JsonObjectHolder pod;
+        try { pod = new(await api.GetAsync(ApiResource.Pods, ns, name, ctx.RequestAborted)); }
+        catch (KubeApiException e) when (e.IsNotFound) { throw ApiException.ResourceNotFound(ApiResource.Pods, name); }
+        var nodeName = pod.Str("spec", "nodeName");
+        if (nodeName.Length == 0)
+            throw ApiException.BadRequest($"pod {name} does not have a host assigned");
+        JsonObjectHolder node;
+        try { node = new(await api.GetAsync(ApiResource.Nodes, null, nodeName, ctx.RequestAborted)); }
+        catch (KubeApiException e) when (e.IsNotFound) { throw new ApiException(503, "ServiceUnavailable", $"node {nodeName} of pod {name} is not registered"); }
+        var address = node.Str("metadata", "annotations", NodeObjects.AkkaAddressAnnotation);
+        if (address.Length == 0)
+            throw new ApiException(503, "ServiceUnavailable", $"node {nodeName} has no {NodeObjects.AkkaAddressAnnotation} annotation; its kubelet cannot be reached");
+        var path = node.Str("metadata", "annotations", NodeObjects.KubeletPathAnnotation) is { Length: > 0 } p ? p : "/user/" + AkkaKubeNames.Actors.Kubelet;
+
+        var channel = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var relay = system.ActorOf(Props.Create(() => new LogRelay(channel.Writer, system.ActorSelection(address + path), request)));
+        try
+        {
+            using var first = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
+            first.CancelAfter(FirstAnswerTimeout);
+            object message;
+            try { message = await channel.Reader.ReadAsync(first.Token); }
+            catch (OperationCanceledException) when (!ctx.RequestAborted.IsCancellationRequested)
+            {
+                throw new ApiException(504, "Timeout", $"the kubelet of node {nodeName} did not answer within {FirstAnswerTimeout.TotalSeconds:0}s");
+            }
+            catch (ChannelClosedException)
+            {
+                throw new ApiException(503, "ServiceUnavailable", $"the kubelet of node {nodeName} ended the log stream");
+            }
+            if (message is KubeletProtocol.LogEnd { Code: not 200 } failed)
+                throw new ApiException(failed.Code, failed.Reason, failed.Message);
+
+            ctx.Response.StatusCode = 200;
+            ctx.Response.ContentType = "text/plain";
+            await ctx.Response.StartAsync(ctx.RequestAborted);
+            long written = 0;
+            while (true)
+            {
+                if (message is KubeletProtocol.LogChunk chunk)
+                {
+                    var bytes = Encoding.UTF8.GetBytes(chunk.Text);
+                    var count = limitBytes is { } limit ? (int)Math.Min(bytes.Length, Math.Max(0, limit - written)) : bytes.Length;
+                    if (count > 0)
+                    {
+                        await ctx.Response.Body.WriteAsync(bytes.AsMemory(0, count), ctx.RequestAborted);
+                        await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+                        written += count;
+                    }
+                    if (limitBytes is { } l && written >= l) break;
+                }
+                else break; // LogEnd
+                if (!await channel.Reader.WaitToReadAsync(ctx.RequestAborted)) break;
+                message = await channel.Reader.ReadAsync(ctx.RequestAborted);
+            }
+        }
+        finally
+        {
+            system.Stop(relay);
+        }
+    }
+
+    private static KubeletProtocol.GetLogs ParseQuery(string ns, string name, IReadOnlyDictionary<string, string> q, out long? limitBytes)
+    {
+        bool Bool(string key)
+        {
+            if (!q.TryGetValue(key, out var v) || v.Length == 0) return false;
+            return v switch
+            {
+                "true" or "1" or "True" => true,
+                "false" or "0" or "False" => false,
+                _ => throw ApiException.BadRequest($"{key}: invalid boolean \"{v}\""),
+            };
+        }
+        long? Long(string key, long min)
+        {
+            if (!q.TryGetValue(key, out var v) || v.Length == 0) return null;
+            if (!long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n))
+                throw ApiException.BadRequest($"{key}: invalid integer \"{v}\"");
+            if (n < min) throw ApiException.BadRequest($"{key}: must be greater than or equal to {min}");
+            return n;
+        }
+        var since = Long("sinceSeconds", 1);
+        if (q.TryGetValue("sinceTime", out var st) && st.Length > 0)
+        {
+            if (since is not null) throw ApiException.BadRequest("at most one of sinceTime or sinceSeconds may be specified");
+            if (!DateTimeOffset.TryParse(st, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t))
+                throw ApiException.BadRequest($"sinceTime: invalid RFC 3339 time \"{st}\"");
+            since = Math.Max(1, (long)Math.Ceiling((DateTimeOffset.UtcNow - t).TotalSeconds));
+        }
+        limitBytes = Long("limitBytes", 1);
+        var previous = Bool("previous");
+        var follow = Bool("follow");
+        return new KubeletProtocol.GetLogs(ns, name, q.TryGetValue("container", out var c) && c.Length > 0 ? c : null,
+            follow, Long("tailLines", 0), Bool("timestamps"), previous, since);
+    }
+
+    private sealed class JsonObjectHolder(System.Text.Json.Nodes.JsonObject obj)
+    {
+        public string Str(params string[] path)
+        {
+            System.Text.Json.Nodes.JsonNode? n = obj;
+            foreach (var p in path) n = n?[p];
+            return n is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var s) ? s : "";
+        }
+    }
+
+    /// <summary>Receives the kubelet's chunks for one HTTP request; stopping it ends the kubelet's streamer.</summary>
+    private sealed class LogRelay : ReceiveActor
+    {
+        private readonly ChannelWriter<object> _writer;
+        private readonly ActorSelection _kubelet;
+        private readonly KubeletProtocol.GetLogs _request;
+
+        public LogRelay(ChannelWriter<object> writer, ActorSelection kubelet, KubeletProtocol.GetLogs request)
+        {
+            _writer = writer;
+            _kubelet = kubelet;
+            _request = request;
+            Receive<KubeletProtocol.LogChunk>(c => _writer.TryWrite(c));
+            Receive<KubeletProtocol.LogEnd>(e =>
+            {
+                _writer.TryWrite(e);
+                _writer.TryComplete();
+                Context.Stop(Self);
+            });
+        }
+
+        protected override void PreStart() => _kubelet.Tell(_request, Self);
+
+        protected override void PostStop() => _writer.TryComplete();
+    }
+}

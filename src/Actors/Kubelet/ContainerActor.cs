@@ -1,0 +1,260 @@
+using Akka.Actor;
+using Akka.Event;
+using AkkaKube.Actors.Runtime;
+using k8s.Models;
+
+namespace AkkaKube.Actors.Kubelet;
+
+/// <summary>Local messages between a <see cref="PodWorker"/> and its <see cref="ContainerActor"/>s.</summary>
+public static class ContainerProtocol
+{
+    /// <summary>A fresh Container actor (first start or restart by the back-off supervisor) asks what to run.</summary>
+    public sealed record WantLaunch(string Name);
+
+    public sealed record Launch(ContainerLaunch Spec, V1Container Container, TimeSpan GracePeriod);
+
+    /// <summary>The pod worker could not prepare the launch (e.g. CreateContainerConfigError): stop and be retried with back-off.</summary>
+    public sealed class Retry { public static readonly Retry Instance = new(); }
+
+    public sealed record Started(string Name, int Attempt, IRunningContainer Running);
+
+    public sealed record StartFailed(string Name, string Reason, string Message);
+
+    public sealed record Exited(string Name, int Attempt, TerminatedInfo Info, string? KilledBecause);
+
+    /// <summary>The pod worker's answer to <see cref="Exited"/>: restart (stop and let the back-off supervisor restart) or stay ended.</summary>
+    public sealed record ExitDecision(bool Restart);
+
+    public sealed record ReadinessChanged(string Name, int Attempt, bool Ready);
+
+    public sealed record StartupSucceeded(string Name, int Attempt);
+
+    /// <summary>Stop the container: SIGTERM, then SIGKILL after Grace.</summary>
+    public sealed record Terminate(TimeSpan Grace, string Reason);
+
+    public sealed record ContainerEvent(string Name, string Type, string Reason, string Message);
+}
+
+/// <summary>
+/// One container instance under a back-off supervisor: starts it through the runtime, runs its probes,
+/// and reports start, readiness and exit to the pod worker. Stopping this actor (restart wanted) lets the
+/// <c>BackoffSupervisor</c> start a fresh one after the back-off delay — the CrashLoopBackOff of Kubernetes.
+/// The process never outlives this actor: PostStop kills it.
+/// </summary>
+public sealed class ContainerActor : ReceiveActor, IWithTimers
+{
+    private const string KillTimer = "kill";
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly string _name;
+    private readonly IActorRef _podWorker;
+    private readonly IContainerRuntime _runtime;
+    private ContainerProtocol.Launch? _launch;
+    private IRunningContainer? _running;
+    private bool _exited;
+    private TimeSpan? _terminateGrace;
+    private string? _killedBecause;
+    private readonly Dictionary<ProbeKind, ProbeState> _probes = new();
+    private bool _started;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public ContainerActor(string name, IActorRef podWorker, IContainerRuntime runtime)
+    {
+        _name = name;
+        _podWorker = podWorker;
+        _runtime = runtime;
+        AwaitingLaunch();
+    }
+
+    public static Props Props(string name, IActorRef podWorker, IContainerRuntime runtime) =>
+        Akka.Actor.Props.Create(() => new ContainerActor(name, podWorker, runtime));
+
+    private sealed record StartDone(IRunningContainer Running);
+    private sealed record StartError(Exception Error);
+    private sealed record ProcessExited(ContainerExit Exit);
+    private sealed record ProbeTick(ProbeKind Kind);
+    private sealed record ProbeDone(ProbeKind Kind, bool Success, string Message);
+    private sealed class ForceKill { public static readonly ForceKill Instance = new(); }
+
+    protected override void PreStart() => _podWorker.Tell(new ContainerProtocol.WantLaunch(_name));
+
+    protected override void PostStop()
+    {
+        if (_running is not null && !_exited) _running.Kill();
+    }
+
+    private void AwaitingLaunch()
+    {
+        Receive<ContainerProtocol.Launch>(launch =>
+        {
+            _launch = launch;
+            Task<IRunningContainer> start;
+            try { start = _runtime.StartAsync(launch.Spec); }
+            catch (Exception e) { start = Task.FromException<IRunningContainer>(e); }
+            start.PipeTo(Self, success: r => new StartDone(r), failure: e => new StartError(e.GetBaseException()));
+            Become(Starting);
+        });
+        Receive<ContainerProtocol.Retry>(_ => Context.Stop(Self));
+        Receive<ContainerProtocol.Terminate>(_ => Become(Idle));
+    }
+
+    private void Starting()
+    {
+        Receive<StartDone>(done =>
+        {
+            _running = done.Running;
+            _running.Exited.PipeTo(Self, success: e => new ProcessExited(e));
+            _podWorker.Tell(new ContainerProtocol.Started(_name, _launch!.Spec.Attempt, _running));
+            Become(Running);
+            if (_terminateGrace is { } grace) BeginTerminate(grace);
+            else StartProbes();
+        });
+        Receive<StartError>(error =>
+        {
+            var (reason, message) = error.Error is ContainerStartException cse
+                ? (cse.Reason, cse.Message)
+                : (ContainerStartException.RunContainerError, error.Error.Message);
+            _podWorker.Tell(new ContainerProtocol.StartFailed(_name, reason, message));
+            if (_terminateGrace is null) Context.Stop(Self);
+            else Become(Idle);
+        });
+        Receive<ContainerProtocol.Terminate>(t => _terminateGrace = t.Grace);
+    }
+
+    private void Running()
+    {
+        Receive<ProcessExited>(e =>
+        {
+            _exited = true;
+            Timers.CancelAll();
+            var info = new TerminatedInfo(e.Exit.ExitCode, e.Exit.Reason, null, _running!.StartedAt, e.Exit.FinishedAt, _running.ContainerId, e.Exit.Signal);
+            _podWorker.Tell(new ContainerProtocol.Exited(_name, _launch!.Spec.Attempt, info, _killedBecause));
+            Become(AwaitingDecision);
+        });
+        Receive<ContainerProtocol.Terminate>(t => BeginTerminate(t.Grace));
+        Receive<ForceKill>(_ => _running?.Kill());
+        Receive<ProbeTick>(tick => RunProbe(tick.Kind));
+        Receive<ProbeDone>(OnProbeDone);
+    }
+
+    private void AwaitingDecision()
+    {
+        Receive<ContainerProtocol.ExitDecision>(d =>
+        {
+            if (d.Restart) Context.Stop(Self);
+            else Become(Idle);
+        });
+        Receive<ContainerProtocol.Terminate>(_ => Become(Idle));
+    }
+
+    private void Idle()
+    {
+        ReceiveAny(_ => { });
+    }
+
+    private void BeginTerminate(TimeSpan grace)
+    {
+        if (_terminateGrace is not null && Timers.IsTimerActive(KillTimer)) return;
+        _terminateGrace = grace;
+        Timers.CancelAll();
+        if (grace <= TimeSpan.Zero)
+        {
+            _running!.Kill();
+            return;
+        }
+        _running!.Terminate();
+        Timers.StartSingleTimer(KillTimer, ForceKill.Instance, grace);
+    }
+
+    // ---- probes ----
+
+    private V1Probe? ProbeSpec(ProbeKind kind) => kind switch
+    {
+        ProbeKind.Startup => _launch!.Container.StartupProbe,
+        ProbeKind.Liveness => _launch!.Container.LivenessProbe,
+        _ => _launch!.Container.ReadinessProbe,
+    };
+
+    private void StartProbes()
+    {
+        if (ProbeSpec(ProbeKind.Startup) is { } startup)
+        {
+            var timing = ProbeTiming.From(startup, ProbeKind.Startup);
+            _probes[ProbeKind.Startup] = new ProbeState(timing, initial: false);
+            Schedule(ProbeKind.Startup, timing.InitialDelay);
+        }
+        else AfterStartup();
+    }
+
+    private void AfterStartup()
+    {
+        _started = true;
+        _podWorker.Tell(new ContainerProtocol.StartupSucceeded(_name, _launch!.Spec.Attempt));
+        if (ProbeSpec(ProbeKind.Liveness) is { } liveness)
+        {
+            var timing = ProbeTiming.From(liveness, ProbeKind.Liveness);
+            _probes[ProbeKind.Liveness] = new ProbeState(timing, initial: true);
+            Schedule(ProbeKind.Liveness, timing.InitialDelay);
+        }
+        if (ProbeSpec(ProbeKind.Readiness) is { } readiness)
+        {
+            var timing = ProbeTiming.From(readiness, ProbeKind.Readiness);
+            _probes[ProbeKind.Readiness] = new ProbeState(timing, initial: false);
+            Schedule(ProbeKind.Readiness, timing.InitialDelay);
+        }
+        else _podWorker.Tell(new ContainerProtocol.ReadinessChanged(_name, _launch.Spec.Attempt, true));
+    }
+
+    private void Schedule(ProbeKind kind, TimeSpan delay)
+    {
+        if (delay <= TimeSpan.Zero) Self.Tell(new ProbeTick(kind));
+        else Timers.StartSingleTimer("probe-" + kind, new ProbeTick(kind), delay);
+    }
+
+    private void RunProbe(ProbeKind kind)
+    {
+        var spec = ProbeSpec(kind);
+        if (spec is null || _running is null || _exited || _terminateGrace is not null) return;
+        var timing = ProbeTiming.From(spec, kind);
+        ProbeRunner.RunAsync(spec, _launch!.Container, _launch.Spec.PodIp, timing.Timeout, _runtime, _running)
+            .PipeTo(Self, success: r => new ProbeDone(kind, r.Success, r.Message), failure: e => new ProbeDone(kind, false, e.Message));
+    }
+
+    private void OnProbeDone(ProbeDone done)
+    {
+        if (_exited || _terminateGrace is not null || !_probes.TryGetValue(done.Kind, out var state)) return;
+        var spec = ProbeSpec(done.Kind)!;
+        var timing = ProbeTiming.From(spec, done.Kind);
+        var changed = state.Record(done.Success);
+        if (!done.Success)
+            _podWorker.Tell(new ContainerProtocol.ContainerEvent(_name, "Warning", "Unhealthy", $"{done.Kind} probe failed: {done.Message}"));
+        switch (done.Kind)
+        {
+            case ProbeKind.Startup when changed && state.Result:
+                _probes.Remove(ProbeKind.Startup);
+                AfterStartup();
+                return;
+            case ProbeKind.Startup when !done.Success && state.ConsecutiveFailures >= timing.FailureThreshold:
+                KillForProbe("failed startup probe");
+                return;
+            case ProbeKind.Liveness when changed && !state.Result:
+                KillForProbe("failed liveness probe");
+                return;
+            case ProbeKind.Readiness when changed:
+                _podWorker.Tell(new ContainerProtocol.ReadinessChanged(_name, _launch!.Spec.Attempt, state.Result));
+                break;
+        }
+        Schedule(done.Kind, timing.Period);
+    }
+
+    private void KillForProbe(string why)
+    {
+        _killedBecause = why;
+        _log.Info("container {0} {1}, will be restarted", _name, why);
+        _podWorker.Tell(new ContainerProtocol.ContainerEvent(_name, "Normal", "Killing", $"Container {_name} {why}, will be restarted"));
+        _podWorker.Tell(new ContainerProtocol.ReadinessChanged(_name, _launch!.Spec.Attempt, false));
+        BeginTerminate(_launch.GracePeriod);
+    }
+
+    public bool IsStarted => _started;
+}

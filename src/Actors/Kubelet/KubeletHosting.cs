@@ -1,0 +1,94 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Hosting;
+using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Runtime;
+
+namespace AkkaKube.Actors.Kubelet;
+
+/// <summary>Actor-registry key of the hollow kubelets' parent.</summary>
+public sealed class HollowKubelets;
+
+public static class KubeletHostingExtensions
+{
+    /// <summary>
+    /// The kubelet of a worker node at /user/kubelet with the runtime HOCON chooses
+    /// (<c>akkakube.kubelet.runtime</c>); with <c>akkakube.kubelet.hollow-nodes = N</c> (or AKKAKUBE_HOLLOW_NODES)
+    /// instead N hollow kubelets (simulated runtime) named &lt;node&gt;-hollow-&lt;i&gt; at /user/kubelet-hollow-&lt;i&gt;.
+    /// Runs only on worker nodes. <paramref name="apiFactory"/> overrides how the in-cluster API is found (default: DI,
+    /// then the apiserver's <c>KubeApi</c> extension — so AddApiServer must come first).
+    /// </summary>
+    public static AkkaConfigurationBuilder AddKubelet(this AkkaConfigurationBuilder builder, NodeOptions node,
+        Func<ActorSystem, IActorRegistry, IKubeApi?>? apiFactory = null) =>
+        builder.WithActors((system, registry, resolver) =>
+        {
+            if (!node.Worker) return;
+            var log = Logging.GetLogger(system, "kubelet");
+            var settings = KubeletSettings.Create(system.Settings.Config);
+            IKubeApi? api = apiFactory?.Invoke(system, registry) ?? resolver.GetService<IKubeApi>();
+            if (api is null)
+            {
+                try { api = ApiServer.KubeApi.Get(system).Api; }
+                catch (InvalidOperationException) { api = null; }
+            }
+            if (api is null)
+            {
+                log.Error("no in-cluster API (IKubeApi) is available on node {0}; the kubelet does not start", node.NodeName);
+                return;
+            }
+            foreach (var (name, props) in KubeletProps(system, node, settings, api))
+            {
+                var actor = system.ActorOf(props, name);
+                if (name == AkkaKubeNames.Actors.Kubelet) registry.Register<KubeletActor>(actor);
+            }
+        });
+
+    /// <summary>The kubelet actors a worker node runs (name → props); public for tests and the bench.</summary>
+    public static IEnumerable<(string Name, Props Props)> KubeletProps(ActorSystem system, NodeOptions node, KubeletSettings settings, IKubeApi api)
+    {
+        var address = ((ExtendedActorSystem)system).Provider.DefaultAddress.ToString();
+        var nodeOrdinal = OrdinalOf(node);
+        var podCidr = node.PodCidr ?? NodeOptions.PodCidrFor(nodeOrdinal);
+        if (settings.HollowNodes == 0)
+        {
+            IContainerRuntime runtime = settings.Runtime == "simulated"
+                ? new SimulatedRuntime(settings.RuntimeSettings, system.Scheduler)
+                : new ProcessRuntime(settings.RuntimeSettings);
+            var identity = Identity(node, node.NodeName, podCidr, address, "/user/" + AkkaKubeNames.Actors.Kubelet, settings, runtime.Name, hollow: false);
+            yield return (AkkaKubeNames.Actors.Kubelet, KubeletActor.Props(identity, settings, api, runtime, node.DataDirectory));
+            yield break;
+        }
+        var simulated = new SimulatedRuntime(settings.RuntimeSettings, system.Scheduler);
+        for (var i = 0; i < settings.HollowNodes; i++)
+        {
+            var ordinal = settings.HollowCidrOffset + (nodeOrdinal * 1000 + i) % Math.Max(1, 16384 - settings.HollowCidrOffset);
+            var actorName = $"{AkkaKubeNames.Actors.Kubelet}-hollow-{i}";
+            var identity = Identity(node, $"{node.NodeName}-hollow-{i}", NodeOptions.PodCidrFor(ordinal), address, "/user/" + actorName, settings, simulated.Name, hollow: true);
+            yield return (actorName, KubeletActor.Props(identity, settings, api, simulated, node.DataDirectory, settings.HollowLeaseInterval));
+        }
+    }
+
+    private static int OrdinalOf(NodeOptions node)
+    {
+        var b = node.NodeIp.GetAddressBytes();
+        return b.Length == 4 && b[0] == 127 && b[1] == 1 ? b[2] * 256 + b[3] : 0;
+    }
+
+    private static NodeIdentity Identity(NodeOptions node, string name, string podCidr, string address, string path, KubeletSettings settings, string runtime, bool hollow) => new()
+    {
+        NodeName = name,
+        NodeIp = node.NodeIp.ToString(),
+        PodCidr = podCidr,
+        Zone = node.Zone,
+        Region = node.Region,
+        ControlPlane = node.ControlPlane && !hollow,
+        Hollow = hollow,
+        AkkaAddress = address,
+        KubeletPath = path,
+        Cpu = settings.CapacityCpu ?? NodeObjects.MachineCpu(),
+        Memory = settings.CapacityMemory ?? NodeObjects.MachineMemory(),
+        Pods = settings.CapacityPods,
+        RuntimeName = runtime,
+    };
+}

@@ -1,0 +1,490 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Pattern;
+using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Runtime;
+using k8s;
+using k8s.Models;
+
+namespace AkkaKube.Actors.Kubelet;
+
+/// <summary>Running containers of a kubelet, for resource usage sampling (thread-safe).</summary>
+public sealed class ContainerRegistry
+{
+    public sealed record Entry(string Namespace, string Pod, string Uid, string Container, IRunningContainer Running);
+
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+
+    public void Add(Entry e) => _entries[e.Running.ContainerId] = e;
+    public void Remove(string containerId) => _entries.TryRemove(containerId, out _);
+    public IReadOnlyCollection<Entry> Snapshot() => _entries.Values.ToList();
+}
+
+/// <summary>What every pod worker of one kubelet shares.</summary>
+public sealed record PodWorkerContext(
+    IKubeApi Api,
+    IContainerRuntime Runtime,
+    KubeletSettings Settings,
+    string NodeName,
+    string HostIp,
+    string DataDirectory,
+    IActorRef Events,
+    ContainerRegistry Registry);
+
+/// <summary>Local messages from the kubelet to a pod worker.</summary>
+public static class PodWorkerProtocol
+{
+    /// <summary>The pod object changed (from the informer).</summary>
+    public sealed record PodUpdated(JsonObject Pod);
+
+    /// <summary>The pod is gone from the API or no longer bound here: stop everything, do not touch the object.</summary>
+    public sealed record PodRemoved(long? GracePeriodSeconds);
+
+    /// <summary>To the kubelet: the pod reached Succeeded/Failed and runs nothing any more (its IP may be reused).</summary>
+    public sealed record PodFinished(string Uid);
+}
+
+/// <summary>
+/// One pod on this node (/user/kubelet/pod-&lt;uid&gt;): runs init containers in order, then the containers, each
+/// under a BackoffSupervisor (CrashLoopBackOff); decides restarts by restartPolicy; writes coalesced status
+/// through the status subresource; on deletion terminates gracefully and removes the pod object.
+/// </summary>
+public sealed class PodWorker : ReceiveActor, IWithTimers
+{
+    private const string FlushTimer = "flush";
+    private const string DeadlineTimer = "termination-deadline";
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly PodWorkerContext _ctx;
+    private readonly string _podIp;
+    private JsonObject _podJson;
+    private V1Pod _pod;
+    private readonly string _ns;
+    private readonly string _name;
+    private readonly string _uid;
+    private readonly List<ContainerState> _init = [];
+    private readonly List<ContainerState> _main = [];
+    private readonly Dictionary<string, V1Container> _specs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IActorRef> _supervisors = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _launching = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _crashStreak = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<IActorRef>> _followers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _transitions = new(StringComparer.Ordinal);
+    private readonly DateTimeOffset _startTime = DateTimeOffset.UtcNow;
+    private bool _initialized;
+    private int _nextInit;
+    private bool _terminating;
+    private bool _removeObject;
+    private bool _dirty;
+    private bool _writing;
+    private bool _finishedReported;
+    private bool _stopping;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public PodWorker(JsonObject pod, string podIp, PodWorkerContext ctx)
+    {
+        _ctx = ctx;
+        _podIp = podIp;
+        _podJson = pod;
+        _pod = KubernetesJson.Deserialize<V1Pod>(pod.ToJsonString());
+        _ns = _pod.Metadata?.NamespaceProperty ?? "default";
+        _name = _pod.Metadata?.Name ?? "";
+        _uid = _pod.Metadata?.Uid ?? "";
+        foreach (var c in _pod.Spec?.InitContainers ?? [])
+        {
+            _init.Add(new ContainerState(c.Name, c.Image ?? "", isInit: true) { WaitingReason = "PodInitializing" });
+            _specs[c.Name] = c;
+        }
+        foreach (var c in _pod.Spec?.Containers ?? [])
+        {
+            _main.Add(new ContainerState(c.Name, c.Image ?? "", isInit: false) { WaitingReason = _init.Count > 0 ? "PodInitializing" : "ContainerCreating" });
+            _specs[c.Name] = c;
+        }
+        Active();
+    }
+
+    public static Props Props(JsonObject pod, string podIp, PodWorkerContext ctx) =>
+        Akka.Actor.Props.Create(() => new PodWorker(pod, podIp, ctx));
+
+    private sealed record LaunchReady(string Name, IActorRef Container, ContainerProtocol.Launch Launch);
+    private sealed record LaunchFailed(string Name, IActorRef Container, string Message);
+    private sealed class Flush { public static readonly Flush Instance = new(); }
+    private sealed record Written(bool Ok, bool Gone, string? Error);
+    private sealed class Deadline { public static readonly Deadline Instance = new(); }
+    private sealed class Deleted { public static readonly Deleted Instance = new(); }
+
+    private IEnumerable<ContainerState> All => _init.Concat(_main);
+    private ContainerState? Find(string name) => All.FirstOrDefault(c => c.Name == name);
+    private string RestartPolicy => _pod.Spec?.RestartPolicy ?? "Always";
+
+    protected override void PreStart()
+    {
+        MarkDirty();
+        if (_pod.Metadata?.DeletionTimestamp is not null)
+        {
+            BeginTermination(DeletionGrace(), removeObject: true);
+            return;
+        }
+        StartNext();
+    }
+
+    protected override void PostStop()
+    {
+        foreach (var c in All)
+            if (c.ContainerId is not null) _ctx.Registry.Remove(c.ContainerId);
+    }
+
+    private TimeSpan DeletionGrace() =>
+        TimeSpan.FromSeconds(_pod.Metadata?.DeletionGracePeriodSeconds ?? _pod.Spec?.TerminationGracePeriodSeconds ?? 30);
+
+    private TimeSpan SpecGrace() => TimeSpan.FromSeconds(_pod.Spec?.TerminationGracePeriodSeconds ?? 30);
+
+    private void Active()
+    {
+        Receive<PodWorkerProtocol.PodUpdated>(u =>
+        {
+            _podJson = u.Pod;
+            _pod = KubernetesJson.Deserialize<V1Pod>(u.Pod.ToJsonString());
+            if (_pod.Metadata?.DeletionTimestamp is not null && !_terminating)
+                BeginTermination(DeletionGrace(), removeObject: true);
+        });
+        Receive<PodWorkerProtocol.PodRemoved>(r =>
+        {
+            if (_terminating) { _removeObject = false; return; }
+            BeginTermination(r.GracePeriodSeconds is { } g ? TimeSpan.FromSeconds(g) : SpecGrace(), removeObject: false);
+        });
+        Receive<ContainerProtocol.WantLaunch>(OnWantLaunch);
+        Receive<LaunchReady>(r =>
+        {
+            if (_terminating) { r.Container.Tell(new ContainerProtocol.Terminate(TimeSpan.Zero, "pod terminating")); _launching.Remove(r.Name); return; }
+            var image = _specs[r.Name].Image ?? "";
+            Event(r.Name, "Normal", "Pulled", $"Container image \"{image}\" already present on machine");
+            r.Container.Tell(r.Launch);
+        });
+        Receive<LaunchFailed>(f =>
+        {
+            _launching.Remove(f.Name);
+            if (Find(f.Name) is { } c)
+            {
+                c.Phase = ContainerPhase.Waiting;
+                c.WaitingReason = "CreateContainerConfigError";
+                c.WaitingMessage = f.Message;
+                MarkDirty();
+            }
+            Event(f.Name, "Warning", "Failed", $"Error: {f.Message}");
+            f.Container.Tell(ContainerProtocol.Retry.Instance);
+        });
+        Receive<ContainerProtocol.Started>(OnStarted);
+        Receive<ContainerProtocol.StartFailed>(f =>
+        {
+            _launching.Remove(f.Name);
+            if (Find(f.Name) is not { } c) return;
+            c.StartFailures++;
+            c.Phase = ContainerPhase.Waiting;
+            c.WaitingReason = f.Reason == ContainerStartException.ErrImagePull && c.StartFailures > 1 ? "ImagePullBackOff" : f.Reason;
+            c.WaitingMessage = f.Message;
+            if (f.Reason == ContainerStartException.ErrImagePull)
+            {
+                Event(f.Name, "Warning", "Failed", $"Failed to pull image \"{c.Image}\": {f.Message}");
+                Event(f.Name, "Warning", "Failed", $"Error: {c.WaitingReason}");
+                if (c.StartFailures > 1) Event(f.Name, "Normal", "BackOff", $"Back-off pulling image \"{c.Image}\"");
+            }
+            else Event(f.Name, "Warning", "Failed", $"Error: {f.Message}");
+            MarkDirty();
+            CheckTerminated();
+        });
+        Receive<ContainerProtocol.Exited>(OnExited);
+        Receive<ContainerProtocol.ReadinessChanged>(r =>
+        {
+            if (Find(r.Name) is { } c && c.Starts - 1 == r.Attempt && c.Phase == ContainerPhase.Running && c.Ready != r.Ready)
+            {
+                c.Ready = r.Ready;
+                MarkDirty();
+            }
+        });
+        Receive<ContainerProtocol.StartupSucceeded>(s =>
+        {
+            if (Find(s.Name) is { } c && c.Starts - 1 == s.Attempt && c.Phase == ContainerPhase.Running)
+            {
+                c.Started = true;
+                MarkDirty();
+            }
+        });
+        Receive<ContainerProtocol.ContainerEvent>(e => Event(e.Name, e.Type, e.Reason, e.Message));
+        Receive<Flush>(_ => WriteStatus());
+        Receive<Written>(w =>
+        {
+            _writing = false;
+            if (!w.Ok && !w.Gone)
+            {
+                _log.Debug("status write of {0}/{1} failed: {2}; retrying", _ns, _name, w.Error);
+                _dirty = true;
+                Timers.StartSingleTimer(FlushTimer, Flush.Instance, TimeSpan.FromSeconds(1));
+                return;
+            }
+            if (_dirty && !Timers.IsTimerActive(FlushTimer)) Timers.StartSingleTimer(FlushTimer, Flush.Instance, _ctx.Settings.StatusCoalesce);
+        });
+        Receive<Deadline>(_ =>
+        {
+            _log.Warning("pod {0}/{1}: containers did not stop in time; killing them", _ns, _name);
+            foreach (var sup in _supervisors.Values) Context.Stop(sup);
+            foreach (var c in All.Where(c => c.Phase == ContainerPhase.Running)) c.Phase = ContainerPhase.Terminated;
+            _launching.Clear();
+            CheckTerminated();
+        });
+        Receive<Deleted>(_ => Context.Stop(Self));
+        Receive<KubeletProtocol.GetLogs>(OnGetLogs);
+        Receive<Terminated>(_ => { });
+    }
+
+    // ---- starting containers ----
+
+    private void StartNext()
+    {
+        if (_terminating) return;
+        if (!_initialized)
+        {
+            if (_nextInit < _init.Count)
+            {
+                StartContainer(_init[_nextInit]);
+                return;
+            }
+            _initialized = true;
+            foreach (var c in _main)
+                if (c.WaitingReason == "PodInitializing") c.WaitingReason = "ContainerCreating";
+            MarkDirty();
+        }
+        foreach (var c in _main)
+            if (!_supervisors.ContainsKey(c.Name)) StartContainer(c);
+    }
+
+    private void StartContainer(ContainerState c)
+    {
+        var b = _ctx.Settings.Backoff;
+        var options = Backoff.OnStop(ContainerActor.Props(c.Name, Self, _ctx.Runtime), "instance", b.Min, b.Max, b.RandomFactor, -1)
+            .WithAutoReset(b.ResetAfter)
+            .WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Stop));
+        _supervisors[c.Name] = Context.ActorOf(BackoffSupervisor.Props(options), c.Name);
+    }
+
+    private void OnWantLaunch(ContainerProtocol.WantLaunch want)
+    {
+        var container = Sender;
+        if (_terminating || Find(want.Name) is not { } state)
+        {
+            container.Tell(new ContainerProtocol.Terminate(TimeSpan.Zero, "pod terminating"));
+            return;
+        }
+        _launching.Add(want.Name);
+        var spec = _specs[want.Name];
+        var attempt = state.Starts;
+        var pod = _pod;
+        var logPath = _ctx.Runtime is SimulatedRuntime ? null : ContainerLogPaths.File(_ctx.DataDirectory, _ns, _name, _uid, want.Name, attempt);
+        var grace = SpecGrace();
+        EnvResolver.ResolveAsync(_ctx.Api, pod, spec, _podIp, _ctx.HostIp).PipeTo(Self,
+            success: env => new LaunchReady(want.Name, container, new ContainerProtocol.Launch(new ContainerLaunch
+            {
+                Namespace = _ns,
+                PodName = _name,
+                PodUid = _uid,
+                NodeName = _ctx.NodeName,
+                ContainerName = want.Name,
+                Image = spec.Image ?? "",
+                Command = spec.Command?.ToList() ?? [],
+                Args = spec.Args?.Select(a => EnvResolver.Expand(a, env.ToDictionary(e => e.Key, e => e.Value))).ToList() ?? [],
+                WorkingDir = spec.WorkingDir,
+                Env = env,
+                PodIp = _podIp,
+                Port = spec.Ports?.FirstOrDefault()?.ContainerPort,
+                Attempt = attempt,
+                LogPath = logPath,
+            }, spec, grace)),
+            failure: e => new LaunchFailed(want.Name, container, e is EnvResolutionException ? e.Message : e.GetBaseException().Message));
+    }
+
+    private void OnStarted(ContainerProtocol.Started s)
+    {
+        _launching.Remove(s.Name);
+        if (Find(s.Name) is not { } c) return;
+        c.Starts = s.Attempt + 1;
+        c.Phase = ContainerPhase.Running;
+        c.StartedAt = s.Running.StartedAt;
+        c.ContainerId = s.Running.ContainerId;
+        c.ImageId = s.Running.ImageId;
+        c.WaitingMessage = null;
+        c.StartFailures = 0;
+        c.Ready = false;
+        c.Started = false;
+        _ctx.Registry.Add(new ContainerRegistry.Entry(_ns, _name, _uid, s.Name, s.Running));
+        Event(s.Name, "Normal", "Created", $"Created container {s.Name}");
+        Event(s.Name, "Normal", "Started", $"Started container {s.Name}");
+        MarkDirty();
+    }
+
+    private void OnExited(ContainerProtocol.Exited e)
+    {
+        if (Find(e.Name) is not { } c) { Sender.Tell(new ContainerProtocol.ExitDecision(false)); return; }
+        _ctx.Registry.Remove(e.Info.ContainerId);
+        var info = e.KilledBecause is null ? e.Info : e.Info with { Message = $"Container {e.Name} {e.KilledBecause}" };
+        var restart = RestartRules.ShouldRestart(RestartPolicy, c.IsInit, info.ExitCode, _terminating);
+        c.Ready = false;
+        c.Started = false;
+        c.Terminated = info;
+        if (restart)
+        {
+            var ranFor = info.FinishedAt - info.StartedAt;
+            var streak = ranFor >= _ctx.Settings.Backoff.ResetAfter ? 0 : _crashStreak.GetValueOrDefault(e.Name);
+            var b = _ctx.Settings.Backoff;
+            var delay = TimeSpan.FromTicks(Math.Min(b.Max.Ticks, (long)(b.Min.Ticks * Math.Pow(2, Math.Min(streak, 30)))));
+            _crashStreak[e.Name] = streak + 1;
+            c.LastTerminated = info;
+            c.Phase = ContainerPhase.Waiting;
+            c.WaitingReason = "CrashLoopBackOff";
+            c.WaitingMessage = $"back-off {FormatDuration(delay)} restarting failed container={e.Name} pod={_name}_{_ns}({_uid})";
+            Event(e.Name, "Warning", "BackOff", $"Back-off restarting failed container {e.Name} in pod {_name}_{_ns}({_uid})");
+        }
+        else
+        {
+            c.Phase = ContainerPhase.Terminated;
+            c.WillRestart = false;
+        }
+        Sender.Tell(new ContainerProtocol.ExitDecision(restart));
+        if (_followers.Remove(e.Name, out var followers))
+            foreach (var f in followers) f.Tell(LogStreamer.ContainerEnded.Instance);
+        MarkDirty();
+
+        if (c.IsInit && info.ExitCode == 0 && !_terminating)
+        {
+            _nextInit++;
+            StartNext();
+        }
+        CheckFinished();
+        CheckTerminated();
+    }
+
+    private static string FormatDuration(TimeSpan t) =>
+        t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds}s" : t.TotalSeconds >= 1 ? $"{t.TotalSeconds:0.#}s" : $"{t.TotalMilliseconds:0}ms";
+
+    private void CheckFinished()
+    {
+        if (_finishedReported) return;
+        var phase = PodStatusBuilder.Phase(_init, _main, _initialized);
+        if (phase is "Succeeded" or "Failed")
+        {
+            _finishedReported = true;
+            foreach (var sup in _supervisors.Values) Context.Stop(sup);
+            _supervisors.Clear();
+            Context.Parent.Tell(new PodWorkerProtocol.PodFinished(_uid));
+        }
+    }
+
+    // ---- termination ----
+
+    private void BeginTermination(TimeSpan grace, bool removeObject)
+    {
+        _terminating = true;
+        _removeObject = removeObject;
+        foreach (var c in All)
+        {
+            if (c.Phase == ContainerPhase.Running)
+                Event(c.Name, "Normal", "Killing", $"Stopping container {c.Name}");
+            if (c.Phase == ContainerPhase.Running || _launching.Contains(c.Name))
+                _supervisors.GetValueOrDefault(c.Name)?.Tell(new ContainerProtocol.Terminate(grace, "pod deleted"));
+        }
+        Timers.StartSingleTimer(DeadlineTimer, Deadline.Instance, grace + TimeSpan.FromSeconds(5));
+        CheckTerminated();
+    }
+
+    private void CheckTerminated()
+    {
+        if (!_terminating || _stopping) return;
+        if (All.Any(c => c.Phase == ContainerPhase.Running) || _launching.Count > 0) return;
+        _stopping = true;
+        Timers.Cancel(DeadlineTimer);
+        foreach (var sup in _supervisors.Values) Context.Stop(sup);
+        foreach (var followers in _followers.Values)
+            foreach (var f in followers) f.Tell(LogStreamer.ContainerEnded.Instance);
+        if (!_removeObject)
+        {
+            Context.Stop(Self);
+            return;
+        }
+        // Everything is stopped: remove the pod object for good (the kubelet's part of graceful deletion).
+        var self = Self;
+        _ctx.Api.DeleteAsync(ApiResource.Pods, _ns, _name, new DeleteOptions(GracePeriodSeconds: 0, PreconditionUid: _uid))
+            .ContinueWith(t =>
+            {
+                if (t.IsFaulted && t.Exception?.GetBaseException() is not KubeApiException { Code: 404 or 409 })
+                    _log.Warning("could not remove pod {0}/{1}: {2}", _ns, _name, t.Exception?.GetBaseException().Message);
+                self.Tell(Deleted.Instance);
+            }, TaskScheduler.Default);
+    }
+
+    // ---- status ----
+
+    private void MarkDirty()
+    {
+        _dirty = true;
+        if (!_writing && !Timers.IsTimerActive(FlushTimer))
+            Timers.StartSingleTimer(FlushTimer, Flush.Instance, _ctx.Settings.StatusCoalesce);
+    }
+
+    private void WriteStatus()
+    {
+        if (_writing || !_dirty || _stopping && _removeObject) return;
+        _dirty = false;
+        _writing = true;
+        var status = PodStatusBuilder.Build(_init, _main, _initialized, _podIp, _ctx.HostIp, _startTime, _transitions, DateTimeOffset.UtcNow);
+        var patch = new JsonObject { ["status"] = status }.ToJsonString();
+        _ctx.Api.PatchAsync(ApiResource.Pods, _ns, _name, PatchType.Merge, patch, "status").PipeTo(Self,
+            success: _ => new Written(true, false, null),
+            failure: e => e.GetBaseException() is KubeApiException { Code: 404 } ? new Written(false, true, null) : new Written(false, false, e.GetBaseException().Message));
+    }
+
+    // ---- events and logs ----
+
+    private void Event(string container, string type, string reason, string message)
+    {
+        var index = _init.FindIndex(c => c.Name == container);
+        var fieldPath = index >= 0 ? $"spec.initContainers{{{container}}}" : $"spec.containers{{{container}}}";
+        _ctx.Events.Tell(new EventRecorder.Record(new EventRecorder.ObjectRef(_ns, _name, _uid, fieldPath), type, reason, message));
+    }
+
+    private void OnGetLogs(KubeletProtocol.GetLogs req)
+    {
+        var asker = Sender;
+        string name;
+        if (req.Container is { Length: > 0 } n) name = n;
+        else if (_main.Count == 1) name = _main[0].Name;
+        else
+        {
+            asker.Tell(new KubeletProtocol.LogEnd(400, "BadRequest",
+                $"a container name must be specified for pod {_name}, choose one of: [{string.Join(" ", _main.Select(c => c.Name))}]"
+                + (_init.Count > 0 ? $" or one of the init containers: [{string.Join(" ", _init.Select(c => c.Name))}]" : "")));
+            return;
+        }
+        if (Find(name) is not { } c)
+        {
+            asker.Tell(new KubeletProtocol.LogEnd(400, "BadRequest", $"container {name} is not valid for pod {_name}"));
+            return;
+        }
+        var attempt = req.Previous ? c.Starts - 2 : c.Starts - 1;
+        if (attempt < 0)
+        {
+            asker.Tell(req.Previous
+                ? new KubeletProtocol.LogEnd(400, "BadRequest", $"previous terminated container \"{name}\" in pod \"{_name}\" not found")
+                : new KubeletProtocol.LogEnd(400, "BadRequest", $"container \"{name}\" in pod \"{_name}\" is waiting to start: {c.WaitingReason}"));
+            return;
+        }
+        var path = _ctx.Runtime is SimulatedRuntime ? null : ContainerLogPaths.File(_ctx.DataDirectory, _ns, _name, _uid, name, attempt);
+        var follow = req.Follow && !req.Previous && c.Phase == ContainerPhase.Running && !_stopping;
+        var streamer = Context.ActorOf(LogStreamer.Props(path, req, asker, follow, _ctx.Settings.LogFollowPoll));
+        if (follow)
+        {
+            if (!_followers.TryGetValue(name, out var list)) _followers[name] = list = [];
+            list.Add(streamer);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using System.Net.Sockets;
+using AkkaKube.Actors.Runtime;
+using k8s.Models;
+
+namespace AkkaKube.Actors.Kubelet;
+
+public enum ProbeKind { Startup, Liveness, Readiness }
+
+/// <summary>A probe's timing and thresholds, defaulted as Kubernetes does.</summary>
+public sealed record ProbeTiming(TimeSpan InitialDelay, TimeSpan Period, TimeSpan Timeout, int SuccessThreshold, int FailureThreshold)
+{
+    public static ProbeTiming From(V1Probe p, ProbeKind kind) => new(
+        TimeSpan.FromSeconds(Math.Max(0, p.InitialDelaySeconds ?? 0)),
+        TimeSpan.FromSeconds(Math.Max(1, p.PeriodSeconds ?? 10)),
+        TimeSpan.FromSeconds(Math.Max(1, p.TimeoutSeconds ?? 1)),
+        // Liveness and startup probes must have successThreshold 1.
+        kind == ProbeKind.Readiness ? Math.Max(1, p.SuccessThreshold ?? 1) : 1,
+        Math.Max(1, p.FailureThreshold ?? 3));
+}
+
+/// <summary>Consecutive success/failure counting of one probe (pure).</summary>
+public sealed class ProbeState(ProbeTiming timing, bool initial)
+{
+    private int _successes;
+    private int _failures;
+
+    public bool Result { get; private set; } = initial;
+
+    /// <summary>Records one outcome; true when <see cref="Result"/> changed.</summary>
+    public bool Record(bool success)
+    {
+        if (success) { _successes++; _failures = 0; }
+        else { _failures++; _successes = 0; }
+        var before = Result;
+        if (success && _successes >= timing.SuccessThreshold) Result = true;
+        if (!success && _failures >= timing.FailureThreshold) Result = false;
+        return before != Result;
+    }
+
+    public int ConsecutiveFailures => _failures;
+}
+
+/// <summary>Runs one probe (httpGet, tcpSocket, exec) against the pod's IP.</summary>
+public static class ProbeRunner
+{
+    private static readonly HttpClient Http = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        PooledConnectionLifetime = TimeSpan.FromSeconds(30),
+        ConnectTimeout = TimeSpan.FromSeconds(5),
+    })
+    { Timeout = Timeout.InfiniteTimeSpan };
+
+    public static async Task<(bool Success, string Message)> RunAsync(
+        V1Probe probe, V1Container container, string podIp, TimeSpan timeout, IContainerRuntime runtime, IRunningContainer running)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            if (probe.HttpGet is { } http)
+            {
+                var port = ResolvePort(http.Port, container);
+                if (port is null) return (false, $"port {http.Port?.Value} not found in the container's ports");
+                var host = string.IsNullOrEmpty(http.Host) ? podIp : http.Host;
+                var scheme = (http.Scheme ?? "HTTP").ToLowerInvariant();
+                var path = string.IsNullOrEmpty(http.Path) ? "/" : http.Path.StartsWith('/') ? http.Path : "/" + http.Path;
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"{scheme}://{host}:{port}{path}");
+                request.Headers.TryAddWithoutValidation("User-Agent", "kube-probe/1.32");
+                foreach (var h in http.HttpHeaders ?? [])
+                    request.Headers.TryAddWithoutValidation(h.Name, h.Value);
+                using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+                var code = (int)response.StatusCode;
+                return code is >= 200 and < 400 ? (true, "") : (false, $"HTTP probe failed with statuscode: {code}");
+            }
+            if (probe.TcpSocket is { } tcp)
+            {
+                var port = ResolvePort(tcp.Port, container);
+                if (port is null) return (false, $"port {tcp.Port?.Value} not found in the container's ports");
+                using var client = new TcpClient();
+                await client.ConnectAsync(string.IsNullOrEmpty(tcp.Host) ? podIp : tcp.Host, port.Value, cts.Token);
+                return (true, "");
+            }
+            if (probe.Exec is { } exec)
+            {
+                var result = await runtime.ExecAsync(running, exec.Command?.ToList() ?? [], timeout, cts.Token);
+                return result.ExitCode == 0 ? (true, "") : (false, $"command {string.Join(" ", exec.Command ?? [])} exited with {result.ExitCode}: {result.Output.Trim()}");
+            }
+            return (false, "probe has no handler (httpGet, tcpSocket or exec)");
+        }
+        catch (OperationCanceledException)
+        {
+            return (false, $"probe timed out after {timeout.TotalSeconds:0.###}s");
+        }
+        catch (Exception e) when (e is HttpRequestException or SocketException or IOException)
+        {
+            return (false, e.Message);
+        }
+    }
+
+    public static int? ResolvePort(IntOrString? port, V1Container container)
+    {
+        if (port?.Value is null) return null;
+        if (int.TryParse(port.Value, out var n)) return n;
+        return container.Ports?.FirstOrDefault(p => p.Name == port.Value)?.ContainerPort;
+    }
+}

@@ -1,0 +1,81 @@
+namespace AkkaKube.Actors.Runtime;
+
+/// <summary>
+/// What the kubelet needs from a container runtime (the CRI of AkkaKube): start a container, signal it,
+/// learn when it exits, run an exec probe, and measure it. Two implementations: <see cref="ProcessRuntime"/>
+/// (real OS processes) and <see cref="SimulatedRuntime"/> (hollow, no process).
+/// </summary>
+public interface IContainerRuntime
+{
+    /// <summary>"process" or "simulated".</summary>
+    string Name { get; }
+
+    /// <summary>
+    /// Starts a container. Throws <see cref="ContainerStartException"/> with a Kubernetes waiting reason
+    /// (ErrImagePull, CreateContainerError, RunContainerError) when it cannot; never leaves a process behind then.
+    /// </summary>
+    Task<IRunningContainer> StartAsync(ContainerLaunch launch, CancellationToken ct = default);
+
+    /// <summary>Runs a command "inside" a running container (exec probe); returns its exit code and output.</summary>
+    Task<ExecResult> ExecAsync(IRunningContainer container, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct = default);
+}
+
+/// <summary>Everything needed to start one container instance (the kubelet resolves env, IP and paths).</summary>
+public sealed record ContainerLaunch
+{
+    public required string Namespace { get; init; }
+    public required string PodName { get; init; }
+    public required string PodUid { get; init; }
+    public required string NodeName { get; init; }
+    public required string ContainerName { get; init; }
+    public required string Image { get; init; }
+    /// <summary>The container's command (entrypoint override); empty = from the image table.</summary>
+    public IReadOnlyList<string> Command { get; init; } = [];
+    public IReadOnlyList<string> Args { get; init; } = [];
+    public string? WorkingDir { get; init; }
+    public IReadOnlyList<KeyValuePair<string, string>> Env { get; init; } = [];
+    public required string PodIp { get; init; }
+    /// <summary>First declared containerPort (or null); built-in images listen on it.</summary>
+    public int? Port { get; init; }
+    /// <summary>Restart number of this instance (0 for the first); names the log file and the container ID.</summary>
+    public int Attempt { get; init; }
+    /// <summary>Log file of this instance; null = no log file (simulated).</summary>
+    public string? LogPath { get; init; }
+
+    public string ContainerId => $"akkakube://{NodeName}/{PodUid}/{ContainerName}/{Attempt}";
+}
+
+/// <summary>How a container instance ended.</summary>
+public sealed record ContainerExit(int ExitCode, string Reason, DateTimeOffset FinishedAt, string? Signal = null);
+
+public sealed record ExecResult(int ExitCode, string Output);
+
+/// <summary>CPU (cumulative core-seconds) and memory (resident bytes) of a running container.</summary>
+public sealed record ResourceUsage(double CpuSeconds, long MemoryBytes, DateTimeOffset At);
+
+/// <summary>A started container instance.</summary>
+public interface IRunningContainer
+{
+    string ContainerId { get; }
+    /// <summary>OS process ID (process group and session leader), null when simulated.</summary>
+    int? Pid { get; }
+    DateTimeOffset StartedAt { get; }
+    string ImageId { get; }
+    /// <summary>Completes once, when the container has ended (never faults).</summary>
+    Task<ContainerExit> Exited { get; }
+    /// <summary>Graceful stop request (SIGTERM to the container's main process).</summary>
+    void Terminate();
+    /// <summary>Immediate stop (SIGKILL to the container's whole process group). Idempotent.</summary>
+    void Kill();
+    ResourceUsage? Usage();
+}
+
+/// <summary>A container could not be started; Reason is the Kubernetes waiting reason.</summary>
+public sealed class ContainerStartException(string reason, string message) : Exception(message)
+{
+    public string Reason { get; } = reason;
+
+    public const string ErrImagePull = "ErrImagePull";
+    public const string CreateContainerError = "CreateContainerError";
+    public const string RunContainerError = "RunContainerError";
+}

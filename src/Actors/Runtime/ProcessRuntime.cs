@@ -1,0 +1,310 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace AkkaKube.Actors.Runtime;
+
+/// <summary>
+/// Containers as real OS processes. Each container runs under a tiny shell shim started with
+/// <c>setsid</c>, so the container's main process is the leader of its own session and process group
+/// (PID = PGID). The shim first forks a watcher that blocks reading a pipe whose write end only the node
+/// process holds (the container's stdin), then <c>exec</c>s the container command. When the node process
+/// ends for any reason — including kill -9 — the kernel closes that pipe, the watcher reads EOF and
+/// kills the whole process group. The kubelet closes the pipe itself when it is done with a container,
+/// so no descendant outlives its container either. See docs/kubelet.md.
+/// </summary>
+public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
+{
+    /// <summary>The shim: watcher on fd 3 (dup of stdin), then exec the command with stdin from /dev/null.</summary>
+    internal const string Shim =
+        "exec 3<&0; (cat <&3 >/dev/null 2>&1; kill -KILL 0) >/dev/null 2>&1 </dev/null & exec \"$@\" </dev/null 3<&-";
+
+    public string Name => "process";
+
+    public Task<IRunningContainer> StartAsync(ContainerLaunch launch, CancellationToken ct = default)
+    {
+        var argv = ImageTable.Resolve(settings.Images, launch.Image, launch.Command, launch.Args)
+                   ?? throw new ContainerStartException(ContainerStartException.ErrImagePull,
+                       $"image \"{launch.Image}\" is not in the node's image table and the container has no command (add it under akkakube.runtime.images or set command)");
+        var exe = argv[0];
+        if (!exe.Contains('/') && FindInPath(exe) is null)
+            throw new ContainerStartException(ContainerStartException.RunContainerError,
+                $"exec: \"{exe}\": executable file not found in $PATH");
+        if (exe.Contains('/') && !File.Exists(exe))
+            throw new ContainerStartException(ContainerStartException.RunContainerError,
+                $"exec: \"{exe}\": no such file or directory");
+        var workDir = string.IsNullOrEmpty(launch.WorkingDir) ? "/" : launch.WorkingDir;
+        if (!Directory.Exists(workDir))
+            throw new ContainerStartException(ContainerStartException.CreateContainerError,
+                $"working directory \"{workDir}\" does not exist on the node");
+
+        var psi = new ProcessStartInfo("setsid")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workDir,
+        };
+        psi.ArgumentList.Add("sh");
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(Shim);
+        psi.ArgumentList.Add("akkakube-shim");
+        foreach (var a in argv) psi.ArgumentList.Add(a);
+        psi.Environment.Clear();
+        foreach (var (k, v) in BaseEnvironment(launch)) psi.Environment[k] = v;
+        foreach (var (k, v) in launch.Env) psi.Environment[k] = v;
+
+        var log = launch.LogPath is null ? null : new ContainerLogWriter(launch.LogPath, settings.LogMaxBytes, settings.LogMaxFiles);
+        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        var container = new ProcessContainer(launch, process, log, psi.Environment.ToDictionary(e => e.Key, e => e.Value ?? ""), workDir);
+        try
+        {
+            if (!process.Start())
+                throw new ContainerStartException(ContainerStartException.RunContainerError, "the process did not start");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            log?.Dispose();
+            throw new ContainerStartException(ContainerStartException.RunContainerError, e.Message);
+        }
+        container.Started();
+        return Task.FromResult<IRunningContainer>(container);
+    }
+
+    private static Dictionary<string, string> BaseEnvironment(ContainerLaunch launch)
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            ["HOME"] = "/tmp",
+            ["HOSTNAME"] = launch.PodName,
+            ["POD_IP"] = launch.PodIp,
+            ["AKKAKUBE_POD_NAME"] = launch.PodName,
+            ["AKKAKUBE_POD_NAMESPACE"] = launch.Namespace,
+            ["AKKAKUBE_NODE_NAME"] = launch.NodeName,
+            ["AKKAKUBE_CONTAINER_NAME"] = launch.ContainerName,
+            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+            ["DOTNET_gcServer"] = "0",
+        };
+        if (launch.Port is { } port) env["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var name in new[] { "DOTNET_ROOT", "LANG", "TZ" })
+            if (Environment.GetEnvironmentVariable(name) is { } v) env[name] = v;
+        return env;
+    }
+
+    internal static string? FindInPath(string exe)
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var p = Path.Combine(dir, exe);
+            if (File.Exists(p)) return p;
+        }
+        return null;
+    }
+
+    public async Task<ExecResult> ExecAsync(IRunningContainer container, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct = default)
+    {
+        if (command.Count == 0) return new ExecResult(126, "empty exec command");
+        var pc = container as ProcessContainer;
+        var psi = new ProcessStartInfo("setsid")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = pc?.WorkDir ?? "/",
+        };
+        psi.ArgumentList.Add("sh");
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add(Shim);
+        psi.ArgumentList.Add("akkakube-exec");
+        foreach (var a in command) psi.ArgumentList.Add(a);
+        if (pc is not null)
+        {
+            psi.Environment.Clear();
+            foreach (var (k, v) in pc.Environment) psi.Environment[k] = v;
+        }
+        using var p = new Process { StartInfo = psi };
+        try
+        {
+            p.Start();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return new ExecResult(126, e.Message);
+        }
+        var output = p.StandardOutput.ReadToEndAsync(ct);
+        var error = p.StandardError.ReadToEndAsync(ct);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(timeout);
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Signals.KillGroup(p.Id);
+            p.StandardInput.Close();
+            return new ExecResult(-1, $"command timed out after {timeout.TotalSeconds:0.###}s");
+        }
+        p.StandardInput.Close();
+        var text = (await output) + (await error);
+        return new ExecResult(p.ExitCode, text.Length > 4096 ? text[..4096] : text);
+    }
+
+    private sealed class ProcessContainer : IRunningContainer
+    {
+        private readonly Process _process;
+        private readonly ContainerLogWriter? _log;
+        private readonly TaskCompletionSource<ContainerExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly object _gate = new();
+        private bool _done;
+        private int _pid;
+        private string? _signal;
+
+        public ProcessContainer(ContainerLaunch launch, Process process, ContainerLogWriter? log, Dictionary<string, string> env, string workDir)
+        {
+            _process = process;
+            _log = log;
+            Environment = env;
+            WorkDir = workDir;
+            ContainerId = launch.ContainerId;
+            ImageId = "akkakube://image/" + ImageTable.StripTag(launch.Image);
+            process.OutputDataReceived += (_, e) => { if (e.Data is not null) _log?.Write("stdout", e.Data); };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _log?.Write("stderr", e.Data); };
+            process.Exited += (_, _) => OnExited();
+        }
+
+        public Dictionary<string, string> Environment { get; }
+        public string WorkDir { get; }
+        public string ContainerId { get; }
+        public int? Pid => _pid;
+        public DateTimeOffset StartedAt { get; private set; }
+        public string ImageId { get; }
+        public Task<ContainerExit> Exited => _exited.Task;
+
+        public void Started()
+        {
+            _pid = _process.Id;
+            StartedAt = DateTimeOffset.UtcNow;
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+            if (_process.HasExited) OnExited();
+        }
+
+        private void OnExited()
+        {
+            int code;
+            lock (_gate)
+            {
+                if (_done) return;
+                _done = true;
+                code = _process.ExitCode;
+            }
+            var finished = DateTimeOffset.UtcNow;
+            // The main process is gone: the container is over. Closing the lifeline makes the watcher
+            // kill whatever is left in the process group (as a container runtime kills the cgroup).
+            CloseLifeline();
+            var reason = code == 0 ? "Completed" : "Error";
+            var signal = code > 128 ? SignalName(code - 128) : null;
+            _ = Task.Run(async () =>
+            {
+                // Let the stdout/stderr readers drain what the process wrote last.
+                await Task.Delay(50);
+                _log?.Dispose();
+                _process.Dispose();
+            });
+            _exited.TrySetResult(new ContainerExit(code, reason, finished, signal ?? _signal));
+        }
+
+        private void CloseLifeline()
+        {
+            try { _process.StandardInput.Close(); } catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException) { }
+        }
+
+        public void Terminate()
+        {
+            lock (_gate)
+            {
+                if (_done) return;
+                _signal = "SIGTERM";
+                Signals.Send(_pid, Signals.SigTerm);
+            }
+        }
+
+        public void Kill()
+        {
+            lock (_gate)
+            {
+                if (_done) return;
+                _signal = "SIGKILL";
+                Signals.KillGroup(_pid);
+            }
+            CloseLifeline();
+        }
+
+        public ResourceUsage? Usage()
+        {
+            if (_done) return null;
+            return ProcStat.Read(_pid);
+        }
+
+        private static string SignalName(int sig) => sig switch { 9 => "SIGKILL", 15 => "SIGTERM", 2 => "SIGINT", 6 => "SIGABRT", 11 => "SIGSEGV", _ => $"signal {sig}" };
+    }
+}
+
+/// <summary>POSIX signals through libc.</summary>
+internal static class Signals
+{
+    public const int SigTerm = 15;
+    public const int SigKill = 9;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SysKill(int pid, int sig);
+
+    public static bool Send(int pid, int sig) => pid > 0 && SysKill(pid, sig) == 0;
+
+    /// <summary>SIGKILL to the process group led by <paramref name="pgid"/>.</summary>
+    public static bool KillGroup(int pgid) => pgid > 0 && SysKill(-pgid, SigKill) == 0;
+}
+
+/// <summary>CPU and memory of a process from /proc.</summary>
+public static class ProcStat
+{
+    private static readonly long PageSize = Environment.SystemPageSize;
+    private const double TicksPerSecond = 100.0; // USER_HZ on Linux
+
+    public static ResourceUsage? Read(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var close = stat.LastIndexOf(')');
+            var fields = stat[(close + 2)..].Split(' ');
+            // fields[0] is field 3 (state); utime = field 14, stime = 15, rss = 24.
+            var utime = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture);
+            var stime = long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            var rss = long.Parse(fields[21], System.Globalization.CultureInfo.InvariantCulture);
+            return new ResourceUsage((utime + stime) / TicksPerSecond, rss * PageSize, DateTimeOffset.UtcNow);
+        }
+        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Process group ID of a process (field 5 of /proc/pid/stat), or -1.</summary>
+    public static int ProcessGroupOf(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException)
+        {
+            return -1;
+        }
+    }
+}

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Kubelet;
+using AkkaKube.Actors.Runtime;
+using AkkaKube.Tests.Infrastructure;
+
+namespace AkkaKube.Tests.Runtime;
+
+/// <summary>Real processes: the built-in echo image, signals, exit codes, logs, and process-group clean-up.</summary>
+public sealed class ProcessRuntimeTests : IDisposable
+{
+    private static readonly HttpClient Http = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) };
+    private readonly TempDir _dir = new();
+    private readonly ProcessRuntime _runtime;
+    private readonly List<IRunningContainer> _started = [];
+
+    public ProcessRuntimeTests()
+    {
+        var config = NodeConfig.Load(Path.Combine(AppContext.BaseDirectory, "hocon", "worker.conf"));
+        _runtime = new ProcessRuntime(KubeletSettings.Create(config).RuntimeSettings);
+    }
+
+    public void Dispose()
+    {
+        foreach (var c in _started) c.Kill();
+        _dir.Dispose();
+    }
+
+    private static string PodIp() => $"127.64.{Random.Shared.Next(100, 250)}.{Random.Shared.Next(2, 250)}";
+
+    private async Task<IRunningContainer> Start(string image, string ip, IReadOnlyList<string>? command = null, IReadOnlyList<KeyValuePair<string, string>>? env = null, int attempt = 0)
+    {
+        var launch = new ContainerLaunch
+        {
+            Namespace = "default", PodName = "p1", PodUid = "uid-1", NodeName = "node-t", ContainerName = "c",
+            Image = image, Command = command ?? [], Env = env ?? [], PodIp = ip, Port = 8080, Attempt = attempt,
+            LogPath = ContainerLogPaths.File(_dir.Path, "default", "p1", "uid-1", "c", attempt),
+        };
+        var c = await _runtime.StartAsync(launch);
+        _started.Add(c);
+        return c;
+    }
+
+    private static async Task<string> GetUntilAnswered(string url)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            try { return await Http.GetStringAsync(url); }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline) { await Task.Delay(50); }
+        }
+    }
+
+    private static bool Alive(int pid) => File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ");
+
+    [Fact]
+    public async Task The_echo_image_answers_on_the_pods_own_ip_with_pod_and_node_names()
+    {
+        var ip = PodIp();
+        var c = await Start("akkakube/echo", ip);
+        var body = await GetUntilAnswered($"http://{ip}:8080/hello");
+        Assert.Contains("pod=p1", body);
+        Assert.Contains($"ip={ip}", body);
+        Assert.Contains("node=node-t", body);
+        Assert.Contains("path=/hello", body);
+        Assert.Equal(c.Pid, ProcStat.ProcessGroupOf(c.Pid!.Value));
+        Assert.NotNull(c.Usage());
+    }
+
+    [Fact]
+    public async Task Sigterm_stops_the_echo_gracefully_with_exit_code_0_and_its_output_is_in_the_log()
+    {
+        var ip = PodIp();
+        var c = await Start("akkakube/echo", ip);
+        await GetUntilAnswered($"http://{ip}:8080/logged");
+        c.Terminate();
+        var exit = await c.Exited.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(0, exit.ExitCode);
+        Assert.Equal("Completed", exit.Reason);
+        var path = ContainerLogPaths.File(_dir.Path, "default", "p1", "uid-1", "c", 0);
+        string text = "";
+        for (var i = 0; i < 100 && !text.Contains("SIGTERM"); i++)
+        {
+            await Task.Delay(50);
+            text = string.Join("\n", ContainerLogReader.ReadAll(path, null, null).Lines.Select(l => l.Text));
+        }
+        Assert.Contains("GET /logged", text);
+        Assert.Contains("received SIGTERM", text);
+    }
+
+    [Fact]
+    public async Task A_process_that_ignores_sigterm_is_ended_by_sigkill_with_exit_code_137()
+    {
+        var ip = PodIp();
+        var c = await Start("akkakube/echo", ip, env: [new("ECHO_IGNORE_SIGTERM", "1")]);
+        await GetUntilAnswered($"http://{ip}:8080/");
+        c.Terminate();
+        await Task.Delay(300);
+        Assert.False(c.Exited.IsCompleted);
+        c.Kill();
+        var exit = await c.Exited.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(137, exit.ExitCode);
+        Assert.Equal("Error", exit.Reason);
+    }
+
+    [Fact]
+    public async Task The_crash_path_exits_with_code_1()
+    {
+        var ip = PodIp();
+        var c = await Start("akkakube/echo", ip);
+        await GetUntilAnswered($"http://{ip}:8080/");
+        try { await Http.GetStringAsync($"http://{ip}:8080/crash"); } catch (HttpRequestException) { }
+        var exit = await c.Exited.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(1, exit.ExitCode);
+    }
+
+    [Fact]
+    public async Task An_unknown_image_without_a_command_is_ErrImagePull_and_nothing_runs()
+    {
+        var e = await Assert.ThrowsAsync<ContainerStartException>(() => Start("example.com/nothing:1.0", PodIp()));
+        Assert.Equal("ErrImagePull", e.Reason);
+        var e2 = await Assert.ThrowsAsync<ContainerStartException>(() => Start("busybox", PodIp(), command: ["no-such-binary-here"]));
+        Assert.Equal("RunContainerError", e2.Reason);
+    }
+
+    [Fact]
+    public async Task When_the_main_process_exits_its_background_children_are_killed_too()
+    {
+        var pidFile = Path.Combine(_dir.Path, "child.pid");
+        var c = await Start("busybox", PodIp(), command: ["sh", "-c", $"sleep 300 & echo $! > {pidFile}; sleep 0.3; exit 3"]);
+        var exit = await c.Exited.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(3, exit.ExitCode);
+        var child = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim());
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Alive(child) && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.False(Alive(child), $"background child {child} survived its container");
+    }
+
+    [Fact]
+    public async Task An_exec_command_runs_with_the_containers_environment()
+    {
+        var c = await Start("akkakube/pause", PodIp(), env: [new("MARK", "42")]);
+        var ok = await _runtime.ExecAsync(c, ["sh", "-c", "test \"$MARK\" = 42"], TimeSpan.FromSeconds(10));
+        Assert.Equal(0, ok.ExitCode);
+        var bad = await _runtime.ExecAsync(c, ["false"], TimeSpan.FromSeconds(10));
+        Assert.NotEqual(0, bad.ExitCode);
+        var slow = await _runtime.ExecAsync(c, ["sleep", "30"], TimeSpan.FromMilliseconds(300));
+        Assert.Equal(-1, slow.ExitCode);
+        c.Terminate();
+        Assert.Equal(0, (await c.Exited.WaitAsync(TimeSpan.FromSeconds(20))).ExitCode);
+    }
+}
