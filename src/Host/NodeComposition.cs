@@ -3,6 +3,8 @@ using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Kubelet;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Cmd;
+using AkkaKube.Actors.Controllers;
+using AkkaKube.Actors.Scheduler;
 using AkkaKube.Actors.Store;
 using Microsoft.AspNetCore.Builder;
 
@@ -20,6 +22,8 @@ internal static class NodeComposition
         builder.AddCmdHost(node);
         builder.AddStore(node);
         builder.AddApiServer(node);
+        builder.AddScheduler(node);
+        builder.AddControllerManager(node);
         // components: add one line each
         builder.AddKubelet(node);
     }

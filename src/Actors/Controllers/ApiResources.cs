@@ -1,0 +1,18 @@
+using System.Reflection;
+using AkkaKube.Actors.Client;
+
+namespace AkkaKube.Actors.Controllers;
+
+/// <summary>Every resource declared in <see cref="ApiResource"/> (found by reflection, so new kinds are included).</summary>
+public static class ApiResources
+{
+    public static readonly IReadOnlyList<ApiResource> All = typeof(ApiResource)
+        .GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Where(f => f.FieldType == typeof(ApiResource))
+        .Select(f => (ApiResource)f.GetValue(null)!)
+        .ToList();
+
+    public static ApiResource? ForKind(string? apiVersion, string? kind) =>
+        All.FirstOrDefault(r => r.Kind == kind && (apiVersion is null || r.ApiVersion == apiVersion))
+        ?? All.FirstOrDefault(r => r.Kind == kind);
+}

@@ -1,0 +1,209 @@
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using Akka.Event;
+using AkkaKube.Actors.Client;
+
+namespace AkkaKube.Actors.Controllers;
+
+public static class ControllerProtocol
+{
+    /// <summary>Test/chaos hook: the controller throws <see cref="InjectedCrashException"/> when it receives this.</summary>
+    public sealed class InjectCrash
+    {
+        public static readonly InjectCrash Instance = new();
+    }
+
+    /// <summary>Sent by a controller to its parent on every (re)start, so the manager can count restarts.</summary>
+    public sealed record Started(string Controller);
+}
+
+public sealed class InjectedCrashException(string controller) : Exception($"crash injected into controller '{controller}'");
+
+/// <summary>
+/// A reconcile step planned on the actor thread from the informer caches; the returned delegate runs the API
+/// calls asynchronously and must not touch the caches (they may change meanwhile). Returning a delay requeues
+/// the key after it (e.g. minReadySeconds, progress deadlines).
+/// </summary>
+public delegate Task<TimeSpan?> ReconcileAction(IKubeApi api);
+
+/// <summary>
+/// The shape of every controller, as Kubernetes' workqueue-based controllers: informers keep caches; event
+/// handlers only turn events into keys; a de-duplicated key set feeds reconciles (at most one per key at a
+/// time, up to <see cref="ControllerSettings.Workers"/> in parallel); failures requeue the key with
+/// exponential back-off on a timer. On (re)start everything is re-listed, so a crash loses nothing.
+/// </summary>
+public abstract class ControllerBase : ReceiveActor, IWithTimers
+{
+    protected readonly ILoggingAdapter Log = Context.GetLogger();
+    protected readonly IKubeApi Api;
+    protected readonly ControllerSettings Settings;
+    private readonly Dictionary<ApiResource, Dictionary<string, JsonObject>> _caches = new();
+    private readonly HashSet<ApiResource> _synced = [];
+    private readonly HashSet<string> _queued = new(StringComparer.Ordinal);
+    private readonly Queue<string> _queue = new();
+    private readonly HashSet<string> _processing = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _failures = new(StringComparer.Ordinal);
+    protected IActorRef Recorder = ActorRefs.Nobody;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private sealed record Done(string Key, TimeSpan? RequeueAfter);
+    private sealed record Failed(string Key, Exception Error);
+    private sealed record Requeue(string Key);
+
+    protected ControllerBase(IKubeApi api, ControllerSettings settings)
+    {
+        Api = api;
+        Settings = settings;
+        Receive<InformerProtocol.Synced>(s =>
+        {
+            var cache = CacheOf(s.Resource);
+            cache.Clear();
+            foreach (var (k, v) in s.Objects) cache[k] = v;
+            var first = _synced.Add(s.Resource);
+            OnSynced(s.Resource, first);
+            if (AllSynced) Pump();
+        });
+        Receive<InformerProtocol.Added>(e =>
+        {
+            CacheOf(e.Resource)[e.Key] = e.Object;
+            OnAdded(e.Resource, e.Key, e.Object);
+            Pump();
+        });
+        Receive<InformerProtocol.Updated>(e =>
+        {
+            CacheOf(e.Resource)[e.Key] = e.New;
+            OnUpdated(e.Resource, e.Key, e.Old, e.New);
+            Pump();
+        });
+        Receive<InformerProtocol.Deleted>(e =>
+        {
+            CacheOf(e.Resource).Remove(e.Key);
+            OnDeleted(e.Resource, e.Key, e.LastKnown);
+            Pump();
+        });
+        Receive<Done>(d =>
+        {
+            _processing.Remove(d.Key);
+            _failures.Remove(d.Key);
+            if (d.RequeueAfter is { } after) Timers.StartSingleTimer("requeue/" + d.Key, new Requeue(d.Key), after);
+            if (_dirty.Remove(d.Key)) Enqueue(d.Key);
+            Pump();
+        });
+        Receive<Failed>(f =>
+        {
+            _processing.Remove(f.Key);
+            _dirty.Remove(f.Key);
+            var n = _failures.GetValueOrDefault(f.Key) + 1;
+            _failures[f.Key] = n;
+            var delay = Backoff(n);
+            var level = f.Error is KubeApiException { IsConflict: true } ? LogLevel.DebugLevel : LogLevel.WarningLevel;
+            Log.Log(level, "{0}: reconcile of {1} failed ({2}); retry #{3} in {4}", [Name, f.Key, f.Error.Message, n, delay]);
+            Timers.StartSingleTimer("requeue/" + f.Key, new Requeue(f.Key), delay);
+            Pump();
+        });
+        Receive<Requeue>(r => { Enqueue(r.Key); Pump(); });
+        Receive<ControllerProtocol.InjectCrash>(_ => throw new InjectedCrashException(Name));
+    }
+
+    /// <summary>The controller's name (child actor name, HOCON block, log prefix).</summary>
+    protected abstract string Name { get; }
+
+    /// <summary>source.component of this controller's events, e.g. "replicaset-controller".</summary>
+    protected abstract string Component { get; }
+
+    /// <summary>The resources this controller watches (one informer each).</summary>
+    protected abstract IEnumerable<ApiResource> Watched { get; }
+
+    /// <summary>Plans the reconcile of one key from the caches (actor thread); null = nothing to do.</summary>
+    protected abstract ReconcileAction? Plan(string key);
+
+    protected virtual void OnSynced(ApiResource resource, bool first) { }
+    protected virtual void OnAdded(ApiResource resource, string key, JsonObject obj) { }
+    protected virtual void OnUpdated(ApiResource resource, string key, JsonObject old, JsonObject obj) { }
+    protected virtual void OnDeleted(ApiResource resource, string key, JsonObject lastKnown) { }
+
+    protected bool AllSynced => Watched.All(_synced.Contains);
+
+    protected Dictionary<string, JsonObject> CacheOf(ApiResource resource)
+    {
+        if (!_caches.TryGetValue(resource, out var c)) _caches[resource] = c = new(StringComparer.Ordinal);
+        return c;
+    }
+
+    protected TimeSpan Backoff(int failures)
+    {
+        var d = Settings.MinRetry;
+        for (var i = 1; i < failures && d < Settings.MaxRetry; i++) d += d;
+        return d > Settings.MaxRetry ? Settings.MaxRetry : d;
+    }
+
+    protected void Enqueue(string key)
+    {
+        if (_processing.Contains(key)) { _dirty.Add(key); return; }
+        if (_queued.Add(key)) _queue.Enqueue(key);
+    }
+
+    protected void Record(JsonObject involved, string type, string reason, string message) =>
+        Recorder.Tell(new EventRecorderProtocol.Record(InvolvedObject.Of(involved), type, reason, message));
+
+    private void Pump()
+    {
+        if (!AllSynced) return;
+        while (_processing.Count < Settings.Workers && _queue.TryDequeue(out var key))
+        {
+            _queued.Remove(key);
+            ReconcileAction? action;
+            try
+            {
+                action = Plan(key);
+            }
+            catch (Exception e) when (e is not InjectedCrashException)
+            {
+                Self.Tell(new Failed(key, e));
+                _processing.Add(key);
+                continue;
+            }
+            if (action is null) continue;
+            _processing.Add(key);
+            RunAsync(action, key).PipeTo(Self, success: after => new Done(key, after), failure: e => new Failed(key, e is AggregateException a ? a.InnerException ?? a : e));
+        }
+    }
+
+    private async Task<TimeSpan?> RunAsync(ReconcileAction action, string key) => await action(Api).ConfigureAwait(false);
+
+    protected override void PreStart()
+    {
+        Recorder = Context.ActorOf(EventRecorder.Props(Api, Component), "events");
+        foreach (var r in Watched)
+            Context.ActorOf(Informer.Props(Api, new InformerOptions(r)), "informer-" + r.Partition.Replace('.', '-'));
+        Context.Parent.Tell(new ControllerProtocol.Started(Name));
+    }
+
+    // Metadata helpers shared by controllers.
+    public static string? Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    public static long Long(JsonNode? n, long fallback = 0) => n is JsonValue v ? (v.TryGetValue<long>(out var l) ? l : v.TryGetValue<int>(out var i) ? i : fallback) : fallback;
+    public static JsonObject Meta(JsonObject o) => o["metadata"] as JsonObject ?? new JsonObject();
+    public static string NameOf(JsonObject o) => Str(Meta(o)["name"]) ?? "";
+    public static string? NamespaceOf(JsonObject o) => Str(Meta(o)["namespace"]);
+    public static string UidOf(JsonObject o) => Str(Meta(o)["uid"]) ?? "";
+    public static bool IsDeleting(JsonObject o) => Meta(o)["deletionTimestamp"] is not null;
+    public static DateTime CreatedAt(JsonObject o) =>
+        DateTime.TryParse(Str(Meta(o)["creationTimestamp"]), System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var t) ? t : DateTime.MinValue;
+
+    /// <summary>The controller ownerReference (controller=true), if any.</summary>
+    public static JsonObject? ControllerRef(JsonObject o) =>
+        (Meta(o)["ownerReferences"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(r => r["controller"]?.GetValue<bool>() == true);
+
+    public static JsonObject OwnerRef(JsonObject owner, string apiVersion, string kind) => new()
+    {
+        ["apiVersion"] = apiVersion,
+        ["kind"] = kind,
+        ["name"] = NameOf(owner),
+        ["uid"] = UidOf(owner),
+        ["controller"] = true,
+        ["blockOwnerDeletion"] = true,
+    };
+}

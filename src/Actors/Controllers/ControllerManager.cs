@@ -1,0 +1,95 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Event;
+using Akka.Hosting;
+using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Serialization;
+
+namespace AkkaKube.Actors.Controllers;
+
+public static class ControllerManagerProtocol
+{
+    /// <summary>Chaos/test hook: make one controller throw (it is restarted alone and re-lists). Backs `akkakube chaos crash-actor`.</summary>
+    public sealed record CrashController(string Controller) : IAkkaKubeMessage;
+
+    public sealed record CrashAccepted(string Controller, bool Found) : IAkkaKubeMessage;
+
+    public sealed record GetStatus : IAkkaKubeMessage;
+
+    /// <summary>Per controller: how many times it has started (1 = never restarted).</summary>
+    public sealed record Status(IReadOnlyDictionary<string, int> Starts) : IAkkaKubeMessage;
+}
+
+/// <summary>
+/// kube-controller-manager as an actor (a Cluster Singleton on the control-plane role): one child per controller,
+/// supervised one-for-one — a controller that throws is restarted alone (it re-lists on start), within a restart
+/// budget (<see cref="ControllerSettings.MaxRestarts"/> per <see cref="ControllerSettings.RestartWindow"/>).
+/// </summary>
+public sealed class ControllerManager : ReceiveActor
+{
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IKubeApi _api;
+    private readonly ControllerSettings _settings;
+    private readonly Dictionary<string, int> _starts = new(StringComparer.Ordinal);
+
+    public ControllerManager(IKubeApi api, ControllerSettings settings)
+    {
+        _api = api;
+        _settings = settings;
+        Receive<ControllerProtocol.Started>(s =>
+        {
+            _starts[s.Controller] = _starts.GetValueOrDefault(s.Controller) + 1;
+            if (_starts[s.Controller] > 1) _log.Warning("controller {0} restarted (start #{1})", s.Controller, _starts[s.Controller]);
+        });
+        Receive<ControllerManagerProtocol.CrashController>(c =>
+        {
+            var child = Context.Child(c.Controller);
+            if (!child.IsNobody()) child.Tell(ControllerProtocol.InjectCrash.Instance);
+            Sender.Tell(new ControllerManagerProtocol.CrashAccepted(c.Controller, !child.IsNobody()));
+        });
+        Receive<ControllerManagerProtocol.GetStatus>(_ =>
+            Sender.Tell(new ControllerManagerProtocol.Status(new Dictionary<string, int>(_starts, StringComparer.Ordinal))));
+        Receive<Terminated>(t => _log.Error("controller {0} stopped after exhausting its restart budget", t.ActorRef.Path.Name));
+    }
+
+    public static Props Props(IKubeApi api, ControllerSettings settings) =>
+        Akka.Actor.Props.Create(() => new ControllerManager(api, settings));
+
+    protected override void PreStart()
+    {
+        foreach (var name in _settings.Enabled)
+        {
+            var props = name switch
+            {
+                ControllerNames.ReplicaSet => ReplicaSet.ReplicaSetController.Props(_api, _settings),
+                ControllerNames.Deployment => Deployment.DeploymentController.Props(_api, _settings),
+                ControllerNames.GarbageCollector => GarbageCollector.GarbageCollector.Props(_api, _settings),
+                ControllerNames.Namespace => Namespace.NamespaceController.Props(_api, _settings),
+                ControllerNames.NodeLifecycle => NodeLifecycle.NodeLifecycleController.Props(_api, NodeLifecycle.NodeLifecycleSettings.Create(Context.System.Settings.Config)),
+                _ => throw new ArgumentException($"unknown controller {name}"),
+            };
+            Context.Watch(Context.ActorOf(props, name));
+        }
+        _log.Info("controller-manager started: {0}", string.Join(", ", _settings.Enabled));
+    }
+
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        new OneForOneStrategy(_settings.MaxRestarts, _settings.RestartWindow, _ => Directive.Restart);
+}
+
+public static class ControllerManagerHostingExtensions
+{
+    /// <summary>
+    /// The controller-manager as a Cluster Singleton on the control-plane role (with a proxy on every node).
+    /// Uses the node's in-cluster <see cref="IKubeApi"/> (<see cref="ApiServer.KubeApi"/>), so AddApiServer must come first.
+    /// </summary>
+    public static AkkaConfigurationBuilder AddControllerManager(this AkkaConfigurationBuilder builder, NodeOptions node) =>
+        builder.WithSingleton<ControllerManager>(
+            AkkaKubeNames.Actors.ControllerManager,
+            (system, _, _) => ControllerManager.Props(
+                ApiServer.KubeApi.Get(system).Api,
+                ControllerSettings.Create(system.Settings.Config)),
+            new ClusterSingletonOptions { Role = AkkaKubeNames.Roles.ControlPlane },
+            createProxyToo: true);
+}

@@ -1,0 +1,204 @@
+using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Scheduler.Framework;
+using k8s.Models;
+
+namespace AkkaKube.Actors.Scheduler.Plugins.PodTopologySpread;
+
+/// <summary>
+/// Spreads matching pods over topology domains (zones, hostnames). DoNotSchedule constraints filter
+/// (skew = matching pods in the node's domain + self − the least populated domain must stay ≤ maxSkew);
+/// ScheduleAnyway constraints score (fewer matching pods in the domain is better). A pod without constraints
+/// that has a controlling owner gets Kubernetes' system defaults: zone maxSkew 5 and hostname maxSkew 3,
+/// both ScheduleAnyway, over the pods of the same owner.
+/// </summary>
+public sealed class PodTopologySpreadPlugin : IPreFilterPlugin, IFilterPlugin, IPreScorePlugin, IScorePlugin
+{
+    public const string PluginName = "PodTopologySpread";
+    public const string ErrReasonConstraintsNotMatch = "node(s) didn't match pod topology spread constraints";
+    public const string ErrReasonNodeLabelNotMatch = "node(s) didn't match pod topology spread constraints (missing required label)";
+    private const string PreFilterKey = "PreFilter" + PluginName;
+    private const string PreScoreKey = "PreScore" + PluginName;
+
+    public string Name => PluginName;
+
+    /// <summary>A constraint ready to evaluate: the selector is a predicate over pods of the same namespace.</summary>
+    internal sealed record Constraint(string TopologyKey, int MaxSkew, bool Hard, int MinDomains, Func<PodInfo, bool> Selects, bool HonorTaints);
+
+    internal static List<Constraint> ConstraintsOf(PodInfo pod, bool hard)
+    {
+        var declared = pod.Pod.Spec?.TopologySpreadConstraints;
+        var result = new List<Constraint>();
+        if (declared is { Count: > 0 })
+        {
+            foreach (var c in declared)
+            {
+                var isHard = c.WhenUnsatisfiable != "ScheduleAnyway";
+                if (isHard != hard) continue;
+                var selector = c.LabelSelector;
+                if (c.MatchLabelKeys is { Count: > 0 } keys)
+                {
+                    selector = new V1LabelSelector
+                    {
+                        MatchLabels = new Dictionary<string, string>(selector?.MatchLabels ?? new Dictionary<string, string>()),
+                        MatchExpressions = selector?.MatchExpressions,
+                    };
+                    foreach (var k in keys)
+                        if (pod.Labels.TryGetValue(k, out var v)) selector.MatchLabels[k] = v;
+                }
+                var sel = selector;
+                result.Add(new Constraint(c.TopologyKey, Math.Max(1, c.MaxSkew), isHard, c.MinDomains ?? 1,
+                    p => p.Namespace == pod.Namespace && LabelSelectors.Matches(sel, p.Labels),
+                    c.NodeTaintsPolicy == "Honor"));
+            }
+            return result;
+        }
+        if (!hard && pod.ControllerUid is { } owner)
+        {
+            // System default constraints (Kubernetes ≥ 1.24), selecting the pods of the same controller.
+            bool SameOwner(PodInfo p) => p.Namespace == pod.Namespace && p.ControllerUid == owner;
+            result.Add(new Constraint(AkkaKubeNames.Labels.Zone, 5, false, 1, SameOwner, false));
+            result.Add(new Constraint(AkkaKubeNames.Labels.Hostname, 3, false, 1, SameOwner, false));
+        }
+        return result;
+    }
+
+    private sealed class FilterState
+    {
+        public required List<Constraint> Constraints { get; init; }
+        /// <summary>Per constraint: domain value → matching pods.</summary>
+        public required List<Dictionary<string, int>> Counts { get; init; }
+        public required bool[] SelfMatch { get; init; }
+    }
+
+    private static bool Eligible(PodInfo pod, NodeInfo node, IEnumerable<Constraint> constraints)
+    {
+        if (!NodeAffinity.NodeAffinityPlugin.Matches(pod, node)) return false;
+        foreach (var c in constraints)
+        {
+            if (!node.Labels.ContainsKey(c.TopologyKey)) return false;
+            if (c.HonorTaints && new TaintToleration.TaintTolerationPlugin().Filter(new CycleState(), pod, node).IsRejected) return false;
+        }
+        return true;
+    }
+
+    private static List<Dictionary<string, int>> Count(PodInfo pod, List<Constraint> constraints, IReadOnlyList<NodeInfo> nodes)
+    {
+        var counts = constraints.Select(_ => new Dictionary<string, int>(StringComparer.Ordinal)).ToList();
+        foreach (var node in nodes)
+        {
+            if (!Eligible(pod, node, constraints)) continue;
+            for (var i = 0; i < constraints.Count; i++)
+            {
+                var c = constraints[i];
+                var value = node.Labels[c.TopologyKey];
+                counts[i].TryGetValue(value, out var n);
+                foreach (var p in node.Pods)
+                    if (p.Pod.Metadata?.DeletionTimestamp is null && c.Selects(p)) n++;
+                counts[i][value] = n;
+            }
+        }
+        return counts;
+    }
+
+    public Status PreFilter(CycleState state, PodInfo pod, IReadOnlyList<NodeInfo> allNodes)
+    {
+        var constraints = ConstraintsOf(pod, hard: true);
+        if (constraints.Count == 0) return Status.SkipStatus;
+        state.Write(PreFilterKey, new FilterState
+        {
+            Constraints = constraints,
+            Counts = Count(pod, constraints, allNodes),
+            SelfMatch = constraints.Select(c => c.Selects(pod)).ToArray(),
+        });
+        return Status.SuccessStatus;
+    }
+
+    public Status Filter(CycleState state, PodInfo pod, NodeInfo node)
+    {
+        var s = state.Read<FilterState>(PreFilterKey);
+        if (s is null) return Status.SuccessStatus;
+        for (var i = 0; i < s.Constraints.Count; i++)
+        {
+            var c = s.Constraints[i];
+            if (!node.Labels.TryGetValue(c.TopologyKey, out var value))
+                return Status.Unresolvable(ErrReasonNodeLabelNotMatch);
+            var counts = s.Counts[i];
+            var min = counts.Count == 0 ? 0 : counts.Values.Min();
+            if (counts.Count < c.MinDomains) min = 0;
+            counts.TryGetValue(value, out var match);
+            var skew = match + (s.SelfMatch[i] ? 1 : 0) - min;
+            if (skew > c.MaxSkew) return Status.Unschedulable(ErrReasonConstraintsNotMatch);
+        }
+        return Status.SuccessStatus;
+    }
+
+    private sealed class ScoreState
+    {
+        public required List<Constraint> Constraints { get; init; }
+        public required List<Dictionary<string, int>> Counts { get; init; }
+        public required double[] Weights { get; init; }
+        public required HashSet<string> IgnoredNodes { get; init; }
+    }
+
+    public Status PreScore(CycleState state, PodInfo pod, IReadOnlyList<NodeInfo> feasibleNodes, IReadOnlyList<NodeInfo> allNodes)
+    {
+        var constraints = ConstraintsOf(pod, hard: false);
+        if (constraints.Count == 0) return Status.SkipStatus;
+        var ignored = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var n in feasibleNodes)
+            if (constraints.Any(c => !n.Labels.ContainsKey(c.TopologyKey))) ignored.Add(n.Name);
+        // Hostname domains are counted over the feasible nodes only (as kube-scheduler does); others over all nodes.
+        var counts = new List<Dictionary<string, int>>();
+        var weights = new double[constraints.Count];
+        for (var i = 0; i < constraints.Count; i++)
+        {
+            var c = constraints[i];
+            var scope = c.TopologyKey == AkkaKubeNames.Labels.Hostname ? feasibleNodes : allNodes;
+            var one = Count(pod, [c], scope)[0];
+            counts.Add(one);
+            var domains = c.TopologyKey == AkkaKubeNames.Labels.Hostname ? feasibleNodes.Count - ignored.Count : one.Count;
+            weights[i] = Math.Log(Math.Max(domains, 0) + 2);
+        }
+        state.Write(PreScoreKey, new ScoreState { Constraints = constraints, Counts = counts, Weights = weights, IgnoredNodes = ignored });
+        return Status.SuccessStatus;
+    }
+
+    public long Score(CycleState state, PodInfo pod, NodeInfo node)
+    {
+        var s = state.Read<ScoreState>(PreScoreKey);
+        if (s is null) return 0;
+        if (s.IgnoredNodes.Contains(node.Name)) return IgnoredScore;
+        double score = 0;
+        for (var i = 0; i < s.Constraints.Count; i++)
+        {
+            var c = s.Constraints[i];
+            if (!node.Labels.TryGetValue(c.TopologyKey, out var value)) continue;
+            s.Counts[i].TryGetValue(value, out var n);
+            score += n * s.Weights[i] + (c.MaxSkew - 1);
+        }
+        return (long)Math.Round(score);
+    }
+
+    /// <summary>
+    /// Fewer matching pods is better: score = 100 × (max + min − s) / max over the scored nodes; nodes without
+    /// the topology labels (Score returned <see cref="IgnoredScore"/>) get 0.
+    /// </summary>
+    public void NormalizeScore(CycleState state, PodInfo pod, long[] scores)
+    {
+        long min = long.MaxValue, max = long.MinValue;
+        foreach (var value in scores)
+        {
+            if (value == IgnoredScore) continue;
+            if (value < min) min = value;
+            if (value > max) max = value;
+        }
+        for (var i = 0; i < scores.Length; i++)
+        {
+            if (scores[i] == IgnoredScore) scores[i] = 0;
+            else scores[i] = max == 0 ? Scoring.MaxNodeScore : Scoring.MaxNodeScore * (max + min - scores[i]) / max;
+        }
+    }
+
+    /// <summary>Marks a node Score could not rate (it lacks a topology label); normalized to 0.</summary>
+    public const long IgnoredScore = -1;
+}

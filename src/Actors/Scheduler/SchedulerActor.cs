@@ -1,0 +1,320 @@
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Event;
+using Akka.Hosting;
+using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Scheduler.Framework;
+using k8s;
+using k8s.Models;
+
+namespace AkkaKube.Actors.Scheduler;
+
+public static class SchedulerProtocol
+{
+    /// <summary>Counters of the scheduler (for tests, the benchmark and `akkakube` inspection).</summary>
+    public sealed class GetStats
+    {
+        public static readonly GetStats Instance = new();
+    }
+
+    public sealed record Stats(
+        int Nodes, int CachedPods, int Active, int Backoff, int Unschedulable, int InFlightBindings,
+        long Scheduled, long Bound, long FailedAttempts, long BindErrors) : Serialization.IAkkaKubeMessage;
+}
+
+/// <summary>
+/// kube-scheduler as an actor (a Cluster Singleton on the control-plane role). Informers on pods and nodes feed
+/// the <see cref="SchedulingQueue"/> and the <see cref="SchedulerCache"/>; each scheduling cycle runs the plugin
+/// framework (<see cref="SchedulingAlgorithm"/>) over the cache, assumes the pod on the chosen node and binds it
+/// through POST pods/{name}/binding. The actor only drives the cycle; all decisions live in the pure classes.
+/// </summary>
+public sealed class SchedulerActor : ReceiveActor, IWithTimers
+{
+    private const string FlushTimer = "flush";
+    public static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IKubeApi _api;
+    private readonly SchedulerSettings _settings;
+    private readonly Func<DateTime> _now;
+    private readonly SchedulingQueue _queue;
+    private readonly SchedulerCache _cache = new();
+    private readonly SchedulingAlgorithm _algorithm;
+    /// <summary>Last seen unassigned pods of ours, by key (the queue holds PodInfos; this holds the JSON for status patches).</summary>
+    private readonly Dictionary<string, string> _lastCondition = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _nodeFingerprints = new(StringComparer.Ordinal);
+    private IActorRef _recorder = ActorRefs.Nobody;
+    private bool _podsSynced, _nodesSynced, _kickPending;
+    private int _inFlightBindings;
+    private long _scheduled, _bound, _failed, _bindErrors;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private sealed class Kick { public static readonly Kick Instance = new(); }
+    private sealed class Flush { public static readonly Flush Instance = new(); }
+    private sealed record Bound(PodInfo Pod, string Node);
+    private sealed record BindFailed(PodInfo Pod, string Node, Exception Error);
+    private sealed record StatusPatched(string Key);
+
+    public SchedulerActor(IKubeApi api, SchedulerSettings settings, Func<DateTime>? now)
+    {
+        _api = api;
+        _settings = settings;
+        _now = now ?? (() => DateTime.UtcNow);
+        _queue = new SchedulingQueue(settings, _now);
+        _algorithm = SchedulingAlgorithm.CreateDefault(settings, seed: Environment.TickCount);
+
+        Receive<InformerProtocol.Synced>(OnSynced);
+        Receive<InformerProtocol.Added>(e => OnObject(e.Resource, e.Key, null, e.Object));
+        Receive<InformerProtocol.Updated>(e => OnObject(e.Resource, e.Key, e.Old, e.New));
+        Receive<InformerProtocol.Deleted>(e => OnDeleted(e.Resource, e.Key));
+        Receive<Kick>(_ => { _kickPending = false; ScheduleBatch(); });
+        Receive<Flush>(_ => { if (_queue.Flush() > 0) KickSoon(); });
+        Receive<Bound>(OnBound);
+        Receive<BindFailed>(OnBindFailed);
+        Receive<StatusPatched>(_ => { });
+        Receive<SchedulerProtocol.GetStats>(_ => Sender.Tell(new SchedulerProtocol.Stats(
+            _cache.NodeCount, _cache.PodCount, _queue.ActiveCount, _queue.BackoffCount, _queue.UnschedulableCount,
+            _inFlightBindings, _scheduled, _bound, _failed, _bindErrors)));
+    }
+
+    public static Props Props(IKubeApi api, SchedulerSettings settings, Func<DateTime>? now = null) =>
+        Akka.Actor.Props.Create(() => new SchedulerActor(api, settings, now));
+
+    protected override void PreStart()
+    {
+        _recorder = Context.ActorOf(EventRecorder.Props(_api, _settings.SchedulerName), "events");
+        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Nodes)), "nodes-informer");
+        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Pods)), "pods-informer");
+        Timers.StartPeriodicTimer(FlushTimer, Flush.Instance, FlushInterval);
+        _log.Info("scheduler {0} started", _settings.SchedulerName);
+    }
+
+    // ---- informer events ----
+
+    private void OnSynced(InformerProtocol.Synced synced)
+    {
+        foreach (var (key, obj) in synced.Objects) OnObject(synced.Resource, key, null, obj);
+        if (synced.Resource == ApiResource.Pods) _podsSynced = true;
+        if (synced.Resource == ApiResource.Nodes) _nodesSynced = true;
+        KickSoon();
+    }
+
+    private void OnObject(ApiResource resource, string key, JsonObject? old, JsonObject obj)
+    {
+        if (resource == ApiResource.Nodes) OnNode(key, obj);
+        else if (resource == ApiResource.Pods) OnPod(key, obj);
+    }
+
+    private void OnDeleted(ApiResource resource, string key)
+    {
+        if (resource == ApiResource.Nodes)
+        {
+            _cache.RemoveNode(key);
+            _nodeFingerprints.Remove(key);
+            return;
+        }
+        if (resource != ApiResource.Pods) return;
+        _queue.Delete(key);
+        _lastCondition.Remove(key);
+        if (_cache.StateOf(key) is not null)
+        {
+            _cache.RemovePod(key);
+            if (_queue.MoveAllToActiveOrBackoff() > 0) KickSoon();
+        }
+    }
+
+    private void OnNode(string key, JsonObject obj)
+    {
+        var node = KubernetesJson.Deserialize<V1Node>(obj.ToJsonString());
+        var fingerprint = Fingerprint(obj);
+        var known = _nodeFingerprints.TryGetValue(key, out var previous);
+        _cache.AddOrUpdateNode(node);
+        _nodeFingerprints[key] = fingerprint;
+        // Heartbeats change nothing the plugins read; only real changes give unschedulable pods another try.
+        if (!known || previous != fingerprint)
+        {
+            _queue.MoveAllToActiveOrBackoff();
+            KickSoon();
+        }
+    }
+
+    /// <summary>What plugins read of a node: labels, spec (taints, unschedulable) and allocatable.</summary>
+    private static string Fingerprint(JsonObject node) => string.Join("|",
+        node["metadata"]?["labels"]?.ToJsonString(), node["spec"]?.ToJsonString(), node["status"]?["allocatable"]?.ToJsonString());
+
+    private void OnPod(string key, JsonObject obj)
+    {
+        var pod = KubernetesJson.Deserialize<V1Pod>(obj.ToJsonString());
+        var info = new PodInfo(pod);
+        if (!string.IsNullOrEmpty(pod.Spec?.NodeName))
+        {
+            _queue.Delete(key);
+            _lastCondition.Remove(key);
+            if (pod.Status?.Phase is "Succeeded" or "Failed")
+            {
+                if (_cache.StateOf(key) is not null)
+                {
+                    _cache.RemovePod(key);
+                    if (_queue.MoveAllToActiveOrBackoff() > 0) KickSoon();
+                }
+                return;
+            }
+            var wasBound = _cache.StateOf(key) == SchedulerCache.PodState.Bound;
+            _cache.AddOrUpdateBoundPod(info);
+            if (!wasBound && _queue.UnschedulableCount > 0)
+            {
+                _queue.MoveAllToActiveOrBackoff();
+                KickSoon();
+            }
+            return;
+        }
+        if ((pod.Spec?.SchedulerName ?? SchedulerSettings.DefaultSchedulerName) != _settings.SchedulerName) return;
+        if (pod.Metadata?.DeletionTimestamp is not null)
+        {
+            _queue.Delete(key);
+            return;
+        }
+        // Assumed and binding: the informer has not seen the binding yet; keep the queue's copy fresh only.
+        if (_cache.StateOf(key) is not null) { _queue.Update(info); return; }
+        _lastCondition[key] = ConditionOf(pod);
+        _queue.Add(info);
+        KickSoon();
+    }
+
+    private static string ConditionOf(V1Pod pod)
+    {
+        var c = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled");
+        return c is null ? "" : $"{c.Status}|{c.Reason}|{c.Message}";
+    }
+
+    // ---- the scheduling cycle ----
+
+    private void KickSoon()
+    {
+        if (_kickPending || !_podsSynced || !_nodesSynced) return;
+        _kickPending = true;
+        Self.Tell(Kick.Instance);
+    }
+
+    private void ScheduleBatch()
+    {
+        for (var i = 0; i < _settings.BatchSize; i++)
+        {
+            if (_inFlightBindings >= _settings.MaxInFlightBindings) return; // OnBound kicks again
+            var pod = _queue.Pop();
+            if (pod is null) return;
+            ScheduleOne(pod);
+        }
+        if (_queue.ActiveCount > 0) KickSoon();
+    }
+
+    private void ScheduleOne(PodInfo pod)
+    {
+        var result = _algorithm.Schedule(pod, _cache.Nodes);
+        if (result.NodeName is { } node)
+        {
+            if (!_cache.Assume(pod, node))
+            {
+                _queue.Done(pod.Key);
+                return;
+            }
+            _scheduled++;
+            _inFlightBindings++;
+            var binding = new JsonObject
+            {
+                ["apiVersion"] = "v1",
+                ["kind"] = "Binding",
+                ["metadata"] = new JsonObject { ["name"] = pod.Name, ["namespace"] = pod.Namespace, ["uid"] = pod.Uid },
+                ["target"] = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Node", ["name"] = node },
+            };
+            _cache.FinishBinding(pod.Key);
+            _api.CreateAsync(ApiResource.Pods, pod.Namespace, binding, subresource: "binding")
+                .PipeTo(Self, success: _ => new Bound(pod, node), failure: e => new BindFailed(pod, node, Unwrap(e)));
+            return;
+        }
+        _failed++;
+        var message = result.Error?.Message ?? "0/0 nodes are available.";
+        _queue.AddUnschedulable(pod.Key);
+        ReportUnschedulable(pod, message);
+    }
+
+    private void ReportUnschedulable(PodInfo pod, string message)
+    {
+        _recorder.Tell(new EventRecorderProtocol.Record(PodRef(pod), EventRecorderProtocol.Warning, "FailedScheduling", message));
+        var wanted = $"False|Unschedulable|{message}";
+        if (_lastCondition.TryGetValue(pod.Key, out var current) && current == wanted) return;
+        _lastCondition[pod.Key] = wanted;
+        var conditions = new JsonArray();
+        foreach (var c in pod.Pod.Status?.Conditions ?? [])
+            if (c.Type != "PodScheduled") conditions.Add(JsonNode.Parse(KubernetesJson.Serialize(c)));
+        conditions.Add(new JsonObject
+        {
+            ["type"] = "PodScheduled",
+            ["status"] = "False",
+            ["reason"] = "Unschedulable",
+            ["message"] = message,
+            ["lastProbeTime"] = null,
+            ["lastTransitionTime"] = EventAggregator.Timestamp(_now()),
+        });
+        var patch = new JsonObject { ["status"] = new JsonObject { ["conditions"] = conditions } };
+        _api.PatchAsync(ApiResource.Pods, pod.Namespace, pod.Name, PatchType.Merge, patch.ToJsonString(), subresource: "status")
+            .PipeTo(Self, success: _ => new StatusPatched(pod.Key), failure: e =>
+            {
+                _log.Debug("could not mark {0} unschedulable: {1}", pod.Key, Unwrap(e).Message);
+                return new StatusPatched(pod.Key);
+            });
+    }
+
+    private void OnBound(Bound b)
+    {
+        _inFlightBindings--;
+        _bound++;
+        _queue.Done(b.Pod.Key);
+        _recorder.Tell(new EventRecorderProtocol.Record(PodRef(b.Pod), EventRecorderProtocol.Normal, "Scheduled",
+            $"Successfully assigned {b.Pod.Namespace}/{b.Pod.Name} to {b.Node}"));
+        KickSoon();
+    }
+
+    private void OnBindFailed(BindFailed f)
+    {
+        _inFlightBindings--;
+        _bindErrors++;
+        if (_cache.StateOf(f.Pod.Key) != SchedulerCache.PodState.Bound) _cache.Forget(f.Pod.Key);
+        if (f.Error is KubeApiException { IsNotFound: true })
+        {
+            _queue.Delete(f.Pod.Key);
+        }
+        else
+        {
+            _log.Warning("binding {0} to {1} failed: {2}", f.Pod.Key, f.Node, f.Error.Message);
+            _queue.AddBackoff(f.Pod.Key);
+            _recorder.Tell(new EventRecorderProtocol.Record(PodRef(f.Pod), EventRecorderProtocol.Warning, "FailedScheduling",
+                $"Binding rejected: {f.Error.Message}"));
+        }
+        KickSoon();
+    }
+
+    private static InvolvedObject PodRef(PodInfo pod) =>
+        new("Pod", pod.Namespace, pod.Name, pod.Uid, "v1", pod.Pod.Metadata?.ResourceVersion);
+
+    private static Exception Unwrap(Exception e) => e is AggregateException a && a.InnerException is not null ? a.InnerException : e;
+}
+
+public static class SchedulerHostingExtensions
+{
+    /// <summary>
+    /// The scheduler as a Cluster Singleton on the control-plane role (with a proxy on every node).
+    /// Uses the node's in-cluster <see cref="IKubeApi"/> (<see cref="ApiServer.KubeApi"/>), so AddApiServer must come first.
+    /// </summary>
+    public static AkkaConfigurationBuilder AddScheduler(this AkkaConfigurationBuilder builder, NodeOptions node) =>
+        builder.WithSingleton<SchedulerActor>(
+            AkkaKubeNames.Actors.Scheduler,
+            (system, _, _) => SchedulerActor.Props(
+                ApiServer.KubeApi.Get(system).Api,
+                SchedulerSettings.Create(system.Settings.Config)),
+            new ClusterSingletonOptions { Role = AkkaKubeNames.Roles.ControlPlane },
+            createProxyToo: true);
+}
