@@ -24,6 +24,7 @@ internal static class NodeComposition
         builder.AddApiServer(node);
         builder.AddScheduler(node);
         builder.AddControllerManager(node);
+        builder.AddChaosPalette();
         // components: add one line each
         builder.AddKubelet(node);
     }
