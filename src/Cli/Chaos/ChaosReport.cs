@@ -19,6 +19,8 @@ public sealed class ChaosReport
     public int ApiProbes { get; set; }
     public int ApiFailures { get; set; }
     public double LongestApiOutageSeconds { get; set; }
+    /// <summary>Pods on nodes the fault did not touch that were deleted while it ran (should be 0).</summary>
+    public int CollateralPodDeletions { get; set; }
     public List<string> Leftovers { get; } = [];
     public List<string> Notes { get; } = [];
     public Dictionary<string, int>? StartsBefore { get; set; }

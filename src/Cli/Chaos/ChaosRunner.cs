@@ -125,6 +125,8 @@ public sealed class ChaosRunner
         };
         var before = await view.SnapshotAsync(new HashSet<string>(), ct);
         var podsOnTargets = before.Pods?.Where(p => p.NodeName is { } n && names.Contains(n) && !p.Deleting).Select(p => $"{p.Namespace}/{p.Name}").ToHashSet() ?? [];
+        var podsElsewhere = before.Pods?.Where(p => p.NodeName is { } n && !names.Contains(n) && !p.Deleting).Select(p => $"{p.Namespace}/{p.Name}").ToHashSet() ?? [];
+        var collateral = new HashSet<string>();
         var controlPlaneTarget = targets.Any(t => t.ControlPlane);
         var oldSingletonHost = controlPlaneTarget ? await SingletonHostAsync(state, view, new HashSet<string>(), ct) : null;
         var singletonTarget = oldSingletonHost is not null && names.Contains(oldSingletonHost.Name);
@@ -244,6 +246,13 @@ public sealed class ChaosRunner
                 if (evicted > 0) Once("first pod evicted");
                 if (evicted == podsOnTargets.Count) Once("pods evicted", $"{evicted} pods of {string.Join(",", names)} deleted");
             }
+            if (snap.Pods is not null)
+            {
+                // Pods on nodes the fault did not touch should live on; a deletion there is collateral damage (e.g. a false eviction).
+                var live = snap.Pods.Where(p => !p.Deleting).Select(p => $"{p.Namespace}/{p.Name}").ToHashSet();
+                foreach (var p in podsElsewhere.Where(p => !live.Contains(p) && collateral.Add(p)))
+                    report.Add(clock.Elapsed.TotalSeconds, "collateral pod deletion", $"{p} (its node was not a target)");
+            }
             if (snap.Deployments is not null && snap.Pods is not null)
             {
                 if (podsOnTargets.Count > 0 && kind != FaultKind.Restart && snap.Deployments.All(d => snap.ReadyElsewhere(d, lost) >= d.Desired))
@@ -306,6 +315,9 @@ public sealed class ChaosRunner
                 }
             }
         }
+        if (collateral.Count > 0)
+            report.Notes.Add($"{collateral.Count} pods on nodes the fault did not touch were deleted (false eviction or unrelated deletion): {string.Join(", ", collateral.Take(10))}");
+        report.CollateralPodDeletions = collateral.Count;
         if (kind != FaultKind.Restart)
             foreach (var target in targets)
                 report.Leftovers.Add($"{target.Name} is not running; bring it back with `akkakube chaos restart {target.Name}`");
