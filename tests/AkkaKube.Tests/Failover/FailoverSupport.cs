@@ -26,7 +26,7 @@ public static class FailoverSupport
     public static HttpClient Http(LocalCluster cluster) => new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromSeconds(2) })
     {
         BaseAddress = cluster.ApiUri,
-        Timeout = TimeSpan.FromSeconds(5),
+        Timeout = TimeSpan.FromSeconds(10),
     };
 
     public static ChaosRunner Runner(LocalCluster cluster, int timeoutSeconds = 60) => new()
@@ -56,6 +56,21 @@ public static class FailoverSupport
         if (!response.IsSuccessStatusCode) throw new HttpRequestException($"{method} {path}: {(int)response.StatusCode} {text}", null, response.StatusCode);
         return JsonNode.Parse(text)?.AsObject();
     }
+
+    /// <summary>Creates an object, retrying while a freshly started cluster does not answer yet; AlreadyExists (a retried create that landed) counts as created.</summary>
+    public static Task CreateAsync(HttpClient http, string collectionPath, JsonObject body) =>
+        EventuallyAsync(async () =>
+        {
+            try
+            {
+                await SendAsync(http, HttpMethod.Post, collectionPath, body);
+                return true;
+            }
+            catch (HttpRequestException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                return true;
+            }
+        }, TimeSpan.FromSeconds(60), $"create in {collectionPath}");
 
     /// <summary>Polls <paramref name="condition"/> every 250 ms (exceptions count as false) until it holds or <paramref name="within"/> passes.</summary>
     public static async Task EventuallyAsync(Func<Task<bool>> condition, TimeSpan within, string what)

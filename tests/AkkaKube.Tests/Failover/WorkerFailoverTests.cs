@@ -11,7 +11,7 @@ public sealed class WorkerFailoverTests(WorkerFailoverCluster cluster) : IClassF
     {
         await FailoverSupport.EnsureAllUpAsync(cluster);
         using var http = FailoverSupport.Http(cluster);
-        await FailoverSupport.SendAsync(http, HttpMethod.Post, "/apis/apps/v1/namespaces/default/deployments", FailoverSupport.Deployment("spread", 6));
+        await FailoverSupport.CreateAsync(http, "/apis/apps/v1/namespaces/default/deployments", FailoverSupport.Deployment("spread", 6));
         await FailoverSupport.EventuallyAsync(async () => (await FailoverSupport.PodsAsync(http, "spread")).Count(FailoverSupport.IsReadyRunning) == 6,
             TimeSpan.FromSeconds(90), "6 ready pods before the fault");
         var zonesBefore = (await FailoverSupport.PodsAsync(http, "spread")).Select(p => (string?)p["spec"]?["nodeName"]).Distinct().Count();
