@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using AkkaKube.Cli.Chaos;
 
 namespace AkkaKube.Tests.Failover;
@@ -11,6 +12,10 @@ public sealed class WorkerFailoverTests(WorkerFailoverCluster cluster) : IClassF
     {
         await FailoverSupport.EnsureAllUpAsync(cluster);
         using var http = FailoverSupport.Http(cluster);
+        await FailoverSupport.EventuallyAsync(async () =>
+                ((await FailoverSupport.SendAsync(http, HttpMethod.Get, "/api/v1/nodes"))!["items"] as JsonArray)!.OfType<JsonObject>()
+                .Count(n => (n["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().Any(c => (string?)c["type"] == "Ready" && (string?)c["status"] == "True") ?? false) == 3,
+            TimeSpan.FromSeconds(90), "3 Ready worker Nodes");
         await FailoverSupport.CreateAsync(http, "/apis/apps/v1/namespaces/default/deployments", FailoverSupport.Deployment("spread", 6));
         await FailoverSupport.EventuallyAsync(async () => (await FailoverSupport.PodsAsync(http, "spread")).Count(FailoverSupport.IsReadyRunning) == 6,
             TimeSpan.FromSeconds(90), "6 ready pods before the fault");
