@@ -20,12 +20,12 @@ public sealed class ChaosPalette(IActorRegistry registry) : ICmdPalette
 
     public IReadOnlyList<CmdCommand> Commands =>
     [
-        new("crash", "make the actor at <path> throw (controllers: a name like replicaset or a path …/controller-manager/singleton/replicaset)",
+        new("crash", "make the actor at <path> throw (controllers: a name like replicaset or a path …/controller-manager/controller-manager/replicaset)",
             [CmdArg.Positional("path", "controller name or actor path")], Crash),
         new("starts", "how many times each controller has started (1 = never restarted)", [], Starts),
     ];
 
-    /// <summary>The controller a path or name denotes, or null. Accepts "replicaset", "/user/controller-manager/singleton/replicaset" and full addresses.</summary>
+    /// <summary>The controller a path or name denotes, or null. Accepts "replicaset", "/user/controller-manager/controller-manager/replicaset" and full addresses.</summary>
     public static string? ControllerOf(string path)
     {
         var last = path.TrimEnd('/').Split('/').Last();

@@ -56,7 +56,7 @@ public static class ChaosCli
     {
         var (json, timeout) = Common();
         var node = new Argument<string>("node") { Description = "node whose command host injects the fault (any node: controllers are reached through the singleton proxy)" };
-        var path = new Argument<string>("path") { Description = "controller name or path, e.g. replicaset or /user/controller-manager/singleton/replicaset" };
+        var path = new Argument<string>("path") { Description = "controller name or path, e.g. replicaset or /user/controller-manager/controller-manager/replicaset" };
         var cmd = new Command("crash-actor", "Make an actor throw (controllers of the controller-manager) and watch its supervisor restart it") { dataDir, json, timeout, node, path };
         cmd.SetAction(async (parse, ct) =>
         {
