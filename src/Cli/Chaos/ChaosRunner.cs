@@ -113,6 +113,8 @@ public sealed class ChaosRunner
         // `restart` of a node that is already down (after `chaos kill`) only starts it again.
         var alreadyDown = kind == FaultKind.Restart && argument is not null && FindNode(state, argument) is var r && !NodeProcesses.IsNodeAlive(r.Pid, r.Name)
             ? new HashSet<string> { argument } : new HashSet<string>();
+        // Unknown node or zone names fail at once (one line), before the steady check.
+        if (kind != FaultKind.KillLeader) await TargetsAsync(state, view, kind, argument, ct);
         Progress?.Invoke("checking that the cluster is steady …");
         await WaitSteadyAsync(state, view, ct, alreadyDown);
         var targets = await TargetsAsync(state, view, kind, argument, ct);
