@@ -37,10 +37,10 @@ public sealed class SchedulerBenchmark : IBenchmark
             if (bound.TryAdd(name, Stopwatch.GetTimestamp()) && bound.Count == podCount) allBound.TrySetResult();
         };
         for (var i = 0; i < nodeCount; i++)
-            await api.CreateAsync(ApiResource.Nodes, null, JsonNode.Parse($$$"""
-                {"apiVersion":"v1","kind":"Node","metadata":{"name":"hollow-{{{i}}}","labels":{"kubernetes.io/hostname":"hollow-{{{i}}}","topology.kubernetes.io/zone":"zone-{{{(char)('a' + i % 3)}}}"}},
+            await api.CreateAsync(ApiResource.Nodes, null, JsonNode.Parse("""
+                {"apiVersion":"v1","kind":"Node","metadata":{"name":"hollow-I","labels":{"kubernetes.io/hostname":"hollow-I","topology.kubernetes.io/zone":"zone-Z"}},
                  "status":{"allocatable":{"cpu":"32","memory":"256Gi","pods":"110"}}}
-                """)!.AsObject(), ct: ct);
+                """.Replace("-I", "-" + i).Replace("zone-Z", "zone-" + (char)('a' + i % 3)))!.AsObject(), ct: ct);
 
         using var system = ActorSystem.Create("bench", "akka.loglevel = WARNING\nakka.stdout-loglevel = WARNING");
         var scheduler = system.ActorOf(SchedulerActor.Props(api, new SchedulerSettings()), "scheduler");
@@ -53,11 +53,11 @@ public sealed class SchedulerBenchmark : IBenchmark
         {
             var name = $"pod-{i}";
             created[name] = Stopwatch.GetTimestamp();
-            await api.CreateAsync(ApiResource.Pods, "default", JsonNode.Parse($$$"""
-                {"apiVersion":"v1","kind":"Pod","metadata":{"name":"{{{name}}}","labels":{"app":"bench"},
-                  "ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"bench","uid":"{{{owner}}}","controller":true}]},
+            await api.CreateAsync(ApiResource.Pods, "default", JsonNode.Parse("""
+                {"apiVersion":"v1","kind":"Pod","metadata":{"name":"NAME","labels":{"app":"bench"},
+                  "ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"bench","uid":"OWNER","controller":true}]},
                  "spec":{"containers":[{"name":"c","image":"pause","resources":{"requests":{"cpu":"100m","memory":"128Mi"}}}]}}
-                """)!.AsObject(), ct: ct);
+                """.Replace("NAME", name).Replace("OWNER", owner))!.AsObject(), ct: ct);
         }
         var createdIn = Stopwatch.GetElapsedTime(start);
         await allBound.Task.WaitAsync(TimeSpan.FromMinutes(10), ct);

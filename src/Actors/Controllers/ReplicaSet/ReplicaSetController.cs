@@ -91,7 +91,6 @@ public sealed class ReplicaSetController : ControllerBase
         if (toCreate == 0 && toDelete.Count == 0 && !statusChanged) return recheck is null ? null : _ => Task.FromResult(recheck);
         var template = ReplicaSetLogic.PodFromTemplate(rs);
         var ns = NamespaceOf(rs);
-        var name = NameOf(rs);
         return async api =>
         {
             if (toCreate > 0) await CreatePods(api, key, rs, ns, template, toCreate);
@@ -124,7 +123,6 @@ public sealed class ReplicaSetController : ControllerBase
                 }
                 catch (KubeApiException e) when (e.IsNotFound) { }
             }
-            _ = name;
             return recheck;
         };
     }
