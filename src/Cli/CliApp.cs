@@ -51,6 +51,7 @@ public static class CliApp
         root.Subcommands.Add(DownCommand());
         root.Subcommands.Add(StatusCommand());
         root.Subcommands.Add(CmdCli.Describe());
+        root.Subcommands.Add(Chaos.ChaosCli.Describe(DataDir));
         return root;
     }
 

@@ -33,6 +33,7 @@ internal static class NodeComposition
         builder.AddProxy(node);
         builder.AddScheduler(node);
         builder.AddControllerManager(node);
+        builder.AddChaosPalette();
         // components: add one line each
         builder.AddKubelet(node);
     }

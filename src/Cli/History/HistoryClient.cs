@@ -20,6 +20,11 @@ public sealed class HistoryClient(Uri apiServer, string @namespace = "default", 
     public TimeSpan MaxDuration { get; init; } = TimeSpan.FromSeconds(60);
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(5);
     public int Seed { get; init; } = 42;
+    /// <summary>How long a client waits after a call whose outcome is unknown (no answer, 5xx) before its next call, as a
+    /// real client backs off; keeps the number of overlapping unknown calls per key within the checker's limit during an outage.</summary>
+    public TimeSpan UnknownBackoff { get; init; } = TimeSpan.Zero;
+    /// <summary>Pause of each client between calls (zero: back to back); spreads a bounded history over a longer fault.</summary>
+    public TimeSpan ThinkTime { get; init; } = TimeSpan.Zero;
 
     public async Task<IReadOnlyList<Operation>> RunAsync(CancellationToken ct = default)
     {
@@ -54,6 +59,14 @@ public sealed class HistoryClient(Uri apiServer, string @namespace = "default", 
                 if (op is null) break;
                 if (op.ResourceVersion is not null) lastSeen[key] = op.ResourceVersion;
                 lock (ops) ops.Add(op);
+                if (op.Outcome == OpOutcome.Unknown && UnknownBackoff > TimeSpan.Zero)
+                {
+                    try { await Task.Delay(UnknownBackoff, deadline.Token); } catch (OperationCanceledException) { break; }
+                }
+                else if (ThinkTime > TimeSpan.Zero)
+                {
+                    try { await Task.Delay(ThinkTime, deadline.Token); } catch (OperationCanceledException) { break; }
+                }
             }
         }
 

@@ -57,7 +57,12 @@ public class LocalCluster : IAsyncLifetime
     {
         try
         {
-            if (State is not null) LocalClusterLauncher.Stop(State, TimeSpan.FromSeconds(10));
+            if (State is not null)
+            {
+                LocalClusterLauncher.Stop(State, TimeSpan.FromSeconds(10));
+                // `akkakube chaos restart` records a restarted node's new PID in cluster.json: stop those too.
+                if (ClusterState.Load(State.DataDirectory) is { } current) LocalClusterLauncher.Stop(current, TimeSpan.FromSeconds(10));
+            }
         }
         finally
         {

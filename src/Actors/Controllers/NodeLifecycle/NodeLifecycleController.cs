@@ -24,7 +24,9 @@ public sealed class NodeLifecycleController : ReceiveActor, IWithTimers
     private readonly NodeHealthEvaluator _evaluator;
     private readonly Func<DateTime> _clock;
     private readonly Dictionary<string, JsonObject> _nodes = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DateTime> _leases = new(StringComparer.Ordinal);
+    // When this controller last saw each lease's renewTime change (Kubernetes' probeTimestamp): the
+    // controller's own clock, so a store stall or a fresh start never makes a live node look stale at once.
+    private readonly Dictionary<string, (string RenewTime, DateTime Observed)> _leases = new(StringComparer.Ordinal);
     private readonly Dictionary<string, JsonObject> _pods = new(StringComparer.Ordinal);
     private readonly HashSet<string> _unreachable = new(StringComparer.Ordinal);
     private readonly HashSet<string> _removed = new(StringComparer.Ordinal);
@@ -42,8 +44,13 @@ public sealed class NodeLifecycleController : ReceiveActor, IWithTimers
 
         Receive<InformerProtocol.Synced>(s =>
         {
-            var cache = CacheOf(s.Resource);
-            cache.Clear();
+            if (s.Resource == ApiResource.Leases)
+            {
+                // Keep observation times of leases that did not change; forget deleted ones.
+                var names = s.Objects.Values.Select(Name).ToHashSet(StringComparer.Ordinal);
+                foreach (var gone in _leases.Keys.Where(n => !names.Contains(n)).ToList()) _leases.Remove(gone);
+            }
+            else CacheOf(s.Resource).Clear();
             foreach (var (k, v) in s.Objects) Put(s.Resource, k, v);
             _synced.Add(s.Resource);
         });
@@ -104,9 +111,10 @@ public sealed class NodeLifecycleController : ReceiveActor, IWithTimers
     {
         if (resource == ApiResource.Leases)
         {
-            var renew = obj["spec"]?["renewTime"]?.GetValue<string>();
-            if (renew is not null && DateTime.TryParse(renew, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t))
-                _leases[Name(obj)] = t;
+            var renew = obj["spec"]?["renewTime"]?.GetValue<string>() ?? "";
+            var name = Name(obj);
+            if (!_leases.TryGetValue(name, out var seen) || seen.RenewTime != renew)
+                _leases[name] = (renew, _clock());
             return;
         }
         CacheOf(resource)[key] = obj;
@@ -138,7 +146,7 @@ public sealed class NodeLifecycleController : ReceiveActor, IWithTimers
             name,
             labels?[AkkaKubeNames.Labels.Zone]?.GetValue<string>() ?? "",
             ready,
-            _leases.TryGetValue(name, out var renewed) ? renewed : null,
+            _leases.TryGetValue(name, out var lease) ? lease.Observed : null,
             address is not null && _unreachable.Contains(address),
             address is not null && _removed.Contains(address),
             TaintsOf(node));

@@ -11,8 +11,12 @@ public sealed record NodeLifecycleSettings
     /// <summary>How often node health is evaluated (Kubernetes node-monitor-period: 5 s).</summary>
     public TimeSpan MonitorPeriod { get; init; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>A Lease not renewed for this long makes the node Unknown (Kubernetes node-monitor-grace-period: 50 s).</summary>
-    public TimeSpan GracePeriod { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// A Lease not seen renewed for this long makes the node Unknown (Kubernetes node-monitor-grace-period: 50 s).
+    /// A dead process is noticed first by Akka's failure detector (~2-3 s); the Lease catches a hung kubelet in a
+    /// live process, so it can wait out a store partition's hand-over (~10-12 s) without false evictions.
+    /// </summary>
+    public TimeSpan GracePeriod { get; init; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Nodes per second whose NoExecute taint may be applied in a healthy zone (Kubernetes: 0.1).</summary>
     public double EvictionRate { get; init; } = 1.0;
@@ -35,7 +39,7 @@ public sealed record NodeLifecycleSettings
         var s = new NodeLifecycleSettings
         {
             MonitorPeriod = c.GetTimeSpan("monitor-period", TimeSpan.FromMilliseconds(500)),
-            GracePeriod = c.GetTimeSpan("grace-period", TimeSpan.FromSeconds(5)),
+            GracePeriod = c.GetTimeSpan("grace-period", TimeSpan.FromSeconds(20)),
             EvictionRate = c.GetDouble("eviction-rate", 1.0),
             SecondaryEvictionRate = c.GetDouble("secondary-eviction-rate", 0.1),
             EvictionBurst = c.GetInt("eviction-burst", 3),

@@ -1,0 +1,81 @@
+using System.CommandLine;
+
+namespace AkkaKube.Cli.Chaos;
+
+/// <summary>
+/// `akkakube chaos kill|stop|restart &lt;node&gt;`, `kill-zone &lt;zone&gt;`, `kill-leader`, `crash-actor &lt;node&gt; &lt;path&gt;`:
+/// inject a fault into the local cluster and print the recovery report (exit 0 recovered, 3 not recovered within
+/// --timeout, 2 not steady beforehand / usage, 1 other errors).
+/// </summary>
+public static class ChaosCli
+{
+    public const int NotRecovered = 3;
+
+    public static Command Describe(Option<string> dataDir)
+    {
+        var chaos = new Command("chaos", "Inject a fault into the local cluster and report how it recovers (timeline, API availability)");
+        chaos.Subcommands.Add(Fault("kill", "SIGKILL a node process, then watch the cluster recover", FaultKind.Kill, "node", dataDir));
+        chaos.Subcommands.Add(Fault("stop", "SIGTERM a node process (graceful leave), then watch the cluster recover", FaultKind.Stop, "node", dataDir));
+        chaos.Subcommands.Add(Fault("restart", "SIGKILL a node process and start it again with the same arguments (a reboot); wait until it is Up again", FaultKind.Restart, "node", dataDir));
+        chaos.Subcommands.Add(Fault("kill-zone", "SIGKILL every worker of a zone, then watch the workloads re-spread", FaultKind.KillZone, "zone", dataDir));
+        chaos.Subcommands.Add(Fault("kill-leader", "SIGKILL the control-plane node hosting the singletons (scheduler, controller-manager)", FaultKind.KillLeader, null, dataDir));
+        chaos.Subcommands.Add(CrashActor(dataDir));
+        return chaos;
+    }
+
+    private static (Option<bool> Json, Option<int> Timeout) Common() =>
+        (new Option<bool>("--json") { Description = "print the report as one JSON object" },
+         new Option<int>("--timeout") { Description = "seconds to wait for recovery (non-zero exit when exceeded)", DefaultValueFactory = _ => 60 });
+
+    private static Command Fault(string name, string description, FaultKind kind, string? argName, Option<string> dataDir)
+    {
+        var (json, timeout) = Common();
+        var cmd = new Command(name, description) { dataDir, json, timeout };
+        Argument<string>? arg = null;
+        if (argName is not null)
+        {
+            arg = new Argument<string>(argName) { Description = argName == "zone" ? "zone name, e.g. zone-a" : "node name, e.g. worker-a1 or cp-2" };
+            cmd.Arguments.Add(arg);
+        }
+        cmd.SetAction(async (parse, ct) =>
+        {
+            var asJson = parse.GetValue(json);
+            var runner = new ChaosRunner
+            {
+                DataDirectory = parse.GetValue(dataDir)!,
+                Timeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
+                Progress = asJson ? null : Console.WriteLine,
+            };
+            var report = await runner.RunAsync(kind, arg is null ? null : parse.GetValue(arg), ct);
+            return Print(report, asJson);
+        });
+        return cmd;
+    }
+
+    private static Command CrashActor(Option<string> dataDir)
+    {
+        var (json, timeout) = Common();
+        var node = new Argument<string>("node") { Description = "node whose command host injects the fault (any node: controllers are reached through the singleton proxy)" };
+        var path = new Argument<string>("path") { Description = "controller name or path, e.g. replicaset or /user/controller-manager/controller-manager/replicaset" };
+        var cmd = new Command("crash-actor", "Make an actor throw (controllers of the controller-manager) and watch its supervisor restart it") { dataDir, json, timeout, node, path };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            var asJson = parse.GetValue(json);
+            var runner = new ChaosRunner
+            {
+                DataDirectory = parse.GetValue(dataDir)!,
+                Timeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
+                Progress = asJson ? null : Console.WriteLine,
+            };
+            var report = await runner.CrashActorAsync(parse.GetValue(node)!, parse.GetValue(path)!, ct);
+            return Print(report, asJson);
+        });
+        return cmd;
+    }
+
+    private static int Print(ChaosReport report, bool json)
+    {
+        Console.WriteLine(json ? report.ToJson() : report.ToText());
+        return report.Recovered ? 0 : NotRecovered;
+    }
+}

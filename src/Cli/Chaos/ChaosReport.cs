@@ -1,0 +1,60 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace AkkaKube.Cli.Chaos;
+
+/// <summary>One timeline entry: seconds since the fault was injected.</summary>
+public sealed record TimelineEntry(double Seconds, string Event, string Detail);
+
+/// <summary>What a chaos command did and saw; printed as text or, with --json, as one JSON object.</summary>
+public sealed class ChaosReport
+{
+    public required string Fault { get; init; }
+    public required IReadOnlyList<string> Targets { get; init; }
+    public DateTime InjectedAt { get; set; }
+    public bool Recovered { get; set; }
+    public double? RecoveredAfterSeconds { get; set; }
+    public double TimeoutSeconds { get; init; }
+    public List<TimelineEntry> Timeline { get; } = [];
+    public int ApiProbes { get; set; }
+    public int ApiFailures { get; set; }
+    public double LongestApiOutageSeconds { get; set; }
+    /// <summary>Pods on nodes the fault did not touch that were deleted while it ran (should be 0).</summary>
+    public int CollateralPodDeletions { get; set; }
+    public List<string> Leftovers { get; } = [];
+    public List<string> Notes { get; } = [];
+    public Dictionary<string, int>? StartsBefore { get; set; }
+    public Dictionary<string, int>? StartsAfter { get; set; }
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public void Add(double seconds, string @event, string detail = "")
+    {
+        lock (Timeline) Timeline.Add(new TimelineEntry(Math.Round(seconds, 2), @event, detail));
+    }
+
+    public bool Has(string @event)
+    {
+        lock (Timeline) return Timeline.Any(t => t.Event == @event);
+    }
+
+    public string ToText()
+    {
+        var w = new StringWriter();
+        w.WriteLine($"chaos {Fault} {string.Join(",", Targets)} at {InjectedAt:HH:mm:ss.fff}Z");
+        foreach (var t in Timeline.OrderBy(t => t.Seconds))
+            w.WriteLine($"  +{t.Seconds,7:0.00}s  {t.Event}{(t.Detail.Length > 0 ? "  " + t.Detail : "")}");
+        if (StartsBefore is not null)
+            foreach (var (k, v) in StartsBefore.OrderBy(k => k.Key, StringComparer.Ordinal))
+                w.WriteLine($"  starts {k}: {v} → {StartsAfter?.GetValueOrDefault(k).ToString() ?? "?"}");
+        w.WriteLine(Recovered
+            ? $"recovered in {RecoveredAfterSeconds:0.00} s"
+            : $"NOT recovered within {TimeoutSeconds:0} s");
+        w.WriteLine($"API: {ApiProbes} probes, {ApiFailures} failed, longest outage {LongestApiOutageSeconds:0.00} s");
+        foreach (var n in Notes) w.WriteLine($"note: {n}");
+        foreach (var l in Leftovers) w.WriteLine($"leftover: {l}");
+        return w.ToString();
+    }
+}

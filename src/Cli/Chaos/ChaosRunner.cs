@@ -1,0 +1,451 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using AkkaKube.Actors.Cmd;
+
+namespace AkkaKube.Cli.Chaos;
+
+public enum FaultKind { Kill, Stop, Restart, KillZone, KillLeader }
+
+/// <summary>
+/// Runs one process fault against the local cluster: checks the cluster is steady, injects the fault by PID, confirms
+/// it took effect, then watches (members from a surviving command host, objects and an API probe every 200 ms) and
+/// builds the recovery timeline until the cluster is back to its desired state or the timeout passes.
+/// </summary>
+public sealed class ChaosRunner
+{
+    public required string DataDirectory { get; init; }
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan SteadyTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(300);
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>Progress lines (text mode); null = quiet.</summary>
+    public Action<string>? Progress { get; init; }
+
+    private ClusterState LoadState() =>
+        ClusterState.Load(Path.GetFullPath(DataDirectory))
+        ?? throw new CliException($"no cluster in '{Path.GetFullPath(DataDirectory)}' (start one with `akkakube up`)");
+
+    public static NodeState FindNode(ClusterState state, string name) =>
+        state.Nodes.FirstOrDefault(n => n.Name == name)
+        ?? throw new CliException($"no node '{name}' in the local cluster{Closest.DidYouMean(name, state.Nodes.Select(n => n.Name).ToList())}");
+
+    /// <summary>Waits until every node is alive, an Up reachable member, and every Deployment has its desired ready replicas.</summary>
+    public async Task WaitSteadyAsync(ClusterState state, ClusterView view, CancellationToken ct, IReadOnlySet<string>? exclude = null)
+    {
+        var deadline = DateTime.UtcNow + SteadyTimeout;
+        string why;
+        while (true)
+        {
+            why = await WhyNotSteady(state, view, ct, exclude) ?? "";
+            if (why.Length == 0) return;
+            if (DateTime.UtcNow > deadline) break;
+            await Task.Delay(500, ct);
+        }
+        throw new CliException($"the cluster is not steady, no fault injected: {why}", 2);
+    }
+
+    /// <summary>Why the cluster is not steady (null = steady), ignoring the nodes in <paramref name="exclude"/> (known to be down).</summary>
+    public static async Task<string?> WhyNotSteady(ClusterState state, ClusterView view, CancellationToken ct, IReadOnlySet<string>? exclude = null)
+    {
+        exclude ??= new HashSet<string>();
+        var expected = state.Nodes.Where(n => !exclude.Contains(n.Name)).ToList();
+        var dead = expected.Where(n => !NodeProcesses.IsNodeAlive(n.Pid, n.Name)).Select(n => n.Name).ToList();
+        if (dead.Count > 0) return $"node process not running: {string.Join(", ", dead)} (bring it back with `akkakube chaos restart <node>`)";
+        var snap = await view.SnapshotAsync(exclude, ct);
+        if (snap.Members is null) return "no command host answered `cluster show`";
+        var byAddress = snap.Members.ToDictionary(m => m.Address);
+        foreach (var n in expected)
+        {
+            if (!byAddress.TryGetValue(n.Address, out var m)) return $"{n.Name} is not a member";
+            if (m.Status != "Up" || m.Reachability != "reachable") return $"{n.Name} is {m.Status}/{m.Reachability}";
+        }
+        var addresses = expected.Select(n => n.Address).ToHashSet();
+        if (exclude.Count == 0 && snap.Members.FirstOrDefault(m => !addresses.Contains(m.Address)) is { } stranger) return $"{stranger.Address} is a member but not in cluster.json";
+        if (snap.Deployments is null || snap.Pods is null) return "the API did not answer the Deployment/pod lists";
+        var lagging = snap.Deployments.Where(d => d.Ready < d.Desired || snap.ReadyElsewhere(d, exclude) < d.Desired).ToList();
+        if (lagging.Count > 0) return "Deployments not at their desired ready replicas: " + string.Join(", ", lagging.Select(d => $"{d.Key} {d.Ready}/{d.Desired}"));
+        if (snap.Nodes?.FirstOrDefault(n => !exclude.Contains(n.Name) && n.Ready != "True") is { } nr) return $"Node {nr.Name} is Ready={nr.Ready}";
+        return null;
+    }
+
+    /// <summary>Resolves the targets of a fault (node names).</summary>
+    public async Task<IReadOnlyList<NodeState>> TargetsAsync(ClusterState state, ClusterView view, FaultKind kind, string? argument, CancellationToken ct)
+    {
+        switch (kind)
+        {
+            case FaultKind.KillZone:
+                var zone = argument!;
+                var workers = state.Nodes.Where(n => n.Zone == zone && n.Roles.Split(',').Contains("worker")).ToList();
+                if (workers.Count == 0)
+                    throw new CliException($"no worker in zone '{zone}'{Closest.DidYouMean(zone, state.Nodes.Select(n => n.Zone).Distinct().ToList())}");
+                return workers;
+            case FaultKind.KillLeader:
+                var host = await SingletonHostAsync(state, view, new HashSet<string>(), ct)
+                           ?? throw new CliException("cannot find the singleton host (no command host answered `cluster singletons`)");
+                return [host];
+            default:
+                return [FindNode(state, argument!)];
+        }
+    }
+
+    /// <summary>The node hosting the control-plane singletons: the oldest Up control-plane member, as `cluster singletons` names it.</summary>
+    public static async Task<NodeState?> SingletonHostAsync(ClusterState state, ClusterView view, IReadOnlySet<string> exclude, CancellationToken ct)
+    {
+        try
+        {
+            var replies = await view.CmdAsync(exclude, new CmdRequest("cluster", "singletons"), ct);
+            const string marker = "(singleton host): ";
+            var line = replies.Select(r => r.Text).OfType<string>().FirstOrDefault(t => t.Contains(marker, StringComparison.Ordinal));
+            if (line is null) return null;
+            var address = line[(line.IndexOf(marker, StringComparison.Ordinal) + marker.Length)..].Trim();
+            return state.Nodes.FirstOrDefault(n => n.Address == address);
+        }
+        catch (CliException)
+        {
+            return null;
+        }
+    }
+
+    public async Task<ChaosReport> RunAsync(FaultKind kind, string? argument, CancellationToken ct)
+    {
+        var state = LoadState();
+        using var view = new ClusterView(state, TimeSpan.FromSeconds(2));
+        // `restart` of a node that is already down (after `chaos kill`) only starts it again.
+        var alreadyDown = kind == FaultKind.Restart && argument is not null && FindNode(state, argument) is var r && !NodeProcesses.IsNodeAlive(r.Pid, r.Name)
+            ? new HashSet<string> { argument } : new HashSet<string>();
+        // Unknown node or zone names fail at once (one line), before the steady check.
+        if (kind != FaultKind.KillLeader) await TargetsAsync(state, view, kind, argument, ct);
+        Progress?.Invoke("checking that the cluster is steady …");
+        await WaitSteadyAsync(state, view, ct, alreadyDown);
+        var targets = await TargetsAsync(state, view, kind, argument, ct);
+        var names = targets.Select(t => t.Name).ToHashSet();
+        var report = new ChaosReport
+        {
+            Fault = kind switch { FaultKind.Kill => "kill", FaultKind.Stop => "stop", FaultKind.Restart => "restart", FaultKind.KillZone => "kill-zone", _ => "kill-leader" },
+            Targets = targets.Select(t => t.Name).ToList(),
+            TimeoutSeconds = Timeout.TotalSeconds,
+        };
+        var before = await view.SnapshotAsync(new HashSet<string>(), ct);
+        var podsOnTargets = before.Pods?.Where(p => p.NodeName is { } n && names.Contains(n) && !p.Deleting).Select(p => $"{p.Namespace}/{p.Name}").ToHashSet() ?? [];
+        var podsElsewhere = before.Pods?.Where(p => p.NodeName is { } n && !names.Contains(n) && !p.Deleting).Select(p => $"{p.Namespace}/{p.Name}").ToHashSet() ?? [];
+        var collateral = new HashSet<string>();
+        var controlPlaneTarget = targets.Any(t => t.ControlPlane);
+        var oldSingletonHost = controlPlaneTarget ? await SingletonHostAsync(state, view, new HashSet<string>(), ct) : null;
+        var singletonTarget = oldSingletonHost is not null && names.Contains(oldSingletonHost.Name);
+
+        // API probe: GET /readyz every ProbeInterval while the fault runs.
+        var clock = new Stopwatch();
+        using var stopProbe = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var probe = Task.Run(async () =>
+        {
+            double? outageStart = null;
+            while (!stopProbe.IsCancellationRequested)
+            {
+                var ok = await view.ProbeAsync(stopProbe.Token);
+                if (stopProbe.IsCancellationRequested) break;
+                var now = clock.Elapsed.TotalSeconds;
+                lock (report)
+                {
+                    report.ApiProbes++;
+                    if (!ok) report.ApiFailures++;
+                    if (!ok && outageStart is null) outageStart = now;
+                    if (ok && outageStart is { } s)
+                    {
+                        report.LongestApiOutageSeconds = Math.Max(report.LongestApiOutageSeconds, Math.Round(now - s, 2));
+                        outageStart = null;
+                    }
+                }
+                try { await Task.Delay(ProbeInterval, stopProbe.Token); } catch (OperationCanceledException) { }
+            }
+            lock (report)
+                if (outageStart is { } open) report.LongestApiOutageSeconds = Math.Max(report.LongestApiOutageSeconds, Math.Round(clock.Elapsed.TotalSeconds - open, 2));
+        }, CancellationToken.None);
+
+        // Inject.
+        var signal = kind == FaultKind.Stop ? NodeProcesses.SigTerm : NodeProcesses.SigKill;
+        report.InjectedAt = DateTime.UtcNow;
+        clock.Start();
+        foreach (var t in targets.Where(t => !alreadyDown.Contains(t.Name))) NodeProcesses.Signal(t.Pid, signal);
+        if (alreadyDown.Count > 0) report.Notes.Add($"{string.Join(", ", alreadyDown)} was already down: started again only");
+        else Progress?.Invoke($"sent {(signal == NodeProcesses.SigKill ? "SIGKILL" : "SIGTERM")} to {string.Join(", ", targets.Select(t => $"{t.Name} (pid {t.Pid})"))}");
+        var goneBy = DateTime.UtcNow + (signal == NodeProcesses.SigKill ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(30));
+        while (targets.Any(t => NodeProcesses.IsNodeAlive(t.Pid, t.Name)) && DateTime.UtcNow < goneBy) await Task.Delay(50, ct);
+        var survivors = targets.Where(t => NodeProcesses.IsNodeAlive(t.Pid, t.Name)).ToList();
+        if (survivors.Count > 0)
+        {
+            stopProbe.Cancel();
+            await probe;
+            report.Notes.Add($"the fault did not take effect: {string.Join(", ", survivors.Select(s => $"{s.Name} (pid {s.Pid})"))} still running");
+            return report;
+        }
+        report.Add(clock.Elapsed.TotalSeconds, "process gone", string.Join(", ", targets.Select(t => $"{t.Name} pid {t.Pid}")));
+
+        var restarted = new Dictionary<string, int>();
+        if (kind == FaultKind.Restart)
+        {
+            foreach (var t in targets)
+            {
+                File.AppendAllText(t.LogFile, $"---- {DateTime.UtcNow:O} akkakube chaos restart: {string.Join(' ', t.Command)}\n");
+                var pid = NodeProcesses.StartDetached(t.Command, t.LogFile);
+                restarted[t.Name] = pid;
+                state = state with { Nodes = state.Nodes.Select(n => n.Name == t.Name ? n with { Pid = pid } : n).ToList() };
+                state.Save();
+                report.Add(clock.Elapsed.TotalSeconds, "process started again", $"{t.Name} pid {pid}");
+            }
+        }
+
+        var lost = kind == FaultKind.Restart ? new HashSet<string>() : names;
+        var seenGone = new HashSet<string>();
+        var deadline = clock.Elapsed + Timeout;
+        string? probePod = null;
+        Task<string?>? probePodCreate = null;
+        if (controlPlaneTarget) probePodCreate = CreateProbePodAsync(view, clock, report, deadline, ct);
+
+        void Once(string ev, string detail = "")
+        {
+            if (report.Has(ev)) return;
+            report.Add(clock.Elapsed.TotalSeconds, ev, detail);
+            Progress?.Invoke($"+{clock.Elapsed.TotalSeconds:0.00}s {ev} {detail}");
+        }
+
+        var selfUp = new HashSet<string>();
+        var nextSingletonCheck = TimeSpan.Zero;
+        while (clock.Elapsed < deadline)
+        {
+            var snap = await view.SnapshotAsync(kind == FaultKind.Restart ? new HashSet<string>() : names, ct);
+            var t = clock.Elapsed.TotalSeconds;
+            if (snap.Members is not null)
+            {
+                var byAddress = snap.Members.ToDictionary(m => m.Address);
+                foreach (var target in targets)
+                {
+                    if (byAddress.TryGetValue(target.Address, out var m))
+                    {
+                        if (m.Reachability == "unreachable") Once($"unreachable {target.Name}");
+                        if (m.Status is "Down" or "Exiting" or "Leaving") Once($"{m.Status.ToLowerInvariant()} {target.Name}");
+                    }
+                    else if (!seenGone.Contains(target.Name))
+                    {
+                        seenGone.Add(target.Name);
+                        Once($"removed {target.Name}", "no longer a member (seen from a surviving node)");
+                    }
+                }
+            }
+            if (snap.Nodes is not null)
+                foreach (var target in targets)
+                {
+                    if (snap.Nodes.FirstOrDefault(n => n.Name == target.Name) is not { } node) continue;
+                    if (node.Ready != "True") Once($"NotReady {target.Name}", $"Ready={node.Ready}");
+                    var taint = node.Taints.FirstOrDefault(x => x.StartsWith("node.kubernetes.io/unreachable", StringComparison.Ordinal) || x.StartsWith("node.kubernetes.io/not-ready", StringComparison.Ordinal));
+                    if (taint is not null) Once($"tainted {target.Name}", taint);
+                    if (kind == FaultKind.Restart && report.Has($"NotReady {target.Name}") && node.Ready == "True" && taint is null)
+                        Once($"Node Ready again {target.Name}");
+                }
+            if (snap.Pods is not null && podsOnTargets.Count > 0 && kind != FaultKind.Restart)
+            {
+                var live = snap.Pods.Where(p => !p.Deleting).Select(p => $"{p.Namespace}/{p.Name}").ToHashSet();
+                var evicted = podsOnTargets.Count(p => !live.Contains(p));
+                if (evicted > 0) Once("first pod evicted");
+                if (evicted == podsOnTargets.Count) Once("pods evicted", $"{evicted} pods of {string.Join(",", names)} deleted");
+            }
+            if (snap.Pods is not null)
+            {
+                // Pods on nodes the fault did not touch should live on; a deletion there is collateral damage (e.g. a false eviction).
+                var live = snap.Pods.Where(p => !p.Deleting).Select(p => $"{p.Namespace}/{p.Name}").ToHashSet();
+                foreach (var p in podsElsewhere.Where(p => !live.Contains(p) && collateral.Add(p)))
+                    report.Add(clock.Elapsed.TotalSeconds, "collateral pod deletion", $"{p} (its node was not a target)");
+            }
+            if (snap.Deployments is not null && snap.Pods is not null)
+            {
+                if (podsOnTargets.Count > 0 && kind != FaultKind.Restart && snap.Deployments.All(d => snap.ReadyElsewhere(d, lost) >= d.Desired))
+                    Once("replacement pods Running", "every Deployment has its desired ready pods on live nodes");
+                if ((report.Has("pods evicted") || podsOnTargets.Count == 0 || kind == FaultKind.Restart) && snap.DeploymentsReady(lost))
+                    Once("all Deployments ready", $"{snap.Deployments.Count} Deployments");
+            }
+            if (kind == FaultKind.Restart)
+                foreach (var target in targets.Where(x => !selfUp.Contains(x.Name)))
+                {
+                    var self = await SelfViewAsync(target.CmdPort, ct);
+                    if (self is { Pid: var pid, Status: "Up" } && pid == restarted[target.Name])
+                    {
+                        selfUp.Add(target.Name);
+                        Once($"Up again {target.Name}", $"pid {pid} is an Up member");
+                    }
+                }
+            if (singletonTarget && clock.Elapsed >= nextSingletonCheck && !report.Has("singletons moved"))
+            {
+                nextSingletonCheck = clock.Elapsed + TimeSpan.FromSeconds(1);
+                var host = await SingletonHostAsync(state, view, names, ct);
+                if (host is not null && !names.Contains(host.Name)) Once("singletons moved", $"oldest control-plane member now {host.Name}");
+            }
+            if (probePodCreate is { IsCompleted: true } && probePod is null) probePod = probePodCreate.Result ?? "";
+            if (probePod is { Length: > 0 } && !report.Has("new pod bound") && await BoundNodeAsync(view, probePod, ct) is { } bound)
+                Once("new pod bound", $"{probePod} → {bound} (scheduling works)");
+
+            var recovered = kind switch
+            {
+                FaultKind.Restart => targets.All(x => selfUp.Contains(x.Name)) && report.Has("all Deployments ready")
+                                     && targets.Where(x => !x.ControlPlane).All(x => report.Has($"Node Ready again {x.Name}") || !report.Has($"NotReady {x.Name}") && snap.Nodes?.FirstOrDefault(n => n.Name == x.Name)?.Ready == "True"),
+                _ => seenGone.Count == targets.Count && report.Has("all Deployments ready")
+                     && (podsOnTargets.Count == 0 || report.Has("pods evicted"))
+                     && (!controlPlaneTarget || report.Has("new pod bound")),
+            };
+            if (recovered)
+            {
+                report.Recovered = true;
+                report.RecoveredAfterSeconds = Math.Round(t, 2);
+                break;
+            }
+            await Task.Delay(PollInterval, ct);
+        }
+
+        stopProbe.Cancel();
+        await probe;
+        if (probePodCreate is not null)
+        {
+            probePod ??= await probePodCreate;
+            if (probePod is { Length: > 0 })
+            {
+                try
+                {
+                    using var del = await view.Http.DeleteAsync($"/api/v1/namespaces/default/pods/{probePod}", ct);
+                    if (!del.IsSuccessStatusCode) report.Leftovers.Add($"probe pod default/{probePod} (delete answered {(int)del.StatusCode}; kubectl delete pod {probePod})");
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    report.Leftovers.Add($"probe pod default/{probePod} (delete failed: {e.Message}; kubectl delete pod {probePod})");
+                }
+            }
+        }
+        if (collateral.Count > 0)
+            report.Notes.Add($"{collateral.Count} pods on nodes the fault did not touch were deleted (false eviction or unrelated deletion): {string.Join(", ", collateral.Take(10))}");
+        report.CollateralPodDeletions = collateral.Count;
+        if (kind != FaultKind.Restart)
+            foreach (var target in targets)
+                report.Leftovers.Add($"{target.Name} is not running; bring it back with `akkakube chaos restart {target.Name}`");
+        if (!report.Recovered)
+        {
+            var why = await WhyNotSteady(state, view, ct, lost);
+            if (why is not null) report.Notes.Add($"not recovered: {why}");
+        }
+        return report;
+    }
+
+    /// <summary>A node's view of itself (`actor system`): its pid and member status; null when its command host does not answer.</summary>
+    private static async Task<(int Pid, string Status)?> SelfViewAsync(int cmdPort, CancellationToken ct)
+    {
+        try
+        {
+            var replies = await CmdClient.RunAsync("127.0.0.1", cmdPort, new CmdRequest("actor", "system"), TimeSpan.FromSeconds(2), ct);
+            var table = replies.FirstOrDefault(r => r.Type == CmdReply.Kinds.Table);
+            if (table?.Rows is null) return null;
+            var props = table.Rows.Where(r => r.Count >= 2).ToDictionary(r => r[0], r => r[1]);
+            return int.TryParse(props.GetValueOrDefault("pid"), out var pid) ? (pid, props.GetValueOrDefault("status") ?? "") : null;
+        }
+        catch (CliException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Creates a bare echo pod (retrying while the API does not answer) whose binding shows that scheduling works again.</summary>
+    private static async Task<string?> CreateProbePodAsync(ClusterView view, Stopwatch clock, ChaosReport report, TimeSpan deadline, CancellationToken ct)
+    {
+        var name = $"chaos-probe-{DateTime.UtcNow:HHmmss}-{Random.Shared.Next(1000, 9999)}";
+        var body = new JsonObject
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Pod",
+            ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["akkakube.io/chaos-probe"] = "true" } },
+            ["spec"] = new JsonObject
+            {
+                ["containers"] = new JsonArray(new JsonObject { ["name"] = "echo", ["image"] = "akkakube/echo" }),
+                ["terminationGracePeriodSeconds"] = 0,
+            },
+        }.ToJsonString();
+        while (clock.Elapsed < deadline && !ct.IsCancellationRequested)
+        {
+            try
+            {
+                using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+                using var response = await view.Http.PostAsync("/api/v1/namespaces/default/pods", content, ct);
+                if (response.IsSuccessStatusCode || (int)response.StatusCode == 409)
+                {
+                    report.Add(clock.Elapsed.TotalSeconds, "probe pod created", name);
+                    return name;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+            }
+            await Task.Delay(200, ct);
+        }
+        return null;
+    }
+
+    private static async Task<string?> BoundNodeAsync(ClusterView view, string pod, CancellationToken ct)
+    {
+        try
+        {
+            using var response = await view.Http.GetAsync($"/api/v1/namespaces/default/pods/{pod}", ct);
+            if (!response.IsSuccessStatusCode) return null;
+            return (string?)JsonNode.Parse(await response.Content.ReadAsStringAsync(ct))?["spec"]?["nodeName"];
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// `crash-actor`: injects a supervision fault through a node's `chaos crash` command, then waits until the
+    /// controller-manager counts one more start of that controller (it was restarted) and the cluster is steady.
+    /// </summary>
+    public async Task<ChaosReport> CrashActorAsync(string nodeName, string path, CancellationToken ct)
+    {
+        var state = LoadState();
+        var node = FindNode(state, nodeName);
+        using var view = new ClusterView(state, TimeSpan.FromSeconds(2));
+        Progress?.Invoke("checking that the cluster is steady …");
+        await WaitSteadyAsync(state, view, ct);
+        var controller = Actors.Controllers.ChaosPalette.ControllerOf(path)
+            ?? throw new CliException($"crash injection is implemented for the controllers ({string.Join(", ", Actors.Controllers.ControllerNames.All)}); '{path}' is not one");
+        var report = new ChaosReport { Fault = "crash-actor", Targets = [$"{node.Name}:{path}"], TimeoutSeconds = Timeout.TotalSeconds };
+        report.StartsBefore = await StartsAsync(view, node.Name, ct);
+        var clock = Stopwatch.StartNew();
+        report.InjectedAt = DateTime.UtcNow;
+        await view.CmdAsync(new HashSet<string>(), new CmdRequest("chaos", "crash", [path]), ct, onNode: node.Name);
+        report.Add(clock.Elapsed.TotalSeconds, "crash injected", controller);
+        var wanted = report.StartsBefore.GetValueOrDefault(controller) + 1;
+        var deadline = clock.Elapsed + Timeout;
+        while (clock.Elapsed < deadline)
+        {
+            var starts = await StartsAsync(view, node.Name, ct);
+            report.StartsAfter = starts;
+            if (starts.GetValueOrDefault(controller) >= wanted && !report.Has("restarted"))
+                report.Add(clock.Elapsed.TotalSeconds, "restarted", $"{controller} start #{starts[controller]} (re-lists its informers)");
+            if (report.Has("restarted"))
+            {
+                var snap = await view.SnapshotAsync(new HashSet<string>(), ct);
+                if (snap.DeploymentsReady(new HashSet<string>()))
+                {
+                    report.Add(clock.Elapsed.TotalSeconds, "all Deployments ready", $"{snap.Deployments!.Count} Deployments");
+                    report.Recovered = true;
+                    report.RecoveredAfterSeconds = Math.Round(clock.Elapsed.TotalSeconds, 2);
+                    break;
+                }
+            }
+            await Task.Delay(PollInterval, ct);
+        }
+        var others = report.StartsBefore.Where(kv => kv.Key != controller && report.StartsAfter?.GetValueOrDefault(kv.Key) != kv.Value).Select(kv => kv.Key).ToList();
+        if (others.Count > 0) report.Notes.Add($"other controllers restarted too: {string.Join(", ", others)}");
+        return report;
+    }
+
+    private static async Task<Dictionary<string, int>> StartsAsync(ClusterView view, string node, CancellationToken ct)
+    {
+        var replies = await view.CmdAsync(new HashSet<string>(), new CmdRequest("chaos", "starts"), ct, onNode: node);
+        var table = replies.First(r => r.Type == CmdReply.Kinds.Table);
+        return table.Rows!.ToDictionary(r => r[0], r => int.Parse(r[1]));
+    }
+}

@@ -1,0 +1,80 @@
+using System.Text.Json.Nodes;
+using AkkaKube.Actors.Controllers;
+using AkkaKube.Cli.Chaos;
+
+namespace AkkaKube.Tests.Chaos;
+
+public class ChaosLogicTests
+{
+    [Theory]
+    [InlineData("replicaset", "replicaset")]
+    [InlineData("/user/controller-manager/controller-manager/replicaset", "replicaset")]
+    [InlineData("akka.tcp://akkakube@127.1.0.1:4053/user/controller-manager/controller-manager/deployment/", "deployment")]
+    [InlineData("/user/kubelet/replicaset", null)]
+    [InlineData("replicasets", null)]
+    public void Crash_targets_are_controller_names_or_paths_below_the_controller_manager(string path, string? controller) =>
+        Assert.Equal(controller, ChaosPalette.ControllerOf(path));
+
+    private static JsonObject Pod(string name, string node, bool ready, string rs = "web-abc12", string hash = "abc12", bool deleting = false)
+    {
+        var meta = new JsonObject
+        {
+            ["name"] = name, ["namespace"] = "default",
+            ["labels"] = new JsonObject { ["pod-template-hash"] = hash },
+            ["ownerReferences"] = new JsonArray(new JsonObject { ["kind"] = "ReplicaSet", ["name"] = rs }),
+        };
+        if (deleting) meta["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+        return new JsonObject
+        {
+            ["metadata"] = meta,
+            ["spec"] = new JsonObject { ["nodeName"] = node },
+            ["status"] = new JsonObject
+            {
+                ["phase"] = "Running",
+                ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = ready ? "True" : "False" }),
+            },
+        };
+    }
+
+    [Fact]
+    public void A_pod_belongs_to_the_deployment_named_by_its_replica_set_minus_the_template_hash()
+    {
+        var pod = ClusterView.ParsePod(Pod("web-abc12-x", "worker-a1", ready: true));
+        Assert.Equal("default/web", pod.Owner);
+        Assert.True(pod.Ready);
+        Assert.Equal("worker-a1", pod.NodeName);
+    }
+
+    [Fact]
+    public void Deployments_are_ready_only_with_their_desired_ready_pods_on_nodes_that_were_not_lost()
+    {
+        var deployment = new DeploymentView("default", "web", Desired: 2, Ready: 2);
+        var pods = new[] { Pod("a", "worker-a1", true), Pod("b", "worker-b1", true), Pod("c", "worker-c1", true, deleting: true) }
+            .Select(ClusterView.ParsePod).ToList();
+        var snapshot = new ClusterSnapshot(null, null, pods, [deployment]);
+        Assert.True(snapshot.DeploymentsReady(new HashSet<string>()));
+        Assert.False(snapshot.DeploymentsReady(new HashSet<string> { "worker-b1" }));
+        Assert.Equal(1, snapshot.ReadyElsewhere(deployment, new HashSet<string> { "worker-b1" }));
+    }
+
+    [Fact]
+    public void The_text_report_names_every_event_the_outcome_the_api_figures_and_the_leftovers()
+    {
+        var report = new ChaosReport { Fault = "kill", Targets = ["worker-a1"], TimeoutSeconds = 60 };
+        report.Add(0.1, "process gone", "worker-a1 pid 1");
+        report.Add(3.5, "unreachable worker-a1");
+        report.Recovered = true;
+        report.RecoveredAfterSeconds = 9.5;
+        report.ApiProbes = 40;
+        report.ApiFailures = 1;
+        report.Leftovers.Add("worker-a1 is not running; bring it back with `akkakube chaos restart worker-a1`");
+        var text = report.ToText();
+        Assert.Contains("unreachable worker-a1", text);
+        Assert.Contains("recovered in 9.50 s", text);
+        Assert.Contains("API: 40 probes, 1 failed", text);
+        Assert.Contains("akkakube chaos restart worker-a1", text);
+        var json = JsonNode.Parse(report.ToJson())!;
+        Assert.True((bool)json["recovered"]!);
+        Assert.Equal(2, json["timeline"]!.AsArray().Count);
+    }
+}

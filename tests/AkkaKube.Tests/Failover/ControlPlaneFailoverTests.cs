@@ -1,0 +1,100 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using AkkaKube.Cli.Chaos;
+using AkkaKube.Cli.History;
+
+namespace AkkaKube.Tests.Failover;
+
+/// <summary>Process-level: SIGKILL of control-plane nodes in a 3 control-plane + 1 worker cluster.</summary>
+[Trait("Category", "Failover")]
+public sealed class ControlPlaneFailoverTests(ControlPlaneFailoverCluster cluster) : IClassFixture<ControlPlaneFailoverCluster>
+{
+    [Fact]
+    public async Task Killing_the_singleton_host_keeps_the_api_answering_loses_no_acknowledged_write_and_scheduling_resumes()
+    {
+        await FailoverSupport.EnsureAllUpAsync(cluster);
+        using var http = FailoverSupport.Http(cluster);
+        var acknowledged = new ConcurrentBag<string>();
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            var attempts = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                var name = $"ack-{attempts++}";
+                try
+                {
+                    await FailoverSupport.SendAsync(http, HttpMethod.Post, "/api/v1/namespaces/default/configmaps", new JsonObject
+                    {
+                        ["apiVersion"] = "v1", ["kind"] = "ConfigMap", ["metadata"] = new JsonObject { ["name"] = name },
+                        ["data"] = new JsonObject { ["n"] = name },
+                    });
+                    acknowledged.Add(name);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    // not acknowledged: may or may not exist afterwards
+                }
+                await Task.Delay(50);
+            }
+        });
+
+        ChaosReport report;
+        try
+        {
+            report = await FailoverSupport.Runner(cluster, 90).RunAsync(FaultKind.KillLeader, null, CancellationToken.None);
+        }
+        finally
+        {
+            stop.Cancel();
+            await writer;
+        }
+
+        Assert.True(report.Recovered, report.ToText());
+        Assert.Contains(report.Timeline, t => t.Event == "new pod bound");
+        Assert.Contains(report.Timeline, t => t.Event == "singletons moved");
+        Assert.True(report.ApiProbes > 0 && report.ApiFailures * 4 <= report.ApiProbes, $"the API should keep answering through the surviving apiservers:\n{report.ToText()}");
+        Assert.NotEmpty(acknowledged);
+        foreach (var name in acknowledged)
+        {
+            var cm = await FailoverSupport.SendAsync(http, HttpMethod.Get, $"/api/v1/namespaces/default/configmaps/{name}");
+            Assert.Equal(name, (string?)cm!["data"]?["n"]);
+        }
+    }
+
+    [Fact]
+    public async Task A_history_recorded_while_a_control_plane_node_is_killed_and_restarted_is_linearizable()
+    {
+        await FailoverSupport.EnsureAllUpAsync(cluster);
+        var history = new HistoryClient(cluster.ApiUri, keyPrefix: "lin-cp")
+        {
+            // The checker handles at most 63 calls per key in a window, and a call with an unknown outcome (expected
+            // while a node dies) keeps its window open to the end: so ~30 calls per key, spread over the fault.
+            Clients = 4,
+            Keys = 40,
+            UnknownBackoff = TimeSpan.FromSeconds(1),
+            ThinkTime = TimeSpan.FromMilliseconds(40),
+            MaxOperations = 1_200,
+            MaxDuration = TimeSpan.FromSeconds(60),
+        };
+        using var stop = new CancellationTokenSource();
+        var recording = history.RunAsync(stop.Token);
+        ChaosReport report;
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1)); // some operations before the fault
+            report = await FailoverSupport.Runner(cluster, 90).RunAsync(FaultKind.Restart, "cp-2", CancellationToken.None);
+        }
+        finally
+        {
+            stop.CancelAfter(TimeSpan.FromSeconds(3)); // a few operations after the node is back
+        }
+        var ops = await recording;
+
+        Assert.True(report.Recovered, report.ToText());
+        Assert.True(ops.Count > 100, $"only {ops.Count} operations recorded");
+        // A read without an answer constrains nothing (it has no effect): leave it out of the history.
+        var result = LinearizabilityChecker.Check(ops.Where(o => !(o.Kind == OpKind.Get && o.Outcome == OpOutcome.Unknown)));
+        Assert.True(result.Linearizable, $"key {result.Key}: {result.Explanation} (outcomes: {string.Join(", ", ops.GroupBy(o => o.Outcome).Select(g => $"{g.Key}={g.Count()}"))})");
+    }
+}
