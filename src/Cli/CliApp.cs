@@ -121,6 +121,22 @@ public static class CliApp
             throw;
         }
 
+        try
+        {
+            var lastReady = -1;
+            await LocalClusterLauncher.WaitUntilNodesReadyAsync(state, options.Timeout, (ready, total) =>
+            {
+                if (ready != lastReady) Console.WriteLine($"worker Nodes Ready {ready}/{total}");
+                lastReady = ready;
+            }, ct);
+        }
+        catch (Exception)
+        {
+            LocalClusterLauncher.Stop(state, TimeSpan.FromSeconds(10));
+            File.Delete(ClusterState.PathIn(state.DataDirectory));
+            throw;
+        }
+
         PrintTable(state, members);
         var kubeconfig = LocalClusterLauncher.WriteKubeconfig(state.DataDirectory, state.ApiPort);
         Console.WriteLine();

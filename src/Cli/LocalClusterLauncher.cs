@@ -113,6 +113,35 @@ public static class LocalClusterLauncher
     /// Waits until every node of <paramref name="state"/> is an Up member (asking the nodes' command hosts), reporting
     /// (up, total) as it goes. A node process that exits meanwhile is an error naming it and its log.
     /// </summary>
+    /// <summary>
+    /// Waits until every worker has registered its Node and reports Ready through the API, so that
+    /// `kubectl get nodes` right after `up` shows them. Returns the number of Ready worker Nodes.
+    /// </summary>
+    public static async Task<int> WaitUntilNodesReadyAsync(ClusterState state, TimeSpan timeout, Action<int, int>? progress = null, CancellationToken ct = default)
+    {
+        var workers = state.Nodes.Where(n => n.Roles.Split(',').Contains("worker")).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{state.ApiPort}"), Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + timeout;
+        var ready = 0;
+        while (true)
+        {
+            try
+            {
+                var list = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync("/api/v1/nodes", ct));
+                ready = (list?["items"] as System.Text.Json.Nodes.JsonArray ?? []).OfType<System.Text.Json.Nodes.JsonObject>()
+                    .Count(n => workers.Contains(n["metadata"]?["name"]?.GetValue<string>() ?? "")
+                                && (n["status"]?["conditions"] as System.Text.Json.Nodes.JsonArray ?? []).OfType<System.Text.Json.Nodes.JsonObject>()
+                                    .Any(c => c["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == "True"));
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException) { }
+            progress?.Invoke(ready, workers.Count);
+            if (ready >= workers.Count) return ready;
+            if (DateTime.UtcNow > deadline)
+                throw new CliException($"only {ready} of {workers.Count} worker Nodes became Ready within {timeout.TotalSeconds:0} s; see the logs in {LogDirectory(state.DataDirectory)}");
+            await Task.Delay(250, ct);
+        }
+    }
+
     public static async Task<IReadOnlyList<MemberView>> WaitUntilUpAsync(ClusterState state, TimeSpan timeout, Action<int, int>? progress = null, CancellationToken ct = default)
     {
         var deadline = DateTime.UtcNow + timeout;

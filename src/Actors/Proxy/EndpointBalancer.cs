@@ -28,7 +28,9 @@ public sealed class EndpointBalancer
     private readonly Func<DateTimeOffset> _clock;
     private readonly ConcurrentDictionary<IPAddress, Sticky> _affinity = new();
     private volatile BalancerRules _rules;
-    private int _next = -1;
+    // Each proxy starts its rotation at a random backend: the kernel spreads connections over the proxies
+    // sharing an address (SO_REUSEPORT), and rotations all starting at the first backend would pile up on it.
+    private int _next = Random.Shared.Next();
 
     private sealed record Sticky(Backend Backend, DateTimeOffset LastUsed);
 
