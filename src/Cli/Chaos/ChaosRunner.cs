@@ -300,7 +300,9 @@ public sealed class ChaosRunner
         }
 
         stopProbe.Cancel();
-        await probe;
+        // Stopping the probe cancels its request in flight; that is the end of probing, not a failure.
+        try { await probe; }
+        catch (OperationCanceledException) when (stopProbe.IsCancellationRequested && !ct.IsCancellationRequested) { }
         if (probePodCreate is not null)
         {
             probePod ??= await probePodCreate;
