@@ -253,18 +253,41 @@ public static class LocalClusterLauncher
         }
     }
 
+    /// <summary>
+    /// A free port below the kernel's ephemeral range: ports the OS hands out for port 0 come from that range,
+    /// and so do the source ports of outgoing connections, which could take a chosen port before the node binds it.
+    /// </summary>
     public static int FreePort(IPAddress ip)
     {
-        using var listener = new TcpListener(ip, 0);
+        var (low, high) = PortRangeBelowEphemeral();
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var port = Random.Shared.Next(low, high);
+            using var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                socket.Bind(new IPEndPoint(ip, port));
+                return port;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse) { }
+            catch (SocketException e)
+            {
+                throw new CliException($"cannot bind {ip}: {e.Message} (local clusters need the 127.0.0.0/8 loopback range)");
+            }
+        }
+        throw new CliException($"no free port on {ip} between {low} and {high}");
+    }
+
+    /// <summary>[10000, start of /proc/sys/net/ipv4/ip_local_port_range), or 20000-32767 when it cannot be read.</summary>
+    public static (int Low, int High) PortRangeBelowEphemeral()
+    {
         try
         {
-            listener.Start();
+            var parts = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (int.TryParse(parts[0], out var start) && start > 12000) return (10000, start);
         }
-        catch (SocketException e)
-        {
-            throw new CliException($"cannot bind {ip}: {e.Message} (local clusters need the 127.0.0.0/8 loopback range)");
-        }
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException) { }
+        return (20000, 32768);
     }
 
     private static void EnsureFree(IPAddress ip, int port, string message)

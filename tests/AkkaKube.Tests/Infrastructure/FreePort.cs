@@ -5,13 +5,11 @@ namespace AkkaKube.Tests.Infrastructure;
 
 public static class FreePort
 {
-    /// <summary>A port the OS just handed out on the given address (127.0.0.1 by default).</summary>
-    public static int Next(IPAddress? address = null)
-    {
-        using var listener = new TcpListener(address ?? IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>
+    /// A free port on the given address (127.0.0.1 by default), below the kernel's ephemeral range so that no
+    /// outgoing connection of a parallel test takes it before the node under test binds it.
+    /// </summary>
+    public static int Next(IPAddress? address = null) => AkkaKube.Cli.LocalClusterLauncher.FreePort(address ?? IPAddress.Loopback);
 }
 
 public sealed class TempDir : IDisposable
