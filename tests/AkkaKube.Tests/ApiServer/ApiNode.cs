@@ -23,11 +23,13 @@ public sealed class ApiNode : IAsyncLifetime
         {
             try
             {
+                // Bootstrap is over once the namespaces and the `kubernetes` service exist: nothing else writes after.
                 using var r = await Http.GetAsync("/api/v1/namespaces/kube-node-lease");
-                if (r.StatusCode == HttpStatusCode.OK) return;
+                using var s = await Http.GetAsync("/api/v1/namespaces/default/services/kubernetes");
+                if (r.StatusCode == HttpStatusCode.OK && s.StatusCode == HttpStatusCode.OK) return;
             }
             catch (HttpRequestException) { }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the apiserver did not bootstrap its namespaces within 60s");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the apiserver did not bootstrap its namespaces and the kubernetes service within 60s");
             await Task.Delay(200);
         }
     }
