@@ -367,7 +367,7 @@ public sealed class HollowKubeletTests : Akka.TestKit.Xunit2.TestKit
         var kubelets = KubeletHostingExtensions.KubeletProps(Sys, node, settings, api).ToList();
         Assert.Equal(["kubelet-hollow-0", "kubelet-hollow-1", "kubelet-hollow-2"], kubelets.Select(k => k.Name));
         foreach (var (name, props) in kubelets) Sys.ActorOf(props, name);
-        AwaitAssert(() => Assert.Equal(3, api.All(ApiResource.Nodes).Count), TimeSpan.FromSeconds(15));
+        AwaitAssert(() => Assert.Equal(3, api.All(ApiResource.Nodes).Count), TimeSpan.FromSeconds(60));
         var nodes = api.All(ApiResource.Nodes);
         Assert.All(nodes, n =>
         {
@@ -378,6 +378,6 @@ public sealed class HollowKubeletTests : Akka.TestKit.Xunit2.TestKit
         for (var i = 0; i < 3; i++)
             for (var j = 0; j < 10; j++)
                 api.CreateNow(ApiResource.Pods, PodBuilder.MakePod($"h{i}-{j}").Node($"w1-hollow-{i}").Container("c", "anything/at-all:1").Build());
-        AwaitAssert(() => Assert.All(api.All(ApiResource.Pods), p => Assert.Equal("Running", p.Phase())), TimeSpan.FromSeconds(15));
+        AwaitAssert(() => Assert.All(api.All(ApiResource.Pods), p => Assert.Equal("Running", p.Phase())), TimeSpan.FromSeconds(60));
     }
 }
