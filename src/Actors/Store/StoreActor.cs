@@ -12,7 +12,7 @@ namespace AkkaKube.Actors.Store;
 /// <summary>
 /// One store partition: an event-sourced actor over <see cref="PartitionState"/> and <see cref="WatchHub"/>.
 /// Group commit: while one journal write is in flight, commands queue; when it completes, the whole queue is
-/// decided in order into one PersistAll batch. Every reply (reads too) is sent in command order and only after
+/// decided in order into one batch, persisted as one journal row (<see cref="StoreProtocol.StoreEventBatch"/>). Every reply (reads too) is sent in command order and only after
 /// the events it depends on are persisted, so no client reads a write before it was acknowledged.
 /// </summary>
 public sealed class StoreActor : UntypedPersistentActor, IWithTimers
@@ -77,6 +77,9 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
                 break;
             case IStoreEvent e:
                 _hub.Publish(_state.Apply(e));
+                break;
+            case StoreEventBatch b:
+                foreach (var e in b.Unwrap()) _hub.Publish(_state.Apply(e));
                 break;
             case RecoveryCompleted:
                 CommittedRevision = _state.Revision;
@@ -166,8 +169,12 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
             if (events.Count == 0) continue; // everything was answered at once
 
             _inFlight = batch;
-            var remaining = events.Count;
-            PersistAllAsync(events, _ =>
+            // The loop persists once (_inFlight stops it); the batch is one journal row unless configured otherwise.
+            IReadOnlyList<object> journalEntries = events.Count == 1 || !_settings.JournalRowPerBatch
+                ? events
+                : [StoreEventBatch.Of(events)];
+            var remaining = journalEntries.Count;
+            PersistAllAsync(journalEntries, _ =>
             {
                 if (--remaining > 0) return;
                 var done = _inFlight!;
@@ -201,7 +208,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
 
     private void MaybeSnapshot()
     {
-        if (_state.Revision - _lastSnapshotRevision < _settings.SnapshotEvery) return;
+        if (_state.Revision - _lastSnapshotRevision < _settings.SnapshotThreshold(_state.Count)) return;
         _lastSnapshotRevision = _state.Revision;
         SaveSnapshot(_state.ToSnapshot());
     }

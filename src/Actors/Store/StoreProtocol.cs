@@ -85,6 +85,36 @@ public static class StoreProtocol
     /// <summary>The object as it was when deleted, carrying the deletion's revision as resourceVersion.</summary>
     public sealed record ObjectDeleted(string ObjectJson, long Revision) : IStoreEvent;
 
+    /// <summary>
+    /// One group-commit batch as one journal row: the per-row cost of the SQL journal (not the events' size)
+    /// dominates a durable write, so a batch of N writes is persisted once. Replayed as its events, in order.
+    /// </summary>
+    public sealed record StoreEventBatch(IReadOnlyList<BatchedStoreEvent> Events) : IAkkaKubeMessage
+    {
+        public static StoreEventBatch Of(IReadOnlyList<IStoreEvent> events) =>
+            new(events.Select(e => new BatchedStoreEvent(
+                e switch { ObjectCreated => BatchedStoreEvent.Created, ObjectDeleted => BatchedStoreEvent.Deleted, _ => BatchedStoreEvent.Updated },
+                e.ObjectJson, e.Revision)).ToList());
+
+        public IEnumerable<IStoreEvent> Unwrap() => Events.Select(e => e.ToEvent());
+    }
+
+    /// <summary>An event inside a <see cref="StoreEventBatch"/>; Type is created, updated or deleted.</summary>
+    public sealed record BatchedStoreEvent(string Type, string ObjectJson, long Revision)
+    {
+        public const string Created = "created";
+        public const string Updated = "updated";
+        public const string Deleted = "deleted";
+
+        public IStoreEvent ToEvent() => Type switch
+        {
+            Created => new ObjectCreated(ObjectJson, Revision),
+            Updated => new ObjectUpdated(ObjectJson, Revision),
+            Deleted => new ObjectDeleted(ObjectJson, Revision),
+            _ => throw new InvalidOperationException($"unknown store event type '{Type}' in a journal batch"),
+        };
+    }
+
     /// <summary>The whole partition at Revision (objects in key order); Kind/ApiVersion feed bookmarks.</summary>
     public sealed record PartitionSnapshot(long Revision, IReadOnlyList<string> Objects, string? Kind, string? ApiVersion)
         : IAkkaKubeMessage;

@@ -15,11 +15,26 @@ public sealed record StoreSettings
     /// <summary>A snapshot after this many events; then older journal entries are deleted (<c>snapshot-every</c>).</summary>
     public int SnapshotEvery { get; init; } = 1_000;
 
+    /// <summary>
+    /// A snapshot waits for at least objects × this many events (<c>snapshot-state-factor</c>), so its O(objects)
+    /// cost is spread over as many writes: O(1) per write, and recovery replays at most that factor × the state.
+    /// </summary>
+    public double SnapshotStateFactor { get; init; } = 2.0;
+
+    /// <summary>Events after the last snapshot before the next one, for a partition holding <paramref name="objects"/>.</summary>
+    public long SnapshotThreshold(int objects) => Math.Max(SnapshotEvery, (long)Math.Ceiling(objects * SnapshotStateFactor));
+
     /// <summary>Shards of the store region (<c>number-of-shards</c>); ≈ 10 × control-plane nodes.</summary>
     public int NumberOfShards { get; init; } = 30;
 
     /// <summary>Most commands decided into one journal batch (<c>max-batch</c>).</summary>
     public int MaxBatch { get; init; } = 1_000;
+
+    /// <summary>
+    /// Persist a group-commit batch as one journal row (<c>journal-row-per-batch</c>); off writes one row per event,
+    /// as before. Both are replayed the same way, so the setting can change between restarts.
+    /// </summary>
+    public bool JournalRowPerBatch { get; init; } = true;
 
     /// <summary>Period of BOOKMARK events for watchers that asked for them (<c>bookmark-interval</c>).</summary>
     public TimeSpan BookmarkInterval { get; init; } = TimeSpan.FromSeconds(10);
@@ -29,6 +44,8 @@ public sealed record StoreSettings
         Positive(WatchWindow, "watch-window");
         Positive(SnapshotEvery, "snapshot-every");
         Positive(NumberOfShards, "number-of-shards");
+        if (!(SnapshotStateFactor >= 0) || double.IsInfinity(SnapshotStateFactor))
+            throw new ArgumentException($"{ConfigPath}.snapshot-state-factor must be a number >= 0, got {SnapshotStateFactor}");
         Positive(MaxBatch, "max-batch");
         if (BookmarkInterval <= TimeSpan.Zero)
             throw new ArgumentException($"{ConfigPath}.bookmark-interval must be a positive duration, got {BookmarkInterval}");
@@ -46,8 +63,10 @@ public sealed record StoreSettings
             {
                 WatchWindow = c.GetInt("watch-window", Default.WatchWindow),
                 SnapshotEvery = c.GetInt("snapshot-every", Default.SnapshotEvery),
+                SnapshotStateFactor = c.GetDouble("snapshot-state-factor", Default.SnapshotStateFactor),
                 NumberOfShards = c.GetInt("number-of-shards", Default.NumberOfShards),
                 MaxBatch = c.GetInt("max-batch", Default.MaxBatch),
+                JournalRowPerBatch = c.GetBoolean("journal-row-per-batch", Default.JournalRowPerBatch),
                 BookmarkInterval = c.GetTimeSpan("bookmark-interval", Default.BookmarkInterval, allowInfinite: false),
             }.Validate();
         }

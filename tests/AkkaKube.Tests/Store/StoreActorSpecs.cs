@@ -88,7 +88,7 @@ public sealed class StoreActorSpecs : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Snapshots_delete_the_journal_and_recovery_stays_exact()
     {
-        var settings = StoreSettings.Default with { SnapshotEvery = 5 };
+        var settings = StoreSettings.Default with { SnapshotEvery = 5, SnapshotStateFactor = 0 };
         var store = Start(settings);
         for (var i = 0; i < 23; i++) Create(store, Objects.ConfigMap($"cm-{i:D2}").Json);
         var before = ListAll(store);
@@ -108,9 +108,25 @@ public sealed class StoreActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_snapshot_waits_until_the_events_since_the_last_reach_twice_the_objects()
+    {
+        var settings = StoreSettings.Default with { SnapshotEvery = 5, SnapshotStateFactor = 2 };
+        var store = Start(settings);
+        for (var i = 0; i < 10; i++) Create(store, Objects.ConfigMap($"cm-{i}").Json);
+        // 10 objects: the threshold is 20 events, not 5; revision 19 is still below it.
+        for (var i = 0; i < 9; i++) Ask<ObjectReply>(store, new UpdateObject(P, Objects.ConfigMap("cm-0").Data("i", i.ToString()).Json));
+        Assert.Equal(0, SnapshotRows(StoreActor.PersistenceIdOf(P)));
+        Ask<ObjectReply>(store, new UpdateObject(P, Objects.ConfigMap("cm-0").Data("i", "last").Json));
+        AwaitAssert(() => Assert.Equal(1, SnapshotRows(StoreActor.PersistenceIdOf(P))), Wait, TimeSpan.FromMilliseconds(100));
+        StopAndWait(store);
+        var after = ListAll(Start(settings));
+        Assert.Equal((10, 20L), (after.Items.Count, after.Revision));
+    }
+
+    [Fact]
     public void A_partition_whose_whole_journal_was_deleted_after_a_snapshot_continues_its_sequence()
     {
-        var settings = StoreSettings.Default with { SnapshotEvery = 5 };
+        var settings = StoreSettings.Default with { SnapshotEvery = 5, SnapshotStateFactor = 0 };
         var store = Start(settings);
         for (var i = 0; i < 10; i++) Create(store, Objects.ConfigMap($"cm-{i}").Json);
         AwaitAssert(() => Assert.Equal(0, JournalRows(StoreActor.PersistenceIdOf(P))), Wait, TimeSpan.FromMilliseconds(100));
@@ -175,9 +191,57 @@ public sealed class StoreActorSpecs : Akka.TestKit.Xunit2.TestKit
         {
             var reply = probe.ExpectMsg<ObjectReply>(Wait);
             var revision = long.Parse(Objects.Meta(reply.ObjectJson, "resourceVersion"));
-            Assert.True(MaxJournalSequence(StoreActor.PersistenceIdOf(P)) >= revision, $"revision {revision} acknowledged before it was journaled");
+            Assert.True(MaxJournaledRevision(StoreActor.PersistenceIdOf(P)) >= revision, $"revision {revision} acknowledged before it was journaled");
         }
         Assert.Equal(40, ListAll(store).Items.Count);
+    }
+
+    [Fact]
+    public void A_burst_is_journaled_one_row_per_batch_and_recovers_exactly()
+    {
+        var store = Start();
+        var probes = Enumerable.Range(0, 60).Select(_ => CreateTestProbe()).ToList();
+        for (var i = 0; i < probes.Count; i++)
+            store.Tell(new CreateObject(P, Objects.ConfigMap($"cm-{i:D2}").Json), probes[i].Ref);
+        foreach (var probe in probes) probe.ExpectMsg<ObjectReply>(Wait);
+        var before = ListAll(store);
+        StopAndWait(store);
+
+        // The first create is persisted alone; the 59 queued behind it are decided into few batches.
+        var rows = JournalRows(StoreActor.PersistenceIdOf(P));
+        Assert.True(rows < 60, $"60 writes took {rows} journal rows");
+        Assert.Equal(60, MaxJournaledRevision(StoreActor.PersistenceIdOf(P)));
+        var after = ListAll(Start());
+        Assert.Equal(before.Items, after.Items);
+        Assert.Equal(60, after.Revision);
+    }
+
+    [Fact]
+    public void A_journal_of_per_event_rows_and_batch_rows_replays_in_order()
+    {
+        var perEvent = StoreSettings.Default with { JournalRowPerBatch = false };
+        var store = Start(perEvent);
+        var probes = Enumerable.Range(0, 20).Select(_ => CreateTestProbe()).ToList();
+        for (var i = 0; i < probes.Count; i++)
+            store.Tell(new CreateObject(P, Objects.ConfigMap($"old-{i:D2}").Json), probes[i].Ref);
+        foreach (var probe in probes) probe.ExpectMsg<ObjectReply>(Wait);
+        StopAndWait(store);
+        Assert.Equal(20, JournalRows(StoreActor.PersistenceIdOf(P)));
+
+        var batched = Start();
+        probes = Enumerable.Range(0, 20).Select(_ => CreateTestProbe()).ToList();
+        for (var i = 0; i < probes.Count; i++)
+            batched.Tell(new UpdateObject(P, Objects.ConfigMap($"old-{i:D2}").Data("v", "2").Json), probes[i].Ref);
+        foreach (var probe in probes) probe.ExpectMsg<ObjectReply>(Wait);
+        Ask<ObjectReply>(batched, new DeleteObject(P, "default", "old-07"));
+        var before = ListAll(batched);
+        StopAndWait(batched);
+
+        var after = ListAll(Start());
+        Assert.Equal(before.Items, after.Items);
+        Assert.Equal(41, after.Revision);
+        Assert.Equal(19, after.Items.Count);
+        Assert.All(after.Items, json => Assert.Contains("\"v\":\"2\"", json));
     }
 
     [Fact]
@@ -279,8 +343,29 @@ public sealed class StoreActorSpecs : Akka.TestKit.Xunit2.TestKit
     private long JournalRows(string persistenceId) =>
         Scalar("SELECT COUNT(*) FROM journal WHERE persistence_id = $p AND deleted = 0", persistenceId);
 
-    private long MaxJournalSequence(string persistenceId) =>
-        Scalar("SELECT COALESCE(MAX(sequence_number), 0) FROM journal WHERE persistence_id = $p", persistenceId);
+    /// <summary>The highest store revision inside the journal's rows (a row holds one event or one batch).</summary>
+    private long MaxJournaledRevision(string persistenceId)
+    {
+        using var connection = new SqliteConnection(StoreTestConfig.SqliteConnection(DbFile));
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT message, manifest, identifier FROM journal WHERE persistence_id = $p";
+        command.Parameters.AddWithValue("$p", persistenceId);
+        using var reader = command.ExecuteReader();
+        var serialization = Sys.Serialization;
+        long max = 0;
+        while (reader.Read())
+        {
+            var message = serialization.Deserialize((byte[])reader[0], Convert.ToInt32(reader[2]), (string)reader[1]);
+            max = Math.Max(max, message switch
+            {
+                IStoreEvent e => e.Revision,
+                StoreEventBatch b => b.Events.Max(e => e.Revision),
+                _ => throw new InvalidOperationException($"unexpected journal entry {message.GetType()}"),
+            });
+        }
+        return max;
+    }
 
     private long SnapshotRows(string persistenceId) =>
         Scalar("SELECT COUNT(*) FROM snapshot WHERE persistence_id = $p", persistenceId);

@@ -43,7 +43,7 @@ public sealed class StorePostgresSpecs() : Akka.TestKit.Xunit2.TestKit(
     [PostgresFact]
     public void A_partition_on_postgres_recovers_exactly_after_a_restart_with_snapshots()
     {
-        var settings = StoreSettings.Default with { SnapshotEvery = 7 };
+        var settings = StoreSettings.Default with { SnapshotEvery = 7, SnapshotStateFactor = 0 };
         var store = Sys.ActorOf(StoreActor.Props(_partition, settings));
         var probes = Enumerable.Range(0, 30).Select(_ => CreateTestProbe()).ToList();
         for (var i = 0; i < probes.Count; i++)

@@ -28,6 +28,7 @@ public sealed class StoreSettingsSpecs
         { "a zero watch window", "watch-window = 0", "akkakube.store.watch-window must be a positive integer, got 0" },
         { "a negative snapshot interval", "snapshot-every = -5", "akkakube.store.snapshot-every must be a positive integer, got -5" },
         { "zero shards", "number-of-shards = 0", "akkakube.store.number-of-shards must be a positive integer, got 0" },
+        { "a negative snapshot state factor", "snapshot-state-factor = -1", "akkakube.store.snapshot-state-factor must be a number >= 0, got -1" },
         { "a zero batch", "max-batch = 0", "akkakube.store.max-batch must be a positive integer, got 0" },
         { "a zero bookmark interval", "bookmark-interval = 0s", "akkakube.store.bookmark-interval must be a positive duration" },
         { "a word where a number belongs", "watch-window = lots", "invalid akkakube.store settings" },
@@ -39,6 +40,16 @@ public sealed class StoreSettingsSpecs
     {
         var e = Assert.ThrowsAny<ArgumentException>(() => StoreSettings.Create(ConfigurationFactory.ParseString("akkakube.store { " + hocon + " }")));
         Assert.True(e.Message.Contains(message, StringComparison.Ordinal), $"{name}: '{e.Message}'");
+    }
+
+    [Fact]
+    public void A_snapshot_waits_for_the_larger_of_the_interval_and_the_state_times_the_factor()
+    {
+        var settings = StoreSettings.Default;
+        Assert.Equal((2.0, true), (settings.SnapshotStateFactor, settings.JournalRowPerBatch));
+        Assert.Equal(1_000, settings.SnapshotThreshold(10));
+        Assert.Equal(20_000, settings.SnapshotThreshold(10_000));
+        Assert.Equal(1_000, (settings with { SnapshotStateFactor = 0 }).SnapshotThreshold(10_000));
     }
 
     [Fact]
