@@ -4,47 +4,31 @@ using AkkaKube.Tests.Infrastructure;
 
 namespace AkkaKube.Tests.Kubectl;
 
-/// <summary>An in-process node plus a kubeconfig and cache dir for the real kubectl.</summary>
-public sealed class KubectlNode : IAsyncLifetime
+/// <summary>The real kubectl with its own kubeconfig (token user, so it never prompts) and cache dir.</summary>
+public sealed class KubectlRunner(string dir)
 {
-    public ApiNode Api { get; } = new();
-    private readonly TempDir _dir = new();
-    public string Dir => _dir.Path;
-    public static string? KubectlPath { get; } = FindKubectl();
-
-    private static string? FindKubectl() =>
+    public static string? KubectlPath { get; } =
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
         .Select(p => Path.Combine(p, "kubectl")).FirstOrDefault(File.Exists);
 
-    public async Task InitializeAsync()
-    {
-        if (KubectlPath is null) return;
-        await Api.InitializeAsync();
-        await File.WriteAllTextAsync(Path.Combine(Dir, "kubeconfig"), $"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - cluster: {"{"}server: "{Api.Node.ApiUri.ToString().TrimEnd('/')}"{"}"}
-              name: akkakube
-            users:
-            - name: akkakube
-              user: {"{"}token: "akkakube-test"{"}"}
-            contexts:
-            - context: {"{"}cluster: akkakube, user: akkakube, namespace: default{"}"}
-              name: akkakube
-            current-context: akkakube
-            """);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (KubectlPath is not null) await Api.DisposeAsync();
-        _dir.Dispose();
-    }
-
     public record Result(int Exit, string Out, string Err);
 
-    /// <summary>Runs kubectl with the test kubeconfig; killed by PID after the timeout.</summary>
+    public Task WriteKubeconfigAsync(Uri api) => File.WriteAllTextAsync(Path.Combine(dir, "kubeconfig"), $"""
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - cluster: {"{"}server: "{api.ToString().TrimEnd('/')}"{"}"}
+          name: akkakube
+        users:
+        - name: akkakube
+          user: {"{"}token: "akkakube-test"{"}"}
+        contexts:
+        - context: {"{"}cluster: akkakube, user: akkakube, namespace: default{"}"}
+          name: akkakube
+        current-context: akkakube
+        """);
+
+    /// <summary>Runs kubectl with the kubeconfig; killed by PID after the timeout.</summary>
     public async Task<Result> Run(string args, string? stdin = null, int timeoutSeconds = 60)
     {
         var psi = new ProcessStartInfo(KubectlPath!)
@@ -55,12 +39,12 @@ public sealed class KubectlNode : IAsyncLifetime
             UseShellExecute = false,
         };
         psi.ArgumentList.Add("--cache-dir");
-        psi.ArgumentList.Add(Path.Combine(Dir, "cache"));
+        psi.ArgumentList.Add(Path.Combine(dir, "cache"));
         // words split on spaces; a 'single-quoted' word may hold spaces and double quotes
         foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(args, @"'([^']*)'|(\S+)"))
             psi.ArgumentList.Add(m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value);
-        psi.Environment["KUBECONFIG"] = Path.Combine(Dir, "kubeconfig");
-        psi.Environment["HOME"] = Dir;
+        psi.Environment["KUBECONFIG"] = Path.Combine(dir, "kubeconfig");
+        psi.Environment["HOME"] = dir;
         using var p = Process.Start(psi)!;
         try
         {
@@ -80,6 +64,33 @@ public sealed class KubectlNode : IAsyncLifetime
             if (!p.HasExited) p.Kill(entireProcessTree: true);
         }
     }
+}
+
+/// <summary>An in-process node plus a kubeconfig and cache dir for the real kubectl.</summary>
+public sealed class KubectlNode : IAsyncLifetime
+{
+    public ApiNode Api { get; } = new();
+    private readonly TempDir _dir = new();
+    private readonly KubectlRunner _kubectl;
+    public string Dir => _dir.Path;
+    public static string? KubectlPath => KubectlRunner.KubectlPath;
+
+    public KubectlNode() => _kubectl = new KubectlRunner(_dir.Path);
+
+    public async Task InitializeAsync()
+    {
+        if (KubectlPath is null) return;
+        await Api.InitializeAsync();
+        await _kubectl.WriteKubeconfigAsync(Api.Node.ApiUri);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (KubectlPath is not null) await Api.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    public Task<KubectlRunner.Result> Run(string args, string? stdin = null, int timeoutSeconds = 60) => _kubectl.Run(args, stdin, timeoutSeconds);
 }
 
 /// <summary>The real kubectl (v1.32 dispatcher on PATH) against an in-process node. Skipped with a reason when kubectl is absent.</summary>
