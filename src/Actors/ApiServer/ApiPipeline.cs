@@ -639,13 +639,18 @@ public sealed class ApiPipeline(IActorRef store, ApiServerSettings settings, IEv
         return deleted;
     }
 
-    private sealed record DeleteOpts(string? Policy, string? Uid, string? ResourceVersion, bool DryRun);
+    /// <summary>Grace: the client's gracePeriodSeconds (null = the object's default).</summary>
+    private sealed record DeleteOpts(string? Policy, string? Uid, string? ResourceVersion, bool DryRun, long? Grace = null);
 
     private static DeleteOpts ParseDeleteOptions(Ctx c)
     {
         string? policy = c.Q("propagationPolicy");
         string? uid = null, rv = null;
         var dryRun = c.DryRun;
+        long? grace = null;
+        if (c.Q("gracePeriodSeconds") is { Length: > 0 } gq)
+            grace = long.TryParse(gq, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var g) ? g
+                : throw ApiException.BadRequest($"gracePeriodSeconds must be an integer (got \"{gq}\")");
         if (!string.IsNullOrWhiteSpace(c.Req.Body))
         {
             if (ParseBody(c) is not JsonObject body) throw ApiException.BadRequest("DeleteOptions must be a JSON object");
@@ -656,10 +661,32 @@ public sealed class ApiPipeline(IActorRef store, ApiServerSettings settings, IEv
             uid = Admission.Str(body["preconditions"]?["uid"]) is { Length: > 0 } u ? u : null;
             rv = Admission.Str(body["preconditions"]?["resourceVersion"]) is { Length: > 0 } r ? r : null;
             if (body["dryRun"] is JsonArray dr && dr.Any(x => Admission.Str(x) == "All")) dryRun = true;
+            grace = GraceOf(body) ?? grace;
         }
         if (policy is not (null or "Orphan" or "Background" or "Foreground"))
             throw ApiException.BadRequest($"propagationPolicy must be one of Orphan, Background, Foreground (got \"{policy}\")");
-        return new DeleteOpts(policy, uid, rv, dryRun);
+        return new DeleteOpts(policy, uid, rv, dryRun, grace);
+    }
+
+    private static long? GraceOf(JsonObject deleteOptions) => deleteOptions["gracePeriodSeconds"] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<long>(out var g) => g,
+        _ => throw ApiException.BadRequest("gracePeriodSeconds must be an integer"),
+    };
+
+    /// <summary>
+    /// Pods are deleted gracefully like Kubernetes: one bound to a node and not finished gets deletionTimestamp = now +
+    /// grace (the request's, else spec.terminationGracePeriodSeconds, else 30 s) and stays, Terminating, until its
+    /// kubelet has stopped the containers and deletes it with grace 0. Everything else goes at once.
+    /// </summary>
+    private static long EffectiveGrace(Ctx c, JsonObject old, long? requested)
+    {
+        if (c.R.Group.Length != 0 || c.R.Resource != "pods") return 0;
+        if (Admission.Str(old["spec"]?["nodeName"]).Length == 0) return 0;
+        if (Admission.Str(old["status"]?["phase"]) is "Succeeded" or "Failed") return 0;
+        if (requested is { } r) return Math.Max(0, r);
+        return old["spec"]?["terminationGracePeriodSeconds"] is JsonValue v && v.TryGetValue<long>(out var spec) ? Math.Max(0, spec) : 30;
     }
 
     private async Task<Result> DeleteObject(Ctx c, string name, DeleteOpts o)
@@ -684,8 +711,10 @@ public sealed class ApiPipeline(IActorRef store, ApiServerSettings settings, IEv
                 old = await StoreObject(new StoreProtocol.UpdateObject(c.R.Partition, next.ToJsonString()), c.R, name, c.Ct);
             }
         }
-        var result = await StoreObject(new StoreProtocol.DeleteObject(c.R.Partition, c.Ns, name, o.Uid, o.ResourceVersion, o.DryRun), c.R, name, c.Ct);
-        if (result["metadata"]?["deletionTimestamp"] is not null && result["metadata"]?["finalizers"] is JsonArray { Count: > 0 })
+        var grace = EffectiveGrace(c, old, o.Grace);
+        var result = await StoreObject(new StoreProtocol.DeleteObject(c.R.Partition, c.Ns, name, o.Uid, o.ResourceVersion, o.DryRun, grace), c.R, name, c.Ct);
+        // Still there (graceful deletion or finalizers): Kubernetes answers with the object, else with a Status.
+        if (grace > 0 || (result["metadata"]?["deletionTimestamp"] is not null && result["metadata"]?["finalizers"] is JsonArray { Count: > 0 }))
             return new(200, result, c.Warnings);
         var details = ApiException.DetailsFor(c.R, name);
         if (MetaStr(result, "uid") is { } uid) details["uid"] = uid;
@@ -758,7 +787,8 @@ public sealed class ApiPipeline(IActorRef store, ApiServerSettings settings, IEv
         var uid = Admission.Str(eviction["deleteOptions"]?["preconditions"]?["uid"]);
         var rv = Admission.Str(eviction["deleteOptions"]?["preconditions"]?["resourceVersion"]);
         var dry = c.DryRun || (eviction["deleteOptions"]?["dryRun"] is JsonArray dr && dr.Any(x => Admission.Str(x) == "All"));
-        await DeleteObject(c, name, new DeleteOpts(null, uid.Length == 0 ? null : uid, rv.Length == 0 ? null : rv, dry));
+        var grace = eviction["deleteOptions"] is JsonObject deleteOptions ? GraceOf(deleteOptions) : null;
+        await DeleteObject(c, name, new DeleteOpts(null, uid.Length == 0 ? null : uid, rv.Length == 0 ? null : rv, dry, grace));
         return new(201, ApiStatus.Success(code: 201), c.Warnings);
     }
 

@@ -142,7 +142,8 @@ public sealed class PartitionState
         metadata["resourceVersion"] = Rv(revision);
         var json = obj.ToJsonString();
         var finalizersGone = metadata["finalizers"] is not JsonArray { Count: > 0 };
-        var deleteNow = current.Deleting && finalizersGone;
+        // A graceful deletion (grace > 0) ends with its own delete, not with an update that happens to clear finalizers.
+        var deleteNow = current.Deleting && finalizersGone && current.DeletionGracePeriodSeconds == 0;
         if (u.DryRun) return Decision.Read(new ObjectReply(json, Revision));
         IStoreEvent e = deleteNow ? new ObjectDeleted(json, revision) : new ObjectUpdated(json, revision);
         return new Decision(new ObjectReply(json, revision), [e]);
@@ -158,13 +159,15 @@ public sealed class PartitionState
             return Decision.Read(Conflict(d.Name));
 
         var revision = Revision + 1;
-        if (current.HasFinalizers)
+        var grace = Math.Max(0, d.GracePeriodSeconds);
+        if (grace > 0 || current.HasFinalizers)
         {
-            if (current.Deleting) return Decision.Read(new ObjectReply(current.Json, Revision));
+            // Marked already with a grace no longer than this one: nothing changes (a shorter grace shortens it).
+            if (current.Deleting && current.DeletionGracePeriodSeconds <= grace) return Decision.Read(new ObjectReply(current.Json, Revision));
             var marked = current.MutableCopy();
             var meta = MetadataOf(marked);
-            meta["deletionTimestamp"] = Timestamp(_clock());
-            meta["deletionGracePeriodSeconds"] = 0;
+            meta["deletionTimestamp"] = Timestamp(_clock().AddSeconds(grace));
+            meta["deletionGracePeriodSeconds"] = grace;
             if (d.DryRun) return Decision.Read(new ObjectReply(marked.ToJsonString(), Revision));
             meta["resourceVersion"] = Rv(revision);
             var markedJson = marked.ToJsonString();

@@ -27,11 +27,15 @@ public static class StoreProtocol
     /// </summary>
     public sealed record UpdateObject(string Partition, string ObjectJson, bool DryRun = false) : IPartitionCommand;
 
-    /// <summary>Delete; an object with finalizers is only marked (deletionTimestamp).</summary>
+    /// <summary>
+    /// Delete; an object with finalizers is only marked (deletionTimestamp). GracePeriodSeconds &gt; 0 (pods bound to a
+    /// node) marks it for a graceful deletion instead — deletionTimestamp = now + grace — and a later delete with
+    /// grace 0 (the kubelet's, once the containers stopped) removes it; a shorter grace shortens a running one.
+    /// </summary>
     public sealed record DeleteObject(
         string Partition, string? Namespace, string Name,
         string? PreconditionUid = null, string? PreconditionResourceVersion = null,
-        bool DryRun = false) : IPartitionCommand;
+        bool DryRun = false, long GracePeriodSeconds = 0) : IPartitionCommand;
 
     public sealed record GetObject(string Partition, string? Namespace, string Name) : IPartitionCommand;
 

@@ -29,6 +29,7 @@ public sealed class StoredObject
         Labels = labels;
         HasFinalizers = metadata?["finalizers"] is JsonArray { Count: > 0 };
         Deleting = metadata?["deletionTimestamp"] is not null;
+        DeletionGracePeriodSeconds = metadata?["deletionGracePeriodSeconds"] is JsonValue g && g.TryGetValue<long>(out var grace) ? grace : 0;
     }
 
     public string Key { get; }
@@ -40,6 +41,9 @@ public sealed class StoredObject
     public IReadOnlyDictionary<string, string> Labels { get; }
     public bool HasFinalizers { get; }
     public bool Deleting { get; }
+
+    /// <summary>A graceful deletion in progress (pods: the kubelet ends it with a delete of grace 0); 0 otherwise.</summary>
+    public long DeletionGracePeriodSeconds { get; }
 
     /// <summary>The parsed object, read-only by convention (callers clone with <see cref="MutableCopy"/> to change it).</summary>
     public JsonObject Node => _node ??= (JsonObject)JsonNode.Parse(Json)!;

@@ -169,7 +169,43 @@ public class ApiHttpSpecs(ApiNode api) : IClassFixture<ApiNode>
         Assert.Equal("Status", log!["kind"]!.GetValue<string>());
         var (evictCode, _, _) = await api.Post($"{Ns}/pods/bindme/eviction", """{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"bindme"}}""");
         Assert.Equal(HttpStatusCode.Created, evictCode);
+        // A bound pod is deleted gracefully: Terminating until its kubelet (none here) removes it with grace 0.
+        var (_, terminating, _) = await api.Get($"{Ns}/pods/bindme");
+        Assert.NotNull(terminating!["metadata"]!["deletionTimestamp"]);
+        Assert.Equal(30, terminating["metadata"]!["deletionGracePeriodSeconds"]!.GetValue<long>());
+        Assert.Equal(HttpStatusCode.OK, (await api.Send(HttpMethod.Delete, $"{Ns}/pods/bindme", """{"gracePeriodSeconds":0}""")).Code);
         Assert.Equal(HttpStatusCode.NotFound, (await api.Get($"{Ns}/pods/bindme")).Code);
+    }
+
+    [Fact]
+    public async Task A_bound_pod_is_deleted_gracefully_an_unbound_one_at_once()
+    {
+        await api.Post($"{Ns}/pods", """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"free"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}""");
+        var (freeCode, freeBody, _) = await api.Send(HttpMethod.Delete, $"{Ns}/pods/free", null);
+        Assert.Equal((HttpStatusCode.OK, "Status"), (freeCode, freeBody!["kind"]!.GetValue<string>()));
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Get($"{Ns}/pods/free")).Code);
+
+        await api.Post($"{Ns}/pods", """{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bound"},"spec":{"nodeName":"node-1","terminationGracePeriodSeconds":40,"containers":[{"name":"c","image":"busybox"}]}}""");
+        var (code, marked, _) = await api.Send(HttpMethod.Delete, $"{Ns}/pods/bound", null);
+        Assert.Equal((HttpStatusCode.OK, "Pod"), (code, marked!["kind"]!.GetValue<string>()));
+        Assert.Equal(40, marked["metadata"]!["deletionGracePeriodSeconds"]!.GetValue<long>());
+        var deadline = DateTime.Parse(marked["metadata"]!["deletionTimestamp"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture).ToUniversalTime();
+        Assert.InRange(deadline, DateTime.UtcNow.AddSeconds(20), DateTime.UtcNow.AddSeconds(60));
+
+        // A status write of the kubelet does not end it; a shorter grace shortens it; grace 0 removes it.
+        var (_, current, _) = await api.Get($"{Ns}/pods/bound");
+        current!["status"] = new JsonObject { ["phase"] = "Running" };
+        Assert.Equal(HttpStatusCode.OK, (await api.Send(HttpMethod.Put, $"{Ns}/pods/bound/status", current.ToJsonString())).Code);
+        Assert.Equal(HttpStatusCode.OK, (await api.Get($"{Ns}/pods/bound")).Code);
+        var (_, shorter, _) = await api.Send(HttpMethod.Delete, $"{Ns}/pods/bound?gracePeriodSeconds=5", null);
+        Assert.Equal(5, shorter!["metadata"]!["deletionGracePeriodSeconds"]!.GetValue<long>());
+        var (_, longer, _) = await api.Send(HttpMethod.Delete, $"{Ns}/pods/bound", """{"gracePeriodSeconds":100}""");
+        Assert.Equal(5, longer!["metadata"]!["deletionGracePeriodSeconds"]!.GetValue<long>());
+        var (badCode, bad, _) = await api.Send(HttpMethod.Delete, $"{Ns}/pods/bound?gracePeriodSeconds=soon", null);
+        Assert.Equal((HttpStatusCode.BadRequest, "BadRequest"), (badCode, bad!["reason"]!.GetValue<string>()));
+        var (goneCode, gone, _) = await api.Send(HttpMethod.Delete, $"{Ns}/pods/bound", """{"gracePeriodSeconds":0}""");
+        Assert.Equal((HttpStatusCode.OK, "Status"), (goneCode, gone!["kind"]!.GetValue<string>()));
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Get($"{Ns}/pods/bound")).Code);
     }
 
     [Fact]

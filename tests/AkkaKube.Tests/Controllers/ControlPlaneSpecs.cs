@@ -10,7 +10,7 @@ namespace AkkaKube.Tests.Controllers;
 
 /// <summary>
 /// A real all-in-one node (store, apiserver, scheduler, controller-manager) with three Node objects in
-/// zone-a/b/c and a stand-in kubelet that marks bound pods Running and Ready. NodeLifecycle is switched off
+/// zone-a/b/c and a stand-in kubelet that marks bound pods Running and Ready and removes terminating ones. NodeLifecycle is switched off
 /// (the Node objects have no kubelet renewing their Leases).
 /// </summary>
 public sealed class ControlPlaneFixture : IAsyncLifetime
@@ -55,7 +55,18 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
             {
                 foreach (var pod in (await Api.ListAsync(ApiResource.Pods, null, ct: ct)).Items)
                 {
-                    if (pod["spec"]?["nodeName"] is null || pod["metadata"]?["deletionTimestamp"] is not null) continue;
+                    if (pod["spec"]?["nodeName"] is null) continue;
+                    if (pod["metadata"]?["deletionTimestamp"] is not null)
+                    {
+                        // The kubelet's part of graceful deletion: containers stopped, remove the object.
+                        try
+                        {
+                            await Api.DeleteAsync(ApiResource.Pods, pod["metadata"]!["namespace"]!.GetValue<string>(), pod["metadata"]!["name"]!.GetValue<string>(),
+                                new DeleteOptions(GracePeriodSeconds: 0, PreconditionUid: pod["metadata"]!["uid"]!.GetValue<string>()), ct: ct);
+                        }
+                        catch (KubeApiException) { }
+                        continue;
+                    }
                     if (pod["status"]?["phase"]?.GetValue<string>() == "Running") continue;
                     var now = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
                     var patch = """{"status":{"phase":"Running","conditions":[{"type":"PodScheduled","status":"True"},{"type":"Ready","status":"True","lastTransitionTime":"NOW"}]}}""".Replace("NOW", now);
