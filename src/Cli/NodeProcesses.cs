@@ -20,7 +20,15 @@ public static class NodeProcesses
         try
         {
             var cmdline = File.ReadAllBytes($"/proc/{pid}/cmdline");
-            if (cmdline.Length == 0) return false; // zombie or kernel thread
+            // Empty: a zombie, a kernel thread — or a process in the middle of execve (sh → setsid → node right after
+            // start), whose new image has no arguments mapped yet; on a loaded host that window is long enough to
+            // be seen, so look again a few times before calling the node dead.
+            for (var attempt = 0; cmdline.Length == 0 && attempt < 10 && !IsZombie(pid); attempt++)
+            {
+                Thread.Sleep(20);
+                cmdline = File.ReadAllBytes($"/proc/{pid}/cmdline");
+            }
+            if (cmdline.Length == 0) return false;
             var args = Encoding.UTF8.GetString(cmdline).Split('\0');
             for (var i = 0; i + 1 < args.Length; i++)
                 if (args[i] == "--node-name" && args[i + 1] == name)

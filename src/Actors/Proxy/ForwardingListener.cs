@@ -29,11 +29,26 @@ public sealed class ConnectionSet
 
     internal void Remove(long id) => _open.TryRemove(id, out _);
 
+    /// <summary>Takes one of the process-wide threaded-pump slots (false when all are taken).</summary>
+    internal static bool TryTakeThreadSlot()
+    {
+        if (Interlocked.Increment(ref s_threadedConnections) <= ForwardingListener.MaxThreadedConnections) return true;
+        Interlocked.Decrement(ref s_threadedConnections);
+        return false;
+    }
+
+    internal static void ReturnThreadSlot() => Interlocked.Decrement(ref s_threadedConnections);
+
+    private static int s_threadedConnections;
+
     /// <summary>Closes every established connection (the proxy is stopping).</summary>
     public void CloseAll()
     {
         foreach (var (id, pair) in _open)
         {
+            // a threaded pump blocked in recv holds the descriptors open until woken: shut both down first
+            ThreadedPump.Wake(pair.Client);
+            ThreadedPump.Wake(pair.Backend);
             ForwardingListener.Abort(pair.Client);
             ForwardingListener.Abort(pair.Backend);
             _open.TryRemove(id, out _);
@@ -51,6 +66,19 @@ public sealed class ConnectionSet
 public sealed class ForwardingListener : IAsyncDisposable
 {
     private const int BufferSize = 32 * 1024;
+
+    /// <summary>
+    /// Connections per process copied by dedicated threads (<see cref="ThreadedPump"/>, two threads each, Linux
+    /// only); further connections use the async pump. 0 (the default): always the async pump. An experiment kept
+    /// for the benchmark: on the shared 2-core machine it was no faster than the async pump (docs/performance.md).
+    /// </summary>
+    public static int MaxThreadedConnections
+    {
+        get => _maxThreaded;
+        set => _maxThreaded = ThreadedPump.Supported ? Math.Max(0, value) : 0;
+    }
+
+    private static volatile int _maxThreaded;
     private readonly Socket _socket;
     private readonly EndpointBalancer _balancer;
     private readonly ConnectionSet _connections;
@@ -138,6 +166,25 @@ public sealed class ForwardingListener : IAsyncDisposable
         var id = _connections.Add(client, backend);
         try
         {
+            if (MaxThreadedConnections > 0 && ConnectionSet.TryTakeThreadSlot())
+            {
+                try
+                {
+                    // fcntl fails only on a socket already closed: then the flow is gone anyway
+                    if (ThreadedPump.TryMakeBlocking(client) && ThreadedPump.TryMakeBlocking(backend))
+                        await Task.WhenAll(RunThreadedAsync(client, backend), RunThreadedAsync(backend, client)).ConfigureAwait(false);
+                    else
+                    {
+                        Abort(client);
+                        Abort(backend);
+                    }
+                    return;
+                }
+                finally
+                {
+                    ConnectionSet.ReturnThreadSlot();
+                }
+            }
             await Task.WhenAll(PumpAsync(client, backend), PumpAsync(backend, client)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
@@ -165,6 +212,30 @@ public sealed class ForwardingListener : IAsyncDisposable
             socket.Dispose();
             return null;
         }
+    }
+
+    /// <summary>One direction on its own thread; a broken flow closes both sockets with a reset.</summary>
+    private static Task RunThreadedAsync(Socket from, Socket to)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                if (!ThreadedPump.Pump(from, to, BufferSize))
+                {
+                    Abort(from);
+                    Abort(to);
+                }
+            }
+            finally
+            {
+                done.SetResult();
+            }
+        }, 256 * 1024)
+        { IsBackground = true, Name = "proxy-pump" };
+        thread.Start();
+        return done.Task;
     }
 
     /// <summary>Copies from → to until EOF, then half-closes towards <paramref name="to"/>. A failure aborts both sockets.</summary>

@@ -177,4 +177,59 @@ public sealed class ForwardingListenerTests : IAsyncLifetime
             if (await client.ReadLineAsync() is null) throw new IOException("closed");
         });
     }
+
+    [Fact]
+    public async Task The_threaded_copy_path_also_carries_bytes_both_ways_and_a_half_close()
+    {
+        var a = Backend("a");
+        var frontend = NewFrontend();
+        Listen(frontend, new BalancerRules([ToBackend(a)]));
+        var threaded = ForwardingListener.MaxThreadedConnections;
+        ForwardingListener.MaxThreadedConnections = 16; // new connections take the threaded pump (Linux)
+        try
+        {
+            using var client = await LineClient.ConnectAsync(frontend);
+            Assert.Equal("a", await client.ReadLineAsync());
+            var big = new string('y', 200_000);
+            await client.SendLineAsync(big);
+            Assert.Equal(big, await client.ReadLineAsync());
+            client.ShutdownSend();
+            Assert.Equal("bye a after 200001 bytes", await client.ReadLineAsync());
+            Assert.Null(await client.ReadLineAsync());
+        }
+        finally
+        {
+            ForwardingListener.MaxThreadedConnections = threaded;
+        }
+    }
+
+    [Fact]
+    public async Task Closing_the_connection_set_ends_established_connections_even_while_their_pumps_wait_for_data()
+    {
+        var a = Backend("a");
+        var frontend = NewFrontend();
+        var connections = new ConnectionSet();
+        Listen(frontend, new BalancerRules([ToBackend(a)]), connections);
+        var threaded = ForwardingListener.MaxThreadedConnections;
+        try
+        {
+            foreach (var mode in new[] { 0, 16 }) // the async pump, then the threaded pump (blocked in recv)
+            {
+                ForwardingListener.MaxThreadedConnections = mode;
+                using var client = await LineClient.ConnectAsync(frontend);
+                Assert.Equal("a", await client.ReadLineAsync());
+                Assert.Equal(1, connections.Active);
+
+                connections.CloseAll(); // both pumps wait for data: the proxy stopping must still end the flow
+
+                try { Assert.Null(await client.ReadLineAsync()); } // within the client's 10 s read bound
+                catch (IOException) { } // a reset is as good as an EOF here
+                Assert.Equal(0, connections.Active);
+            }
+        }
+        finally
+        {
+            ForwardingListener.MaxThreadedConnections = threaded;
+        }
+    }
 }
