@@ -19,7 +19,7 @@ namespace AkkaKube.Bench;
 /// pump (blocking recv/send on dedicated threads, the default on Linux).
 /// Args: [connections] [seconds] [rounds] (defaults 32, 10 and 2; smoke: 8, 2 and 1).
 /// </summary>
-public sealed partial class ProxyBenchmark : IBenchmark
+public sealed class ProxyBenchmark : IBenchmark
 {
     public string Name => "proxy";
     public string Description => "kube-proxy forwarding: wrk throughput and latency direct vs through a service address";
@@ -102,8 +102,7 @@ public sealed partial class ProxyBenchmark : IBenchmark
         {
             var output = await wrk.StandardOutput.ReadToEndAsync(ct);
             await wrk.WaitForExitAsync(ct).WaitAsync(TimeSpan.FromSeconds(seconds + 30), ct);
-            var rps = double.Parse(RpsRegex().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
-            return new WrkResult(rps, Latency(output, "50%"), Latency(output, "99%"));
+            return new WrkResult(WrkOutput.RequestsPerSecond(output), WrkOutput.LatencyMs(output, "50%"), WrkOutput.LatencyMs(output, "99%"));
         }
         finally
         {
@@ -111,16 +110,6 @@ public sealed partial class ProxyBenchmark : IBenchmark
         }
     }
 
-    private static double Latency(string output, string percentile)
-    {
-        var m = Regex.Match(output, $@"^\s*{Regex.Escape(percentile)}\s+([\d.]+)(us|ms|s)\s*$", RegexOptions.Multiline);
-        if (!m.Success) return double.NaN;
-        var value = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
-        return m.Groups[2].Value switch { "us" => value / 1000, "s" => value * 1000, _ => value };
-    }
-
-    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
-    private static partial Regex RpsRegex();
 
     private static int FreePort(IPAddress address)
     {
