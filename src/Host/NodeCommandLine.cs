@@ -19,6 +19,9 @@ public static class NodeCommandLine
     public static readonly Option<string> ApiAddress = new("--api-address") { Description = "Apiserver listen address. Env: AKKAKUBE_API_ADDRESS", DefaultValueFactory = _ => "127.0.0.1" };
     public static readonly Option<int> ApiPort = new("--api-port") { Description = "Apiserver port, shared by all local control-plane nodes (SO_REUSEPORT). Env: AKKAKUBE_API_PORT", DefaultValueFactory = _ => 6443 };
     public static readonly Option<bool> InsecureApi = new("--insecure-api") { Description = "Allow a plain-HTTP apiserver on a non-loopback address (logs a warning at every start)" };
+    public static readonly Option<string> TlsCertFile = new("--tls-cert-file") { Description = "PEM certificate: the apiserver serves HTTPS (with --tls-private-key-file). Env: AKKAKUBE_TLS_CERT_FILE" };
+    public static readonly Option<string> TlsKeyFile = new("--tls-private-key-file") { Description = "PEM private key of --tls-cert-file. Env: AKKAKUBE_TLS_PRIVATE_KEY_FILE" };
+    public static readonly Option<string> TokenAuthFile = new("--token-auth-file") { Description = "Static tokens (token,user,uid[,\"groups\"] per line, as kube-apiserver): every API request needs one. Env: AKKAKUBE_TOKEN_AUTH_FILE" };
     public static readonly Option<string> CmdAddress = new("--cmd-address") { Description = "Command host listen address. Env: AKKAKUBE_CMD_ADDRESS", DefaultValueFactory = _ => "127.0.0.1" };
     public static readonly Option<int> CmdPort = new("--cmd-port") { Description = "Command host port (akkakube cmd). Env: AKKAKUBE_CMD_PORT", DefaultValueFactory = _ => 9110 };
     public static readonly Option<string> CmdToken = new("--cmd-token") { Description = "Shared secret for the command host (required off loopback). Env: AKKAKUBE_CMD_TOKEN" };
@@ -29,7 +32,7 @@ public static class NodeCommandLine
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand("AkkaKube node process: one member of the AkkaKube Akka.NET cluster.");
-        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureApi, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, ConfigFiles })
+        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureApi, TlsCertFile, TlsKeyFile, TokenAuthFile, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, ConfigFiles })
             root.Options.Add(option);
         return root;
     }
@@ -79,6 +82,15 @@ public static class NodeCommandLine
         var apiAddress = ParseIp(Get(ApiAddress, "AKKAKUBE_API_ADDRESS")!, "--api-address");
         var apiPort = CheckPort(GetInt(ApiPort, "AKKAKUBE_API_PORT"), "--api-port", allowZero: false);
         var insecure = parse.GetValue(InsecureApi);
+        var tlsCert = FullPathOrNull(Get(TlsCertFile, "AKKAKUBE_TLS_CERT_FILE"));
+        var tlsKey = FullPathOrNull(Get(TlsKeyFile, "AKKAKUBE_TLS_PRIVATE_KEY_FILE"));
+        if ((tlsCert is null) != (tlsKey is null))
+            throw new NodeConfigException("--tls-cert-file and --tls-private-key-file go together: give both or neither");
+        if (tlsCert is not null && tlsKey is not null)
+            LoadCertificate(tlsCert, tlsKey);
+        var tokenFile = FullPathOrNull(Get(TokenAuthFile, "AKKAKUBE_TOKEN_AUTH_FILE"));
+        if (tokenFile is not null)
+            LoadTokens(tokenFile);
         var cmdAddress = ParseIp(Get(CmdAddress, "AKKAKUBE_CMD_ADDRESS")!, "--cmd-address");
         var cmdPort = CheckPort(GetInt(CmdPort, "AKKAKUBE_CMD_PORT"), "--cmd-port", allowZero: true);
         var cmdToken = Get(CmdToken, "AKKAKUBE_CMD_TOKEN");
@@ -105,6 +117,9 @@ public static class NodeCommandLine
             ApiAddress = apiAddress,
             ApiPort = apiPort,
             InsecureApi = insecure,
+            ApiTlsCertFile = tlsCert,
+            ApiTlsKeyFile = tlsKey,
+            ApiTokenAuthFile = tokenFile,
             CmdAddress = cmdAddress,
             CmdPort = cmdPort,
             CmdToken = cmdToken,
@@ -134,9 +149,37 @@ public static class NodeCommandLine
 
         if (node.RemotingPort != 0) EnsureFree(node.NodeIp, node.RemotingPort, "--port (remoting)");
         if (node.CmdPort != 0) EnsureFree(node.CmdAddress, node.CmdPort, "--cmd-port");
-        if (node.ControlPlane && !IPAddress.IsLoopback(node.ApiAddress) && !node.InsecureApi)
+        if (node.ControlPlane && !IPAddress.IsLoopback(node.ApiAddress) && !node.InsecureApi && !(node.ApiTls && node.ApiTokenAuthFile is not null))
             throw new NodeConfigException(
-                $"refusing to serve the API on non-loopback {node.ApiAddress} without TLS and token authentication; pass --insecure-api to do it anyway");
+                $"refusing to serve the API on non-loopback {node.ApiAddress} without TLS and token authentication " +
+                "(--tls-cert-file, --tls-private-key-file, --token-auth-file); pass --insecure-api to do it anyway");
+    }
+
+    private static string? FullPathOrNull(string? path) => string.IsNullOrWhiteSpace(path) ? null : Path.GetFullPath(path);
+
+    /// <summary>Loads the PEM pair now, so a bad file is a one-line error at start, not a failure on the first connection.</summary>
+    public static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate(string certFile, string keyFile)
+    {
+        try
+        {
+            return System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(certFile, keyFile);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            throw new NodeConfigException($"--tls-cert-file/--tls-private-key-file: cannot load '{certFile}' with '{keyFile}': {e.Message}");
+        }
+    }
+
+    private static void LoadTokens(string file)
+    {
+        try
+        {
+            Actors.ApiServer.StaticTokenFile.Load(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            throw new NodeConfigException($"--token-auth-file '{file}': {e.Message}");
+        }
     }
 
     private static void EnsureFree(IPAddress ip, int port, string what)

@@ -56,6 +56,7 @@ public static class ApiHttpFront
     {
         if (!node.ControlPlane) return;
         builder.Services.AddSingleton<ApiFrontend>();
+        builder.Services.AddSingleton(new ApiAuthentication(node.ApiTokenAuthFile is { } tokens ? StaticTokenFile.Load(tokens) : null));
         builder.WebHost.UseSockets(o => o.CreateBoundListenSocket = endpoint =>
         {
             var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -68,7 +69,15 @@ public static class ApiHttpFront
         {
             o.Limits.MaxRequestBodySize = null; // the front enforces its own limit with a 413 Status
             o.AddServerHeader = false;
-            o.Listen(node.ApiAddress, node.ApiPort);
+            if (node.ApiTls)
+            {
+                var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(node.ApiTlsCertFile!, node.ApiTlsKeyFile!);
+                o.Listen(node.ApiAddress, node.ApiPort, listen => listen.UseHttps(certificate));
+            }
+            else
+            {
+                o.Listen(node.ApiAddress, node.ApiPort);
+            }
         });
     }
 
@@ -76,20 +85,28 @@ public static class ApiHttpFront
     {
         if (!node.ControlPlane) return;
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("AkkaKube.ApiServer");
-        if (!IPAddress.IsLoopback(node.ApiAddress))
-            log.LogWarning("INSECURE: the apiserver listens on non-loopback {Address}:{Port} with plain HTTP and no authentication (--insecure-api); anyone who can reach it can run processes on this machine",
+        var authentication = app.Services.GetRequiredService<ApiAuthentication>();
+        var scheme = node.ApiTls ? "https" : "http";
+        if (!IPAddress.IsLoopback(node.ApiAddress) && !(node.ApiTls && authentication.Enabled))
+            log.LogWarning("INSECURE: the apiserver listens on non-loopback {Address}:{Port} without TLS and token authentication (--insecure-api); anyone who can reach it can run processes on this machine",
                 node.ApiAddress, node.ApiPort);
         else
-            log.LogInformation("apiserver listening on http://{Address}:{Port}", node.ApiAddress, node.ApiPort);
+            log.LogInformation("apiserver listening on {Scheme}://{Address}:{Port}{Auth}", scheme, node.ApiAddress, node.ApiPort,
+                authentication.Enabled ? " (bearer tokens required)" : "");
         var frontend = app.Services.GetRequiredService<ApiFrontend>();
         var serverAddress = $"{node.ApiAddress}:{node.ApiPort}";
-        app.Run(ctx => HandleAsync(ctx, frontend, serverAddress));
+        app.Run(ctx => HandleAsync(ctx, frontend, authentication, serverAddress));
     }
 
-    private static async Task HandleAsync(HttpContext ctx, ApiFrontend frontend, string serverAddress)
+    private static async Task HandleAsync(HttpContext ctx, ApiFrontend frontend, ApiAuthentication authentication, string serverAddress)
     {
         try
         {
+            if (!authentication.Allows(ctx.Request.Path.Value ?? "/", ctx.Request.Headers.Authorization.ToString()))
+            {
+                await WriteJson(ctx, 401, ApiStatus.Failure(401, "Unauthorized", "Unauthorized"));
+                return;
+            }
             await RouteAsync(ctx, frontend, serverAddress);
         }
         catch (ApiException e)

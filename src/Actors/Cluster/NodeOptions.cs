@@ -28,6 +28,15 @@ public sealed record NodeOptions
     public int ApiPort { get; init; } = 6443;
     public bool InsecureApi { get; init; }
 
+    /// <summary>PEM certificate and key: the apiserver serves HTTPS (--tls-cert-file, --tls-private-key-file).</summary>
+    public string? ApiTlsCertFile { get; init; }
+    public string? ApiTlsKeyFile { get; init; }
+
+    /// <summary>kube-apiserver's static token file (token,user,uid[,"groups"]): bearer tokens are required (--token-auth-file).</summary>
+    public string? ApiTokenAuthFile { get; init; }
+
+    public bool ApiTls => ApiTlsCertFile is not null && ApiTlsKeyFile is not null;
+
     public IPAddress CmdAddress { get; init; } = IPAddress.Loopback;
     public int CmdPort { get; init; } = 9110;
     public string? CmdToken { get; init; }

@@ -1,0 +1,76 @@
+using AkkaKube.Actors.Cluster;
+using AkkaKube.Host;
+using AkkaKube.Tests.Infrastructure;
+
+namespace AkkaKube.Tests.Cli;
+
+/// <summary>The node's API security flags: what lets the apiserver off loopback, and one-line errors for bad files.</summary>
+public sealed class NodeCommandLineTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private NodeOptions Parse(params string[] args)
+    {
+        var parse = NodeCommandLine.CreateRootCommand().Parse(["--node-name", "n1", "--cmd-port", "0", "--data-dir", _dir.Path, .. args]);
+        Assert.Empty(parse.Errors);
+        var options = NodeCommandLine.ToOptions(parse);
+        NodeCommandLine.Preflight(options);
+        return options;
+    }
+
+    private string File(string name, string content)
+    {
+        var path = Path.Combine(_dir.Path, name);
+        System.IO.File.WriteAllText(path, content);
+        return path;
+    }
+
+    private (string Cert, string Key) SelfSigned()
+    {
+        using var ecdsa = System.Security.Cryptography.ECDsa.Create();
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=test", ecdsa, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddDays(1));
+        return (File("tls.crt", cert.ExportCertificatePem()), File("tls.key", ecdsa.ExportPkcs8PrivateKeyPem()));
+    }
+
+    [Fact]
+    public void A_non_loopback_api_needs_tls_and_tokens_or_the_insecure_flag()
+    {
+        var (cert, key) = SelfSigned();
+        var tokens = File("tokens.csv", "abc,admin,0\n");
+        var e = Assert.Throws<NodeConfigException>(() => Parse("--api-address", "10.1.2.3", "--tls-cert-file", cert, "--tls-private-key-file", key));
+        Assert.Contains("refusing to serve the API on non-loopback 10.1.2.3 without TLS and token authentication", e.Message);
+        var secure = Parse("--api-address", "10.1.2.3", "--tls-cert-file", cert, "--tls-private-key-file", key, "--token-auth-file", tokens);
+        Assert.True(secure.ApiTls);
+        Assert.Equal(tokens, secure.ApiTokenAuthFile);
+        Assert.True(Parse("--api-address", "10.1.2.3", "--insecure-api").InsecureApi);
+    }
+
+    public static TheoryData<string, string[], string> BadSecurityFlags => new()
+    {
+        { "a certificate without its key", ["--tls-cert-file", "/tmp/x.crt"], "--tls-cert-file and --tls-private-key-file go together" },
+        { "a missing certificate file", ["--tls-cert-file", "/nonexistent/a.crt", "--tls-private-key-file", "/nonexistent/a.key"], "cannot load '/nonexistent/a.crt'" },
+        { "a missing token file", ["--token-auth-file", "/nonexistent/tokens.csv"], "--token-auth-file '/nonexistent/tokens.csv'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSecurityFlags))]
+    public void Bad_security_flags_are_one_line_errors(string because, string[] args, string message)
+    {
+        var e = Assert.Throws<NodeConfigException>(() => Parse(args));
+        Assert.True(e.Message.Contains(message, StringComparison.Ordinal), $"{because}: {e.Message}");
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void A_malformed_token_file_names_the_line()
+    {
+        var tokens = File("bad.csv", "# comment\nabc,admin,0\nonly-a-token\n");
+        var e = Assert.Throws<NodeConfigException>(() => Parse("--token-auth-file", tokens));
+        Assert.Contains("line 3: expected token,user,uid", e.Message);
+        var empty = File("empty.csv", "# nothing\n\n");
+        Assert.Contains("no token in the file", Assert.Throws<NodeConfigException>(() => Parse("--token-auth-file", empty)).Message);
+    }
+}
