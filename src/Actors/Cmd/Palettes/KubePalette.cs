@@ -344,6 +344,12 @@ public sealed class KubePalette(CmdSettings settings, IActorRegistry registry) :
 public static class KubePaletteHostingExtensions
 {
     /// <summary>Registers the `kube` command-host palette (every node; it reads through the in-cluster API and the singleton proxies, so it comes after AddApiServer, AddScheduler and AddControllerManager).</summary>
+    /// <remarks>
+    /// `kube store` asks the store's shard regions with Cluster Sharding's own messages, so every node (workers too,
+    /// which start no shard region) needs the sharding serializer bindings: they are added here as a fallback.
+    /// </remarks>
     public static AkkaConfigurationBuilder AddKubePalette(this AkkaConfigurationBuilder builder) =>
-        builder.AddCmdPalette((system, registry) => new KubePalette(CmdSettings.Create(system.Settings.Config), registry));
+        builder
+            .AddHocon(ClusterSharding.DefaultConfig(), HoconAddMode.Append)
+            .AddCmdPalette((system, registry) => new KubePalette(CmdSettings.Create(system.Settings.Config), registry));
 }
