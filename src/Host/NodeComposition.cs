@@ -7,6 +7,7 @@ using AkkaKube.Actors.Proxy;
 using AkkaKube.Actors.Services;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Cmd;
+using AkkaKube.Actors.Cmd.Palettes;
 using AkkaKube.Actors.Controllers;
 using AkkaKube.Actors.Scheduler;
 using AkkaKube.Actors.Store;
@@ -34,6 +35,7 @@ internal static class NodeComposition
         builder.AddScheduler(node);
         builder.AddControllerManager(node);
         builder.AddChaosPalette();
+        builder.AddKubePalette();
         // components: add one line each
         builder.AddKubelet(node);
     }

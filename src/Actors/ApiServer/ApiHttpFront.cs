@@ -168,6 +168,13 @@ public static class ApiHttpFront
         }
         else if (segs[0] == "apis")
         {
+            if (segs.Length >= 2 && segs[1] == MetricsEndpoint.Group)
+            {
+                // metrics.k8s.io (`kubectl top`): served here from the kubelets' samples (MetricsEndpoint.cs).
+                var q = ctx.Request.Query.ToDictionary(kv => kv.Key, kv => kv.Value.ToString());
+                await WriteJson(ctx, 200, await MetricsEndpoint.HandleAsync(frontend.System, method, segs, q, ctx.RequestAborted));
+                return;
+            }
             if (segs.Length == 1)
             {
                 RequireGet(isGet);
@@ -264,6 +271,8 @@ public static class ApiHttpFront
     {
         var paths = new JsonArray("/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3", "/readyz", "/version");
         foreach (var g in ApiResource.Groups.Where(g => g.Length > 0)) { paths.Add($"/apis/{g}"); paths.Add($"/apis/{g}/v1"); }
+        paths.Add($"/apis/{MetricsEndpoint.Group}");
+        paths.Add($"/apis/{MetricsEndpoint.GroupVersion}");
         return new JsonObject { ["paths"] = paths };
     }
 

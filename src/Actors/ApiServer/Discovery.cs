@@ -73,6 +73,7 @@ public static class Discovery
                 ["versions"] = new JsonArray(new JsonObject { ["version"] = "v1", ["resources"] = resources, ["freshness"] = "Current" }),
             });
         }
+        if (!core) items.Add(MetricsEndpoint.AggregatedGroup());
         return new JsonObject { ["kind"] = "APIGroupDiscoveryList", ["apiVersion"] = apiVersion, ["metadata"] = new JsonObject(), ["items"] = items };
     }
 
@@ -91,6 +92,8 @@ public static class Discovery
             var gv = new JsonObject { ["groupVersion"] = $"{g}/v1", ["version"] = "v1" };
             groups.Add(new JsonObject { ["name"] = g, ["versions"] = new JsonArray(gv.DeepClone()), ["preferredVersion"] = gv });
         }
+        var metrics = MetricsEndpoint.LegacyGroup();
+        groups.Add(new JsonObject { ["name"] = MetricsEndpoint.Group, ["versions"] = metrics["versions"]!.DeepClone(), ["preferredVersion"] = metrics["preferredVersion"]!.DeepClone() });
         return new JsonObject { ["kind"] = "APIGroupList", ["apiVersion"] = "v1", ["groups"] = groups };
     }
 

@@ -15,6 +15,18 @@ public static class ControllerProtocol
 
     /// <summary>Sent by a controller to its parent on every (re)start, so the manager can count restarts.</summary>
     public sealed record Started(string Controller);
+
+    /// <summary>Asked by the controller-manager for inspection; every controller answers <see cref="Info"/>.</summary>
+    public sealed class GetInfo
+    {
+        public static readonly GetInfo Instance = new();
+    }
+
+    /// <summary>
+    /// Synced: every informer has listed since the last (re)start; SyncedAt: when that happened; LastSync: the end of the
+    /// last reconcile (workqueue controllers) or monitor pass (node lifecycle); Queued/Failing: keys waiting / in retry back-off.
+    /// </summary>
+    public sealed record Info(bool Synced, DateTime? SyncedAt, DateTime? LastSync, int Queued, int Failing);
 }
 
 public sealed class InjectedCrashException(string controller) : Exception($"crash injected into controller '{controller}'");
@@ -44,6 +56,7 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers
     private readonly HashSet<string> _processing = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _failures = new(StringComparer.Ordinal);
+    private DateTime? _syncedAt, _lastSync;
     protected IActorRef Recorder = ActorRefs.Nobody;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -63,7 +76,11 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers
             foreach (var (k, v) in s.Objects) cache[k] = v;
             var first = _synced.Add(s.Resource);
             OnSynced(s.Resource, first);
-            if (AllSynced) Pump();
+            if (AllSynced)
+            {
+                _syncedAt ??= DateTime.UtcNow;
+                Pump();
+            }
         });
         Receive<InformerProtocol.Added>(e =>
         {
@@ -85,6 +102,7 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers
         });
         Receive<Done>(d =>
         {
+            _lastSync = DateTime.UtcNow;
             _processing.Remove(d.Key);
             _failures.Remove(d.Key);
             if (d.RequeueAfter is { } after) Timers.StartSingleTimer("requeue/" + d.Key, new Requeue(d.Key), after);
@@ -105,6 +123,8 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers
         });
         Receive<Requeue>(r => { Enqueue(r.Key); Pump(); });
         Receive<ControllerProtocol.InjectCrash>(_ => throw new InjectedCrashException(Name));
+        Receive<ControllerProtocol.GetInfo>(_ => Sender.Tell(new ControllerProtocol.Info(AllSynced, _syncedAt, _lastSync ?? _syncedAt,
+            _queue.Count + _processing.Count, _failures.Count)));
     }
 
     /// <summary>The controller's name (child actor name, HOCON block, log prefix).</summary>

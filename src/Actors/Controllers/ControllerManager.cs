@@ -19,6 +19,26 @@ public static class ControllerManagerProtocol
 
     /// <summary>Per controller: how many times it has started (1 = never restarted).</summary>
     public sealed record Status(IReadOnlyDictionary<string, int> Starts) : IAkkaKubeMessage;
+
+    /// <summary>Inspection (`akkakube cmd … kube controllers`, from any node through the singleton proxy).</summary>
+    public sealed record GetControllers : IAkkaKubeMessage;
+
+    /// <summary>
+    /// One controller. State: "running" (caches synced), "syncing" (informers still listing), "stopped" (restart budget
+    /// exhausted) or "not answering" (busy or restarting when asked). Restarts = starts − 1.
+    /// </summary>
+    public sealed record ControllerStatus(
+        string Name, string State, int Starts, int Restarts, DateTime? SyncedAt, DateTime? LastSync, int Queued, int Failing) : IAkkaKubeMessage;
+
+    public sealed record Controllers(IReadOnlyList<ControllerStatus> Items) : IAkkaKubeMessage;
+
+    public static class States
+    {
+        public const string Running = "running";
+        public const string Syncing = "syncing";
+        public const string Stopped = "stopped";
+        public const string NotAnswering = "not answering";
+    }
 }
 
 /// <summary>
@@ -50,11 +70,44 @@ public sealed class ControllerManager : ReceiveActor
         });
         Receive<ControllerManagerProtocol.GetStatus>(_ =>
             Sender.Tell(new ControllerManagerProtocol.Status(new Dictionary<string, int>(_starts, StringComparer.Ordinal))));
+        Receive<ControllerManagerProtocol.GetControllers>(_ => Controllers().PipeTo(Sender));
         Receive<Terminated>(t => _log.Error("controller {0} stopped after exhausting its restart budget", t.ActorRef.Path.Name));
     }
 
     public static Props Props(IKubeApi api, ControllerSettings settings) =>
         Akka.Actor.Props.Create(() => new ControllerManager(api, settings));
+
+    /// <summary>How long a controller may take to answer an inspection before it shows as "not answering".</summary>
+    public static readonly TimeSpan InfoTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>Asks every enabled controller for its info (children and counts are read on the actor thread, the asks run outside).</summary>
+    private Task<ControllerManagerProtocol.Controllers> Controllers()
+    {
+        var asks = _settings.Enabled.Select(name =>
+        {
+            var child = Context.Child(name);
+            var starts = _starts.GetValueOrDefault(name);
+            return Ask(name, child, starts);
+        }).ToList();
+        return Task.WhenAll(asks).ContinueWith(t => new ControllerManagerProtocol.Controllers(t.Result), TaskScheduler.Default);
+
+        static async Task<ControllerManagerProtocol.ControllerStatus> Ask(string name, IActorRef child, int starts)
+        {
+            var restarts = Math.Max(0, starts - 1);
+            if (child.IsNobody())
+                return new(name, ControllerManagerProtocol.States.Stopped, starts, restarts, null, null, 0, 0);
+            try
+            {
+                var info = await child.Ask<ControllerProtocol.Info>(ControllerProtocol.GetInfo.Instance, InfoTimeout).ConfigureAwait(false);
+                return new(name, info.Synced ? ControllerManagerProtocol.States.Running : ControllerManagerProtocol.States.Syncing,
+                    starts, restarts, info.SyncedAt, info.LastSync, info.Queued, info.Failing);
+            }
+            catch (AskTimeoutException)
+            {
+                return new(name, ControllerManagerProtocol.States.NotAnswering, starts, restarts, null, null, 0, 0);
+            }
+        }
+    }
 
     protected override void PreStart()
     {

@@ -22,6 +22,22 @@ public static class SchedulerProtocol
     public sealed record Stats(
         int Nodes, int CachedPods, int Active, int Backoff, int Unschedulable, int InFlightBindings,
         long Scheduled, long Bound, long FailedAttempts, long BindErrors) : Serialization.IAkkaKubeMessage;
+
+    /// <summary>Inspection (`akkakube cmd … kube scheduler`, from any node through the singleton proxy): counters and the last decisions.</summary>
+    public sealed record GetStatus(int Last = 20) : Serialization.IAkkaKubeMessage;
+
+    /// <summary>One scheduling outcome. Outcome is "bound" (Node set), "unschedulable" or "bind-failed" (Reason set).</summary>
+    public sealed record Decision(DateTime Time, string Pod, string? Node, string Outcome, string? Reason) : Serialization.IAkkaKubeMessage;
+
+    /// <summary>Counters plus the newest decisions, newest first.</summary>
+    public sealed record Status(Stats Stats, IReadOnlyList<Decision> Recent) : Serialization.IAkkaKubeMessage;
+
+    public static class Outcomes
+    {
+        public const string Bound = "bound";
+        public const string Unschedulable = "unschedulable";
+        public const string BindFailed = "bind-failed";
+    }
 }
 
 /// <summary>
@@ -49,6 +65,9 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
     private bool _podsSynced, _nodesSynced, _kickPending;
     private int _inFlightBindings;
     private long _scheduled, _bound, _failed, _bindErrors;
+    /// <summary>How many recent decisions the scheduler keeps for inspection.</summary>
+    public const int DecisionHistory = 200;
+    private readonly LinkedList<SchedulerProtocol.Decision> _decisions = new();
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -75,9 +94,19 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         Receive<Bound>(OnBound);
         Receive<BindFailed>(OnBindFailed);
         Receive<StatusPatched>(_ => { });
-        Receive<SchedulerProtocol.GetStats>(_ => Sender.Tell(new SchedulerProtocol.Stats(
-            _cache.NodeCount, _cache.PodCount, _queue.ActiveCount, _queue.BackoffCount, _queue.UnschedulableCount,
-            _inFlightBindings, _scheduled, _bound, _failed, _bindErrors)));
+        Receive<SchedulerProtocol.GetStats>(_ => Sender.Tell(CurrentStats()));
+        Receive<SchedulerProtocol.GetStatus>(g => Sender.Tell(new SchedulerProtocol.Status(CurrentStats(),
+            _decisions.Take(Math.Clamp(g.Last, 0, DecisionHistory)).ToList())));
+    }
+
+    private SchedulerProtocol.Stats CurrentStats() => new(
+        _cache.NodeCount, _cache.PodCount, _queue.ActiveCount, _queue.BackoffCount, _queue.UnschedulableCount,
+        _inFlightBindings, _scheduled, _bound, _failed, _bindErrors);
+
+    private void Record(PodInfo pod, string? node, string outcome, string? reason)
+    {
+        _decisions.AddFirst(new SchedulerProtocol.Decision(_now(), pod.Key, node, outcome, reason));
+        while (_decisions.Count > DecisionHistory) _decisions.RemoveLast();
     }
 
     public static Props Props(IKubeApi api, SchedulerSettings settings, Func<DateTime>? now = null) =>
@@ -238,6 +267,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         _failed++;
         var message = result.Error?.Message ?? "0/0 nodes are available.";
         _queue.AddUnschedulable(pod.Key);
+        Record(pod, null, SchedulerProtocol.Outcomes.Unschedulable, message);
         ReportUnschedulable(pod, message);
     }
 
@@ -273,6 +303,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         _inFlightBindings--;
         _bound++;
         _queue.Done(b.Pod.Key);
+        Record(b.Pod, b.Node, SchedulerProtocol.Outcomes.Bound, null);
         _recorder.Tell(new EventRecorderProtocol.Record(PodRef(b.Pod), EventRecorderProtocol.Normal, "Scheduled",
             $"Successfully assigned {b.Pod.Namespace}/{b.Pod.Name} to {b.Node}"));
         KickSoon();
@@ -282,6 +313,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
     {
         _inFlightBindings--;
         _bindErrors++;
+        Record(f.Pod, f.Node, SchedulerProtocol.Outcomes.BindFailed, f.Error.Message);
         if (_cache.StateOf(f.Pod.Key) != SchedulerCache.PodState.Bound) _cache.Forget(f.Pod.Key);
         if (f.Error is KubeApiException { IsNotFound: true })
         {

@@ -27,6 +27,9 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
     private readonly Queue<(IPartitionCommand Command, IActorRef Sender)> _queue = new();
     private List<BatchItem>? _inFlight;
     private long _lastSnapshotRevision;
+    private long? _snapshotSequenceNr;
+    private DateTime? _snapshotTime;
+    private long _eventsSinceStart;
     private bool _stopRequested;
 
     /// <summary>Sharding's hand-off message: stop once the queue is drained and the write in flight is done.</summary>
@@ -70,7 +73,9 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
     {
         switch (message)
         {
-            case SnapshotOffer { Snapshot: PartitionSnapshot s }:
+            case SnapshotOffer { Snapshot: PartitionSnapshot s } offer:
+                _snapshotSequenceNr = offer.Metadata.SequenceNr;
+                _snapshotTime = offer.Metadata.Timestamp;
                 _state.Restore(s);
                 _hub.Reset(s.Revision);
                 _lastSnapshotRevision = s.Revision;
@@ -95,6 +100,11 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
     {
         switch (message)
         {
+            case GetPartitionInfo:
+                Sender.Tell(new PartitionInfo(_partition, CommittedRevision, _state.Count, LastSequenceNr,
+                    LastSequenceNr - (_snapshotSequenceNr ?? 0), _eventsSinceStart, _snapshotSequenceNr, _snapshotTime,
+                    _hub.WatcherCount, _hub.WindowCount));
+                break;
             case CancelWatch c:
                 if (_hub.Cancel(c.WatchId) is { } subscriber && !_hub.HasSubscriber(subscriber))
                     Context.Unwatch(subscriber);
@@ -114,6 +124,8 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
                 StopIfIdle();
                 break;
             case SaveSnapshotSuccess s:
+                _snapshotSequenceNr = s.Metadata.SequenceNr;
+                _snapshotTime = s.Metadata.Timestamp;
                 // The snapshot holds everything up to its sequence number: drop older journal entries and snapshots.
                 DeleteMessages(s.Metadata.SequenceNr);
                 DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
@@ -176,6 +188,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
             var remaining = journalEntries.Count;
             PersistAllAsync(journalEntries, _ =>
             {
+                _eventsSinceStart++;
                 if (--remaining > 0) return;
                 var done = _inFlight!;
                 _inFlight = null;

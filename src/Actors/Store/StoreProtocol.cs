@@ -55,6 +55,23 @@ public static class StoreProtocol
 
     public sealed record CancelWatch(string Partition, string WatchId) : IPartitionCommand;
 
+    /// <summary>
+    /// Inspection (`akkakube cmd … kube store`): the partition answers at once with <see cref="PartitionInfo"/>, outside
+    /// the write queue (it reads counters only; no ordering with writes is promised).
+    /// </summary>
+    public sealed record GetPartitionInfo(string Partition) : IPartitionCommand;
+
+    /// <summary>
+    /// A partition's bookkeeping. Revision = acknowledged revision; SequenceNr = the journal's highest sequence number
+    /// (every event ever persisted); JournalLength = events in the journal after the last snapshot (older ones are
+    /// deleted once a snapshot is saved); EventsSinceStart = events persisted by this incarnation; SnapshotSequenceNr
+    /// and SnapshotTime are null when no snapshot exists; Watchers = live watch streams; WindowEvents = events kept for
+    /// watch resumes.
+    /// </summary>
+    public sealed record PartitionInfo(
+        string Partition, long Revision, int Objects, long SequenceNr, long JournalLength, long EventsSinceStart,
+        long? SnapshotSequenceNr, DateTime? SnapshotTime, int Watchers, int WindowEvents) : IAkkaKubeMessage;
+
     // ---- replies ----
 
     /// <summary>One object; Revision is the partition revision at which the reply was produced.</summary>

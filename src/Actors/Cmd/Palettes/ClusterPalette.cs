@@ -149,8 +149,8 @@ public sealed class ClusterPalette(CmdSettings settings) : ICmdPalette
 
     /// <summary>
     /// Cluster singletons run on the oldest Up member of their role (control-plane here). This probes every
-    /// control-plane member for children named "singleton" of its top-level actors (how ClusterSingletonManager
-    /// names the instance it hosts) and also reports the oldest control-plane member, which is where every
+    /// control-plane member for the instances its singleton managers host (see <see cref="IsSingletonInstance"/>)
+    /// and also reports the oldest control-plane member, which is where every
     /// singleton of that role runs once it has started.
     /// </summary>
     private async Task Singletons(CmdCall call)
@@ -168,7 +168,8 @@ public sealed class ClusterPalette(CmdSettings settings) : ICmdPalette
         var rows = new List<IReadOnlyList<string>>();
         var probes = controlPlane.Select(async m =>
         {
-            var found = await Probe(call.System, $"{m.Address}/user/*/singleton", settings.ProbeTimeout, call.Cancelled);
+            var found = (await Probe(call.System, $"{m.Address}/user/*/*", settings.ProbeTimeout, call.Cancelled))
+                .Where(IsSingletonInstance);
             return found.Select(path => (IReadOnlyList<string>)[path.Parent.Name, m.Address.ToString(), path.ToStringWithoutAddress()]).ToList();
         });
         foreach (var r in await Task.WhenAll(probes)) rows.AddRange(r);
@@ -178,6 +179,13 @@ public sealed class ClusterPalette(CmdSettings settings) : ICmdPalette
             call.Output.Text("no singleton instance found yet on the control-plane members");
         call.Output.Text($"oldest control-plane member (singleton host): {controlPlane[0].Address}");
     }
+
+    /// <summary>
+    /// The instance a ClusterSingletonManager hosts: Akka.Hosting's WithSingleton names it like its manager
+    /// (/user/scheduler/scheduler); a manager started by hand names it "singleton" by default.
+    /// </summary>
+    internal static bool IsSingletonInstance(ActorPath path) =>
+        path.Name == path.Parent.Name || path.Name == "singleton";
 
     /// <summary>Identifies every actor an (optionally wildcard) selection matches, collecting replies for up to <paramref name="timeout"/>.</summary>
     internal static async Task<IReadOnlyList<ActorPath>> Probe(ActorSystem system, string selection, TimeSpan timeout, CancellationToken ct)

@@ -53,6 +53,7 @@ public sealed class NodeLifecycleController : ReceiveActor, IWithTimers
             else CacheOf(s.Resource).Clear();
             foreach (var (k, v) in s.Objects) Put(s.Resource, k, v);
             _synced.Add(s.Resource);
+            if (_synced.Count >= 3) _syncedAt ??= _clock();
         });
         Receive<InformerProtocol.Added>(a => Put(a.Resource, a.Key, a.Object));
         Receive<InformerProtocol.Updated>(u => Put(u.Resource, u.Key, u.New));
@@ -77,7 +78,12 @@ public sealed class NodeLifecycleController : ReceiveActor, IWithTimers
             foreach (var m in s.Unreachable) _unreachable.Add(m.Address.ToString());
         });
 
-        Receive<Tick>(_ => OnTick());
+        Receive<Tick>(_ =>
+        {
+            OnTick();
+            if (_synced.Count >= 3) _lastPass = _clock();
+        });
+        Receive<ControllerProtocol.GetInfo>(_ => Sender.Tell(new ControllerProtocol.Info(_synced.Count >= 3, _syncedAt, _lastPass, _inFlight.Count, 0)));
         Receive<Done>(d => _inFlight.Remove(d.Key));
         Receive<Failed>(f =>
         {
@@ -93,8 +99,11 @@ public sealed class NodeLifecycleController : ReceiveActor, IWithTimers
     private sealed record Done(string Key);
     private sealed record Failed(string Key, Exception Error);
 
+    private DateTime? _syncedAt, _lastPass;
+
     protected override void PreStart()
     {
+        Context.Parent.Tell(new ControllerProtocol.Started(ControllerNames.NodeLifecycle));
         Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Nodes)), "nodes");
         Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Leases, "kube-node-lease")), "leases");
         Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Pods)), "pods");
