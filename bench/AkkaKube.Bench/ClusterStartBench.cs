@@ -20,7 +20,7 @@ public sealed class ClusterStartBench : IBenchmark
         if (smoke)
         {
             // One small cluster stands in for both cases, to keep the CI run short.
-            await RunCase(report, "smoke (1 cp + 1 worker + 3 hollow)", 1, 1, 3, ["3+3", $"{hollow} hollow"], ct);
+            await RunCase(report, "smoke (1 cp + 1 hollow node)", 1, 0, 1, ["3+3", $"{hollow} hollow"], ct);
             return;
         }
         await RunCase(report, "3 cp + 3 workers", 3, 3, 0, ["3+3"], ct);
