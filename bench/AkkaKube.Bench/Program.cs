@@ -11,19 +11,21 @@ var smoke = args.Contains("--smoke");
 var rest = args.Where(a => a != "--smoke").ToArray();
 if (rest.Length == 0 || rest[0] is "-h" or "--help")
 {
-    Console.WriteLine("usage: akkakube-bench <name|all> [--smoke] [benchmark args]");
+    Console.WriteLine("usage: akkakube-bench <name|name,name…|all> [--smoke] [benchmark args]");
     foreach (var b in benchmarks) Console.WriteLine($"  {b.Name,-14} {b.Description}");
     return rest.Length == 0 ? 2 : 0;
 }
 
-var selected = rest[0] == "all" ? benchmarks : benchmarks.Where(b => b.Name == rest[0]).ToList();
-if (selected.Count == 0)
+var names = rest[0].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+var unknown = names.Where(n => n != "all" && benchmarks.All(b => b.Name != n)).ToList();
+if (unknown.Count > 0 || names.Length == 0)
 {
-    Console.Error.WriteLine($"akkakube-bench: unknown benchmark '{rest[0]}' (have: {string.Join(", ", benchmarks.Select(b => b.Name))})");
+    Console.Error.WriteLine($"akkakube-bench: unknown benchmark '{string.Join(",", unknown)}' (have: {string.Join(", ", benchmarks.Select(b => b.Name))})");
     return 2;
 }
+var selected = names.Contains("all") ? benchmarks : benchmarks.Where(b => names.Contains(b.Name)).ToList();
 
-Console.WriteLine($"machine: {BenchReport.Machine}");
+Console.WriteLine($"machine: {BenchReport.Machine}; {ProcMemory.Load()} at start (other jobs on this machine skew every figure)");
 Console.WriteLine($"mode: {(smoke ? "smoke (small sizes, figures not comparable)" : "full")}");
 var report = new BenchReport();
 using var cts = new CancellationTokenSource();
@@ -33,4 +35,5 @@ foreach (var b in selected)
     Console.WriteLine($"--- {b.Name}: {b.Description}");
     await b.RunAsync(report, smoke, rest[1..], cts.Token);
 }
+Console.WriteLine($"bench done: {report.Rows.Count} figures; machine: {BenchReport.Machine}; {ProcMemory.Load()} at end");
 return 0;

@@ -59,17 +59,19 @@ public static class CliApp
     {
         var controlPlanes = new Option<int>("--control-planes") { Description = "Control-plane nodes (cp-1…)", DefaultValueFactory = _ => 3 };
         var workers = new Option<int>("--workers") { Description = "Worker nodes, spread round-robin over the zones (worker-a1…)", DefaultValueFactory = _ => 3 };
+        var hollow = new Option<int>("--hollow-nodes") { Description = "Simulated (hollow) kubelets for scale tests, run by extra hollow-only worker processes spread over the zones (hollow-a1-hollow-0…)", DefaultValueFactory = _ => 0 };
         var zones = new Option<string>("--zones") { Description = "Comma-separated zones", DefaultValueFactory = _ => "zone-a,zone-b,zone-c" };
         var apiPort = new Option<int>("--api-port") { Description = "Port of the Kubernetes API on 127.0.0.1 (shared by the control-plane nodes)", DefaultValueFactory = _ => 6443 };
         var foreground = new Option<bool>("--foreground") { Description = "Stay attached; Ctrl-C or SIGTERM stops the cluster" };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait until every member is Up", DefaultValueFactory = _ => 180 };
-        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, zones, DataDir, apiPort, foreground, timeout };
+        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout };
         cmd.SetAction(async (parse, ct) =>
         {
             var options = new UpOptions
             {
                 ControlPlanes = parse.GetValue(controlPlanes),
                 Workers = parse.GetValue(workers),
+                HollowNodes = parse.GetValue(hollow),
                 Zones = parse.GetValue(zones)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 DataDirectory = parse.GetValue(DataDir)!,
                 ApiPort = parse.GetValue(apiPort),
@@ -126,7 +128,7 @@ public static class CliApp
             var lastReady = -1;
             await LocalClusterLauncher.WaitUntilNodesReadyAsync(state, options.Timeout, (ready, total) =>
             {
-                if (ready != lastReady) Console.WriteLine($"worker Nodes Ready {ready}/{total}");
+                if (ready != lastReady) Console.WriteLine($"Nodes Ready {ready}/{total}");
                 lastReady = ready;
             }, ct);
         }
@@ -213,6 +215,7 @@ public static class CliApp
             if (members is not null)
             {
                 PrintTable(state, members);
+                await PrintNodeCountAsync(state, ct);
                 return 0;
             }
             var table = new Table().AddColumns("name", "roles", "zone", "pid", "process");
@@ -225,6 +228,20 @@ public static class CliApp
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>"Nodes: 1003 (1000 hollow), 1003 Ready; zone-a 335, …" from the API; nothing when it does not answer.</summary>
+    private static async Task PrintNodeCountAsync(ClusterState state, CancellationToken ct)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{state.ApiPort}"), Timeout = TimeSpan.FromSeconds(10) };
+        var nodes = await LocalClusterLauncher.ListNodesAsync(http, ct);
+        if (nodes is null)
+        {
+            Console.WriteLine($"Nodes: the API on 127.0.0.1:{state.ApiPort} did not answer");
+            return;
+        }
+        var zones = string.Join(", ", nodes.GroupBy(n => n.Zone).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{(g.Key.Length == 0 ? "no zone" : g.Key)} {g.Count()}"));
+        Console.WriteLine($"Nodes: {nodes.Count} ({nodes.Count(n => n.Hollow)} hollow), {nodes.Count(n => n.Ready)} Ready{(zones.Length > 0 ? "; " + zones : "")}");
     }
 
     internal static void PrintTable(ClusterState state, IReadOnlyList<MemberView> members)

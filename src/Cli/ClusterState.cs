@@ -54,7 +54,14 @@ public sealed record NodeState
     public required string LogFile { get; init; }
     public required IReadOnlyList<string> Command { get; init; }
     public int Pid { get; init; }
+    /// <summary>&gt; 0: a hollow-only worker process running this many simulated kubelets (&lt;name&gt;-hollow-&lt;i&gt;).</summary>
+    public int HollowNodes { get; init; }
 
     [JsonIgnore] public string Address => $"akka.tcp://{Actors.AkkaKubeNames.SystemName}@{Ip}:{Port}";
     [JsonIgnore] public bool ControlPlane => Roles.Split(',').Contains("control-plane");
+    [JsonIgnore] public bool Worker => Roles.Split(',').Contains("worker");
+
+    /// <summary>The Node objects this process registers: its own name, or &lt;name&gt;-hollow-&lt;i&gt; for a hollow-only worker.</summary>
+    [JsonIgnore] public IEnumerable<string> NodeNames =>
+        HollowNodes > 0 ? Enumerable.Range(0, HollowNodes).Select(i => $"{Name}-hollow-{i}") : Worker ? [Name] : [];
 }

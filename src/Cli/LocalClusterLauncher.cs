@@ -10,6 +10,8 @@ public sealed record UpOptions
 {
     public int ControlPlanes { get; init; } = 3;
     public int Workers { get; init; } = 3;
+    /// <summary>Simulated kubelets, run by extra hollow-only worker processes spread over the zones (see ClusterLayout).</summary>
+    public int HollowNodes { get; init; }
     public IReadOnlyList<string> Zones { get; init; } = ["zone-a", "zone-b", "zone-c"];
     public required string DataDirectory { get; init; }
     public int ApiPort { get; init; } = 6443;
@@ -60,7 +62,7 @@ public static class LocalClusterLauncher
     /// </summary>
     public static ClusterState Start(UpOptions options)
     {
-        var nodes = ClusterLayout.Plan(options.ControlPlanes, options.Workers, options.Zones);
+        var nodes = ClusterLayout.Plan(options.ControlPlanes, options.Workers, options.Zones, options.HollowNodes);
         if (options.ApiPort is < 1 or > 65535) throw new CliException($"--api-port {options.ApiPort} is not a valid port");
         var dataDir = PrepareDataDirectory(options.DataDirectory);
         var existing = ClusterState.Load(dataDir);
@@ -87,6 +89,7 @@ public static class LocalClusterLauncher
                     "--api-port", options.ApiPort.ToString(), "--cmd-address", "127.0.0.1", "--cmd-port", ports[n.Name].Cmd.ToString(),
                 };
                 foreach (var s in seeds) args.AddRange(["--seed", s]);
+                if (n.HollowNodes > 0) args.AddRange(["--hollow-nodes", n.HollowNodes.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
                 args.AddRange(options.ExtraNodeArgs);
                 var command = binary.Concat(args).ToList();
                 var log = Path.Combine(LogDirectory(dataDir), $"{n.Name}.log");
@@ -96,7 +99,7 @@ public static class LocalClusterLauncher
                 {
                     Name = n.Name, Ordinal = n.Ordinal, Roles = n.Roles, Zone = n.Zone, Ip = n.Ip,
                     Port = ports[n.Name].Remoting, CmdPort = ports[n.Name].Cmd, PodCidr = n.PodCidr,
-                    LogFile = log, Command = command, Pid = pid,
+                    LogFile = log, Command = command, Pid = pid, HollowNodes = n.HollowNodes,
                 });
                 Snapshot().Save();
             }
@@ -110,30 +113,24 @@ public static class LocalClusterLauncher
     }
 
     /// <summary>
-    /// Waits until every node of <paramref name="state"/> is an Up member (asking the nodes' command hosts), reporting
-    /// (up, total) as it goes. A node process that exits meanwhile is an error naming it and its log.
-    /// </summary>
-    /// <summary>
-    /// Waits until every worker has registered its Node and reports Ready through the API, so that
-    /// `kubectl get nodes` right after `up` shows them. Returns the number of Ready worker Nodes.
+    /// Waits until every worker (and every hollow kubelet of the hollow-only workers) has registered its Node and
+    /// reports Ready through the API, so that `kubectl get nodes` right after `up` shows them. Returns the number of
+    /// Ready Nodes.
     /// </summary>
     public static async Task<int> WaitUntilNodesReadyAsync(ClusterState state, TimeSpan timeout, Action<int, int>? progress = null, CancellationToken ct = default)
     {
-        var workers = state.Nodes.Where(n => n.Roles.Split(',').Contains("worker")).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{state.ApiPort}"), Timeout = TimeSpan.FromSeconds(5) };
+        var workers = state.Nodes.SelectMany(n => n.NodeNames).ToHashSet(StringComparer.Ordinal);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{state.ApiPort}"), Timeout = TimeSpan.FromSeconds(30) };
         var deadline = DateTime.UtcNow + timeout;
         var ready = 0;
         while (true)
         {
-            try
-            {
-                var list = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync("/api/v1/nodes", ct));
-                ready = (list?["items"] as System.Text.Json.Nodes.JsonArray ?? []).OfType<System.Text.Json.Nodes.JsonObject>()
-                    .Count(n => workers.Contains(n["metadata"]?["name"]?.GetValue<string>() ?? "")
-                                && (n["status"]?["conditions"] as System.Text.Json.Nodes.JsonArray ?? []).OfType<System.Text.Json.Nodes.JsonObject>()
-                                    .Any(c => c["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == "True"));
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException) { }
+            ct.ThrowIfCancellationRequested();
+            foreach (var n in state.Nodes)
+                if (!NodeProcesses.IsNodeAlive(n.Pid, n.Name))
+                    throw new CliException($"node {n.Name} (pid {n.Pid}) exited during start-up: {LastError(n.LogFile)} (log: {n.LogFile})");
+            var nodes = await ListNodesAsync(http, ct);
+            if (nodes is not null) ready = nodes.Count(n => n.Ready && workers.Contains(n.Name));
             progress?.Invoke(ready, workers.Count);
             if (ready >= workers.Count) return ready;
             if (DateTime.UtcNow > deadline)
@@ -142,6 +139,40 @@ public static class LocalClusterLauncher
         }
     }
 
+    /// <summary>One Node as the API reports it.</summary>
+    public sealed record NodeView(string Name, string Zone, bool Ready, bool Hollow);
+
+    /// <summary>GET /api/v1/nodes; null when the API does not answer (yet).</summary>
+    public static async Task<IReadOnlyList<NodeView>?> ListNodesAsync(HttpClient http, CancellationToken ct = default)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/api/v1/nodes", ct));
+            var result = new List<NodeView>();
+            if (!doc.RootElement.TryGetProperty("items", out var items) || items.ValueKind != System.Text.Json.JsonValueKind.Array) return result;
+            foreach (var n in items.EnumerateArray())
+            {
+                var meta = n.GetProperty("metadata");
+                var name = meta.TryGetProperty("name", out var nm) ? nm.GetString() ?? "" : "";
+                string? Label(string key) => meta.TryGetProperty("labels", out var l) && l.ValueKind == System.Text.Json.JsonValueKind.Object
+                                             && l.TryGetProperty(key, out var v) ? v.GetString() : null;
+                var ready = n.TryGetProperty("status", out var st) && st.TryGetProperty("conditions", out var cs) && cs.ValueKind == System.Text.Json.JsonValueKind.Array
+                            && cs.EnumerateArray().Any(c => c.TryGetProperty("type", out var t) && t.GetString() == "Ready"
+                                                            && c.TryGetProperty("status", out var s) && s.GetString() == "True");
+                result.Add(new NodeView(name, Label("topology.kubernetes.io/zone") ?? "", ready, Label("akkakube.io/hollow") == "true"));
+            }
+            return result;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Waits until every node of <paramref name="state"/> is an Up member (asking the nodes' command hosts), reporting
+    /// (up, total) as it goes. A node process that exits meanwhile is an error naming it and its log.
+    /// </summary>
     public static async Task<IReadOnlyList<MemberView>> WaitUntilUpAsync(ClusterState state, TimeSpan timeout, Action<int, int>? progress = null, CancellationToken ct = default)
     {
         var deadline = DateTime.UtcNow + timeout;

@@ -27,6 +27,10 @@ public sealed class NodeLifecycleController : ReceiveActor, IWithTimers
     // When this controller last saw each lease's renewTime change (Kubernetes' probeTimestamp): the
     // controller's own clock, so a store stall or a fresh start never makes a live node look stale at once.
     private readonly Dictionary<string, (string RenewTime, DateTime Observed)> _leases = new(StringComparer.Ordinal);
+    // When this controller first saw each Node: a node whose first Lease is not seen yet gets the grace period
+    // from here (Kubernetes initialises probeTimestamp at first observation too), so a kubelet whose first lease
+    // write is slow or retried (hollow kubelets retry every 10 s) is not marked Unknown the moment it registers.
+    private readonly Dictionary<string, DateTime> _firstSeen = new(StringComparer.Ordinal);
     private readonly Dictionary<string, JsonObject> _pods = new(StringComparer.Ordinal);
     private readonly HashSet<string> _unreachable = new(StringComparer.Ordinal);
     private readonly HashSet<string> _removed = new(StringComparer.Ordinal);
@@ -61,6 +65,7 @@ public sealed class NodeLifecycleController : ReceiveActor, IWithTimers
         {
             if (d.Resource == ApiResource.Leases) _leases.Remove(Name(d.LastKnown));
             else CacheOf(d.Resource).Remove(d.Key);
+            if (d.Resource == ApiResource.Nodes) _firstSeen.Remove(Name(d.LastKnown));
         });
 
         Receive<ClusterEvent.UnreachableMember>(m => _unreachable.Add(m.Member.Address.ToString()));
@@ -127,6 +132,7 @@ public sealed class NodeLifecycleController : ReceiveActor, IWithTimers
             return;
         }
         CacheOf(resource)[key] = obj;
+        if (resource == ApiResource.Nodes) _firstSeen.TryAdd(Name(obj), _clock());
     }
 
     private void OnTick()
@@ -155,7 +161,7 @@ public sealed class NodeLifecycleController : ReceiveActor, IWithTimers
             name,
             labels?[AkkaKubeNames.Labels.Zone]?.GetValue<string>() ?? "",
             ready,
-            _leases.TryGetValue(name, out var lease) ? lease.Observed : null,
+            _leases.TryGetValue(name, out var lease) ? lease.Observed : _firstSeen.TryGetValue(name, out var first) ? first : null,
             address is not null && _unreachable.Contains(address),
             address is not null && _removed.Contains(address),
             TaintsOf(node));

@@ -106,8 +106,14 @@ public sealed class PodInfo
 public sealed class NodeInfo
 {
     private readonly Dictionary<string, PodInfo> _pods = new(StringComparer.Ordinal);
+    // (namespace, controller uid) → pods on this node with that controlling owner and no deletionTimestamp: the
+    // system-default topology spread counts these for every pod of a workload, so the count is kept, not recounted.
+    private readonly Dictionary<(string Namespace, string Owner), int> _owned = new();
 
     public NodeInfo(V1Node node) => SetNode(node);
+
+    /// <summary>Pods on this node (not being deleted) in <paramref name="ns"/> whose controlling owner has uid <paramref name="owner"/>.</summary>
+    public int CountOwnedBy(string ns, string owner) => _owned.TryGetValue((ns, owner), out var n) ? n : 0;
 
     public V1Node Node { get; private set; } = null!;
     public string Name { get; private set; } = "";
@@ -136,6 +142,7 @@ public sealed class NodeInfo
         Requested += pod.Requests;
         NonZeroRequested += pod.NonZeroRequests;
         if (HasRequiredAntiAffinity(pod)) PodsWithRequiredAntiAffinity++;
+        if (OwnerKey(pod) is { } key) _owned[key] = _owned.GetValueOrDefault(key) + 1;
     }
 
     public bool RemovePod(string key)
@@ -150,7 +157,16 @@ public sealed class NodeInfo
         Requested -= old.Requests;
         NonZeroRequested -= old.NonZeroRequests;
         if (HasRequiredAntiAffinity(old)) PodsWithRequiredAntiAffinity--;
+        if (OwnerKey(old) is { } key)
+        {
+            var n = _owned.GetValueOrDefault(key) - 1;
+            if (n <= 0) _owned.Remove(key);
+            else _owned[key] = n;
+        }
     }
+
+    private static (string, string)? OwnerKey(PodInfo p) =>
+        p.ControllerUid is { } owner && p.Pod.Metadata?.DeletionTimestamp is null ? (p.Namespace, owner) : null;
 
     private static bool HasRequiredAntiAffinity(PodInfo p) =>
         p.Pod.Spec?.Affinity?.PodAntiAffinity?.RequiredDuringSchedulingIgnoredDuringExecution is { Count: > 0 };
