@@ -296,6 +296,8 @@ public sealed class InMemoryKubeApi : IKubeApi
             var id = "w" + Interlocked.Increment(ref _watchIds);
             var match = Matcher(ns, options);
             long.TryParse(resourceVersion, NumberStyles.Integer, CultureInfo.InvariantCulture, out var from);
+            // As the store does: WatchStarted first (here without a sender: no partition to death-watch).
+            subscriber.Tell(new StoreProtocol.WatchStarted(id, Math.Max(from, _revision)));
             if (from > 0)
                 foreach (var h in _history)
                     if (h.Partition == resource.Partition && h.Rev > from && match(h.Obj))
