@@ -469,6 +469,17 @@ internal sealed class WatchSinkActor : ReceiveActor
             writer.TryWrite(e);
             writer.TryComplete();
         });
+        // A partition that dies with its node (kill -9) cannot end the watch: death-watch it (the sender of
+        // WatchStarted) and close the stream, so the client re-watches from its last resourceVersion.
+        Receive<StoreProtocol.WatchStarted>(_ =>
+        {
+            if (!Sender.IsNobody() && !Sender.Equals(Context.System.DeadLetters)) Context.Watch(Sender);
+        });
+        Receive<Terminated>(t =>
+        {
+            writer.TryWrite(new StoreProtocol.WatchEnded("", 0, "", $"store partition {t.ActorRef.Path.Name} terminated"));
+            writer.TryComplete();
+        });
         ReceiveAny(_ => { });
     }
 

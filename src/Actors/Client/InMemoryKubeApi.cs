@@ -94,7 +94,7 @@ public sealed class InMemoryKubeApi : IKubeApi
             if (table.ContainsKey(key)) throw new KubeApiException(409, "AlreadyExists", $"{resource.Resource} \"{name}\" already exists");
             meta["uid"] = Guid.NewGuid().ToString();
             meta["creationTimestamp"] = EventAggregator.Timestamp(Clock());
-            meta["generation"] = 1;
+            meta["generation"] = 1L;
             meta.Remove("deletionTimestamp");
             if (resource == ApiResource.Pods)
             {
@@ -179,7 +179,7 @@ public sealed class InMemoryKubeApi : IKubeApi
             }
             else if (resource != ApiResource.Namespaces && resource != ApiResource.Events) next["status"] = current["status"]?.DeepClone();
             if (!JsonNode.DeepEquals(Strip(next), Strip(current)))
-                nm["generation"] = (cm["generation"]?.GetValue<long>() ?? 1) + 1;
+                nm["generation"] = ((cm["generation"] is JsonValue g && g.TryGetValue<long>(out var gl) ? gl : cm["generation"] is JsonValue gi && gi.TryGetValue<int>(out var g32) ? g32 : 1)) + 1;
         }
         return Commit(resource, key, next);
     }
@@ -296,6 +296,8 @@ public sealed class InMemoryKubeApi : IKubeApi
             var id = "w" + Interlocked.Increment(ref _watchIds);
             var match = Matcher(ns, options);
             long.TryParse(resourceVersion, NumberStyles.Integer, CultureInfo.InvariantCulture, out var from);
+            // As the store does: WatchStarted first (here without a sender: no partition to death-watch).
+            subscriber.Tell(new StoreProtocol.WatchStarted(id, Math.Max(from, _revision)));
             if (from > 0)
                 foreach (var h in _history)
                     if (h.Partition == resource.Partition && h.Rev > from && match(h.Obj))

@@ -28,7 +28,10 @@ public sealed record InformerOptions(
 {
     /// <summary>Back-off before a re-list after a failure: doubles from Min to Max.</summary>
     public TimeSpan MinRetry { get; init; } = TimeSpan.FromMilliseconds(200);
-    public TimeSpan MaxRetry { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Kept short: after a control-plane node dies, its store partitions answer again within seconds.</summary>
+    public TimeSpan MaxRetry { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>A watch whose partition has not confirmed it (WatchStarted) within this long is given up: re-list.</summary>
+    public TimeSpan WatchStartTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>
@@ -36,10 +39,14 @@ public sealed record InformerOptions(
 /// exactly as client-go's reflector does: a watch that ends (410 Expired, a moved store partition, an
 /// apiserver lost) leads to a re-list, whose differences to the cache are delivered as Added/Updated/Deleted
 /// before <see cref="InformerProtocol.Synced"/>. The owner (parent by default) receives all events.
+/// A partition that dies with its node (kill -9) cannot end its watches: the informer death-watches the
+/// partition that confirmed its watch (the sender of WatchStarted) and re-lists when it terminates, and it
+/// re-lists when no partition confirms a watch in time (the StartWatch was lost on the way).
 /// </summary>
 public sealed class Informer : ReceiveActor, IWithTimers
 {
     private const string RelistTimer = "relist";
+    private const string WatchStartTimer = "watch-start";
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IKubeApi _api;
     private readonly InformerOptions _options;
@@ -49,6 +56,10 @@ public sealed class Informer : ReceiveActor, IWithTimers
     private string _resourceVersion = "";
     private TimeSpan _retry;
     private bool _synced;
+    /// <summary>The store partition serving the current watch (death-watched); null until it confirms.</summary>
+    private IActorRef? _partition;
+    private bool _watchConfirmed;
+    private int _watchGeneration;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -87,9 +98,16 @@ public sealed class Informer : ReceiveActor, IWithTimers
     private sealed record WatchOpened(string WatchId);
     private sealed record Failed(Exception Error);
     private sealed class Relist { public static readonly Relist Instance = new(); }
+    private sealed record WatchStartOverdue(int Generation);
+
+    private bool _listInFlight;
 
     private void StartList()
     {
+        // One list at a time: a watch end and its partition's termination both ask for a re-list.
+        if (_listInFlight) return;
+        _listInFlight = true;
+        Timers.Cancel(RelistTimer);
         var options = new ListOptions(_options.LabelSelector, _options.FieldSelector);
         _api.ListAsync(_options.Resource, _options.Namespace, options)
             .PipeTo(Self, success: l => new ListDone(l), failure: e => new Failed(e));
@@ -99,6 +117,7 @@ public sealed class Informer : ReceiveActor, IWithTimers
     {
         Receive<ListDone>(done =>
         {
+            _listInFlight = false;
             var fresh = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
             foreach (var item in done.List.Items)
                 fresh[KeyOf(item)] = item;
@@ -121,6 +140,9 @@ public sealed class Informer : ReceiveActor, IWithTimers
             _owner.Tell(new InformerProtocol.Synced(_options.Resource, new Dictionary<string, JsonObject>(_cache), _resourceVersion));
             var options = new ListOptions(_options.LabelSelector, _options.FieldSelector);
             _watchId = "";
+            _watchConfirmed = false;
+            _watchGeneration++;
+            Timers.StartSingleTimer(WatchStartTimer, new WatchStartOverdue(_watchGeneration), _options.WatchStartTimeout);
             _api.WatchAsync(_options.Resource, _options.Namespace, Self, _resourceVersion, options)
                 .PipeTo(Self, success: id => new WatchOpened(id), failure: e => new Failed(e));
         });
@@ -129,22 +151,63 @@ public sealed class Informer : ReceiveActor, IWithTimers
             _watchId = opened.WatchId;
             _retry = _options.MinRetry;
         });
-        Receive<StoreProtocol.WatchStarted>(_ => { });
+        Receive<StoreProtocol.WatchStarted>(started =>
+        {
+            if (started.WatchId != _watchId && _watchId.Length > 0) return;
+            _watchConfirmed = true;
+            Timers.Cancel(WatchStartTimer);
+            // The partition is the sender; a test double may send none.
+            if (Sender.IsNobody() || Sender.Equals(Context.System.DeadLetters) || Sender.Equals(_partition)) return;
+            if (_partition is not null) Context.Unwatch(_partition);
+            _partition = Sender;
+            Context.Watch(_partition);
+        });
+        Receive<WatchStartOverdue>(overdue =>
+        {
+            if (overdue.Generation != _watchGeneration || _watchConfirmed) return;
+            _log.Warning("watch of {0} not confirmed by its store partition within {1}; re-listing", _options.Resource.Partition, _options.WatchStartTimeout);
+            CancelCurrentWatch();
+            StartList();
+        });
+        Receive<Terminated>(t =>
+        {
+            if (!t.ActorRef.Equals(_partition)) return;
+            _partition = null;
+            _log.Info("store partition of {0} terminated (its node left or died); re-listing", _options.Resource.Partition);
+            _watchId = "";
+            _watchConfirmed = false;
+            _watchGeneration++;
+            Timers.Cancel(WatchStartTimer);
+            StartList();
+        });
         Receive<StoreProtocol.WatchEvent>(OnEvent);
         Receive<StoreProtocol.WatchEnded>(ended =>
         {
             if (ended.WatchId != _watchId && _watchId.Length > 0) return;
             _log.Debug("watch of {0} ended ({1} {2}); re-listing", _options.Resource.Partition, ended.Code, ended.Reason);
             _watchId = "";
+            _watchConfirmed = false;
+            _watchGeneration++;
+            Timers.Cancel(WatchStartTimer);
             StartList();
         });
         Receive<Failed>(failed =>
         {
+            _listInFlight = false;
+            Timers.Cancel(WatchStartTimer);
+            _watchGeneration++;
             _log.Warning("list/watch of {0} failed: {1}; retrying in {2}", _options.Resource.Partition, failed.Error.Message, _retry);
             Timers.StartSingleTimer(RelistTimer, Relist.Instance, _retry);
             _retry = TimeSpan.FromTicks(Math.Min(_retry.Ticks * 2, _options.MaxRetry.Ticks));
         });
         Receive<Relist>(_ => StartList());
+    }
+
+    private void CancelCurrentWatch()
+    {
+        if (_watchId.Length > 0) _ = _api.CancelWatchAsync(_options.Resource, _watchId);
+        _watchId = "";
+        _watchGeneration++;
     }
 
     private void OnEvent(StoreProtocol.WatchEvent e)

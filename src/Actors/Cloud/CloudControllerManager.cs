@@ -13,8 +13,8 @@ namespace AkkaKube.Actors.Cloud;
 /// <summary>
 /// cloud-controller-manager: today the service (load-balancer) controller over an <see cref="ICloudProvider"/> —
 /// every <c>type: LoadBalancer</c> service gets a balancer and its address in <c>status.loadBalancer.ingress</c>;
-/// a service that stops being a LoadBalancer or is deleted frees it. Node initialisation and deletion of
-/// vanished instances (<see cref="IInstances"/>) plug in here as further children later.
+/// a service that stops being a LoadBalancer or is deleted frees it. When the cloud has instances, the
+/// <see cref="CloudNodeController"/> child initialises Nodes and deletes those whose instance was terminated.
 /// </summary>
 public sealed class CloudControllerManager : ReceiveActor, IWithTimers
 {
@@ -28,10 +28,13 @@ public sealed class CloudControllerManager : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public CloudControllerManager(IKubeApi api, ICloudProvider cloud)
+    private readonly CloudSettings _settings;
+
+    public CloudControllerManager(IKubeApi api, ICloudProvider cloud, CloudSettings? settings = null)
     {
         _api = api;
         _cloud = cloud;
+        _settings = settings ?? CloudSettings.Default;
         Receive<InformerProtocol.Synced>(synced =>
         {
             _services.Clear();
@@ -61,15 +64,18 @@ public sealed class CloudControllerManager : ReceiveActor, IWithTimers
         Receive<Retry>(r => Sync(r.Key));
     }
 
-    public static Props Props(IKubeApi api, ICloudProvider cloud) =>
-        Akka.Actor.Props.Create(() => new CloudControllerManager(api, cloud));
+    public static Props Props(IKubeApi api, ICloudProvider cloud, CloudSettings? settings = null) =>
+        Akka.Actor.Props.Create(() => new CloudControllerManager(api, cloud, settings));
 
     private sealed record Done(string Key, Exception? Error);
 
     private sealed record Retry(string Key);
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
         Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Services)), "services");
+        if (_cloud.Instances is { } instances) Context.ActorOf(CloudNodeController.Props(_api, instances, _settings), "nodes");
+    }
 
     private static V1Service ToService(JsonObject obj) => KubernetesJson.Deserialize<V1Service>(obj.ToJsonString());
 
@@ -129,9 +135,13 @@ public static class CloudControllerManagerHostingExtensions
     {
         if (!node.ControlPlane) return builder;
         return builder.WithSingleton<CloudControllerManagerKey>(AkkaKubeNames.Actors.CloudControllerManager,
-            (system, registry, resolver) => CloudControllerManager.Props(
-                api?.Invoke(system, registry) ?? AkkaKube.Actors.ApiServer.KubeApi.Get(system).Api,
-                new LocalCloudProvider(CloudSettings.Create(system.Settings.Config))),
+            (system, registry, resolver) =>
+            {
+                var settings = CloudSettings.Create(system.Settings.Config);
+                return CloudControllerManager.Props(
+                    api?.Invoke(system, registry) ?? AkkaKube.Actors.ApiServer.KubeApi.Get(system).Api,
+                    new LocalCloudProvider(settings, node.DataDirectory, node.Region), settings);
+            },
             new ClusterSingletonOptions { Role = AkkaKubeNames.Roles.ControlPlane },
             createProxyToo: false);
     }

@@ -10,11 +10,25 @@ public sealed record CloudSettings(string Provider, string LoadBalancerCidr)
 {
     public static readonly CloudSettings Default = new("local", "127.200.0.0/16");
 
+    /// <summary>How often Nodes that are not Ready are checked against their instance (Kubernetes: 5 s).</summary>
+    public TimeSpan NodeMonitorPeriod { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A not-Ready Node is deleted when its instance has been gone at every check for this long.</summary>
+    public TimeSpan NodeDeletionGrace { get; init; } = TimeSpan.FromSeconds(10);
+
     public static CloudSettings Create(Config config)
     {
         var c = config.GetConfig("akkakube.cloud");
         if (c is null || c.IsEmpty) return Default;
-        var settings = new CloudSettings(c.GetString("provider", Default.Provider), c.GetString("load-balancer-cidr", Default.LoadBalancerCidr));
+        var settings = new CloudSettings(c.GetString("provider", Default.Provider), c.GetString("load-balancer-cidr", Default.LoadBalancerCidr))
+        {
+            NodeMonitorPeriod = c.GetTimeSpan("node-monitor-period", Default.NodeMonitorPeriod),
+            NodeDeletionGrace = c.GetTimeSpan("node-deletion-grace", Default.NodeDeletionGrace),
+        };
+        if (settings.NodeMonitorPeriod <= TimeSpan.Zero)
+            throw new ArgumentException($"akkakube.cloud.node-monitor-period: must be positive (got {settings.NodeMonitorPeriod})");
+        if (settings.NodeDeletionGrace < TimeSpan.Zero)
+            throw new ArgumentException($"akkakube.cloud.node-deletion-grace: must not be negative (got {settings.NodeDeletionGrace})");
         if (settings.Provider != "local")
             throw new ArgumentException($"akkakube.cloud.provider: unknown provider '{settings.Provider}' (supported: local)");
         _ = new LocalLoadBalancers(settings.LoadBalancerCidr); // validates the CIDR, naming the option
@@ -22,12 +36,15 @@ public sealed record CloudSettings(string Provider, string LoadBalancerCidr)
     }
 }
 
-/// <summary>The single-machine cloud: load-balancer addresses from 127.200.0.0/16 (served by every proxy like ClusterIPs).</summary>
-public sealed class LocalCloudProvider(CloudSettings settings) : ICloudProvider
+/// <summary>
+/// The single-machine cloud: load-balancer addresses from 127.200.0.0/16 (served by every proxy like ClusterIPs),
+/// and, given the cluster's data directory, the node processes the local launcher started as instances.
+/// </summary>
+public sealed class LocalCloudProvider(CloudSettings settings, string? dataDirectory = null, string region = "local") : ICloudProvider
 {
     public string Name => "local";
     public ILoadBalancers? LoadBalancers { get; } = new LocalLoadBalancers(settings.LoadBalancerCidr);
-    public IInstances? Instances => null;
+    public IInstances? Instances { get; } = dataDirectory is null ? null : new LocalInstances(dataDirectory, region);
 }
 
 /// <summary>

@@ -186,7 +186,7 @@ public sealed class ChaosRunner
             foreach (var t in targets)
             {
                 File.AppendAllText(t.LogFile, $"---- {DateTime.UtcNow:O} akkakube chaos restart: {string.Join(' ', t.Command)}\n");
-                var pid = NodeProcesses.StartDetached(t.Command, t.LogFile);
+                var pid = NodeProcesses.StartDetached(RejoinCommand(t.Command, t.Address), t.LogFile);
                 restarted[t.Name] = pid;
                 state = state with { Nodes = state.Nodes.Select(n => n.Name == t.Name ? n with { Pid = pid } : n).ToList() };
                 state.Save();
@@ -331,6 +331,34 @@ public sealed class ChaosRunner
             if (why is not null) report.Notes.Add($"not recovered: {why}");
         }
         return report;
+    }
+
+    /// <summary>
+    /// The command line that starts a node again so that it JOINS the running cluster. Akka lets the first of the
+    /// seed nodes found a new cluster by itself when no other seed answers within seed-node-timeout — which a busy
+    /// cluster may not — so restarting cp-1 (the first seed of `up`) with its original command line could make it
+    /// a one-member island with its own singletons and store partitions over the same journal. Its own address
+    /// moves to the end of its seed list: a node that is not the first seed only ever joins others.
+    /// </summary>
+    public static IReadOnlyList<string> RejoinCommand(IReadOnlyList<string> command, string selfAddress)
+    {
+        var result = new List<string>(command.Count);
+        var seeds = new List<string>();
+        var selfIsSeed = false;
+        for (var i = 0; i < command.Count; i++)
+        {
+            if (command[i] == "--seed" && i + 1 < command.Count)
+            {
+                if (command[i + 1] == selfAddress) selfIsSeed = true;
+                else seeds.Add(command[i + 1]);
+                i++;
+                continue;
+            }
+            result.Add(command[i]);
+        }
+        if (selfIsSeed) seeds.Add(selfAddress);
+        foreach (var seed in seeds) result.AddRange(["--seed", seed]);
+        return result;
     }
 
     /// <summary>A node's view of itself (`actor system`): its pid and member status; null when its command host does not answer.</summary>

@@ -77,4 +77,17 @@ public class ChaosLogicTests
         Assert.True((bool)json["recovered"]!);
         Assert.Equal(2, json["timeline"]!.AsArray().Count);
     }
+
+    [Fact]
+    public void A_restarted_first_seed_node_lists_its_own_address_last_so_it_joins_the_running_cluster_instead_of_founding_one()
+    {
+        var self = "akka.tcp://akkakube@127.1.0.1:4001";
+        string[] command = ["akkakube-node", "--node-name", "cp-1", "--seed", self, "--seed", "akka.tcp://akkakube@127.1.0.2:4002",
+                            "--seed", "akka.tcp://akkakube@127.1.0.3:4003", "--extra", "x"];
+        var rejoin = ChaosRunner.RejoinCommand(command, self);
+        Assert.Equal(["akkakube-node", "--node-name", "cp-1", "--extra", "x",
+                      "--seed", "akka.tcp://akkakube@127.1.0.2:4002", "--seed", "akka.tcp://akkakube@127.1.0.3:4003", "--seed", self], rejoin);
+        // A node that is not a seed keeps its seeds in order.
+        Assert.Equal(["n", "--seed", "a", "--seed", "b"], ChaosRunner.RejoinCommand(["n", "--seed", "a", "--seed", "b"], "c"));
+    }
 }

@@ -196,6 +196,7 @@ public sealed class FakeKubeApi : IKubeApi
         {
             var id = $"w{++_watchSeq}";
             _watches[id] = (resource, subscriber, options?.FieldSelector, ns);
+            subscriber.Tell(new StoreProtocol.WatchStarted(id, _revision)); // as the store confirms a watch
             return Task.FromResult(id);
         }
     }
