@@ -196,6 +196,47 @@ public sealed class KubectlWorkloadSpecs(KubectlWorkloadFixture f) : IClassFixtu
     }
 
     [SkippableFact]
+    public async Task Drain_is_held_by_a_disruption_budget_then_completes_once_the_budget_allows()
+    {
+        SkipWithoutKubectl();
+        await Ok("apply -f -", Deployment("guarded", 2, "nginx:1"));
+        await Ok("rollout status deployment/guarded --timeout=80s");
+        await Ok("apply -f -", """
+            apiVersion: policy/v1
+            kind: PodDisruptionBudget
+            metadata: {name: guarded}
+            spec:
+              minAvailable: 2
+              selector: {matchLabels: {app: guarded}}
+            """);
+        var victim = (await ActivePods("guarded"))[0];
+        var node = victim["spec"]!["nodeName"]!.GetValue<string>();
+        var victimName = victim["metadata"]!["name"]!.GetValue<string>();
+        try
+        {
+            // kubectl retries a refused eviction every 5 s until its timeout: the budget holds the pod in place.
+            var held = await f.Kubectl.Run($"drain {node} --timeout=12s", timeoutSeconds: 90);
+            Assert.NotEqual(0, held.Exit);
+            Assert.Contains("disruption budget", held.Err + held.Out);
+            Assert.Equal("true", (await Ok($"get node {node} -o jsonpath={{.spec.unschedulable}}")).Out.Trim());
+            Assert.Contains(await ActivePods("guarded"), p => p["metadata"]!["name"]!.GetValue<string>() == victimName);
+
+            await Ok("""patch pdb guarded --type=merge -p '{"spec":{"minAvailable":1}}'""");
+            var drained = await Ok($"drain {node} --timeout=60s", timeoutSeconds: 90);
+            Assert.Contains($"pod/{victimName} evicted", drained.Out + drained.Err);
+            Assert.Contains("drained", drained.Out);
+            // The replacement lands elsewhere: the drained node is cordoned.
+            await Eventually(async () => (await ActivePods("guarded")) is { Count: 2 } pods
+                                         && pods.All(p => p["spec"]?["nodeName"]?.GetValue<string>() is { } n && n != node && Ready(p)),
+                "two ready pods off the drained node");
+        }
+        finally
+        {
+            await f.Kubectl.Run($"uncordon {node}");
+        }
+    }
+
+    [SkippableFact]
     public async Task A_pod_asking_more_cpu_than_any_node_is_Pending_and_describe_says_why()
     {
         SkipWithoutKubectl();

@@ -113,6 +113,9 @@ public sealed class ForwardingListenerTests : IAsyncLifetime
             Assert.Equal("new", await LineClient.GreetingAsync(frontend));
         await established.SendLineAsync("and now");
         Assert.Equal("and now", await established.ReadLineAsync());
+        // The five short connections leave the set when their pumps finish, a moment after the client saw EOF.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (connections.Active != 1 && DateTime.UtcNow < deadline) await Task.Delay(20);
         Assert.Equal(1, connections.Active);
     }
 
@@ -224,6 +227,8 @@ public sealed class ForwardingListenerTests : IAsyncLifetime
 
                 try { Assert.Null(await client.ReadLineAsync()); } // within the client's 10 s read bound
                 catch (IOException) { } // a reset is as good as an EOF here
+                var deadline = DateTime.UtcNow.AddSeconds(10); // the pump leaves the set just after the client sees the end
+                while (connections.Active != 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
                 Assert.Equal(0, connections.Active);
             }
         }
