@@ -20,6 +20,11 @@ public sealed class SchedulerBenchmark : IBenchmark
     public async Task RunAsync(BenchReport report, bool smoke, string[] args, CancellationToken ct)
     {
         var cases = smoke ? new[] { (Nodes: 50, Pods: 200) } : [(500, 5000), (5000, 10000)];
+        // --nodes N --pods M: one case only
+        var n = Array.IndexOf(args, "--nodes");
+        var p = Array.IndexOf(args, "--pods");
+        if (n >= 0 && p >= 0 && n + 1 < args.Length && p + 1 < args.Length)
+            cases = [(int.Parse(args[n + 1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[p + 1], System.Globalization.CultureInfo.InvariantCulture))];
         foreach (var (nodes, pods) in cases)
             await RunCase(report, nodes, pods, ct);
     }
