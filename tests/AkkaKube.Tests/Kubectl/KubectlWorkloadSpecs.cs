@@ -237,6 +237,23 @@ public sealed class KubectlWorkloadSpecs(KubectlWorkloadFixture f) : IClassFixtu
     }
 
     [SkippableFact]
+    public async Task Expose_creates_a_service_and_get_svc_endpointslices_prints_both_tables()
+    {
+        SkipWithoutKubectl();
+        await Ok("apply -f -", Deployment("exposed", 1, "nginx:1"));
+        Assert.Contains("service/exposed exposed", (await Ok("expose deployment exposed --port=80 --target-port=8080")).Out);
+        var svc = await Api.GetAsync(ApiResource.Services, "default", "exposed");
+        Assert.Equal("exposed", svc["spec"]!["selector"]!["app"]!.GetValue<string>());
+        Assert.Equal((80, 8080), (svc["spec"]!["ports"]![0]!["port"]!.GetValue<int>(), svc["spec"]!["ports"]![0]!["targetPort"]!.GetValue<int>()));
+        await Eventually(async () => (await Api.ListAsync(ApiResource.EndpointSlices, "default", new ListOptions("kubernetes.io/service-name=exposed"))).Items.Count > 0,
+            "the service's EndpointSlice");
+        var tables = (await Ok("get svc,endpointslices")).Out;
+        Assert.Matches(@"service/exposed\s+ClusterIP\s+127\.128\.\d+\.\d+\s+<none>\s+80/TCP", tables);
+        Assert.Matches(@"NAME\s+ADDRESSTYPE\s+PORTS\s+ENDPOINTS\s+AGE", tables);
+        Assert.Matches(@"endpointslice\.discovery\.k8s\.io/exposed-\S+\s+IPv4", tables);
+    }
+
+    [SkippableFact]
     public async Task A_pod_asking_more_cpu_than_any_node_is_Pending_and_describe_says_why()
     {
         SkipWithoutKubectl();
