@@ -34,7 +34,8 @@ public sealed class BenchNode : IAsyncDisposable
         Api = KubeApi.Get(System).Api;
     }
 
-    public static async Task<BenchNode> StartAsync(string name, int hollowNodes, string extraHocon, CancellationToken ct)
+    /// <summary>An all-in-one node; <paramref name="worker"/> false starts a control-plane-only node (no kubelet).</summary>
+    public static async Task<BenchNode> StartAsync(string name, int hollowNodes, string extraHocon, CancellationToken ct, bool worker = true)
     {
         var dir = Directory.CreateTempSubdirectory("akkakube-bench-").FullName;
         var conf = Path.Combine(dir, "bench.conf");
@@ -50,6 +51,7 @@ public sealed class BenchNode : IAsyncDisposable
             PodCidr = "127.64.251.0/24",
             DataDirectory = dir,
             ConfigFiles = [conf],
+            Worker = worker,
         };
         var host = NodeHost.Build(options);
         await host.StartAsync(ct);

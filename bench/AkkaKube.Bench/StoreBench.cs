@@ -35,15 +35,15 @@ public sealed partial class StoreBenchmark : IBenchmark
 
     public async Task RunAsync(BenchReport report, bool smoke, string[] args, CancellationToken ct)
     {
-        var writers = Arg(args, "--writers", smoke ? 8 : 64);
-        var seconds = Arg(args, "--seconds", smoke ? 2 : 15);
-        var warmup = Arg(args, "--warmup", smoke ? 2 : 3);
+        var writers = BenchArgs.Int(args, "--writers", smoke ? 8 : 64);
+        var seconds = BenchArgs.Int(args, "--seconds", smoke ? 2 : 15);
+        var warmup = BenchArgs.Int(args, "--warmup", smoke ? 2 : 3);
         var hocon = FindHocon();
         var settings = StoreSettings.Create(NodeConfig.Load(Path.Combine(hocon, "control-plane.conf")));
-        settings = (settings with { SnapshotEvery = Arg(args, "--snapshot-every", settings.SnapshotEvery) }).Validate();
+        settings = (settings with { SnapshotEvery = BenchArgs.Int(args, "--snapshot-every", settings.SnapshotEvery) }).Validate();
         var inmem = args.Contains("--inmem");
         var journal = inmem ? "in-memory journal (NOT durable)" : "SQLite synchronous=FULL";
-        var setupActor = $"partition actor alone, {writers} writers, 1 KiB ConfigMaps, {journal}, {seconds} s, load {LoadAverage()}, {BenchReport.Machine}";
+        var setupActor = $"partition actor alone, {writers} writers, 1 KiB ConfigMaps, {journal}, {seconds} s, {ProcMemory.Load()}, {BenchReport.Machine}";
 
         // Today's defaults, then the former journal layout and snapshot rule, one change at a time.
         var variants = new (string Label, StoreSettings Settings)[]
@@ -66,7 +66,7 @@ public sealed partial class StoreBenchmark : IBenchmark
             Console.WriteLine("store: wrk not found (apt-get install wrk): etcd and API figures skipped");
             return;
         }
-        var setupWrk = $"wrk -t2 -c{writers} -d{seconds}s, unique keys, 1 KiB values, load {LoadAverage()}, {BenchReport.Machine}";
+        var setupWrk = $"wrk -t2 -c{writers} -d{seconds}s, unique keys, 1 KiB values, {ProcMemory.Load()}, {BenchReport.Machine}";
         WrkResult? etcd = null;
         if (File.Exists(Etcd))
         {
@@ -169,8 +169,8 @@ public sealed partial class StoreBenchmark : IBenchmark
     private static async Task<WrkResult> EtcdViaWrk(int connections, int seconds, CancellationToken ct)
     {
         var dir = Directory.CreateTempSubdirectory("akkakube-bench-etcd-").FullName;
-        var clientPort = FreePort();
-        var peerPort = FreePort();
+        var clientPort = BenchNode.FreePort();
+        var peerPort = BenchNode.FreePort();
         var psi = new ProcessStartInfo(Etcd,
         [
             "--name", "bench", "--data-dir", dir,
@@ -191,8 +191,6 @@ public sealed partial class StoreBenchmark : IBenchmark
             // Keys are 16 base64 characters (unique per thread and request) so they decode without padding;
             // the value is 1,026 bytes once decoded.
             var script = """
-                local thread_ids = 0
-                function setup(thread) thread:set("tid", thread_ids); thread_ids = thread_ids + 1 end
                 local counter = 0
                 local value = string.rep("eHh4", 342)
                 request = function()
@@ -214,60 +212,38 @@ public sealed partial class StoreBenchmark : IBenchmark
 
     private static async Task<WrkResult> ApiViaWrk(int connections, int seconds, CancellationToken ct)
     {
-        var dir = Directory.CreateTempSubdirectory("akkakube-bench-api-").FullName;
-        var port = FreePort();
-        var quiet = Path.Combine(dir, "quiet.conf");
-        await File.WriteAllTextAsync(quiet, "akkakube.controllers.enabled = []\nakkakube.scheduler.scheduler-name = \"no-pod-uses-this\"\n", ct);
-        var node = new NodeOptions
-        {
-            NodeName = "bench-api",
-            RemotingPort = port,
-            SeedNodes = [$"akka.tcp://akkakube@127.0.0.1:{port}"],
-            ApiPort = FreePort(),
-            CmdPort = FreePort(),
-            Worker = false,
-            ConfigFiles = [quiet],
-            DataDirectory = dir,
-        };
-        var host = NodeHost.Build(node, ["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default", "Warning"]);
-        await host.StartAsync(ct);
-        try
-        {
-            var baseUri = $"http://127.0.0.1:{node.ApiPort}";
-            await WaitFor(async http => (await http.GetAsync(baseUri + "/api/v1/namespaces/default", ct)).IsSuccessStatusCode, ct);
-            var script = """
-                local thread_ids = 0
-                function setup(thread) thread:set("tid", thread_ids); thread_ids = thread_ids + 1 end
-                local counter = 0
-                local payload = string.rep("x", 1024)
-                request = function()
-                  counter = counter + 1
-                  local name = string.format("t%d-%d", tid, counter)
-                  return wrk.format("POST", "/api/v1/namespaces/default/configmaps", {["Content-Type"] = "application/json"},
-                    '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"' .. name .. '"},"data":{"payload":"' .. payload .. '"}}')
-                end
-                """;
-            var result = await RunWrk(baseUri, script, connections, seconds, ct);
-            using var http = new HttpClient();
-            var status = await http.GetStringAsync(baseUri + "/api/v1/namespaces/default/configmaps?limit=1", ct);
-            if (!status.Contains("\"kind\":\"ConfigMapList\"", StringComparison.Ordinal))
-                throw new InvalidOperationException("the API did not list configmaps after the run: " + status);
-            return result;
-        }
-        finally
-        {
-            await host.StopAsync(TimeSpan.FromSeconds(20));
-            host.Dispose();
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(dir, recursive: true);
-        }
+        await using var node = await BenchNode.StartAsync("bench-api", 0,
+            "akkakube.controllers.enabled = []\nakkakube.scheduler.scheduler-name = \"no-pod-uses-this\"", ct, worker: false);
+        var baseUri = node.ApiUri.ToString().TrimEnd('/');
+        await WaitFor(async http => (await http.GetAsync(baseUri + "/api/v1/namespaces/default", ct)).IsSuccessStatusCode, ct);
+        var script = """
+            local counter = 0
+            local payload = string.rep("x", 1024)
+            request = function()
+              counter = counter + 1
+              local name = string.format("t%d-%d", tid, counter)
+              return wrk.format("POST", "/api/v1/namespaces/default/configmaps", {["Content-Type"] = "application/json"},
+                '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"' .. name .. '"},"data":{"payload":"' .. payload .. '"}}')
+            end
+            """;
+        var result = await RunWrk(baseUri, script, connections, seconds, ct);
+        using var http = new HttpClient();
+        var status = await http.GetStringAsync(baseUri + "/api/v1/namespaces/default/configmaps?limit=1", ct);
+        if (!status.Contains("\"kind\":\"ConfigMapList\"", StringComparison.Ordinal))
+            throw new InvalidOperationException("the API did not list configmaps after the run: " + status);
+        return result;
     }
 
     private static async Task<WrkResult> RunWrk(string baseUri, string script, int connections, int seconds, CancellationToken ct)
     {
         var scriptFile = Path.Combine(Path.GetTempPath(), $"akkakube-bench-{Guid.NewGuid():N}.lua");
         // wrk counts answers >= 400 in summary.errors.status: a refused write must not count as a write.
-        await File.WriteAllTextAsync(scriptFile, script + """
+        // Every wrk thread gets its own id (tid), so the request scripts can make unique keys.
+        await File.WriteAllTextAsync(scriptFile, """
+            local thread_ids = 0
+            function setup(thread) thread:set("tid", thread_ids); thread_ids = thread_ids + 1 end
+
+            """ + script + """
 
             done = function(summary, latency, requests)
               io.write(string.format("non-2xx: %d\n", summary.errors.status))
@@ -320,27 +296,8 @@ public sealed partial class StoreBenchmark : IBenchmark
 
     // ------------------------------------------------------------------ helpers
 
-    private static string LoadAverage()
-    {
-        try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
-        catch (IOException) { return "?"; }
-    }
-
     private static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
-
-    private static int Arg(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 
     /// <summary>The repository's hocon/ directory (the bench runs from its bin folder inside the repository).</summary>
     private static string FindHocon()
