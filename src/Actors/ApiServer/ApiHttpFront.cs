@@ -116,6 +116,21 @@ public static class ApiHttpFront
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
         }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e)
+        {
+            // The client's fault (body cut short by an abort, body over the limit): a Status to the client if it
+            // is still there, never an error in the server's log.
+            frontend.Log.LogDebug("bad request {Method} {Path}: {Message}", ctx.Request.Method, ctx.Request.Path, e.Message);
+            if (ctx.RequestAborted.IsCancellationRequested)
+                return;
+            if (!ctx.Response.HasStarted)
+            {
+                var reason = e.StatusCode == 413 ? "RequestEntityTooLarge" : "BadRequest";
+                await WriteJson(ctx, e.StatusCode, ApiStatus.Failure(e.StatusCode, reason, e.Message));
+            }
+            else
+                ctx.Abort();
+        }
         catch (Exception e)
         {
             frontend.Log.LogError(e, "unexpected error serving {Method} {Path}", ctx.Request.Method, ctx.Request.Path);

@@ -311,6 +311,26 @@ public class ApiHttpSpecs(ApiNode api) : IClassFixture<ApiNode>
     }
 
     [Fact]
+    public async Task A_malformed_chunked_body_is_a_400_status_not_an_internal_error_and_stores_nothing()
+    {
+        // Kestrel reports a broken body (bad chunk, body cut short) as BadHttpRequestException when the handler
+        // reads it: the client's fault, so a 400 Status, never a 500 and an error in the server's log.
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(api.Node.ApiUri.Host, api.Node.ApiUri.Port);
+        var stream = socket.GetStream();
+        var request = $"POST {Ns}/configmaps HTTP/1.1\r\nHost: {api.Node.ApiUri.Authority}\r\nContent-Type: application/json\r\n" +
+                      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                      "5\r\n{\"api\r\nzz-not-a-chunk-size\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.StartsWith("HTTP/1.1 400", response);
+        Assert.Contains("\"kind\":\"Status\"", response);
+        Assert.Contains("\"reason\":\"BadRequest\"", response);
+        Assert.Equal(HttpStatusCode.OK, (await api.Get("/healthz")).Code);
+    }
+
+    [Fact]
     public async Task A_watch_streams_a_created_object_and_ends_at_timeout()
     {
         var (_, list, _) = await api.Get($"{Ns}/configmaps");
