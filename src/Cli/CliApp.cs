@@ -64,7 +64,13 @@ public static class CliApp
         var apiPort = new Option<int>("--api-port") { Description = "Port of the Kubernetes API on 127.0.0.1 (shared by the control-plane nodes)", DefaultValueFactory = _ => 6443 };
         var foreground = new Option<bool>("--foreground") { Description = "Stay attached; Ctrl-C or SIGTERM stops the cluster" };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait until every member is Up", DefaultValueFactory = _ => 180 };
-        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout };
+        var failover = new Option<string>("--failover") { Description = "Failover profile of every node: standard (safe margins) or fast (hand-over in seconds on a quiet machine; docs/failover.md)", DefaultValueFactory = _ => "standard" };
+        failover.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is not ("standard" or "fast"))
+                r.AddError($"--failover: unknown profile '{r.GetValueOrDefault<string>()}' (expected standard or fast)");
+        });
+        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover };
         cmd.SetAction(async (parse, ct) =>
         {
             var options = new UpOptions
@@ -76,6 +82,7 @@ public static class CliApp
                 DataDirectory = parse.GetValue(DataDir)!,
                 ApiPort = parse.GetValue(apiPort),
                 Timeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
+                ExtraNodeArgs = parse.GetValue(failover) == "fast" ? ["--failover", "fast"] : [],
             };
             return await UpAsync(options, parse.GetValue(foreground), ct);
         });

@@ -27,12 +27,13 @@ public static class NodeCommandLine
     public static readonly Option<string> CmdToken = new("--cmd-token") { Description = "Shared secret for the command host (required off loopback). Env: AKKAKUBE_CMD_TOKEN" };
     public static readonly Option<string> DataDir = new("--data-dir") { Description = "Data directory (SQLite store, logs). Env: AKKAKUBE_DATA_DIR", DefaultValueFactory = _ => ".akkakube" };
     public static readonly Option<string> Postgres = new("--postgres") { Description = "PostgreSQL connection string; selects the PostgreSQL journal instead of SQLite. Env: AKKAKUBE_POSTGRES" };
+    public static readonly Option<string> Failover = new("--failover") { Description = "Failover profile: standard (safe margins, default) or fast (hand-over in seconds on a quiet machine; see docs/failover.md). Env: AKKAKUBE_FAILOVER" };
     public static readonly Option<string[]> ConfigFiles = new("--config") { Description = "Extra HOCON file(s) layered over the defaults (repeatable)" };
 
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand("AkkaKube node process: one member of the AkkaKube Akka.NET cluster.");
-        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureApi, TlsCertFile, TlsKeyFile, TokenAuthFile, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, ConfigFiles })
+        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureApi, TlsCertFile, TlsKeyFile, TokenAuthFile, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, Failover, ConfigFiles })
             root.Options.Add(option);
         return root;
     }
@@ -99,6 +100,12 @@ public static class NodeCommandLine
 
         var dataDir = Path.GetFullPath(Get(DataDir, "AKKAKUBE_DATA_DIR")!);
         var postgres = Get(Postgres, "AKKAKUBE_POSTGRES");
+        var failover = (Get(Failover, "AKKAKUBE_FAILOVER") ?? "standard").Trim().ToLowerInvariant() switch
+        {
+            "" or "standard" => FailoverProfile.Standard,
+            "fast" => FailoverProfile.Fast,
+            var other => throw new NodeConfigException($"--failover: unknown profile '{other}' (expected standard or fast)"),
+        };
         var configFiles = (parse.GetValue(ConfigFiles) ?? []).Select(Path.GetFullPath).ToList();
         foreach (var f in configFiles)
             if (!File.Exists(f)) throw new NodeConfigException($"--config: file '{f}' does not exist");
@@ -126,6 +133,7 @@ public static class NodeCommandLine
             DataDirectory = dataDir,
             Persistence = string.IsNullOrEmpty(postgres) ? PersistenceKind.Sqlite : PersistenceKind.Postgres,
             PostgresConnectionString = string.IsNullOrEmpty(postgres) ? null : postgres,
+            Failover = failover,
             ConfigFiles = configFiles,
         };
     }

@@ -2,7 +2,7 @@ using Akka.Configuration;
 
 namespace AkkaKube.Actors.Cluster;
 
-/// <summary>Builds the node's HOCON: flags over --config files over persistence over role files over base.</summary>
+/// <summary>Builds the node's HOCON: flags over --config files over the failover profile over persistence over role files over base.</summary>
 public static class NodeConfig
 {
     public static Config Build(NodeOptions node, string hoconDirectory)
@@ -10,6 +10,8 @@ public static class NodeConfig
         var layers = new List<Config> { FromFlags(node) };
         foreach (var file in node.ConfigFiles.Reverse())
             layers.Add(Load(file));
+        if (node.Failover == FailoverProfile.Fast)
+            layers.Add(Load(Path.Combine(hoconDirectory, "failover-fast.conf")));
         layers.Add(Load(Path.Combine(hoconDirectory,
             node.Persistence == PersistenceKind.Postgres ? "persistence-postgres.conf" : "persistence-sqlite.conf")));
         if (node.Worker) layers.Add(Load(Path.Combine(hoconDirectory, "worker.conf")));

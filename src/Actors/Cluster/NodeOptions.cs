@@ -4,6 +4,9 @@ namespace AkkaKube.Actors.Cluster;
 
 public enum PersistenceKind { Sqlite, Postgres }
 
+/// <summary>Failure-detection and hand-over margins: Standard (base.conf) or Fast (hocon/failover-fast.conf).</summary>
+public enum FailoverProfile { Standard, Fast }
+
 /// <summary>
 /// Everything a node process was told at start: identity, roles, addresses and storage.
 /// Registered in DI so every component reads the same facts.
@@ -44,6 +47,9 @@ public sealed record NodeOptions
     public required string DataDirectory { get; init; }
     public PersistenceKind Persistence { get; init; } = PersistenceKind.Sqlite;
     public string? PostgresConnectionString { get; init; }
+
+    /// <summary>--failover: Fast layers hocon/failover-fast.conf over the role files (see docs/failover.md).</summary>
+    public FailoverProfile Failover { get; init; } = FailoverProfile.Standard;
 
     /// <summary>Extra HOCON files given with --config, in order (later wins).</summary>
     public IReadOnlyList<string> ConfigFiles { get; init; } = [];

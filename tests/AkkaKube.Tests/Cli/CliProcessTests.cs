@@ -69,6 +69,13 @@ public sealed class CliBadInputTests
     }
 
     [Fact]
+    public async Task Akkakube_up_rejects_an_unknown_failover_profile_in_one_line()
+    {
+        var r = await ProcessRunner.RunAsync(ProcessRunner.Akkakube, ["up", "--failover", "turbo"]);
+        ProcessRunner.AssertOneLineError(r, "turbo");
+    }
+
+    [Fact]
     public async Task Akkakube_node_rejects_an_unknown_flag_in_one_line()
     {
         var r = await ProcessRunner.RunAsync(ProcessRunner.AkkakubeNode, ["--node-name", "n1", "--bogus"]);

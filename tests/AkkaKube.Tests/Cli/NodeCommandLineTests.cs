@@ -36,6 +36,33 @@ public sealed class NodeCommandLineTests : IDisposable
     }
 
     [Fact]
+    public void The_fast_failover_profile_shortens_detection_downing_and_removal_and_standard_keeps_the_safe_margins()
+    {
+        var standard = NodeConfig.Build(Parse(), NodeHost.HoconDirectory);
+        var fast = NodeConfig.Build(Parse("--failover", "fast"), NodeHost.HoconDirectory);
+        Assert.Equal(TimeSpan.FromSeconds(2), standard.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.Equal(TimeSpan.FromSeconds(3), standard.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal(TimeSpan.FromSeconds(1), fast.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.Equal(TimeSpan.FromSeconds(1), fast.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.Equal(TimeSpan.FromMilliseconds(250), fast.GetTimeSpan("akka.cluster.down-removal-margin"));
+        // the profile changes margins only: the strategy and the role it counts stay those of base.conf
+        Assert.Equal("keep-majority", fast.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.Equal("control-plane", fast.GetString("akka.cluster.split-brain-resolver.keep-majority.role"));
+        // a --config file still wins over the profile
+        var mine = File("mine.conf", "akka.cluster.split-brain-resolver.stable-after = 7s");
+        Assert.Equal(TimeSpan.FromSeconds(7), NodeConfig.Build(Parse("--failover", "fast", "--config", mine), NodeHost.HoconDirectory)
+            .GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+    }
+
+    [Fact]
+    public void An_unknown_failover_profile_is_a_one_line_error_naming_the_choices()
+    {
+        var parse = NodeCommandLine.CreateRootCommand().Parse(["--node-name", "n1", "--data-dir", _dir.Path, "--failover", "turbo"]);
+        var e = Assert.Throws<NodeConfigException>(() => NodeCommandLine.ToOptions(parse));
+        Assert.Equal("--failover: unknown profile 'turbo' (expected standard or fast)", e.Message);
+    }
+
+    [Fact]
     public void A_non_loopback_api_needs_tls_and_tokens_or_the_insecure_flag()
     {
         var (cert, key) = SelfSigned();
