@@ -29,17 +29,30 @@ public sealed class ConnectionSet
 
     internal void Remove(long id) => _open.TryRemove(id, out _);
 
-    /// <summary>Takes one of the process-wide threaded-pump slots (false when all are taken).</summary>
-    internal static bool TryTakeThreadSlot()
+    /// <summary>
+    /// Connections of this set copied by dedicated threads (<see cref="ThreadedPump"/>, two threads each, Linux
+    /// only); further connections use the async pump. 0 (the default): always the async pump. An experiment kept
+    /// for the benchmark: on the shared 2-core machine it was no faster than the async pump (docs/performance.md).
+    /// Per set, not per process, so two proxies (or two tests) never share the budget.
+    /// </summary>
+    public int MaxThreadedConnections
     {
-        if (Interlocked.Increment(ref s_threadedConnections) <= ForwardingListener.MaxThreadedConnections) return true;
-        Interlocked.Decrement(ref s_threadedConnections);
+        get => _maxThreaded;
+        set => _maxThreaded = ThreadedPump.Supported ? Math.Max(0, value) : 0;
+    }
+
+    private volatile int _maxThreaded;
+    private int _threadedConnections;
+
+    /// <summary>Takes one of this set's threaded-pump slots (false when all are taken).</summary>
+    internal bool TryTakeThreadSlot()
+    {
+        if (Interlocked.Increment(ref _threadedConnections) <= _maxThreaded) return true;
+        Interlocked.Decrement(ref _threadedConnections);
         return false;
     }
 
-    internal static void ReturnThreadSlot() => Interlocked.Decrement(ref s_threadedConnections);
-
-    private static int s_threadedConnections;
+    internal void ReturnThreadSlot() => Interlocked.Decrement(ref _threadedConnections);
 
     /// <summary>Closes every established connection (the proxy is stopping).</summary>
     public void CloseAll()
@@ -67,18 +80,6 @@ public sealed class ForwardingListener : IAsyncDisposable
 {
     private const int BufferSize = 32 * 1024;
 
-    /// <summary>
-    /// Connections per process copied by dedicated threads (<see cref="ThreadedPump"/>, two threads each, Linux
-    /// only); further connections use the async pump. 0 (the default): always the async pump. An experiment kept
-    /// for the benchmark: on the shared 2-core machine it was no faster than the async pump (docs/performance.md).
-    /// </summary>
-    public static int MaxThreadedConnections
-    {
-        get => _maxThreaded;
-        set => _maxThreaded = ThreadedPump.Supported ? Math.Max(0, value) : 0;
-    }
-
-    private static volatile int _maxThreaded;
     private readonly Socket _socket;
     private readonly EndpointBalancer _balancer;
     private readonly ConnectionSet _connections;
@@ -166,7 +167,7 @@ public sealed class ForwardingListener : IAsyncDisposable
         var id = _connections.Add(client, backend);
         try
         {
-            if (MaxThreadedConnections > 0 && ConnectionSet.TryTakeThreadSlot())
+            if (_connections.MaxThreadedConnections > 0 && _connections.TryTakeThreadSlot())
             {
                 try
                 {
@@ -182,7 +183,7 @@ public sealed class ForwardingListener : IAsyncDisposable
                 }
                 finally
                 {
-                    ConnectionSet.ReturnThreadSlot();
+                    _connections.ReturnThreadSlot();
                 }
             }
             await Task.WhenAll(PumpAsync(client, backend), PumpAsync(backend, client)).ConfigureAwait(false);

@@ -8,7 +8,7 @@ namespace AkkaKube.Actors.Proxy;
 /// The fast copy path of <see cref="ForwardingListener"/> (Linux): one dedicated thread per direction doing
 /// blocking recv(2)/send(2) on the raw descriptors. Compared with async socket calls this saves, per message,
 /// the epoll wake-up, the thread-pool hand-off and the extra recv that ends in EAGAIN: the kernel wakes the
-/// pumping thread itself when data arrives. Used for up to <see cref="ForwardingListener.MaxThreadedConnections"/>
+/// pumping thread itself when data arrives. Used for up to <see cref="ConnectionSet.MaxThreadedConnections"/>
 /// connections per process; beyond that the listener falls back to the async pump.
 /// Safety: each pump holds a reference on both SafeHandles while it runs, so a concurrent Dispose cannot close a
 /// descriptor under a blocked call (or let the number be reused); waking a blocked pump is done with

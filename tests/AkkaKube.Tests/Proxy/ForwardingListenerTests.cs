@@ -186,24 +186,16 @@ public sealed class ForwardingListenerTests : IAsyncLifetime
     {
         var a = Backend("a");
         var frontend = NewFrontend();
-        Listen(frontend, new BalancerRules([ToBackend(a)]));
-        var threaded = ForwardingListener.MaxThreadedConnections;
-        ForwardingListener.MaxThreadedConnections = 16; // new connections take the threaded pump (Linux)
-        try
-        {
-            using var client = await LineClient.ConnectAsync(frontend);
-            Assert.Equal("a", await client.ReadLineAsync());
-            var big = new string('y', 200_000);
-            await client.SendLineAsync(big);
-            Assert.Equal(big, await client.ReadLineAsync());
-            client.ShutdownSend();
-            Assert.Equal("bye a after 200001 bytes", await client.ReadLineAsync());
-            Assert.Null(await client.ReadLineAsync());
-        }
-        finally
-        {
-            ForwardingListener.MaxThreadedConnections = threaded;
-        }
+        // new connections of this set take the threaded pump (Linux)
+        Listen(frontend, new BalancerRules([ToBackend(a)]), new ConnectionSet { MaxThreadedConnections = 16 });
+        using var client = await LineClient.ConnectAsync(frontend);
+        Assert.Equal("a", await client.ReadLineAsync());
+        var big = new string('y', 200_000);
+        await client.SendLineAsync(big);
+        Assert.Equal(big, await client.ReadLineAsync());
+        client.ShutdownSend();
+        Assert.Equal("bye a after 200001 bytes", await client.ReadLineAsync());
+        Assert.Null(await client.ReadLineAsync());
     }
 
     [Fact]
@@ -213,28 +205,20 @@ public sealed class ForwardingListenerTests : IAsyncLifetime
         var frontend = NewFrontend();
         var connections = new ConnectionSet();
         Listen(frontend, new BalancerRules([ToBackend(a)]), connections);
-        var threaded = ForwardingListener.MaxThreadedConnections;
-        try
+        foreach (var mode in new[] { 0, 16 }) // the async pump, then the threaded pump (blocked in recv)
         {
-            foreach (var mode in new[] { 0, 16 }) // the async pump, then the threaded pump (blocked in recv)
-            {
-                ForwardingListener.MaxThreadedConnections = mode;
-                using var client = await LineClient.ConnectAsync(frontend);
-                Assert.Equal("a", await client.ReadLineAsync());
-                Assert.Equal(1, connections.Active);
+            connections.MaxThreadedConnections = mode;
+            using var client = await LineClient.ConnectAsync(frontend);
+            Assert.Equal("a", await client.ReadLineAsync());
+            Assert.Equal(1, connections.Active);
 
-                connections.CloseAll(); // both pumps wait for data: the proxy stopping must still end the flow
+            connections.CloseAll(); // both pumps wait for data: the proxy stopping must still end the flow
 
-                try { Assert.Null(await client.ReadLineAsync()); } // within the client's 10 s read bound
-                catch (IOException) { } // a reset is as good as an EOF here
-                var deadline = DateTime.UtcNow.AddSeconds(10); // the pump leaves the set just after the client sees the end
-                while (connections.Active != 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
-                Assert.Equal(0, connections.Active);
-            }
-        }
-        finally
-        {
-            ForwardingListener.MaxThreadedConnections = threaded;
+            try { Assert.Null(await client.ReadLineAsync()); } // within the client's 10 s read bound
+            catch (IOException) { } // a reset is as good as an EOF here
+            var deadline = DateTime.UtcNow.AddSeconds(10); // the pump leaves the set just after the client sees the end
+            while (connections.Active != 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+            Assert.Equal(0, connections.Active);
         }
     }
 }
