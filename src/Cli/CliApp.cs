@@ -70,7 +70,8 @@ public static class CliApp
             if (r.GetValueOrDefault<string>() is not ("standard" or "fast"))
                 r.AddError($"--failover: unknown profile '{r.GetValueOrDefault<string>()}' (expected standard or fast)");
         });
-        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover };
+        var addressBlock = new Option<int>("--address-block") { Description = "Share of the loopback ranges (0-63): block B uses node IPs 127.1.B.k, pod CIDRs 127.(64+B).k.0/24, ClusterIPs 127.128.4B.0/22, LB IPs 127.200.4B.0/22; give clusters side by side different blocks", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock };
         cmd.SetAction(async (parse, ct) =>
         {
             var options = new UpOptions
@@ -82,6 +83,7 @@ public static class CliApp
                 DataDirectory = parse.GetValue(DataDir)!,
                 ApiPort = parse.GetValue(apiPort),
                 Timeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
+                AddressBlock = parse.GetValue(addressBlock),
                 ExtraNodeArgs = parse.GetValue(failover) == "fast" ? ["--failover", "fast"] : [],
             };
             return await UpAsync(options, parse.GetValue(foreground), ct);

@@ -15,8 +15,9 @@ public sealed record PlannedNode(string Name, int Ordinal, bool ControlPlane, bo
 
 /// <summary>
 /// The topology of a local cluster: control-plane nodes cp-1..cp-N, then workers spread round-robin over the
-/// zones and named after their zone (zone-a → worker-a1, worker-a2; zone "east" → worker-east1). Node k gets
-/// 127.1.0.k and the k-th pod /24. Control-plane nodes are spread over the zones the same way.
+/// zones and named after their zone (zone-a → worker-a1, worker-a2; zone "east" → worker-east1). Node k of address
+/// block b gets 127.1.b.k and the pod /24 127.(64+b).k.0 (<see cref="AddressBlocks"/>). Control-plane nodes are
+/// spread over the zones the same way.
 /// <paramref name="hollowNodes"/> &gt; 0 adds hollow-only worker processes (hollow-a1, hollow-b1, …; at least one per
 /// zone, at most <see cref="MaxHollowPerProcess"/> hollow kubelets each) that run the N simulated kubelets between them,
 /// named &lt;process&gt;-hollow-&lt;i&gt; and labelled with their process's zone.
@@ -26,8 +27,9 @@ public static class ClusterLayout
     public const int MaxHollowPerProcess = 1000;
     public const int MaxHollowNodes = 20000;
 
-    public static IReadOnlyList<PlannedNode> Plan(int controlPlanes, int workers, IReadOnlyList<string> zones, int hollowNodes = 0)
+    public static IReadOnlyList<PlannedNode> Plan(int controlPlanes, int workers, IReadOnlyList<string> zones, int hollowNodes = 0, int addressBlock = 0)
     {
+        if (addressBlock is < 0 or > AddressBlocks.Max) throw new CliException($"--address-block must be between 0 and {AddressBlocks.Max}");
         if (hollowNodes is < 0 or > MaxHollowNodes) throw new CliException($"--hollow-nodes must be between 0 and {MaxHollowNodes}");
         if (controlPlanes < 1) throw new CliException("--control-planes must be at least 1");
         if (workers < 0) throw new CliException("--workers must be 0 or more");
@@ -39,7 +41,7 @@ public static class ClusterLayout
         if (zones.Distinct().Count() != zones.Count) throw new CliException("--zones: a zone is named twice");
 
         var nodes = new List<PlannedNode>();
-        var ordinal = 0;
+        var ordinal = AddressBlocks.OrdinalBase(addressBlock);
         for (var i = 0; i < controlPlanes; i++)
             nodes.Add(new PlannedNode($"cp-{i + 1}", ++ordinal, true, false, zones[i % zones.Count]));
         var perZone = new Dictionary<string, int>();

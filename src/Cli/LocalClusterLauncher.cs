@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Cmd;
 using AkkaKube.Actors.Cmd.Palettes;
 
@@ -16,6 +17,8 @@ public sealed record UpOptions
     public required string DataDirectory { get; init; }
     public int ApiPort { get; init; } = 6443;
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(180);
+    /// <summary>Which share of the loopback ranges the cluster uses (0–63; <see cref="AddressBlocks"/>): clusters side by side need different blocks.</summary>
+    public int AddressBlock { get; init; }
     /// <summary>Extra flags passed to every node (tests use this for e.g. --config).</summary>
     public IReadOnlyList<string> ExtraNodeArgs { get; init; } = [];
 }
@@ -62,7 +65,7 @@ public static class LocalClusterLauncher
     /// </summary>
     public static ClusterState Start(UpOptions options)
     {
-        var nodes = ClusterLayout.Plan(options.ControlPlanes, options.Workers, options.Zones, options.HollowNodes);
+        var nodes = ClusterLayout.Plan(options.ControlPlanes, options.Workers, options.Zones, options.HollowNodes, options.AddressBlock);
         if (options.ApiPort is < 1 or > 65535) throw new CliException($"--api-port {options.ApiPort} is not a valid port");
         var dataDir = PrepareDataDirectory(options.DataDirectory);
         var existing = ClusterState.Load(dataDir);
@@ -72,6 +75,13 @@ public static class LocalClusterLauncher
             $"the API port 127.0.0.1:{options.ApiPort} is already in use by another process; stop it or choose --api-port");
 
         var binary = NodeProcesses.NodeBinary();
+        var blockArgs = new List<string>();
+        if (options.AddressBlock != 0)
+        {
+            var networkConf = Path.Combine(dataDir, "address-block.conf");
+            File.WriteAllText(networkConf, AddressBlocks.Hocon(options.AddressBlock));
+            blockArgs.AddRange(["--config", networkConf]);
+        }
         var ports = nodes.ToDictionary(n => n.Name, n => (Remoting: FreePort(IPAddress.Parse(n.Ip)), Cmd: FreePort(IPAddress.Loopback)));
         var seeds = nodes.Where(n => n.ControlPlane)
             .Select(n => $"akka.tcp://{Actors.AkkaKubeNames.SystemName}@{n.Ip}:{ports[n.Name].Remoting}").ToList();
@@ -90,6 +100,7 @@ public static class LocalClusterLauncher
                 };
                 foreach (var s in seeds) args.AddRange(["--seed", s]);
                 if (n.HollowNodes > 0) args.AddRange(["--hollow-nodes", n.HollowNodes.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                args.AddRange(blockArgs);
                 args.AddRange(options.ExtraNodeArgs);
                 var command = binary.Concat(args).ToList();
                 var log = Path.Combine(LogDirectory(dataDir), $"{n.Name}.log");

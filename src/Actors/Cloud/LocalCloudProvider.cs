@@ -8,7 +8,7 @@ namespace AkkaKube.Actors.Cloud;
 /// <summary>Cloud settings (HOCON block <c>akkakube.cloud</c> in hocon/control-plane.conf).</summary>
 public sealed record CloudSettings(string Provider, string LoadBalancerCidr)
 {
-    public static readonly CloudSettings Default = new("local", "127.200.0.0/16");
+    public static readonly CloudSettings Default = new("local", "127.200.0.0/22");
 
     /// <summary>How often Nodes that are not Ready are checked against their instance (Kubernetes: 5 s).</summary>
     public TimeSpan NodeMonitorPeriod { get; init; } = TimeSpan.FromSeconds(5);

@@ -44,7 +44,7 @@ public sealed record ServiceNetworkSettings
         PendingClaimTtl = pendingClaimTtl;
     }
 
-    public static readonly ServiceNetworkSettings Default = new("127.128.0.0/16", "30000-32767", TimeSpan.FromSeconds(30));
+    public static readonly ServiceNetworkSettings Default = new("127.128.0.0/22", "30000-32767", TimeSpan.FromSeconds(30));
 
     public static ServiceNetworkSettings Create(Config config)
     {

@@ -18,7 +18,7 @@ public sealed class CliProcessTests
         try
         {
             var up = await ProcessRunner.RunAsync(ProcessRunner.Akkakube,
-                ["up", "--control-planes", "1", "--workers", "2", "--data-dir", data, "--api-port", apiPort.ToString(), "--timeout", "120"],
+                ["up", "--address-block", TestAddressBlocks.Next().ToString(), "--control-planes", "1", "--workers", "2", "--data-dir", data, "--api-port", apiPort.ToString(), "--timeout", "120"],
                 TimeSpan.FromMinutes(3));
             state = ClusterState.Load(data);
             Assert.True(up.ExitCode == 0, up.Output);
@@ -208,5 +208,38 @@ public sealed class ClusterLayoutTests
     {
         var nodes = ClusterLayout.Plan(1, 5, ["zone-a", "east"]);
         Assert.Equal(["cp-1", "worker-a1", "worker-east1", "worker-a2", "worker-east2", "worker-a3"], nodes.Select(n => n.Name));
+    }
+
+    [Fact]
+    public void An_address_block_moves_node_ips_and_pod_cidrs_into_its_own_share_of_the_loopback_ranges()
+    {
+        var nodes = ClusterLayout.Plan(1, 2, ["zone-a", "zone-b"], addressBlock: 5);
+        Assert.Equal(["127.1.5.1", "127.1.5.2", "127.1.5.3"], nodes.Select(n => n.Ip));
+        Assert.Equal(["127.69.1.0/24", "127.69.2.0/24", "127.69.3.0/24"], nodes.Select(n => n.PodCidr));
+        Assert.Equal("127.128.20.0/22", Actors.Cluster.AddressBlocks.ServiceCidr(5));
+        Assert.Equal("127.200.20.0/22", Actors.Cluster.AddressBlocks.LoadBalancerCidr(5));
+        Assert.Equal("--address-block must be between 0 and 63", Assert.Throws<CliException>(() => ClusterLayout.Plan(1, 1, ["zone-a"], addressBlock: 64)).Message);
+    }
+
+    [Fact]
+    public void No_two_address_blocks_share_a_service_or_load_balancer_address_and_all_stay_inside_the_design_ranges()
+    {
+        static (uint First, uint Last) Range(string cidr)
+        {
+            var parts = cidr.Split('/');
+            var b = System.Net.IPAddress.Parse(parts[0]).GetAddressBytes();
+            var first = (uint)(b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]);
+            return (first, first + (1u << (32 - int.Parse(parts[1]))) - 1);
+        }
+        foreach (var (ranges, design) in new[]
+        {
+            (Enumerable.Range(0, 64).Select(Actors.Cluster.AddressBlocks.ServiceCidr).Select(Range).ToList(), Range("127.128.0.0/16")),
+            (Enumerable.Range(0, 64).Select(Actors.Cluster.AddressBlocks.LoadBalancerCidr).Select(Range).ToList(), Range("127.200.0.0/16")),
+        })
+        {
+            Assert.All(ranges, r => Assert.True(r.First >= design.First && r.Last <= design.Last));
+            var sorted = ranges.OrderBy(r => r.First).ToList();
+            for (var i = 1; i < sorted.Count; i++) Assert.True(sorted[i].First > sorted[i - 1].Last);
+        }
     }
 }

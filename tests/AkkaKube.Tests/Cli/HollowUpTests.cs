@@ -16,7 +16,7 @@ public sealed class HollowUpTests
         try
         {
             var up = await ProcessRunner.RunAsync(ProcessRunner.Akkakube,
-                ["up", "--control-planes", "1", "--workers", "0", "--hollow-nodes", "6", "--data-dir", data, "--api-port", apiPort.ToString(), "--timeout", "150"],
+                ["up", "--address-block", TestAddressBlocks.Next().ToString(), "--control-planes", "1", "--workers", "0", "--hollow-nodes", "6", "--data-dir", data, "--api-port", apiPort.ToString(), "--timeout", "150"],
                 TimeSpan.FromMinutes(4));
             state = ClusterState.Load(data);
             Assert.True(up.ExitCode == 0, up.Output);

@@ -21,6 +21,8 @@ public class InProcessNode : IAsyncLifetime
     public ActorSystem System => _host!.Services.GetRequiredService<ActorSystem>();
     public IServiceProvider Services => _host!.Services;
     public Uri ApiUri => new($"http://127.0.0.1:{Options.ApiPort}");
+    /// <summary>This node's share of the loopback ranges (pod CIDR, ClusterIPs, LB IPs): its own per test class.</summary>
+    public int AddressBlock { get; } = TestAddressBlocks.Next();
 
     /// <summary>Override to change the node (e.g. roles) before it starts.</summary>
     public Func<NodeOptions, NodeOptions> Configure { get; init; } = o => o;
@@ -36,9 +38,11 @@ public class InProcessNode : IAsyncLifetime
             SeedNodes = [$"akka.tcp://akkakube@127.0.0.1:{port}"],
             ApiPort = FreePort.Next(),
             CmdPort = FreePort.Next(),
-            PodCidr = NodeOptions.PodCidrFor(200),
+            PodCidr = NodeOptions.PodCidrFor(AddressBlocks.OrdinalBase(AddressBlock) + 200),
             DataDirectory = _dir.Path,
         });
+        // the block's service and LB ranges under any file the node was configured with (later files win)
+        Options = Options with { ConfigFiles = [HoconFile(AddressBlocks.Hocon(AddressBlock)), .. Options.ConfigFiles] };
         // ASP.NET's default localhost:5000 would collide between test nodes; the apiserver's own endpoints win over it.
         _host = NodeHost.Build(Options, ["--urls", "http://127.0.0.1:0"]);
         await _host.StartAsync();

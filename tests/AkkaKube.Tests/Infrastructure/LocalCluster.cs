@@ -5,7 +5,7 @@ namespace AkkaKube.Tests.Infrastructure;
 
 /// <summary>
 /// A real multi-process local cluster started through the same launcher code as `akkakube up` (separate
-/// akkakube-node processes on 127.1.0.k, SQLite in a temp data dir, every port free-picked). Share one per test
+/// akkakube-node processes on 127.1.b.k of their own address block b, SQLite in a temp data dir, every port free-picked). Share one per test
 /// class with IClassFixture&lt;LocalCluster&gt; (or subclass to change the topology). DisposeAsync stops every node
 /// by PID (SIGTERM, then SIGKILL) and checks none is left.
 /// </summary>
@@ -16,6 +16,8 @@ public class LocalCluster : IAsyncLifetime
     public virtual int ControlPlanes => 1;
     public virtual int Workers => 2;
     public virtual IReadOnlyList<string> Zones => ["zone-a", "zone-b", "zone-c"];
+    /// <summary>This cluster's share of the loopback ranges: its own, so parallel test classes never share an address.</summary>
+    public int AddressBlock { get; } = TestAddressBlocks.Next();
 
     public ClusterState State { get; private set; } = null!;
     public string DataDirectory => _dir.Path;
@@ -36,6 +38,7 @@ public class LocalCluster : IAsyncLifetime
             Zones = Zones,
             DataDirectory = _dir.Path,
             ApiPort = ApiPort,
+            AddressBlock = AddressBlock,
         });
         try
         {

@@ -28,7 +28,7 @@ public sealed class ServiceAllocationsTests
         { "an unknown type is refused", """{"type":"Magic","ports":[{"port":80}]}""", "spec.type: Unsupported value: \"Magic\": supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"" },
         { "a nodePort on a ClusterIP service is forbidden", """{"ports":[{"port":80,"nodePort":30080}]}""", "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'" },
         { "a nodePort outside the range is refused", """{"type":"NodePort","ports":[{"port":80,"nodePort":40000}]}""", "spec.ports[0].nodePort: Invalid value: 40000: provided port is not in the valid range. The range of valid ports is 30000-32767" },
-        { "a clusterIP outside the service range is refused", """{"clusterIP":"10.0.0.1","ports":[{"port":80}]}""", "spec.clusterIPs[0]: Invalid value: \"10.0.0.1\": failed to allocate IP 10.0.0.1: provided IP is not in the valid range. The range of valid IPs is 127.128.0.0/16" },
+        { "a clusterIP outside the service range is refused", """{"clusterIP":"10.0.0.1","ports":[{"port":80}]}""", "spec.clusterIPs[0]: Invalid value: \"10.0.0.1\": failed to allocate IP 10.0.0.1: provided IP is not in the valid range. The range of valid IPs is 127.128.0.0/22" },
         { "a headless NodePort service is refused", """{"type":"NodePort","clusterIP":"None","ports":[{"port":80}]}""", "spec.clusterIPs[0]: Invalid value: \"None\": may not be set to 'None' for LoadBalancer or NodePort services" },
         { "externalTrafficPolicy on a ClusterIP service is refused", """{"externalTrafficPolicy":"Local","ports":[{"port":80}]}""", "spec.externalTrafficPolicy: Invalid value: \"Local\": may only be set when `type` is 'NodePort' or 'LoadBalancer'" },
         { "an unknown session affinity is refused", """{"sessionAffinity":"Cookie","ports":[{"port":80}]}""", "spec.sessionAffinity: Unsupported value: \"Cookie\": supported values: \"ClientIP\", \"None\"" },
@@ -86,10 +86,10 @@ public sealed class ServiceAllocationsTests
     {
         var now = DateTimeOffset.UnixEpoch;
         var allocations = new ServiceAllocations(Settings, () => now);
-        Assert.True(allocations.Admit(Svc("a", """{"clusterIP":"127.128.9.9","ports":[{"port":80}]}"""), null).Ok);
-        Assert.False(allocations.Admit(Svc("b", """{"clusterIP":"127.128.9.9","ports":[{"port":80}]}"""), null).Ok);
+        Assert.True(allocations.Admit(Svc("a", """{"clusterIP":"127.128.3.9","ports":[{"port":80}]}"""), null).Ok);
+        Assert.False(allocations.Admit(Svc("b", """{"clusterIP":"127.128.3.9","ports":[{"port":80}]}"""), null).Ok);
         now += Settings.PendingClaimTtl + TimeSpan.FromSeconds(1); // the first create never reached the store
-        Assert.True(allocations.Admit(Svc("b", """{"clusterIP":"127.128.9.9","ports":[{"port":80}]}"""), null).Ok);
+        Assert.True(allocations.Admit(Svc("b", """{"clusterIP":"127.128.3.9","ports":[{"port":80}]}"""), null).Ok);
     }
 
     [Fact]
@@ -134,8 +134,8 @@ public sealed class ServiceAllocationsTests
         Assert.Equal(created["spec"]!["clusterIP"]!.GetValue<string>(), updated.Service!["spec"]!["clusterIP"]!.GetValue<string>());
         Assert.Equal(created["spec"]!["ports"]![0]!["nodePort"]!.GetValue<int>(), updated.Service!["spec"]!["ports"]![0]!["nodePort"]!.GetValue<int>());
 
-        var moved = allocations.Admit(Svc("a", """{"type":"NodePort","clusterIP":"127.128.200.200","ports":[{"port":80}]}"""), created);
-        Assert.Equal("spec.clusterIPs[0]: Invalid value: \"127.128.200.200\": may not change once set", Field(moved));
+        var moved = allocations.Admit(Svc("a", """{"type":"NodePort","clusterIP":"127.128.2.200","ports":[{"port":80}]}"""), created);
+        Assert.Equal("spec.clusterIPs[0]: Invalid value: \"127.128.2.200\": may not change once set", Field(moved));
     }
 
     [Fact]

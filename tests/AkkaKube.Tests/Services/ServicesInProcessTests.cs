@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Cluster;
 using AkkaKube.Tests.Infrastructure;
 using AkkaKube.Tests.Proxy;
 
@@ -223,9 +224,10 @@ public sealed class ServicesInProcessTests(ProxyOnlyNode node) : IClassFixture<P
         }, "Endpoints default/kubernetes with the apiserver address");
         Assert.Equal(node.Options.ApiPort, endpoints["subsets"]![0]!["ports"]![0]!["port"]!.GetValue<int>());
         var svc = await Api.GetAsync(ApiResource.Services, "default", "kubernetes");
-        Assert.Equal("127.128.0.1", svc["spec"]!["clusterIP"]!.GetValue<string>());
+        var kubernetesIp = AddressBlocks.ServiceCidr(node.AddressBlock).Split('/')[0][..^1] + "1"; // first address of the node's range
+        Assert.Equal(kubernetesIp, svc["spec"]!["clusterIP"]!.GetValue<string>());
 
-        using var http = new HttpClient { BaseAddress = new Uri("http://127.128.0.1:443"), Timeout = TimeSpan.FromSeconds(5) };
+        using var http = new HttpClient { BaseAddress = new Uri($"http://{kubernetesIp}:443"), Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + Patience;
         while (true)
         {
@@ -240,7 +242,7 @@ public sealed class ServicesInProcessTests(ProxyOnlyNode node) : IClassFixture<P
                 var proxy = Akka.Hosting.ActorRegistry.For(node.System).Get<AkkaKube.Actors.Proxy.ProxyActorKey>();
                 var listeners = await proxy.Ask<AkkaKube.Actors.Proxy.ProxyProtocol.Listeners>(AkkaKube.Actors.Proxy.ProxyProtocol.GetListeners.Instance, TimeSpan.FromSeconds(5));
                 var slices = string.Join("; ", (await Slices("kubernetes")).Select(x => x.ToJsonString()));
-                Assert.Fail($"127.128.0.1:443 did not answer /version; proxy: {string.Join(", ", listeners.Specs.Select(l => $"{l.Frontend}->[{string.Join(",", l.Rules.Backends)}]"))}; slices: {slices}");
+                Assert.Fail($"{kubernetesIp}:443 did not answer /version; proxy: {string.Join(", ", listeners.Specs.Select(l => $"{l.Frontend}->[{string.Join(",", l.Rules.Backends)}]"))}; slices: {slices}");
             }
             await Task.Delay(200);
         }

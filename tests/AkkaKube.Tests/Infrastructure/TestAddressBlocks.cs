@@ -1,0 +1,16 @@
+using AkkaKube.Actors.Cluster;
+
+namespace AkkaKube.Tests.Infrastructure;
+
+/// <summary>
+/// Hands every cluster a test starts (process-level or in-process) its own address block, so test classes that
+/// xunit runs in parallel never bind the same pod IP or ClusterIP:port (see <see cref="AddressBlocks"/>). Blocks
+/// 1–24 only: block 0 is a user's default `akkakube up`, and ForwardingListenerTests pick frontends in 127.128.100+.
+/// </summary>
+public static class TestAddressBlocks
+{
+    private const int First = 1, Count = 24;
+    private static int s_next = -1;
+
+    public static int Next() => First + (int)((uint)Interlocked.Increment(ref s_next) % Count);
+}
