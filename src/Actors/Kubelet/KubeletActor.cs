@@ -67,7 +67,11 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
 
     protected override void PreStart()
     {
-        var events = Context.ActorOf(EventRecorder.Props(_api, _node.NodeName, _node.Hollow ? _settings.HollowEvents : _settings.Events), "events");
+        // The one event recorder of every component (Client/EventRecorder: client-go's correlator); hollow kubelets
+        // record none by default, so 1,000 of them do not flood the store with Scheduled/Started events.
+        var events = (_node.Hollow ? _settings.HollowEvents : _settings.Events)
+            ? Context.ActorOf(EventRecorder.Props(_api, "kubelet", _node.NodeName), "events")
+            : ActorRefs.Nobody;
         _ctx = new PodWorkerContext(_api, _runtime, _settings, _node.NodeName, _node.NodeIp, _dataDir, events, _registry);
         Register();
     }

@@ -449,7 +449,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
     {
         var index = _init.FindIndex(c => c.Name == container);
         var fieldPath = index >= 0 ? $"spec.initContainers{{{container}}}" : $"spec.containers{{{container}}}";
-        _ctx.Events.Tell(new EventRecorder.Record(new EventRecorder.ObjectRef(_ns, _name, _uid, fieldPath), type, reason, message));
+        _ctx.Events.Tell(new EventRecorderProtocol.Record(new InvolvedObject("Pod", _ns, _name, _uid, "v1", FieldPath: fieldPath), type, reason, message));
     }
 
     private void OnGetLogs(KubeletProtocol.GetLogs req)
