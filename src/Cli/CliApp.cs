@@ -64,7 +64,8 @@ public static class CliApp
         var apiPort = new Option<int>("--api-port") { Description = "Port of the Kubernetes API on 127.0.0.1 (shared by the control-plane nodes)", DefaultValueFactory = _ => 6443 };
         var foreground = new Option<bool>("--foreground") { Description = "Stay attached; Ctrl-C or SIGTERM stops the cluster" };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait until every member is Up", DefaultValueFactory = _ => 180 };
-        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout };
+        var postgres = new Option<string>("--postgres") { Description = "PostgreSQL connection string for the store's journal, passed to every node (default: SQLite in the data directory). Env: AKKAKUBE_POSTGRES", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AKKAKUBE_POSTGRES") ?? "" };
+        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, postgres };
         cmd.SetAction(async (parse, ct) =>
         {
             var options = new UpOptions
@@ -76,6 +77,7 @@ public static class CliApp
                 DataDirectory = parse.GetValue(DataDir)!,
                 ApiPort = parse.GetValue(apiPort),
                 Timeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
+                Postgres = parse.GetValue(postgres) is { Length: > 0 } pg ? pg : null,
             };
             return await UpAsync(options, parse.GetValue(foreground), ct);
         });
