@@ -181,7 +181,8 @@ public sealed class ChaosRunner
         report.Add(clock.Elapsed.TotalSeconds, "process gone", string.Join(", ", targets.Select(t => $"{t.Name} pid {t.Pid}")));
 
         var restarted = new Dictionary<string, int>();
-        if (kind == FaultKind.Restart && alreadyDown.Count == 0)
+        // (Without a surviving control-plane node nobody removes it: start at once.)
+        if (kind == FaultKind.Restart && alreadyDown.Count == 0 && state.Nodes.Any(n => n.ControlPlane && !names.Contains(n.Name)))
             await WaitUntilRemovedAsync(targets, names, view, report, clock, Timeout / 2, ct);
         if (kind == FaultKind.Restart)
         {

@@ -69,6 +69,7 @@ public abstract class ControlPlaneKillSpecs<TCluster>(TCluster cluster, ITestOut
             var cm = await FailoverSupport.SendAsync(http, HttpMethod.Get, $"/api/v1/namespaces/default/configmaps/{name}");
             Assert.Equal(name, (string?)cm!["data"]?["n"]);
         }
+        output.WriteLine($"{acknowledged.Count} acknowledged writes, every one read back");
 
         // The worker's kubelet still sees pods bound to it: its pods watch survived (or re-listed after) the death of
         // the node that may have hosted the pods partition.
