@@ -20,6 +20,11 @@ public sealed record UpOptions
     public IReadOnlyList<string> ExtraNodeArgs { get; init; } = [];
     /// <summary>PostgreSQL connection string for the journal of every node (`--postgres`); null = SQLite in the data directory.</summary>
     public string? Postgres { get; init; }
+    /// <summary>
+    /// Which 256 pod /24s the nodes use: node k gets 127.(64+block).k.0/24 (0..63; `up` uses 0). Clusters side by side on
+    /// one machine (parallel test classes) need different blocks, or two echo pods get the same IP:port.
+    /// </summary>
+    public int PodCidrBlock { get; init; }
 }
 
 /// <summary>A member as a node's command host reports it (`cluster show`).</summary>
@@ -66,6 +71,8 @@ public static class LocalClusterLauncher
     {
         var nodes = ClusterLayout.Plan(options.ControlPlanes, options.Workers, options.Zones, options.HollowNodes);
         if (options.ApiPort is < 1 or > 65535) throw new CliException($"--api-port {options.ApiPort} is not a valid port");
+        if (options.PodCidrBlock is < 0 or > 63) throw new CliException($"pod CIDR block {options.PodCidrBlock} is outside 0..63");
+        string PodCidr(PlannedNode n) => Actors.Cluster.NodeOptions.PodCidrFor(options.PodCidrBlock * 256 + n.Ordinal);
         var dataDir = PrepareDataDirectory(options.DataDirectory);
         var existing = ClusterState.Load(dataDir);
         if (existing is not null && Alive(existing) is { Count: > 0 } running)
@@ -89,7 +96,7 @@ public static class LocalClusterLauncher
                 var args = new List<string>
                 {
                     "--node-name", n.Name, "--roles", n.Roles, "--zone", n.Zone, "--node-ip", n.Ip,
-                    "--port", ports[n.Name].Remoting.ToString(), "--pod-cidr", n.PodCidr, "--data-dir", dataDir,
+                    "--port", ports[n.Name].Remoting.ToString(), "--pod-cidr", PodCidr(n), "--data-dir", dataDir,
                     "--api-port", options.ApiPort.ToString(), "--cmd-address", "127.0.0.1", "--cmd-port", ports[n.Name].Cmd.ToString(),
                 };
                 foreach (var s in seeds) args.AddRange(["--seed", s]);
@@ -103,7 +110,7 @@ public static class LocalClusterLauncher
                 states.Add(new NodeState
                 {
                     Name = n.Name, Ordinal = n.Ordinal, Roles = n.Roles, Zone = n.Zone, Ip = n.Ip,
-                    Port = ports[n.Name].Remoting, CmdPort = ports[n.Name].Cmd, PodCidr = n.PodCidr,
+                    Port = ports[n.Name].Remoting, CmdPort = ports[n.Name].Cmd, PodCidr = PodCidr(n),
                     LogFile = log, Command = command, Pid = pid, HollowNodes = n.HollowNodes,
                 });
                 Snapshot().Save();

@@ -16,6 +16,10 @@ public class LocalCluster : IAsyncLifetime
 {
     private readonly TempDir _dir = new();
     private PostgresTestDatabase? _database;
+    // Each cluster of this test process gets its own block of pod /24s (1..63; `akkakube up` uses 0): test classes run
+    // in parallel, and two clusters with the same pod CIDRs would give two echo pods the same IP:8080.
+    private static int s_podCidrBlock = Random.Shared.Next(63);
+    private readonly int _podCidrBlock = 1 + Interlocked.Increment(ref s_podCidrBlock) % 63;
 
     public virtual int ControlPlanes => 1;
     public virtual int Workers => 2;
@@ -58,6 +62,7 @@ public class LocalCluster : IAsyncLifetime
                 DataDirectory = _dir.Path,
                 ApiPort = ApiPort,
                 Postgres = _database?.ConnectionString,
+                PodCidrBlock = _podCidrBlock,
             });
             await LocalClusterLauncher.WaitUntilUpAsync(State, StartTimeout);
             KubeconfigPath = LocalClusterLauncher.WriteKubeconfig(State.DataDirectory, ApiPort);
