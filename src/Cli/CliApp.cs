@@ -64,6 +64,7 @@ public static class CliApp
         var apiPort = new Option<int>("--api-port") { Description = "Port of the Kubernetes API on 127.0.0.1 (shared by the control-plane nodes)", DefaultValueFactory = _ => 6443 };
         var foreground = new Option<bool>("--foreground") { Description = "Stay attached; Ctrl-C or SIGTERM stops the cluster" };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait until every member is Up", DefaultValueFactory = _ => 180 };
+        var postgres = new Option<string>("--postgres") { Description = "PostgreSQL connection string for the store's journal, passed to every node (default: SQLite in the data directory). Env: AKKAKUBE_POSTGRES", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("AKKAKUBE_POSTGRES") ?? "" };
         var failover = new Option<string>("--failover") { Description = "Failover profile of every node: standard (safe margins) or fast (hand-over in seconds on a quiet machine; docs/failover.md)", DefaultValueFactory = _ => "standard" };
         failover.Validators.Add(r =>
         {
@@ -71,7 +72,7 @@ public static class CliApp
                 r.AddError($"--failover: unknown profile '{r.GetValueOrDefault<string>()}' (expected standard or fast)");
         });
         var addressBlock = new Option<int>("--address-block") { Description = "Share of the loopback ranges (0-63): block B uses node IPs 127.1.B.k, pod CIDRs 127.(64+B).k.0/24, ClusterIPs 127.128.4B.0/22, LB IPs 127.200.4B.0/22; give clusters side by side different blocks", DefaultValueFactory = _ => 0 };
-        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock };
+        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres };
         cmd.SetAction(async (parse, ct) =>
         {
             var options = new UpOptions
@@ -85,6 +86,7 @@ public static class CliApp
                 Timeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
                 AddressBlock = parse.GetValue(addressBlock),
                 ExtraNodeArgs = parse.GetValue(failover) == "fast" ? ["--failover", "fast"] : [],
+                Postgres = parse.GetValue(postgres) is { Length: > 0 } pg ? pg : null,
             };
             return await UpAsync(options, parse.GetValue(foreground), ct);
         });

@@ -21,6 +21,8 @@ public sealed record UpOptions
     public int AddressBlock { get; init; }
     /// <summary>Extra flags passed to every node (tests use this for e.g. --config).</summary>
     public IReadOnlyList<string> ExtraNodeArgs { get; init; } = [];
+    /// <summary>PostgreSQL connection string for the journal of every node (`--postgres`); null = SQLite in the data directory.</summary>
+    public string? Postgres { get; init; }
 }
 
 /// <summary>A member as a node's command host reports it (`cluster show`).</summary>
@@ -73,6 +75,8 @@ public static class LocalClusterLauncher
             throw new CliException($"a cluster is already running in '{dataDir}' ({running.Count} node processes, e.g. {running[0].Name} pid {running[0].Pid}); run `akkakube down` first");
         EnsureFree(IPAddress.Loopback, options.ApiPort,
             $"the API port 127.0.0.1:{options.ApiPort} is already in use by another process; stop it or choose --api-port");
+        var postgres = string.IsNullOrWhiteSpace(options.Postgres) ? null : options.Postgres;
+        if (postgres is not null) PostgresCheck.Check(postgres, TimeSpan.FromSeconds(10));
 
         var binary = NodeProcesses.NodeBinary();
         var blockArgs = new List<string>();
@@ -101,6 +105,7 @@ public static class LocalClusterLauncher
                 foreach (var s in seeds) args.AddRange(["--seed", s]);
                 if (n.HollowNodes > 0) args.AddRange(["--hollow-nodes", n.HollowNodes.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
                 args.AddRange(blockArgs);
+                if (postgres is not null) args.AddRange(["--postgres", postgres]);
                 args.AddRange(options.ExtraNodeArgs);
                 var command = binary.Concat(args).ToList();
                 var log = Path.Combine(LogDirectory(dataDir), $"{n.Name}.log");

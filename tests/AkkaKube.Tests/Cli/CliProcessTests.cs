@@ -159,6 +159,27 @@ public sealed class CliBadInputTests
     }
 
     [Fact]
+    public async Task Akkakube_up_rejects_an_invalid_postgres_connection_string_in_one_line_and_starts_nothing()
+    {
+        using var dir = new TempDir();
+        var r = await ProcessRunner.RunAsync(ProcessRunner.Akkakube, ["up", "--data-dir", dir.Path, "--api-port", FreePort.Next().ToString(), "--postgres", "Hots=127.0.0.1;Port=5432"]);
+        ProcessRunner.AssertOneLineError(r, "--postgres: invalid connection string");
+        Assert.Null(ClusterState.Load(dir.Path));
+    }
+
+    [Fact]
+    public async Task Akkakube_up_rejects_an_unreachable_postgres_from_the_environment_in_one_line_and_starts_nothing()
+    {
+        using var dir = new TempDir();
+        var port = FreePort.Next(); // nothing listens there
+        var r = await ProcessRunner.RunAsync(ProcessRunner.Akkakube, ["up", "--data-dir", dir.Path, "--api-port", FreePort.Next().ToString()],
+            env: new Dictionary<string, string> { ["AKKAKUBE_POSTGRES"] = $"Host=127.0.0.1;Port={port};Username=akkakube;Password=secret-pw;Database=akkakube" });
+        ProcessRunner.AssertOneLineError(r, $"--postgres: cannot use PostgreSQL at 127.0.0.1:{port}/akkakube");
+        Assert.DoesNotContain("secret-pw", r.Output);
+        Assert.Null(ClusterState.Load(dir.Path));
+    }
+
+    [Fact]
     public async Task Akkakube_status_falls_back_to_the_pids_when_no_node_answers()
     {
         using var dir = new TempDir();

@@ -2,16 +2,24 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using AkkaKube.Cli.Chaos;
 using AkkaKube.Cli.History;
+using Xunit.Abstractions;
 
 namespace AkkaKube.Tests.Failover;
 
-/// <summary>Process-level: SIGKILL of control-plane nodes in a 3 control-plane + 1 worker cluster.</summary>
-[Trait("Category", "Failover")]
-public sealed class ControlPlaneFailoverTests(ControlPlaneFailoverCluster cluster) : IClassFixture<ControlPlaneFailoverCluster>
+/// <summary>
+/// Process-level: SIGKILL of the singleton host in a 3 control-plane + 1 worker cluster. The test lives here so that the
+/// SQLite (<see cref="ControlPlaneFailoverTests"/>) and PostgreSQL (<see cref="PostgresControlPlaneFailoverTests"/>)
+/// clusters run the same code.
+/// </summary>
+public abstract class ControlPlaneKillSpecs<TCluster>(TCluster cluster, ITestOutputHelper output) where TCluster : ControlPlaneFailoverCluster
 {
-    [Fact]
+    protected TCluster Cluster => cluster;
+    protected ITestOutputHelper Output => output;
+
+    [SkippableFact]
     public async Task Killing_the_singleton_host_keeps_the_api_answering_loses_no_acknowledged_write_scheduling_resumes_and_new_pods_run()
     {
+        Skip.If(cluster.SkipReason is not null, cluster.SkipReason);
         await FailoverSupport.EnsureAllUpAsync(cluster);
         using var http = FailoverSupport.Http(cluster);
         var acknowledged = new ConcurrentBag<string>();
@@ -42,7 +50,7 @@ public sealed class ControlPlaneFailoverTests(ControlPlaneFailoverCluster cluste
         ChaosReport report;
         try
         {
-            report = await FailoverSupport.Runner(cluster, 90).RunAsync(FaultKind.KillLeader, null, CancellationToken.None);
+            report = await FailoverSupport.Runner(cluster, 120).RunAsync(FaultKind.KillLeader, null, CancellationToken.None);
         }
         finally
         {
@@ -50,6 +58,7 @@ public sealed class ControlPlaneFailoverTests(ControlPlaneFailoverCluster cluste
             await writer;
         }
 
+        output.WriteLine(report.ToText());
         Assert.True(report.Recovered, report.ToText());
         Assert.Contains(report.Timeline, t => t.Event == "new pod bound");
         Assert.Contains(report.Timeline, t => t.Event == "singletons moved");
@@ -60,6 +69,7 @@ public sealed class ControlPlaneFailoverTests(ControlPlaneFailoverCluster cluste
             var cm = await FailoverSupport.SendAsync(http, HttpMethod.Get, $"/api/v1/namespaces/default/configmaps/{name}");
             Assert.Equal(name, (string?)cm!["data"]?["n"]);
         }
+        output.WriteLine($"{acknowledged.Count} acknowledged writes, every one read back");
 
         // The worker's kubelet still sees pods bound to it: its pods watch survived (or re-listed after) the death of
         // the node that may have hosted the pods partition.
@@ -86,11 +96,18 @@ public sealed class ControlPlaneFailoverTests(ControlPlaneFailoverCluster cluste
         }
     }
 
+}
+
+/// <summary>Process-level: control-plane faults in a 3 control-plane + 1 worker cluster (SQLite journal).</summary>
+[Trait("Category", "Failover")]
+public sealed class ControlPlaneFailoverTests(ControlPlaneFailoverCluster cluster, ITestOutputHelper output)
+    : ControlPlaneKillSpecs<ControlPlaneFailoverCluster>(cluster, output), IClassFixture<ControlPlaneFailoverCluster>
+{
     [Fact]
     public async Task A_history_recorded_while_a_control_plane_node_is_killed_and_restarted_is_linearizable()
     {
-        await FailoverSupport.EnsureAllUpAsync(cluster);
-        var history = new HistoryClient(cluster.ApiUri, keyPrefix: "lin-cp")
+        await FailoverSupport.EnsureAllUpAsync(Cluster);
+        var history = new HistoryClient(Cluster.ApiUri, keyPrefix: "lin-cp")
         {
             // The checker handles at most 63 calls per key in a window, and a call with an unknown outcome (expected
             // while a node dies) keeps its window open to the end: so ~30 calls per key, spread over the fault.
@@ -107,13 +124,14 @@ public sealed class ControlPlaneFailoverTests(ControlPlaneFailoverCluster cluste
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(1)); // some operations before the fault
-            report = await FailoverSupport.Runner(cluster, 90).RunAsync(FaultKind.Restart, "cp-2", CancellationToken.None);
+            report = await FailoverSupport.Runner(Cluster, 90).RunAsync(FaultKind.Restart, "cp-2", CancellationToken.None);
         }
         finally
         {
             stop.CancelAfter(TimeSpan.FromSeconds(3)); // a few operations after the node is back
         }
         var ops = await recording;
+        Output.WriteLine(report.ToText());
 
         Assert.True(report.Recovered, report.ToText());
         Assert.True(ops.Count > 100, $"only {ops.Count} operations recorded");
@@ -122,3 +140,8 @@ public sealed class ControlPlaneFailoverTests(ControlPlaneFailoverCluster cluste
         Assert.True(result.Linearizable, $"key {result.Key}: {result.Explanation} (outcomes: {string.Join(", ", ops.GroupBy(o => o.Outcome).Select(g => $"{g.Key}={g.Count()}"))})");
     }
 }
+
+/// <summary>The kill-leader test against a cluster whose journal is in PostgreSQL (skipped without AKKAKUBE_TEST_POSTGRES).</summary>
+[Trait("Category", "Failover")]
+public sealed class PostgresControlPlaneFailoverTests(PostgresControlPlaneFailoverCluster cluster, ITestOutputHelper output)
+    : ControlPlaneKillSpecs<PostgresControlPlaneFailoverCluster>(cluster, output), IClassFixture<PostgresControlPlaneFailoverCluster>;

@@ -7,17 +7,42 @@ using AkkaKube.Tests.Infrastructure;
 namespace AkkaKube.Tests.Failover;
 
 /// <summary>1 control-plane node and 3 workers, one per zone: for worker faults.</summary>
-public sealed class WorkerFailoverCluster : LocalCluster
+public class WorkerFailoverCluster : LocalCluster
 {
     public override int ControlPlanes => 1;
     public override int Workers => 3;
 }
 
+/// <summary>The worker-fault cluster with its journal in a fresh PostgreSQL database (`akkakube up --postgres`).</summary>
+public sealed class PostgresWorkerFailoverCluster : WorkerFailoverCluster
+{
+    public override bool UsePostgres => true;
+}
+
 /// <summary>3 control-plane nodes (one per zone) and 1 worker: for control-plane faults.</summary>
-public sealed class ControlPlaneFailoverCluster : LocalCluster
+public class ControlPlaneFailoverCluster : LocalCluster
 {
     public override int ControlPlanes => 3;
     public override int Workers => 1;
+}
+
+/// <summary>The control-plane-fault cluster with its journal in a fresh PostgreSQL database (`akkakube up --postgres`).</summary>
+public sealed class PostgresControlPlaneFailoverCluster : ControlPlaneFailoverCluster
+{
+    public override bool UsePostgres => true;
+}
+
+/// <summary>
+/// 1 control-plane node and 6 workers, 2 per zone (cp-1 and worker-a1/a2 in zone-a, worker-b1/b2 in zone-b,
+/// worker-c1/c2 in zone-c): for a whole zone's loss. The zone to kill is zone-c, which holds no control-plane node,
+/// so the simulated outage takes everything in that zone (a zone whose control-plane node survived would not be an
+/// honest zone loss, and a single control-plane node lost is the whole control plane).
+/// </summary>
+public sealed class ZoneFailoverCluster : LocalCluster
+{
+    public override int ControlPlanes => 1;
+    public override int Workers => 6;
+    public override TimeSpan StartTimeout => TimeSpan.FromSeconds(180);
 }
 
 /// <summary>API calls and waits the failover tests share (plain HTTP against the local cluster's API port).</summary>
@@ -90,6 +115,61 @@ public static class FailoverSupport
             await Task.Delay(250);
         }
         throw new TimeoutException($"not within {within.TotalSeconds:0} s: {what}{(last is null ? "" : $" (last error: {last.Message})")}");
+    }
+
+    /// <summary>Waits until <paramref name="count"/> worker Nodes are Ready; returns every Ready Node's zone label by name.</summary>
+    public static async Task<Dictionary<string, string>> ReadyNodeZonesAsync(HttpClient http, int count, TimeSpan within)
+    {
+        var zones = new Dictionary<string, string>();
+        await EventuallyAsync(async () =>
+        {
+            zones = ((await SendAsync(http, HttpMethod.Get, "/api/v1/nodes"))!["items"] as JsonArray)!.OfType<JsonObject>()
+                .Where(IsNodeReady)
+                .ToDictionary(n => (string)n["metadata"]!["name"]!, n => (string?)n["metadata"]?["labels"]?["topology.kubernetes.io/zone"] ?? "");
+            return zones.Count == count;
+        }, within, $"{count} Ready worker Nodes");
+        return zones;
+    }
+
+    public static bool IsNodeReady(JsonObject node) =>
+        (node["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().Any(c => (string?)c["type"] == "Ready" && (string?)c["status"] == "True") ?? false;
+
+    /// <summary>A pod's identity as the no-pod-twice checks need it.</summary>
+    public sealed record PodIdentity(string Name, string Uid, string Ip, string Node);
+
+    public static PodIdentity Identity(JsonObject pod) => new(
+        (string)pod["metadata"]!["name"]!, (string)pod["metadata"]!["uid"]!, (string?)pod["status"]?["podIP"] ?? "", (string?)pod["spec"]?["nodeName"] ?? "");
+
+    /// <summary>
+    /// What the echo container at <paramref name="ip"/>:8080 says its pod is (its "pod=NAME" field); null when nothing
+    /// answers there.
+    /// </summary>
+    public static async Task<string?> EchoPodNameAsync(string ip)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        try
+        {
+            var text = await client.GetStringAsync($"http://{ip}:8080/");
+            var field = text.Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(f => f.StartsWith("pod=", StringComparison.Ordinal));
+            return field?["pod=".Length..].Trim() ?? "";
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return null; // nothing (or nothing HTTP) listens there
+        }
+    }
+
+    /// <summary>
+    /// No pod is alive twice: the running pods have distinct names and IPs, and no pod of <paramref name="gone"/> (whose
+    /// node was killed) still answers as itself on its old IP. (Whatever else answers there is not asserted on: local
+    /// clusters started side by side on one machine — parallel test classes — use the same pod CIDRs.)
+    /// </summary>
+    public static async Task AssertNoPodAliveTwiceAsync(IReadOnlyList<PodIdentity> running, IEnumerable<PodIdentity> gone)
+    {
+        Assert.Equal(running.Count, running.Select(p => p.Name).Distinct().Count());
+        Assert.Equal(running.Count, running.Select(p => p.Ip).Distinct().Count());
+        foreach (var p in gone.Where(p => p.Ip.Length > 0))
+            Assert.True(await EchoPodNameAsync(p.Ip) != p.Name, $"pod {p.Name} still answers on {p.Ip} although its node {p.Node} was killed");
     }
 
     public static async Task<List<JsonObject>> PodsAsync(HttpClient http, string app) =>

@@ -8,16 +8,29 @@ namespace AkkaKube.Tests.Infrastructure;
 /// akkakube-node processes on 127.1.b.k of their own address block b, SQLite in a temp data dir, every port free-picked). Share one per test
 /// class with IClassFixture&lt;LocalCluster&gt; (or subclass to change the topology). DisposeAsync stops every node
 /// by PID (SIGTERM, then SIGKILL) and checks none is left.
+/// With <see cref="UsePostgres"/> the journal lives in a fresh PostgreSQL database (`akkakube up --postgres`) on the
+/// server AKKAKUBE_TEST_POSTGRES names, dropped on dispose; without that variable nothing starts and
+/// <see cref="SkipReason"/> says why (tests call Skip.If on it).
 /// </summary>
 public class LocalCluster : IAsyncLifetime
 {
     private readonly TempDir _dir = new();
+    private PostgresTestDatabase? _database;
 
     public virtual int ControlPlanes => 1;
     public virtual int Workers => 2;
     public virtual IReadOnlyList<string> Zones => ["zone-a", "zone-b", "zone-c"];
     /// <summary>This cluster's share of the loopback ranges: its own, so parallel test classes never share an address.</summary>
     public int AddressBlock { get; } = TestAddressBlocks.Next();
+    /// <summary>How long the start may take until every member is Up (more nodes on a busy machine: more time).</summary>
+    public virtual TimeSpan StartTimeout => TimeSpan.FromSeconds(120);
+    /// <summary>Journal in PostgreSQL (a fresh database) instead of SQLite in the data directory.</summary>
+    public virtual bool UsePostgres => false;
+
+    /// <summary>Why this cluster was not started (no PostgreSQL to test against); null when it runs.</summary>
+    public string? SkipReason { get; private set; }
+    /// <summary>The PostgreSQL database name of a <see cref="UsePostgres"/> cluster.</summary>
+    public string? PostgresDatabase => _database?.Name;
 
     public ClusterState State { get; private set; } = null!;
     public string DataDirectory => _dir.Path;
@@ -31,18 +44,25 @@ public class LocalCluster : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        State = LocalClusterLauncher.Start(new UpOptions
+        if (UsePostgres)
         {
-            ControlPlanes = ControlPlanes,
-            Workers = Workers,
-            Zones = Zones,
-            DataDirectory = _dir.Path,
-            ApiPort = ApiPort,
-            AddressBlock = AddressBlock,
-        });
+            SkipReason = PostgresTestDatabase.SkipReason;
+            if (SkipReason is not null) return;
+            _database = await PostgresTestDatabase.CreateAsync(GetType().Name.ToLowerInvariant());
+        }
         try
         {
-            await LocalClusterLauncher.WaitUntilUpAsync(State, TimeSpan.FromSeconds(120));
+            State = LocalClusterLauncher.Start(new UpOptions
+            {
+                ControlPlanes = ControlPlanes,
+                Workers = Workers,
+                Zones = Zones,
+                DataDirectory = _dir.Path,
+                ApiPort = ApiPort,
+                Postgres = _database?.ConnectionString,
+                AddressBlock = AddressBlock,
+            });
+            await LocalClusterLauncher.WaitUntilUpAsync(State, StartTimeout);
             KubeconfigPath = LocalClusterLauncher.WriteKubeconfig(State.DataDirectory, ApiPort);
         }
         catch
@@ -56,7 +76,7 @@ public class LocalCluster : IAsyncLifetime
     public Task<IReadOnlyList<CmdReply>> CmdAsync(string node, string palette, string? command = null, params string[] args) =>
         CmdClient.RunAsync("127.0.0.1", CmdPorts[node], new CmdRequest(palette, command, args), TimeSpan.FromSeconds(30));
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         try
         {
@@ -69,8 +89,15 @@ public class LocalCluster : IAsyncLifetime
         }
         finally
         {
-            _dir.Dispose();
+            try
+            {
+                if (_database is not null) await _database.DisposeAsync();
+            }
+            finally
+            {
+                _database = null;
+                _dir.Dispose();
+            }
         }
-        return Task.CompletedTask;
     }
 }

@@ -10,7 +10,8 @@ namespace AkkaKube.Tests.Infrastructure;
 public static class TestAddressBlocks
 {
     private const int First = 1, Count = 24;
-    private static int s_next = -1;
+    // a random start, so two test runs on one machine (two developers, two worktrees) rarely pick the same block
+    private static int s_next = Random.Shared.Next(Count);
 
     public static int Next() => First + (int)((uint)Interlocked.Increment(ref s_next) % Count);
 }
