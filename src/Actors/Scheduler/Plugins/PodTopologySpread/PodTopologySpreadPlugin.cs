@@ -69,6 +69,8 @@ public sealed class PodTopologySpreadPlugin : IPreFilterPlugin, IFilterPlugin, I
         /// <summary>Per constraint: domain value → matching pods.</summary>
         public required List<Dictionary<string, int>> Counts { get; init; }
         public required bool[] SelfMatch { get; init; }
+        /// <summary>Per constraint: the least populated domain's count (0 when fewer domains than minDomains), computed once per cycle.</summary>
+        public required int[] MinMatch { get; init; }
     }
 
     private static bool Eligible(PodInfo pod, NodeInfo node, List<Constraint> constraints, bool constrainedByAffinity)
@@ -84,9 +86,11 @@ public sealed class PodTopologySpreadPlugin : IPreFilterPlugin, IFilterPlugin, I
 
     private static List<Dictionary<string, int>> Count(PodInfo pod, List<Constraint> constraints, IReadOnlyList<NodeInfo> nodes)
     {
-        var counts = constraints.Select(_ => new Dictionary<string, int>(StringComparer.Ordinal)).ToList();
         var spec = pod.Pod.Spec;
         var constrainedByAffinity = spec?.NodeSelector is { Count: > 0 } || spec?.Affinity?.NodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution is not null;
+        if (constraints.Count == 1 && CountZonesFromCache(pod, constraints[0], nodes, constrainedByAffinity) is { } fromCache)
+            return [fromCache];
+        var counts = constraints.Select(_ => new Dictionary<string, int>(StringComparer.Ordinal)).ToList();
         foreach (var node in nodes)
         {
             if (!Eligible(pod, node, constraints, constrainedByAffinity)) continue;
@@ -108,15 +112,38 @@ public sealed class PodTopologySpreadPlugin : IPreFilterPlugin, IFilterPlugin, I
         return counts;
     }
 
+    /// <summary>
+    /// The system-default zone constraint over every node, read from the cache's per-zone owner counts
+    /// (<see cref="ZoneCounts"/>): the same domains (every zone some node carries) and the same counts as the walk
+    /// over all nodes in <see cref="Count"/>, in O(zones). Null when the walk is needed (node affinity narrows the
+    /// eligible nodes, another key or selector, or no cache behind the node list).
+    /// </summary>
+    private static Dictionary<string, int>? CountZonesFromCache(PodInfo pod, Constraint c, IReadOnlyList<NodeInfo> nodes, bool constrainedByAffinity)
+    {
+        if (c.Owner is null || c.HonorTaints || constrainedByAffinity || c.TopologyKey != AkkaKubeNames.Labels.Zone || nodes is not NodeSnapshot snapshot)
+            return null;
+        var zones = snapshot.Zones;
+        var owned = zones.ZonesOf(pod.Namespace, c.Owner);
+        var counts = new Dictionary<string, int>(zones.NodesPerZone.Count, StringComparer.Ordinal);
+        foreach (var zone in zones.NodesPerZone.Keys)
+            counts[zone] = owned is not null && owned.TryGetValue(zone, out var n) ? n : 0;
+        return counts;
+    }
+
     public Status PreFilter(CycleState state, PodInfo pod, IReadOnlyList<NodeInfo> allNodes)
     {
         var constraints = ConstraintsOf(pod, hard: true);
         if (constraints.Count == 0) return Status.SkipStatus;
+        var counts = Count(pod, constraints, allNodes);
+        var mins = new int[constraints.Count];
+        for (var i = 0; i < constraints.Count; i++)
+            mins[i] = counts[i].Count == 0 || counts[i].Count < constraints[i].MinDomains ? 0 : counts[i].Values.Min();
         state.Write(PreFilterKey, new FilterState
         {
             Constraints = constraints,
-            Counts = Count(pod, constraints, allNodes),
+            Counts = counts,
             SelfMatch = constraints.Select(c => c.Selects(pod)).ToArray(),
+            MinMatch = mins,
         });
         return Status.SuccessStatus;
     }
@@ -130,11 +157,8 @@ public sealed class PodTopologySpreadPlugin : IPreFilterPlugin, IFilterPlugin, I
             var c = s.Constraints[i];
             if (!node.Labels.TryGetValue(c.TopologyKey, out var value))
                 return Status.Unresolvable(ErrReasonNodeLabelNotMatch);
-            var counts = s.Counts[i];
-            var min = counts.Count == 0 ? 0 : counts.Values.Min();
-            if (counts.Count < c.MinDomains) min = 0;
-            counts.TryGetValue(value, out var match);
-            var skew = match + (s.SelfMatch[i] ? 1 : 0) - min;
+            s.Counts[i].TryGetValue(value, out var match);
+            var skew = match + (s.SelfMatch[i] ? 1 : 0) - s.MinMatch[i];
             if (skew > c.MaxSkew) return Status.Unschedulable(ErrReasonConstraintsNotMatch);
         }
         return Status.SuccessStatus;
@@ -154,7 +178,12 @@ public sealed class PodTopologySpreadPlugin : IPreFilterPlugin, IFilterPlugin, I
         if (constraints.Count == 0) return Status.SkipStatus;
         var ignored = new HashSet<string>(StringComparer.Ordinal);
         foreach (var n in feasibleNodes)
-            if (constraints.Any(c => !n.Labels.ContainsKey(c.TopologyKey))) ignored.Add(n.Name);
+            foreach (var c in constraints)
+                if (!n.Labels.ContainsKey(c.TopologyKey))
+                {
+                    ignored.Add(n.Name);
+                    break;
+                }
         // Hostname domains are counted over the feasible nodes only (as kube-scheduler does); others over all nodes.
         var counts = new List<Dictionary<string, int>>();
         var weights = new double[constraints.Count];
