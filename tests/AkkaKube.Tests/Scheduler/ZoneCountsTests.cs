@@ -32,6 +32,8 @@ public class ZoneCountsTests
                 foreach (var zone in new[] { "a", "b", "c" })
                     Assert.Equal(owned.GetValueOrDefault((ns, o, zone)), cache.Zones.OwnedBy(ns, o, zone));
         Assert.Equal(anti, cache.Zones.PodsWithRequiredAntiAffinity);
+        var hostnames = cache.Nodes.Where(n => n.Labels.ContainsKey(AkkaKubeNames.Labels.Hostname)).Select(n => n.Labels[AkkaKubeNames.Labels.Hostname]).ToList();
+        Assert.Equal(hostnames.Distinct().Count() == hostnames.Count, cache.Zones.HostnamesUnique);
     }
 
     private static SchedulerCache ThreeZones()
@@ -149,6 +151,7 @@ public class ZoneCountsTests
                 case 0:
                     var builder = Make.Node().Name(node);
                     if (zones[random.Next(zones.Length)] is { } zone) builder.Zone(zone);
+                    if (random.Next(5) == 0) builder.Label(AkkaKubeNames.Labels.Hostname, "shared");
                     cache.AddOrUpdateNode(builder.Obj());
                     break;
                 case 1:
@@ -177,13 +180,18 @@ public class ZoneCountsTests
         }
     }
 
-    [Fact]
-    public void The_default_zone_spread_scores_the_same_from_the_counts_as_from_a_walk_over_every_node()
+    [Theory]
+    [InlineData("every hostname its own node", false)]
+    [InlineData("two nodes share a hostname", true)]
+    public void The_default_spread_scores_the_same_from_the_cache_counts_as_from_a_walk_over_every_node(string name, bool sharedHostname)
     {
+        Assert.NotEmpty(name);
         var cache = new SchedulerCache();
         for (var i = 0; i < 12; i++)
             cache.AddOrUpdateNode(Make.Node().Name($"n{i}").Zone(((char)('a' + i % 3)).ToString()).Obj());
         cache.AddOrUpdateNode(Make.Node().Name("nozone").Obj());
+        if (sharedHostname) cache.AddOrUpdateNode(Make.Node().Name("n1").Zone("b").Label(AkkaKubeNames.Labels.Hostname, "n0").Obj());
+        Assert.Equal(!sharedHostname, cache.Zones.HostnamesUnique);
         var placements = new[] { "n0", "n0", "n3", "n1", "n6", "nozone", "n2" };
         for (var i = 0; i < placements.Length; i++)
             cache.AddOrUpdateBoundPod(Make.Pod().Name($"old{i}").Owner(Owner).Node(placements[i]).Info());

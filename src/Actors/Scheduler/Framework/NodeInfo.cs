@@ -138,6 +138,12 @@ public sealed class NodeInfo
     public V1Node Node { get; private set; } = null!;
     public string Name { get; private set; } = "";
     public IDictionary<string, string> Labels { get; private set; } = null!;
+
+    /// <summary>The node's <see cref="AkkaKubeNames.Labels.Zone"/> label, or null (kept beside <see cref="Labels"/>: read for every pod).</summary>
+    public string? Zone { get; private set; }
+
+    /// <summary>The node's <see cref="AkkaKubeNames.Labels.Hostname"/> label, or null.</summary>
+    public string? Hostname { get; private set; }
     public Resources Allocatable { get; private set; }
     public Resources Requested { get; private set; }
     public Resources NonZeroRequested { get; private set; }
@@ -153,6 +159,8 @@ public sealed class NodeInfo
         Node = node;
         Name = node.Metadata?.Name ?? "";
         Labels = node.Metadata?.Labels ?? new Dictionary<string, string>();
+        Zone = Labels.TryGetValue(AkkaKubeNames.Labels.Zone, out var zone) ? zone : null;
+        Hostname = Labels.TryGetValue(AkkaKubeNames.Labels.Hostname, out var hostname) ? hostname : null;
         var alloc = node.Status?.Allocatable ?? node.Status?.Capacity;
         Allocatable = Resources.FromList(alloc, defaultPods: 110);
         _zones?.AddNode(this);

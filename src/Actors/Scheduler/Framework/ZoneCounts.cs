@@ -12,9 +12,18 @@ public sealed class ZoneCounts
 {
     private readonly Dictionary<string, int> _nodesPerZone = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Namespace, string Owner), Dictionary<string, int>> _owned = new();
+    private readonly Dictionary<string, int> _nodesPerHostname = new(StringComparer.Ordinal);
+    /// <summary>Nodes beyond the first carrying the same hostname label (0: every hostname is its own node).</summary>
+    private int _sharedHostnames;
 
     /// <summary>Zone value → number of nodes carrying it (only zones with at least one node).</summary>
     public IReadOnlyDictionary<string, int> NodesPerZone => _nodesPerZone;
+
+    /// <summary>
+    /// No two attached nodes carry the same <see cref="AkkaKubeNames.Labels.Hostname"/> label (as kubelets set it), so a
+    /// hostname domain is exactly one node and its count is that node's own.
+    /// </summary>
+    public bool HostnamesUnique => _sharedHostnames == 0;
 
     /// <summary>Pods with required pod anti-affinity terms on the attached nodes.</summary>
     public int PodsWithRequiredAntiAffinity { get; private set; }
@@ -33,7 +42,13 @@ public sealed class ZoneCounts
     private void Apply(NodeInfo node, int sign)
     {
         PodsWithRequiredAntiAffinity += sign * node.PodsWithRequiredAntiAffinity;
-        if (ZoneOf(node) is not { } zone) return;
+        if (node.Hostname is { } hostname)
+        {
+            var before = _nodesPerHostname.GetValueOrDefault(hostname);
+            if (sign > 0 ? before >= 1 : before >= 2) _sharedHostnames += sign;
+            Add(_nodesPerHostname, hostname, sign);
+        }
+        if (node.Zone is not { } zone) return;
         Add(_nodesPerZone, zone, sign);
         foreach (var (key, n) in node.OwnedCounts) OwnedChanged(zone, key, sign * n);
     }
@@ -41,7 +56,7 @@ public sealed class ZoneCounts
     /// <summary>A pod of <paramref name="key"/> came onto (+) or left (−) an attached node.</summary>
     internal void OwnedChanged(NodeInfo node, (string Namespace, string Owner) key, int delta)
     {
-        if (ZoneOf(node) is { } zone) OwnedChanged(zone, key, delta);
+        if (node.Zone is { } zone) OwnedChanged(zone, key, delta);
     }
 
     internal void AntiAffinityChanged(int delta) => PodsWithRequiredAntiAffinity += delta;
@@ -59,8 +74,6 @@ public sealed class ZoneCounts
         if (n <= 0) counts.Remove(key);
         else counts[key] = n;
     }
-
-    private static string? ZoneOf(NodeInfo node) => node.Labels.TryGetValue(AkkaKubeNames.Labels.Zone, out var z) ? z : null;
 }
 
 /// <summary>

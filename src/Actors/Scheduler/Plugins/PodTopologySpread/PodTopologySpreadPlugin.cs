@@ -90,7 +90,10 @@ public sealed class PodTopologySpreadPlugin : IPreFilterPlugin, IFilterPlugin, I
         var constrainedByAffinity = spec?.NodeSelector is { Count: > 0 } || spec?.Affinity?.NodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution is not null;
         if (constraints.Count == 1 && CountZonesFromCache(pod, constraints[0], nodes, constrainedByAffinity) is { } fromCache)
             return [fromCache];
-        var counts = constraints.Select(_ => new Dictionary<string, int>(StringComparer.Ordinal)).ToList();
+        var counts = new List<Dictionary<string, int>>(constraints.Count);
+        foreach (var c in constraints)
+            // Hostname domains are about one per node: size for that once instead of growing step by step.
+            counts.Add(new Dictionary<string, int>(c.TopologyKey == AkkaKubeNames.Labels.Hostname ? nodes.Count : 0, StringComparer.Ordinal));
         foreach (var node in nodes)
         {
             if (!Eligible(pod, node, constraints, constrainedByAffinity)) continue;
@@ -169,34 +172,53 @@ public sealed class PodTopologySpreadPlugin : IPreFilterPlugin, IFilterPlugin, I
         public required List<Constraint> Constraints { get; init; }
         public required List<Dictionary<string, int>> Counts { get; init; }
         public required double[] Weights { get; init; }
-        public required HashSet<string> IgnoredNodes { get; init; }
+        /// <summary>Feasible nodes lacking a constraint's topology label (scored 0); null when there are none, as usual.</summary>
+        public required HashSet<string>? IgnoredNodes { get; init; }
+        /// <summary>
+        /// Per constraint: the count is the node's own per-owner count (the default hostname constraint when every
+        /// hostname is one node); its entry in <see cref="Counts"/> is then empty and unused.
+        /// </summary>
+        public required bool[] FromNode { get; init; }
     }
+
+    /// <summary>A node's value of a topology label; the zone and hostname come from the fields NodeInfo keeps.</summary>
+    private static string? TopologyValue(NodeInfo node, string key) =>
+        key == AkkaKubeNames.Labels.Hostname ? node.Hostname
+        : key == AkkaKubeNames.Labels.Zone ? node.Zone
+        : node.Labels.TryGetValue(key, out var value) ? value : null;
 
     public Status PreScore(CycleState state, PodInfo pod, IReadOnlyList<NodeInfo> feasibleNodes, IReadOnlyList<NodeInfo> allNodes)
     {
         var constraints = ConstraintsOf(pod, hard: false);
         if (constraints.Count == 0) return Status.SkipStatus;
-        var ignored = new HashSet<string>(StringComparer.Ordinal);
+        HashSet<string>? ignored = null;
         foreach (var n in feasibleNodes)
             foreach (var c in constraints)
-                if (!n.Labels.ContainsKey(c.TopologyKey))
+                if (TopologyValue(n, c.TopologyKey) is null)
                 {
-                    ignored.Add(n.Name);
+                    (ignored ??= new HashSet<string>(StringComparer.Ordinal)).Add(n.Name);
                     break;
                 }
+        var spec = pod.Pod.Spec;
+        var constrainedByAffinity = spec?.NodeSelector is { Count: > 0 } || spec?.Affinity?.NodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution is not null;
+        var hostnamesUnique = allNodes is NodeSnapshot { Zones.HostnamesUnique: true };
         // Hostname domains are counted over the feasible nodes only (as kube-scheduler does); others over all nodes.
         var counts = new List<Dictionary<string, int>>();
         var weights = new double[constraints.Count];
+        var fromNode = new bool[constraints.Count];
         for (var i = 0; i < constraints.Count; i++)
         {
             var c = constraints[i];
-            var scope = c.TopologyKey == AkkaKubeNames.Labels.Hostname ? feasibleNodes : allNodes;
-            var one = Count(pod, [c], scope)[0];
+            var hostname = c.TopologyKey == AkkaKubeNames.Labels.Hostname;
+            // The default hostname constraint with one node per hostname: a domain's count is its node's own per-owner
+            // count, read in Score; the walk over the feasible nodes would only copy those counts into a dictionary.
+            fromNode[i] = hostname && hostnamesUnique && c.Owner is not null && !c.HonorTaints && !constrainedByAffinity;
+            var one = fromNode[i] ? new Dictionary<string, int>(0) : Count(pod, [c], hostname ? feasibleNodes : allNodes)[0];
             counts.Add(one);
-            var domains = c.TopologyKey == AkkaKubeNames.Labels.Hostname ? feasibleNodes.Count - ignored.Count : one.Count;
+            var domains = hostname ? feasibleNodes.Count - (ignored?.Count ?? 0) : one.Count;
             weights[i] = Math.Log(Math.Max(domains, 0) + 2);
         }
-        state.Write(PreScoreKey, new ScoreState { Constraints = constraints, Counts = counts, Weights = weights, IgnoredNodes = ignored });
+        state.Write(PreScoreKey, new ScoreState { Constraints = constraints, Counts = counts, Weights = weights, IgnoredNodes = ignored, FromNode = fromNode });
         return Status.SuccessStatus;
     }
 
@@ -204,13 +226,15 @@ public sealed class PodTopologySpreadPlugin : IPreFilterPlugin, IFilterPlugin, I
     {
         var s = state.Read<ScoreState>(PreScoreKey);
         if (s is null) return 0;
-        if (s.IgnoredNodes.Contains(node.Name)) return IgnoredScore;
+        if (s.IgnoredNodes is not null && s.IgnoredNodes.Contains(node.Name)) return IgnoredScore;
         double score = 0;
         for (var i = 0; i < s.Constraints.Count; i++)
         {
             var c = s.Constraints[i];
-            if (!node.Labels.TryGetValue(c.TopologyKey, out var value)) continue;
-            s.Counts[i].TryGetValue(value, out var n);
+            if (TopologyValue(node, c.TopologyKey) is not { } value) continue;
+            int n;
+            if (s.FromNode[i]) n = node.CountOwnedBy(pod.Namespace, c.Owner!);
+            else s.Counts[i].TryGetValue(value, out n);
             score += n * s.Weights[i] + (c.MaxSkew - 1);
         }
         return (long)Math.Round(score);
