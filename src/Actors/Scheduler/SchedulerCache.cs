@@ -80,6 +80,20 @@ public sealed class SchedulerCache
             _pods[podKey] = e with { State = PodState.Binding };
     }
 
+    /// <summary>The pod of an Assumed or Binding entry (as parsed when it was assumed), else null.</summary>
+    public PodInfo? AssumedPod(string podKey) =>
+        _pods.TryGetValue(podKey, out var e) && e.State != PodState.Bound ? e.Pod : null;
+
+    /// <summary>
+    /// The informer saw the binding of an assumed pod and nothing else changed: the entry becomes Bound as it is,
+    /// on the node it was assumed on. (A changed pod goes through <see cref="AddOrUpdateBoundPod"/> instead.)
+    /// </summary>
+    public void Confirm(string podKey)
+    {
+        if (_pods.TryGetValue(podKey, out var e) && e.State != PodState.Bound)
+            _pods[podKey] = e with { State = PodState.Bound };
+    }
+
     /// <summary>The binding failed: the assumed pod no longer counts.</summary>
     public void Forget(string podKey)
     {

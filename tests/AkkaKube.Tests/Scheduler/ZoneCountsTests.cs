@@ -79,6 +79,18 @@ public class ZoneCountsTests
         Assert.Equal(1, cache.Zones.OwnedBy("default", Owner, "b"));
         Assert.Equal(1, cache.Zones.OwnedBy("default", Owner, "c"));
 
+        var p5 = Make.Pod().Name("p5").Owner(Owner).Info();
+        Assert.True(cache.Assume(p5, "b1"));
+        cache.FinishBinding("default/p5");
+        Assert.Same(p5, cache.AssumedPod("default/p5"));
+        cache.Confirm("default/p5"); // the binding seen and nothing else changed: kept as assumed, now Bound
+        Assert.Equal(SchedulerCache.PodState.Bound, cache.StateOf("default/p5"));
+        Assert.Null(cache.AssumedPod("default/p5"));
+        cache.Forget("default/p5"); // a late failure report must not drop a confirmed pod
+        AssertExact(cache);
+        Assert.Equal(2, cache.Zones.OwnedBy("default", Owner, "b"));
+        cache.RemovePod("default/p5");
+
         cache.RemovePod("default/p1");
         cache.RemovePod("default/p4");
         cache.Forget("default/p3");
