@@ -134,7 +134,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
     private void OnObject(ApiResource resource, string key, JsonObject? old, JsonObject obj)
     {
         if (resource == ApiResource.Nodes) OnNode(key, obj);
-        else if (resource == ApiResource.Pods) OnPod(key, obj);
+        else if (resource == ApiResource.Pods && !(old is not null && TryConfirmBinding(key, old, obj))) OnPod(key, obj);
     }
 
     private void OnDeleted(ApiResource resource, string key)
@@ -157,7 +157,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
 
     private void OnNode(string key, JsonObject obj)
     {
-        var node = KubernetesJson.Deserialize<V1Node>(obj.ToJsonString());
+        var node = KubernetesJson.Deserialize<V1Node>(obj);
         var fingerprint = Fingerprint(obj);
         var known = _nodeFingerprints.TryGetValue(key, out var previous);
         _cache.AddOrUpdateNode(node);
@@ -174,9 +174,65 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
     private static string Fingerprint(JsonObject node) => string.Join("|",
         node["metadata"]?["labels"]?.ToJsonString(), node["spec"]?.ToJsonString(), node["status"]?["allocatable"]?.ToJsonString());
 
+    /// <summary>
+    /// The informer's confirmation of our own binding, in the common case where the binding is all that changed
+    /// (spec.nodeName, status, resourceVersion, managedFields) since the version we assumed: the assumed pod is
+    /// confirmed as it is, without parsing the object again. Anything else (another node, a label or request
+    /// changed, a terminal phase, a version we have not parsed) → false, and <see cref="OnPod"/> takes the event.
+    /// </summary>
+    private bool TryConfirmBinding(string key, JsonObject old, JsonObject obj)
+    {
+        if (_cache.AssumedPod(key) is not { } assumed || _cache.NodeOf(key) is not { } node) return false;
+        if (!OnlyBindingChanged(old, obj, node, assumed.Pod.Metadata?.ResourceVersion)) return false;
+        _queue.Delete(key);
+        _lastCondition.Remove(key);
+        _cache.Confirm(key);
+        if (_queue.UnschedulableCount > 0)
+        {
+            _queue.MoveAllToActiveOrBackoff();
+            KickSoon();
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// True when <paramref name="obj"/> is <paramref name="old"/> bound to <paramref name="node"/> and nothing else the
+    /// scheduler reads changed (only spec.nodeName, status without a terminal phase, resourceVersion, managedFields),
+    /// and <paramref name="old"/> is the version the scheduler parsed (<paramref name="parsedResourceVersion"/>).
+    /// </summary>
+    internal static bool OnlyBindingChanged(JsonObject old, JsonObject obj, string node, string? parsedResourceVersion)
+    {
+        if (obj["spec"] is not JsonObject spec || old["spec"] is not JsonObject oldSpec) return false;
+        if (spec["nodeName"] is not JsonValue nodeName || nodeName.GetValueKind() != System.Text.Json.JsonValueKind.String || nodeName.GetValue<string>() != node)
+            return false;
+        if (obj["metadata"] is not JsonObject meta || old["metadata"] is not JsonObject oldMeta) return false;
+        if (parsedResourceVersion is not { Length: > 0 } || oldMeta["resourceVersion"] is not JsonValue rv
+            || rv.GetValueKind() != System.Text.Json.JsonValueKind.String || rv.GetValue<string>() != parsedResourceVersion)
+            return false;
+        if (obj["status"]?["phase"] is JsonValue phase && phase.GetValueKind() == System.Text.Json.JsonValueKind.String
+            && phase.GetValue<string>() is "Succeeded" or "Failed")
+            return false;
+        return SameExcept(meta, oldMeta, "resourceVersion", "managedFields") && SameExcept(spec, oldSpec, "nodeName");
+    }
+
+    /// <summary>Both objects have the same properties with equal values, apart from <paramref name="ignored"/>.</summary>
+    private static bool SameExcept(JsonObject a, JsonObject b, params string[] ignored)
+    {
+        var count = 0;
+        foreach (var (name, value) in a)
+        {
+            if (Array.IndexOf(ignored, name) >= 0) continue;
+            if (!b.TryGetPropertyValue(name, out var other) || !JsonNode.DeepEquals(value, other)) return false;
+            count++;
+        }
+        foreach (var (name, _) in b)
+            if (Array.IndexOf(ignored, name) < 0) count--;
+        return count == 0;
+    }
+
     private void OnPod(string key, JsonObject obj)
     {
-        var pod = KubernetesJson.Deserialize<V1Pod>(obj.ToJsonString());
+        var pod = KubernetesJson.Deserialize<V1Pod>(obj);
         var info = new PodInfo(pod);
         if (!string.IsNullOrEmpty(pod.Spec?.NodeName))
         {

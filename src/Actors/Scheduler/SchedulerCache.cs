@@ -19,13 +19,17 @@ public sealed class SchedulerCache
     private readonly Dictionary<string, Entry> _pods = new(StringComparer.Ordinal);
     /// <summary>Pods reported on nodes the cache does not know yet (a pod event before its node's).</summary>
     private readonly Dictionary<string, Dictionary<string, PodInfo>> _orphans = new(StringComparer.Ordinal);
-    private List<NodeInfo>? _nodeList;
+    private readonly ZoneCounts _zones = new();
+    private NodeSnapshot? _nodeList;
 
     public int NodeCount => _nodes.Count;
     public int PodCount => _pods.Count;
 
-    /// <summary>The nodes in a stable order (by name), rebuilt only when the node set changes.</summary>
-    public IReadOnlyList<NodeInfo> Nodes => _nodeList ??= _nodes.Values.OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
+    /// <summary>The nodes in a stable order (by name), rebuilt only when the node set changes, with the cache's <see cref="Zones"/>.</summary>
+    public NodeSnapshot Nodes => _nodeList ??= new NodeSnapshot(_nodes.Values.OrderBy(n => n.Name, StringComparer.Ordinal).ToList(), _zones);
+
+    /// <summary>Per-zone node and owner counts over every node in the cache, kept exact on every change.</summary>
+    public ZoneCounts Zones => _zones;
 
     public NodeInfo? GetNode(string name) => _nodes.GetValueOrDefault(name);
 
@@ -42,6 +46,7 @@ public sealed class SchedulerCache
             return;
         }
         var info = new NodeInfo(node);
+        info.Attach(_zones);
         if (_orphans.Remove(name, out var waiting))
             foreach (var p in waiting.Values) info.AddPod(p);
         _nodes[name] = info;
@@ -51,6 +56,7 @@ public sealed class SchedulerCache
     public void RemoveNode(string name)
     {
         if (!_nodes.Remove(name, out var info)) return;
+        info.Detach();
         _nodeList = null;
         // Pods stay in the cache (they still exist); they come back when the node does.
         var waiting = new Dictionary<string, PodInfo>(StringComparer.Ordinal);
@@ -72,6 +78,20 @@ public sealed class SchedulerCache
     {
         if (_pods.TryGetValue(podKey, out var e) && e.State == PodState.Assumed)
             _pods[podKey] = e with { State = PodState.Binding };
+    }
+
+    /// <summary>The pod of an Assumed or Binding entry (as parsed when it was assumed), else null.</summary>
+    public PodInfo? AssumedPod(string podKey) =>
+        _pods.TryGetValue(podKey, out var e) && e.State != PodState.Bound ? e.Pod : null;
+
+    /// <summary>
+    /// The informer saw the binding of an assumed pod and nothing else changed: the entry becomes Bound as it is,
+    /// on the node it was assumed on. (A changed pod goes through <see cref="AddOrUpdateBoundPod"/> instead.)
+    /// </summary>
+    public void Confirm(string podKey)
+    {
+        if (_pods.TryGetValue(podKey, out var e) && e.State != PodState.Bound)
+            _pods[podKey] = e with { State = PodState.Bound };
     }
 
     /// <summary>The binding failed: the assumed pod no longer counts.</summary>

@@ -109,15 +109,41 @@ public sealed class NodeInfo
     // (namespace, controller uid) → pods on this node with that controlling owner and no deletionTimestamp: the
     // system-default topology spread counts these for every pod of a workload, so the count is kept, not recounted.
     private readonly Dictionary<(string Namespace, string Owner), int> _owned = new();
+    /// <summary>The cluster-wide counts this node reports its changes to (set by the scheduler cache); null when alone.</summary>
+    private ZoneCounts? _zones;
 
     public NodeInfo(V1Node node) => SetNode(node);
 
     /// <summary>Pods on this node (not being deleted) in <paramref name="ns"/> whose controlling owner has uid <paramref name="owner"/>.</summary>
     public int CountOwnedBy(string ns, string owner) => _owned.TryGetValue((ns, owner), out var n) ? n : 0;
 
+    /// <summary>(namespace, controller uid) → pods on this node (not being deleted) with that controlling owner.</summary>
+    public IReadOnlyDictionary<(string Namespace, string Owner), int> OwnedCounts => _owned;
+
+    /// <summary>Reports this node and, from now on, every change of its pods or zone to <paramref name="zones"/>.</summary>
+    internal void Attach(ZoneCounts zones)
+    {
+        _zones?.RemoveNode(this);
+        _zones = zones;
+        zones.AddNode(this);
+    }
+
+    /// <summary>Takes this node (and its pods) out of the counts it was attached to.</summary>
+    internal void Detach()
+    {
+        _zones?.RemoveNode(this);
+        _zones = null;
+    }
+
     public V1Node Node { get; private set; } = null!;
     public string Name { get; private set; } = "";
     public IDictionary<string, string> Labels { get; private set; } = null!;
+
+    /// <summary>The node's <see cref="AkkaKubeNames.Labels.Zone"/> label, or null (kept beside <see cref="Labels"/>: read for every pod).</summary>
+    public string? Zone { get; private set; }
+
+    /// <summary>The node's <see cref="AkkaKubeNames.Labels.Hostname"/> label, or null.</summary>
+    public string? Hostname { get; private set; }
     public Resources Allocatable { get; private set; }
     public Resources Requested { get; private set; }
     public Resources NonZeroRequested { get; private set; }
@@ -128,11 +154,16 @@ public sealed class NodeInfo
 
     public void SetNode(V1Node node)
     {
+        // A relabelled node moves its pods to its new zone: leave the counts with the old labels, re-enter with the new.
+        _zones?.RemoveNode(this);
         Node = node;
         Name = node.Metadata?.Name ?? "";
         Labels = node.Metadata?.Labels ?? new Dictionary<string, string>();
+        Zone = Labels.TryGetValue(AkkaKubeNames.Labels.Zone, out var zone) ? zone : null;
+        Hostname = Labels.TryGetValue(AkkaKubeNames.Labels.Hostname, out var hostname) ? hostname : null;
         var alloc = node.Status?.Allocatable ?? node.Status?.Capacity;
         Allocatable = Resources.FromList(alloc, defaultPods: 110);
+        _zones?.AddNode(this);
     }
 
     public void AddPod(PodInfo pod)
@@ -141,8 +172,16 @@ public sealed class NodeInfo
         _pods[pod.Key] = pod;
         Requested += pod.Requests;
         NonZeroRequested += pod.NonZeroRequests;
-        if (HasRequiredAntiAffinity(pod)) PodsWithRequiredAntiAffinity++;
-        if (OwnerKey(pod) is { } key) _owned[key] = _owned.GetValueOrDefault(key) + 1;
+        if (HasRequiredAntiAffinity(pod))
+        {
+            PodsWithRequiredAntiAffinity++;
+            _zones?.AntiAffinityChanged(+1);
+        }
+        if (OwnerKey(pod) is { } key)
+        {
+            _owned[key] = _owned.GetValueOrDefault(key) + 1;
+            _zones?.OwnedChanged(this, key, +1);
+        }
     }
 
     public bool RemovePod(string key)
@@ -156,12 +195,17 @@ public sealed class NodeInfo
     {
         Requested -= old.Requests;
         NonZeroRequested -= old.NonZeroRequests;
-        if (HasRequiredAntiAffinity(old)) PodsWithRequiredAntiAffinity--;
+        if (HasRequiredAntiAffinity(old))
+        {
+            PodsWithRequiredAntiAffinity--;
+            _zones?.AntiAffinityChanged(-1);
+        }
         if (OwnerKey(old) is { } key)
         {
             var n = _owned.GetValueOrDefault(key) - 1;
             if (n <= 0) _owned.Remove(key);
             else _owned[key] = n;
+            _zones?.OwnedChanged(this, key, -1);
         }
     }
 

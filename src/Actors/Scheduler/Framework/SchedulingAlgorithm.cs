@@ -117,11 +117,13 @@ public sealed class SchedulingAlgorithm
         var feasible = new List<NodeInfo>(Math.Min(toFind, nodes.Count));
         var processed = 0;
         var start = _nextStartNodeIndex % nodes.Count;
+        // The filters this pod runs, decided once per cycle (PreFilter Skip), not looked up again for every node.
+        var filters = Active(_filter, state.SkipFilter);
         for (var i = 0; i < nodes.Count && feasible.Count < toFind; i++)
         {
             var node = nodes[(start + i) % nodes.Count];
             processed++;
-            var status = RunFilters(state, pod, node);
+            var status = RunFilters(filters, state, pod, node);
             if (status.IsSuccess) feasible.Add(node);
             else statuses[node.Name] = status;
         }
@@ -159,14 +161,25 @@ public sealed class SchedulingAlgorithm
     }
 
     /// <summary>Runs the filters in order; the first rejection wins (NodeResourcesFit reports all its reasons).</summary>
-    public Status RunFilters(CycleState state, PodInfo pod, NodeInfo node)
+    public Status RunFilters(CycleState state, PodInfo pod, NodeInfo node) => RunFilters(Active(_filter, state.SkipFilter), state, pod, node);
+
+    private static Status RunFilters(IFilterPlugin[] filters, CycleState state, PodInfo pod, NodeInfo node)
     {
-        foreach (var f in _filter)
+        foreach (var f in filters)
         {
-            if (state.SkipFilter.Contains(f.Name)) continue;
             var s = f.Filter(state, pod, node);
             if (!s.IsSuccess) return s.WithPlugin(f.Name);
         }
         return Status.SuccessStatus;
+    }
+
+    /// <summary>The plugins not skipped in this cycle (the array itself when none is).</summary>
+    private static T[] Active<T>(T[] plugins, HashSet<string> skipped) where T : IPlugin
+    {
+        if (skipped.Count == 0) return plugins;
+        var active = new List<T>(plugins.Length);
+        foreach (var p in plugins)
+            if (!skipped.Contains(p.Name)) active.Add(p);
+        return active.ToArray();
     }
 }

@@ -51,7 +51,10 @@ public sealed class InterPodAffinityPlugin : IPreFilterPlugin, IFilterPlugin, IP
     {
         var affinity = pod.Pod.Spec?.Affinity?.PodAffinity?.RequiredDuringSchedulingIgnoredDuringExecution ?? [];
         var anti = pod.Pod.Spec?.Affinity?.PodAntiAffinity?.RequiredDuringSchedulingIgnoredDuringExecution ?? [];
-        var anyExistingAnti = allNodes.Any(n => n.PodsWithRequiredAntiAffinity > 0);
+        // The cache keeps the cluster-wide count; over a plain node list, look at every node.
+        var anyExistingAnti = allNodes is NodeSnapshot snapshot
+            ? snapshot.Zones.PodsWithRequiredAntiAffinity > 0
+            : allNodes.Any(n => n.PodsWithRequiredAntiAffinity > 0);
         if (affinity.Count == 0 && anti.Count == 0 && !anyExistingAnti) return Status.SkipStatus;
 
         var affDomains = affinity.Select(_ => new HashSet<string>(StringComparer.Ordinal)).ToList();

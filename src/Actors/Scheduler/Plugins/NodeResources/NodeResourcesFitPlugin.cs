@@ -17,12 +17,16 @@ public sealed class NodeResourcesFitPlugin : IFilterPlugin, IScorePlugin
 
     public Status Filter(CycleState state, PodInfo pod, NodeInfo node)
     {
-        var reasons = new List<string>(3);
         var req = pod.Requests;
-        if (node.Requested.Pods + 1 > node.Allocatable.Pods) reasons.Add(TooManyPods);
-        if (req.MilliCpu > 0 && node.Requested.MilliCpu + req.MilliCpu > node.Allocatable.MilliCpu) reasons.Add(InsufficientCpu);
-        if (req.Memory > 0 && node.Requested.Memory + req.Memory > node.Allocatable.Memory) reasons.Add(InsufficientMemory);
-        return reasons.Count == 0 ? Status.SuccessStatus : new Status(StatusCode.Unschedulable, reasons);
+        var tooManyPods = node.Requested.Pods + 1 > node.Allocatable.Pods;
+        var cpu = req.MilliCpu > 0 && node.Requested.MilliCpu + req.MilliCpu > node.Allocatable.MilliCpu;
+        var memory = req.Memory > 0 && node.Requested.Memory + req.Memory > node.Allocatable.Memory;
+        if (!tooManyPods && !cpu && !memory) return Status.SuccessStatus; // the common case allocates nothing
+        var reasons = new List<string>(3);
+        if (tooManyPods) reasons.Add(TooManyPods);
+        if (cpu) reasons.Add(InsufficientCpu);
+        if (memory) reasons.Add(InsufficientMemory);
+        return new Status(StatusCode.Unschedulable, reasons);
     }
 
     /// <summary>LeastAllocated: mean over cpu and memory of (allocatable − requested) × 100 / allocatable.</summary>

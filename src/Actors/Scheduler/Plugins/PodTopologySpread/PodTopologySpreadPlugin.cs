@@ -69,6 +69,8 @@ public sealed class PodTopologySpreadPlugin : IPreFilterPlugin, IFilterPlugin, I
         /// <summary>Per constraint: domain value → matching pods.</summary>
         public required List<Dictionary<string, int>> Counts { get; init; }
         public required bool[] SelfMatch { get; init; }
+        /// <summary>Per constraint: the least populated domain's count (0 when fewer domains than minDomains), computed once per cycle.</summary>
+        public required int[] MinMatch { get; init; }
     }
 
     private static bool Eligible(PodInfo pod, NodeInfo node, List<Constraint> constraints, bool constrainedByAffinity)
@@ -84,9 +86,14 @@ public sealed class PodTopologySpreadPlugin : IPreFilterPlugin, IFilterPlugin, I
 
     private static List<Dictionary<string, int>> Count(PodInfo pod, List<Constraint> constraints, IReadOnlyList<NodeInfo> nodes)
     {
-        var counts = constraints.Select(_ => new Dictionary<string, int>(StringComparer.Ordinal)).ToList();
         var spec = pod.Pod.Spec;
         var constrainedByAffinity = spec?.NodeSelector is { Count: > 0 } || spec?.Affinity?.NodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution is not null;
+        if (constraints.Count == 1 && CountZonesFromCache(pod, constraints[0], nodes, constrainedByAffinity) is { } fromCache)
+            return [fromCache];
+        var counts = new List<Dictionary<string, int>>(constraints.Count);
+        foreach (var c in constraints)
+            // Hostname domains are about one per node: size for that once instead of growing step by step.
+            counts.Add(new Dictionary<string, int>(c.TopologyKey == AkkaKubeNames.Labels.Hostname ? nodes.Count : 0, StringComparer.Ordinal));
         foreach (var node in nodes)
         {
             if (!Eligible(pod, node, constraints, constrainedByAffinity)) continue;
@@ -108,15 +115,38 @@ public sealed class PodTopologySpreadPlugin : IPreFilterPlugin, IFilterPlugin, I
         return counts;
     }
 
+    /// <summary>
+    /// The system-default zone constraint over every node, read from the cache's per-zone owner counts
+    /// (<see cref="ZoneCounts"/>): the same domains (every zone some node carries) and the same counts as the walk
+    /// over all nodes in <see cref="Count"/>, in O(zones). Null when the walk is needed (node affinity narrows the
+    /// eligible nodes, another key or selector, or no cache behind the node list).
+    /// </summary>
+    private static Dictionary<string, int>? CountZonesFromCache(PodInfo pod, Constraint c, IReadOnlyList<NodeInfo> nodes, bool constrainedByAffinity)
+    {
+        if (c.Owner is null || c.HonorTaints || constrainedByAffinity || c.TopologyKey != AkkaKubeNames.Labels.Zone || nodes is not NodeSnapshot snapshot)
+            return null;
+        var zones = snapshot.Zones;
+        var owned = zones.ZonesOf(pod.Namespace, c.Owner);
+        var counts = new Dictionary<string, int>(zones.NodesPerZone.Count, StringComparer.Ordinal);
+        foreach (var zone in zones.NodesPerZone.Keys)
+            counts[zone] = owned is not null && owned.TryGetValue(zone, out var n) ? n : 0;
+        return counts;
+    }
+
     public Status PreFilter(CycleState state, PodInfo pod, IReadOnlyList<NodeInfo> allNodes)
     {
         var constraints = ConstraintsOf(pod, hard: true);
         if (constraints.Count == 0) return Status.SkipStatus;
+        var counts = Count(pod, constraints, allNodes);
+        var mins = new int[constraints.Count];
+        for (var i = 0; i < constraints.Count; i++)
+            mins[i] = counts[i].Count == 0 || counts[i].Count < constraints[i].MinDomains ? 0 : counts[i].Values.Min();
         state.Write(PreFilterKey, new FilterState
         {
             Constraints = constraints,
-            Counts = Count(pod, constraints, allNodes),
+            Counts = counts,
             SelfMatch = constraints.Select(c => c.Selects(pod)).ToArray(),
+            MinMatch = mins,
         });
         return Status.SuccessStatus;
     }
@@ -130,11 +160,8 @@ public sealed class PodTopologySpreadPlugin : IPreFilterPlugin, IFilterPlugin, I
             var c = s.Constraints[i];
             if (!node.Labels.TryGetValue(c.TopologyKey, out var value))
                 return Status.Unresolvable(ErrReasonNodeLabelNotMatch);
-            var counts = s.Counts[i];
-            var min = counts.Count == 0 ? 0 : counts.Values.Min();
-            if (counts.Count < c.MinDomains) min = 0;
-            counts.TryGetValue(value, out var match);
-            var skew = match + (s.SelfMatch[i] ? 1 : 0) - min;
+            s.Counts[i].TryGetValue(value, out var match);
+            var skew = match + (s.SelfMatch[i] ? 1 : 0) - s.MinMatch[i];
             if (skew > c.MaxSkew) return Status.Unschedulable(ErrReasonConstraintsNotMatch);
         }
         return Status.SuccessStatus;
@@ -145,29 +172,53 @@ public sealed class PodTopologySpreadPlugin : IPreFilterPlugin, IFilterPlugin, I
         public required List<Constraint> Constraints { get; init; }
         public required List<Dictionary<string, int>> Counts { get; init; }
         public required double[] Weights { get; init; }
-        public required HashSet<string> IgnoredNodes { get; init; }
+        /// <summary>Feasible nodes lacking a constraint's topology label (scored 0); null when there are none, as usual.</summary>
+        public required HashSet<string>? IgnoredNodes { get; init; }
+        /// <summary>
+        /// Per constraint: the count is the node's own per-owner count (the default hostname constraint when every
+        /// hostname is one node); its entry in <see cref="Counts"/> is then empty and unused.
+        /// </summary>
+        public required bool[] FromNode { get; init; }
     }
+
+    /// <summary>A node's value of a topology label; the zone and hostname come from the fields NodeInfo keeps.</summary>
+    private static string? TopologyValue(NodeInfo node, string key) =>
+        key == AkkaKubeNames.Labels.Hostname ? node.Hostname
+        : key == AkkaKubeNames.Labels.Zone ? node.Zone
+        : node.Labels.TryGetValue(key, out var value) ? value : null;
 
     public Status PreScore(CycleState state, PodInfo pod, IReadOnlyList<NodeInfo> feasibleNodes, IReadOnlyList<NodeInfo> allNodes)
     {
         var constraints = ConstraintsOf(pod, hard: false);
         if (constraints.Count == 0) return Status.SkipStatus;
-        var ignored = new HashSet<string>(StringComparer.Ordinal);
+        HashSet<string>? ignored = null;
         foreach (var n in feasibleNodes)
-            if (constraints.Any(c => !n.Labels.ContainsKey(c.TopologyKey))) ignored.Add(n.Name);
+            foreach (var c in constraints)
+                if (TopologyValue(n, c.TopologyKey) is null)
+                {
+                    (ignored ??= new HashSet<string>(StringComparer.Ordinal)).Add(n.Name);
+                    break;
+                }
+        var spec = pod.Pod.Spec;
+        var constrainedByAffinity = spec?.NodeSelector is { Count: > 0 } || spec?.Affinity?.NodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution is not null;
+        var hostnamesUnique = allNodes is NodeSnapshot { Zones.HostnamesUnique: true };
         // Hostname domains are counted over the feasible nodes only (as kube-scheduler does); others over all nodes.
         var counts = new List<Dictionary<string, int>>();
         var weights = new double[constraints.Count];
+        var fromNode = new bool[constraints.Count];
         for (var i = 0; i < constraints.Count; i++)
         {
             var c = constraints[i];
-            var scope = c.TopologyKey == AkkaKubeNames.Labels.Hostname ? feasibleNodes : allNodes;
-            var one = Count(pod, [c], scope)[0];
+            var hostname = c.TopologyKey == AkkaKubeNames.Labels.Hostname;
+            // The default hostname constraint with one node per hostname: a domain's count is its node's own per-owner
+            // count, read in Score; the walk over the feasible nodes would only copy those counts into a dictionary.
+            fromNode[i] = hostname && hostnamesUnique && c.Owner is not null && !c.HonorTaints && !constrainedByAffinity;
+            var one = fromNode[i] ? new Dictionary<string, int>(0) : Count(pod, [c], hostname ? feasibleNodes : allNodes)[0];
             counts.Add(one);
-            var domains = c.TopologyKey == AkkaKubeNames.Labels.Hostname ? feasibleNodes.Count - ignored.Count : one.Count;
+            var domains = hostname ? feasibleNodes.Count - (ignored?.Count ?? 0) : one.Count;
             weights[i] = Math.Log(Math.Max(domains, 0) + 2);
         }
-        state.Write(PreScoreKey, new ScoreState { Constraints = constraints, Counts = counts, Weights = weights, IgnoredNodes = ignored });
+        state.Write(PreScoreKey, new ScoreState { Constraints = constraints, Counts = counts, Weights = weights, IgnoredNodes = ignored, FromNode = fromNode });
         return Status.SuccessStatus;
     }
 
@@ -175,13 +226,15 @@ public sealed class PodTopologySpreadPlugin : IPreFilterPlugin, IFilterPlugin, I
     {
         var s = state.Read<ScoreState>(PreScoreKey);
         if (s is null) return 0;
-        if (s.IgnoredNodes.Contains(node.Name)) return IgnoredScore;
+        if (s.IgnoredNodes is not null && s.IgnoredNodes.Contains(node.Name)) return IgnoredScore;
         double score = 0;
         for (var i = 0; i < s.Constraints.Count; i++)
         {
             var c = s.Constraints[i];
-            if (!node.Labels.TryGetValue(c.TopologyKey, out var value)) continue;
-            s.Counts[i].TryGetValue(value, out var n);
+            if (TopologyValue(node, c.TopologyKey) is not { } value) continue;
+            int n;
+            if (s.FromNode[i]) n = node.CountOwnedBy(pod.Namespace, c.Owner!);
+            else s.Counts[i].TryGetValue(value, out n);
             score += n * s.Weights[i] + (c.MaxSkew - 1);
         }
         return (long)Math.Round(score);

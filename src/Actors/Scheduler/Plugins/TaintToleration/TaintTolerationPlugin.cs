@@ -32,9 +32,11 @@ public sealed class TaintTolerationPlugin : IFilterPlugin, IScorePlugin
 
     public long Score(CycleState state, PodInfo pod, NodeInfo node)
     {
+        var taints = node.Node.Spec?.Taints;
+        if (taints is null || taints.Count == 0) return 0;
         long count = 0;
         var tolerations = pod.Pod.Spec?.Tolerations;
-        foreach (var taint in node.Node.Spec?.Taints ?? [])
+        foreach (var taint in taints)
             if (taint.Effect == "PreferNoSchedule" && (tolerations is null || !tolerations.Any(t => Tolerates(t, taint))))
                 count++;
         return count;
