@@ -42,7 +42,7 @@ public sealed class NodeCommandLineTests : IDisposable
         var fast = NodeConfig.Build(Parse("--failover", "fast"), NodeHost.HoconDirectory);
         Assert.Equal(TimeSpan.FromSeconds(2), standard.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
         Assert.Equal(TimeSpan.FromSeconds(3), standard.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
-        Assert.Equal(TimeSpan.FromSeconds(1), fast.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), fast.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
         Assert.Equal(TimeSpan.FromSeconds(1), fast.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
         Assert.Equal(TimeSpan.FromMilliseconds(250), fast.GetTimeSpan("akka.cluster.down-removal-margin"));
         // the profile changes margins only: the strategy and the role it counts stay those of base.conf
