@@ -48,11 +48,22 @@ public sealed class DensityBench : IBenchmark
         }
         var elapsed = deploymentStart.Elapsed;
         var seen = await counter.Ask<int>(CountRunning.Instance, TimeSpan.FromSeconds(30));
+        var stages = await counter.Ask<Stages>(GetStages.Instance, TimeSpan.FromSeconds(30));
         var peak = ProcMemory.PeakRss(Environment.ProcessId);
         var finished = $"{setup}; {seen}/{replicas} Running ({outcome}), {ProcMemory.Load()} at end";
         report.Figure("density", $"{replicas} pods Running after Deployment create", elapsed.TotalSeconds, "s", finished);
         report.Figure("density", "pods Running per second", seen / Math.Max(0.001, elapsed.TotalSeconds), "pods/s", finished);
         report.Figure("density", "peak RSS of all AkkaKube (one process)", peak / (1024.0 * 1024 * 1024), "GiB", finished);
+        // Where the pipeline spends its time: when the informer first saw each pod created, bound (spec.nodeName) and Running.
+        report.Figure("density", "last pod created (seen by informer)", Last(stages.Created, deploymentStart), "s", $"{stages.Created.Count} seen");
+        report.Figure("density", "last pod bound (seen by informer)", Last(stages.Bound, deploymentStart), "s", $"{stages.Bound.Count} seen");
+        Console.WriteLine("density timeline (s since create: pods created / bound / Running so far)");
+        var end = elapsed.TotalSeconds;
+        var step = Math.Max(1, Math.Ceiling(end / 20));
+        for (var t = step; t < end + step; t += step)
+            Console.WriteLine($"  {t,6:0}s {Count(stages.Created, deploymentStart, t),7} {Count(stages.Bound, deploymentStart, t),7} {Count(stages.Running, deploymentStart, t),7}");
+        var gc = GC.GetGCMemoryInfo();
+        Console.WriteLine($"density GC: heap {gc.HeapSizeBytes / 1048576.0:0} MiB, committed {gc.TotalCommittedBytes / 1048576.0:0} MiB, gen0/1/2 collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}, pause {GC.GetTotalPauseDuration().TotalSeconds:0.0} s, allocated {GC.GetTotalAllocatedBytes() / 1073741824.0:0.0} GiB");
         node.System.Stop(counter);
     }
 
@@ -63,7 +74,26 @@ public sealed class DensityBench : IBenchmark
            "spec":{"terminationGracePeriodSeconds":0,"containers":[{"name":"c","image":"registry.k8s.io/pause:3.10"}]}}}}
         """.Replace("REPLICAS", replicas.ToString(System.Globalization.CultureInfo.InvariantCulture)))!.AsObject();
 
+    private static double Last(List<long> ticks, Stopwatch since) =>
+        ticks.Count == 0 ? 0 : TimeSpan.FromTicks(ticks.Max() - StartTicks(since)).TotalSeconds;
+
+    private static int Count(List<long> ticks, Stopwatch since, double seconds)
+    {
+        var limit = StartTicks(since) + TimeSpan.FromSeconds(seconds).Ticks;
+        return ticks.Count(t => t <= limit);
+    }
+
+    /// <summary>The wall-clock tick (DateTime.UtcNow) at which the stopwatch started.</summary>
+    private static long StartTicks(Stopwatch since) => DateTime.UtcNow.Ticks - since.Elapsed.Ticks;
+
     private sealed record StartInformer(IKubeApi Api);
+
+    private sealed record Stages(List<long> Created, List<long> Bound, List<long> Running);
+
+    private sealed class GetStages
+    {
+        public static readonly GetStages Instance = new();
+    }
 
     private sealed class CountRunning
     {
@@ -74,19 +104,25 @@ public sealed class DensityBench : IBenchmark
     private sealed class RunningCounter : ReceiveActor
     {
         private readonly HashSet<string> _running = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, long> _created = new(StringComparer.Ordinal), _bound = new(StringComparer.Ordinal), _runningAt = new(StringComparer.Ordinal);
 
         public RunningCounter(int target, TaskCompletionSource<int> done)
         {
             void See(string key, JsonObject pod)
             {
-                if (pod["status"]?["phase"]?.GetValue<string>() == "Running" && _running.Add(key) && _running.Count >= target)
-                    done.TrySetResult(_running.Count);
+                var now = DateTime.UtcNow.Ticks;
+                _created.TryAdd(key, now);
+                if (pod["spec"]?["nodeName"] is not null) _bound.TryAdd(key, now);
+                if (pod["status"]?["phase"]?.GetValue<string>() != "Running" || !_running.Add(key)) return;
+                _runningAt[key] = now;
+                if (_running.Count >= target) done.TrySetResult(_running.Count);
             }
             Receive<StartInformer>(s => Context.ActorOf(Informer.Props(s.Api, new InformerOptions(ApiResource.Pods, "default", LabelSelector: "app=density")), "pods"));
             Receive<InformerProtocol.Synced>(s => { foreach (var (k, p) in s.Objects) See(k, p); });
             Receive<InformerProtocol.Added>(a => See(a.Key, a.Object));
             Receive<InformerProtocol.Updated>(u => See(u.Key, u.New));
             Receive<CountRunning>(_ => Sender.Tell(_running.Count));
+            Receive<GetStages>(_ => Sender.Tell(new Stages([.. _created.Values], [.. _bound.Values], [.. _runningAt.Values])));
             ReceiveAny(_ => { });
         }
     }

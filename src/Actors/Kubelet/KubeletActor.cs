@@ -40,6 +40,9 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
     private string? _nodeUid;
     private JsonObject? _lease;
     private bool _leaseBusy;
+    private bool _statusBusy;
+    /// <summary>When the Node status was last posted (registration included); null = post at the next interval.</summary>
+    private DateTimeOffset? _statusPostedAt;
     private DateTimeOffset _readySince = DateTimeOffset.UtcNow;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -64,6 +67,7 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
     private sealed record RegisterFailed(Exception Error);
     private sealed class Tick { public static readonly Tick Lease = new(); public static readonly Tick NodeStatus = new(); public static readonly Tick Metrics = new(); public static readonly Tick Register = new(); }
     private sealed record LeaseDone(JsonObject? Lease, Exception? Error);
+    private sealed record StatusReported(DateTimeOffset? PostedAt);
 
     protected override void PreStart()
     {
@@ -121,6 +125,21 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
         return stored["metadata"]?["uid"]?.GetValue<string>();
     }
 
+    /// <summary>
+    /// Posts the Node status when <paramref name="always"/> (report period over) or when the stored Node's status
+    /// differs from this kubelet's (heartbeat times aside); true when it posted.
+    /// </summary>
+    private async Task<bool> ReportNodeStatusAsync(DateTimeOffset now, bool always)
+    {
+        if (!always)
+        {
+            var stored = await _api.GetAsync(ApiResource.Nodes, null, _node.NodeName);
+            if (!NodeStatusReport.Differs(stored["status"] as JsonObject, NodeObjects.Status(_node, now, _readySince))) return false;
+        }
+        await PatchNodeStatusAsync(now);
+        return true;
+    }
+
     private Task PatchNodeStatusAsync(DateTimeOffset now)
     {
         var patch = new JsonObject { ["status"] = NodeObjects.Status(_node, now, _readySince) }.ToJsonString();
@@ -132,6 +151,7 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
         Receive<Registered>(r =>
         {
             _nodeUid = r.Uid;
+            _statusPostedAt = DateTimeOffset.UtcNow;
             _log.Info("node {0} registered (pod CIDR {1}, runtime {2})", _node.NodeName, _node.PodCidr, _runtime.Name);
             Become(Running);
             Stash.UnstashAll();
@@ -201,15 +221,29 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
         });
         Receive<Tick>(t => t == Tick.NodeStatus, _ =>
         {
+            if (_statusBusy) return;
+            _statusBusy = true;
             var self = Self;
-            PatchNodeStatusAsync(DateTimeOffset.UtcNow).ContinueWith(t =>
+            var now = DateTimeOffset.UtcNow;
+            var always = NodeStatusReport.PeriodElapsed(_statusPostedAt, now, _settings.NodeStatusReportFrequency);
+            ReportNodeStatusAsync(now, always).ContinueWith(t =>
             {
                 if (t.IsFaulted && t.Exception?.GetBaseException() is KubeApiException { IsNotFound: true })
                     self.Tell(new RegisterFailed(t.Exception)); // the Node was deleted: register again
+                self.Tell(new StatusReported(t.IsCompletedSuccessfully && t.Result ? now : null));
             }, TaskScheduler.Default);
         });
+        Receive<StatusReported>(r =>
+        {
+            _statusBusy = false;
+            if (r.PostedAt is { } at) _statusPostedAt = at;
+        });
         Receive<RegisterFailed>(_ => Register());
-        Receive<Registered>(r => _nodeUid = r.Uid ?? _nodeUid);
+        Receive<Registered>(r =>
+        {
+            _nodeUid = r.Uid ?? _nodeUid;
+            _statusPostedAt = DateTimeOffset.UtcNow;
+        });
         Receive<Tick>(t => t == Tick.Metrics, _ => SampleMetrics());
         Receive<KubeletProtocol.GetLogs>(g =>
         {
