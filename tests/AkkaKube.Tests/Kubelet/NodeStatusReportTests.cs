@@ -51,7 +51,7 @@ public sealed class NodeStatusReportTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public void The_kubelet_posts_an_unchanged_node_status_only_once_and_again_when_someone_else_changed_it()
+    public async Task The_kubelet_posts_an_unchanged_node_status_only_once_and_again_when_someone_else_changed_it()
     {
         var api = new FakeKubeApi();
         var settings = KubeletTestSupport.FastSettings with { NodeStatusInterval = TimeSpan.FromMilliseconds(100), NodeStatusReportFrequency = TimeSpan.FromHours(1) };
@@ -65,7 +65,7 @@ public sealed class NodeStatusReportTests : Akka.TestKit.Xunit2.TestKit
         // The node lifecycle controller marks the node Unknown: the kubelet posts Ready=True again at its next interval.
         var status = api.Peek(ApiResource.Nodes, null, "node-a")!["status"]!.AsObject();
         ((JsonArray)status["conditions"]!).OfType<JsonObject>().Single(c => c["type"]!.GetValue<string>() == "Ready")["status"] = "Unknown";
-        api.PatchAsync(ApiResource.Nodes, null, "node-a", PatchType.Merge, new JsonObject { ["status"] = status.DeepClone() }.ToJsonString(), "status").Wait();
+        await api.PatchAsync(ApiResource.Nodes, null, "node-a", PatchType.Merge, new JsonObject { ["status"] = status.DeepClone() }.ToJsonString(), "status");
         AwaitAssert(() =>
         {
             var ready = ((JsonArray)api.Peek(ApiResource.Nodes, null, "node-a")!["status"]!["conditions"]!).OfType<JsonObject>()
