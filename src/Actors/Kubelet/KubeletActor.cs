@@ -31,6 +31,8 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
     private readonly Dictionary<string, IActorRef> _workers = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _uidOf = new();
     private readonly Dictionary<string, string> _uidByKey = new(StringComparer.Ordinal);
+    /// <summary>The latest object of each pod with a worker (the informer's instance, not a copy): simulated usage of hollow nodes.</summary>
+    private readonly Dictionary<string, JsonObject> _podByUid = new(StringComparer.Ordinal);
     private readonly HashSet<string> _finished = new(StringComparer.Ordinal);
     private readonly HashSet<string> _removing = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ResourceUsage> _lastUsage = new(StringComparer.Ordinal);
@@ -203,6 +205,7 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
         {
             if (!_uidOf.Remove(t.ActorRef, out var uid)) return;
             _workers.Remove(uid);
+            _podByUid.Remove(uid);
             _ips.Release(uid);
             _finished.Remove(uid);
             foreach (var key in _uidByKey.Where(kv => kv.Value == uid).Select(kv => kv.Key).ToList())
@@ -252,7 +255,9 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
             else
                 Sender.Tell(new KubeletProtocol.LogEnd(404, "NotFound", $"pod \"{g.PodName}\" in namespace \"{g.Namespace}\" is not running on node {_node.NodeName}"));
         });
-        Receive<KubeletProtocol.GetMetrics>(_ => Sender.Tell(_metrics ?? EmptyMetrics()));
+        Receive<KubeletProtocol.GetMetrics>(_ => Sender.Tell(_node.Hollow
+            ? SimulatedUsage.For(_node.NodeName, _podByUid.Where(kv => !_finished.Contains(kv.Key)).Select(kv => kv.Value), DateTimeOffset.UtcNow, _settings.MetricsInterval.TotalSeconds)
+            : _metrics ?? EmptyMetrics()));
     }
 
     private KubeletProtocol.NodeMetrics EmptyMetrics() =>
@@ -273,6 +278,7 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
         var key = Informer.KeyOf(pod);
         if (_workers.TryGetValue(uid, out var worker))
         {
+            _podByUid[uid] = pod;
             worker.Tell(new PodWorkerProtocol.PodUpdated(pod));
             return;
         }
@@ -299,6 +305,7 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
         var child = Context.ActorOf(PodWorker.Props(pod, ip, _ctx), "pod-" + uid);
         Context.Watch(child);
         _workers[uid] = child;
+        _podByUid[uid] = pod;
         _uidOf[child] = uid;
         _uidByKey[key] = uid;
     }
