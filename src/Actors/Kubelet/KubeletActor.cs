@@ -31,6 +31,8 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
     private readonly Dictionary<string, IActorRef> _workers = new(StringComparer.Ordinal);
     private readonly Dictionary<IActorRef, string> _uidOf = new();
     private readonly Dictionary<string, string> _uidByKey = new(StringComparer.Ordinal);
+    /// <summary>The latest object of each pod with a worker (the informer's instance, not a copy): simulated usage of hollow nodes.</summary>
+    private readonly Dictionary<string, JsonObject> _podByUid = new(StringComparer.Ordinal);
     private readonly HashSet<string> _finished = new(StringComparer.Ordinal);
     private readonly HashSet<string> _removing = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ResourceUsage> _lastUsage = new(StringComparer.Ordinal);
@@ -40,6 +42,9 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
     private string? _nodeUid;
     private JsonObject? _lease;
     private bool _leaseBusy;
+    private bool _statusBusy;
+    /// <summary>When the Node status was last posted (registration included); null = post at the next interval.</summary>
+    private DateTimeOffset? _statusPostedAt;
     private DateTimeOffset _readySince = DateTimeOffset.UtcNow;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -64,6 +69,7 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
     private sealed record RegisterFailed(Exception Error);
     private sealed class Tick { public static readonly Tick Lease = new(); public static readonly Tick NodeStatus = new(); public static readonly Tick Metrics = new(); public static readonly Tick Register = new(); }
     private sealed record LeaseDone(JsonObject? Lease, Exception? Error);
+    private sealed record StatusReported(DateTimeOffset? PostedAt);
 
     protected override void PreStart()
     {
@@ -125,6 +131,21 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
         return stored["metadata"]?["uid"]?.GetValue<string>();
     }
 
+    /// <summary>
+    /// Posts the Node status when <paramref name="always"/> (report period over) or when the stored Node's status
+    /// differs from this kubelet's (heartbeat times aside); true when it posted.
+    /// </summary>
+    private async Task<bool> ReportNodeStatusAsync(DateTimeOffset now, bool always)
+    {
+        if (!always)
+        {
+            var stored = await _api.GetAsync(ApiResource.Nodes, null, _node.NodeName);
+            if (!NodeStatusReport.Differs(stored["status"] as JsonObject, NodeObjects.Status(_node, now, _readySince))) return false;
+        }
+        await PatchNodeStatusAsync(now);
+        return true;
+    }
+
     private Task PatchNodeStatusAsync(DateTimeOffset now)
     {
         var patch = new JsonObject { ["status"] = NodeObjects.Status(_node, now, _readySince) }.ToJsonString();
@@ -136,6 +157,7 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
         Receive<Registered>(r =>
         {
             _nodeUid = r.Uid;
+            _statusPostedAt = DateTimeOffset.UtcNow;
             _log.Info("node {0} registered (pod CIDR {1}, runtime {2})", _node.NodeName, _node.PodCidr, _runtime.Name);
             Become(Running);
             Stash.UnstashAll();
@@ -187,6 +209,7 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
         {
             if (!_uidOf.Remove(t.ActorRef, out var uid)) return;
             _workers.Remove(uid);
+            _podByUid.Remove(uid);
             _ips.Release(uid);
             _finished.Remove(uid);
             foreach (var key in _uidByKey.Where(kv => kv.Value == uid).Select(kv => kv.Key).ToList())
@@ -205,15 +228,29 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
         });
         Receive<Tick>(t => t == Tick.NodeStatus, _ =>
         {
+            if (_statusBusy) return;
+            _statusBusy = true;
             var self = Self;
-            PatchNodeStatusAsync(DateTimeOffset.UtcNow).ContinueWith(t =>
+            var now = DateTimeOffset.UtcNow;
+            var always = NodeStatusReport.PeriodElapsed(_statusPostedAt, now, _settings.NodeStatusReportFrequency);
+            ReportNodeStatusAsync(now, always).ContinueWith(t =>
             {
                 if (t.IsFaulted && t.Exception?.GetBaseException() is KubeApiException { IsNotFound: true })
                     self.Tell(new RegisterFailed(t.Exception)); // the Node was deleted: register again
+                self.Tell(new StatusReported(t.IsCompletedSuccessfully && t.Result ? now : null));
             }, TaskScheduler.Default);
         });
+        Receive<StatusReported>(r =>
+        {
+            _statusBusy = false;
+            if (r.PostedAt is { } at) _statusPostedAt = at;
+        });
         Receive<RegisterFailed>(_ => Register());
-        Receive<Registered>(r => _nodeUid = r.Uid ?? _nodeUid);
+        Receive<Registered>(r =>
+        {
+            _nodeUid = r.Uid ?? _nodeUid;
+            _statusPostedAt = DateTimeOffset.UtcNow;
+        });
         Receive<Tick>(t => t == Tick.Metrics, _ => SampleMetrics());
         Receive<KubeletProtocol.GetLogs>(g =>
         {
@@ -222,7 +259,9 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
             else
                 Sender.Tell(new KubeletProtocol.LogEnd(404, "NotFound", $"pod \"{g.PodName}\" in namespace \"{g.Namespace}\" is not running on node {_node.NodeName}"));
         });
-        Receive<KubeletProtocol.GetMetrics>(_ => Sender.Tell(_metrics ?? EmptyMetrics()));
+        Receive<KubeletProtocol.GetMetrics>(_ => Sender.Tell(_node.Hollow
+            ? SimulatedUsage.For(_node.NodeName, _podByUid.Where(kv => !_finished.Contains(kv.Key)).Select(kv => kv.Value), DateTimeOffset.UtcNow, _settings.MetricsInterval.TotalSeconds)
+            : _metrics ?? EmptyMetrics()));
     }
 
     private KubeletProtocol.NodeMetrics EmptyMetrics() =>
@@ -243,6 +282,7 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
         var key = Informer.KeyOf(pod);
         if (_workers.TryGetValue(uid, out var worker))
         {
+            _podByUid[uid] = pod;
             worker.Tell(new PodWorkerProtocol.PodUpdated(pod));
             return;
         }
@@ -269,6 +309,7 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
         var child = Context.ActorOf(PodWorker.Props(pod, ip, _ctx), "pod-" + uid);
         Context.Watch(child);
         _workers[uid] = child;
+        _podByUid[uid] = pod;
         _uidOf[child] = uid;
         _uidByKey[key] = uid;
     }

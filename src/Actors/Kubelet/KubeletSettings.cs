@@ -15,6 +15,8 @@ public sealed record KubeletSettings
     public int LeaseDurationSeconds { get; init; } = 10;
     public TimeSpan HollowLeaseInterval { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan NodeStatusInterval { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>An unchanged Node status is re-posted only this often (Kubernetes' nodeStatusReportFrequency); the Lease is the heartbeat.</summary>
+    public TimeSpan NodeStatusReportFrequency { get; init; } = TimeSpan.FromMinutes(5);
     public TimeSpan RegisterRetry { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>Null = from the machine.</summary>
     public string? CapacityCpu { get; init; }
@@ -73,6 +75,7 @@ public sealed record KubeletSettings
             LeaseDurationSeconds = leaseDuration,
             HollowLeaseInterval = Positive("hollow-lease-interval", TimeSpan.FromSeconds(10)),
             NodeStatusInterval = Positive("node-status-interval", TimeSpan.FromSeconds(10)),
+            NodeStatusReportFrequency = Positive("node-status-report-frequency", TimeSpan.FromMinutes(5)),
             RegisterRetry = Positive("register-retry", TimeSpan.FromSeconds(1)),
             CapacityCpu = cpu,
             CapacityMemory = memory,

@@ -116,6 +116,21 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
     private sealed class Deleted { public static readonly Deleted Instance = new(); }
 
     private IEnumerable<ContainerState> All => _init.Concat(_main);
+
+    /// <summary>True when spec and metadata are equal, resourceVersion and managedFields aside.</summary>
+    internal static bool SameSpecAndMetadata(JsonObject a, JsonObject b)
+    {
+        if (!JsonNode.DeepEquals(a["spec"], b["spec"])) return false;
+        var ma = a["metadata"] as JsonObject;
+        var mb = b["metadata"] as JsonObject;
+        if (ma is null || mb is null) return ma is null && mb is null;
+        static bool Skipped(string key) => key is "resourceVersion" or "managedFields";
+        foreach (var (k, v) in ma)
+            if (!Skipped(k) && (!mb.TryGetPropertyValue(k, out var w) || !JsonNode.DeepEquals(v, w))) return false;
+        foreach (var (k, _) in mb)
+            if (!Skipped(k) && !ma.ContainsKey(k)) return false;
+        return true;
+    }
     private ContainerState? Find(string name) => All.FirstOrDefault(c => c.Name == name);
     private string RestartPolicy => _pod.Spec?.RestartPolicy ?? "Always";
 
@@ -145,8 +160,11 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
     {
         Receive<PodWorkerProtocol.PodUpdated>(u =>
         {
+            // Most updates are this kubelet's own status writes coming back: the typed pod is rebuilt only when
+            // its spec or metadata changed (the worker reads nothing else of it).
+            var changed = !SameSpecAndMetadata(_podJson, u.Pod);
             _podJson = u.Pod;
-            _pod = KubernetesJson.Deserialize<V1Pod>(u.Pod.ToJsonString());
+            if (changed) _pod = KubernetesJson.Deserialize<V1Pod>(u.Pod.ToJsonString());
             if (_pod.Metadata?.DeletionTimestamp is not null && !_terminating)
                 BeginTermination(DeletionGrace(), removeObject: true);
         });

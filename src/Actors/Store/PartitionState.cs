@@ -393,6 +393,12 @@ public sealed class ObjectFilter
 
     public bool SelectorsEmpty => _labels.IsEmpty && _fields.IsEmpty;
 
+    /// <summary>
+    /// The value of an equality requirement on spec.nodeName (a kubelet's watch), or null: only objects whose
+    /// spec.nodeName is this value can match, so watches can be indexed by it (as Kubernetes' watch cache does).
+    /// </summary>
+    public string? NodeNameEquals => _fields.Requirements.FirstOrDefault(r => r.Equal && r.Path == "spec.nodeName")?.Value;
+
     /// <summary>Throws <see cref="SelectorException"/> for a malformed selector.</summary>
     public static ObjectFilter Create(string? ns, string? labelSelector, string? fieldSelector) =>
         new(ns, LabelSelector.Parse(labelSelector), FieldSelector.Parse(fieldSelector));

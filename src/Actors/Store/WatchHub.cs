@@ -15,8 +15,15 @@ public sealed class WatchHub(string partition, int windowSize)
 {
     private readonly LinkedList<WatchChange> _window = new();
     private readonly Dictionary<string, Watcher> _watchers = new(StringComparer.Ordinal);
+    /// <summary>Watchers whose filter requires spec.nodeName == key (kubelets): a change is offered only to those of its old and new node.</summary>
+    private readonly Dictionary<string, Dictionary<string, Watcher>> _byNodeName = new(StringComparer.Ordinal);
+    /// <summary>Every other watcher: offered every change.</summary>
+    private readonly Dictionary<string, Watcher> _unindexed = new(StringComparer.Ordinal);
 
-    private sealed record Watcher(string Id, IActorRef Subscriber, ObjectFilter Filter, bool Bookmarks);
+    private sealed record Watcher(string Id, IActorRef Subscriber, ObjectFilter Filter, bool Bookmarks)
+    {
+        public string? NodeName { get; } = Filter.NodeNameEquals;
+    }
 
     /// <summary>Changes after this revision are all in the window; older resumes get 410.</summary>
     public long WindowStart { get; private set; }
@@ -43,11 +50,50 @@ public sealed class WatchHub(string partition, int windowSize)
             _window.RemoveFirst();
         }
         var deliveries = new List<Delivery>();
-        foreach (var w in _watchers.Values)
+        foreach (var w in _unindexed.Values)
             if (EventFor(w, change) is { } e)
                 deliveries.Add(new Delivery(w.Subscriber, e));
+        if (_byNodeName.Count > 0)
+        {
+            var newNode = FieldSelector.ValueAt(change.New.Node, "spec.nodeName");
+            var oldNode = change.Old is null ? null : FieldSelector.ValueAt(change.Old.Node, "spec.nodeName");
+            Offer(newNode, change, deliveries);
+            if (oldNode is not null && oldNode != newNode) Offer(oldNode, change, deliveries);
+        }
         Compact(change);
         return deliveries;
+    }
+
+    private void Offer(string nodeName, WatchChange change, List<Delivery> deliveries)
+    {
+        if (!_byNodeName.TryGetValue(nodeName, out var watchers)) return;
+        foreach (var w in watchers.Values)
+            if (EventFor(w, change) is { } e)
+                deliveries.Add(new Delivery(w.Subscriber, e));
+    }
+
+    private void Add(Watcher w)
+    {
+        Remove(w.Id);
+        _watchers[w.Id] = w;
+        if (w.NodeName is { } node)
+        {
+            if (!_byNodeName.TryGetValue(node, out var set)) _byNodeName[node] = set = new(StringComparer.Ordinal);
+            set[w.Id] = w;
+        }
+        else _unindexed[w.Id] = w;
+    }
+
+    private Watcher? Remove(string id)
+    {
+        if (!_watchers.Remove(id, out var w)) return null;
+        if (w.NodeName is { } node && _byNodeName.TryGetValue(node, out var set))
+        {
+            set.Remove(id);
+            if (set.Count == 0) _byNodeName.Remove(node);
+        }
+        else _unindexed.Remove(id);
+        return w;
     }
 
     /// <summary>
@@ -70,7 +116,7 @@ public sealed class WatchHub(string partition, int windowSize)
                 $"too old resource version: {s.FromRevision} ({WindowStart})"))];
 
         var w = new Watcher(s.WatchId, s.Subscriber, filter, s.Bookmarks);
-        _watchers[s.WatchId] = w;
+        Add(w);
         var from = s.FromRevision > 0 ? s.FromRevision : currentRevision;
         var deliveries = new List<Delivery> { new(s.Subscriber, new WatchStarted(s.WatchId, Math.Max(from, currentRevision))) };
         if (s.FromRevision > 0)
@@ -84,13 +130,13 @@ public sealed class WatchHub(string partition, int windowSize)
     }
 
     /// <summary>Removes a watch; returns its subscriber (null when unknown).</summary>
-    public IActorRef? Cancel(string watchId) => _watchers.Remove(watchId, out var w) ? w.Subscriber : null;
+    public IActorRef? Cancel(string watchId) => Remove(watchId)?.Subscriber;
 
     /// <summary>Drops every watch of a dead subscriber; returns how many.</summary>
     public int RemoveSubscriber(IActorRef subscriber)
     {
         var ids = _watchers.Values.Where(w => w.Subscriber.Equals(subscriber)).Select(w => w.Id).ToList();
-        foreach (var id in ids) _watchers.Remove(id);
+        foreach (var id in ids) Remove(id);
         return ids.Count;
     }
 
@@ -119,6 +165,8 @@ public sealed class WatchHub(string partition, int windowSize)
     {
         var deliveries = _watchers.Values.Select(w => new Delivery(w.Subscriber, new WatchEnded(w.Id, code, reason, message))).ToList();
         _watchers.Clear();
+        _byNodeName.Clear();
+        _unindexed.Clear();
         return deliveries;
     }
 

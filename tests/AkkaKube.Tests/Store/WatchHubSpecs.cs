@@ -64,4 +64,51 @@ public sealed class WatchHubSpecs
         Assert.Equal((400, "BadRequest"), (ended.Code, ended.Reason));
         Assert.Equal(0, hub.WatcherCount);
     }
+
+    private static StoredObject OnNode(string? node, long rv, string name = "p") =>
+        StoredObject.FromJson(Objects.Pod(name).Spec("nodeName", node).ResourceVersion(rv.ToString()).Json);
+
+    private static StartWatch NodeWatch(string id, string node, IActorRef subscriber) =>
+        new("pods", id, subscriber, null, null, "spec.nodeName=" + node, 0);
+
+    [Fact]
+    public void Watches_on_spec_nodeName_see_only_their_nodes_pods_bound_moved_and_deleted_like_any_field_selector()
+    {
+        var hub = new WatchHub("pods", 10);
+        var a = new Subscriber("a");
+        var b = new Subscriber("b");
+        var all = new Subscriber("all");
+        hub.Start(NodeWatch("wa", "node-a", a), 1);
+        hub.Start(NodeWatch("wb", "node-b", b), 1);
+        hub.Start(new StartWatch("pods", "wall", all, null, null, null, 0), 1);
+        var unscheduled = new Subscriber("unscheduled");
+        hub.Start(new StartWatch("pods", "wu", unscheduled, null, null, "spec.nodeName=", 0), 1);
+
+        string Seen(List<Delivery> ds, Subscriber s) => string.Join(",", ds.Where(d => d.To.Equals(s)).Select(d => ((WatchEvent)d.Message).Type));
+
+        var created = hub.Publish(new WatchChange(2, "ADDED", null, OnNode(null, 2)));
+        Assert.Equal(("", "", "ADDED", "ADDED"), (Seen(created, a), Seen(created, b), Seen(created, all), Seen(created, unscheduled)));
+        var bound = hub.Publish(new WatchChange(3, "MODIFIED", OnNode(null, 2), OnNode("node-a", 3)));
+        Assert.Equal(("ADDED", "", "MODIFIED", "DELETED"), (Seen(bound, a), Seen(bound, b), Seen(bound, all), Seen(bound, unscheduled)));
+        var moved = hub.Publish(new WatchChange(4, "MODIFIED", OnNode("node-a", 3), OnNode("node-b", 4)));
+        Assert.Equal(("DELETED", "ADDED", "MODIFIED", ""), (Seen(moved, a), Seen(moved, b), Seen(moved, all), Seen(moved, unscheduled)));
+        var deleted = hub.Publish(new WatchChange(5, "DELETED", OnNode("node-b", 4), OnNode("node-b", 5)));
+        Assert.Equal(("", "DELETED", "DELETED", ""), (Seen(deleted, a), Seen(deleted, b), Seen(deleted, all), Seen(deleted, unscheduled)));
+
+        // A cancelled node watch gets nothing more; the node's other watches still do.
+        var a2 = new Subscriber("a2");
+        hub.Start(NodeWatch("wa2", "node-a", a2), 5);
+        Assert.Equal(a, hub.Cancel("wa"));
+        var again = hub.Publish(new WatchChange(6, "ADDED", null, OnNode("node-a", 6, "q")));
+        Assert.Equal(("", "ADDED"), (Seen(again, a), Seen(again, a2)));
+        Assert.Equal(1, hub.RemoveSubscriber(a2));
+        Assert.DoesNotContain(hub.Publish(new WatchChange(7, "MODIFIED", OnNode("node-a", 6, "q"), OnNode("node-a", 7, "q"))), d => !d.To.Equals(all));
+    }
+
+    /// <summary>A stand-in subscriber: the hub only compares and hands back actor refs.</summary>
+    private sealed class Subscriber(string name) : MinimalActorRef
+    {
+        public override ActorPath Path { get; } = new RootActorPath(new Address("akka", "test")) / name;
+        public override IActorRefProvider Provider => throw new NotSupportedException();
+    }
 }
