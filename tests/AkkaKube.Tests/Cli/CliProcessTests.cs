@@ -245,12 +245,11 @@ public sealed class ClusterLayoutTests
     [Fact]
     public void No_two_address_blocks_share_a_service_or_load_balancer_address_and_all_stay_inside_the_design_ranges()
     {
+        // the host range of a CIDR, by the apiserver's own CIDR arithmetic
         static (uint First, uint Last) Range(string cidr)
         {
-            var parts = cidr.Split('/');
-            var b = System.Net.IPAddress.Parse(parts[0]).GetAddressBytes();
-            var first = (uint)(b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]);
-            return (first, first + (1u << (32 - int.Parse(parts[1]))) - 1);
+            var hosts = new Actors.Services.ServiceNetworkSettings(cidr, "30000-32767", TimeSpan.FromSeconds(1));
+            return (hosts.FirstIp, hosts.LastIp);
         }
         foreach (var (ranges, design) in new[]
         {

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Services;
 using AkkaKube.Tests.Infrastructure;
 using AkkaKube.Tests.Proxy;
 
@@ -224,7 +225,10 @@ public sealed class ServicesInProcessTests(ProxyOnlyNode node) : IClassFixture<P
         }, "Endpoints default/kubernetes with the apiserver address");
         Assert.Equal(node.Options.ApiPort, endpoints["subsets"]![0]!["ports"]![0]!["port"]!.GetValue<int>());
         var svc = await Api.GetAsync(ApiResource.Services, "default", "kubernetes");
-        var kubernetesIp = AddressBlocks.ServiceCidr(node.AddressBlock).Split('/')[0][..^1] + "1"; // first address of the node's range
+        // the first address of the service range this node was configured with: its test address block's
+        var serviceNetwork = ServiceNetworkSettings.Create(node.System.Settings.Config);
+        Assert.Equal(AddressBlocks.ServiceCidr(node.AddressBlock), serviceNetwork.ServiceCidr);
+        var kubernetesIp = serviceNetwork.KubernetesServiceIp.ToString();
         Assert.Equal(kubernetesIp, svc["spec"]!["clusterIP"]!.GetValue<string>());
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://{kubernetesIp}:443"), Timeout = TimeSpan.FromSeconds(5) };
