@@ -34,6 +34,7 @@ public static class AkkaKubeNames
         public const string Proxy = "proxy";
         public const string CmdHost = "cmd";
         public const string NodeInfo = "node-info";
+        public const string RefusedMemberDowning = "refused-member-downing";
     }
 
     /// <summary>Kubernetes label keys the cluster relies on.</summary>

@@ -24,6 +24,7 @@ internal static class NodeComposition
     public static void ConfigureAkka(AkkaConfigurationBuilder builder, NodeOptions node, IServiceProvider services)
     {
         builder.AddNodeInfo(node);
+        builder.AddRefusedMemberDowning(node);
         builder.AddCmdHost(node);
         builder.AddStore(node);
         builder.AddApiServer(node);

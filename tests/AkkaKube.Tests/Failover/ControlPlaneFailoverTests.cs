@@ -22,6 +22,11 @@ public abstract class ControlPlaneKillSpecs<TCluster>(TCluster cluster, ITestOut
         Skip.If(cluster.SkipReason is not null, cluster.SkipReason);
         await FailoverSupport.EnsureAllUpAsync(cluster);
         using var http = FailoverSupport.Http(cluster);
+        // Pods on the healthy worker: the hand-over of the controllers must not touch them.
+        await FailoverSupport.CreateAsync(http, "/apis/apps/v1/namespaces/default/deployments", FailoverSupport.Deployment("steady", 2));
+        await FailoverSupport.EventuallyAsync(async () => (await FailoverSupport.PodsAsync(http, "steady")).Count(FailoverSupport.IsReadyRunning) == 2,
+            TimeSpan.FromSeconds(90), "2 steady pods Ready");
+        var steadyBefore = (await FailoverSupport.PodsAsync(http, "steady")).Select(FailoverSupport.Identity).OrderBy(p => p.Uid).ToList();
         var acknowledged = new ConcurrentBag<string>();
         using var stop = new CancellationTokenSource();
         var writer = Task.Run(async () =>
@@ -63,6 +68,9 @@ public abstract class ControlPlaneKillSpecs<TCluster>(TCluster cluster, ITestOut
         Assert.Contains(report.Timeline, t => t.Event == "new pod bound");
         Assert.Contains(report.Timeline, t => t.Event == "singletons moved");
         Assert.True(report.ApiProbes > 0 && report.ApiFailures * 4 <= report.ApiProbes, $"the API should keep answering through the surviving apiservers:\n{report.ToText()}");
+        Assert.Equal(0, report.CollateralPodDeletions);
+        var steadyAfter = (await FailoverSupport.PodsAsync(http, "steady")).Where(FailoverSupport.IsReadyRunning).Select(FailoverSupport.Identity).OrderBy(p => p.Uid).ToList();
+        Assert.Equal(steadyBefore, steadyAfter); // same pods (uid, name, IP, node), still Ready: nothing evicted or restarted
         Assert.NotEmpty(acknowledged);
         foreach (var name in acknowledged)
         {
