@@ -23,6 +23,8 @@ public sealed class ChaosReport
     public int CollateralPodDeletions { get; set; }
     public List<string> Leftovers { get; } = [];
     public List<string> Notes { get; } = [];
+    /// <summary>Store partitions that lived on a killed control-plane node → the node that hosts each now.</summary>
+    public Dictionary<string, string>? PartitionMoves { get; set; }
     public Dictionary<string, int>? StartsBefore { get; set; }
     public Dictionary<string, int>? StartsAfter { get; set; }
 

@@ -106,6 +106,28 @@ public sealed class ChaosRunner
         }
     }
 
+    /// <summary>
+    /// Where each running store partition lives now (partition → node name), from `kube store` on a node not in
+    /// <paramref name="exclude"/>; null when no node answered. Partitions that did not answer are left out.
+    /// </summary>
+    public static async Task<Dictionary<string, string>?> PartitionHostsAsync(ClusterState state, ClusterView view, IReadOnlySet<string> exclude, CancellationToken ct)
+    {
+        try
+        {
+            var replies = await view.CmdAsync(exclude, new CmdRequest("kube", "store"), ct);
+            var table = replies.FirstOrDefault(r => r.Type == CmdReply.Kinds.Table);
+            if (table?.Rows is null) return replies.Count > 0 ? [] : null;
+            var nameOf = state.Nodes.ToDictionary(n => n.Address, n => n.Name);
+            return table.Rows.Where(row => row.Count > 3 && row[3] != "?")
+                .GroupBy(row => row[0], StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => nameOf.GetValueOrDefault(g.First()[1], g.First()[1]), StringComparer.Ordinal);
+        }
+        catch (CliException)
+        {
+            return null;
+        }
+    }
+
     public async Task<ChaosReport> RunAsync(FaultKind kind, string? argument, CancellationToken ct)
     {
         var state = LoadState();
@@ -132,6 +154,11 @@ public sealed class ChaosRunner
         var controlPlaneTarget = targets.Any(t => t.ControlPlane);
         var oldSingletonHost = controlPlaneTarget ? await SingletonHostAsync(state, view, new HashSet<string>(), ct) : null;
         var singletonTarget = oldSingletonHost is not null && names.Contains(oldSingletonHost.Name);
+        // The store partitions that live on the targets: the report says where each went and when it answered again.
+        var partitionsToMove = controlPlaneTarget && kind != FaultKind.Restart
+            ? (await PartitionHostsAsync(state, view, new HashSet<string>(), ct) ?? []).Where(p => names.Contains(p.Value)).Select(p => p.Key).ToHashSet(StringComparer.Ordinal)
+            : [];
+        var partitionMoves = new SortedDictionary<string, string>(StringComparer.Ordinal);
 
         // API probe: GET /readyz every ProbeInterval while the fault runs.
         var clock = new Stopwatch();
@@ -211,6 +238,28 @@ public sealed class ChaosRunner
             Progress?.Invoke($"+{clock.Elapsed.TotalSeconds:0.00}s {ev} {detail}");
         }
 
+        // Watched beside the main loop (a `kube store` round can take seconds while partitions move, and must not delay
+        // the timeline's other events): records when every partition of the targets answers on a survivor again.
+        using var stopPartitionWatch = new CancellationTokenSource();
+        var partitionWatch = partitionsToMove.Count == 0 ? Task.CompletedTask : Task.Run(async () =>
+        {
+            while (!stopPartitionWatch.IsCancellationRequested)
+            {
+                if (await PartitionHostsAsync(state, view, names, stopPartitionWatch.Token).ConfigureAwait(false) is { } hosts)
+                    lock (partitionMoves)
+                        foreach (var p in partitionsToMove.Where(p => !partitionMoves.ContainsKey(p) && hosts.TryGetValue(p, out var h) && !names.Contains(h)))
+                            partitionMoves[p] = hosts[p];
+                lock (partitionMoves)
+                    if (partitionMoves.Count == partitionsToMove.Count)
+                    {
+                        Once("store partitions moved", $"{partitionMoves.Count} recovered from the journal on the survivors: " +
+                            string.Join(", ", partitionMoves.GroupBy(m => m.Value).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{string.Join(" ", g.Select(m => m.Key))} → {g.Key}")));
+                        return;
+                    }
+                try { await Task.Delay(PollInterval, stopPartitionWatch.Token).ConfigureAwait(false); } catch (OperationCanceledException) { }
+            }
+        }, CancellationToken.None);
+
         var selfUp = new HashSet<string>();
         var nextSingletonCheck = TimeSpan.Zero;
         while (clock.Elapsed < deadline)
@@ -286,8 +335,6 @@ public sealed class ChaosRunner
                 if (host is not null && !names.Contains(host.Name)) Once("singletons moved", $"oldest control-plane member now {host.Name}");
             }
             if (probePodCreate is { IsCompleted: true } && probePod is null) probePod = probePodCreate.Result ?? "";
-            if (probePod is { Length: > 0 } && !report.Has("new pod bound") && await BoundNodeAsync(view, probePod, ct) is { } bound)
-                Once("new pod bound", $"{probePod} → {bound} (scheduling works)");
 
             var recovered = kind switch
             {
@@ -325,6 +372,15 @@ public sealed class ChaosRunner
                     report.Leftovers.Add($"probe pod default/{probePod} (delete failed: {e.Message}; kubectl delete pod {probePod})");
                 }
             }
+        }
+        // Recovery does not wait for the partitions, but the report does, briefly: each starts on its first request.
+        stopPartitionWatch.CancelAfter(report.Recovered ? TimeSpan.FromSeconds(10) : TimeSpan.Zero);
+        try { await partitionWatch; } catch (Exception e) when (e is OperationCanceledException or CliException) { }
+        if (partitionMoves.Count > 0) report.PartitionMoves = partitionMoves.ToDictionary(StringComparer.Ordinal);
+        if (partitionMoves.Count < partitionsToMove.Count)
+        {
+            report.PartitionMoves = partitionMoves.ToDictionary(StringComparer.Ordinal);
+            report.Notes.Add($"store partitions not answering on a survivor yet (a partition starts again on its next request): {string.Join(", ", partitionsToMove.Where(p => !partitionMoves.ContainsKey(p)).Order(StringComparer.Ordinal))}");
         }
         if (collateral.Count > 0)
             report.Notes.Add($"{collateral.Count} pods on nodes the fault did not touch were deleted (false eviction or unrelated deletion): {string.Join(", ", collateral.Take(10))}");
@@ -426,7 +482,10 @@ public sealed class ChaosRunner
         }
     }
 
-    /// <summary>Creates a bare echo pod (retrying while the API does not answer) whose binding shows that scheduling works again.</summary>
+    /// <summary>
+    /// Creates a bare echo pod (retrying while the API or its partition does not answer) and records when it is bound:
+    /// scheduling works again.
+    /// </summary>
     private static async Task<string?> CreateProbePodAsync(ClusterView view, Stopwatch clock, ChaosReport report, TimeSpan deadline, CancellationToken ct)
     {
         var name = $"chaos-probe-{DateTime.UtcNow:HHmmss}-{Random.Shared.Next(1000, 9999)}";
@@ -450,7 +509,7 @@ public sealed class ChaosRunner
                 if (response.IsSuccessStatusCode || (int)response.StatusCode == 409)
                 {
                     report.Add(clock.Elapsed.TotalSeconds, "probe pod created", name);
-                    return name;
+                    break;
                 }
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
@@ -458,7 +517,18 @@ public sealed class ChaosRunner
             }
             await Task.Delay(200, ct);
         }
-        return null;
+        if (!report.Has("probe pod created")) return null;
+        // Polled here, tightly, rather than in the main loop, whose snapshots can take seconds while partitions move.
+        while (clock.Elapsed < deadline && !ct.IsCancellationRequested)
+        {
+            if (await BoundNodeAsync(view, name, ct) is { } bound)
+            {
+                report.Add(clock.Elapsed.TotalSeconds, "new pod bound", $"{name} → {bound} (scheduling works)");
+                break;
+            }
+            await Task.Delay(100, ct);
+        }
+        return name;
     }
 
     private static async Task<string?> BoundNodeAsync(ClusterView view, string pod, CancellationToken ct)

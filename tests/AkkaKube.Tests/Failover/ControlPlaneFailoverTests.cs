@@ -69,6 +69,9 @@ public abstract class ControlPlaneKillSpecs<TCluster>(TCluster cluster, ITestOut
         Assert.Contains(report.Timeline, t => t.Event == "singletons moved");
         Assert.True(report.ApiProbes > 0 && report.ApiFailures * 4 <= report.ApiProbes, $"the API should keep answering through the surviving apiservers:\n{report.ToText()}");
         Assert.Equal(0, report.CollateralPodDeletions);
+        // Every store partition the killed node hosted answers on a survivor again.
+        Assert.DoesNotContain(report.Notes, n => n.StartsWith("store partitions not answering", StringComparison.Ordinal));
+        Assert.All(report.PartitionMoves ?? [], m => Assert.DoesNotContain(m.Value, report.Targets));
         var steadyAfter = (await FailoverSupport.PodsAsync(http, "steady")).Where(FailoverSupport.IsReadyRunning).Select(FailoverSupport.Identity).OrderBy(p => p.Uid).ToList();
         Assert.Equal(steadyBefore, steadyAfter); // same pods (uid, name, IP, node), still Ready: nothing evicted or restarted
         Assert.NotEmpty(acknowledged);
