@@ -33,6 +33,12 @@ public static class ContainerProtocol
     public sealed record Terminate(TimeSpan Grace, string Reason);
 
     public sealed record ContainerEvent(string Name, string Type, string Reason, string Message);
+
+    /// <summary>From a restarted pod worker (re-adoption): what does this instance run? Answered with <see cref="Reported"/>.</summary>
+    public sealed class Report { public static readonly Report Instance = new(); }
+
+    /// <summary>Attempt −1 = not launched yet; Running null = no live process (not started, exited or being decided).</summary>
+    public sealed record Reported(string Name, int Attempt, IRunningContainer? Running, bool Ready, bool Started);
 }
 
 /// <summary>
@@ -83,8 +89,18 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
         if (_running is not null && !_exited) _running.Kill();
     }
 
+    /// <summary>Every behaviour answers <see cref="ContainerProtocol.Report"/> (a restarted pod worker re-adopting this instance).</summary>
+    private void ReceiveReport() =>
+        Receive<ContainerProtocol.Report>(_ =>
+        {
+            var live = _running is not null && !_exited ? _running : null;
+            var ready = live is not null && (_probes.TryGetValue(ProbeKind.Readiness, out var r) ? r.Result : _started && ProbeSpec(ProbeKind.Readiness) is null);
+            Sender.Tell(new ContainerProtocol.Reported(_name, _launch?.Spec.Attempt ?? -1, live, ready, live is not null && _started));
+        });
+
     private void AwaitingLaunch()
     {
+        ReceiveReport();
         Receive<ContainerProtocol.Launch>(launch =>
         {
             _launch = launch;
@@ -100,6 +116,7 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
 
     private void Starting()
     {
+        ReceiveReport();
         Receive<StartDone>(done =>
         {
             _running = done.Running;
@@ -123,6 +140,7 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
 
     private void Running()
     {
+        ReceiveReport();
         Receive<ProcessExited>(e =>
         {
             _exited = true;
@@ -139,6 +157,7 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
 
     private void AwaitingDecision()
     {
+        ReceiveReport();
         Receive<ContainerProtocol.ExitDecision>(d =>
         {
             if (d.Restart) Context.Stop(Self);
@@ -149,6 +168,7 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
 
     private void Idle()
     {
+        ReceiveReport();
         ReceiveAny(_ => { });
     }
 

@@ -44,15 +44,26 @@ public static class PodWorkerProtocol
 
     /// <summary>To the kubelet: the pod reached Succeeded/Failed and runs nothing any more (its IP may be reused).</summary>
     public sealed record PodFinished(string Uid);
+
+    /// <summary>To the kubelet from a restarted worker: send me the latest pod (<see cref="PodUpdated"/>, then <see cref="PodRemoved"/> if it was removed).</summary>
+    public sealed record WantPod(string Uid);
 }
 
 /// <summary>
 /// One pod on this node (/user/kubelet/pod-&lt;uid&gt;): runs init containers in order, then the containers, each
 /// under a BackoffSupervisor (CrashLoopBackOff); decides restarts by restartPolicy; writes coalesced status
 /// through the status subresource; on deletion terminates gracefully and removes the pod object.
+/// <para>
+/// Supervision (`akkakube chaos crash-actor`): a crashed worker is restarted by the kubelet's default strategy WITHOUT
+/// stopping its children, so the containers keep running; the new instance re-adopts them (each container instance
+/// reports its process) and restores restart counts, last states and condition times from the pod status it wrote.
+/// A stopped worker (`chaos stop-actor`) stops its containers with it; the kubelet re-creates it from its informer cache.
+/// </para>
 /// </summary>
-public sealed class PodWorker : ReceiveActor, IWithTimers
+public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITakesInjectedCrashes, Chaos.IRecreatedWhenStopped
 {
+    private const string AdoptTimer = "adopt";
+    private static readonly TimeSpan AdoptTimeout = TimeSpan.FromSeconds(2);
     private const string FlushTimer = "flush";
     private const string DeadlineTimer = "termination-deadline";
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -71,7 +82,14 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
     private readonly Dictionary<string, int> _crashStreak = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<IActorRef>> _followers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _transitions = new(StringComparer.Ordinal);
-    private readonly DateTimeOffset _startTime = DateTimeOffset.UtcNow;
+    private DateTimeOffset _startTime = DateTimeOffset.UtcNow;
+    private readonly bool _recreated;
+    private string _resynced = "started";
+    private readonly HashSet<string> _awaitingReports = new(StringComparer.Ordinal);
+    private readonly List<ContainerProtocol.Reported> _reports = [];
+    private bool _adoptGotPod;
+    private long? _removedGrace;
+    private bool _removed;
     private bool _initialized;
     private int _nextInit;
     private bool _terminating;
@@ -82,10 +100,12 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
     private bool _stopping;
 
     public ITimerScheduler Timers { get; set; } = null!;
+    public IStash Stash { get; set; } = null!;
 
-    public PodWorker(JsonObject pod, string podIp, PodWorkerContext ctx)
+    public PodWorker(JsonObject pod, string podIp, PodWorkerContext ctx, bool recreated = false)
     {
         _ctx = ctx;
+        _recreated = recreated;
         _podIp = podIp;
         _podJson = pod;
         _pod = KubernetesJson.Deserialize<V1Pod>(pod.ToJsonString());
@@ -105,8 +125,9 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
         Active();
     }
 
-    public static Props Props(JsonObject pod, string podIp, PodWorkerContext ctx) =>
-        Akka.Actor.Props.Create(() => new PodWorker(pod, podIp, ctx));
+    /// <param name="recreated">re-created by the kubelet after the previous worker stopped unasked: restart counts continue from the pod status.</param>
+    public static Props Props(JsonObject pod, string podIp, PodWorkerContext ctx, bool recreated = false) =>
+        Akka.Actor.Props.Create(() => new PodWorker(pod, podIp, ctx, recreated));
 
     private sealed record LaunchReady(string Name, IActorRef Container, ContainerProtocol.Launch Launch);
     private sealed record LaunchFailed(string Name, IActorRef Container, string Message);
@@ -114,6 +135,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
     private sealed record Written(bool Ok, bool Gone, string? Error);
     private sealed class Deadline { public static readonly Deadline Instance = new(); }
     private sealed class Deleted { public static readonly Deleted Instance = new(); }
+    private sealed class AdoptDone { public static readonly AdoptDone Instance = new(); }
 
     private IEnumerable<ContainerState> All => _init.Concat(_main);
 
@@ -136,6 +158,23 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        if (_recreated)
+        {
+            // The previous worker stopped and took its containers with it: they start again, counting on from the status.
+            var status = _podJson["status"] as JsonObject;
+            PodStatusRestore.Apply(_init, status?["initContainerStatuses"] as JsonArray);
+            PodStatusRestore.Apply(_main, status?["containerStatuses"] as JsonArray);
+            foreach (var c in All)
+            {
+                c.Phase = ContainerPhase.Waiting;
+                c.WaitingReason = "ContainerCreating";
+                c.WaitingMessage = null;
+                c.WillRestart = true;
+                c.Ready = c.Started = false;
+            }
+            if (PodStatusRestore.Time(status?["startTime"]) is { } started) _startTime = started;
+            _resynced = $"re-created by the kubelet from its pod cache; containers started again (restart counts continue: {string.Join(", ", All.Select(c => $"{c.Name} {c.RestartCount}"))})";
+        }
         MarkDirty();
         if (_pod.Metadata?.DeletionTimestamp is not null)
         {
@@ -149,6 +188,99 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
     {
         foreach (var c in All)
             if (c.ContainerId is not null) _ctx.Registry.Remove(c.ContainerId);
+    }
+
+    /// <summary>
+    /// A crash must not take the pod's containers down (ActorBase.PreRestart would stop every child, and a container
+    /// actor kills its process when it stops): the children stay, and so do their entries in the container registry.
+    /// </summary>
+    protected override void PreRestart(Exception reason, object message) =>
+        _log.Warning("pod worker {0}/{1} restarts after {2}: its containers keep running and are re-adopted", _ns, _name, reason.GetType().Name);
+
+    /// <summary>Re-adoption instead of PreStart (which would start new containers next to the running ones).</summary>
+    protected override void PostRestart(Exception reason)
+    {
+        Become(Adopting);
+        Context.Parent.Tell(new PodWorkerProtocol.WantPod(_uid));
+        foreach (var child in Context.GetChildren())
+        {
+            if (!_specs.ContainsKey(child.Path.Name)) continue; // log streamers
+            _supervisors[child.Path.Name] = child;
+            _awaitingReports.Add(child.Path.Name);
+            child.Tell(ContainerProtocol.Report.Instance); // the back-off supervisor forwards it to its current instance
+        }
+        Timers.StartSingleTimer(AdoptTimer, AdoptDone.Instance, AdoptTimeout);
+    }
+
+    private void Adopting()
+    {
+        Receive<PodWorkerProtocol.PodUpdated>(u =>
+        {
+            _podJson = u.Pod;
+            _pod = KubernetesJson.Deserialize<V1Pod>(u.Pod.ToJsonString());
+            _adoptGotPod = true;
+            if (_awaitingReports.Count == 0) FinishAdoption();
+        });
+        Receive<PodWorkerProtocol.PodRemoved>(r => { _removed = true; _removedGrace = r.GracePeriodSeconds; });
+        Receive<ContainerProtocol.Reported>(r =>
+        {
+            _reports.Add(r);
+            _awaitingReports.Remove(r.Name);
+            if (_awaitingReports.Count == 0 && _adoptGotPod) FinishAdoption();
+        });
+        Receive<AdoptDone>(_ => FinishAdoption());
+        Receive<Chaos.ChaosProtocol.GetResync>(_ => Sender.Tell(new Chaos.ChaosProtocol.Resynced("re-adopting its containers")));
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void FinishAdoption()
+    {
+        Timers.Cancel(AdoptTimer);
+        var status = _podJson["status"] as JsonObject;
+        PodStatusRestore.Apply(_init, status?["initContainerStatuses"] as JsonArray);
+        PodStatusRestore.Apply(_main, status?["containerStatuses"] as JsonArray);
+        PodStatusRestore.Transitions(status, _transitions);
+        if (PodStatusRestore.Time(status?["startTime"]) is { } started) _startTime = started;
+        var adopted = new List<string>();
+        foreach (var r in _reports)
+        {
+            if (Find(r.Name) is not { } c || r.Running is not { } running) continue;
+            c.Phase = ContainerPhase.Running;
+            c.Starts = r.Attempt + 1;
+            c.StartedAt = running.StartedAt;
+            c.ContainerId = running.ContainerId;
+            c.ImageId = running.ImageId;
+            c.WaitingMessage = null;
+            c.Ready = r.Ready;
+            c.Started = r.Started;
+            _ctx.Registry.Add(new ContainerRegistry.Entry(_ns, _name, _uid, r.Name, running));
+            adopted.Add(running.Pid is { } pid ? $"{r.Name} pid {pid}" : r.Name);
+        }
+        // A container the status shows running but no instance reports is not running any more: its instance (or its
+        // back-off supervisor's next one) reports the exit or asks to launch again.
+        foreach (var c in All.Where(c => c.Phase == ContainerPhase.Running && !_reports.Any(r => r.Name == c.Name && r.Running is not null)))
+        {
+            c.Phase = ContainerPhase.Waiting;
+            c.WaitingReason = "ContainerCreating";
+            c.Ready = c.Started = false;
+        }
+        _nextInit = _init.TakeWhile(c => c.Succeeded).Count();
+        _initialized = _nextInit == _init.Count;
+        var phase = PodStatusBuilder.Phase(_init, _main, _initialized);
+        _finishedReported = phase is "Succeeded" or "Failed";
+        _resynced = adopted.Count > 0
+            ? $"re-adopted {adopted.Count} running container(s): {string.Join(", ", adopted)}; restart counts restored from the pod status"
+            : $"re-adopted no running container (phase {phase}); restart counts restored from the pod status";
+        _log.Info("pod worker {0}/{1}: {2}", _ns, _name, _resynced);
+        _reports.Clear();
+        _awaitingReports.Clear();
+        _adoptGotPod = false;
+        Become(Active);
+        Stash.UnstashAll();
+        MarkDirty();
+        if (_removed) Self.Tell(new PodWorkerProtocol.PodRemoved(_removedGrace));
+        else if (_pod.Metadata?.DeletionTimestamp is not null) BeginTermination(DeletionGrace(), removeObject: true);
+        else if (!_finishedReported) StartNext();
     }
 
     private TimeSpan DeletionGrace() =>
@@ -255,6 +387,8 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
         Receive<Deleted>(_ => Context.Stop(Self));
         Receive<KubeletProtocol.GetLogs>(OnGetLogs);
         Receive<Terminated>(_ => { });
+        Receive<Chaos.ChaosProtocol.InjectCrash>(_ => throw new Chaos.InjectedCrashException($"pod worker {_ns}/{_name}"));
+        Receive<Chaos.ChaosProtocol.GetResync>(_ => Sender.Tell(new Chaos.ChaosProtocol.Resynced(_resynced)));
     }
 
     // ---- starting containers ----
@@ -280,6 +414,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
 
     private void StartContainer(ContainerState c)
     {
+        if (_supervisors.ContainsKey(c.Name)) return; // re-adopted after a restart
         var b = _ctx.Settings.Backoff;
         var options = Backoff.OnStop(ContainerActor.Props(c.Name, Self, _ctx.Runtime), "instance", b.Min, b.Max, b.RandomFactor, -1)
             .WithAutoReset(b.ResetAfter)
