@@ -15,7 +15,48 @@ public sealed class ContainerRegistry
 {
     public sealed record Entry(string Namespace, string Pod, string Uid, string Container, IRunningContainer Running);
 
+    /// <summary>A running process handed from a container actor that stopped (its pod worker restarts) to the next one.</summary>
+    public sealed record Parked(ContainerProtocol.Launch Launch, IRunningContainer Running, bool Ready, bool Started);
+
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+    private readonly HashSet<string> _handovers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Parked> _parked = new(StringComparer.Ordinal);
+
+    /// <summary>The pod worker of <paramref name="podUid"/> restarts: its container actors park their processes instead of killing them.</summary>
+    public void BeginHandover(string podUid)
+    {
+        lock (_gate) _handovers.Add(podUid);
+    }
+
+    /// <summary>Parks a running process during its pod's hand-over; false (kill it) when no hand-over is under way.</summary>
+    public bool TryPark(string podUid, string container, Parked parked)
+    {
+        lock (_gate)
+        {
+            if (!_handovers.Contains(podUid)) return false;
+            _parked[podUid + "/" + container] = parked;
+            return true;
+        }
+    }
+
+    public Parked? TakeParked(string podUid, string container)
+    {
+        lock (_gate) return _parked.Remove(podUid + "/" + container, out var p) ? p : null;
+    }
+
+    /// <summary>Ends a hand-over; returns the processes nobody adopted (the caller kills them, so none is left behind).</summary>
+    public IReadOnlyList<Parked> EndHandover(string podUid)
+    {
+        lock (_gate)
+        {
+            _handovers.Remove(podUid);
+            var prefix = podUid + "/";
+            var left = _parked.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+            foreach (var kv in left) _parked.Remove(kv.Key);
+            return left.Select(kv => kv.Value).ToList();
+        }
+    }
 
     public void Add(Entry e) => _entries[e.Running.ContainerId] = e;
     public void Remove(string containerId) => _entries.TryRemove(containerId, out _);
@@ -54,16 +95,21 @@ public static class PodWorkerProtocol
 /// under a BackoffSupervisor (CrashLoopBackOff); decides restarts by restartPolicy; writes coalesced status
 /// through the status subresource; on deletion terminates gracefully and removes the pod object.
 /// <para>
-/// Supervision (`akkakube chaos crash-actor`): a crashed worker is restarted by the kubelet's default strategy WITHOUT
-/// stopping its children, so the containers keep running; the new instance re-adopts them (each container instance
-/// reports its process) and restores restart counts, last states and condition times from the pod status it wrote.
+/// Supervision (`akkakube chaos crash-actor`): a crashed worker is restarted by the kubelet's default strategy. Akka then
+/// restarts its surviving children too (each container's back-off supervisor, which stops its container actor), so the
+/// processes are handed over instead of killed: the worker opens a hand-over in <see cref="ContainerRegistry"/>, each
+/// stopping container actor parks its running process there, and the new worker gives it to the new container actor
+/// (<see cref="ContainerProtocol.Adopt"/>) when that asks to launch. Restart counts, last states and condition times
+/// come back from the pod status it wrote. Processes nobody adopted within the hand-over window are killed.
 /// A stopped worker (`chaos stop-actor`) stops its containers with it; the kubelet re-creates it from its informer cache.
 /// </para>
 /// </summary>
 public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITakesInjectedCrashes, Chaos.IRecreatedWhenStopped
 {
     private const string AdoptTimer = "adopt";
+    private const string HandoverTimer = "handover";
     private static readonly TimeSpan AdoptTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan HandoverWindow = TimeSpan.FromSeconds(10);
     private const string FlushTimer = "flush";
     private const string DeadlineTimer = "termination-deadline";
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -85,8 +131,8 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     private DateTimeOffset _startTime = DateTimeOffset.UtcNow;
     private readonly bool _recreated;
     private string _resynced = "started";
-    private readonly HashSet<string> _awaitingReports = new(StringComparer.Ordinal);
-    private readonly List<ContainerProtocol.Reported> _reports = [];
+    private readonly HashSet<string> _awaitingLaunch = new(StringComparer.Ordinal);
+    private readonly List<string> _adopted = [];
     private bool _adoptGotPod;
     private long? _removedGrace;
     private bool _removed;
@@ -136,6 +182,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     private sealed class Deadline { public static readonly Deadline Instance = new(); }
     private sealed class Deleted { public static readonly Deleted Instance = new(); }
     private sealed class AdoptDone { public static readonly AdoptDone Instance = new(); }
+    private sealed class HandoverDone { public static readonly HandoverDone Instance = new(); }
 
     private IEnumerable<ContainerState> All => _init.Concat(_main);
 
@@ -188,14 +235,30 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     {
         foreach (var c in All)
             if (c.ContainerId is not null) _ctx.Registry.Remove(c.ContainerId);
+        EndHandover();
+    }
+
+    private void EndHandover()
+    {
+        foreach (var left in _ctx.Registry.EndHandover(_uid))
+        {
+            _log.Warning("pod {0}/{1}: container {2} was not re-adopted after the worker's restart; killing it", _ns, _name, left.Launch.Spec.ContainerName);
+            left.Running.Kill();
+        }
     }
 
     /// <summary>
-    /// A crash must not take the pod's containers down (ActorBase.PreRestart would stop every child, and a container
-    /// actor kills its process when it stops): the children stay, and so do their entries in the container registry.
+    /// A crash must not take the pod's containers down: the hand-over opens before Akka restarts the children (container
+    /// actors park their processes as they stop); log streamers end (their clients see the stream end). The container
+    /// registry keeps its entries (PostStop does not run).
     /// </summary>
-    protected override void PreRestart(Exception reason, object message) =>
-        _log.Warning("pod worker {0}/{1} restarts after {2}: its containers keep running and are re-adopted", _ns, _name, reason.GetType().Name);
+    protected override void PreRestart(Exception reason, object message)
+    {
+        _log.Warning("pod worker {0}/{1} restarts after {2}: its running containers are handed over to the new worker", _ns, _name, reason.GetType().Name);
+        _ctx.Registry.BeginHandover(_uid);
+        foreach (var child in Context.GetChildren())
+            if (!_specs.ContainsKey(child.Path.Name)) Context.Stop(child);
+    }
 
     /// <summary>Re-adoption instead of PreStart (which would start new containers next to the running ones).</summary>
     protected override void PostRestart(Exception reason)
@@ -204,12 +267,13 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         Context.Parent.Tell(new PodWorkerProtocol.WantPod(_uid));
         foreach (var child in Context.GetChildren())
         {
-            if (!_specs.ContainsKey(child.Path.Name)) continue; // log streamers
+            if (!_specs.ContainsKey(child.Path.Name)) continue;
             _supervisors[child.Path.Name] = child;
-            _awaitingReports.Add(child.Path.Name);
-            child.Tell(ContainerProtocol.Report.Instance); // the back-off supervisor forwards it to its current instance
+            _awaitingLaunch.Add(child.Path.Name); // its back-off supervisor restarts and its new container actor asks to launch
         }
+        _resynced = "re-adopting its containers";
         Timers.StartSingleTimer(AdoptTimer, AdoptDone.Instance, AdoptTimeout);
+        Timers.StartSingleTimer(HandoverTimer, HandoverDone.Instance, HandoverWindow);
     }
 
     private void Adopting()
@@ -219,20 +283,22 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             _podJson = u.Pod;
             _pod = KubernetesJson.Deserialize<V1Pod>(u.Pod.ToJsonString());
             _adoptGotPod = true;
-            if (_awaitingReports.Count == 0) FinishAdoption();
+            if (_awaitingLaunch.Count == 0) FinishAdoption();
         });
         Receive<PodWorkerProtocol.PodRemoved>(r => { _removed = true; _removedGrace = r.GracePeriodSeconds; });
-        Receive<ContainerProtocol.Reported>(r =>
+        Receive<ContainerProtocol.WantLaunch>(w =>
         {
-            _reports.Add(r);
-            _awaitingReports.Remove(r.Name);
-            if (_awaitingReports.Count == 0 && _adoptGotPod) FinishAdoption();
+            Stash.Stash();
+            _awaitingLaunch.Remove(w.Name);
+            if (_awaitingLaunch.Count == 0 && _adoptGotPod) FinishAdoption();
         });
         Receive<AdoptDone>(_ => FinishAdoption());
-        Receive<Chaos.ChaosProtocol.GetResync>(_ => Sender.Tell(new Chaos.ChaosProtocol.Resynced("re-adopting its containers")));
+        Receive<HandoverDone>(_ => EndHandover());
+        Receive<Chaos.ChaosProtocol.GetResync>(_ => Sender.Tell(new Chaos.ChaosProtocol.Resynced(_resynced)));
         ReceiveAny(_ => Stash.Stash());
     }
 
+    /// <summary>Restores the containers' state from the pod status, then handles what waited (the launch requests adopt the parked processes).</summary>
     private void FinishAdoption()
     {
         Timers.Cancel(AdoptTimer);
@@ -241,40 +307,13 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         PodStatusRestore.Apply(_main, status?["containerStatuses"] as JsonArray);
         PodStatusRestore.Transitions(status, _transitions);
         if (PodStatusRestore.Time(status?["startTime"]) is { } started) _startTime = started;
-        var adopted = new List<string>();
-        foreach (var r in _reports)
-        {
-            if (Find(r.Name) is not { } c || r.Running is not { } running) continue;
-            c.Phase = ContainerPhase.Running;
-            c.Starts = r.Attempt + 1;
-            c.StartedAt = running.StartedAt;
-            c.ContainerId = running.ContainerId;
-            c.ImageId = running.ImageId;
-            c.WaitingMessage = null;
-            c.Ready = r.Ready;
-            c.Started = r.Started;
-            _ctx.Registry.Add(new ContainerRegistry.Entry(_ns, _name, _uid, r.Name, running));
-            adopted.Add(running.Pid is { } pid ? $"{r.Name} pid {pid}" : r.Name);
-        }
-        // A container the status shows running but no instance reports is not running any more: its instance (or its
-        // back-off supervisor's next one) reports the exit or asks to launch again.
-        foreach (var c in All.Where(c => c.Phase == ContainerPhase.Running && !_reports.Any(r => r.Name == c.Name && r.Running is not null)))
-        {
-            c.Phase = ContainerPhase.Waiting;
-            c.WaitingReason = "ContainerCreating";
-            c.Ready = c.Started = false;
-        }
         _nextInit = _init.TakeWhile(c => c.Succeeded).Count();
         _initialized = _nextInit == _init.Count;
         var phase = PodStatusBuilder.Phase(_init, _main, _initialized);
         _finishedReported = phase is "Succeeded" or "Failed";
-        _resynced = adopted.Count > 0
-            ? $"re-adopted {adopted.Count} running container(s): {string.Join(", ", adopted)}; restart counts restored from the pod status"
-            : $"re-adopted no running container (phase {phase}); restart counts restored from the pod status";
-        _log.Info("pod worker {0}/{1}: {2}", _ns, _name, _resynced);
-        _reports.Clear();
-        _awaitingReports.Clear();
+        _awaitingLaunch.Clear();
         _adoptGotPod = false;
+        ResyncSummary();
         Become(Active);
         Stash.UnstashAll();
         MarkDirty();
@@ -282,6 +321,11 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         else if (_pod.Metadata?.DeletionTimestamp is not null) BeginTermination(DeletionGrace(), removeObject: true);
         else if (!_finishedReported) StartNext();
     }
+
+    private void ResyncSummary() =>
+        _resynced = _adopted.Count > 0
+            ? $"re-adopted {_adopted.Count} running container(s): {string.Join(", ", _adopted)}; restart counts restored from the pod status"
+            : "re-adopted no running container; restart counts restored from the pod status";
 
     private TimeSpan DeletionGrace() =>
         TimeSpan.FromSeconds(_pod.Metadata?.DeletionGracePeriodSeconds ?? _pod.Spec?.TerminationGracePeriodSeconds ?? 30);
@@ -387,6 +431,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         Receive<Deleted>(_ => Context.Stop(Self));
         Receive<KubeletProtocol.GetLogs>(OnGetLogs);
         Receive<Terminated>(_ => { });
+        Receive<HandoverDone>(_ => EndHandover());
         Receive<Chaos.ChaosProtocol.InjectCrash>(_ => throw new Chaos.InjectedCrashException($"pod worker {_ns}/{_name}"));
         Receive<Chaos.ChaosProtocol.GetResync>(_ => Sender.Tell(new Chaos.ChaosProtocol.Resynced(_resynced)));
     }
@@ -416,7 +461,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     {
         if (_supervisors.ContainsKey(c.Name)) return; // re-adopted after a restart
         var b = _ctx.Settings.Backoff;
-        var options = Backoff.OnStop(ContainerActor.Props(c.Name, Self, _ctx.Runtime), "instance", b.Min, b.Max, b.RandomFactor, -1)
+        var options = Backoff.OnStop(ContainerActor.Props(c.Name, Self, _ctx.Runtime, _ctx.Registry), "instance", b.Min, b.Max, b.RandomFactor, -1)
             .WithAutoReset(b.ResetAfter)
             .WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Stop));
         _supervisors[c.Name] = Context.ActorOf(BackoffSupervisor.Props(options), c.Name);
@@ -425,9 +470,20 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     private void OnWantLaunch(ContainerProtocol.WantLaunch want)
     {
         var container = Sender;
+        if (_ctx.Registry.TakeParked(_uid, want.Name) is { } parked)
+        {
+            Adopt(container, parked);
+            return;
+        }
         if (_terminating || Find(want.Name) is not { } state)
         {
             container.Tell(new ContainerProtocol.Terminate(TimeSpan.Zero, "pod terminating"));
+            return;
+        }
+        if (state.Done)
+        {
+            // A new container actor (after a worker restart) for a container that ended for good: nothing to run.
+            container.Tell(new ContainerProtocol.Terminate(TimeSpan.Zero, "container ended"));
             return;
         }
         _launching.Add(want.Name);
@@ -455,6 +511,30 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
                 LogPath = logPath,
             }, spec, grace)),
             failure: e => new LaunchFailed(want.Name, container, e is EnvResolutionException ? e.Message : e.GetBaseException().Message));
+    }
+
+    /// <summary>Gives a process parked during this worker's restart to its container's new actor.</summary>
+    private void Adopt(IActorRef container, ContainerRegistry.Parked parked)
+    {
+        var name = parked.Launch.Spec.ContainerName;
+        container.Tell(new ContainerProtocol.Adopt(parked));
+        if (Find(name) is { } c)
+        {
+            var running = parked.Running;
+            c.Phase = ContainerPhase.Running;
+            c.Starts = parked.Launch.Spec.Attempt + 1;
+            c.StartedAt = running.StartedAt;
+            c.ContainerId = running.ContainerId;
+            c.ImageId = running.ImageId;
+            c.WaitingMessage = null;
+            c.Ready = parked.Ready;
+            c.Started = parked.Started;
+            _ctx.Registry.Add(new ContainerRegistry.Entry(_ns, _name, _uid, name, running));
+            MarkDirty();
+        }
+        _adopted.Add(parked.Running.Pid is { } pid ? $"{name} pid {pid}" : name);
+        ResyncSummary();
+        _log.Info("pod {0}/{1}: re-adopted container {2}{3}", _ns, _name, name, parked.Running.Pid is { } p ? $" (pid {p})" : "");
     }
 
     private void OnStarted(ContainerProtocol.Started s)
