@@ -191,8 +191,7 @@ public sealed class ChaosPalette(IActorRegistry registry) : ICmdPalette
     private async Task Stop(CmdCall call)
     {
         var input = call.Args.Get("path")!;
-        if (ControllerOf(input) is not null)
-            throw new CmdException($"controllers are not re-created after a stop (the controller-manager treats a stopped controller as out of its restart budget); use `akkakube chaos crash-actor` for them. Stoppable: {StoppableKinds}");
+        if (ControllerOf(input) is not null) throw new CmdException(ControllerStop);
         var target = await Resolve(call, input);
         var actor = Alive(call, target);
         var type = TypeOf(actor);
@@ -202,6 +201,9 @@ public sealed class ChaosPalette(IActorRegistry registry) : ICmdPalette
         call.Output.Table(["path", "uid", "type", "recreated-by", "stop"],
             [[target.Path, actor.Path.Uid.ToString(), type.Name, RecreatedBy(type), "sent PoisonPill"]]);
     }
+
+    private static string ControllerStop =>
+        $"controllers are not re-created after a stop (the controller-manager treats a stopped controller as out of its restart budget); use `akkakube chaos crash-actor` for them. Stoppable: {StoppableKinds}";
 
     /// <summary>Who brings a stopped actor of <paramref name="type"/> back.</summary>
     public static string RecreatedBy(Type type) =>
@@ -215,7 +217,7 @@ public sealed class ChaosPalette(IActorRegistry registry) : ICmdPalette
         var mode = call.Args.Get("for");
         if (mode is not null and not ("crash" or "stop")) throw new CmdException($"--for '{mode}': give crash or stop");
         if (ControllerOf(input) is not null)
-            throw new CmdException("controllers are probed with `chaos starts` (they run in the controller-manager singleton)");
+            throw new CmdException(mode == "stop" ? ControllerStop : "controllers are probed with `chaos starts` (they run in the controller-manager singleton)");
         var target = await Resolve(call, input);
         var alive = target.Actor;
         var type = alive is null ? null : TypeOf(alive);

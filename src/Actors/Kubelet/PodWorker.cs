@@ -60,6 +60,7 @@ public sealed class ContainerRegistry
 
     public void Add(Entry e) => _entries[e.Running.ContainerId] = e;
     public void Remove(string containerId) => _entries.TryRemove(containerId, out _);
+    public Entry? Get(string containerId) => _entries.GetValueOrDefault(containerId);
     public IReadOnlyCollection<Entry> Snapshot() => _entries.Values.ToList();
 }
 
@@ -136,6 +137,9 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     private bool _adoptGotPod;
     private long? _removedGrace;
     private bool _removed;
+    /// <summary>Re-created, and the status showing its containers running and ready again is not written yet.</summary>
+    private bool _recreatedPending;
+    public const string RecreatedPrefix = "re-created by the kubelet from its pod cache";
     private bool _initialized;
     private int _nextInit;
     private bool _terminating;
@@ -220,7 +224,8 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
                 c.Ready = c.Started = false;
             }
             if (PodStatusRestore.Time(status?["startTime"]) is { } started) _startTime = started;
-            _resynced = $"re-created by the kubelet from its pod cache; containers started again (restart counts continue: {string.Join(", ", All.Select(c => $"{c.Name} {c.RestartCount}"))})";
+            _resynced = $"{RecreatedPrefix}; starting its containers again";
+            _recreatedPending = true;
         }
         MarkDirty();
         if (_pod.Metadata?.DeletionTimestamp is not null)
@@ -419,6 +424,12 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
                 return;
             }
             if (_dirty && !Timers.IsTimerActive(FlushTimer)) Timers.StartSingleTimer(FlushTimer, Flush.Instance, _ctx.Settings.StatusCoalesce);
+            if (_recreatedPending && w.Ok && !_dirty && _main.All(c => c.Phase == ContainerPhase.Running && c.Ready))
+            {
+                _recreatedPending = false;
+                _resynced = $"{RecreatedPrefix}; containers started again and ready: "
+                            + string.Join(", ", _main.Select(c => $"{c.Name}{(c.ContainerId is { } id && _ctx.Registry.Get(id)?.Running.Pid is { } pid ? $" pid {pid}" : "")} (restart count {c.RestartCount})"));
+            }
         });
         Receive<Deadline>(_ =>
         {

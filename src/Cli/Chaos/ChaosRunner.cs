@@ -540,7 +540,8 @@ public sealed class ChaosRunner
     public sealed record ActorProbe(string Path, bool Alive, string Uid, string Type, int Failures, string Resynced, string RecreatedBy)
     {
         /// <summary>Still re-syncing (the summary of the new incarnation is not in yet).</summary>
-        public bool Settling => Resynced is "re-adopting its containers" or "recovering from the journal" or "informers still listing" or "not answering";
+        public bool Settling => Resynced is "re-adopting its containers" or "recovering from the journal" or "informers still listing" or "not answering"
+                                || Resynced.EndsWith("starting its containers again", StringComparison.Ordinal);
     }
 
     private static async Task<ActorProbe> ProbeActorAsync(ClusterView view, string node, string path, string? mode, CancellationToken ct)

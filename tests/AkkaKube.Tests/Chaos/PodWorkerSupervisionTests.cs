@@ -118,7 +118,7 @@ public sealed class PodWorkerSupervisionTests : Akka.TestKit.Xunit2.TestKit
             Assert.NotEqual(worker, again);
         }, Max);
         AwaitReady("api", 2);
-        Assert.StartsWith("re-created by the kubelet from its pod cache; containers started again (restart counts continue: c 1)", Resync(again));
+        AwaitAssert(() => Assert.Equal("re-created by the kubelet from its pod cache; containers started again and ready: c (restart count 2)", Resync(again)), Max);
         Assert.Equal(podIp, _api.Pod("api")!["status"]!["podIP"]!.GetValue<string>());
         Assert.Single(_runtime.Running.Values, c => c.Launch.PodName == "api");
     }
