@@ -133,6 +133,28 @@ public sealed partial class WorkerFailoverTests
     }
 
     [Fact]
+    public async Task Stop_actor_on_a_store_partition_has_its_shard_re_create_it_from_the_journal()
+    {
+        using var http = Http(Cluster);
+        await ActorsPodAsync(http);
+        await CreateAsync(http, "/api/v1/namespaces/default/configmaps",
+            JsonNode.Parse("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"before-stop"},"data":{"k":"v"}}""")!.AsObject());
+        var before = await SendAsync(http, HttpMethod.Get, "/api/v1/namespaces/default/configmaps/before-stop");
+
+        var report = await Runner(Cluster, 60).StopActorAsync("cp-1", "store/configmaps", CancellationToken.None);
+        Output.WriteLine(report.ToText());
+
+        Assert.True(report.Recovered, report.ToText());
+        var actor = report.Actor!;
+        Assert.NotEqual(actor.UidBefore, actor.UidAfter);
+        Assert.Equal(actor.FailuresBefore, actor.FailuresAfter);
+        Assert.StartsWith("its Shard", actor.RecreatedBy);
+        Assert.StartsWith("recovered partition configmaps from the journal: revision ", actor.Resynced);
+        var after = await SendAsync(http, HttpMethod.Get, "/api/v1/namespaces/default/configmaps/before-stop");
+        Assert.Equal(before!.ToJsonString(), after!.ToJsonString());
+    }
+
+    [Fact]
     public async Task Crash_actor_and_stop_actor_refuse_actors_that_do_not_take_the_fault_and_unknown_paths_with_one_line()
     {
         var runner = Runner(Cluster, 10);
