@@ -155,6 +155,30 @@ public sealed partial class WorkerFailoverTests
     }
 
     [Fact]
+    public async Task Crash_actor_on_the_scheduler_and_on_a_controller_restarts_each_which_re_lists_and_scheduling_goes_on()
+    {
+        using var http = Http(Cluster);
+        await ActorsPodAsync(http);
+
+        var scheduler = await Runner(Cluster, 60).CrashActorAsync("cp-1", "scheduler", CancellationToken.None);
+        Output.WriteLine(scheduler.ToText());
+        Assert.True(scheduler.Recovered, scheduler.ToText());
+        Assert.Equal(scheduler.Actor!.FailuresBefore + 1, scheduler.Actor.FailuresAfter);
+        Assert.StartsWith("re-listed nodes and pods", scheduler.Actor.Resynced);
+
+        var controller = await Runner(Cluster, 60).CrashActorAsync("worker-a1", "replicaset", CancellationToken.None);
+        Output.WriteLine(controller.ToText());
+        Assert.True(controller.Recovered, controller.ToText());
+        Assert.Equal(controller.StartsBefore!["replicaset"] + 1, controller.StartsAfter!["replicaset"]);
+
+        // Both work after their restart: a new Deployment's pod is created, scheduled and run.
+        await CreateAsync(http, "/apis/apps/v1/namespaces/default/deployments", Deployment("after-restarts", 1));
+        await EventuallyAsync(async () => (await PodsAsync(http, "after-restarts")).Count(IsReadyRunning) == 1,
+            TimeSpan.FromSeconds(60), "the new Deployment's pod ready after the scheduler and the replicaset controller restarted");
+        await SendAsync(http, HttpMethod.Delete, "/apis/apps/v1/namespaces/default/deployments/after-restarts");
+    }
+
+    [Fact]
     public async Task Crash_actor_and_stop_actor_refuse_actors_that_do_not_take_the_fault_and_unknown_paths_with_one_line()
     {
         var runner = Runner(Cluster, 10);
