@@ -75,11 +75,11 @@ public sealed class StorePartitionCrashSpecs : Akka.TestKit.Xunit2.TestKit
     public void A_crash_injected_during_a_burst_of_writes_loses_no_acknowledged_write()
     {
         var store = Sys.ActorOf(StoreActor.Props(P, StoreSettings.Default), "busy-partition");
-        var probes = Enumerable.Range(0, 80).Select(_ => CreateTestProbe()).ToList();
+        var probes = Enumerable.Range(0, 40).Select(_ => CreateTestProbe()).ToList();
         for (var i = 0; i < probes.Count; i++)
         {
             store.Tell(new CreateObject(P, Objects.ConfigMap($"cm-{i:D2}").Json), probes[i].Ref);
-            if (i == 20) store.Tell(ChaosProtocol.InjectCrash.Instance);
+            if (i == 10) store.Tell(ChaosProtocol.InjectCrash.Instance);
         }
         var acknowledged = new List<string>();
         var refused = 0;
