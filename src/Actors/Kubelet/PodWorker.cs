@@ -316,11 +316,19 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         _initialized = _nextInit == _init.Count;
         var phase = PodStatusBuilder.Phase(_init, _main, _initialized);
         _finishedReported = phase is "Succeeded" or "Failed";
+        // Every container's new actor has asked to launch (their requests are stashed): the hand-over can end right
+        // after they are handled, instead of at the end of its window.
+        var everyContainerAsked = _awaitingLaunch.Count == 0;
         _awaitingLaunch.Clear();
         _adoptGotPod = false;
         ResyncSummary();
         Become(Active);
         Stash.UnstashAll();
+        if (everyContainerAsked)
+        {
+            Timers.Cancel(HandoverTimer);
+            Self.Tell(HandoverDone.Instance); // after the unstashed launch requests
+        }
         MarkDirty();
         if (_removed) Self.Tell(new PodWorkerProtocol.PodRemoved(_removedGrace));
         else if (_pod.Metadata?.DeletionTimestamp is not null) BeginTermination(DeletionGrace(), removeObject: true);

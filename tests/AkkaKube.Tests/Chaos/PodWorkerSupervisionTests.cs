@@ -85,6 +85,21 @@ public sealed class PodWorkerSupervisionTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_crashed_pod_worker_does_not_run_a_completed_init_container_again()
+    {
+        StartKubelet();
+        _api.CreateNow(ApiResource.Pods, MakePod("inits").Init("setup", "test/ok").Container("c", "test/run").Build());
+        AwaitReady("inits", 0);
+        var worker = Worker("inits");
+        worker.Tell(ChaosProtocol.InjectCrash.Instance);
+        AwaitAssert(() => Assert.Equal("re-adopted 1 running container(s): c; restart counts restored from the pod status", Resync(worker)), Max);
+        AwaitReady("inits", 0);
+        Assert.Single(_runtime.LaunchesOf("setup"));
+        Assert.Single(_runtime.LaunchesOf("c"));
+        Assert.Equal("Completed", _api.Pod("inits").ContainerStatus("setup", init: true)!["state"]!["terminated"]!["reason"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void A_crashed_pod_worker_still_terminates_its_pod_gracefully_on_deletion()
     {
         var running = RunningPodWithOneRestart("gone");
