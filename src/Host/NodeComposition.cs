@@ -8,6 +8,7 @@ using AkkaKube.Actors.Services;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Cmd;
 using AkkaKube.Actors.Cmd.Palettes;
+using AkkaKube.Actors.Chaos;
 using AkkaKube.Actors.Controllers;
 using AkkaKube.Actors.Scheduler;
 using AkkaKube.Actors.Store;

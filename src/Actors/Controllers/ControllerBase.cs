@@ -1,18 +1,13 @@
 using System.Text.Json.Nodes;
 using Akka.Actor;
 using Akka.Event;
+using AkkaKube.Actors.Chaos;
 using AkkaKube.Actors.Client;
 
 namespace AkkaKube.Actors.Controllers;
 
 public static class ControllerProtocol
 {
-    /// <summary>Test/chaos hook: the controller throws <see cref="InjectedCrashException"/> when it receives this.</summary>
-    public sealed class InjectCrash
-    {
-        public static readonly InjectCrash Instance = new();
-    }
-
     /// <summary>Sent by a controller to its parent on every (re)start, so the manager can count restarts.</summary>
     public sealed record Started(string Controller);
 
@@ -29,8 +24,6 @@ public static class ControllerProtocol
     public sealed record Info(bool Synced, DateTime? SyncedAt, DateTime? LastSync, int Queued, int Failing);
 }
 
-public sealed class InjectedCrashException(string controller) : Exception($"crash injected into controller '{controller}'");
-
 /// <summary>
 /// A reconcile step planned on the actor thread from the informer caches; the returned delegate runs the API
 /// calls asynchronously and must not touch the caches (they may change meanwhile). Returning a delay requeues
@@ -44,7 +37,7 @@ public delegate Task<TimeSpan?> ReconcileAction(IKubeApi api);
 /// time, up to <see cref="ControllerSettings.Workers"/> in parallel); failures requeue the key with
 /// exponential back-off on a timer. On (re)start everything is re-listed, so a crash loses nothing.
 /// </summary>
-public abstract class ControllerBase : ReceiveActor, IWithTimers
+public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjectedCrashes
 {
     protected readonly ILoggingAdapter Log = Context.GetLogger();
     protected readonly IKubeApi Api;
@@ -122,7 +115,10 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers
             Pump();
         });
         Receive<Requeue>(r => { Enqueue(r.Key); Pump(); });
-        Receive<ControllerProtocol.InjectCrash>(_ => throw new InjectedCrashException(Name));
+        Receive<ChaosProtocol.InjectCrash>(_ => throw new InjectedCrashException($"controller '{Name}'"));
+        Receive<ChaosProtocol.GetResync>(_ => Sender.Tell(new ChaosProtocol.Resynced(AllSynced
+            ? $"re-listed {string.Join(", ", Watched.Select(r => $"{CacheOf(r).Count} {r.Partition}"))} (informers synced {_syncedAt:HH:mm:ss.fff}Z)"
+            : "informers still listing")));
         Receive<ControllerProtocol.GetInfo>(_ => Sender.Tell(new ControllerProtocol.Info(AllSynced, _syncedAt, _lastSync ?? _syncedAt,
             _queue.Count + _processing.Count, _failures.Count)));
     }

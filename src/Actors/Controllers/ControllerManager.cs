@@ -65,7 +65,7 @@ public sealed class ControllerManager : ReceiveActor
         Receive<ControllerManagerProtocol.CrashController>(c =>
         {
             var child = Context.Child(c.Controller);
-            if (!child.IsNobody()) child.Tell(ControllerProtocol.InjectCrash.Instance);
+            if (!child.IsNobody()) child.Tell(Chaos.ChaosProtocol.InjectCrash.Instance);
             Sender.Tell(new ControllerManagerProtocol.CrashAccepted(c.Controller, !child.IsNobody()));
         });
         Receive<ControllerManagerProtocol.GetStatus>(_ =>

@@ -33,6 +33,12 @@ public static class ContainerProtocol
     public sealed record Terminate(TimeSpan Grace, string Reason);
 
     public sealed record ContainerEvent(string Name, string Type, string Reason, string Message);
+
+    /// <summary>
+    /// The pod worker's answer to <see cref="WantLaunch"/> after its restart: take over this running process (parked by
+    /// the previous instance, see <see cref="ContainerRegistry.TryPark"/>) instead of starting one.
+    /// </summary>
+    public sealed record Adopt(ContainerRegistry.Parked Parked);
 }
 
 /// <summary>
@@ -48,6 +54,7 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
     private readonly string _name;
     private readonly IActorRef _podWorker;
     private readonly IContainerRuntime _runtime;
+    private readonly ContainerRegistry? _registry;
     private ContainerProtocol.Launch? _launch;
     private IRunningContainer? _running;
     private bool _exited;
@@ -58,16 +65,17 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public ContainerActor(string name, IActorRef podWorker, IContainerRuntime runtime)
+    public ContainerActor(string name, IActorRef podWorker, IContainerRuntime runtime, ContainerRegistry? registry = null)
     {
         _name = name;
         _podWorker = podWorker;
         _runtime = runtime;
+        _registry = registry;
         AwaitingLaunch();
     }
 
-    public static Props Props(string name, IActorRef podWorker, IContainerRuntime runtime) =>
-        Akka.Actor.Props.Create(() => new ContainerActor(name, podWorker, runtime));
+    public static Props Props(string name, IActorRef podWorker, IContainerRuntime runtime, ContainerRegistry? registry = null) =>
+        Akka.Actor.Props.Create(() => new ContainerActor(name, podWorker, runtime, registry));
 
     private sealed record StartDone(IRunningContainer Running);
     private sealed record StartError(Exception Error);
@@ -80,8 +88,17 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
-        if (_running is not null && !_exited) _running.Kill();
+        if (_running is null || _exited) return;
+        // Stopped because its pod worker restarts (a crash): the process is handed over to the next instance instead.
+        if (_registry is not null && _launch is not null && _terminateGrace is null
+            && _registry.TryPark(_launch.Spec.PodUid, _name, new ContainerRegistry.Parked(_launch, _running, Ready, _started)))
+            return;
+        _running.Kill();
     }
+
+    /// <summary>This instance's readiness as the pod worker last heard it.</summary>
+    private bool Ready => _running is not null && !_exited && _started
+                          && (_probes.TryGetValue(ProbeKind.Readiness, out var r) ? r.Result : ProbeSpec(ProbeKind.Readiness) is null);
 
     private void AwaitingLaunch()
     {
@@ -96,6 +113,14 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
         });
         Receive<ContainerProtocol.Retry>(_ => Context.Stop(Self));
         Receive<ContainerProtocol.Terminate>(_ => Become(Idle));
+        Receive<ContainerProtocol.Adopt>(a =>
+        {
+            _launch = a.Parked.Launch;
+            _running = a.Parked.Running;
+            _running.Exited.PipeTo(Self, success: e => new ProcessExited(e));
+            Become(Running);
+            ResumeProbes(a.Parked.Started, a.Parked.Ready);
+        });
     }
 
     private void Starting()
@@ -184,6 +209,29 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
             Schedule(ProbeKind.Startup, timing.InitialDelay);
         }
         else AfterStartup();
+    }
+
+    /// <summary>Probes of an adopted process: startup again if it had not started, else liveness and readiness from where they were.</summary>
+    private void ResumeProbes(bool started, bool ready)
+    {
+        if (!started)
+        {
+            StartProbes();
+            return;
+        }
+        _started = true;
+        if (ProbeSpec(ProbeKind.Liveness) is { } liveness)
+        {
+            var timing = ProbeTiming.From(liveness, ProbeKind.Liveness);
+            _probes[ProbeKind.Liveness] = new ProbeState(timing, initial: true);
+            Schedule(ProbeKind.Liveness, timing.Period);
+        }
+        if (ProbeSpec(ProbeKind.Readiness) is { } readiness)
+        {
+            var timing = ProbeTiming.From(readiness, ProbeKind.Readiness);
+            _probes[ProbeKind.Readiness] = new ProbeState(timing, initial: ready);
+            Schedule(ProbeKind.Readiness, timing.Period);
+        }
     }
 
     private void AfterStartup()

@@ -35,6 +35,10 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
     private readonly Dictionary<string, JsonObject> _podByUid = new(StringComparer.Ordinal);
     private readonly HashSet<string> _finished = new(StringComparer.Ordinal);
     private readonly HashSet<string> _removing = new(StringComparer.Ordinal);
+    /// <summary>Workers told to stop (pod gone or moved: <see cref="PodWorkerProtocol.PodRemoved"/>), with the grace period sent.</summary>
+    private readonly Dictionary<string, long?> _released = new(StringComparer.Ordinal);
+    /// <summary>Pods whose worker stopped unasked, waiting for <see cref="Recreate"/> (latest object).</summary>
+    private readonly Dictionary<string, JsonObject> _recreating = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ResourceUsage> _lastUsage = new(StringComparer.Ordinal);
     private KubeletProtocol.NodeMetrics? _metrics;
     private (TimeSpan Cpu, DateTimeOffset At)? _lastSelf;
@@ -70,6 +74,7 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
     private sealed class Tick { public static readonly Tick Lease = new(); public static readonly Tick NodeStatus = new(); public static readonly Tick Metrics = new(); public static readonly Tick Register = new(); }
     private sealed record LeaseDone(JsonObject? Lease, Exception? Error);
     private sealed record StatusReported(DateTimeOffset? PostedAt);
+    private sealed record Recreate(string Uid);
 
     protected override void PreStart()
     {
@@ -193,12 +198,15 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
             }
             foreach (var uid in _workers.Keys.ToList())
                 if (!uids.Contains(uid)) Remove(uid, null);
+            foreach (var uid in _recreating.Keys.Where(u => !uids.Contains(u)).ToList()) _recreating.Remove(uid);
         });
         Receive<InformerProtocol.Added>(a => Upsert(a.Object));
         Receive<InformerProtocol.Updated>(u => Upsert(u.New));
         Receive<InformerProtocol.Deleted>(d =>
         {
-            if (UidOf(d.LastKnown) is { } uid) Remove(uid, d.LastKnown["metadata"]?["deletionGracePeriodSeconds"]?.GetValue<long>());
+            if (UidOf(d.LastKnown) is not { } uid) return;
+            _recreating.Remove(uid);
+            Remove(uid, d.LastKnown["metadata"]?["deletionGracePeriodSeconds"]?.GetValue<long>());
         });
         Receive<PodWorkerProtocol.PodFinished>(f =>
         {
@@ -209,11 +217,30 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
         {
             if (!_uidOf.Remove(t.ActorRef, out var uid)) return;
             _workers.Remove(uid);
-            _podByUid.Remove(uid);
+            _podByUid.Remove(uid, out var pod);
             _ips.Release(uid);
             _finished.Remove(uid);
             foreach (var key in _uidByKey.Where(kv => kv.Value == uid).Select(kv => kv.Key).ToList())
                 _uidByKey.Remove(key);
+            var released = _released.Remove(uid);
+            // A worker that stopped unasked (`akkakube chaos stop-actor`, or a failure in its start) while its pod is still
+            // bound here and not being deleted is re-created from the cache, after a pause so a worker failing at once
+            // does not spin (the informer's next event for the pod would re-create it too).
+            if (!released && pod is not null && pod["metadata"]?["deletionTimestamp"] is null)
+            {
+                _log.Warning("pod worker of {0} stopped unasked; re-creating it", Informer.KeyOf(pod));
+                _recreating[uid] = pod;
+                Timers.StartSingleTimer("recreate/" + uid, new Recreate(uid), _settings.WorkerRecreateDelay);
+            }
+        });
+        Receive<Recreate>(r =>
+        {
+            if (_recreating.Remove(r.Uid, out var pod) && !_workers.ContainsKey(r.Uid)) Upsert(pod, recreated: true);
+        });
+        Receive<PodWorkerProtocol.WantPod>(w =>
+        {
+            if (_podByUid.TryGetValue(w.Uid, out var pod)) Sender.Tell(new PodWorkerProtocol.PodUpdated(pod));
+            if (_released.TryGetValue(w.Uid, out var grace)) Sender.Tell(new PodWorkerProtocol.PodRemoved(grace));
         });
         Receive<Tick>(t => t == Tick.Lease, _ => RenewLease());
         Receive<LeaseDone>(d =>
@@ -269,13 +296,14 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
 
     private static string? UidOf(JsonObject pod) => pod["metadata"]?["uid"]?.GetValue<string>();
 
-    private void Upsert(JsonObject pod)
+    private void Upsert(JsonObject pod, bool recreated = false)
     {
         var uid = UidOf(pod);
         if (uid is null) return;
         var nodeName = pod["spec"]?["nodeName"]?.GetValue<string>();
         if (nodeName != _node.NodeName)
         {
+            _recreating.Remove(uid);
             Remove(uid, null);
             return;
         }
@@ -306,7 +334,8 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
             _log.Warning("no free pod IP in {0} for pod {1}; it waits", _node.PodCidr, key);
             return;
         }
-        var child = Context.ActorOf(PodWorker.Props(pod, ip, _ctx), "pod-" + uid);
+        recreated |= _recreating.Remove(uid);
+        var child = Context.ActorOf(PodWorker.Props(pod, ip, _ctx, recreated), "pod-" + uid);
         Context.Watch(child);
         _workers[uid] = child;
         _podByUid[uid] = pod;
@@ -326,7 +355,10 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
     private void Remove(string uid, long? grace)
     {
         if (_workers.TryGetValue(uid, out var worker))
+        {
+            _released[uid] = grace;
             worker.Tell(new PodWorkerProtocol.PodRemoved(grace));
+        }
     }
 
     // ---- lease ----

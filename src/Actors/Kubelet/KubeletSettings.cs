@@ -18,6 +18,8 @@ public sealed record KubeletSettings
     /// <summary>An unchanged Node status is re-posted only this often (Kubernetes' nodeStatusReportFrequency); the Lease is the heartbeat.</summary>
     public TimeSpan NodeStatusReportFrequency { get; init; } = TimeSpan.FromMinutes(5);
     public TimeSpan RegisterRetry { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>A pod worker that stopped unasked (e.g. `akkakube chaos stop-actor`) is re-created after this pause.</summary>
+    public TimeSpan WorkerRecreateDelay { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>Null = from the machine.</summary>
     public string? CapacityCpu { get; init; }
     public string? CapacityMemory { get; init; }
@@ -77,6 +79,7 @@ public sealed record KubeletSettings
             NodeStatusInterval = Positive("node-status-interval", TimeSpan.FromSeconds(10)),
             NodeStatusReportFrequency = Positive("node-status-report-frequency", TimeSpan.FromMinutes(5)),
             RegisterRetry = Positive("register-retry", TimeSpan.FromSeconds(1)),
+            WorkerRecreateDelay = Positive("worker-recreate-delay", TimeSpan.FromSeconds(1)),
             CapacityCpu = cpu,
             CapacityMemory = memory,
             CapacityPods = pods,

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 
 namespace AkkaKube.Actors.Kubelet;
@@ -160,4 +161,74 @@ public static class PodStatusBuilder
         if (t.ExitCode > 128) o["signal"] = t.ExitCode - 128;
         return o;
     }
+}
+
+/// <summary>
+/// Restores the kubelet's view of a pod's containers from the status it wrote earlier (pure): used when a pod worker
+/// restarts (`chaos crash-actor`) or is re-created by the kubelet, so restart counts, last states and ended containers
+/// survive — the runtime (the container actors) then confirms what still runs.
+/// </summary>
+public static class PodStatusRestore
+{
+    /// <summary>Applies containerStatuses (or initContainerStatuses) to <paramref name="containers"/>; unknown names are left as they are.</summary>
+    public static void Apply(IReadOnlyList<ContainerState> containers, JsonArray? statuses)
+    {
+        foreach (var c in containers)
+        {
+            if (statuses?.OfType<JsonObject>().FirstOrDefault(x => Str(x["name"]) == c.Name) is not { } s) continue;
+            var restarts = s["restartCount"] is JsonValue v && v.TryGetValue<int>(out var n) ? n : 0;
+            var last = s["lastState"]?["terminated"] as JsonObject;
+            c.LastTerminated = last is null ? null : Terminated(last);
+            if (Str(s["imageID"]) is { Length: > 0 } image) c.ImageId = image;
+            c.ContainerId = Str(s["containerID"]) ?? c.ContainerId;
+            var state = s["state"] as JsonObject;
+            if (state?["running"] is JsonObject running)
+            {
+                c.Phase = ContainerPhase.Running;
+                c.StartedAt = Time(running["startedAt"]);
+                c.Starts = restarts + 1;
+                c.Ready = s["ready"]?.GetValue<bool>() == true;
+                c.Started = s["started"]?.GetValue<bool>() == true;
+            }
+            else if (state?["terminated"] is JsonObject terminated)
+            {
+                // Shown as terminated only when it stays ended (a restarting one shows waiting/CrashLoopBackOff).
+                c.Phase = ContainerPhase.Terminated;
+                c.Terminated = Terminated(terminated);
+                c.WillRestart = false;
+                c.Starts = restarts + 1;
+            }
+            else
+            {
+                c.Phase = ContainerPhase.Waiting;
+                if (state?["waiting"] is JsonObject waiting)
+                {
+                    c.WaitingReason = Str(waiting["reason"]) ?? c.WaitingReason;
+                    c.WaitingMessage = Str(waiting["message"]);
+                }
+                c.Starts = restarts + (last is null ? 0 : 1);
+            }
+        }
+    }
+
+    /// <summary>The condition transition times of a status (type=status → time), so they do not move on a re-sync.</summary>
+    public static void Transitions(JsonObject? status, IDictionary<string, DateTimeOffset> transitions)
+    {
+        foreach (var c in (status?["conditions"] as JsonArray)?.OfType<JsonObject>() ?? [])
+            if (Str(c["type"]) is { } type && Str(c["status"]) is { } st && Time(c["lastTransitionTime"]) is { } t)
+                transitions[type + "=" + st] = t;
+    }
+
+    private static string? Str(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+    public static DateTimeOffset? Time(JsonNode? n) =>
+        Str(n) is { } s && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t : null;
+
+    private static TerminatedInfo Terminated(JsonObject t) => new(
+        t["exitCode"] is JsonValue v && v.TryGetValue<int>(out var code) ? code : 0,
+        Str(t["reason"]) ?? "",
+        Str(t["message"]),
+        Time(t["startedAt"]) ?? DateTimeOffset.MinValue,
+        Time(t["finishedAt"]) ?? DateTimeOffset.MinValue,
+        Str(t["containerID"]) ?? "");
 }

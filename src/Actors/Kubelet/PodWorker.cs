@@ -15,10 +15,52 @@ public sealed class ContainerRegistry
 {
     public sealed record Entry(string Namespace, string Pod, string Uid, string Container, IRunningContainer Running);
 
+    /// <summary>A running process handed from a container actor that stopped (its pod worker restarts) to the next one.</summary>
+    public sealed record Parked(ContainerProtocol.Launch Launch, IRunningContainer Running, bool Ready, bool Started);
+
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+    private readonly HashSet<string> _handovers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Parked> _parked = new(StringComparer.Ordinal);
+
+    /// <summary>The pod worker of <paramref name="podUid"/> restarts: its container actors park their processes instead of killing them.</summary>
+    public void BeginHandover(string podUid)
+    {
+        lock (_gate) _handovers.Add(podUid);
+    }
+
+    /// <summary>Parks a running process during its pod's hand-over; false (kill it) when no hand-over is under way.</summary>
+    public bool TryPark(string podUid, string container, Parked parked)
+    {
+        lock (_gate)
+        {
+            if (!_handovers.Contains(podUid)) return false;
+            _parked[podUid + "/" + container] = parked;
+            return true;
+        }
+    }
+
+    public Parked? TakeParked(string podUid, string container)
+    {
+        lock (_gate) return _parked.Remove(podUid + "/" + container, out var p) ? p : null;
+    }
+
+    /// <summary>Ends a hand-over; returns the processes nobody adopted (the caller kills them, so none is left behind).</summary>
+    public IReadOnlyList<Parked> EndHandover(string podUid)
+    {
+        lock (_gate)
+        {
+            _handovers.Remove(podUid);
+            var prefix = podUid + "/";
+            var left = _parked.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+            foreach (var kv in left) _parked.Remove(kv.Key);
+            return left.Select(kv => kv.Value).ToList();
+        }
+    }
 
     public void Add(Entry e) => _entries[e.Running.ContainerId] = e;
     public void Remove(string containerId) => _entries.TryRemove(containerId, out _);
+    public Entry? Get(string containerId) => _entries.GetValueOrDefault(containerId);
     public IReadOnlyCollection<Entry> Snapshot() => _entries.Values.ToList();
 }
 
@@ -44,15 +86,31 @@ public static class PodWorkerProtocol
 
     /// <summary>To the kubelet: the pod reached Succeeded/Failed and runs nothing any more (its IP may be reused).</summary>
     public sealed record PodFinished(string Uid);
+
+    /// <summary>To the kubelet from a restarted worker: send me the latest pod (<see cref="PodUpdated"/>, then <see cref="PodRemoved"/> if it was removed).</summary>
+    public sealed record WantPod(string Uid);
 }
 
 /// <summary>
 /// One pod on this node (/user/kubelet/pod-&lt;uid&gt;): runs init containers in order, then the containers, each
 /// under a BackoffSupervisor (CrashLoopBackOff); decides restarts by restartPolicy; writes coalesced status
 /// through the status subresource; on deletion terminates gracefully and removes the pod object.
+/// <para>
+/// Supervision (`akkakube chaos crash-actor`): a crashed worker is restarted by the kubelet's default strategy. Akka then
+/// restarts its surviving children too (each container's back-off supervisor, which stops its container actor), so the
+/// processes are handed over instead of killed: the worker opens a hand-over in <see cref="ContainerRegistry"/>, each
+/// stopping container actor parks its running process there, and the new worker gives it to the new container actor
+/// (<see cref="ContainerProtocol.Adopt"/>) when that asks to launch. Restart counts, last states and condition times
+/// come back from the pod status it wrote. Processes nobody adopted within the hand-over window are killed.
+/// A stopped worker (`chaos stop-actor`) stops its containers with it; the kubelet re-creates it from its informer cache.
+/// </para>
 /// </summary>
-public sealed class PodWorker : ReceiveActor, IWithTimers
+public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITakesInjectedCrashes, Chaos.IRecreatedWhenStopped
 {
+    private const string AdoptTimer = "adopt";
+    private const string HandoverTimer = "handover";
+    private static readonly TimeSpan AdoptTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan HandoverWindow = TimeSpan.FromSeconds(10);
     private const string FlushTimer = "flush";
     private const string DeadlineTimer = "termination-deadline";
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -71,7 +129,17 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
     private readonly Dictionary<string, int> _crashStreak = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<IActorRef>> _followers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _transitions = new(StringComparer.Ordinal);
-    private readonly DateTimeOffset _startTime = DateTimeOffset.UtcNow;
+    private DateTimeOffset _startTime = DateTimeOffset.UtcNow;
+    private readonly bool _recreated;
+    private string _resynced = "started";
+    private readonly HashSet<string> _awaitingLaunch = new(StringComparer.Ordinal);
+    private readonly List<string> _adopted = [];
+    private bool _adoptGotPod;
+    private long? _removedGrace;
+    private bool _removed;
+    /// <summary>Re-created, and the status showing its containers running and ready again is not written yet.</summary>
+    private bool _recreatedPending;
+    public const string RecreatedPrefix = "re-created by the kubelet from its pod cache";
     private bool _initialized;
     private int _nextInit;
     private bool _terminating;
@@ -82,10 +150,12 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
     private bool _stopping;
 
     public ITimerScheduler Timers { get; set; } = null!;
+    public IStash Stash { get; set; } = null!;
 
-    public PodWorker(JsonObject pod, string podIp, PodWorkerContext ctx)
+    public PodWorker(JsonObject pod, string podIp, PodWorkerContext ctx, bool recreated = false)
     {
         _ctx = ctx;
+        _recreated = recreated;
         _podIp = podIp;
         _podJson = pod;
         _pod = KubernetesJson.Deserialize<V1Pod>(pod.ToJsonString());
@@ -105,8 +175,9 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
         Active();
     }
 
-    public static Props Props(JsonObject pod, string podIp, PodWorkerContext ctx) =>
-        Akka.Actor.Props.Create(() => new PodWorker(pod, podIp, ctx));
+    /// <param name="recreated">re-created by the kubelet after the previous worker stopped unasked: restart counts continue from the pod status.</param>
+    public static Props Props(JsonObject pod, string podIp, PodWorkerContext ctx, bool recreated = false) =>
+        Akka.Actor.Props.Create(() => new PodWorker(pod, podIp, ctx, recreated));
 
     private sealed record LaunchReady(string Name, IActorRef Container, ContainerProtocol.Launch Launch);
     private sealed record LaunchFailed(string Name, IActorRef Container, string Message);
@@ -114,6 +185,8 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
     private sealed record Written(bool Ok, bool Gone, string? Error);
     private sealed class Deadline { public static readonly Deadline Instance = new(); }
     private sealed class Deleted { public static readonly Deleted Instance = new(); }
+    private sealed class AdoptDone { public static readonly AdoptDone Instance = new(); }
+    private sealed class HandoverDone { public static readonly HandoverDone Instance = new(); }
 
     private IEnumerable<ContainerState> All => _init.Concat(_main);
 
@@ -136,6 +209,24 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        if (_recreated)
+        {
+            // The previous worker stopped and took its containers with it: they start again, counting on from the status.
+            var status = _podJson["status"] as JsonObject;
+            PodStatusRestore.Apply(_init, status?["initContainerStatuses"] as JsonArray);
+            PodStatusRestore.Apply(_main, status?["containerStatuses"] as JsonArray);
+            foreach (var c in All)
+            {
+                c.Phase = ContainerPhase.Waiting;
+                c.WaitingReason = "ContainerCreating";
+                c.WaitingMessage = null;
+                c.WillRestart = true;
+                c.Ready = c.Started = false;
+            }
+            if (PodStatusRestore.Time(status?["startTime"]) is { } started) _startTime = started;
+            _resynced = $"{RecreatedPrefix}; starting its containers again";
+            _recreatedPending = true;
+        }
         MarkDirty();
         if (_pod.Metadata?.DeletionTimestamp is not null)
         {
@@ -149,7 +240,105 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
     {
         foreach (var c in All)
             if (c.ContainerId is not null) _ctx.Registry.Remove(c.ContainerId);
+        EndHandover();
     }
+
+    private void EndHandover()
+    {
+        foreach (var left in _ctx.Registry.EndHandover(_uid))
+        {
+            _log.Warning("pod {0}/{1}: container {2} was not re-adopted after the worker's restart; killing it", _ns, _name, left.Launch.Spec.ContainerName);
+            left.Running.Kill();
+        }
+    }
+
+    /// <summary>
+    /// A crash must not take the pod's containers down: the hand-over opens before Akka restarts the children (container
+    /// actors park their processes as they stop); log streamers end (their clients see the stream end). The container
+    /// registry keeps its entries (PostStop does not run).
+    /// </summary>
+    protected override void PreRestart(Exception reason, object message)
+    {
+        _log.Warning("pod worker {0}/{1} restarts after {2}: its running containers are handed over to the new worker", _ns, _name, reason.GetType().Name);
+        _ctx.Registry.BeginHandover(_uid);
+        foreach (var child in Context.GetChildren())
+            if (!_specs.ContainsKey(child.Path.Name)) Context.Stop(child);
+    }
+
+    /// <summary>Re-adoption instead of PreStart (which would start new containers next to the running ones).</summary>
+    protected override void PostRestart(Exception reason)
+    {
+        Become(Adopting);
+        Context.Parent.Tell(new PodWorkerProtocol.WantPod(_uid));
+        foreach (var child in Context.GetChildren())
+        {
+            if (!_specs.ContainsKey(child.Path.Name)) continue;
+            _supervisors[child.Path.Name] = child;
+            _awaitingLaunch.Add(child.Path.Name); // its back-off supervisor restarts and its new container actor asks to launch
+        }
+        _resynced = "re-adopting its containers";
+        Timers.StartSingleTimer(AdoptTimer, AdoptDone.Instance, AdoptTimeout);
+        Timers.StartSingleTimer(HandoverTimer, HandoverDone.Instance, HandoverWindow);
+    }
+
+    private void Adopting()
+    {
+        Receive<PodWorkerProtocol.PodUpdated>(u =>
+        {
+            _podJson = u.Pod;
+            _pod = KubernetesJson.Deserialize<V1Pod>(u.Pod.ToJsonString());
+            _adoptGotPod = true;
+            if (_awaitingLaunch.Count == 0) FinishAdoption();
+        });
+        Receive<PodWorkerProtocol.PodRemoved>(r => { _removed = true; _removedGrace = r.GracePeriodSeconds; });
+        Receive<ContainerProtocol.WantLaunch>(w =>
+        {
+            Stash.Stash();
+            _awaitingLaunch.Remove(w.Name);
+            if (_awaitingLaunch.Count == 0 && _adoptGotPod) FinishAdoption();
+        });
+        Receive<AdoptDone>(_ => FinishAdoption());
+        Receive<HandoverDone>(_ => EndHandover());
+        Receive<Chaos.ChaosProtocol.GetResync>(_ => Sender.Tell(new Chaos.ChaosProtocol.Resynced(_resynced)));
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>Restores the containers' state from the pod status, then handles what waited (the launch requests adopt the parked processes).</summary>
+    private void FinishAdoption()
+    {
+        Timers.Cancel(AdoptTimer);
+        var status = _podJson["status"] as JsonObject;
+        PodStatusRestore.Apply(_init, status?["initContainerStatuses"] as JsonArray);
+        PodStatusRestore.Apply(_main, status?["containerStatuses"] as JsonArray);
+        PodStatusRestore.Transitions(status, _transitions);
+        if (PodStatusRestore.Time(status?["startTime"]) is { } started) _startTime = started;
+        _nextInit = _init.TakeWhile(c => c.Succeeded).Count();
+        _initialized = _nextInit == _init.Count;
+        var phase = PodStatusBuilder.Phase(_init, _main, _initialized);
+        _finishedReported = phase is "Succeeded" or "Failed";
+        // Every container's new actor has asked to launch (their requests are stashed): the hand-over can end right
+        // after they are handled, instead of at the end of its window.
+        var everyContainerAsked = _awaitingLaunch.Count == 0;
+        _awaitingLaunch.Clear();
+        _adoptGotPod = false;
+        ResyncSummary();
+        Become(Active);
+        Stash.UnstashAll();
+        if (everyContainerAsked)
+        {
+            Timers.Cancel(HandoverTimer);
+            Self.Tell(HandoverDone.Instance); // after the unstashed launch requests
+        }
+        MarkDirty();
+        if (_removed) Self.Tell(new PodWorkerProtocol.PodRemoved(_removedGrace));
+        else if (_pod.Metadata?.DeletionTimestamp is not null) BeginTermination(DeletionGrace(), removeObject: true);
+        else if (!_finishedReported) StartNext();
+    }
+
+    private void ResyncSummary() =>
+        _resynced = _adopted.Count > 0
+            ? $"re-adopted {_adopted.Count} running container(s): {string.Join(", ", _adopted)}; restart counts restored from the pod status"
+            : "re-adopted no running container; restart counts restored from the pod status";
 
     private TimeSpan DeletionGrace() =>
         TimeSpan.FromSeconds(_pod.Metadata?.DeletionGracePeriodSeconds ?? _pod.Spec?.TerminationGracePeriodSeconds ?? 30);
@@ -243,6 +432,12 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
                 return;
             }
             if (_dirty && !Timers.IsTimerActive(FlushTimer)) Timers.StartSingleTimer(FlushTimer, Flush.Instance, _ctx.Settings.StatusCoalesce);
+            if (_recreatedPending && w.Ok && !_dirty && _main.All(c => c.Phase == ContainerPhase.Running && c.Ready))
+            {
+                _recreatedPending = false;
+                _resynced = $"{RecreatedPrefix}; containers started again and ready: "
+                            + string.Join(", ", _main.Select(c => $"{c.Name}{(c.ContainerId is { } id && _ctx.Registry.Get(id)?.Running.Pid is { } pid ? $" pid {pid}" : "")} (restart count {c.RestartCount})"));
+            }
         });
         Receive<Deadline>(_ =>
         {
@@ -255,6 +450,9 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
         Receive<Deleted>(_ => Context.Stop(Self));
         Receive<KubeletProtocol.GetLogs>(OnGetLogs);
         Receive<Terminated>(_ => { });
+        Receive<HandoverDone>(_ => EndHandover());
+        Receive<Chaos.ChaosProtocol.InjectCrash>(_ => throw new Chaos.InjectedCrashException($"pod worker {_ns}/{_name}"));
+        Receive<Chaos.ChaosProtocol.GetResync>(_ => Sender.Tell(new Chaos.ChaosProtocol.Resynced(_resynced)));
     }
 
     // ---- starting containers ----
@@ -280,8 +478,9 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
 
     private void StartContainer(ContainerState c)
     {
+        if (_supervisors.ContainsKey(c.Name)) return; // re-adopted after a restart
         var b = _ctx.Settings.Backoff;
-        var options = Backoff.OnStop(ContainerActor.Props(c.Name, Self, _ctx.Runtime), "instance", b.Min, b.Max, b.RandomFactor, -1)
+        var options = Backoff.OnStop(ContainerActor.Props(c.Name, Self, _ctx.Runtime, _ctx.Registry), "instance", b.Min, b.Max, b.RandomFactor, -1)
             .WithAutoReset(b.ResetAfter)
             .WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Stop));
         _supervisors[c.Name] = Context.ActorOf(BackoffSupervisor.Props(options), c.Name);
@@ -290,9 +489,20 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
     private void OnWantLaunch(ContainerProtocol.WantLaunch want)
     {
         var container = Sender;
+        if (_ctx.Registry.TakeParked(_uid, want.Name) is { } parked)
+        {
+            Adopt(container, parked);
+            return;
+        }
         if (_terminating || Find(want.Name) is not { } state)
         {
             container.Tell(new ContainerProtocol.Terminate(TimeSpan.Zero, "pod terminating"));
+            return;
+        }
+        if (state.Done)
+        {
+            // A new container actor (after a worker restart) for a container that ended for good: nothing to run.
+            container.Tell(new ContainerProtocol.Terminate(TimeSpan.Zero, "container ended"));
             return;
         }
         _launching.Add(want.Name);
@@ -320,6 +530,30 @@ public sealed class PodWorker : ReceiveActor, IWithTimers
                 LogPath = logPath,
             }, spec, grace)),
             failure: e => new LaunchFailed(want.Name, container, e is EnvResolutionException ? e.Message : e.GetBaseException().Message));
+    }
+
+    /// <summary>Gives a process parked during this worker's restart to its container's new actor.</summary>
+    private void Adopt(IActorRef container, ContainerRegistry.Parked parked)
+    {
+        var name = parked.Launch.Spec.ContainerName;
+        container.Tell(new ContainerProtocol.Adopt(parked));
+        if (Find(name) is { } c)
+        {
+            var running = parked.Running;
+            c.Phase = ContainerPhase.Running;
+            c.Starts = parked.Launch.Spec.Attempt + 1;
+            c.StartedAt = running.StartedAt;
+            c.ContainerId = running.ContainerId;
+            c.ImageId = running.ImageId;
+            c.WaitingMessage = null;
+            c.Ready = parked.Ready;
+            c.Started = parked.Started;
+            _ctx.Registry.Add(new ContainerRegistry.Entry(_ns, _name, _uid, name, running));
+            MarkDirty();
+        }
+        _adopted.Add(parked.Running.Pid is { } pid ? $"{name} pid {pid}" : name);
+        ResyncSummary();
+        _log.Info("pod {0}/{1}: re-adopted container {2}{3}", _ns, _name, name, parked.Running.Pid is { } p ? $" (pid {p})" : "");
     }
 
     private void OnStarted(ContainerProtocol.Started s)

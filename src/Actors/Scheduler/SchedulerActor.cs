@@ -46,7 +46,7 @@ public static class SchedulerProtocol
 /// framework (<see cref="SchedulingAlgorithm"/>) over the cache, assumes the pod on the chosen node and binds it
 /// through POST pods/{name}/binding. The actor only drives the cycle; all decisions live in the pure classes.
 /// </summary>
-public sealed class SchedulerActor : ReceiveActor, IWithTimers
+public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInjectedCrashes
 {
     private const string FlushTimer = "flush";
     public static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
@@ -94,6 +94,10 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         Receive<Bound>(OnBound);
         Receive<BindFailed>(OnBindFailed);
         Receive<StatusPatched>(_ => { });
+        Receive<Chaos.ChaosProtocol.InjectCrash>(_ => throw new Chaos.InjectedCrashException("the scheduler"));
+        Receive<Chaos.ChaosProtocol.GetResync>(_ => Sender.Tell(new Chaos.ChaosProtocol.Resynced(_podsSynced && _nodesSynced
+            ? "re-listed nodes and pods (informers synced; the scheduling queue is rebuilt from the pod list)"
+            : "informers still listing")));
         Receive<SchedulerProtocol.GetStats>(_ => Sender.Tell(CurrentStats()));
         Receive<SchedulerProtocol.GetStatus>(g => Sender.Tell(new SchedulerProtocol.Status(CurrentStats(),
             _decisions.Take(Math.Clamp(g.Last, 0, DecisionHistory)).ToList())));

@@ -15,7 +15,7 @@ namespace AkkaKube.Actors.Store;
 /// decided in order into one batch, persisted as one journal row (<see cref="StoreProtocol.StoreEventBatch"/>). Every reply (reads too) is sent in command order and only after
 /// the events it depends on are persisted, so no client reads a write before it was acknowledged.
 /// </summary>
-public sealed class StoreActor : UntypedPersistentActor, IWithTimers
+public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITakesInjectedCrashes, Chaos.IRecreatedWhenStopped
 {
     private const string BookmarkTimer = "bookmarks";
 
@@ -31,6 +31,9 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
     private DateTime? _snapshotTime;
     private long _eventsSinceStart;
     private bool _stopRequested;
+    private bool _crashRequested;
+    private long _replayed;
+    private string _resynced = "recovering from the journal";
 
     /// <summary>Sharding's hand-off message: stop once the queue is drained and the write in flight is done.</summary>
     public sealed class Stop
@@ -81,13 +84,21 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
                 _lastSnapshotRevision = s.Revision;
                 break;
             case IStoreEvent e:
+                _replayed++;
                 _hub.Publish(_state.Apply(e));
                 break;
             case StoreEventBatch b:
-                foreach (var e in b.Unwrap()) _hub.Publish(_state.Apply(e));
+                foreach (var e in b.Unwrap())
+                {
+                    _replayed++;
+                    _hub.Publish(_state.Apply(e));
+                }
                 break;
             case RecoveryCompleted:
                 CommittedRevision = _state.Revision;
+                _resynced = $"recovered partition {_partition} from the journal: revision {_state.Revision}, {_state.Count} objects ("
+                            + (_snapshotSequenceNr is { } snap ? $"snapshot at seq-nr {snap} + " : "no snapshot, ")
+                            + $"{_replayed} events replayed)";
                 _log.Info("store partition {0} recovered: {1} objects at revision {2}", _partition, _state.Count, _state.Revision);
                 Timers.StartPeriodicTimer(BookmarkTimer, BookmarkTick.Instance, _settings.BookmarkInterval);
                 break;
@@ -122,6 +133,14 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
             case Stop:
                 _stopRequested = true;
                 StopIfIdle();
+                break;
+            case Chaos.ChaosProtocol.InjectCrash:
+                // A write in flight finishes first (its clients get their answer), then the crash: see CrashIfRequested.
+                _crashRequested = true;
+                CrashIfRequested();
+                break;
+            case Chaos.ChaosProtocol.GetResync:
+                Sender.Tell(new Chaos.ChaosProtocol.Resynced(_resynced));
                 break;
             case SaveSnapshotSuccess s:
                 _snapshotSequenceNr = s.Metadata.SequenceNr;
@@ -194,6 +213,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
                 _inFlight = null;
                 foreach (var item in done) Complete(item);
                 MaybeSnapshot();
+                CrashIfRequested();
                 Drain();
                 StopIfIdle();
             });
@@ -224,6 +244,16 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
         if (_state.Revision - _lastSnapshotRevision < _settings.SnapshotThreshold(_state.Count)) return;
         _lastSnapshotRevision = _state.Revision;
         SaveSnapshot(_state.ToSnapshot());
+    }
+
+    /// <summary>
+    /// `chaos crash-actor`: throws once no write is in flight, so no acknowledged write is lost and no client is left
+    /// without an answer; queued commands are answered 503 (retry) by PostStop, watches end with 410 (re-list). The
+    /// Shard (default supervision) restarts this actor, which recovers from the journal.
+    /// </summary>
+    private void CrashIfRequested()
+    {
+        if (_crashRequested && _inFlight is null) throw new Chaos.InjectedCrashException($"store partition {_partition}");
     }
 
     private void StopIfIdle()
@@ -264,6 +294,8 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers
 
     protected override void PostStop()
     {
+        // A stop while a write is in flight (e.g. `chaos stop-actor`, a PoisonPill): its outcome is unknown to the clients.
+        FailInFlight(new InvalidOperationException("the partition stopped while the write was in flight"));
         Send(_hub.EndAll(410, "Expired", $"store partition {_partition} stopped: list again and watch from the new resourceVersion"));
         var unavailable = new StoreFailure(503, "ServiceUnavailable", $"store partition {_partition} is restarting; retry");
         while (_queue.Count > 0) _queue.Dequeue().Sender.Tell(unavailable);

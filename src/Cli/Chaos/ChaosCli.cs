@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace AkkaKube.Cli.Chaos;
 
 /// <summary>
-/// `akkakube chaos kill|stop|restart &lt;node&gt;`, `kill-zone &lt;zone&gt;`, `kill-leader`, `crash-actor &lt;node&gt; &lt;path&gt;`:
+/// `akkakube chaos kill|stop|restart &lt;node&gt;`, `kill-zone &lt;zone&gt;`, `kill-leader`, `crash-actor|stop-actor &lt;node&gt; &lt;path&gt;`:
 /// inject a fault into the local cluster and print the recovery report (exit 0 recovered, 3 not recovered within
 /// --timeout, 2 not steady beforehand / usage, 1 other errors).
 /// </summary>
@@ -19,7 +19,8 @@ public static class ChaosCli
         chaos.Subcommands.Add(Fault("restart", "SIGKILL a node process and start it again with the same arguments (a reboot); wait until it is Up again", FaultKind.Restart, "node", dataDir));
         chaos.Subcommands.Add(Fault("kill-zone", "SIGKILL every worker of a zone, then watch the workloads re-spread", FaultKind.KillZone, "zone", dataDir));
         chaos.Subcommands.Add(Fault("kill-leader", "SIGKILL the control-plane node hosting the singletons (scheduler, controller-manager)", FaultKind.KillLeader, null, dataDir));
-        chaos.Subcommands.Add(CrashActor(dataDir));
+        chaos.Subcommands.Add(ActorFault(dataDir, stop: false));
+        chaos.Subcommands.Add(ActorFault(dataDir, stop: true));
         return chaos;
     }
 
@@ -52,12 +53,24 @@ public static class ChaosCli
         return cmd;
     }
 
-    private static Command CrashActor(Option<string> dataDir)
+    private static Command ActorFault(Option<string> dataDir, bool stop)
     {
         var (json, timeout) = Common();
-        var node = new Argument<string>("node") { Description = "node whose command host injects the fault (any node: controllers are reached through the singleton proxy)" };
-        var path = new Argument<string>("path") { Description = "controller name or path, e.g. replicaset or /user/controller-manager/controller-manager/replicaset" };
-        var cmd = new Command("crash-actor", "Make an actor throw (controllers of the controller-manager) and watch its supervisor restart it") { dataDir, json, timeout, node, path };
+        var node = new Argument<string>("node")
+        {
+            Description = stop
+                ? "node the actor runs on (its command host stops it)"
+                : "node the actor runs on (any node for controllers: they are reached through the singleton proxy)",
+        };
+        var path = new Argument<string>("path")
+        {
+            Description = stop
+                ? "store/<partition>, pod/<namespace>/<name> (its PodWorker) or an actor path, e.g. /system/sharding/store/3/pods"
+                : "a controller (replicaset, or /user/controller-manager/controller-manager/replicaset), store/<partition>, pod/<namespace>/<name> (its PodWorker), scheduler, or an actor path (`akkakube cmd <node> actor hierarchy`)",
+        };
+        var cmd = stop
+            ? new Command("stop-actor", "Stop an actor (a store partition, a PodWorker) and watch its parent re-create it") { dataDir, json, timeout, node, path }
+            : new Command("crash-actor", "Make an actor throw (a controller, a store partition, a PodWorker, the scheduler) and watch its supervisor restart it") { dataDir, json, timeout, node, path };
         cmd.SetAction(async (parse, ct) =>
         {
             var asJson = parse.GetValue(json);
@@ -67,7 +80,9 @@ public static class ChaosCli
                 Timeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
                 Progress = asJson ? null : Console.WriteLine,
             };
-            var report = await runner.CrashActorAsync(parse.GetValue(node)!, parse.GetValue(path)!, ct);
+            var report = stop
+                ? await runner.StopActorAsync(parse.GetValue(node)!, parse.GetValue(path)!, ct)
+                : await runner.CrashActorAsync(parse.GetValue(node)!, parse.GetValue(path)!, ct);
             return Print(report, asJson);
         });
         return cmd;

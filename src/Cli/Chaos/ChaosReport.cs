@@ -27,6 +27,8 @@ public sealed class ChaosReport
     public Dictionary<string, string>? PartitionMoves { get; set; }
     public Dictionary<string, int>? StartsBefore { get; set; }
     public Dictionary<string, int>? StartsAfter { get; set; }
+    /// <summary>crash-actor/stop-actor of a non-controller actor: the actor's incarnations, failure counts and re-sync.</summary>
+    public ActorFaultReport? Actor { get; init; }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
@@ -51,6 +53,14 @@ public sealed class ChaosReport
         if (StartsBefore is not null)
             foreach (var (k, v) in StartsBefore.OrderBy(k => k.Key, StringComparer.Ordinal))
                 w.WriteLine($"  starts {k}: {v} → {StartsAfter?.GetValueOrDefault(k).ToString() ?? "?"}");
+        if (Actor is { } a)
+        {
+            w.WriteLine($"  actor {a.Path} on {a.Node} ({a.Type})");
+            w.WriteLine($"  supervised failures (`actor restarts`): {a.FailuresBefore} → {a.FailuresAfter?.ToString() ?? "?"}");
+            w.WriteLine($"  incarnation uid: {a.UidBefore} → {a.UidAfter ?? "?"}");
+            if (a.RecreatedBy is not null) w.WriteLine($"  re-created by: {a.RecreatedBy}");
+            if (a.Resynced is not null) w.WriteLine($"  re-synced: {a.Resynced}");
+        }
         w.WriteLine(Recovered
             ? $"recovered in {RecoveredAfterSeconds:0.00} s"
             : $"NOT recovered within {TimeoutSeconds:0} s");
@@ -59,4 +69,20 @@ public sealed class ChaosReport
         foreach (var l in Leftovers) w.WriteLine($"leftover: {l}");
         return w.ToString();
     }
+}
+
+/// <summary>The actor side of a crash-actor/stop-actor report (failures = the node's supervised-failure counter for the path).</summary>
+public sealed class ActorFaultReport
+{
+    public required string Node { get; init; }
+    public required string Path { get; init; }
+    public required string Type { get; init; }
+    public required string UidBefore { get; init; }
+    public string? UidAfter { get; set; }
+    public int FailuresBefore { get; init; }
+    public int? FailuresAfter { get; set; }
+    public string? RecreatedBy { get; set; }
+    public string? Resynced { get; set; }
+    public int ProbeErrors { get; set; }
+    public string? LastProbeError { get; set; }
 }

@@ -163,30 +163,7 @@ public sealed class ChaosRunner
         // API probe: GET /readyz every ProbeInterval while the fault runs.
         var clock = new Stopwatch();
         using var stopProbe = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var probe = Task.Run(async () =>
-        {
-            double? outageStart = null;
-            while (!stopProbe.IsCancellationRequested)
-            {
-                var ok = await view.ProbeAsync(stopProbe.Token);
-                if (stopProbe.IsCancellationRequested) break;
-                var now = clock.Elapsed.TotalSeconds;
-                lock (report)
-                {
-                    report.ApiProbes++;
-                    if (!ok) report.ApiFailures++;
-                    if (!ok && outageStart is null) outageStart = now;
-                    if (ok && outageStart is { } s)
-                    {
-                        report.LongestApiOutageSeconds = Math.Max(report.LongestApiOutageSeconds, Math.Round(now - s, 2));
-                        outageStart = null;
-                    }
-                }
-                try { await Task.Delay(ProbeInterval, stopProbe.Token); } catch (OperationCanceledException) { }
-            }
-            lock (report)
-                if (outageStart is { } open) report.LongestApiOutageSeconds = Math.Max(report.LongestApiOutageSeconds, Math.Round(clock.Elapsed.TotalSeconds - open, 2));
-        }, CancellationToken.None);
+        var probe = ProbeApiAsync(view, report, clock, stopProbe.Token);
 
         // Inject.
         var signal = kind == FaultKind.Stop ? NodeProcesses.SigTerm : NodeProcesses.SigKill;
@@ -396,6 +373,32 @@ public sealed class ChaosRunner
         return report;
     }
 
+    /// <summary>GET /readyz every <see cref="ProbeInterval"/> until <paramref name="stop"/>: probes, failures and the longest outage go into the report.</summary>
+    private Task ProbeApiAsync(ClusterView view, ChaosReport report, Stopwatch clock, CancellationToken stop) => Task.Run(async () =>
+    {
+        double? outageStart = null;
+        while (!stop.IsCancellationRequested)
+        {
+            var ok = await view.ProbeAsync(stop);
+            if (stop.IsCancellationRequested) break;
+            var now = clock.Elapsed.TotalSeconds;
+            lock (report)
+            {
+                report.ApiProbes++;
+                if (!ok) report.ApiFailures++;
+                if (!ok && outageStart is null) outageStart = now;
+                if (ok && outageStart is { } s)
+                {
+                    report.LongestApiOutageSeconds = Math.Max(report.LongestApiOutageSeconds, Math.Round(now - s, 2));
+                    outageStart = null;
+                }
+            }
+            try { await Task.Delay(ProbeInterval, stop); } catch (OperationCanceledException) { }
+        }
+        lock (report)
+            if (outageStart is { } open) report.LongestApiOutageSeconds = Math.Max(report.LongestApiOutageSeconds, Math.Round(clock.Elapsed.TotalSeconds - open, 2));
+    }, CancellationToken.None);
+
     /// <summary>
     /// A reboot keeps the node away until the survivors have removed its old incarnation (as a real reboot, which takes
     /// longer than failure detection and downing, does). Starting the same address while a survivor still tears down
@@ -546,18 +549,31 @@ public sealed class ChaosRunner
     }
 
     /// <summary>
-    /// `crash-actor`: injects a supervision fault through a node's `chaos crash` command, then waits until the
-    /// controller-manager counts one more start of that controller (it was restarted) and the cluster is steady.
+    /// `crash-actor`: controllers (by name or path below the controller-manager) go through the controller-manager
+    /// singleton (<see cref="CrashControllerAsync"/>); any other actor through the target node's `chaos` palette
+    /// (<see cref="ActorFaultAsync"/>).
     /// </summary>
-    public async Task<ChaosReport> CrashActorAsync(string nodeName, string path, CancellationToken ct)
+    public Task<ChaosReport> CrashActorAsync(string nodeName, string path, CancellationToken ct) =>
+        Actors.Chaos.ChaosPalette.ControllerOf(path) is not null
+            ? CrashControllerAsync(nodeName, path, ct)
+            : ActorFaultAsync(nodeName, path, stop: false, ct);
+
+    /// <summary>`stop-actor`: stops an actor whose parent re-creates it (store partition, PodWorker) and watches it come back.</summary>
+    public Task<ChaosReport> StopActorAsync(string nodeName, string path, CancellationToken ct) =>
+        ActorFaultAsync(nodeName, path, stop: true, ct);
+
+    /// <summary>
+    /// Controllers: injects a crash through a node's `chaos crash` command, then waits until the controller-manager
+    /// counts one more start of that controller (it was restarted) and the cluster is steady.
+    /// </summary>
+    private async Task<ChaosReport> CrashControllerAsync(string nodeName, string path, CancellationToken ct)
     {
         var state = LoadState();
         var node = FindNode(state, nodeName);
         using var view = new ClusterView(state, TimeSpan.FromSeconds(2));
         Progress?.Invoke("checking that the cluster is steady …");
         await WaitSteadyAsync(state, view, ct);
-        var controller = Actors.Controllers.ChaosPalette.ControllerOf(path)
-            ?? throw new CliException($"crash injection is implemented for the controllers ({string.Join(", ", Actors.Controllers.ControllerNames.All)}); '{path}' is not one");
+        var controller = Actors.Chaos.ChaosPalette.ControllerOf(path)!;
         var report = new ChaosReport { Fault = "crash-actor", Targets = [$"{node.Name}:{path}"], TimeoutSeconds = Timeout.TotalSeconds };
         report.StartsBefore = await StartsAsync(view, node.Name, ct);
         var clock = Stopwatch.StartNew();
@@ -587,6 +603,136 @@ public sealed class ChaosRunner
         }
         var others = report.StartsBefore.Where(kv => kv.Key != controller && report.StartsAfter?.GetValueOrDefault(kv.Key) != kv.Value).Select(kv => kv.Key).ToList();
         if (others.Count > 0) report.Notes.Add($"other controllers restarted too: {string.Join(", ", others)}");
+        return report;
+    }
+
+    /// <summary>What the target node's `chaos probe` says about one actor path.</summary>
+    public sealed record ActorProbe(string Path, bool Alive, string Uid, string Type, int Failures, string Resynced, string RecreatedBy)
+    {
+        /// <summary>Still re-syncing (the summary of the new incarnation is not in yet).</summary>
+        public bool Settling => Resynced is "re-adopting its containers" or "recovering from the journal" or "informers still listing" or "not answering"
+                                || Resynced.EndsWith("starting its containers again", StringComparison.Ordinal);
+    }
+
+    private static async Task<ActorProbe> ProbeActorAsync(ClusterView view, string node, string path, string? mode, CancellationToken ct)
+    {
+        List<string> args = mode is null ? [path] : [path, "--for", mode];
+        var replies = await view.CmdAsync(new HashSet<string>(), new CmdRequest("chaos", "probe", args), ct, onNode: node);
+        var rows = replies.First(r => r.Type == CmdReply.Kinds.Table).Rows!.Where(r => r.Count >= 2).ToDictionary(r => r[0], r => r[1]);
+        return new ActorProbe(rows["path"], rows["alive"] == "true", rows["uid"], rows["type"], int.Parse(rows["failures"], System.Globalization.CultureInfo.InvariantCulture),
+            rows["resynced"], rows["recreated-by"]);
+    }
+
+    /// <summary>
+    /// `crash-actor` / `stop-actor` of one actor on one node: checks the target takes the fault (before anything else),
+    /// checks the cluster is steady, records the actor's incarnation and supervised-failure count, injects, confirms the
+    /// fault took effect (crash: one more supervised failure for that path; stop: the path dead or a new incarnation),
+    /// waits until the actor is back (crash: the same incarnation, restarted in place; stop: a new incarnation) with
+    /// what it re-synced, then until the cluster is steady again. The API is probed throughout.
+    /// </summary>
+    private async Task<ChaosReport> ActorFaultAsync(string nodeName, string path, bool stop, CancellationToken ct)
+    {
+        var state = LoadState();
+        var node = FindNode(state, nodeName);
+        using var view = new ClusterView(state, TimeSpan.FromSeconds(2));
+        var mode = stop ? "stop" : "crash";
+        // An unknown path, or an actor that does not take this fault, fails at once with the palette's one-line reason.
+        var target = await ProbeActorAsync(view, node.Name, path, mode, ct);
+        Progress?.Invoke("checking that the cluster is steady …");
+        await WaitSteadyAsync(state, view, ct);
+        var before = await ProbeActorAsync(view, node.Name, target.Path, mode, ct);
+        var report = new ChaosReport
+        {
+            Fault = stop ? "stop-actor" : "crash-actor",
+            Targets = [$"{node.Name}:{before.Path}"],
+            TimeoutSeconds = Timeout.TotalSeconds,
+            Actor = new ActorFaultReport { Node = node.Name, Path = before.Path, Type = before.Type, UidBefore = before.Uid, FailuresBefore = before.Failures },
+        };
+        var clock = new Stopwatch();
+        using var stopProbe = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var apiProbe = ProbeApiAsync(view, report, clock, stopProbe.Token);
+        void Once(string ev, string detail = "")
+        {
+            if (report.Has(ev)) return;
+            report.Add(clock.Elapsed.TotalSeconds, ev, detail);
+            Progress?.Invoke($"+{clock.Elapsed.TotalSeconds:0.00}s {ev} {detail}");
+        }
+
+        report.InjectedAt = DateTime.UtcNow;
+        clock.Start();
+        await view.CmdAsync(new HashSet<string>(), new CmdRequest("chaos", mode, [before.Path]), ct, onNode: node.Name);
+        Once(stop ? "stop sent" : "crash injected", $"{before.Type} {before.Path} (uid {before.Uid})");
+        if (stop) report.Actor.RecreatedBy = before.RecreatedBy;
+
+        var deadline = clock.Elapsed + Timeout;
+        var back = false;
+        ActorProbe? last = null;
+        while (clock.Elapsed < deadline)
+        {
+            try
+            {
+                last = await ProbeActorAsync(view, node.Name, before.Path, null, ct);
+            }
+            catch (CliException e)
+            {
+                // The node's command host did not answer this time (busy): try again.
+                report.Actor.ProbeErrors++;
+                report.Actor.LastProbeError = e.Message;
+                await Task.Delay(PollInterval, ct);
+                continue;
+            }
+            report.Actor.FailuresAfter = last.Failures;
+            if (!stop)
+            {
+                if (last.Failures > before.Failures) Once("crashed", $"supervised failure #{last.Failures} of {before.Path} on {node.Name} (`akkakube cmd {node.Name} actor restarts`)");
+                if (report.Has("crashed") && last.Alive && !last.Settling)
+                {
+                    if (last.Uid == before.Uid) Once("restarted", $"same incarnation (uid {last.Uid}), restarted in place by its supervisor; {last.Resynced}");
+                    else Once("re-created", $"new incarnation uid {last.Uid} (its supervisor stopped it and its parent made a new one); {last.Resynced}");
+                    back = true;
+                }
+            }
+            else
+            {
+                if (!last.Alive || last.Uid != before.Uid) Once("stopped", $"{before.Path} uid {before.Uid} gone");
+                if (last.Alive && last.Uid != before.Uid && !last.Settling)
+                {
+                    Once("re-created", $"new incarnation uid {last.Uid}; {last.Resynced}");
+                    back = true;
+                }
+            }
+            if (back)
+            {
+                report.Actor.UidAfter = last.Uid;
+                report.Actor.Resynced = last.Resynced;
+                var why = await WhyNotSteady(state, view, ct);
+                if (why is null)
+                {
+                    Once("cluster steady", "every node Up, every Deployment at its desired ready replicas, every Node Ready");
+                    report.Recovered = true;
+                    report.RecoveredAfterSeconds = Math.Round(clock.Elapsed.TotalSeconds, 2);
+                    break;
+                }
+            }
+            await Task.Delay(PollInterval, ct);
+        }
+        stopProbe.Cancel();
+        try { await apiProbe; }
+        catch (OperationCanceledException) when (stopProbe.IsCancellationRequested && !ct.IsCancellationRequested) { }
+
+        if (!stop && !report.Has("crashed"))
+            report.Notes.Add($"the fault did not take effect: no supervised failure of {before.Path} was recorded on {node.Name} within {Timeout.TotalSeconds:0} s");
+        if (!stop && report.Actor.FailuresAfter is { } fa && fa > before.Failures + 1)
+            report.Notes.Add($"{before.Path} failed {fa - before.Failures} times since the injection (one expected)");
+        if (!back)
+            report.Notes.Add(last is { Alive: true } && last.Settling
+                ? $"{before.Path} is alive but still re-syncing: {last.Resynced}"
+                : $"{before.Path} is not back on {node.Name}" + (stop ? $" (expected: {before.RecreatedBy})" : ""));
+        if (!report.Recovered && back)
+        {
+            var why = await WhyNotSteady(state, view, ct);
+            if (why is not null) report.Notes.Add($"not recovered: {why}");
+        }
         return report;
     }
 

@@ -9,11 +9,12 @@ public class ChaosCliTests
     [InlineData("kill", "worker-a1")]
     [InlineData("kill-zone", "zone-a")]
     [InlineData("crash-actor", "cp-1")]
+    [InlineData("stop-actor", "cp-1")]
     public async Task A_chaos_command_without_a_local_cluster_fails_with_one_line(string command, string argument)
     {
         using var dir = new TempDir();
-        string[] args = command == "crash-actor"
-            ? ["chaos", command, argument, "replicaset", "--data-dir", dir.Path]
+        string[] args = command is "crash-actor" or "stop-actor"
+            ? ["chaos", command, argument, command == "crash-actor" ? "replicaset" : "store/pods", "--data-dir", dir.Path]
             : ["chaos", command, argument, "--data-dir", dir.Path];
         var r = await ProcessRunner.RunAsync(ProcessRunner.Akkakube, args, TimeSpan.FromSeconds(60));
         ProcessRunner.AssertOneLineError(r, "no cluster in");

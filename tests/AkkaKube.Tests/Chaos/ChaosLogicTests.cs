@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using AkkaKube.Actors.Controllers;
+using AkkaKube.Actors.Chaos;
 using AkkaKube.Cli.Chaos;
 
 namespace AkkaKube.Tests.Chaos;

@@ -45,7 +45,7 @@ public abstract class WorkerKillSpecs<TCluster>(TCluster cluster, ITestOutputHel
 }
 
 [Trait("Category", "Failover")]
-public sealed class WorkerFailoverTests(WorkerFailoverCluster cluster, ITestOutputHelper output)
+public sealed partial class WorkerFailoverTests(WorkerFailoverCluster cluster, ITestOutputHelper output)
     : WorkerKillSpecs<WorkerFailoverCluster>(cluster, output), IClassFixture<WorkerFailoverCluster>
 {
     /// <summary>
