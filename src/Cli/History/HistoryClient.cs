@@ -41,6 +41,10 @@ public sealed class HistoryClient(Uri apiServer, string @namespace = "default", 
                 BaseAddress = apiServer,
                 Timeout = CallTimeout,
             };
+            // One connection per call: on a reused connection that the server closes without an answer (its apiserver
+            // was killed mid-request), SocketsHttpHandler silently re-sends a request without a body (dotnet/runtime
+            // #86714) — a DELETE that was applied then comes back 404 on the retry, and the history is wrong.
+            http.DefaultRequestHeaders.ConnectionClose = true;
             var rng = new Random(Seed * 1000 + id);
             var lastSeen = new Dictionary<string, string>();
             var n = 0;
