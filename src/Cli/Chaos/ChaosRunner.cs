@@ -237,15 +237,12 @@ public sealed class ChaosRunner
             }
         }, CancellationToken.None);
 
-        var selfUp = new HashSet<string>();
-        var nextSingletonCheck = TimeSpan.Zero;
-        while (clock.Elapsed < deadline)
+        var membershipLock = new object();
+        void ObserveMembers(IReadOnlyList<MemberView> members)
         {
-            var snap = await view.SnapshotAsync(kind == FaultKind.Restart ? new HashSet<string>() : names, ct);
-            var t = clock.Elapsed.TotalSeconds;
-            if (snap.Members is not null)
+            lock (membershipLock)
             {
-                var byAddress = snap.Members.ToDictionary(m => m.Address);
+                var byAddress = members.ToDictionary(m => m.Address);
                 foreach (var target in targets)
                 {
                     if (byAddress.TryGetValue(target.Address, out var m))
@@ -253,13 +250,46 @@ public sealed class ChaosRunner
                         if (m.Reachability == "unreachable") Once($"unreachable {target.Name}");
                         if (m.Status is "Down" or "Exiting" or "Leaving") Once($"{m.Status.ToLowerInvariant()} {target.Name}");
                     }
-                    else if (!seenGone.Contains(target.Name))
-                    {
-                        seenGone.Add(target.Name);
+                    else if (seenGone.Add(target.Name))
                         Once($"removed {target.Name}", "no longer a member (seen from a surviving node)");
-                    }
                 }
             }
+        }
+        bool AllGone()
+        {
+            lock (membershipLock) return seenGone.Count == targets.Count;
+        }
+
+        // Membership is watched beside the main loop every 100 ms (`cluster show` needs no store partition): the main
+        // loop's snapshot also lists from the API, which waits while partitions move, and would time these events late.
+        using var stopMemberWatch = new CancellationTokenSource();
+        var memberWatch = kind == FaultKind.Restart ? Task.CompletedTask : Task.Run(async () =>
+        {
+            try
+            {
+                while (!stopMemberWatch.IsCancellationRequested)
+                {
+                    if (await view.MembersAsync(names, stopMemberWatch.Token).ConfigureAwait(false) is { } members) ObserveMembers(members);
+                    if (singletonTarget && AllGone() && !report.Has("singletons moved")
+                        && await SingletonHostAsync(state, view, names, stopMemberWatch.Token).ConfigureAwait(false) is { } host && !names.Contains(host.Name))
+                        Once("singletons moved", $"oldest control-plane member now {host.Name}");
+                    if (AllGone() && (!singletonTarget || report.Has("singletons moved"))) return;
+                    await Task.Delay(100, stopMemberWatch.Token).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or CliException)
+            {
+                // stopped, or no command host answers: the main loop still observes the membership
+            }
+        }, CancellationToken.None);
+
+        var selfUp = new HashSet<string>();
+        var nextSingletonCheck = TimeSpan.Zero;
+        while (clock.Elapsed < deadline)
+        {
+            var snap = await view.SnapshotAsync(kind == FaultKind.Restart ? new HashSet<string>() : names, ct);
+            var t = clock.Elapsed.TotalSeconds;
+            if (snap.Members is not null) ObserveMembers(snap.Members);
             if (snap.Nodes is not null)
                 foreach (var target in targets)
                 {
@@ -317,7 +347,7 @@ public sealed class ChaosRunner
             {
                 FaultKind.Restart => targets.All(x => selfUp.Contains(x.Name)) && report.Has("all Deployments ready")
                                      && targets.Where(x => !x.ControlPlane).All(x => report.Has($"Node Ready again {x.Name}") || !report.Has($"NotReady {x.Name}") && snap.Nodes?.FirstOrDefault(n => n.Name == x.Name)?.Ready == "True"),
-                _ => seenGone.Count == targets.Count && report.Has("all Deployments ready")
+                _ => AllGone() && report.Has("all Deployments ready")
                      && (podsOnTargets.Count == 0 || report.Has("pods evicted"))
                      && (!controlPlaneTarget || report.Has("new pod bound")),
             };
@@ -330,6 +360,8 @@ public sealed class ChaosRunner
             await Task.Delay(PollInterval, ct);
         }
 
+        stopMemberWatch.Cancel();
+        await memberWatch;
         stopProbe.Cancel();
         // Stopping the probe cancels its request in flight; that is the end of probing, not a failure.
         try { await probe; }
