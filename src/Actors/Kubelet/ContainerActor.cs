@@ -202,13 +202,7 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
 
     private void StartProbes()
     {
-        if (ProbeSpec(ProbeKind.Startup) is { } startup)
-        {
-            var timing = ProbeTiming.From(startup, ProbeKind.Startup);
-            _probes[ProbeKind.Startup] = new ProbeState(timing, initial: false);
-            Schedule(ProbeKind.Startup, timing.InitialDelay);
-        }
-        else AfterStartup();
+        if (!BeginProbe(ProbeKind.Startup, initial: false, afterInitialDelay: true)) AfterStartup();
     }
 
     /// <summary>Probes of an adopted process: startup again if it had not started, else liveness and readiness from where they were.</summary>
@@ -220,37 +214,28 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
             return;
         }
         _started = true;
-        if (ProbeSpec(ProbeKind.Liveness) is { } liveness)
-        {
-            var timing = ProbeTiming.From(liveness, ProbeKind.Liveness);
-            _probes[ProbeKind.Liveness] = new ProbeState(timing, initial: true);
-            Schedule(ProbeKind.Liveness, timing.Period);
-        }
-        if (ProbeSpec(ProbeKind.Readiness) is { } readiness)
-        {
-            var timing = ProbeTiming.From(readiness, ProbeKind.Readiness);
-            _probes[ProbeKind.Readiness] = new ProbeState(timing, initial: ready);
-            Schedule(ProbeKind.Readiness, timing.Period);
-        }
+        // A re-adopted container is past its initial delays: probe on the next period.
+        BeginProbe(ProbeKind.Liveness, initial: true, afterInitialDelay: false);
+        BeginProbe(ProbeKind.Readiness, initial: ready, afterInitialDelay: false);
+    }
+
+    /// <summary>Starts probing <paramref name="kind"/> if the spec has such a probe; false when it has none.</summary>
+    private bool BeginProbe(ProbeKind kind, bool initial, bool afterInitialDelay)
+    {
+        if (ProbeSpec(kind) is not { } spec) return false;
+        var timing = ProbeTiming.From(spec, kind);
+        _probes[kind] = new ProbeState(timing, initial);
+        Schedule(kind, afterInitialDelay ? timing.InitialDelay : timing.Period);
+        return true;
     }
 
     private void AfterStartup()
     {
         _started = true;
         _podWorker.Tell(new ContainerProtocol.StartupSucceeded(_name, _launch!.Spec.Attempt));
-        if (ProbeSpec(ProbeKind.Liveness) is { } liveness)
-        {
-            var timing = ProbeTiming.From(liveness, ProbeKind.Liveness);
-            _probes[ProbeKind.Liveness] = new ProbeState(timing, initial: true);
-            Schedule(ProbeKind.Liveness, timing.InitialDelay);
-        }
-        if (ProbeSpec(ProbeKind.Readiness) is { } readiness)
-        {
-            var timing = ProbeTiming.From(readiness, ProbeKind.Readiness);
-            _probes[ProbeKind.Readiness] = new ProbeState(timing, initial: false);
-            Schedule(ProbeKind.Readiness, timing.InitialDelay);
-        }
-        else _podWorker.Tell(new ContainerProtocol.ReadinessChanged(_name, _launch.Spec.Attempt, true));
+        BeginProbe(ProbeKind.Liveness, initial: true, afterInitialDelay: true);
+        if (!BeginProbe(ProbeKind.Readiness, initial: false, afterInitialDelay: true))
+            _podWorker.Tell(new ContainerProtocol.ReadinessChanged(_name, _launch.Spec.Attempt, true));
     }
 
     private void Schedule(ProbeKind kind, TimeSpan delay)
