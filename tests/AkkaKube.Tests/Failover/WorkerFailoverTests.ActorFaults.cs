@@ -176,6 +176,9 @@ public sealed partial class WorkerFailoverTests
         await EventuallyAsync(async () => (await PodsAsync(http, "after-restarts")).Count(IsReadyRunning) == 1,
             TimeSpan.FromSeconds(60), "the new Deployment's pod ready after the scheduler and the replicaset controller restarted");
         await SendAsync(http, HttpMethod.Delete, "/apis/apps/v1/namespaces/default/deployments/after-restarts");
+        // Gone before the next test of this cluster: a pod deleted during its chaos run would count as collateral.
+        await EventuallyAsync(async () => (await PodsAsync(http, "after-restarts")).Count == 0,
+            TimeSpan.FromSeconds(60), "the Deployment's pod deleted");
     }
 
     [Fact]

@@ -16,6 +16,9 @@ public sealed class FakeKubeApi : IKubeApi
     private readonly Dictionary<string, Dictionary<string, JsonObject>> _objects = new();
     private readonly Dictionary<string, (ApiResource Resource, IActorRef Subscriber, string? FieldSelector, string? Ns)> _watches = new();
     private long _revision;
+    // Every change, so a watch from a resourceVersion replays what it missed (as the store does): a pod created
+    // between an informer's re-list and its new watch must not be lost.
+    private readonly List<(ApiResource Resource, string Type, JsonObject Object, long Revision)> _history = [];
     private int _watchSeq;
 
     public ConcurrentQueue<string> Calls { get; } = new();
@@ -197,6 +200,10 @@ public sealed class FakeKubeApi : IKubeApi
             var id = $"w{++_watchSeq}";
             _watches[id] = (resource, subscriber, options?.FieldSelector, ns);
             subscriber.Tell(new StoreProtocol.WatchStarted(id, _revision)); // as the store confirms a watch
+            if (long.TryParse(resourceVersion, out var from))
+                foreach (var (r, type, obj, rev) in _history)
+                    if (rev > from && r.Partition == resource.Partition && Matches(obj, ns, options?.FieldSelector))
+                        subscriber.Tell(new StoreProtocol.WatchEvent(id, type, obj.ToJsonString(), rev));
             return Task.FromResult(id);
         }
     }
@@ -220,6 +227,7 @@ public sealed class FakeKubeApi : IKubeApi
     private void Notify(ApiResource resource, string type, JsonObject obj)
     {
         var json = obj.ToJsonString();
+        _history.Add((resource, type, (JsonObject)obj.DeepClone(), _revision));
         foreach (var (id, w) in _watches)
             if (w.Resource.Partition == resource.Partition && Matches(obj, w.Ns, w.FieldSelector))
                 w.Subscriber.Tell(new StoreProtocol.WatchEvent(id, type, json, _revision));
