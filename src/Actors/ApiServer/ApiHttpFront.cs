@@ -95,6 +95,7 @@ public static class ApiHttpFront
                 authentication.Enabled ? " (bearer tokens required)" : "");
         var frontend = app.Services.GetRequiredService<ApiFrontend>();
         var serverAddress = $"{node.ApiAddress}:{node.ApiPort}";
+        OpenApi.OpenApiService.Warm();
         app.Run(ctx => HandleAsync(ctx, frontend, authentication, serverAddress));
     }
 
@@ -164,7 +165,7 @@ public static class ApiHttpFront
                 return;
             case "openapi":
                 RequireGet(isGet);
-                await OpenApi(ctx, segs);
+                await OpenApi.OpenApiEndpoint.ServeAsync(ctx, segs);
                 return;
         }
 
@@ -284,34 +285,11 @@ public static class ApiHttpFront
 
     private static JsonObject RootPaths()
     {
-        var paths = new JsonArray("/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3", "/readyz", "/version");
+        var paths = new JsonArray("/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/readyz", "/version");
         foreach (var g in ApiResource.Groups.Where(g => g.Length > 0)) { paths.Add($"/apis/{g}"); paths.Add($"/apis/{g}/v1"); }
         paths.Add($"/apis/{MetricsEndpoint.Group}");
         paths.Add($"/apis/{MetricsEndpoint.GroupVersion}");
         return new JsonObject { ["paths"] = paths };
-    }
-
-    private static async Task OpenApi(HttpContext ctx, string[] segs)
-    {
-        if (segs.Length >= 2 && segs[1] == "v3")
-        {
-            if (segs.Length == 2)
-            {
-                await WriteJson(ctx, 200, Discovery.OpenApiRoot());
-                return;
-            }
-            var gvPath = string.Join("/", segs[2..]);
-            foreach (var (p, g, v) in Discovery.OpenApiGroupVersions())
-                if (p == gvPath)
-                {
-                    var doc = Discovery.OpenApiDocument(g, v);
-                    ctx.Response.Headers.ETag = "\"" + Discovery.Hash(doc.ToJsonString()) + "\"";
-                    ctx.Response.Headers.CacheControl = ctx.Request.Query.ContainsKey("hash") ? "public, immutable" : "no-cache, private";
-                    await WriteJson(ctx, 200, doc);
-                    return;
-                }
-        }
-        throw NotFoundPath();
     }
 
     // ---------------- bodies ----------------
