@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Akka.Actor;
-using AkkaKube.Actors.Store;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Client;
 
@@ -297,11 +297,11 @@ public sealed class InMemoryKubeApi : IKubeApi
             var match = Matcher(ns, options);
             long.TryParse(resourceVersion, NumberStyles.Integer, CultureInfo.InvariantCulture, out var from);
             // As the store does: WatchStarted first (here without a sender: no partition to death-watch).
-            subscriber.Tell(new StoreProtocol.WatchStarted(id, Math.Max(from, _revision)));
+            subscriber.Tell(new WatchProtocol.WatchStarted(id, Math.Max(from, _revision)));
             if (from > 0)
                 foreach (var h in _history)
                     if (h.Partition == resource.Partition && h.Rev > from && match(h.Obj))
-                        subscriber.Tell(new StoreProtocol.WatchEvent(id, h.Type, h.Obj.ToJsonString(), h.Rev));
+                        subscriber.Tell(new WatchProtocol.WatchEvent(id, h.Type, h.Obj.ToJsonString(), h.Rev));
             _watches.Add((resource.Partition, id, ns, subscriber, match));
             return Task.FromResult(id);
         }
@@ -318,7 +318,7 @@ public sealed class InMemoryKubeApi : IKubeApi
     {
         lock (_lock)
         {
-            foreach (var w in _watches) w.Sub.Tell(new StoreProtocol.WatchEnded(w.Id, 410, "Expired", "watch ended by test"));
+            foreach (var w in _watches) w.Sub.Tell(new WatchProtocol.WatchEnded(w.Id, 410, "Expired", "watch ended by test"));
             _watches.Clear();
         }
     }
@@ -333,7 +333,7 @@ public sealed class InMemoryKubeApi : IKubeApi
         string? json = null;
         foreach (var w in _watches)
             if (w.Partition == resource.Partition && w.Match(snapshot))
-                w.Sub.Tell(new StoreProtocol.WatchEvent(w.Id, type, json ??= snapshot.ToJsonString(), rev));
+                w.Sub.Tell(new WatchProtocol.WatchEvent(w.Id, type, json ??= snapshot.ToJsonString(), rev));
         OnChange?.Invoke(resource, type, snapshot);
     }
 

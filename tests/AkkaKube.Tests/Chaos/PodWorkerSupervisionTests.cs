@@ -5,6 +5,7 @@ using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Kubelet;
 using AkkaKube.Tests.Kubelet;
 using static AkkaKube.Tests.Kubelet.PodBuilder;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Chaos;
 

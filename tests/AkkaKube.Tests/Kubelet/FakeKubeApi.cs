@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Akka.Actor;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Store;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Kubelet;
 
@@ -199,11 +200,11 @@ public sealed class FakeKubeApi : IKubeApi
         {
             var id = $"w{++_watchSeq}";
             _watches[id] = (resource, subscriber, options?.FieldSelector, ns);
-            subscriber.Tell(new StoreProtocol.WatchStarted(id, _revision)); // as the store confirms a watch
+            subscriber.Tell(new WatchProtocol.WatchStarted(id, _revision)); // as the store confirms a watch
             if (long.TryParse(resourceVersion, out var from))
                 foreach (var (r, type, obj, rev) in _history)
                     if (rev > from && r.Partition == resource.Partition && Matches(obj, ns, options?.FieldSelector))
-                        subscriber.Tell(new StoreProtocol.WatchEvent(id, type, obj.ToJsonString(), rev));
+                        subscriber.Tell(new WatchProtocol.WatchEvent(id, type, obj.ToJsonString(), rev));
             return Task.FromResult(id);
         }
     }
@@ -219,7 +220,7 @@ public sealed class FakeKubeApi : IKubeApi
     {
         lock (_gate)
         {
-            foreach (var (id, w) in _watches) w.Subscriber.Tell(new StoreProtocol.WatchEnded(id, 410, "Expired", "test"));
+            foreach (var (id, w) in _watches) w.Subscriber.Tell(new WatchProtocol.WatchEnded(id, 410, "Expired", "test"));
             _watches.Clear();
         }
     }
@@ -230,6 +231,6 @@ public sealed class FakeKubeApi : IKubeApi
         _history.Add((resource, type, (JsonObject)obj.DeepClone(), _revision));
         foreach (var (id, w) in _watches)
             if (w.Resource.Partition == resource.Partition && Matches(obj, w.Ns, w.FieldSelector))
-                w.Subscriber.Tell(new StoreProtocol.WatchEvent(id, type, json, _revision));
+                w.Subscriber.Tell(new WatchProtocol.WatchEvent(id, type, json, _revision));
     }
 }

@@ -3,6 +3,7 @@ using Akka.Actor;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Kubelet;
 using static AkkaKube.Tests.Kubelet.PodBuilder;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Kubelet;
 

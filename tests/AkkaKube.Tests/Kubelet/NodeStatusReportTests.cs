@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Kubelet;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Kubelet;
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Store;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Store;
 
