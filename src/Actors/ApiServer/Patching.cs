@@ -11,17 +11,7 @@ public static class Patching
 {
     // ---------------- JSON merge patch (RFC 7386) ----------------
 
-    public static JsonNode? MergePatch(JsonNode? target, JsonNode? patch)
-    {
-        if (patch is not JsonObject p) return patch?.DeepClone();
-        var result = target is JsonObject t ? (JsonObject)t.DeepClone() : new JsonObject();
-        foreach (var (key, value) in p)
-        {
-            if (value is null) result.Remove(key);
-            else result[key] = MergePatch(result[key], value);
-        }
-        return result;
-    }
+    public static JsonNode? MergePatch(JsonNode? target, JsonNode? patch) => Machinery.JsonMergePatch.Apply(target, patch);
 
     // ---------------- JSON patch (RFC 6902) ----------------
 
