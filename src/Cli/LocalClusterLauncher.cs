@@ -240,21 +240,39 @@ public static class LocalClusterLauncher
         return table.Rows!.Select(r => new MemberView(r[Col("address")], r[Col("roles")], r[Col("zone")], r[Col("status")], r[Col("reachability")])).ToList();
     }
 
-    /// <summary>SIGTERM every live node, wait up to <paramref name="timeout"/>, SIGKILL the rest; returns the names of nodes that had to be killed.</summary>
+    /// <summary>
+    /// SIGTERM the live nodes one at a time, each given up to <paramref name="timeout"/> to leave the cluster before
+    /// SIGKILL; returns the names of nodes that had to be killed. Workers go first and the oldest control-plane node
+    /// last: a node that leaves while its peers still run closes its associations cleanly (nodes stopping at once
+    /// race and log "Disassociated" errors), and the singletons need not move until the last control-plane node stops.
+    /// </summary>
     public static IReadOnlyList<string> Stop(ClusterState state, TimeSpan timeout)
     {
-        var alive = Alive(state);
-        foreach (var n in alive) NodeProcesses.Signal(n.Pid, NodeProcesses.SigTerm);
+        var killed = new List<string>();
+        var order = Alive(state)
+            .OrderBy(n => n.Roles.Contains(AkkaKube.Actors.AkkaKubeNames.Roles.ControlPlane, StringComparison.Ordinal) ? 1 : 0)
+            .ThenByDescending(n => n.Ordinal);
+        foreach (var n in order)
+        {
+            NodeProcesses.Signal(n.Pid, NodeProcesses.SigTerm);
+            if (WaitForExit(n, timeout)) continue;
+            NodeProcesses.Signal(n.Pid, NodeProcesses.SigKill);
+            killed.Add(n.Name);
+            if (!WaitForExit(n, TimeSpan.FromSeconds(10)))
+                throw new CliException($"node process still alive after SIGKILL: {n.Name} (pid {n.Pid})");
+        }
+        return killed;
+    }
+
+    private static bool WaitForExit(NodeState node, TimeSpan timeout)
+    {
         var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline && Alive(state).Count > 0) Thread.Sleep(200);
-        var killed = Alive(state);
-        foreach (var n in killed) NodeProcesses.Signal(n.Pid, NodeProcesses.SigKill);
-        var killDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (DateTime.UtcNow < killDeadline && Alive(state).Count > 0) Thread.Sleep(100);
-        var left = Alive(state);
-        if (left.Count > 0)
-            throw new CliException($"node processes still alive after SIGKILL: {string.Join(", ", left.Select(n => $"{n.Name} (pid {n.Pid})"))}");
-        return killed.Select(n => n.Name).ToList();
+        while (NodeProcesses.IsNodeAlive(node.Pid, node.Name))
+        {
+            if (DateTime.UtcNow >= deadline) return false;
+            Thread.Sleep(100);
+        }
+        return true;
     }
 
     /// <summary>A kubeconfig for kubectl: plain HTTP on 127.0.0.1 and a static token user, so kubectl never prompts.</summary>
