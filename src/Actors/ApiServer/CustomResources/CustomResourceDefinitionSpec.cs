@@ -47,6 +47,9 @@ public sealed partial record CustomResourceDefinitionSpec(
             ],
         }, v));
 
+    /// <summary>The served versions for the OpenAPI documents: each with its schema, so `kubectl explain` reads it.</summary>
+    public IEnumerable<OpenApi.OpenApiKind> OpenApiKinds() => Served().Select(s => new OpenApi.OpenApiKind(s.Resource, s.Version.Schema));
+
     /// <summary>Reads a (defaulted, valid) CRD object.</summary>
     public static CustomResourceDefinitionSpec Parse(JsonObject crd)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.ApiServer.CustomResources;
+using AkkaKube.Actors.ApiServer.OpenApi;
 
 namespace AkkaKube.Tests.ApiServer.CustomResources;
 
@@ -126,5 +127,22 @@ public class CustomResourceDefinitionSpecTests
         Assert.Equal("2026-12-06T18:00:00Z", (string?)conditions[1]!["lastTransitionTime"]);
         Assert.Equal(["v1"], status["storedVersions"]!.AsArray().Select(v => (string?)v));
         Assert.Equal("crontabs", (string?)status["acceptedNames"]!["plural"]);
+    }
+
+    [Fact]
+    public void Every_served_version_is_published_in_OpenAPI_with_its_schema()
+    {
+        var spec = CustomResourceDefinitionSpec.Parse(Crd());
+        var docs = OpenApiService.For([.. OpenApiService.Served(), .. spec.OpenApiKinds()]);
+        var v1 = JsonNode.Parse(docs.V3["apis/stable.example.com/v1"].Json)!;
+        var crontab = v1["components"]!["schemas"]!["com.example.stable.v1.CronTab"]!;
+        Assert.Equal("string", (string?)crontab["properties"]!["spec"]!["properties"]!["cronSpec"]!["type"]);
+        Assert.Equal("CronTab", (string?)crontab["x-kubernetes-group-version-kind"]![0]!["kind"]);
+        Assert.NotNull(v1["paths"]!["/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}/scale"]);
+        var v1beta1 = JsonNode.Parse(docs.V3["apis/stable.example.com/v1beta1"].Json)!;
+        Assert.True((bool?)v1beta1["components"]!["schemas"]!["com.example.stable.v1beta1.CronTab"]!["x-kubernetes-preserve-unknown-fields"]);
+        var root = JsonNode.Parse(docs.V3Root.Json)!["paths"]!.AsObject();
+        Assert.True(root.ContainsKey("apis/stable.example.com/v1") && root.ContainsKey("apis/stable.example.com/v1beta1"));
+        Assert.NotNull(JsonNode.Parse(docs.V2.Json)!["definitions"]!["com.example.stable.v1.CronTab"]);
     }
 }
