@@ -50,6 +50,7 @@ public static class CliApp
         root.Subcommands.Add(UpCommand());
         root.Subcommands.Add(DownCommand());
         root.Subcommands.Add(StatusCommand());
+        root.Subcommands.Add(ImageCommand());
         root.Subcommands.Add(CmdCli.Describe());
         root.Subcommands.Add(Chaos.ChaosCli.Describe(DataDir));
         return root;
@@ -72,7 +73,9 @@ public static class CliApp
                 r.AddError($"--failover: unknown profile '{r.GetValueOrDefault<string>()}' (expected standard or fast)");
         });
         var addressBlock = new Option<int>("--address-block") { Description = "Share of the loopback ranges (0-63): block B uses node IPs 127.1.B.k, pod CIDRs 127.(64+B).k.0/24, ClusterIPs 127.128.4B.0/22, LB IPs 127.200.4B.0/22; give clusters side by side different blocks", DefaultValueFactory = _ => 0 };
-        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres };
+        var runtime = new Option<string>("--runtime") { Description = "Container runtime of the workers: process (pods as host processes, default) or containerd (root: one containerd per worker, pods in CRI sandboxes with their own network namespace on 10.244.<k>.0/24; load images with `akkakube image load`; docs/kubelet.md)", DefaultValueFactory = _ => "process" };
+        runtime.AcceptOnlyFromAmong("process", "containerd");
+        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres, runtime };
         cmd.SetAction(async (parse, ct) =>
         {
             var options = new UpOptions
@@ -87,6 +90,7 @@ public static class CliApp
                 AddressBlock = parse.GetValue(addressBlock),
                 ExtraNodeArgs = parse.GetValue(failover) == "fast" ? ["--failover", "fast"] : [],
                 Postgres = parse.GetValue(postgres) is { Length: > 0 } pg ? pg : null,
+                Runtime = parse.GetValue(runtime)!,
             };
             return await UpAsync(options, parse.GetValue(foreground), ct);
         });
@@ -211,6 +215,33 @@ public static class CliApp
             }
             return 0;
         });
+        return cmd;
+    }
+
+    private static Command ImageCommand()
+    {
+        var files = new Argument<string[]>("FILE") { Description = "OCI or docker image archives (e.g. from scripts/build-test-images.sh)", Arity = ArgumentArity.OneOrMore };
+        var load = new Command("load", "Import image archives into the containerd of every worker of the local cluster (`up --runtime containerd`), as `kind load image-archive`") { files, DataDir };
+        load.SetAction(async (parse, ct) =>
+        {
+            var dataDir = Path.GetFullPath(parse.GetValue(DataDir)!);
+            var state = ClusterState.Load(dataDir) ?? throw new CliException($"no cluster in '{dataDir}' (akkakube up --runtime containerd)");
+            var nodes = state.Nodes.Where(n => n.ContainerdDirectory is not null).ToList();
+            if (nodes.Count == 0) throw new CliException($"the cluster in '{dataDir}' runs no containerd (start it with akkakube up --runtime containerd)");
+            foreach (var file in parse.GetValue(files)!)
+            {
+                if (!File.Exists(file)) throw new CliException($"image archive '{file}' does not exist");
+                foreach (var n in nodes)
+                {
+                    var containerd = new ContainerdNode(n.ContainerdDirectory!, n.Name, n.PodCidr, "");
+                    var imported = await containerd.ImportAsync(Path.GetFullPath(file), ct);
+                    Console.WriteLine($"{n.Name}: {imported.Split('\n')[^1]}");
+                }
+            }
+            return 0;
+        });
+        var cmd = new Command("image", "Images of the containerd workers");
+        cmd.Subcommands.Add(load);
         return cmd;
     }
 

@@ -37,16 +37,20 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         public const string Handover = "handover";
         /// <summary>Terminating: grace period + 5 s, then containers are killed.</summary>
         public const string TerminationDeadline = "termination-deadline";
+        /// <summary>Preparing: the next try after a failed sandbox creation.</summary>
+        public const string SandboxRetry = "sandbox-retry";
     }
 
     public const string RecreatedPrefix = "re-created by the kubelet from its pod cache";
     private static readonly TimeSpan AdoptTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan HandoverWindow = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan DeadlineSlack = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan SandboxRetryDelay = TimeSpan.FromSeconds(5);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly PodWorkerContext _ctx;
-    private readonly string _podIp;
+    /// <summary>The pod IP: the kubelet's allocation, or (sandbox runtimes) the sandbox's once Preparing is over.</summary>
+    private string? _podIp;
     private readonly string _ns;
     private readonly string _name;
     private readonly string _uid;
@@ -79,7 +83,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     {
         _ctx = ctx;
         _recreated = recreated;
-        _podIp = podIp;
+        _podIp = ctx.Runtime is IPodSandboxRuntime ? null : podIp; // a sandbox's IP comes from its network namespace
         _podJson = pod;
         _pod = KubernetesJson.Deserialize<V1Pod>(pod.ToJsonString());
         _ns = _pod.Metadata?.NamespaceProperty ?? "default";
@@ -111,6 +115,9 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     private sealed class ObjectRemoved { public static readonly ObjectRemoved Instance = new(); }
     private sealed class AdoptDone { public static readonly AdoptDone Instance = new(); }
     private sealed class HandoverDone { public static readonly HandoverDone Instance = new(); }
+    private sealed record SandboxReady(PodSandbox Sandbox);
+    private sealed record SandboxFailed(string Message);
+    private sealed class RetrySandbox { public static readonly RetrySandbox Instance = new(); }
 
     private IEnumerable<ContainerState> All => _init.Concat(_main);
     private ContainerState? Find(string name) => All.FirstOrDefault(c => c.Name == name);
@@ -158,6 +165,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         }
         MarkDirty();
         if (_pod.Metadata?.DeletionTimestamp is not null) BeginTermination(DeletionGrace(), removeObject: true);
+        else if (_ctx.Runtime is IPodSandboxRuntime sandboxes) Prepare(sandboxes);
         else Advance();
     }
 
@@ -169,6 +177,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             _log.Info("pod {0}/{1}: killing container {2} as its worker stops", _ns, _name, running.Launch.ContainerName);
             running.Kill();
         }
+        RemoveSandbox();
     }
 
     /// <summary>
@@ -188,6 +197,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     protected override void PostRestart(Exception reason)
     {
         _statusWriter = Context.ActorOf(PodStatusWriter.Props(_ctx.Api, _ns, _name));
+        if (_ctx.Runtime is IPodSandboxRuntime sandboxes) _podIp = sandboxes.SandboxOf(_uid)?.Ip;
         var awaiting = ImmutableHashSet.CreateBuilder<string>(StringComparer.Ordinal);
         foreach (var child in Context.GetChildren())
         {
@@ -266,6 +276,48 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         else if (phase is "Succeeded" or "Failed") Enter(PodWorkerState.Completed, WhenCompleted);
         else Advance();
         Stash.UnstashAll();
+    }
+
+    /// <summary>Preparing: the sandbox is being created (<see cref="IPodSandboxRuntime"/>); retried until it exists or the pod goes.</summary>
+    private void WhenPreparing(IPodSandboxRuntime sandboxes)
+    {
+        Receive<SandboxReady>(r =>
+        {
+            _podIp = r.Sandbox.Ip;
+            _log.Info("pod {0}/{1}: sandbox {2} ready with IP {3}", _ns, _name, r.Sandbox.Id, r.Sandbox.Ip);
+            MarkDirty();
+            Advance();
+        });
+        Receive<SandboxFailed>(f =>
+        {
+            _log.Warning("pod {0}/{1}: creating its sandbox failed: {2}", _ns, _name, f.Message);
+            _ctx.Events.Tell(new EventRecorderProtocol.Record(new InvolvedObject("Pod", _ns, _name, _uid, "v1"),
+                "Warning", "FailedCreatePodSandBox", $"Failed to create pod sandbox: {f.Message}"));
+            Timers.StartSingleTimer(TimerNames.SandboxRetry, RetrySandbox.Instance, SandboxRetryDelay);
+        });
+        Receive<RetrySandbox>(_ => Prepare(sandboxes));
+        Lifecycle();
+        Receive<ContainerProtocol.WantLaunch>(w => OnWantLaunch(w, stopGrace: TimeSpan.Zero));
+        Common();
+    }
+
+    private void Prepare(IPodSandboxRuntime sandboxes)
+    {
+        var request = new PodSandboxRequest(_ns, _name, _uid, _ctx.NodeName, ContainerLogPaths.PodDirectory(_ctx.DataDirectory, _ns, _name, _uid));
+        sandboxes.RunPodSandboxAsync(request).PipeTo(Self, success: s => new SandboxReady(s), failure: e => new SandboxFailed(e.GetBaseException().Message));
+        Enter(PodWorkerState.Preparing, () => WhenPreparing(sandboxes));
+    }
+
+    /// <summary>The pod's sandbox goes with its last container (a no-op for runtimes without sandboxes).</summary>
+    private void RemoveSandbox()
+    {
+        if (_ctx.Runtime is not IPodSandboxRuntime sandboxes || sandboxes.SandboxOf(_uid) is null) return;
+        var log = _log;
+        var (ns, name) = (_ns, _name);
+        sandboxes.RemovePodSandboxAsync(_uid).ContinueWith(t =>
+        {
+            if (t.IsFaulted) log.Warning("pod {0}/{1}: removing its sandbox failed: {2}", ns, name, t.Exception?.GetBaseException().Message);
+        }, TaskScheduler.Default);
     }
 
     private void WhenInitializing()
@@ -420,6 +472,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         Receive<KubeletProtocol.GetLogs>(OnGetLogs);
         Receive<Terminated>(_ => { });
         Receive<HandoverDone>(_ => KillUnadopted());
+        Receive<SandboxReady>(_ => RemoveSandbox()); // created after the pod was gone
         Receive<Chaos.ChaosProtocol.InjectCrash>(_ => throw new Chaos.InjectedCrashException($"pod worker {_ns}/{_name}"));
         Receive<Chaos.ChaosProtocol.GetResync>(_ => Sender.Tell(new Chaos.ChaosProtocol.Resynced(_resynced)));
     }
@@ -453,6 +506,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         foreach (var sup in _supervisors.Values) Context.Stop(sup);
         _supervisors.Clear();
         Context.Parent.Tell(new PodWorkerProtocol.PodFinished(_uid));
+        RemoveSandbox();
         Enter(PodWorkerState.Completed, WhenCompleted);
     }
 
@@ -481,6 +535,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         foreach (var followers in _followers.Values)
             foreach (var f in followers) f.Tell(LogStreamer.ContainerEnded.Instance);
         _followers.Clear();
+        RemoveSandbox();
         Enter(PodWorkerState.Terminated, () => WhenTerminated(data.RemoveObject));
         if (!data.RemoveObject)
         {
@@ -560,7 +615,10 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         var attempt = state.Starts;
         var logPath = _ctx.Runtime is SimulatedRuntime ? null : ContainerLogPaths.File(_ctx.DataDirectory, _ns, _name, _uid, want.Name, attempt);
         var grace = SpecGrace();
-        EnvResolver.ResolveAsync(_ctx.Api, _pod, spec, _podIp, _ctx.HostIp).PipeTo(Self,
+        var podIp = _podIp ?? "";
+        var limits = spec.Resources?.Limits;
+        var requests = spec.Resources?.Requests;
+        EnvResolver.ResolveAsync(_ctx.Api, _pod, spec, podIp, _ctx.HostIp).PipeTo(Self,
             success: env => new LaunchReady(want.Name, container, new ContainerProtocol.Launch(new ContainerLaunch
             {
                 Namespace = _ns,
@@ -573,13 +631,19 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
                 Args = spec.Args?.Select(a => EnvResolver.Expand(a, env.ToDictionary(e => e.Key, e => e.Value))).ToList() ?? [],
                 WorkingDir = spec.WorkingDir,
                 Env = env,
-                PodIp = _podIp,
+                PodIp = podIp,
                 Port = spec.Ports?.FirstOrDefault()?.ContainerPort,
                 Attempt = attempt,
                 LogPath = logPath,
+                MemoryLimitBytes = Quantity(limits, "memory", 1),
+                CpuLimitMillis = Quantity(limits, "cpu", 1000),
+                CpuRequestMillis = Quantity(requests, "cpu", 1000) ?? Quantity(limits, "cpu", 1000),
             }, spec, grace)),
             failure: e => new LaunchFailed(want.Name, container, e is EnvResolutionException ? e.Message : e.GetBaseException().Message));
     }
+
+    private static long? Quantity(IDictionary<string, ResourceQuantity>? resources, string name, int scale) =>
+        resources is not null && resources.TryGetValue(name, out var q) ? (long)Math.Ceiling(q.ToDecimal() * scale) : null;
 
     /// <summary>Gives a container the runtime still runs to its container's new actor (same container ID, no restart).</summary>
     private void Adopt(IActorRef container, ContainerState c, IRunningContainer running)

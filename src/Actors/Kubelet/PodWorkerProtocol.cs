@@ -36,6 +36,7 @@ public static class PodWorkerProtocol
 /// <list type="bullet">
 /// <item><see cref="Adopting"/>: restarted after a crash; waits for the latest pod object and its containers' new actors,
 /// which re-adopt what the runtime still runs.</item>
+/// <item><see cref="Preparing"/>: a runtime with pod sandboxes (cri) creates the pod's sandbox; its IP becomes the pod IP.</item>
 /// <item><see cref="Initializing"/>: init containers run one by one, each to success.</item>
 /// <item><see cref="Running"/>: the containers run and are restarted by restartPolicy (CrashLoopBackOff).</item>
 /// <item><see cref="Completed"/>: the pod is Succeeded or Failed; nothing runs; the worker waits for the deletion.</item>
@@ -43,4 +44,4 @@ public static class PodWorkerProtocol
 /// <item><see cref="Terminated"/>: nothing runs; the pod object is being removed (when it was deleted), then the worker stops.</item>
 /// </list>
 /// </summary>
-public enum PodWorkerState { Adopting, Initializing, Running, Completed, Terminating, Terminated }
+public enum PodWorkerState { Adopting, Preparing, Initializing, Running, Completed, Terminating, Terminated }

@@ -49,6 +49,12 @@ public sealed record ContainerLaunch
     public int Attempt { get; init; }
     /// <summary>Log file of this instance; null = no log file (simulated).</summary>
     public string? LogPath { get; init; }
+    /// <summary>resources.limits.memory in bytes (null: none); enforced by runtimes with cgroups (cri).</summary>
+    public long? MemoryLimitBytes { get; init; }
+    /// <summary>resources.limits.cpu in millicores (null: none): the CFS quota under cri.</summary>
+    public long? CpuLimitMillis { get; init; }
+    /// <summary>resources.requests.cpu in millicores (null: none): the CPU shares under cri.</summary>
+    public long? CpuRequestMillis { get; init; }
 
     public string ContainerId => $"akkakube://{NodeName}/{PodUid}/{ContainerName}/{Attempt}";
 }
@@ -108,4 +114,26 @@ public sealed class RunningContainers
 
     public IReadOnlyList<IRunningContainer> Of(string? podUid) =>
         _byId.Values.Where(c => podUid is null || c.Launch.PodUid == podUid).ToList();
+}
+
+/// <summary>The pod-level request of a runtime whose pods live in sandboxes (<see cref="IPodSandboxRuntime"/>).</summary>
+public sealed record PodSandboxRequest(string Namespace, string Name, string Uid, string NodeName, string LogDirectory, int Attempt = 0);
+
+/// <summary>A pod's sandbox: its runtime ID and the IP of its network namespace.</summary>
+public sealed record PodSandbox(string Id, string Ip);
+
+/// <summary>
+/// A runtime that runs a pod's containers inside a sandbox it creates first (CRI: the pause container holding the pod's
+/// network namespace, its IP from CNI). The pod worker creates it before any container (state Preparing), and removes
+/// it when the pod ends; the pod IP is the sandbox's, not one the kubelet allocates.
+/// </summary>
+public interface IPodSandboxRuntime
+{
+    Task<PodSandbox> RunPodSandboxAsync(PodSandboxRequest pod, CancellationToken ct = default);
+
+    /// <summary>The sandbox of a pod this runtime created (a restarted pod worker finds its IP here), or null.</summary>
+    PodSandbox? SandboxOf(string podUid);
+
+    /// <summary>Stops and removes the pod's sandbox with every container in it; nothing when it has none.</summary>
+    Task RemovePodSandboxAsync(string podUid, CancellationToken ct = default);
 }
