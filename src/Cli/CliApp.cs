@@ -72,10 +72,11 @@ public static class CliApp
             if (r.GetValueOrDefault<string>() is not ("standard" or "fast"))
                 r.AddError($"--failover: unknown profile '{r.GetValueOrDefault<string>()}' (expected standard or fast)");
         });
+        var insecureHttp = new Option<bool>("--insecure-http") { Description = "Serve the API over plain HTTP without credentials (every local process is cluster-admin); warned about at every start" };
         var addressBlock = new Option<int>("--address-block") { Description = "Share of the loopback ranges (0-63): block B uses node IPs 127.1.B.k, pod CIDRs 127.(64+B).k.0/24, ClusterIPs 127.128.4B.0/22, LB IPs 127.200.4B.0/22; give clusters side by side different blocks", DefaultValueFactory = _ => 0 };
         var runtime = new Option<string>("--runtime") { Description = "Container runtime of the workers: process (pods as host processes, default) or containerd (root: one containerd per worker, pods in CRI sandboxes with their own network namespace on 10.244.<k>.0/24; load images with `akkakube image load`; docs/kubelet.md)", DefaultValueFactory = _ => "process" };
         runtime.AcceptOnlyFromAmong("process", "containerd");
-        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres, runtime };
+        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres, insecureHttp, runtime };
         cmd.SetAction(async (parse, ct) =>
         {
             var options = new UpOptions
@@ -91,6 +92,7 @@ public static class CliApp
                 ExtraNodeArgs = parse.GetValue(failover) == "fast" ? ["--failover", "fast"] : [],
                 Postgres = parse.GetValue(postgres) is { Length: > 0 } pg ? pg : null,
                 Runtime = parse.GetValue(runtime)!,
+                InsecureHttp = parse.GetValue(insecureHttp),
             };
             return await UpAsync(options, parse.GetValue(foreground), ct);
         });
@@ -155,9 +157,11 @@ public static class CliApp
         }
 
         PrintTable(state, members);
-        var kubeconfig = LocalClusterLauncher.WriteKubeconfig(state.DataDirectory, state.ApiPort);
+        var kubeconfig = LocalClusterLauncher.KubeconfigPath(state.DataDirectory);
         Console.WriteLine();
-        Console.WriteLine($"Kubernetes API: http://127.0.0.1:{state.ApiPort}   logs: {LocalClusterLauncher.LogDirectory(state.DataDirectory)}");
+        if (options.InsecureHttp)
+            Console.Error.WriteLine("WARNING: --insecure-http: the API is plain HTTP without authentication; every local process is cluster-admin");
+        Console.WriteLine($"Kubernetes API: {(options.InsecureHttp ? "http" : "https")}://127.0.0.1:{state.ApiPort}   logs: {LocalClusterLauncher.LogDirectory(state.DataDirectory)}");
         Console.WriteLine($"export KUBECONFIG={kubeconfig}");
         if (!foreground)
         {
@@ -275,7 +279,7 @@ public static class CliApp
     /// <summary>"Nodes: 1003 (1000 hollow), 1003 Ready; zone-a 335, …" from the API; nothing when it does not answer.</summary>
     private static async Task PrintNodeCountAsync(ClusterState state, CancellationToken ct)
     {
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{state.ApiPort}"), Timeout = TimeSpan.FromSeconds(10) };
+        using var http = LocalClusterLauncher.ApiClient(state.DataDirectory, TimeSpan.FromSeconds(10));
         var nodes = await LocalClusterLauncher.ListNodesAsync(http, ct);
         if (nodes is null)
         {

@@ -42,9 +42,9 @@ internal static class NodeComposition
         builder.AddKubelet(node);
     }
 
-    public static void ConfigureWeb(WebApplicationBuilder builder, NodeOptions node)
+    public static void ConfigureWeb(WebApplicationBuilder builder, NodeOptions node, Akka.Configuration.Config config)
     {
-        builder.ConfigureApiServerWeb(node);
+        builder.ConfigureApiServerWeb(node, config);
     }
 
     public static void MapWeb(WebApplication app, NodeOptions node)

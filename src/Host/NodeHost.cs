@@ -23,7 +23,7 @@ public static class NodeHost
         {
             var builder = WebApplication.CreateSlimBuilder(args ?? []);
             ConfigureServices(builder.Services, builder.Logging, node, config);
-            NodeComposition.ConfigureWeb(builder, node);
+            NodeComposition.ConfigureWeb(builder, node, config);
             var app = builder.Build();
             NodeComposition.MapWeb(app, node);
             return app;

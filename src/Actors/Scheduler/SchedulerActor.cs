@@ -402,11 +402,10 @@ public static class SchedulerHostingExtensions
     /// Uses the node's in-cluster <see cref="IKubeApi"/> (<see cref="ApiServer.KubeApi"/>), so AddApiServer must come first.
     /// </summary>
     public static AkkaConfigurationBuilder AddScheduler(this AkkaConfigurationBuilder builder, NodeOptions node) =>
-        builder.WithSingleton<SchedulerActor>(
+        builder.WithControlPlaneSingleton<SchedulerActor>(node,
             AkkaKubeNames.Actors.Scheduler,
             (system, _, _) => SchedulerActor.Props(
                 ApiServer.KubeApi.Get(system).Api,
                 SchedulerSettings.Create(system.Settings.Config)),
-            new ClusterSingletonOptions { Role = AkkaKubeNames.Roles.ControlPlane },
-            createProxyToo: true);
+            SingletonProxy.EveryNode);
 }

@@ -16,8 +16,6 @@ namespace AkkaKube.Tests.Runtime;
 /// </summary>
 public sealed class CriNodeTests
 {
-    private static readonly HttpClient Http = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(20) };
-
     private static string? RepoFile(string relative)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -69,12 +67,14 @@ public sealed class CriNodeTests
 
             var apiPort = FreePort.Next();
             var port = FreePort.Next();
+            var nodeData = Path.Combine(dir.Path, "node");
+            Directory.CreateDirectory(nodeData);
             var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "akkakube-node")) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var a in new[]
                      {
                          "--node-name", "cri-test", "--roles", "control-plane,worker", "--port", port.ToString(),
                          "--seed", $"akka.tcp://akkakube@127.0.0.1:{port}", "--api-port", apiPort.ToString(),
-                         "--cmd-port", FreePort.Next().ToString(), "--data-dir", Path.Combine(dir.Path, "node"), "--pod-cidr", cidr,
+                         "--cmd-port", FreePort.Next().ToString(), "--data-dir", nodeData, "--pod-cidr", cidr,
                          "--runtime", "cri", "--container-runtime-endpoint", containerd.Endpoint,
                      })
                 psi.ArgumentList.Add(a);
@@ -84,7 +84,10 @@ public sealed class CriNodeTests
             node.ErrorDataReceived += (_, e) => { lock (nodeLog) nodeLog.AppendLine(e.Data); };
             node.BeginOutputReadLine();
             node.BeginErrorReadLine();
-            var api = $"http://127.0.0.1:{apiPort}/api/v1/namespaces/default/pods";
+            // the admin kubeconfig from the node's own cluster CA, as `up` writes it
+            using var http = Actors.Security.KubeconfigCredentials.Load(LocalClusterLauncher.WriteKubeconfig(nodeData, apiPort))
+                .CreateClient(TimeSpan.FromSeconds(20), h => h.UseProxy = false);
+            const string api = "/api/v1/namespaces/default/pods";
 
             var pod = new JsonObject
             {
@@ -109,7 +112,7 @@ public sealed class CriNodeTests
             {
                 try
                 {
-                    using var r = await Http.PostAsync(api, new StringContent(pod.ToJsonString(), Encoding.UTF8, "application/json"));
+                    using var r = await http.PostAsync(api, new StringContent(pod.ToJsonString(), Encoding.UTF8, "application/json"));
                     if (r.IsSuccessStatusCode || r.StatusCode == HttpStatusCode.Conflict) break;
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
@@ -122,7 +125,7 @@ public sealed class CriNodeTests
             {
                 try
                 {
-                    var p = JsonNode.Parse(await Http.GetStringAsync(api + "/box"))!;
+                    var p = JsonNode.Parse(await http.GetStringAsync(api + "/box"))!;
                     if ((string?)p["status"]?["phase"] == "Running" && p["status"]?["containerStatuses"]?[0]?["state"]?["running"] is not null) running = p;
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
@@ -138,18 +141,18 @@ public sealed class CriNodeTests
             string log = "";
             while (!log.Contains($"inet {podIp}/24", StringComparison.Ordinal))
             {
-                try { log = await Http.GetStringAsync(api + "/box/log"); }
+                try { log = await http.GetStringAsync(api + "/box/log"); }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
                 Assert.False(DateTime.UtcNow > deadline, $"the log never showed eth0 with {podIp}: '{log}'");
                 await Task.Delay(300);
             }
             Assert.Contains("hello from cri in /tmp", log);
 
-            using (var r = await Http.DeleteAsync(api + "/box"))
+            using (var r = await http.DeleteAsync(api + "/box"))
                 Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
             while (true)
             {
-                using var r = await Http.GetAsync(api + "/box");
+                using var r = await http.GetAsync(api + "/box");
                 if (r.StatusCode == HttpStatusCode.NotFound) break;
                 Assert.False(DateTime.UtcNow > deadline, "the pod was not removed:\n" + nodeLog);
                 await Task.Delay(300);
