@@ -5,7 +5,7 @@
 #
 #   scripts/build-test-images.sh OUTDIR
 #
-# Writes OUTDIR/busybox.tar (image akkakube/busybox:latest: entrypoint sh) and OUTDIR/pause.tar (akkakube/pause:latest,
+# Writes OUTDIR/busybox.tar (image akkakube/busybox:latest: cmd sh, no entrypoint, as Docker's busybox) and OUTDIR/pause.tar (akkakube/pause:latest,
 # the pod sandbox image: PID 1 that sleeps until SIGTERM/SIGINT). Same input, same bytes (fixed times and owners).
 set -euo pipefail
 out="${1:?usage: $0 OUTDIR}"
@@ -54,5 +54,5 @@ image() {
   echo "$out/$file: $name (sha256:$manifest_digest)"
 }
 
-image akkakube/busybox:latest busybox.tar '["/bin/sh"]' 'null'
+image akkakube/busybox:latest busybox.tar 'null' '["sh"]'
 image akkakube/pause:latest pause.tar '["/bin/sh","-c","trap \"exit 0\" TERM INT; while :; do sleep 3600 & wait $!; done"]' 'null'

@@ -127,6 +127,19 @@ public sealed record ContainerdNode(string Directory, string NodeName, string Po
         throw new CliException($"containerd of {NodeName} did not answer on {Socket} within {timeout.TotalSeconds:0}s ({last?.Message ?? "no socket"}); see {LogFile}");
     }
 
+    /// <summary>After containerd stopped: removes the node's bridge (named in its CNI config), which outlives containerd.</summary>
+    public static void RemoveBridge(string directory)
+    {
+        try
+        {
+            var conf = JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "cni", "10-akkakube.conflist")));
+            if (conf?["plugins"]?[0]?["bridge"]?.GetValue<string>() is not { Length: > 0 } bridge) return;
+            using var p = Process.Start(new ProcessStartInfo("ip", ["link", "delete", bridge]) { UseShellExecute = false, RedirectStandardError = true });
+            p?.WaitForExit(5000);
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or System.ComponentModel.Win32Exception) { }
+    }
+
     /// <summary>Imports an OCI or docker image archive into this containerd's k8s.io namespace (where CRI looks), as `kind load image-archive`.</summary>
     public async Task<string> ImportAsync(string archive, CancellationToken ct = default)
     {

@@ -298,6 +298,7 @@ public static class LocalClusterLauncher
         var socket = Path.Combine(directory, "containerd.sock");
         foreach (var shim in NodeProcesses.Mentioning(socket)) NodeProcesses.Signal(shim, NodeProcesses.SigKill);
         if (NodeProcesses.Mentioning(directory).Contains(pid)) NodeProcesses.Signal(pid, NodeProcesses.SigTerm);
+        ContainerdNode.RemoveBridge(directory);
     }
 
     private static bool WaitForExit(NodeState node, TimeSpan timeout)
