@@ -16,6 +16,10 @@ public sealed record UpOptions
     public int HollowNodes { get; init; }
     public IReadOnlyList<string> Zones { get; init; } = ["zone-a", "zone-b", "zone-c"];
     public required string DataDirectory { get; init; }
+    /// <summary>The cluster's name in the per-user registry (`up --name`; ClusterRegistry), null for tests' clusters.</summary>
+    public string? Name { get; init; }
+    /// <summary>Merge the context akkakube-NAME into the user's kubeconfig (`up` without --no-kubeconfig).</summary>
+    public bool Kubeconfig { get; init; }
     public int ApiPort { get; init; } = 6443;
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(180);
     /// <summary>Which share of the loopback ranges the cluster uses (0–63; <see cref="AddressBlocks"/>): clusters side by side need different blocks.</summary>
@@ -98,13 +102,13 @@ public static class LocalClusterLauncher
             File.WriteAllText(networkConf, AddressBlocks.Hocon(options.AddressBlock));
             blockArgs.AddRange(["--config", networkConf]);
         }
-        var ports = nodes.ToDictionary(n => n.Name, n => (Remoting: FreePort(IPAddress.Parse(n.Ip)), Cmd: FreePort(IPAddress.Loopback)));
+        var ports = nodes.ToDictionary(n => n.Name, n => (Remoting: FreePort(IPAddress.Parse(n.Ip)), Cmd: FreePort(IPAddress.Loopback), Metrics: FreePort(IPAddress.Parse(n.Ip))));
         var seeds = nodes.Where(n => n.ControlPlane)
             .Select(n => $"akka.tcp://{Actors.AkkaKubeNames.SystemName}@{n.Ip}:{ports[n.Name].Remoting}").ToList();
 
         var states = new List<NodeState>();
         var startedContainerds = new List<(ContainerdNode Node, int Pid)>();
-        ClusterState Snapshot() => new() { DataDirectory = dataDir, ApiPort = options.ApiPort, Nodes = states.ToList() };
+        ClusterState Snapshot() => new() { Name = options.Name, DataDirectory = dataDir, ApiPort = options.ApiPort, AddressBlock = options.AddressBlock, Nodes = states.ToList() };
         try
         {
             foreach (var n in nodes)
@@ -114,6 +118,7 @@ public static class LocalClusterLauncher
                     "--node-name", n.Name, "--roles", n.Roles, "--zone", n.Zone, "--node-ip", n.Ip,
                     "--port", ports[n.Name].Remoting.ToString(), "--pod-cidr", n.PodCidr, "--data-dir", dataDir,
                     "--api-port", options.ApiPort.ToString(), "--cmd-address", "127.0.0.1", "--cmd-port", ports[n.Name].Cmd.ToString(),
+                    "--metrics-port", ports[n.Name].Metrics.ToString(),
                 };
                 foreach (var s in seeds) args.AddRange(["--seed", s]);
                 ContainerdNode? containerd = null;
@@ -139,7 +144,7 @@ public static class LocalClusterLauncher
                 states.Add(new NodeState
                 {
                     Name = n.Name, Ordinal = n.Ordinal, Roles = n.Roles, Zone = n.Zone, Ip = n.Ip,
-                    Port = ports[n.Name].Remoting, CmdPort = ports[n.Name].Cmd, PodCidr = n.PodCidr,
+                    Port = ports[n.Name].Remoting, CmdPort = ports[n.Name].Cmd, MetricsPort = ports[n.Name].Metrics, PodCidr = n.PodCidr,
                     LogFile = log, Command = command, Pid = pid, HollowNodes = n.HollowNodes,
                     ContainerdDirectory = containerd?.Directory, ContainerdPid = containerdPid,
                 });

@@ -405,6 +405,7 @@ public static class ApiHttpFront
                         var obj = JsonNode.Parse(ev.ObjectJson)!;
                         if (table && ev.Type != "BOOKMARK") obj = Tables.ToTable(res!, WithRv(obj, ev.Revision), tableVersion);
                         await WriteEvent(ctx, ev.Type, obj);
+                        ApiServerMetrics.WatchEventSent(group, version, res?.Kind ?? resource);
                         break;
                     case StoreProtocol.WatchEnded ended:
                         if (ended.Code == 410)

@@ -39,14 +39,20 @@ public sealed class KubeletActor : ReceiveActor, IWithStash
     public static Props Props(NodeIdentity node, KubeletSettings settings, IKubeApi api, IContainerRuntime runtime, string dataDir, TimeSpan? leaseInterval = null) =>
         Akka.Actor.Props.Create(() => new KubeletActor(node, settings, api, runtime, dataDir, leaseInterval));
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
+        KubeletMetrics.Started(_node.NodeName, _runtime, _leaseInterval);
         Context.ActorOf(NodeStatusActor.Props(_node, _settings, _api, _runtime.Name), Children.Node);
+    }
+
+    protected override void PostStop() => KubeletMetrics.Stopped(_node.NodeName);
 
     /// <summary>Until the Node exists: logs are refused (503), metrics empty.</summary>
     private void Registering()
     {
         Receive<NodeStatusActor.NodeRegistered>(r =>
         {
+            KubeletMetrics.Registered(_node.NodeName);
             // The one event recorder of every component (Client/EventRecorder: client-go's correlator); hollow kubelets
             // record none by default, so 1,000 of them do not flood the store with Scheduled/Started events.
             var events = (_node.Hollow ? _settings.HollowEvents : _settings.Events)

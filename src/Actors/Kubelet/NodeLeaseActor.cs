@@ -61,6 +61,7 @@ public sealed class NodeLeaseActor : ReceiveActor, IWithTimers
     {
         Receive<Renewed>(d =>
         {
+            KubeletMetrics.LeaseRenewed(_nodeName, d.Lease is not null);
             if (d.Lease is null) _log.Debug("lease renewal of {0} failed: {1}", _nodeName, d.Error?.GetBaseException().Message);
             Become(() => Idle(d.Lease));
         });

@@ -70,6 +70,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     private JsonObject _podJson;
     private V1Pod _pod;
     private DateTimeOffset _startTime = DateTimeOffset.UtcNow;
+    private readonly KubeletMetrics.PodStart _startMetric = new();
     private PodWorkerState _state = PodWorkerState.Initializing;
     private string _resynced = "started";
     /// <summary>Re-created: reported in <see cref="_resynced"/> once a stored status shows every container running and ready.</summary>
@@ -772,9 +773,12 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             Timers.StartSingleTimer(TimerNames.StatusFlush, Flush.Instance, _ctx.Settings.StatusCoalesce);
     }
 
-    private void WriteStatus() =>
-        _statusWriter.Tell(new PodStatusWriter.Write(
-            PodStatusBuilder.Build(_init, _main, Initialized, _podIp, _ctx.HostIp, _startTime, _transitions, DateTimeOffset.UtcNow)));
+    private void WriteStatus()
+    {
+        var status = PodStatusBuilder.Build(_init, _main, Initialized, _podIp, _ctx.HostIp, _startTime, _transitions, DateTimeOffset.UtcNow);
+        if (!_recreated) _startMetric.StatusWritten(status);
+        _statusWriter.Tell(new PodStatusWriter.Write(status));
+    }
 
     private void OnStored()
     {
