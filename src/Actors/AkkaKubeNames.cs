@@ -35,6 +35,24 @@ public static class AkkaKubeNames
         public const string CmdHost = "cmd";
         public const string NodeInfo = "node-info";
         public const string RefusedMemberDowning = "refused-member-downing";
+
+        /// <summary>Children of a kubelet, one per concern (/user/kubelet/&lt;name&gt;).</summary>
+        public static class KubeletChildren
+        {
+            /// <summary>Registers the Node and reports its status.</summary>
+            public const string Node = "node";
+            public const string Lease = "lease";
+            /// <summary>The pod manager: informer of the node's pods and one pod worker per pod (pod-&lt;uid&gt;).</summary>
+            public const string Pods = "pods";
+            /// <summary>Resource usage of the node and its containers.</summary>
+            public const string Stats = "stats";
+            public const string Events = "events";
+            public const string PodsInformer = "pods-informer";
+            public const string PodWorkerPrefix = "pod-";
+
+            /// <summary>Path of the pod worker of <paramref name="podUid"/> under the kubelet at <paramref name="kubeletPath"/>.</summary>
+            public static string PodWorkerPath(string kubeletPath, string podUid) => $"{kubeletPath}/{Pods}/{PodWorkerPrefix}{podUid}";
+        }
     }
 
     /// <summary>Kubernetes label keys the cluster relies on.</summary>

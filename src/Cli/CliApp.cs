@@ -54,6 +54,7 @@ public static class CliApp
         root.Subcommands.Add(ClusterCommands.Status(DataDir));
         root.Subcommands.Add(ClusterCommands.List());
         root.Subcommands.Add(ClusterCommands.Kubeconfig(DataDir));
+        root.Subcommands.Add(ImageCommand());
         root.Subcommands.Add(CmdCli.Describe());
         root.Subcommands.Add(Chaos.ChaosCli.Describe(DataDir));
         return root;
@@ -77,9 +78,11 @@ public static class CliApp
         });
         var insecureHttp = new Option<bool>("--insecure-http") { Description = "Serve the API over plain HTTP without credentials (every local process is cluster-admin); warned about at every start" };
         var addressBlock = new Option<int>("--address-block") { Description = "Share of the loopback ranges (0-63): block B uses node IPs 127.1.B.k, pod CIDRs 127.(64+B).k.0/24, ClusterIPs 127.128.4B.0/22, LB IPs 127.200.4B.0/22; give clusters side by side different blocks", DefaultValueFactory = _ => 0 };
+        var runtime = new Option<string>("--runtime") { Description = "Container runtime of the workers: process (pods as host processes, default) or containerd (root: one containerd per worker, pods in CRI sandboxes with their own network namespace on 10.244.<k>.0/24; load images with `akkakube image load`; docs/kubelet.md)", DefaultValueFactory = _ => "process" };
+        runtime.AcceptOnlyFromAmong("process", "containerd");
         var name = ClusterCommands.NameOption("Cluster name (several side by side): data in ~/.akkakube/clusters/NAME, a free address block and API port, kubeconfig context akkakube-NAME");
         var noKubeconfig = new Option<bool>("--no-kubeconfig") { Description = "Do not merge the context akkakube-NAME into $KUBECONFIG or ~/.kube/config" };
-        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres, insecureHttp, name, noKubeconfig };
+        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres, insecureHttp, name, noKubeconfig, runtime };
         cmd.SetAction(async (parse, ct) =>
         {
             var clusterName = parse.GetValue(name);
@@ -100,6 +103,7 @@ public static class CliApp
                 AddressBlock = named && parse.GetResult(addressBlock) is null or { Implicit: true } ? ClusterRegistry.FreeAddressBlock() : parse.GetValue(addressBlock),
                 ExtraNodeArgs = parse.GetValue(failover) == "fast" ? ["--failover", "fast"] : [],
                 Postgres = parse.GetValue(postgres) is { Length: > 0 } pg ? pg : null,
+                Runtime = parse.GetValue(runtime)!,
                 InsecureHttp = parse.GetValue(insecureHttp),
             };
             return await UpAsync(options, parse.GetValue(foreground), ct);
@@ -240,6 +244,33 @@ public static class CliApp
             }
             return 0;
         });
+        return cmd;
+    }
+
+    private static Command ImageCommand()
+    {
+        var files = new Argument<string[]>("FILE") { Description = "OCI or docker image archives (e.g. from scripts/build-test-images.sh)", Arity = ArgumentArity.OneOrMore };
+        var load = new Command("load", "Import image archives into the containerd of every worker of the local cluster (`up --runtime containerd`), as `kind load image-archive`") { files, DataDir };
+        load.SetAction(async (parse, ct) =>
+        {
+            var dataDir = Path.GetFullPath(parse.GetValue(DataDir)!);
+            var state = ClusterState.Load(dataDir) ?? throw new CliException($"no cluster in '{dataDir}' (akkakube up --runtime containerd)");
+            var nodes = state.Nodes.Where(n => n.ContainerdDirectory is not null).ToList();
+            if (nodes.Count == 0) throw new CliException($"the cluster in '{dataDir}' runs no containerd (start it with akkakube up --runtime containerd)");
+            foreach (var file in parse.GetValue(files)!)
+            {
+                if (!File.Exists(file)) throw new CliException($"image archive '{file}' does not exist");
+                foreach (var n in nodes)
+                {
+                    var containerd = new ContainerdNode(n.ContainerdDirectory!, n.Name, n.PodCidr, "");
+                    var imported = await containerd.ImportAsync(Path.GetFullPath(file), ct);
+                    Console.WriteLine($"{n.Name}: {imported.Split('\n')[^1]}");
+                }
+            }
+            return 0;
+        });
+        var cmd = new Command("image", "Images of the containerd workers");
+        cmd.Subcommands.Add(load);
         return cmd;
     }
 

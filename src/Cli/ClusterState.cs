@@ -63,6 +63,9 @@ public sealed record NodeState
     public int Pid { get; init; }
     /// <summary>&gt; 0: a hollow-only worker process running this many simulated kubelets (&lt;name&gt;-hollow-&lt;i&gt;).</summary>
     public int HollowNodes { get; init; }
+    /// <summary>`up --runtime containerd`: the directory of this worker's own containerd (socket, config, CNI), else null.</summary>
+    public string? ContainerdDirectory { get; init; }
+    public int ContainerdPid { get; init; }
 
     [JsonIgnore] public string Address => $"akka.tcp://{Actors.AkkaKubeNames.SystemName}@{Ip}:{Port}";
     /// <summary>http://IP:port of /metrics, /livez, /readyz, /healthz; null when unknown.</summary>

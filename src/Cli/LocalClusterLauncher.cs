@@ -30,6 +30,8 @@ public sealed record UpOptions
     public bool InsecureHttp { get; init; }
     /// <summary>PostgreSQL connection string for the journal of every node (`--postgres`); null = SQLite in the data directory.</summary>
     public string? Postgres { get; init; }
+    /// <summary>process (default) or containerd: each worker gets its own containerd and runs the cri runtime (root).</summary>
+    public string Runtime { get; init; } = "process";
 }
 
 /// <summary>A member as a node's command host reports it (`cluster show`).</summary>
@@ -82,6 +84,11 @@ public static class LocalClusterLauncher
             throw new CliException($"a cluster is already running in '{dataDir}' ({running.Count} node processes, e.g. {running[0].Name} pid {running[0].Pid}); run `akkakube down` first");
         EnsureFree(IPAddress.Loopback, options.ApiPort,
             $"the API port 127.0.0.1:{options.ApiPort} is already in use by another process; stop it or choose --api-port");
+        var withContainerd = options.Runtime == "containerd";
+        if (options.Runtime is not ("process" or "containerd"))
+            throw new CliException($"--runtime '{options.Runtime}' must be process or containerd");
+        if (withContainerd && ContainerdNode.Missing() is { } missing)
+            throw new CliException($"--runtime containerd {missing}");
         var postgres = string.IsNullOrWhiteSpace(options.Postgres) ? null : options.Postgres;
         if (postgres is not null) PostgresCheck.Check(postgres, TimeSpan.FromSeconds(10));
 
@@ -100,6 +107,7 @@ public static class LocalClusterLauncher
             .Select(n => $"akka.tcp://{Actors.AkkaKubeNames.SystemName}@{n.Ip}:{ports[n.Name].Remoting}").ToList();
 
         var states = new List<NodeState>();
+        var startedContainerds = new List<(ContainerdNode Node, int Pid)>();
         ClusterState Snapshot() => new() { Name = options.Name, DataDirectory = dataDir, ApiPort = options.ApiPort, AddressBlock = options.AddressBlock, Nodes = states.ToList() };
         try
         {
@@ -113,6 +121,17 @@ public static class LocalClusterLauncher
                     "--metrics-port", ports[n.Name].Metrics.ToString(),
                 };
                 foreach (var s in seeds) args.AddRange(["--seed", s]);
+                ContainerdNode? containerd = null;
+                var containerdPid = 0;
+                if (withContainerd && n.Roles.Split(',').Contains("worker") && n.HollowNodes == 0)
+                {
+                    containerd = new ContainerdNode(Path.Combine(dataDir, "containerd", n.Name), n.Name, ContainerdNode.PodCidrFor(n.Ordinal), $"akk{options.AddressBlock}n{n.Ordinal}");
+                    containerdPid = containerd.Start();
+                    startedContainerds.Add((containerd, containerdPid));
+                    containerd.WaitReadyAsync(TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
+                    args[args.IndexOf("--pod-cidr") + 1] = containerd.PodCidr;
+                    args.AddRange(["--runtime", "cri", "--container-runtime-endpoint", containerd.Endpoint]);
+                }
                 if (n.HollowNodes > 0) args.AddRange(["--hollow-nodes", n.HollowNodes.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
                 args.AddRange(blockArgs);
                 if (postgres is not null) args.AddRange(["--postgres", postgres]);
@@ -127,6 +146,7 @@ public static class LocalClusterLauncher
                     Name = n.Name, Ordinal = n.Ordinal, Roles = n.Roles, Zone = n.Zone, Ip = n.Ip,
                     Port = ports[n.Name].Remoting, CmdPort = ports[n.Name].Cmd, MetricsPort = ports[n.Name].Metrics, PodCidr = n.PodCidr,
                     LogFile = log, Command = command, Pid = pid, HollowNodes = n.HollowNodes,
+                    ContainerdDirectory = containerd?.Directory, ContainerdPid = containerdPid,
                 });
                 Snapshot().Save();
             }
@@ -134,6 +154,7 @@ public static class LocalClusterLauncher
         catch
         {
             Stop(Snapshot(), TimeSpan.FromSeconds(5));
+            foreach (var (node, pid) in startedContainerds) StopContainerd(node.Directory, pid);
             throw;
         }
         return Snapshot();
@@ -272,7 +293,17 @@ public static class LocalClusterLauncher
             if (!WaitForExit(n, TimeSpan.FromSeconds(10)))
                 throw new CliException($"node process still alive after SIGKILL: {n.Name} (pid {n.Pid})");
         }
+        foreach (var n in state.Nodes.Where(n => n.ContainerdDirectory is not null)) StopContainerd(n.ContainerdDirectory!, n.ContainerdPid);
         return killed;
+    }
+
+    /// <summary>A worker's containerd goes with its node: its shims and their containers first (they name its socket), then containerd.</summary>
+    private static void StopContainerd(string directory, int pid)
+    {
+        var socket = Path.Combine(directory, "containerd.sock");
+        foreach (var shim in NodeProcesses.Mentioning(socket)) NodeProcesses.Signal(shim, NodeProcesses.SigKill);
+        if (NodeProcesses.Mentioning(directory).Contains(pid)) NodeProcesses.Signal(pid, NodeProcesses.SigTerm);
+        ContainerdNode.RemoveBridge(directory);
     }
 
     private static bool WaitForExit(NodeState node, TimeSpan timeout)

@@ -55,6 +55,23 @@ public static class NodeProcesses
         }
     }
 
+    /// <summary>Live processes whose command line contains <paramref name="text"/> (e.g. the shims of one containerd, which name its socket).</summary>
+    public static IReadOnlyList<int> Mentioning(string text)
+    {
+        var pids = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId) continue;
+            try
+            {
+                if (Encoding.UTF8.GetString(File.ReadAllBytes(Path.Combine(dir, "cmdline"))).Replace('\0', ' ').Contains(text, StringComparison.Ordinal) && !IsZombie(pid))
+                    pids.Add(pid);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        return pids;
+    }
+
     public static void Signal(int pid, int signal)
     {
         if (pid > 0) Kill(pid, signal);

@@ -30,12 +30,14 @@ public static class NodeCommandLine
     public static readonly Option<string> DataDir = new("--data-dir") { Description = "Data directory (SQLite store, logs). Env: AKKAKUBE_DATA_DIR", DefaultValueFactory = _ => ".akkakube" };
     public static readonly Option<string> Postgres = new("--postgres") { Description = "PostgreSQL connection string; selects the PostgreSQL journal instead of SQLite. Env: AKKAKUBE_POSTGRES" };
     public static readonly Option<string> Failover = new("--failover") { Description = "Failover profile: standard (safe margins, default) or fast (hand-over in seconds on a quiet machine; see docs/failover.md). Env: AKKAKUBE_FAILOVER" };
+    public static readonly Option<string> Runtime = new("--runtime") { Description = "Container runtime: process (default), simulated or cri (with --container-runtime-endpoint). Env: AKKAKUBE_RUNTIME" };
+    public static readonly Option<string> ContainerRuntimeEndpoint = new("--container-runtime-endpoint") { Description = "CRI socket of the cri runtime, e.g. unix:///run/containerd/containerd.sock. Env: AKKAKUBE_CONTAINER_RUNTIME_ENDPOINT" };
     public static readonly Option<string[]> ConfigFiles = new("--config") { Description = "Extra HOCON file(s) layered over the defaults (repeatable)" };
 
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand("AkkaKube node process: one member of the AkkaKube Akka.NET cluster.");
-        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, Failover, ConfigFiles })
+        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, Failover, Runtime, ContainerRuntimeEndpoint, ConfigFiles })
             root.Options.Add(option);
         return root;
     }
@@ -78,9 +80,21 @@ public static class NodeCommandLine
             : (Environment.GetEnvironmentVariable("AKKAKUBE_SEEDS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (var seed in seeds) ValidateSeed(seed);
 
+        var runtime = Get(Runtime, "AKKAKUBE_RUNTIME");
+        if (runtime is not (null or "process" or "simulated" or "cri"))
+            throw new NodeConfigException($"--runtime '{runtime}' must be process, simulated or cri");
+        var endpoint = Get(ContainerRuntimeEndpoint, "AKKAKUBE_CONTAINER_RUNTIME_ENDPOINT");
+        if (runtime == "cri" && endpoint is null)
+            throw new NodeConfigException("--runtime cri needs --container-runtime-endpoint unix:///path/to/containerd.sock");
+        if (endpoint is not null && !endpoint.StartsWith("unix:///", StringComparison.Ordinal))
+            throw new NodeConfigException($"--container-runtime-endpoint '{endpoint}' must be unix:///path/to/socket");
+
         var podCidr = Get(PodCidr, "AKKAKUBE_POD_CIDR");
-        if (podCidr is not null && !IsPodCidr(podCidr))
-            throw new NodeConfigException($"--pod-cidr '{podCidr}' must be a /24 inside 127.64.0.0/10, e.g. 127.64.1.0/24");
+        // cri pods live in their own network namespaces: their CIDR is a routable private range (docs/kubelet.md).
+        if (podCidr is not null && !(runtime == "cri" ? IsCriPodCidr(podCidr) : IsPodCidr(podCidr)))
+            throw new NodeConfigException(runtime == "cri"
+                ? $"--pod-cidr '{podCidr}' must be a /24 inside 10.244.0.0/16 with --runtime cri, e.g. 10.244.1.0/24"
+                : $"--pod-cidr '{podCidr}' must be a /24 inside 127.64.0.0/10, e.g. 127.64.1.0/24");
 
         var apiAddress = ParseIp(Get(ApiAddress, "AKKAKUBE_API_ADDRESS")!, "--api-address");
         var apiPort = CheckPort(GetInt(ApiPort, "AKKAKUBE_API_PORT"), "--api-port", allowZero: false);
@@ -143,6 +157,8 @@ public static class NodeCommandLine
             PostgresConnectionString = string.IsNullOrEmpty(postgres) ? null : postgres,
             Failover = failover,
             ConfigFiles = configFiles,
+            Runtime = runtime,
+            ContainerRuntimeEndpoint = endpoint,
         };
     }
 
@@ -265,6 +281,15 @@ public static class NodeCommandLine
         if (parts.Length != 2 || parts[1] != "24" || !IPAddress.TryParse(parts[0], out var ip)) return false;
         var b = ip.GetAddressBytes();
         return b.Length == 4 && b[0] == 127 && (b[1] & 0xC0) == 64 && b[3] == 0;
+    }
+
+    /// <summary>A /24 in 10.244.0.0/16: the pod CIDRs of cri nodes (bridge + host-local IPAM per node).</summary>
+    private static bool IsCriPodCidr(string s)
+    {
+        var parts = s.Split('/');
+        if (parts.Length != 2 || parts[1] != "24" || !IPAddress.TryParse(parts[0], out var ip)) return false;
+        var b = ip.GetAddressBytes();
+        return b.Length == 4 && b[0] == 10 && b[1] == 244 && b[3] == 0;
     }
 
     public static bool IsDns1123Label(string s) =>

@@ -154,13 +154,13 @@ public sealed class ChaosPalette(IActorRegistry registry) : ICmdPalette
         };
         IKubeApi api;
         try { api = ApiServer.KubeApi.Get(call.System).Api; }
-        catch (InvalidOperationException) { throw new CmdException($"no in-cluster API on {call.Node.NodeName}: give the PodWorker's path /user/kubelet/pod-<uid>"); }
+        catch (InvalidOperationException) { throw new CmdException($"no in-cluster API on {call.Node.NodeName}: give the PodWorker's path /user/kubelet/pods/pod-<uid>"); }
         System.Text.Json.Nodes.JsonObject pod;
         try { pod = await api.GetAsync(ApiResource.Pods, ns, name, call.Cancelled); }
         catch (KubeApiException e) when (e.IsNotFound) { throw new CmdException($"pod {ns}/{name} not found"); }
         var uid = (string?)pod["metadata"]?["uid"] ?? throw new CmdException($"pod {ns}/{name} has no uid");
         var node = (string?)pod["spec"]?["nodeName"];
-        return ($"/user/{AkkaKubeNames.Actors.Kubelet}/pod-{uid}",
+        return (AkkaKubeNames.Actors.KubeletChildren.PodWorkerPath("/user/" + AkkaKubeNames.Actors.Kubelet, uid),
             node == call.Node.NodeName ? null : $"pod {ns}/{name} is bound to {node ?? "no node yet"}; its PodWorker runs on that node's kubelet");
     }
 

@@ -55,7 +55,11 @@ public static class NodeConfig
             : $"Data Source={node.SqliteFile};Pooling=True;Default Timeout=30";
         var seeds = string.Join(", ", node.SeedNodes.Select(Quote));
         var roles = string.Join(", ", node.Roles.Select(Quote));
+        var runtime = node.Runtime is null ? "" : $"akkakube.kubelet.runtime = {Quote(node.Runtime)}";
+        var endpoint = node.ContainerRuntimeEndpoint is null ? "" : $"akkakube.kubelet.container-runtime-endpoint = {Quote(node.ContainerRuntimeEndpoint)}";
         return ConfigurationFactory.ParseString($$"""
+            {{runtime}}
+            {{endpoint}}
             akka.remote.dot-netty.tcp.hostname = {{Quote(node.NodeIp.ToString())}}
             akka.remote.dot-netty.tcp.port = {{node.RemotingPort}}
             akka.cluster.roles = [{{roles}}]

@@ -60,6 +60,10 @@ public sealed record NodeOptions
 
     /// <summary>Extra HOCON files given with --config, in order (later wins).</summary>
     public IReadOnlyList<string> ConfigFiles { get; init; } = [];
+    /// <summary>--runtime: process, simulated or cri (null: from HOCON, default process).</summary>
+    public string? Runtime { get; init; }
+    /// <summary>--container-runtime-endpoint: the CRI socket (unix:///path) of the cri runtime.</summary>
+    public string? ContainerRuntimeEndpoint { get; init; }
 
     public IReadOnlyList<string> Roles
     {

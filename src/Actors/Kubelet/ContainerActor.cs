@@ -35,17 +35,22 @@ public static class ContainerProtocol
     public sealed record ContainerEvent(string Name, string Type, string Reason, string Message);
 
     /// <summary>
-    /// The pod worker's answer to <see cref="WantLaunch"/> after its restart: take over this running process (parked by
-    /// the previous instance, see <see cref="ContainerRegistry.TryPark"/>) instead of starting one.
+    /// The pod worker's answer to <see cref="WantLaunch"/> when the runtime still runs this container (the previous
+    /// actor or pod worker crashed or restarted): take it over instead of starting one; probes resume from
+    /// <paramref name="Started"/>/<paramref name="Ready"/>.
     /// </summary>
-    public sealed record Adopt(ContainerRegistry.Parked Parked);
+    public sealed record Adopt(Launch Launch, IRunningContainer Running, bool Ready, bool Started);
 }
 
 /// <summary>
 /// One container instance under a back-off supervisor: starts it through the runtime, runs its probes,
 /// and reports start, readiness and exit to the pod worker. Stopping this actor (restart wanted) lets the
 /// <c>BackoffSupervisor</c> start a fresh one after the back-off delay — the CrashLoopBackOff of Kubernetes.
-/// The process never outlives this actor: PostStop kills it.
+/// <para>
+/// Stopping this actor does not stop its container: the runtime keeps running it (and lists it), so the next actor
+/// for the container re-adopts it (after a crash of this actor or a restart of its pod worker). The pod worker kills
+/// what its pod still runs when it stops for good or its grace period is over.
+/// </para>
 /// </summary>
 public sealed class ContainerActor : ReceiveActor, IWithTimers
 {
@@ -54,7 +59,6 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
     private readonly string _name;
     private readonly IActorRef _podWorker;
     private readonly IContainerRuntime _runtime;
-    private readonly ContainerRegistry? _registry;
     private ContainerProtocol.Launch? _launch;
     private IRunningContainer? _running;
     private bool _exited;
@@ -65,17 +69,16 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public ContainerActor(string name, IActorRef podWorker, IContainerRuntime runtime, ContainerRegistry? registry = null)
+    public ContainerActor(string name, IActorRef podWorker, IContainerRuntime runtime)
     {
         _name = name;
         _podWorker = podWorker;
         _runtime = runtime;
-        _registry = registry;
         AwaitingLaunch();
     }
 
-    public static Props Props(string name, IActorRef podWorker, IContainerRuntime runtime, ContainerRegistry? registry = null) =>
-        Akka.Actor.Props.Create(() => new ContainerActor(name, podWorker, runtime, registry));
+    public static Props Props(string name, IActorRef podWorker, IContainerRuntime runtime) =>
+        Akka.Actor.Props.Create(() => new ContainerActor(name, podWorker, runtime));
 
     private sealed record StartDone(IRunningContainer Running);
     private sealed record StartError(Exception Error);
@@ -85,20 +88,6 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
     private sealed class ForceKill { public static readonly ForceKill Instance = new(); }
 
     protected override void PreStart() => _podWorker.Tell(new ContainerProtocol.WantLaunch(_name));
-
-    protected override void PostStop()
-    {
-        if (_running is null || _exited) return;
-        // Stopped because its pod worker restarts (a crash): the process is handed over to the next instance instead.
-        if (_registry is not null && _launch is not null && _terminateGrace is null
-            && _registry.TryPark(_launch.Spec.PodUid, _name, new ContainerRegistry.Parked(_launch, _running, Ready, _started)))
-            return;
-        _running.Kill();
-    }
-
-    /// <summary>This instance's readiness as the pod worker last heard it.</summary>
-    private bool Ready => _running is not null && !_exited && _started
-                          && (_probes.TryGetValue(ProbeKind.Readiness, out var r) ? r.Result : ProbeSpec(ProbeKind.Readiness) is null);
 
     private void AwaitingLaunch()
     {
@@ -112,14 +101,16 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
             Become(Starting);
         });
         Receive<ContainerProtocol.Retry>(_ => Context.Stop(Self));
-        Receive<ContainerProtocol.Terminate>(_ => Become(Idle));
+        // Remembered: a container adopted after this still gets its graceful stop.
+        Receive<ContainerProtocol.Terminate>(t => _terminateGrace = t.Grace);
         Receive<ContainerProtocol.Adopt>(a =>
         {
-            _launch = a.Parked.Launch;
-            _running = a.Parked.Running;
+            _launch = a.Launch;
+            _running = a.Running;
             _running.Exited.PipeTo(Self, success: e => new ProcessExited(e));
             Become(Running);
-            ResumeProbes(a.Parked.Started, a.Parked.Ready);
+            if (_terminateGrace is { } grace) BeginTerminate(grace);
+            else ResumeProbes(a.Started, a.Ready);
         });
     }
 

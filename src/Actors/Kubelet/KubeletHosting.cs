@@ -53,9 +53,12 @@ public static class KubeletHostingExtensions
         var podCidr = node.PodCidr ?? NodeOptions.PodCidrFor(nodeOrdinal);
         if (settings.HollowNodes == 0)
         {
-            IContainerRuntime runtime = settings.Runtime == "simulated"
-                ? new SimulatedRuntime(settings.RuntimeSettings, system.Scheduler)
-                : new ProcessRuntime(settings.RuntimeSettings);
+            IContainerRuntime runtime = settings.Runtime switch
+            {
+                "simulated" => new SimulatedRuntime(settings.RuntimeSettings, system.Scheduler),
+                "cri" => Cri(system, settings.ContainerRuntimeEndpoint!, node.NodeName),
+                _ => new ProcessRuntime(settings.RuntimeSettings),
+            };
             var identity = Identity(node, node.NodeName, podCidr, address, "/user/" + AkkaKubeNames.Actors.Kubelet, settings, runtime.Name, hollow: false);
             yield return (AkkaKubeNames.Actors.Kubelet, KubeletActor.Props(identity, settings, api, runtime, node.DataDirectory));
             yield break;
@@ -68,6 +71,14 @@ public static class KubeletHostingExtensions
             var identity = Identity(node, $"{node.NodeName}-hollow-{i}", NodeOptions.PodCidrFor(ordinal), address, "/user/" + actorName, settings, simulated.Name, hollow: true);
             yield return (actorName, KubeletActor.Props(identity, settings, api, simulated, node.DataDirectory, settings.HollowLeaseInterval));
         }
+    }
+
+    /// <summary>The CRI client of this node, closed with the actor system; each pod's cgroup under /akkakube/&lt;node&gt;.</summary>
+    private static Runtime.Cri.CriRuntime Cri(ActorSystem system, string endpoint, string nodeName)
+    {
+        var cri = new Runtime.Cri.CriRuntime(endpoint, nodeName, $"/akkakube/{nodeName}");
+        system.RegisterOnTermination(cri.Dispose);
+        return cri;
     }
 
     private static int OrdinalOf(NodeOptions node)

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using AkkaKube.Actors.Runtime;
 using Prometheus;
 
 namespace AkkaKube.Actors.Kubelet;
@@ -20,19 +21,20 @@ public static class KubeletMetrics
     public static readonly Gauge RunningContainers = Metrics.CreateGauge("kubelet_running_containers", "Number of containers currently running", "container_state");
     public static readonly Counter LeaseRenewals = Metrics.CreateCounter("akkakube_kubelet_lease_renewals_total", "Node Lease renewals by result.", "result");
 
-    private sealed record KubeletState(ContainerRegistry Registry, TimeSpan LeaseInterval, DateTime? RegisteredAt, DateTime? LeaseRenewedAt);
+    private sealed record KubeletState(IContainerRuntime Runtime, TimeSpan LeaseInterval, DateTime? RegisteredAt, DateTime? LeaseRenewedAt);
 
     private static readonly ConcurrentDictionary<string, KubeletState> s_kubelets = new(StringComparer.Ordinal);
 
     static KubeletMetrics() => Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
     {
-        var entries = s_kubelets.Values.SelectMany(k => k.Registry.Snapshot()).ToList();
-        RunningPods.Set(entries.Select(e => e.Uid).Distinct().Count());
+        // What each kubelet's runtime lists for its node (hollow kubelets share one simulated runtime).
+        var entries = s_kubelets.SelectMany(k => k.Value.Runtime.List().Where(c => c.Launch.NodeName == k.Key)).ToList();
+        RunningPods.Set(entries.Select(e => e.Launch.PodUid).Distinct().Count());
         RunningContainers.WithLabels("running").Set(entries.Count);
     });
 
-    public static void Started(string node, ContainerRegistry registry, TimeSpan leaseInterval) =>
-        s_kubelets[node] = new KubeletState(registry, leaseInterval, null, null);
+    public static void Started(string node, IContainerRuntime runtime, TimeSpan leaseInterval) =>
+        s_kubelets[node] = new KubeletState(runtime, leaseInterval, null, null);
 
     public static void Registered(string node) => Update(node, s => s with { RegisteredAt = DateTime.UtcNow });
 

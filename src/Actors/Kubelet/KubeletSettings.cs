@@ -9,7 +9,10 @@ public sealed record BackoffSettings(TimeSpan Min, TimeSpan Max, double RandomFa
 /// <summary>Kubelet settings (HOCON <c>akkakube.kubelet</c>); validated, messages name the option.</summary>
 public sealed record KubeletSettings
 {
+    /// <summary>process (default), simulated (hollow) or cri (<see cref="ContainerRuntimeEndpoint"/>).</summary>
     public string Runtime { get; init; } = "process";
+    /// <summary>cri: the CRI socket, unix:///path (the kubelet's --container-runtime-endpoint).</summary>
+    public string? ContainerRuntimeEndpoint { get; init; }
     public int HollowNodes { get; init; }
     public TimeSpan LeaseInterval { get; init; } = TimeSpan.FromSeconds(2);
     public int LeaseDurationSeconds { get; init; } = 10;
@@ -37,8 +40,13 @@ public sealed record KubeletSettings
     {
         var c = config.GetConfig("akkakube.kubelet") ?? Config.Empty;
         var runtime = c.GetString("runtime", "process");
-        if (runtime is not ("process" or "simulated"))
-            throw new ConfigurationException($"akkakube.kubelet.runtime must be 'process' or 'simulated', not '{runtime}'");
+        if (runtime is not ("process" or "simulated" or "cri"))
+            throw new ConfigurationException($"akkakube.kubelet.runtime must be 'process', 'simulated' or 'cri', not '{runtime}'");
+        var endpoint = c.GetString("container-runtime-endpoint", "") is { Length: > 0 } ep ? ep : null;
+        if (runtime == "cri" && endpoint is null)
+            throw new ConfigurationException("akkakube.kubelet.runtime = cri needs akkakube.kubelet.container-runtime-endpoint (unix:///path/to/containerd.sock)");
+        if (endpoint is not null && !endpoint.StartsWith("unix:///", StringComparison.Ordinal))
+            throw new ConfigurationException($"akkakube.kubelet.container-runtime-endpoint '{endpoint}' must be unix:///path/to/socket");
         var hollow = c.GetInt("hollow-nodes", 0);
         if (Environment.GetEnvironmentVariable("AKKAKUBE_HOLLOW_NODES") is { Length: > 0 } env)
             hollow = int.TryParse(env, out var h) ? h : throw new ConfigurationException($"AKKAKUBE_HOLLOW_NODES='{env}' is not a number");
@@ -72,6 +80,7 @@ public sealed record KubeletSettings
         return new KubeletSettings
         {
             Runtime = runtime,
+            ContainerRuntimeEndpoint = endpoint,
             HollowNodes = hollow,
             LeaseInterval = Positive("lease-interval", TimeSpan.FromSeconds(2)),
             LeaseDurationSeconds = leaseDuration,

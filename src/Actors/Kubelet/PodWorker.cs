@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using System.Text.Json.Nodes;
 using Akka.Actor;
 using Akka.Event;
@@ -11,154 +11,81 @@ using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Kubelet;
 
-/// <summary>Running containers of a kubelet, for resource usage sampling (thread-safe).</summary>
-public sealed class ContainerRegistry
-{
-    public sealed record Entry(string Namespace, string Pod, string Uid, string Container, IRunningContainer Running);
-
-    /// <summary>A running process handed from a container actor that stopped (its pod worker restarts) to the next one.</summary>
-    public sealed record Parked(ContainerProtocol.Launch Launch, IRunningContainer Running, bool Ready, bool Started);
-
-    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
-    private readonly object _gate = new();
-    private readonly HashSet<string> _handovers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Parked> _parked = new(StringComparer.Ordinal);
-
-    /// <summary>The pod worker of <paramref name="podUid"/> restarts: its container actors park their processes instead of killing them.</summary>
-    public void BeginHandover(string podUid)
-    {
-        lock (_gate) _handovers.Add(podUid);
-    }
-
-    /// <summary>Parks a running process during its pod's hand-over; false (kill it) when no hand-over is under way.</summary>
-    public bool TryPark(string podUid, string container, Parked parked)
-    {
-        lock (_gate)
-        {
-            if (!_handovers.Contains(podUid)) return false;
-            _parked[podUid + "/" + container] = parked;
-            return true;
-        }
-    }
-
-    public Parked? TakeParked(string podUid, string container)
-    {
-        lock (_gate) return _parked.Remove(podUid + "/" + container, out var p) ? p : null;
-    }
-
-    /// <summary>Ends a hand-over; returns the processes nobody adopted (the caller kills them, so none is left behind).</summary>
-    public IReadOnlyList<Parked> EndHandover(string podUid)
-    {
-        lock (_gate)
-        {
-            _handovers.Remove(podUid);
-            var prefix = podUid + "/";
-            var left = _parked.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToList();
-            foreach (var kv in left) _parked.Remove(kv.Key);
-            return left.Select(kv => kv.Value).ToList();
-        }
-    }
-
-    public void Add(Entry e) => _entries[e.Running.ContainerId] = e;
-    public void Remove(string containerId) => _entries.TryRemove(containerId, out _);
-    public Entry? Get(string containerId) => _entries.GetValueOrDefault(containerId);
-    public IReadOnlyCollection<Entry> Snapshot() => _entries.Values.ToList();
-}
-
-/// <summary>What every pod worker of one kubelet shares.</summary>
-public sealed record PodWorkerContext(
-    IKubeApi Api,
-    IContainerRuntime Runtime,
-    KubeletSettings Settings,
-    string NodeName,
-    string HostIp,
-    string DataDirectory,
-    IActorRef Events,
-    ContainerRegistry Registry);
-
-/// <summary>Local messages from the kubelet to a pod worker.</summary>
-public static class PodWorkerProtocol
-{
-    /// <summary>The pod object changed (from the informer).</summary>
-    public sealed record PodUpdated(JsonObject Pod);
-
-    /// <summary>The pod is gone from the API or no longer bound here: stop everything, do not touch the object.</summary>
-    public sealed record PodRemoved(long? GracePeriodSeconds);
-
-    /// <summary>To the kubelet: the pod reached Succeeded/Failed and runs nothing any more (its IP may be reused).</summary>
-    public sealed record PodFinished(string Uid);
-
-    /// <summary>To the kubelet from a restarted worker: send me the latest pod (<see cref="PodUpdated"/>, then <see cref="PodRemoved"/> if it was removed).</summary>
-    public sealed record WantPod(string Uid);
-}
-
 /// <summary>
-/// One pod on this node (/user/kubelet/pod-&lt;uid&gt;): runs init containers in order, then the containers, each
-/// under a BackoffSupervisor (CrashLoopBackOff); decides restarts by restartPolicy; writes coalesced status
-/// through the status subresource; on deletion terminates gracefully and removes the pod object.
+/// One pod on this node (/user/kubelet/pods/pod-&lt;uid&gt;), an explicit state machine (<see cref="PodWorkerState"/>):
+/// init containers in order (Initializing), then the containers, each under a BackoffSupervisor (Running, with
+/// CrashLoopBackOff); Completed when the pod is Succeeded/Failed; Terminating on deletion (graceful, bounded by a
+/// deadline); Terminated while the pod object is removed. Status goes through a <see cref="PodStatusWriter"/> child.
 /// <para>
-/// Supervision (`akkakube chaos crash-actor`): a crashed worker is restarted by the kubelet's default strategy. Akka then
-/// restarts its surviving children too (each container's back-off supervisor, which stops its container actor), so the
-/// processes are handed over instead of killed: the worker opens a hand-over in <see cref="ContainerRegistry"/>, each
-/// stopping container actor parks its running process there, and the new worker gives it to the new container actor
-/// (<see cref="ContainerProtocol.Adopt"/>) when that asks to launch. Restart counts, last states and condition times
-/// come back from the pod status it wrote. Processes nobody adopted within the hand-over window are killed.
-/// A stopped worker (`chaos stop-actor`) stops its containers with it; the kubelet re-creates it from its informer cache.
+/// Supervision (`akkakube chaos crash-actor`): a crashed worker is restarted in place and enters Adopting. Akka restarts
+/// its surviving children too (each container's back-off supervisor, whose new container actor asks to launch); the
+/// runtime still runs the containers (<see cref="IContainerRuntime.List"/>), so each is re-adopted by ID, without a
+/// restart. Restart counts, last states and condition times come back from the pod status it wrote. What the runtime
+/// runs for the pod that no container actor adopted within the hand-over window is killed.
+/// A stopped worker (`chaos stop-actor`) kills its containers; the pod manager re-creates it from its informer cache.
 /// </para>
 /// </summary>
 public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITakesInjectedCrashes, Chaos.IRecreatedWhenStopped
 {
-    private const string AdoptTimer = "adopt";
-    private const string HandoverTimer = "handover";
+    /// <summary>The worker's timers (one timer per name).</summary>
+    public static class TimerNames
+    {
+        /// <summary>Coalesces status changes into one write.</summary>
+        public const string StatusFlush = "status-flush";
+        /// <summary>Adopting ends at the latest this long after the restart, even if a container actor did not ask yet.</summary>
+        public const string AdoptTimeout = "adopt-timeout";
+        /// <summary>After a restart: what the runtime runs for the pod and nobody adopted by then is killed.</summary>
+        public const string Handover = "handover";
+        /// <summary>Terminating: grace period + 5 s, then containers are killed.</summary>
+        public const string TerminationDeadline = "termination-deadline";
+        /// <summary>Preparing: the next try after a failed sandbox creation.</summary>
+        public const string SandboxRetry = "sandbox-retry";
+    }
+
+    public const string RecreatedPrefix = "re-created by the kubelet from its pod cache";
     private static readonly TimeSpan AdoptTimeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan HandoverWindow = TimeSpan.FromSeconds(10);
-    private const string FlushTimer = "flush";
-    private const string DeadlineTimer = "termination-deadline";
+    private static readonly TimeSpan DeadlineSlack = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan SandboxRetryDelay = TimeSpan.FromSeconds(5);
+
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly PodWorkerContext _ctx;
-    private readonly string _podIp;
-    private JsonObject _podJson;
-    private V1Pod _pod;
+    /// <summary>The pod IP: the kubelet's allocation, or (sandbox runtimes) the sandbox's once Preparing is over.</summary>
+    private string? _podIp;
     private readonly string _ns;
     private readonly string _name;
     private readonly string _uid;
+    private readonly bool _recreated;
     private readonly List<ContainerState> _init = [];
     private readonly List<ContainerState> _main = [];
     private readonly Dictionary<string, V1Container> _specs = new(StringComparer.Ordinal);
+    /// <summary>Back-off supervisor of each container with an actor (children named by container).</summary>
     private readonly Dictionary<string, IActorRef> _supervisors = new(StringComparer.Ordinal);
+    /// <summary>Containers whose launch is prepared or under way (asked, not yet Started/StartFailed).</summary>
     private readonly HashSet<string> _launching = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _crashStreak = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<IActorRef>> _followers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _transitions = new(StringComparer.Ordinal);
+    private readonly List<string> _adopted = [];
+    private IActorRef _statusWriter = ActorRefs.Nobody;
+    private JsonObject _podJson;
+    private V1Pod _pod;
     private DateTimeOffset _startTime = DateTimeOffset.UtcNow;
     private readonly KubeletMetrics.PodStart _startMetric = new();
-    private readonly bool _recreated;
+    private PodWorkerState _state = PodWorkerState.Initializing;
     private string _resynced = "started";
-    private readonly HashSet<string> _awaitingLaunch = new(StringComparer.Ordinal);
-    private readonly List<string> _adopted = [];
-    private bool _adoptGotPod;
-    private long? _removedGrace;
-    private bool _removed;
-    /// <summary>Re-created, and the status showing its containers running and ready again is not written yet.</summary>
-    private bool _recreatedPending;
-    public const string RecreatedPrefix = "re-created by the kubelet from its pod cache";
-    private bool _initialized;
-    private int _nextInit;
-    private bool _terminating;
-    private bool _removeObject;
-    private bool _dirty;
-    private bool _writing;
-    private bool _finishedReported;
-    private bool _stopping;
+    /// <summary>Re-created: reported in <see cref="_resynced"/> once a stored status shows every container running and ready.</summary>
+    private bool _reportWhenReady;
 
     public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
 
+    /// <param name="recreated">re-created by the pod manager after the previous worker stopped unasked: restart counts continue from the pod status.</param>
     public PodWorker(JsonObject pod, string podIp, PodWorkerContext ctx, bool recreated = false)
     {
         _ctx = ctx;
         _recreated = recreated;
-        _podIp = podIp;
+        _podIp = ctx.Runtime is IPodSandboxRuntime ? null : podIp; // a sandbox's IP comes from its network namespace
         _podJson = pod;
         _pod = KubernetesJson.Deserialize<V1Pod>(pod.ToJsonString());
         _ns = _pod.Metadata?.NamespaceProperty ?? "default";
@@ -174,23 +101,30 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             _main.Add(new ContainerState(c.Name, c.Image ?? "", isInit: false) { WaitingReason = _init.Count > 0 ? "PodInitializing" : "ContainerCreating" });
             _specs[c.Name] = c;
         }
-        Active();
     }
 
-    /// <param name="recreated">re-created by the kubelet after the previous worker stopped unasked: restart counts continue from the pod status.</param>
     public static Props Props(JsonObject pod, string podIp, PodWorkerContext ctx, bool recreated = false) =>
         Akka.Actor.Props.Create(() => new PodWorker(pod, podIp, ctx, recreated));
 
+    public PodWorkerState State => _state;
+
+    private sealed record AdoptingData(ImmutableHashSet<string> AwaitingLaunch, bool GotPod, PodWorkerProtocol.PodRemoved? Removed);
+    private sealed record TerminatingData(TimeSpan Grace, bool RemoveObject);
     private sealed record LaunchReady(string Name, IActorRef Container, ContainerProtocol.Launch Launch);
     private sealed record LaunchFailed(string Name, IActorRef Container, string Message);
     private sealed class Flush { public static readonly Flush Instance = new(); }
-    private sealed record Written(bool Ok, bool Gone, string? Error);
     private sealed class Deadline { public static readonly Deadline Instance = new(); }
-    private sealed class Deleted { public static readonly Deleted Instance = new(); }
+    private sealed class ObjectRemoved { public static readonly ObjectRemoved Instance = new(); }
     private sealed class AdoptDone { public static readonly AdoptDone Instance = new(); }
     private sealed class HandoverDone { public static readonly HandoverDone Instance = new(); }
+    private sealed record SandboxReady(PodSandbox Sandbox);
+    private sealed record SandboxFailed(string Message);
+    private sealed class RetrySandbox { public static readonly RetrySandbox Instance = new(); }
 
     private IEnumerable<ContainerState> All => _init.Concat(_main);
+    private ContainerState? Find(string name) => All.FirstOrDefault(c => c.Name == name);
+    private string RestartPolicy => _pod.Spec?.RestartPolicy ?? "Always";
+    private bool Initialized => _init.All(c => c.Succeeded);
 
     /// <summary>True when spec and metadata are equal, resourceVersion and managedFields aside.</summary>
     internal static bool SameSpecAndMetadata(JsonObject a, JsonObject b)
@@ -206,14 +140,16 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             if (!Skipped(k) && !ma.ContainsKey(k)) return false;
         return true;
     }
-    private ContainerState? Find(string name) => All.FirstOrDefault(c => c.Name == name);
-    private string RestartPolicy => _pod.Spec?.RestartPolicy ?? "Always";
+
+    // ---- life cycle of the actor ----
 
     protected override void PreStart()
     {
+        _statusWriter = Context.ActorOf(PodStatusWriter.Props(_ctx.Api, _ns, _name));
         if (_recreated)
         {
-            // The previous worker stopped and took its containers with it: they start again, counting on from the status.
+            // The previous worker stopped and took its containers with it (as a lost pod sandbox): they all start again,
+            // init containers first, counting on from the status.
             var status = _podJson["status"] as JsonObject;
             PodStatusRestore.Apply(_init, status?["initContainerStatuses"] as JsonArray);
             PodStatusRestore.Apply(_main, status?["containerStatuses"] as JsonArray);
@@ -227,147 +163,269 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             }
             if (PodStatusRestore.Time(status?["startTime"]) is { } started) _startTime = started;
             _resynced = $"{RecreatedPrefix}; starting its containers again";
-            _recreatedPending = true;
+            _reportWhenReady = true;
         }
         MarkDirty();
-        if (_pod.Metadata?.DeletionTimestamp is not null)
-        {
-            BeginTermination(DeletionGrace(), removeObject: true);
-            return;
-        }
-        StartNext();
+        if (_pod.Metadata?.DeletionTimestamp is not null) BeginTermination(DeletionGrace(), removeObject: true);
+        else if (_ctx.Runtime is IPodSandboxRuntime sandboxes) Prepare(sandboxes);
+        else Advance();
     }
 
+    /// <summary>Stopped for good (not restarted): nothing of the pod may keep running.</summary>
     protected override void PostStop()
     {
-        foreach (var c in All)
-            if (c.ContainerId is not null) _ctx.Registry.Remove(c.ContainerId);
-        EndHandover();
-    }
-
-    private void EndHandover()
-    {
-        foreach (var left in _ctx.Registry.EndHandover(_uid))
+        foreach (var running in _ctx.Runtime.List(_uid))
         {
-            _log.Warning("pod {0}/{1}: container {2} was not re-adopted after the worker's restart; killing it", _ns, _name, left.Launch.Spec.ContainerName);
-            left.Running.Kill();
+            _log.Info("pod {0}/{1}: killing container {2} as its worker stops", _ns, _name, running.Launch.ContainerName);
+            running.Kill();
         }
+        RemoveSandbox();
     }
 
     /// <summary>
-    /// A crash must not take the pod's containers down: the hand-over opens before Akka restarts the children (container
-    /// actors park their processes as they stop); log streamers end (their clients see the stream end). The container
-    /// registry keeps its entries (PostStop does not run).
+    /// A crash must not take the pod's containers down: the container actors survive (Akka restarts them after this
+    /// worker, and the runtime keeps running their containers); log streamers end (their clients see the stream end)
+    /// and the status writer is replaced. PostStop does not run.
     /// </summary>
     protected override void PreRestart(Exception reason, object message)
     {
-        _log.Warning("pod worker {0}/{1} restarts after {2}: its running containers are handed over to the new worker", _ns, _name, reason.GetType().Name);
-        _ctx.Registry.BeginHandover(_uid);
+        _log.Warning("pod worker {0}/{1} restarts after {2} in state {3}: its running containers are re-adopted by the new worker",
+            _ns, _name, reason.GetType().Name, _state);
         foreach (var child in Context.GetChildren())
             if (!_specs.ContainsKey(child.Path.Name)) Context.Stop(child);
     }
 
-    /// <summary>Re-adoption instead of PreStart (which would start new containers next to the running ones).</summary>
+    /// <summary>Adopting instead of PreStart (which would start new containers next to the running ones).</summary>
     protected override void PostRestart(Exception reason)
     {
-        Become(Adopting);
-        Context.Parent.Tell(new PodWorkerProtocol.WantPod(_uid));
+        _statusWriter = Context.ActorOf(PodStatusWriter.Props(_ctx.Api, _ns, _name));
+        if (_ctx.Runtime is IPodSandboxRuntime sandboxes) _podIp = sandboxes.SandboxOf(_uid)?.Ip;
+        var awaiting = ImmutableHashSet.CreateBuilder<string>(StringComparer.Ordinal);
         foreach (var child in Context.GetChildren())
         {
             if (!_specs.ContainsKey(child.Path.Name)) continue;
             _supervisors[child.Path.Name] = child;
-            _awaitingLaunch.Add(child.Path.Name); // its back-off supervisor restarts and its new container actor asks to launch
+            awaiting.Add(child.Path.Name); // its back-off supervisor restarts and its new container actor asks to launch
         }
         _resynced = "re-adopting its containers";
-        Timers.StartSingleTimer(AdoptTimer, AdoptDone.Instance, AdoptTimeout);
-        Timers.StartSingleTimer(HandoverTimer, HandoverDone.Instance, HandoverWindow);
+        Context.Parent.Tell(new PodWorkerProtocol.WantPod(_uid));
+        Timers.StartSingleTimer(TimerNames.AdoptTimeout, AdoptDone.Instance, AdoptTimeout);
+        Timers.StartSingleTimer(TimerNames.Handover, HandoverDone.Instance, HandoverWindow);
+        Enter(PodWorkerState.Adopting, () => WhenAdopting(new AdoptingData(awaiting.ToImmutable(), false, null)));
     }
 
-    private void Adopting()
+    private void Enter(PodWorkerState next, Action behaviour)
+    {
+        if (next != _state || next == PodWorkerState.Adopting)
+        {
+            if (_ctx.Runtime is SimulatedRuntime) _log.Debug("pod {0}/{1}: {2} -> {3}", _ns, _name, _state, next);
+            else _log.Info("pod {0}/{1}: {2} -> {3}", _ns, _name, _state, next);
+        }
+        _state = next;
+        Become(behaviour);
+    }
+
+    // ---- states ----
+
+    private void WhenAdopting(AdoptingData data)
     {
         Receive<PodWorkerProtocol.PodUpdated>(u =>
         {
             _podJson = u.Pod;
             _pod = KubernetesJson.Deserialize<V1Pod>(u.Pod.ToJsonString());
-            _adoptGotPod = true;
-            if (_awaitingLaunch.Count == 0) FinishAdoption();
+            var next = data with { GotPod = true };
+            if (next.AwaitingLaunch.IsEmpty) FinishAdoption(next);
+            else Become(() => WhenAdopting(next));
         });
-        Receive<PodWorkerProtocol.PodRemoved>(r => { _removed = true; _removedGrace = r.GracePeriodSeconds; });
+        Receive<PodWorkerProtocol.PodRemoved>(r =>
+        {
+            var next = data with { Removed = r };
+            Become(() => WhenAdopting(next));
+        });
         Receive<ContainerProtocol.WantLaunch>(w =>
         {
             Stash.Stash();
-            _awaitingLaunch.Remove(w.Name);
-            if (_awaitingLaunch.Count == 0 && _adoptGotPod) FinishAdoption();
+            var next = data with { AwaitingLaunch = data.AwaitingLaunch.Remove(w.Name) };
+            if (next.AwaitingLaunch.IsEmpty && next.GotPod) FinishAdoption(next);
+            else Become(() => WhenAdopting(next));
         });
-        Receive<AdoptDone>(_ => FinishAdoption());
-        Receive<HandoverDone>(_ => EndHandover());
+        Receive<AdoptDone>(_ => FinishAdoption(data));
         Receive<Chaos.ChaosProtocol.GetResync>(_ => Sender.Tell(new Chaos.ChaosProtocol.Resynced(_resynced)));
         ReceiveAny(_ => Stash.Stash());
     }
 
-    /// <summary>Restores the containers' state from the pod status, then handles what waited (the launch requests adopt the parked processes).</summary>
-    private void FinishAdoption()
+    /// <summary>Restores the containers' state from the pod status, then handles what waited (the launch requests re-adopt the running containers).</summary>
+    private void FinishAdoption(AdoptingData data)
     {
-        Timers.Cancel(AdoptTimer);
+        Timers.Cancel(TimerNames.AdoptTimeout);
         var status = _podJson["status"] as JsonObject;
         PodStatusRestore.Apply(_init, status?["initContainerStatuses"] as JsonArray);
         PodStatusRestore.Apply(_main, status?["containerStatuses"] as JsonArray);
         PodStatusRestore.Transitions(status, _transitions);
         if (PodStatusRestore.Time(status?["startTime"]) is { } started) _startTime = started;
-        _nextInit = _init.TakeWhile(c => c.Succeeded).Count();
-        _initialized = _nextInit == _init.Count;
-        var phase = PodStatusBuilder.Phase(_init, _main, _initialized);
-        _finishedReported = phase is "Succeeded" or "Failed";
+        ResyncSummary();
         // Every container's new actor has asked to launch (their requests are stashed): the hand-over can end right
         // after they are handled, instead of at the end of its window.
-        var everyContainerAsked = _awaitingLaunch.Count == 0;
-        _awaitingLaunch.Clear();
-        _adoptGotPod = false;
-        ResyncSummary();
-        Become(Active);
-        Stash.UnstashAll();
-        if (everyContainerAsked)
+        if (data.AwaitingLaunch.IsEmpty)
         {
-            Timers.Cancel(HandoverTimer);
+            Timers.Cancel(TimerNames.Handover);
             Self.Tell(HandoverDone.Instance); // after the unstashed launch requests
         }
         MarkDirty();
-        if (_removed) Self.Tell(new PodWorkerProtocol.PodRemoved(_removedGrace));
+        var phase = PodStatusBuilder.Phase(_init, _main, Initialized);
+        if (data.Removed is { } removed) BeginTermination(RemovedGrace(removed), removeObject: false);
         else if (_pod.Metadata?.DeletionTimestamp is not null) BeginTermination(DeletionGrace(), removeObject: true);
-        else if (!_finishedReported) StartNext();
+        else if (phase is "Succeeded" or "Failed") Enter(PodWorkerState.Completed, WhenCompleted);
+        else Advance();
+        Stash.UnstashAll();
     }
 
-    private void ResyncSummary() =>
-        _resynced = _adopted.Count > 0
-            ? $"re-adopted {_adopted.Count} running container(s): {string.Join(", ", _adopted)}; restart counts restored from the pod status"
-            : "re-adopted no running container; restart counts restored from the pod status";
+    /// <summary>Preparing: the sandbox is being created (<see cref="IPodSandboxRuntime"/>); retried until it exists or the pod goes.</summary>
+    private void WhenPreparing(IPodSandboxRuntime sandboxes)
+    {
+        Receive<SandboxReady>(r =>
+        {
+            _podIp = r.Sandbox.Ip;
+            _log.Info("pod {0}/{1}: sandbox {2} ready with IP {3}", _ns, _name, r.Sandbox.Id, r.Sandbox.Ip);
+            MarkDirty();
+            Advance();
+        });
+        Receive<SandboxFailed>(f =>
+        {
+            _log.Warning("pod {0}/{1}: creating its sandbox failed: {2}", _ns, _name, f.Message);
+            _ctx.Events.Tell(new EventRecorderProtocol.Record(new InvolvedObject("Pod", _ns, _name, _uid, "v1"),
+                "Warning", "FailedCreatePodSandBox", $"Failed to create pod sandbox: {f.Message}"));
+            Timers.StartSingleTimer(TimerNames.SandboxRetry, RetrySandbox.Instance, SandboxRetryDelay);
+        });
+        Receive<RetrySandbox>(_ => Prepare(sandboxes));
+        Lifecycle();
+        Receive<ContainerProtocol.WantLaunch>(w => OnWantLaunch(w, stopGrace: TimeSpan.Zero));
+        Common();
+    }
 
-    private TimeSpan DeletionGrace() =>
-        TimeSpan.FromSeconds(_pod.Metadata?.DeletionGracePeriodSeconds ?? _pod.Spec?.TerminationGracePeriodSeconds ?? 30);
+    private void Prepare(IPodSandboxRuntime sandboxes)
+    {
+        var request = new PodSandboxRequest(_ns, _name, _uid, _ctx.NodeName, ContainerLogPaths.PodDirectory(_ctx.DataDirectory, _ns, _name, _uid));
+        sandboxes.RunPodSandboxAsync(request).PipeTo(Self, success: s => new SandboxReady(s), failure: e => new SandboxFailed(e.GetBaseException().Message));
+        Enter(PodWorkerState.Preparing, () => WhenPreparing(sandboxes));
+    }
 
-    private TimeSpan SpecGrace() => TimeSpan.FromSeconds(_pod.Spec?.TerminationGracePeriodSeconds ?? 30);
+    /// <summary>The pod's sandbox goes with its last container (a no-op for runtimes without sandboxes).</summary>
+    private void RemoveSandbox()
+    {
+        if (_ctx.Runtime is not IPodSandboxRuntime sandboxes || sandboxes.SandboxOf(_uid) is null) return;
+        var log = _log;
+        var (ns, name) = (_ns, _name);
+        sandboxes.RemovePodSandboxAsync(_uid).ContinueWith(t =>
+        {
+            if (t.IsFaulted) log.Warning("pod {0}/{1}: removing its sandbox failed: {2}", ns, name, t.Exception?.GetBaseException().Message);
+        }, TaskScheduler.Default);
+    }
 
-    private void Active()
+    private void WhenInitializing()
+    {
+        Lifecycle();
+        Launching();
+        Common();
+    }
+
+    private void WhenRunning()
+    {
+        Lifecycle();
+        Launching();
+        Common();
+    }
+
+    private void WhenCompleted()
+    {
+        Lifecycle();
+        Receive<ContainerProtocol.WantLaunch>(w => OnWantLaunch(w, stopGrace: TimeSpan.Zero));
+        Receive<ContainerProtocol.Exited>(e => OnExited(e, terminating: true));
+        Common();
+    }
+
+    private void WhenTerminating(TerminatingData data)
+    {
+        Receive<PodWorkerProtocol.PodUpdated>(u => UpdatePod(u.Pod));
+        Receive<PodWorkerProtocol.PodRemoved>(_ =>
+        {
+            // Gone from the API meanwhile: nothing left to remove.
+            var next = data with { RemoveObject = false };
+            Become(() => WhenTerminating(next));
+        });
+        Receive<ContainerProtocol.WantLaunch>(w =>
+        {
+            OnWantLaunch(w, stopGrace: data.Grace);
+            CheckStopped(data);
+        });
+        Receive<LaunchReady>(r =>
+        {
+            _launching.Remove(r.Name);
+            r.Container.Tell(new ContainerProtocol.Terminate(TimeSpan.Zero, "pod terminating"));
+            CheckStopped(data);
+        });
+        Receive<LaunchFailed>(f =>
+        {
+            _launching.Remove(f.Name);
+            f.Container.Tell(new ContainerProtocol.Terminate(TimeSpan.Zero, "pod terminating"));
+            CheckStopped(data);
+        });
+        Receive<ContainerProtocol.Started>(s =>
+        {
+            OnStarted(s); // the container actor stops it: it was told to terminate while starting
+            CheckStopped(data);
+        });
+        Receive<ContainerProtocol.StartFailed>(f =>
+        {
+            OnStartFailed(f);
+            CheckStopped(data);
+        });
+        Receive<ContainerProtocol.Exited>(e =>
+        {
+            OnExited(e, terminating: true);
+            CheckStopped(data);
+        });
+        Receive<Deadline>(_ =>
+        {
+            _log.Warning("pod {0}/{1}: containers did not stop within the grace period; killing them", _ns, _name);
+            foreach (var running in _ctx.Runtime.List(_uid)) running.Kill();
+            foreach (var sup in _supervisors.Values) Context.Stop(sup);
+            _supervisors.Clear();
+            foreach (var c in All.Where(c => c.Phase == ContainerPhase.Running)) c.Phase = ContainerPhase.Terminated;
+            _launching.Clear();
+            CheckStopped(data);
+        });
+        Common();
+    }
+
+    private void WhenTerminated(bool removeObject)
+    {
+        Receive<ObjectRemoved>(_ => Context.Stop(Self));
+        Receive<PodWorkerProtocol.PodUpdated>(u => UpdatePod(u.Pod));
+        Receive<PodWorkerProtocol.PodRemoved>(_ => { });
+        Receive<ContainerProtocol.WantLaunch>(w => OnWantLaunch(w, stopGrace: TimeSpan.Zero));
+        Receive<ContainerProtocol.Exited>(e => OnExited(e, terminating: true));
+        Receive<Flush>(_ => { if (!removeObject) WriteStatus(); }); // a removed pod's status is not written again
+        Common();
+    }
+
+    /// <summary>Deletion and removal while containers may run (Initializing, Running, Completed).</summary>
+    private void Lifecycle()
     {
         Receive<PodWorkerProtocol.PodUpdated>(u =>
         {
-            // Most updates are this kubelet's own status writes coming back: the typed pod is rebuilt only when
-            // its spec or metadata changed (the worker reads nothing else of it).
-            var changed = !SameSpecAndMetadata(_podJson, u.Pod);
-            _podJson = u.Pod;
-            if (changed) _pod = KubernetesJson.Deserialize<V1Pod>(u.Pod.ToJsonString());
-            if (_pod.Metadata?.DeletionTimestamp is not null && !_terminating)
-                BeginTermination(DeletionGrace(), removeObject: true);
+            UpdatePod(u.Pod);
+            if (_pod.Metadata?.DeletionTimestamp is not null) BeginTermination(DeletionGrace(), removeObject: true);
         });
-        Receive<PodWorkerProtocol.PodRemoved>(r =>
-        {
-            if (_terminating) { _removeObject = false; return; }
-            BeginTermination(r.GracePeriodSeconds is { } g ? TimeSpan.FromSeconds(g) : SpecGrace(), removeObject: false);
-        });
-        Receive<ContainerProtocol.WantLaunch>(OnWantLaunch);
+        Receive<PodWorkerProtocol.PodRemoved>(r => BeginTermination(RemovedGrace(r), removeObject: false));
+    }
+
+    /// <summary>Starting and restarting containers (Initializing, Running).</summary>
+    private void Launching()
+    {
+        Receive<ContainerProtocol.WantLaunch>(w => OnWantLaunch(w, stopGrace: null));
         Receive<LaunchReady>(r =>
         {
-            if (_terminating) { r.Container.Tell(new ContainerProtocol.Terminate(TimeSpan.Zero, "pod terminating")); _launching.Remove(r.Name); return; }
             var image = _specs[r.Name].Image ?? "";
             Event(r.Name, "Normal", "Pulled", $"Container image \"{image}\" already present on machine");
             r.Container.Tell(r.Launch);
@@ -386,25 +444,13 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             f.Container.Tell(ContainerProtocol.Retry.Instance);
         });
         Receive<ContainerProtocol.Started>(OnStarted);
-        Receive<ContainerProtocol.StartFailed>(f =>
-        {
-            _launching.Remove(f.Name);
-            if (Find(f.Name) is not { } c) return;
-            c.StartFailures++;
-            c.Phase = ContainerPhase.Waiting;
-            c.WaitingReason = f.Reason == ContainerStartException.ErrImagePull && c.StartFailures > 1 ? "ImagePullBackOff" : f.Reason;
-            c.WaitingMessage = f.Message;
-            if (f.Reason == ContainerStartException.ErrImagePull)
-            {
-                Event(f.Name, "Warning", "Failed", $"Failed to pull image \"{c.Image}\": {f.Message}");
-                Event(f.Name, "Warning", "Failed", $"Error: {c.WaitingReason}");
-                if (c.StartFailures > 1) Event(f.Name, "Normal", "BackOff", $"Back-off pulling image \"{c.Image}\"");
-            }
-            else Event(f.Name, "Warning", "Failed", $"Error: {f.Message}");
-            MarkDirty();
-            CheckTerminated();
-        });
-        Receive<ContainerProtocol.Exited>(OnExited);
+        Receive<ContainerProtocol.StartFailed>(OnStartFailed);
+        Receive<ContainerProtocol.Exited>(e => OnExited(e, terminating: false));
+    }
+
+    /// <summary>What every state but Adopting handles: readiness, events, status writes, logs, hand-over end, chaos.</summary>
+    private void Common()
+    {
         Receive<ContainerProtocol.ReadinessChanged>(r =>
         {
             if (Find(r.Name) is { } c && c.Starts - 1 == r.Attempt && c.Phase == ContainerPhase.Running && c.Ready != r.Ready)
@@ -423,80 +469,139 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         });
         Receive<ContainerProtocol.ContainerEvent>(e => Event(e.Name, e.Type, e.Reason, e.Message));
         Receive<Flush>(_ => WriteStatus());
-        Receive<Written>(w =>
-        {
-            _writing = false;
-            if (!w.Ok && !w.Gone)
-            {
-                _log.Debug("status write of {0}/{1} failed: {2}; retrying", _ns, _name, w.Error);
-                _dirty = true;
-                Timers.StartSingleTimer(FlushTimer, Flush.Instance, TimeSpan.FromSeconds(1));
-                return;
-            }
-            if (_dirty && !Timers.IsTimerActive(FlushTimer)) Timers.StartSingleTimer(FlushTimer, Flush.Instance, _ctx.Settings.StatusCoalesce);
-            if (_recreatedPending && w.Ok && !_dirty && _main.All(c => c.Phase == ContainerPhase.Running && c.Ready))
-            {
-                _recreatedPending = false;
-                _resynced = $"{RecreatedPrefix}; containers started again and ready: "
-                            + string.Join(", ", _main.Select(c => $"{c.Name}{(c.ContainerId is { } id && _ctx.Registry.Get(id)?.Running.Pid is { } pid ? $" pid {pid}" : "")} (restart count {c.RestartCount})"));
-            }
-        });
-        Receive<Deadline>(_ =>
-        {
-            _log.Warning("pod {0}/{1}: containers did not stop in time; killing them", _ns, _name);
-            foreach (var sup in _supervisors.Values) Context.Stop(sup);
-            foreach (var c in All.Where(c => c.Phase == ContainerPhase.Running)) c.Phase = ContainerPhase.Terminated;
-            _launching.Clear();
-            CheckTerminated();
-        });
-        Receive<Deleted>(_ => Context.Stop(Self));
+        Receive<PodStatusWriter.Stored>(_ => OnStored());
+        Receive<Deadline>(_ => { });
         Receive<KubeletProtocol.GetLogs>(OnGetLogs);
         Receive<Terminated>(_ => { });
-        Receive<HandoverDone>(_ => EndHandover());
+        Receive<HandoverDone>(_ => KillUnadopted());
+        Receive<SandboxReady>(_ => RemoveSandbox()); // created after the pod was gone
         Receive<Chaos.ChaosProtocol.InjectCrash>(_ => throw new Chaos.InjectedCrashException($"pod worker {_ns}/{_name}"));
         Receive<Chaos.ChaosProtocol.GetResync>(_ => Sender.Tell(new Chaos.ChaosProtocol.Resynced(_resynced)));
     }
 
-    // ---- starting containers ----
+    // ---- transitions ----
 
-    private void StartNext()
+    /// <summary>Initializing while an init container has not succeeded (starting the next one), else Running (starting the containers).</summary>
+    private void Advance()
     {
-        if (_terminating) return;
-        if (!_initialized)
+        var nextInit = _init.FindIndex(c => !c.Succeeded);
+        if (nextInit >= 0)
         {
-            if (_nextInit < _init.Count)
-            {
-                StartContainer(_init[_nextInit]);
-                return;
-            }
-            _initialized = true;
+            Enter(PodWorkerState.Initializing, WhenInitializing);
+            StartContainer(_init[nextInit]);
+            return;
+        }
+        if (_state != PodWorkerState.Running)
+        {
             foreach (var c in _main)
                 if (c.WaitingReason == "PodInitializing") c.WaitingReason = "ContainerCreating";
             MarkDirty();
+            Enter(PodWorkerState.Running, WhenRunning);
         }
-        foreach (var c in _main)
-            if (!_supervisors.ContainsKey(c.Name)) StartContainer(c);
+        foreach (var c in _main) StartContainer(c);
+    }
+
+    /// <summary>Completed once the pod's phase is terminal: its container actors stop and the pod manager may reuse its IP.</summary>
+    private void CheckCompleted()
+    {
+        if (PodStatusBuilder.Phase(_init, _main, Initialized) is not ("Succeeded" or "Failed")) return;
+        foreach (var sup in _supervisors.Values) Context.Stop(sup);
+        _supervisors.Clear();
+        Context.Parent.Tell(new PodWorkerProtocol.PodFinished(_uid));
+        RemoveSandbox();
+        Enter(PodWorkerState.Completed, WhenCompleted);
+    }
+
+    private void BeginTermination(TimeSpan grace, bool removeObject)
+    {
+        foreach (var c in All)
+        {
+            if (c.Phase == ContainerPhase.Running)
+                Event(c.Name, "Normal", "Killing", $"Stopping container {c.Name}");
+            if (c.Phase == ContainerPhase.Running || _launching.Contains(c.Name))
+                _supervisors.GetValueOrDefault(c.Name)?.Tell(new ContainerProtocol.Terminate(grace, "pod deleted"));
+        }
+        var data = new TerminatingData(grace, removeObject);
+        Enter(PodWorkerState.Terminating, () => WhenTerminating(data));
+        Timers.StartSingleTimer(TimerNames.TerminationDeadline, Deadline.Instance, grace + DeadlineSlack);
+        CheckStopped(data);
+    }
+
+    /// <summary>Terminated once no container runs or launches; a deleted pod's object is then removed for good.</summary>
+    private void CheckStopped(TerminatingData data)
+    {
+        if (All.Any(c => c.Phase == ContainerPhase.Running) || _launching.Count > 0) return;
+        Timers.Cancel(TimerNames.TerminationDeadline);
+        foreach (var sup in _supervisors.Values) Context.Stop(sup);
+        _supervisors.Clear();
+        foreach (var followers in _followers.Values)
+            foreach (var f in followers) f.Tell(LogStreamer.ContainerEnded.Instance);
+        _followers.Clear();
+        RemoveSandbox();
+        Enter(PodWorkerState.Terminated, () => WhenTerminated(data.RemoveObject));
+        if (!data.RemoveObject)
+        {
+            Context.Stop(Self);
+            return;
+        }
+        // Everything is stopped: remove the pod object for good (the kubelet's part of graceful deletion).
+        var self = Self;
+        _ctx.Api.DeleteAsync(ApiResource.Pods, _ns, _name, new DeleteOptions(GracePeriodSeconds: 0, PreconditionUid: _uid))
+            .ContinueWith(t =>
+            {
+                if (t.IsFaulted && t.Exception?.GetBaseException() is not KubeApiException { Code: 404 or 409 })
+                    _log.Warning("could not remove pod {0}/{1}: {2}", _ns, _name, t.Exception?.GetBaseException().Message);
+                self.Tell(ObjectRemoved.Instance);
+            }, TaskScheduler.Default);
+    }
+
+    // ---- containers ----
+
+    private void UpdatePod(JsonObject pod)
+    {
+        // Most updates are this kubelet's own status writes coming back: the typed pod is rebuilt only when
+        // its spec or metadata changed (the worker reads nothing else of it).
+        var changed = !SameSpecAndMetadata(_podJson, pod);
+        _podJson = pod;
+        if (changed) _pod = KubernetesJson.Deserialize<V1Pod>(pod.ToJsonString());
     }
 
     private void StartContainer(ContainerState c)
     {
-        if (_supervisors.ContainsKey(c.Name)) return; // re-adopted after a restart
+        if (_supervisors.ContainsKey(c.Name) || c.Done) return; // has an actor (re-adopted after a restart), or ended for good
         var b = _ctx.Settings.Backoff;
-        var options = Backoff.OnStop(ContainerActor.Props(c.Name, Self, _ctx.Runtime, _ctx.Registry), "instance", b.Min, b.Max, b.RandomFactor, -1)
+        var options = Backoff.OnStop(ContainerActor.Props(c.Name, Self, _ctx.Runtime), "instance", b.Min, b.Max, b.RandomFactor, -1)
             .WithAutoReset(b.ResetAfter)
             .WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Stop));
         _supervisors[c.Name] = Context.ActorOf(BackoffSupervisor.Props(options), c.Name);
     }
 
-    private void OnWantLaunch(ContainerProtocol.WantLaunch want)
+    /// <summary>
+    /// A container actor asks what to run: the container the runtime still runs for it (re-adopted), else a new instance
+    /// when <paramref name="stopGrace"/> is null (Initializing, Running), else nothing (it is told to stop).
+    /// </summary>
+    private void OnWantLaunch(ContainerProtocol.WantLaunch want, TimeSpan? stopGrace)
     {
         var container = Sender;
-        if (_ctx.Registry.TakeParked(_uid, want.Name) is { } parked)
+        var state = Find(want.Name);
+        var running = _ctx.Runtime.List(_uid).Where(r => r.Launch.ContainerName == want.Name).MaxBy(r => r.Launch.Attempt);
+        if (state is not null && running is not null)
         {
-            Adopt(container, parked);
+            Adopt(container, state, running);
+            if (stopGrace is { } stop) container.Tell(new ContainerProtocol.Terminate(stop, "pod terminating"));
             return;
         }
-        if (_terminating || Find(want.Name) is not { } state)
+        if (state is not null && state.Phase == ContainerPhase.Running)
+        {
+            // The status said running, but the runtime no longer runs it: it ended while no actor watched it.
+            state.Phase = ContainerPhase.Terminated;
+            state.WillRestart = stopGrace is null;
+            state.Ready = state.Started = false;
+            state.Terminated = state.LastTerminated = new TerminatedInfo(137, "ContainerStatusUnknown",
+                "The container could not be located when its actor was re-created", state.StartedAt ?? DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, state.ContainerId ?? "");
+            MarkDirty();
+        }
+        if (stopGrace is not null || state is null)
         {
             container.Tell(new ContainerProtocol.Terminate(TimeSpan.Zero, "pod terminating"));
             return;
@@ -510,10 +615,12 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         _launching.Add(want.Name);
         var spec = _specs[want.Name];
         var attempt = state.Starts;
-        var pod = _pod;
         var logPath = _ctx.Runtime is SimulatedRuntime ? null : ContainerLogPaths.File(_ctx.DataDirectory, _ns, _name, _uid, want.Name, attempt);
         var grace = SpecGrace();
-        EnvResolver.ResolveAsync(_ctx.Api, pod, spec, _podIp, _ctx.HostIp).PipeTo(Self,
+        var podIp = _podIp ?? "";
+        var limits = spec.Resources?.Limits;
+        var requests = spec.Resources?.Requests;
+        EnvResolver.ResolveAsync(_ctx.Api, _pod, spec, podIp, _ctx.HostIp).PipeTo(Self,
             success: env => new LaunchReady(want.Name, container, new ContainerProtocol.Launch(new ContainerLaunch
             {
                 Namespace = _ns,
@@ -526,37 +633,63 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
                 Args = EnvResolver.ExpandAll(spec.Args, env),
                 WorkingDir = spec.WorkingDir,
                 Env = env,
-                PodIp = _podIp,
+                PodIp = podIp,
                 Port = spec.Ports?.FirstOrDefault()?.ContainerPort,
                 Attempt = attempt,
                 LogPath = logPath,
+                MemoryLimitBytes = Quantity(limits, "memory", 1),
+                CpuLimitMillis = Quantity(limits, "cpu", 1000),
+                CpuRequestMillis = Quantity(requests, "cpu", 1000) ?? Quantity(limits, "cpu", 1000),
             }, spec, grace)),
             failure: e => new LaunchFailed(want.Name, container, e is EnvResolutionException ? e.Message : e.GetBaseException().Message));
     }
 
-    /// <summary>Gives a process parked during this worker's restart to its container's new actor.</summary>
-    private void Adopt(IActorRef container, ContainerRegistry.Parked parked)
+    private static long? Quantity(IDictionary<string, ResourceQuantity>? resources, string name, int scale) =>
+        resources is not null && resources.TryGetValue(name, out var q) ? (long)Math.Ceiling(q.ToDecimal() * scale) : null;
+
+    /// <summary>Gives a container the runtime still runs to its container's new actor (same container ID, no restart).</summary>
+    private void Adopt(IActorRef container, ContainerState c, IRunningContainer running)
     {
-        var name = parked.Launch.Spec.ContainerName;
-        container.Tell(new ContainerProtocol.Adopt(parked));
-        if (Find(name) is { } c)
-        {
-            var running = parked.Running;
-            c.Phase = ContainerPhase.Running;
-            c.Starts = parked.Launch.Spec.Attempt + 1;
-            c.StartedAt = running.StartedAt;
-            c.ContainerId = running.ContainerId;
-            c.ImageId = running.ImageId;
-            c.WaitingMessage = null;
-            c.Ready = parked.Ready;
-            c.Started = parked.Started;
-            _ctx.Registry.Add(new ContainerRegistry.Entry(_ns, _name, _uid, name, running));
-            MarkDirty();
-        }
-        _adopted.Add(parked.Running.Pid is { } pid ? $"{name} pid {pid}" : name);
+        var launch = new ContainerProtocol.Launch(running.Launch, _specs[c.Name], SpecGrace());
+        var wasRunning = c.Phase == ContainerPhase.Running && c.ContainerId == running.ContainerId;
+        container.Tell(new ContainerProtocol.Adopt(launch, running, wasRunning && c.Ready, wasRunning && c.Started));
+        c.Phase = ContainerPhase.Running;
+        c.Starts = running.Launch.Attempt + 1;
+        c.StartedAt = running.StartedAt;
+        c.ContainerId = running.ContainerId;
+        c.ImageId = running.ImageId;
+        c.WaitingMessage = null;
+        c.Ready = wasRunning && c.Ready;
+        c.Started = wasRunning && c.Started;
+        MarkDirty();
+        _adopted.Add(running.Pid is { } pid ? $"{c.Name} pid {pid}" : c.Name);
         ResyncSummary();
-        _log.Info("pod {0}/{1}: re-adopted container {2}{3}", _ns, _name, name, parked.Running.Pid is { } p ? $" (pid {p})" : "");
+        _log.Info("pod {0}/{1}: re-adopted container {2} ({3})", _ns, _name, c.Name, running.ContainerId);
     }
+
+    /// <summary>End of the hand-over after a restart: what the runtime runs for this pod and no container actor adopted is killed.</summary>
+    private void KillUnadopted()
+    {
+        foreach (var running in _ctx.Runtime.List(_uid))
+        {
+            var name = running.Launch.ContainerName;
+            if (_launching.Contains(name) || Find(name) is { Phase: ContainerPhase.Running } c && c.ContainerId == running.ContainerId) continue;
+            _log.Warning("pod {0}/{1}: container {2} was not re-adopted after the worker's restart; killing it", _ns, _name, name);
+            running.Kill();
+        }
+    }
+
+    private void ResyncSummary() =>
+        _resynced = _adopted.Count > 0
+            ? $"re-adopted {_adopted.Count} running container(s): {string.Join(", ", _adopted)}; restart counts restored from the pod status"
+            : "re-adopted no running container; restart counts restored from the pod status";
+
+    private TimeSpan DeletionGrace() =>
+        TimeSpan.FromSeconds(_pod.Metadata?.DeletionGracePeriodSeconds ?? _pod.Spec?.TerminationGracePeriodSeconds ?? 30);
+
+    private TimeSpan SpecGrace() => TimeSpan.FromSeconds(_pod.Spec?.TerminationGracePeriodSeconds ?? 30);
+
+    private TimeSpan RemovedGrace(PodWorkerProtocol.PodRemoved r) => r.GracePeriodSeconds is { } g ? TimeSpan.FromSeconds(g) : SpecGrace();
 
     private void OnStarted(ContainerProtocol.Started s)
     {
@@ -571,18 +704,35 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         c.StartFailures = 0;
         c.Ready = false;
         c.Started = false;
-        _ctx.Registry.Add(new ContainerRegistry.Entry(_ns, _name, _uid, s.Name, s.Running));
         Event(s.Name, "Normal", "Created", $"Created container {s.Name}");
         Event(s.Name, "Normal", "Started", $"Started container {s.Name}");
         MarkDirty();
     }
 
-    private void OnExited(ContainerProtocol.Exited e)
+    private void OnStartFailed(ContainerProtocol.StartFailed f)
+    {
+        _launching.Remove(f.Name);
+        if (Find(f.Name) is not { } c) return;
+        c.StartFailures++;
+        c.Phase = ContainerPhase.Waiting;
+        c.WaitingReason = f.Reason == ContainerStartException.ErrImagePull && c.StartFailures > 1 ? "ImagePullBackOff" : f.Reason;
+        c.WaitingMessage = f.Message;
+        if (f.Reason == ContainerStartException.ErrImagePull)
+        {
+            Event(f.Name, "Warning", "Failed", $"Failed to pull image \"{c.Image}\": {f.Message}");
+            Event(f.Name, "Warning", "Failed", $"Error: {c.WaitingReason}");
+            if (c.StartFailures > 1) Event(f.Name, "Normal", "BackOff", $"Back-off pulling image \"{c.Image}\"");
+        }
+        else Event(f.Name, "Warning", "Failed", $"Error: {f.Message}");
+        MarkDirty();
+    }
+
+    /// <summary>A container ended: restart it (by restartPolicy, never while <paramref name="terminating"/>) or keep it ended.</summary>
+    private void OnExited(ContainerProtocol.Exited e, bool terminating)
     {
         if (Find(e.Name) is not { } c) { Sender.Tell(new ContainerProtocol.ExitDecision(false)); return; }
-        _ctx.Registry.Remove(e.Info.ContainerId);
         var info = e.KilledBecause is null ? e.Info : e.Info with { Message = $"Container {e.Name} {e.KilledBecause}" };
-        var restart = RestartRules.ShouldRestart(RestartPolicy, c.IsInit, info.ExitCode, _terminating);
+        var restart = RestartRules.ShouldRestart(RestartPolicy, c.IsInit, info.ExitCode, terminating);
         c.Ready = false;
         c.Started = false;
         c.Terminated = info;
@@ -608,94 +758,36 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         if (_followers.Remove(e.Name, out var followers))
             foreach (var f in followers) f.Tell(LogStreamer.ContainerEnded.Instance);
         MarkDirty();
-
-        if (c.IsInit && info.ExitCode == 0 && !_terminating)
-        {
-            _nextInit++;
-            StartNext();
-        }
-        CheckFinished();
-        CheckTerminated();
+        if (terminating) return;
+        if (c.IsInit && info.ExitCode == 0) Advance();
+        CheckCompleted();
     }
 
     private static string FormatDuration(TimeSpan t) =>
         t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds}s" : t.TotalSeconds >= 1 ? $"{t.TotalSeconds:0.#}s" : $"{t.TotalMilliseconds:0}ms";
 
-    private void CheckFinished()
-    {
-        if (_finishedReported) return;
-        var phase = PodStatusBuilder.Phase(_init, _main, _initialized);
-        if (phase is "Succeeded" or "Failed")
-        {
-            _finishedReported = true;
-            foreach (var sup in _supervisors.Values) Context.Stop(sup);
-            _supervisors.Clear();
-            Context.Parent.Tell(new PodWorkerProtocol.PodFinished(_uid));
-        }
-    }
-
-    // ---- termination ----
-
-    private void BeginTermination(TimeSpan grace, bool removeObject)
-    {
-        _terminating = true;
-        _removeObject = removeObject;
-        foreach (var c in All)
-        {
-            if (c.Phase == ContainerPhase.Running)
-                Event(c.Name, "Normal", "Killing", $"Stopping container {c.Name}");
-            if (c.Phase == ContainerPhase.Running || _launching.Contains(c.Name))
-                _supervisors.GetValueOrDefault(c.Name)?.Tell(new ContainerProtocol.Terminate(grace, "pod deleted"));
-        }
-        Timers.StartSingleTimer(DeadlineTimer, Deadline.Instance, grace + TimeSpan.FromSeconds(5));
-        CheckTerminated();
-    }
-
-    private void CheckTerminated()
-    {
-        if (!_terminating || _stopping) return;
-        if (All.Any(c => c.Phase == ContainerPhase.Running) || _launching.Count > 0) return;
-        _stopping = true;
-        Timers.Cancel(DeadlineTimer);
-        foreach (var sup in _supervisors.Values) Context.Stop(sup);
-        foreach (var followers in _followers.Values)
-            foreach (var f in followers) f.Tell(LogStreamer.ContainerEnded.Instance);
-        if (!_removeObject)
-        {
-            Context.Stop(Self);
-            return;
-        }
-        // Everything is stopped: remove the pod object for good (the kubelet's part of graceful deletion).
-        var self = Self;
-        _ctx.Api.DeleteAsync(ApiResource.Pods, _ns, _name, new DeleteOptions(GracePeriodSeconds: 0, PreconditionUid: _uid))
-            .ContinueWith(t =>
-            {
-                if (t.IsFaulted && t.Exception?.GetBaseException() is not KubeApiException { Code: 404 or 409 })
-                    _log.Warning("could not remove pod {0}/{1}: {2}", _ns, _name, t.Exception?.GetBaseException().Message);
-                self.Tell(Deleted.Instance);
-            }, TaskScheduler.Default);
-    }
-
     // ---- status ----
 
     private void MarkDirty()
     {
-        _dirty = true;
-        if (!_writing && !Timers.IsTimerActive(FlushTimer))
-            Timers.StartSingleTimer(FlushTimer, Flush.Instance, _ctx.Settings.StatusCoalesce);
+        if (!Timers.IsTimerActive(TimerNames.StatusFlush))
+            Timers.StartSingleTimer(TimerNames.StatusFlush, Flush.Instance, _ctx.Settings.StatusCoalesce);
     }
 
     private void WriteStatus()
     {
-        if (_writing || !_dirty || _stopping && _removeObject) return;
-        _dirty = false;
-        _writing = true;
-        var status = PodStatusBuilder.Build(_init, _main, _initialized, _podIp, _ctx.HostIp, _startTime, _transitions, DateTimeOffset.UtcNow);
+        var status = PodStatusBuilder.Build(_init, _main, Initialized, _podIp, _ctx.HostIp, _startTime, _transitions, DateTimeOffset.UtcNow);
         if (!_recreated) _startMetric.StatusWritten(status);
-        var patch = new JsonObject { ["status"] = status }.ToJsonString();
-        _ctx.Api.PatchAsync(ApiResource.Pods, _ns, _name, PatchType.Merge, patch, "status").PipeTo(Self,
-            success: _ => new Written(true, false, null),
-            failure: e => e.GetBaseException() is KubeApiException { Code: 404 } ? new Written(false, true, null) : new Written(false, false, e.GetBaseException().Message));
+        _statusWriter.Tell(new PodStatusWriter.Write(status));
+    }
+
+    private void OnStored()
+    {
+        if (!_reportWhenReady || Timers.IsTimerActive(TimerNames.StatusFlush) || !_main.All(c => c.Phase == ContainerPhase.Running && c.Ready)) return;
+        _reportWhenReady = false;
+        var pids = _ctx.Runtime.List(_uid).ToDictionary(r => r.ContainerId, r => r.Pid, StringComparer.Ordinal);
+        _resynced = $"{RecreatedPrefix}; containers started again and ready: "
+                    + string.Join(", ", _main.Select(c => $"{c.Name}{(c.ContainerId is { } id && pids.GetValueOrDefault(id) is { } pid ? $" pid {pid}" : "")} (restart count {c.RestartCount})"));
     }
 
     // ---- events and logs ----
@@ -734,7 +826,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             return;
         }
         var path = _ctx.Runtime is SimulatedRuntime ? null : ContainerLogPaths.File(_ctx.DataDirectory, _ns, _name, _uid, name, attempt);
-        var follow = req.Follow && !req.Previous && c.Phase == ContainerPhase.Running && !_stopping;
+        var follow = req.Follow && !req.Previous && c.Phase == ContainerPhase.Running && _state != PodWorkerState.Terminated;
         var streamer = Context.ActorOf(LogStreamer.Props(path, req, asker, follow, _ctx.Settings.LogFollowPoll));
         if (follow)
         {

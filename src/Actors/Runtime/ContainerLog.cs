@@ -5,8 +5,9 @@ namespace AkkaKube.Actors.Runtime;
 
 /// <summary>
 /// Container log files on the node: DATA/logs/pods/&lt;ns&gt;_&lt;pod&gt;_&lt;uid&gt;/&lt;container&gt;/&lt;restart&gt;.log,
-/// one line per output line: "&lt;RFC 3339 UTC time&gt; &lt;stdout|stderr&gt; &lt;text&gt;" (CRI-like), rotated by size
-/// into &lt;restart&gt;.log.1 … .N.
+/// one line per output line in the CRI log format: "&lt;RFC 3339 UTC time&gt; &lt;stdout|stderr&gt; &lt;F|P&gt; &lt;text&gt;"
+/// (F a full line, P a partial one continued by the next), rotated by size into &lt;restart&gt;.log.1 … .N. The same
+/// files containerd writes for the `cri` runtime (the sandbox's log directory is the pod directory).
 /// </summary>
 public static class ContainerLogPaths
 {
@@ -40,7 +41,7 @@ public sealed class ContainerLogWriter : IDisposable
 
     public void Write(string stream, string text, DateTimeOffset? at = null)
     {
-        var line = $"{(at ?? DateTimeOffset.UtcNow).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture)} {stream} {text}\n";
+        var line = $"{(at ?? DateTimeOffset.UtcNow).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture)} {stream} F {text}\n";
         var bytes = Encoding.UTF8.GetBytes(line);
         lock (_gate)
         {
@@ -88,8 +89,8 @@ public sealed class ContainerLogWriter : IDisposable
     }
 }
 
-/// <summary>One parsed log line.</summary>
-public readonly record struct LogLine(DateTimeOffset Time, string Stream, string Text)
+/// <summary>One parsed log line (CRI format); <paramref name="Partial"/> = continued by the next line (tag P).</summary>
+public readonly record struct LogLine(DateTimeOffset Time, string Stream, string Text, bool Partial = false)
 {
     public static bool TryParse(string raw, out LogLine line)
     {
@@ -99,13 +100,20 @@ public readonly record struct LogLine(DateTimeOffset Time, string Stream, string
         var s2 = raw.IndexOf(' ', s1 + 1);
         if (s2 <= 0) return false;
         if (!DateTimeOffset.TryParse(raw.AsSpan(0, s1), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)) return false;
-        line = new LogLine(t, raw[(s1 + 1)..s2], raw[(s2 + 1)..]);
+        var rest = raw[(s2 + 1)..];
+        // The tag: F (full line) or P (partial); an empty full line is written as "F" alone.
+        var partial = rest.StartsWith("P ", StringComparison.Ordinal) || rest == "P";
+        var text = rest.StartsWith("F ", StringComparison.Ordinal) || partial ? rest[2..] : rest is "F" ? "" : rest;
+        line = new LogLine(t, raw[(s1 + 1)..s2], text, partial);
         return true;
     }
 
-    /// <summary>As kubectl shows it: the text, or with --timestamps the RFC 3339 time first.</summary>
-    public string Format(bool timestamps) =>
-        timestamps ? $"{Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture)} {Text}\n" : Text + "\n";
+    /// <summary>As kubectl shows it: the text, or with --timestamps the RFC 3339 time first; a partial line has no line end.</summary>
+    public string Format(bool timestamps)
+    {
+        var end = Partial ? "" : "\n";
+        return timestamps ? $"{Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture)} {Text}{end}" : Text + end;
+    }
 }
 
 /// <summary>Reads container logs (rotated files first), with tail and since filters.</summary>

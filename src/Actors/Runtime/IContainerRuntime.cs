@@ -2,8 +2,13 @@ namespace AkkaKube.Actors.Runtime;
 
 /// <summary>
 /// What the kubelet needs from a container runtime (the CRI of AkkaKube): start a container, signal it,
-/// learn when it exits, run an exec probe, and measure it. Two implementations: <see cref="ProcessRuntime"/>
-/// (real OS processes) and <see cref="SimulatedRuntime"/> (hollow, no process).
+/// learn when it exits, run an exec probe, measure it, and list what it runs. Two implementations:
+/// <see cref="ProcessRuntime"/> (real OS processes) and <see cref="SimulatedRuntime"/> (hollow, no process).
+/// <para>
+/// The runtime, not the kubelet, is the record of what runs (as containerd is for the real kubelet): a container
+/// outlives the actor that started it, and a restarted pod worker or container actor re-adopts it from
+/// <see cref="List"/> by pod UID and container name instead of starting another.
+/// </para>
 /// </summary>
 public interface IContainerRuntime
 {
@@ -18,6 +23,9 @@ public interface IContainerRuntime
 
     /// <summary>Runs a command "inside" a running container (exec probe); returns its exit code and output.</summary>
     Task<ExecResult> ExecAsync(IRunningContainer container, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct = default);
+
+    /// <summary>The containers started and not yet ended, of one pod (by UID) or of all pods when null (the kubelet's relist).</summary>
+    IReadOnlyList<IRunningContainer> List(string? podUid = null);
 }
 
 /// <summary>Everything needed to start one container instance (the kubelet resolves env, IP and paths).</summary>
@@ -41,6 +49,12 @@ public sealed record ContainerLaunch
     public int Attempt { get; init; }
     /// <summary>Log file of this instance; null = no log file (simulated).</summary>
     public string? LogPath { get; init; }
+    /// <summary>resources.limits.memory in bytes (null: none); enforced by runtimes with cgroups (cri).</summary>
+    public long? MemoryLimitBytes { get; init; }
+    /// <summary>resources.limits.cpu in millicores (null: none): the CFS quota under cri.</summary>
+    public long? CpuLimitMillis { get; init; }
+    /// <summary>resources.requests.cpu in millicores (null: none): the CPU shares under cri.</summary>
+    public long? CpuRequestMillis { get; init; }
 
     public string ContainerId => $"akkakube://{NodeName}/{PodUid}/{ContainerName}/{Attempt}";
 }
@@ -56,6 +70,8 @@ public sealed record ResourceUsage(double CpuSeconds, long MemoryBytes, DateTime
 /// <summary>A started container instance.</summary>
 public interface IRunningContainer
 {
+    /// <summary>What it was started with: names its pod, container and attempt (for re-adoption and metrics).</summary>
+    ContainerLaunch Launch { get; }
     string ContainerId { get; }
     /// <summary>OS process ID (process group and session leader), null when simulated.</summary>
     int? Pid { get; }
@@ -78,4 +94,46 @@ public sealed class ContainerStartException(string reason, string message) : Exc
     public const string ErrImagePull = "ErrImagePull";
     public const string CreateContainerError = "CreateContainerError";
     public const string RunContainerError = "RunContainerError";
+}
+
+/// <summary>
+/// The containers one runtime runs (thread-safe): added when started, removed when their exit is known. The runtime's
+/// own table, read by the kubelet through <see cref="IContainerRuntime.List"/>; nothing else writes it.
+/// </summary>
+public sealed class RunningContainers
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IRunningContainer> _byId = new(StringComparer.Ordinal);
+
+    /// <summary>Records <paramref name="container"/> until its <see cref="IRunningContainer.Exited"/> completes.</summary>
+    public void Track(IRunningContainer container)
+    {
+        _byId[container.ContainerId] = container;
+        container.Exited.ContinueWith(_ => _byId.TryRemove(new KeyValuePair<string, IRunningContainer>(container.ContainerId, container)),
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    public IReadOnlyList<IRunningContainer> Of(string? podUid) =>
+        _byId.Values.Where(c => podUid is null || c.Launch.PodUid == podUid).ToList();
+}
+
+/// <summary>The pod-level request of a runtime whose pods live in sandboxes (<see cref="IPodSandboxRuntime"/>).</summary>
+public sealed record PodSandboxRequest(string Namespace, string Name, string Uid, string NodeName, string LogDirectory, int Attempt = 0);
+
+/// <summary>A pod's sandbox: its runtime ID and the IP of its network namespace.</summary>
+public sealed record PodSandbox(string Id, string Ip);
+
+/// <summary>
+/// A runtime that runs a pod's containers inside a sandbox it creates first (CRI: the pause container holding the pod's
+/// network namespace, its IP from CNI). The pod worker creates it before any container (state Preparing), and removes
+/// it when the pod ends; the pod IP is the sandbox's, not one the kubelet allocates.
+/// </summary>
+public interface IPodSandboxRuntime
+{
+    Task<PodSandbox> RunPodSandboxAsync(PodSandboxRequest pod, CancellationToken ct = default);
+
+    /// <summary>The sandbox of a pod this runtime created (a restarted pod worker finds its IP here), or null.</summary>
+    PodSandbox? SandboxOf(string podUid);
+
+    /// <summary>Stops and removes the pod's sandbox with every container in it; nothing when it has none.</summary>
+    Task RemovePodSandboxAsync(string podUid, CancellationToken ct = default);
 }

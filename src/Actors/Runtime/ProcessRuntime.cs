@@ -18,7 +18,11 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
     internal const string Shim =
         "exec 3<&0; (cat <&3 >/dev/null 2>&1; kill -KILL 0) >/dev/null 2>&1 </dev/null & exec \"$@\" </dev/null 3<&-";
 
+    private readonly RunningContainers _running = new();
+
     public string Name => "process";
+
+    public IReadOnlyList<IRunningContainer> List(string? podUid = null) => _running.Of(podUid);
 
     public Task<IRunningContainer> StartAsync(ContainerLaunch launch, CancellationToken ct = default)
     {
@@ -68,6 +72,7 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
             throw new ContainerStartException(ContainerStartException.RunContainerError, e.Message);
         }
         container.Started();
+        _running.Track(container);
         return Task.FromResult<IRunningContainer>(container);
     }
 
@@ -164,6 +169,7 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
 
         public ProcessContainer(ContainerLaunch launch, Process process, ContainerLogWriter? log, Dictionary<string, string> env, string workDir)
         {
+            Launch = launch;
             _process = process;
             _log = log;
             Environment = env;
@@ -175,6 +181,7 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
             process.Exited += (_, _) => OnExited();
         }
 
+        public ContainerLaunch Launch { get; }
         public Dictionary<string, string> Environment { get; }
         public string WorkDir { get; }
         public string ContainerId { get; }

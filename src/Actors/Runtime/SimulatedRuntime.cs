@@ -12,8 +12,11 @@ public sealed class SimulatedRuntime(RuntimeSettings settings, IScheduler schedu
 {
     private readonly Random _random = new(settings.SimulatedSeed);
     private readonly object _gate = new();
+    private readonly RunningContainers _running = new();
 
     public string Name => "simulated";
+
+    public IReadOnlyList<IRunningContainer> List(string? podUid = null) => _running.Of(podUid);
 
     public SimulatedStage StageFor(string image) =>
         settings.SimulatedStages.FirstOrDefault(s => s.Matches(image)) ?? settings.SimulatedStages[^1];
@@ -30,6 +33,7 @@ public sealed class SimulatedRuntime(RuntimeSettings settings, IScheduler schedu
         Schedule(delay, () =>
         {
             var c = new SimulatedContainer(launch, scheduler.Now, scheduler);
+            _running.Track(c);
             started.TrySetResult(c);
             if (stage.RunFor is { } runFor)
                 Schedule(runFor, () => c.Exit(stage.ExitCode));
@@ -50,6 +54,7 @@ public sealed class SimulatedRuntime(RuntimeSettings settings, IScheduler schedu
     {
         private readonly TaskCompletionSource<ContainerExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        public ContainerLaunch Launch { get; } = launch;
         public string ContainerId { get; } = launch.ContainerId;
         public int? Pid => null;
         public DateTimeOffset StartedAt { get; } = startedAt;

@@ -29,7 +29,7 @@ public sealed class PodWorkerSupervisionTests : Akka.TestKit.Xunit2.TestKit
     private IActorRef Worker(string pod)
     {
         var uid = _api.Pod(pod)!["metadata"]!["uid"]!.GetValue<string>();
-        return Sys.ActorSelection($"/user/kubelet/pod-{uid}").ResolveOne(Max).GetAwaiter().GetResult();
+        return Sys.ActorSelection($"/user/kubelet/pods/pod-{uid}").ResolveOne(Max).GetAwaiter().GetResult();
     }
 
     private string Resync(IActorRef worker) => worker.Ask<ChaosProtocol.Resynced>(ChaosProtocol.GetResync.Instance, Max).GetAwaiter().GetResult().Summary;

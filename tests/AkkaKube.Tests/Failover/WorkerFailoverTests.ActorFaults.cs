@@ -90,7 +90,7 @@ public sealed partial class WorkerFailoverTests
 
         Assert.True(report.Recovered, report.ToText());
         var actor = report.Actor!;
-        Assert.Equal($"/user/kubelet/pod-{(string)pod["metadata"]!["uid"]!}", actor.Path);
+        Assert.Equal($"/user/kubelet/pods/pod-{(string)pod["metadata"]!["uid"]!}", actor.Path);
         Assert.Equal(actor.FailuresBefore + 1, actor.FailuresAfter);
         Assert.Equal(actor.UidBefore, actor.UidAfter);
         Assert.Matches(@"^re-adopted 1 running container\(s\): echo pid \d+;", actor.Resynced);

@@ -15,6 +15,9 @@ public sealed class FakeRuntime : IContainerRuntime
 
     public string Name => "fake";
 
+    public IReadOnlyList<IRunningContainer> List(string? podUid = null) =>
+        Running.Values.Where(c => podUid is null || c.Launch.PodUid == podUid).ToList<IRunningContainer>();
+
     public Task<IRunningContainer> StartAsync(ContainerLaunch launch, CancellationToken ct = default)
     {
         if (launch.Image == "test/missing")

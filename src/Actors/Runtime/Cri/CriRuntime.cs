@@ -1,0 +1,317 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using AkkaKube.Actors.Runtime.Cri.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace AkkaKube.Actors.Runtime.Cri;
+
+/// <summary>
+/// The `cri` runtime: pods as CRI pod sandboxes and containers, through the Kubernetes Container Runtime Interface v1
+/// (RuntimeService + ImageService) over gRPC on a unix socket — containerd here, CRI-O the same way. A pod gets a sandbox
+/// first (its network namespace and IP from the runtime's CNI configuration); each container is created in it from its
+/// image with the pod's command, args, env, working directory and CPU/memory limits, and writes its log where the
+/// kubelet reads logs (the sandbox's log directory is the pod's log directory). What runs is relisted every
+/// <see cref="RelistInterval"/> (the kubelet's PLEG): a container seen exited completes its <see cref="IRunningContainer.Exited"/>.
+/// </summary>
+public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposable
+{
+    /// <summary>Labels on every sandbox and container, as the Kubernetes kubelet sets them (CRI clients filter on these).</summary>
+    public static class Labels
+    {
+        public const string PodName = "io.kubernetes.pod.name";
+        public const string PodNamespace = "io.kubernetes.pod.namespace";
+        public const string PodUid = "io.kubernetes.pod.uid";
+        public const string ContainerName = "io.kubernetes.container.name";
+        public const string Node = "akkakube.io/node";
+    }
+
+    public static readonly TimeSpan RelistInterval = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
+    private readonly GrpcChannel _channel;
+    private readonly RuntimeService.RuntimeServiceClient _runtime;
+    private readonly ImageService.ImageServiceClient _images;
+    private readonly string _nodeName;
+    private readonly string _cgroupParent;
+    private readonly RunningContainers _running = new();
+    private readonly ConcurrentDictionary<string, CriContainer> _watched = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (PodSandbox Sandbox, PodSandboxConfig Config)> _sandboxes = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+
+    /// <param name="endpoint">unix:///path/to/socket, as the kubelet's --container-runtime-endpoint.</param>
+    /// <param name="cgroupParent">cgroup under which each pod gets its own (pod&lt;uid&gt;), so nodes on one machine stay apart.</param>
+    public CriRuntime(string endpoint, string nodeName, string cgroupParent)
+    {
+        var socket = SocketPath(endpoint);
+        _nodeName = nodeName;
+        _cgroupParent = cgroupParent.TrimEnd('/');
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, ct) =>
+            {
+                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), ct);
+                    return new NetworkStream(s, ownsSocket: true);
+                }
+                catch
+                {
+                    s.Dispose();
+                    throw;
+                }
+            },
+        };
+        // The authority is not used on a unix socket; http:// = h2c, as containerd serves it.
+        _channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        _runtime = new RuntimeService.RuntimeServiceClient(_channel);
+        _images = new ImageService.ImageServiceClient(_channel);
+        _ = Task.Run(RelistLoop);
+    }
+
+    public string Name => "cri";
+
+    /// <summary>The socket path of a unix:// endpoint; anything else is refused with one line.</summary>
+    public static string SocketPath(string endpoint)
+    {
+        if (!endpoint.StartsWith("unix://", StringComparison.Ordinal) || endpoint.Length <= "unix://".Length)
+            throw new ArgumentException($"container runtime endpoint '{endpoint}' must be unix:///path/to/socket");
+        return endpoint["unix://".Length..];
+    }
+
+    private static CallOptions Call(CancellationToken ct = default) => new(deadline: DateTime.UtcNow + CallTimeout, cancellationToken: ct);
+
+    /// <summary>The runtime's name and version (CRI Version): "containerd 1.6.20 (CRI v1)".</summary>
+    public async Task<string> VersionAsync(CancellationToken ct = default)
+    {
+        var v = await _runtime.VersionAsync(new VersionRequest { Version = "v1" }, Call(ct));
+        return $"{v.RuntimeName} {v.RuntimeVersion} (CRI {v.RuntimeApiVersion})";
+    }
+
+    public IReadOnlyList<IRunningContainer> List(string? podUid = null) => _running.Of(podUid);
+
+    // ---- sandboxes ----
+
+    public async Task<PodSandbox> RunPodSandboxAsync(PodSandboxRequest pod, CancellationToken ct = default)
+    {
+        if (_sandboxes.TryGetValue(pod.Uid, out var known)) return known.Sandbox;
+        var logDirectory = Path.GetFullPath(pod.LogDirectory); // containerd resolves paths itself
+        Directory.CreateDirectory(logDirectory);
+        var config = new PodSandboxConfig
+        {
+            Metadata = new PodSandboxMetadata { Name = pod.Name, Namespace = pod.Namespace, Uid = pod.Uid, Attempt = (uint)pod.Attempt },
+            Hostname = pod.Name.Length <= 63 ? pod.Name : pod.Name[..63],
+            LogDirectory = logDirectory,
+            Linux = new LinuxPodSandboxConfig { CgroupParent = $"{_cgroupParent}/pod{pod.Uid}" },
+        };
+        config.Labels.Add(PodLabels(pod.Namespace, pod.Name, pod.Uid));
+        var id = (await _runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = config }, Call(ct))).PodSandboxId;
+        var status = (await _runtime.PodSandboxStatusAsync(new PodSandboxStatusRequest { PodSandboxId = id }, Call(ct))).Status;
+        var sandbox = new PodSandbox(id, status.Network?.Ip is { Length: > 0 } ip ? ip
+            : throw new InvalidOperationException($"pod sandbox {id} has no IP (is the CNI configuration of the runtime in place?)"));
+        _sandboxes[pod.Uid] = (sandbox, config);
+        return sandbox;
+    }
+
+    public PodSandbox? SandboxOf(string podUid) => _sandboxes.TryGetValue(podUid, out var s) ? s.Sandbox : null;
+
+    public async Task RemovePodSandboxAsync(string podUid, CancellationToken ct = default)
+    {
+        if (!_sandboxes.TryRemove(podUid, out var s)) return;
+        foreach (var c in _watched.Values.Where(c => c.Launch.PodUid == podUid)) c.Kill();
+        await _runtime.StopPodSandboxAsync(new StopPodSandboxRequest { PodSandboxId = s.Sandbox.Id }, Call(ct));
+        await _runtime.RemovePodSandboxAsync(new RemovePodSandboxRequest { PodSandboxId = s.Sandbox.Id }, Call(ct));
+    }
+
+    private Dictionary<string, string> PodLabels(string ns, string name, string uid) => new()
+    {
+        [Labels.PodName] = name, [Labels.PodNamespace] = ns, [Labels.PodUid] = uid, [Labels.Node] = _nodeName,
+    };
+
+    // ---- containers ----
+
+    public async Task<IRunningContainer> StartAsync(ContainerLaunch launch, CancellationToken ct = default)
+    {
+        if (!_sandboxes.TryGetValue(launch.PodUid, out var sandbox))
+            throw new ContainerStartException(ContainerStartException.CreateContainerError, $"pod {launch.Namespace}/{launch.PodName} has no sandbox on this node");
+        var imageRef = await EnsureImageAsync(launch.Image, ct);
+        var config = new ContainerConfig
+        {
+            Metadata = new ContainerMetadata { Name = launch.ContainerName, Attempt = (uint)launch.Attempt },
+            Image = new ImageSpec { Image = imageRef },
+            WorkingDir = launch.WorkingDir ?? "",
+            // Relative to the sandbox's log directory: the same file the kubelet reads (ContainerLogPaths).
+            LogPath = $"{launch.ContainerName}/{launch.Attempt}.log",
+            Linux = new LinuxContainerConfig { Resources = Resources(launch) },
+        };
+        config.Command.AddRange(launch.Command);
+        config.Args.AddRange(launch.Args);
+        config.Envs.AddRange(launch.Env.Select(e => new KeyValue { Key = e.Key, Value = e.Value }));
+        config.Labels.Add(PodLabels(launch.Namespace, launch.PodName, launch.PodUid));
+        config.Labels[Labels.ContainerName] = launch.ContainerName;
+        string id;
+        try
+        {
+            id = (await _runtime.CreateContainerAsync(new CreateContainerRequest { PodSandboxId = sandbox.Sandbox.Id, Config = config, SandboxConfig = sandbox.Config }, Call(ct))).ContainerId;
+        }
+        catch (RpcException e)
+        {
+            throw new ContainerStartException(ContainerStartException.CreateContainerError, e.Status.Detail);
+        }
+        try
+        {
+            await _runtime.StartContainerAsync(new StartContainerRequest { ContainerId = id }, Call(ct));
+        }
+        catch (RpcException e)
+        {
+            await RemoveQuietlyAsync(id);
+            throw new ContainerStartException(ContainerStartException.RunContainerError, e.Status.Detail);
+        }
+        var status = (await _runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = id }, Call(ct))).Status;
+        var container = new CriContainer(this, launch, id, FromNanos(status.StartedAt) ?? DateTimeOffset.UtcNow, status.ImageRef is { Length: > 0 } r ? r : imageRef);
+        _watched[id] = container;
+        _running.Track(container);
+        if (status.State == ContainerState.ContainerExited) container.Ended(status);
+        return container;
+    }
+
+    /// <summary>CFS shares from the CPU request, quota from the CPU limit (100 ms period), the memory limit: as the kubelet computes them.</summary>
+    internal static LinuxContainerResources Resources(ContainerLaunch launch)
+    {
+        const long period = 100_000;
+        var r = new LinuxContainerResources { CpuShares = launch.CpuRequestMillis is { } req ? Math.Max(2, req * 1024 / 1000) : 2 };
+        if (launch.CpuLimitMillis is { } limit)
+        {
+            r.CpuPeriod = period;
+            r.CpuQuota = Math.Max(1000, limit * period / 1000);
+        }
+        if (launch.MemoryLimitBytes is { } memory) r.MemoryLimitInBytes = memory;
+        return r;
+    }
+
+    /// <summary>The image's reference in the runtime: present already, else pulled (an error is ErrImagePull with the runtime's message).</summary>
+    private async Task<string> EnsureImageAsync(string image, CancellationToken ct)
+    {
+        try
+        {
+            var status = await _images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = image } }, Call(ct));
+            if (status.Image is { Id.Length: > 0 } present) return present.Id;
+            return (await _images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } }, Call(ct))).ImageRef;
+        }
+        catch (RpcException e)
+        {
+            throw new ContainerStartException(ContainerStartException.ErrImagePull, $"failed to pull and unpack image \"{image}\": {e.Status.Detail}");
+        }
+    }
+
+    public async Task<ExecResult> ExecAsync(IRunningContainer container, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct = default)
+    {
+        if (container is not CriContainer c) return new ExecResult(126, "not a CRI container");
+        var request = new ExecSyncRequest { ContainerId = c.Id, Timeout = Math.Max(1, (long)Math.Ceiling(timeout.TotalSeconds)) };
+        request.Cmd.AddRange(command);
+        try
+        {
+            var r = await _runtime.ExecSyncAsync(request, new CallOptions(deadline: DateTime.UtcNow + timeout + TimeSpan.FromSeconds(5), cancellationToken: ct));
+            var text = r.Stdout.ToStringUtf8() + r.Stderr.ToStringUtf8();
+            return new ExecResult(r.ExitCode, text.Length > 4096 ? text[..4096] : text);
+        }
+        catch (RpcException e)
+        {
+            return new ExecResult(-1, e.Status.Detail);
+        }
+    }
+
+    // ---- relist (PLEG) ----
+
+    private async Task RelistLoop()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(RelistInterval, _stop.Token);
+                if (_watched.IsEmpty) continue;
+                var request = new ListContainersRequest { Filter = new ContainerFilter() };
+                request.Filter.LabelSelector[Labels.Node] = _nodeName;
+                var listed = (await _runtime.ListContainersAsync(request, Call(_stop.Token))).Containers.ToDictionary(c => c.Id, StringComparer.Ordinal);
+                foreach (var (id, container) in _watched)
+                {
+                    if (listed.TryGetValue(id, out var c) && c.State is ContainerState.ContainerRunning or ContainerState.ContainerCreated) continue;
+                    ContainerStatus? status = null;
+                    if (listed.ContainsKey(id))
+                        status = (await _runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = id }, Call(_stop.Token))).Status;
+                    container.Ended(status);
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested) { }
+            catch (RpcException) { } // the runtime is restarting: the next relist sees it again
+        }
+    }
+
+    private void Forget(string id) => _watched.TryRemove(id, out _);
+
+    private async Task RemoveQuietlyAsync(string id)
+    {
+        try { await _runtime.RemoveContainerAsync(new RemoveContainerRequest { ContainerId = id }, Call()); }
+        catch (RpcException) { }
+    }
+
+    private static DateTimeOffset? FromNanos(long nanos) => nanos > 0 ? DateTimeOffset.UnixEpoch.AddTicks(nanos / 100) : null;
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _channel.Dispose();
+    }
+
+    /// <summary>One CRI container; Terminate/Kill are CRI StopContainer with the grace period (SIGTERM, then SIGKILL).</summary>
+    private sealed class CriContainer(CriRuntime runtime, ContainerLaunch launch, string id, DateTimeOffset startedAt, string imageId) : IRunningContainer
+    {
+        private readonly TaskCompletionSource<ContainerExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private string? _signal;
+
+        public ContainerLaunch Launch { get; } = launch;
+        public string Id { get; } = id;
+        public string ContainerId => "containerd://" + Id;
+        public int? Pid => null;
+        public DateTimeOffset StartedAt { get; } = startedAt;
+        public string ImageId { get; } = imageId;
+        public Task<ContainerExit> Exited => _exited.Task;
+
+        /// <summary>Seen exited (or gone: null) by the relist.</summary>
+        public void Ended(ContainerStatus? status)
+        {
+            runtime.Forget(Id);
+            var code = status?.ExitCode ?? 137;
+            var reason = status?.Reason is { Length: > 0 } r ? r : code == 0 ? "Completed" : "Error";
+            var signal = code > 128 ? (code - 128) switch { 9 => "SIGKILL", 15 => "SIGTERM", var n => $"signal {n}" } : null;
+            _exited.TrySetResult(new ContainerExit(code, reason, FromNanos(status?.FinishedAt ?? 0) ?? DateTimeOffset.UtcNow, signal ?? _signal));
+        }
+
+        public void Terminate() => Stop(TimeSpan.FromDays(1), "SIGTERM"); // the container actor kills after the grace period
+
+        public void Kill() => Stop(TimeSpan.Zero, "SIGKILL");
+
+        private void Stop(TimeSpan timeout, string signal)
+        {
+            if (_exited.Task.IsCompleted) return;
+            _signal = signal;
+            _ = runtime._runtime.StopContainerAsync(new StopContainerRequest { ContainerId = Id, Timeout = (long)timeout.TotalSeconds },
+                new CallOptions(deadline: DateTime.UtcNow + timeout + CallTimeout)).ResponseAsync.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        public ResourceUsage? Usage()
+        {
+            if (_exited.Task.IsCompleted) return null;
+            try
+            {
+                var s = runtime._runtime.ContainerStats(new ContainerStatsRequest { ContainerId = Id }, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(2))).Stats;
+                return new ResourceUsage((s.Cpu?.UsageCoreNanoSeconds?.Value ?? 0) / 1e9, (long)(s.Memory?.WorkingSetBytes?.Value ?? 0), DateTimeOffset.UtcNow);
+            }
+            catch (RpcException)
+            {
+                return null;
+            }
+        }
+    }
+}

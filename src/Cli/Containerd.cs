@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using AkkaKube.Actors.Runtime.Cri;
+
+namespace AkkaKube.Cli;
+
+/// <summary>
+/// The containerd of one worker node for the `cri` runtime, in its own directory: its own root, state, socket and
+/// CNI configuration (a bridge with host-local IPAM on the node's pod CIDR), so nodes on one machine stay as separate as
+/// nodes on separate machines. The pod sandbox image is akkakube/pause (scripts/build-test-images.sh, loaded with
+/// <see cref="Import"/>).
+/// </summary>
+public sealed record ContainerdNode(string Directory, string NodeName, string PodCidr, string Bridge)
+{
+    public const string SandboxImage = "docker.io/akkakube/pause:latest";
+    public const string CniBinDir = "/usr/lib/cni";
+
+    public string Socket => Path.Combine(Directory, "containerd.sock");
+    public string Endpoint => "unix://" + Socket;
+    public string ConfigFile => Path.Combine(Directory, "config.toml");
+    public string LogFile => Path.Combine(Directory, "containerd.log");
+    public string CniConfDir => Path.Combine(Directory, "cni");
+
+    /// <summary>The pod CIDR of worker <paramref name="ordinal"/> of a containerd cluster (docs/kubelet.md: 10.244.0.0/16, one /24 per node).</summary>
+    public static string PodCidrFor(int ordinal) => $"10.244.{ordinal % 256}.0/24";
+
+    /// <summary>What this machine lacks for containerd nodes, as one line; null when nothing.</summary>
+    public static string? Missing()
+    {
+        var missing = new List<string>();
+        if (!OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess) missing.Add("root");
+        foreach (var tool in new[] { "containerd", "runc", "ctr" })
+            if (!OnPath(tool)) missing.Add(tool);
+        foreach (var plugin in new[] { "bridge", "host-local", "loopback" })
+            if (!File.Exists(Path.Combine(CniBinDir, plugin))) missing.Add($"{CniBinDir}/{plugin} (containernetworking-plugins)");
+        return missing.Count == 0 ? null : "needs " + string.Join(", ", missing);
+    }
+
+    private static bool OnPath(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Append("/usr/sbin").Append("/sbin")
+            .Any(dir => File.Exists(Path.Combine(dir, tool)));
+
+    /// <summary>Writes containerd's config and the node's CNI network; a socket path too long for unix sockets is refused.</summary>
+    public void WriteConfig()
+    {
+        if (Socket.Length > 100)
+            throw new CliException($"containerd socket path '{Socket}' is too long for a unix socket (max 100 characters): use a shorter --data-dir");
+        System.IO.Directory.CreateDirectory(Directory);
+        System.IO.Directory.CreateDirectory(CniConfDir);
+        File.WriteAllText(ConfigFile, $"""
+            # containerd of AkkaKube node {NodeName} (written by akkakube; see docs/kubelet.md)
+            version = 2
+            root = "{Path.Combine(Directory, "root")}"
+            state = "{Path.Combine(Directory, "state")}"
+            [grpc]
+              address = "{Socket}"
+            [ttrpc]
+              address = "{Socket}.ttrpc"
+            [plugins."io.containerd.internal.v1.opt"]
+              path = "{Path.Combine(Directory, "opt")}"
+            [plugins."io.containerd.grpc.v1.cri"]
+              sandbox_image = "{SandboxImage}"
+              stream_server_address = "127.0.0.1"
+              stream_server_port = "0"
+              # Sandboxes ask for oom_score_adj -998; clamp to what this process may set (a container host may refuse lowering it).
+              restrict_oom_score_adj = true
+              [plugins."io.containerd.grpc.v1.cri".containerd]
+                snapshotter = "overlayfs"
+                default_runtime_name = "runc"
+                [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+                  runtime_type = "io.containerd.runc.v2"
+              [plugins."io.containerd.grpc.v1.cri".cni]
+                bin_dir = "{CniBinDir}"
+                conf_dir = "{CniConfDir}"
+            """);
+        var network = new JsonObject
+        {
+            ["cniVersion"] = "0.4.0",
+            ["name"] = "akkakube-" + NodeName,
+            ["plugins"] = new JsonArray(
+                new JsonObject
+                {
+                    ["type"] = "bridge", ["bridge"] = Bridge, ["isGateway"] = true, ["ipMasq"] = false, ["hairpinMode"] = true,
+                    ["ipam"] = new JsonObject
+                    {
+                        ["type"] = "host-local",
+                        ["ranges"] = new JsonArray(new JsonArray(new JsonObject { ["subnet"] = PodCidr })),
+                        ["routes"] = new JsonArray(new JsonObject { ["dst"] = "0.0.0.0/0" }),
+                        ["dataDir"] = Path.Combine(Directory, "ipam"),
+                    },
+                },
+                new JsonObject { ["type"] = "loopback" }),
+        };
+        File.WriteAllText(Path.Combine(CniConfDir, "10-akkakube.conflist"), network.ToJsonString());
+    }
+
+    /// <summary>Starts containerd in its own session (it outlives this command, as the node processes do); returns its PID.</summary>
+    public int Start()
+    {
+        WriteConfig();
+        var psi = new ProcessStartInfo("setsid") { UseShellExecute = false, RedirectStandardInput = true };
+        psi.ArgumentList.Add("sh");
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("exec containerd --config \"$1\" >>\"$2\" 2>&1 </dev/null");
+        psi.ArgumentList.Add("containerd");
+        psi.ArgumentList.Add(ConfigFile);
+        psi.ArgumentList.Add(LogFile);
+        using var p = Process.Start(psi) ?? throw new CliException("could not start containerd");
+        return p.Id;
+    }
+
+    /// <summary>Waits until containerd answers CRI Version on its socket; returns e.g. "containerd 1.6.20 (CRI v1)".</summary>
+    public async Task<string> WaitReadyAsync(TimeSpan timeout, CancellationToken ct = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        Exception? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (File.Exists(Socket))
+            {
+                using var cri = new CriRuntime(Endpoint, NodeName, "/akkakube/" + NodeName);
+                try { return await cri.VersionAsync(ct); }
+                catch (Exception e) when (e is Grpc.Core.RpcException or HttpRequestException) { last = e; }
+            }
+            await Task.Delay(200, ct);
+        }
+        throw new CliException($"containerd of {NodeName} did not answer on {Socket} within {timeout.TotalSeconds:0}s ({last?.Message ?? "no socket"}); see {LogFile}");
+    }
+
+    /// <summary>After containerd stopped: removes the node's bridge (named in its CNI config), which outlives containerd.</summary>
+    public static void RemoveBridge(string directory)
+    {
+        try
+        {
+            var conf = JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "cni", "10-akkakube.conflist")));
+            if (conf?["plugins"]?[0]?["bridge"]?.GetValue<string>() is not { Length: > 0 } bridge) return;
+            using var p = Process.Start(new ProcessStartInfo("ip", ["link", "delete", bridge]) { UseShellExecute = false, RedirectStandardError = true });
+            p?.WaitForExit(5000);
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or System.ComponentModel.Win32Exception) { }
+    }
+
+    /// <summary>Imports an OCI or docker image archive into this containerd's k8s.io namespace (where CRI looks), as `kind load image-archive`.</summary>
+    public async Task<string> ImportAsync(string archive, CancellationToken ct = default)
+    {
+        var psi = new ProcessStartInfo("ctr") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--address", Socket, "--namespace", "k8s.io", "images", "import", archive }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new CliException("could not run ctr");
+        var output = p.StandardOutput.ReadToEndAsync(ct);
+        var error = p.StandardError.ReadToEndAsync(ct);
+        await p.WaitForExitAsync(ct);
+        if (p.ExitCode != 0)
+            throw new CliException($"importing {archive} into {NodeName}: {(await error).Trim().Split('\n')[^1]}");
+        return (await output).Trim();
+    }
+}
