@@ -84,7 +84,7 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
             ? Context.ActorOf(EventRecorder.Props(_api, "kubelet", _node.NodeName), "events")
             : ActorRefs.Nobody;
         _ctx = new PodWorkerContext(_api, _runtime, _settings, _node.NodeName, _node.NodeIp, _dataDir, events, _registry);
-        KubeletMetrics.Started(_node.NodeName, _registry, _leaseInterval);
+        KubeletMetrics.Started(_node.NodeName, _registry, TimeSpan.FromSeconds(Math.Max(_settings.LeaseDurationSeconds, 3 * _leaseInterval.TotalSeconds)));
         Register();
     }
 

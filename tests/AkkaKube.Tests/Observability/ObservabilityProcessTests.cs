@@ -85,6 +85,8 @@ public sealed class ObservabilityProcessTests(LocalCluster cluster) : IClassFixt
         Assert.Contains("[+]store ok", api.Body);
         var excluded = await GetAsync($"{cluster.ApiUri}livez?verbose&exclude=ping");
         Assert.Contains("[+]ping excluded: ok", excluded.Body);
+        Assert.Contains("[+]akka.actorsystem ok", excluded.Body); // Akka.Hosting's liveness check
+        Assert.DoesNotContain("cluster-member-up", excluded.Body); // a readiness check only
     }
 
     [Fact]
