@@ -75,10 +75,11 @@ public static class CliApp
             if (r.GetValueOrDefault<string>() is not ("standard" or "fast"))
                 r.AddError($"--failover: unknown profile '{r.GetValueOrDefault<string>()}' (expected standard or fast)");
         });
+        var insecureHttp = new Option<bool>("--insecure-http") { Description = "Serve the API over plain HTTP without credentials (every local process is cluster-admin); warned about at every start" };
         var addressBlock = new Option<int>("--address-block") { Description = "Share of the loopback ranges (0-63): block B uses node IPs 127.1.B.k, pod CIDRs 127.(64+B).k.0/24, ClusterIPs 127.128.4B.0/22, LB IPs 127.200.4B.0/22; give clusters side by side different blocks", DefaultValueFactory = _ => 0 };
         var name = ClusterCommands.NameOption("Cluster name (several side by side): data in ~/.akkakube/clusters/NAME, a free address block and API port, kubeconfig context akkakube-NAME");
         var noKubeconfig = new Option<bool>("--no-kubeconfig") { Description = "Do not merge the context akkakube-NAME into $KUBECONFIG or ~/.kube/config" };
-        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres, name, noKubeconfig };
+        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres, insecureHttp, name, noKubeconfig };
         cmd.SetAction(async (parse, ct) =>
         {
             var clusterName = parse.GetValue(name);
@@ -99,6 +100,7 @@ public static class CliApp
                 AddressBlock = named && parse.GetResult(addressBlock) is null or { Implicit: true } ? ClusterRegistry.FreeAddressBlock() : parse.GetValue(addressBlock),
                 ExtraNodeArgs = parse.GetValue(failover) == "fast" ? ["--failover", "fast"] : [],
                 Postgres = parse.GetValue(postgres) is { Length: > 0 } pg ? pg : null,
+                InsecureHttp = parse.GetValue(insecureHttp),
             };
             return await UpAsync(options, parse.GetValue(foreground), ct);
         });
@@ -143,14 +145,16 @@ public static class CliApp
         }
 
         PrintTable(state, members);
-        var kubeconfig = LocalClusterLauncher.WriteKubeconfig(state.DataDirectory, state.ApiPort);
+        var kubeconfig = LocalClusterLauncher.KubeconfigPath(state.DataDirectory);
         if (options.Kubeconfig && registered)
         {
             var file = KubeconfigMerge.Merge(kubeconfig, options.Name!);
             Say($"kubectl context {KubeconfigMerge.ContextName(options.Name!)} is now current in {file}");
         }
         Console.WriteLine();
-        Console.WriteLine($"Kubernetes API: http://127.0.0.1:{state.ApiPort}   logs: {LocalClusterLauncher.LogDirectory(state.DataDirectory)}");
+        if (options.InsecureHttp)
+            Console.Error.WriteLine("WARNING: --insecure-http: the API is plain HTTP without authentication; every local process is cluster-admin");
+        Console.WriteLine($"Kubernetes API: {(options.InsecureHttp ? "http" : "https")}://127.0.0.1:{state.ApiPort}   logs: {LocalClusterLauncher.LogDirectory(state.DataDirectory)}");
         Console.WriteLine($"Metrics and health: {string.Join("  ", state.Nodes.Where(n => n.MetricsUrl is not null).Select(n => $"{n.Name} {n.MetricsUrl}"))}");
         Console.WriteLine($"export KUBECONFIG={kubeconfig}");
         if (!foreground)

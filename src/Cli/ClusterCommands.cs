@@ -1,3 +1,4 @@
+using AkkaKube.Actors.Security;
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -124,7 +125,7 @@ public static class ClusterCommands
         {
             ["name"] = name,
             ["dataDirectory"] = state.DataDirectory,
-            ["apiServer"] = $"http://127.0.0.1:{state.ApiPort}",
+            ["apiServer"] = ApiServerUrl(state),
             ["addressBlock"] = state.AddressBlock,
             ["startedAt"] = state.StartedAt,
             ["nodes"] = nodes,
@@ -134,7 +135,7 @@ public static class ClusterCommands
     /// <summary>"Nodes: 1003 (1000 hollow), 1003 Ready; zone-a 335, …" from the API; nothing when it does not answer.</summary>
     private static async Task PrintNodeCountAsync(ClusterState state, CancellationToken ct)
     {
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{state.ApiPort}"), Timeout = TimeSpan.FromSeconds(10) };
+        using var http = LocalClusterLauncher.ApiClient(state.DataDirectory, TimeSpan.FromSeconds(10));
         var nodes = await LocalClusterLauncher.ListNodesAsync(http, ct);
         if (nodes is null)
         {
@@ -165,7 +166,7 @@ public static class ClusterCommands
                     ["name"] = c.Name,
                     ["status"] = c.Status,
                     ["dataDirectory"] = c.DataDirectory,
-                    ["apiServer"] = c.State is { } s ? $"http://127.0.0.1:{s.ApiPort}" : null,
+                    ["apiServer"] = c.State is { } s ? ApiServerUrl(s) : null,
                     ["addressBlock"] = c.State?.AddressBlock,
                     ["context"] = KubeconfigMerge.ContextName(c.Name),
                     ["nodes"] = c.Total,
@@ -187,6 +188,20 @@ public static class ClusterCommands
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>The API address as the cluster's kubeconfig names it (https unless started with --insecure-http).</summary>
+    private static string ApiServerUrl(ClusterState state)
+    {
+        var file = LocalClusterLauncher.KubeconfigPath(state.DataDirectory);
+        try
+        {
+            return File.Exists(file) ? KubeconfigCredentials.Load(file).Server.ToString().TrimEnd('/') : $"https://127.0.0.1:{state.ApiPort}";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException)
+        {
+            return $"https://127.0.0.1:{state.ApiPort}";
+        }
     }
 
     public static Command Kubeconfig(Option<string> dataDir)

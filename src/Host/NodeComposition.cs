@@ -44,10 +44,10 @@ internal static class NodeComposition
         builder.AddKubelet(node);
     }
 
-    public static void ConfigureWeb(WebApplicationBuilder builder, NodeOptions node)
+    public static void ConfigureWeb(WebApplicationBuilder builder, NodeOptions node, Akka.Configuration.Config config)
     {
         builder.ConfigureObservabilityWeb(node);
-        builder.ConfigureApiServerWeb(node);
+        builder.ConfigureApiServerWeb(node, config);
     }
 
     public static void MapWeb(WebApplication app, NodeOptions node)

@@ -22,7 +22,7 @@ public static class NodeHost
         // Every node is a web application: the metrics and health port everywhere, the apiserver on control-plane nodes.
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         ConfigureServices(builder.Services, builder.Logging, node, config);
-        NodeComposition.ConfigureWeb(builder, node);
+        NodeComposition.ConfigureWeb(builder, node, config);
         var app = builder.Build();
         NodeComposition.MapWeb(app, node);
         return app;

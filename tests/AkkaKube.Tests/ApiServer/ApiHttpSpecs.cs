@@ -322,7 +322,8 @@ public class ApiHttpSpecs(ApiNode api) : IClassFixture<ApiNode>
         // reads it: the client's fault, so a 400 Status, never a 500 and an error in the server's log.
         using var socket = new System.Net.Sockets.TcpClient();
         await socket.ConnectAsync(api.Node.ApiUri.Host, api.Node.ApiUri.Port);
-        var stream = socket.GetStream();
+        using var stream = new System.Net.Security.SslStream(socket.GetStream());
+        await stream.AuthenticateAsClientAsync(api.Node.Credentials.SslOptions());
         var request = $"POST {Ns}/configmaps HTTP/1.1\r\nHost: {api.Node.ApiUri.Authority}\r\nContent-Type: application/json\r\n" +
                       "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
                       "5\r\n{\"api\r\nzz-not-a-chunk-size\r\n";

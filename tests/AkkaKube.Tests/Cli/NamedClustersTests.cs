@@ -70,7 +70,7 @@ public sealed class NamedClustersTests
             Assert.Contains("name: akkakube-b", merged);
             Assert.Contains("current-context: akkakube-b", merged);
             Assert.Contains("token: secret-other", merged);
-            Assert.Contains($"server: http://127.0.0.1:{a.ApiPort}", merged);
+            Assert.Contains($"server: https://127.0.0.1:{a.ApiPort}", merged);
             if (KubectlPath() is { } kubectl)
             {
                 var contexts = await ProcessRunner.RunAsync(kubectl, ["config", "get-contexts", "-o", "name"], env: env);
@@ -83,7 +83,7 @@ public sealed class NamedClustersTests
             var printed = await Cli("kubeconfig", "--name", "a");
             Assert.True(printed.ExitCode == 0, printed.Output);
             Assert.Contains("current-context: akkakube-a", printed.Stdout);
-            Assert.Contains($"server: http://127.0.0.1:{a.ApiPort}", printed.Stdout);
+            Assert.Contains($"server: https://127.0.0.1:{a.ApiPort}", printed.Stdout);
 
             var status = await Cli("status", "--name", "a", "--output", "json");
             Assert.True(status.ExitCode == 0, status.Output);
