@@ -57,7 +57,7 @@ public static class NodeHealthClient
             if (DateTime.UtcNow > deadline)
                 throw new CliException($"{notReady.Count} node(s) not ready within {timeout.TotalSeconds:0} s: " +
                     string.Join("; ", notReady.Select(h => $"{h.Node}: {(h.Error ?? string.Join(", ", h.Failed))}")) + $"; see the logs in {LocalClusterLauncher.LogDirectory(state.DataDirectory)}");
-            await Task.Delay(500, ct);
+            await Task.Delay(1000, ct); // each probe runs the journal and store checks: no need to ask more often
         }
     }
 }

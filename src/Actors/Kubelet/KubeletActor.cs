@@ -42,7 +42,7 @@ public sealed class KubeletActor : ReceiveActor, IWithStash
 
     protected override void PreStart()
     {
-        KubeletMetrics.Started(_node.NodeName, _runtime, _leaseInterval);
+        KubeletMetrics.Started(_node.NodeName, _runtime, TimeSpan.FromSeconds(Math.Max(_settings.LeaseDurationSeconds, 3 * _leaseInterval.TotalSeconds)));
         Context.ActorOf(NodeStatusActor.Props(_node, _settings, _api, _runtime.Name), Children.Node);
     }
 

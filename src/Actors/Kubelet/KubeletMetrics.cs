@@ -21,7 +21,7 @@ public static class KubeletMetrics
     public static readonly Gauge RunningContainers = Metrics.CreateGauge("kubelet_running_containers", "Number of containers currently running", "container_state");
     public static readonly Counter LeaseRenewals = Metrics.CreateCounter("akkakube_kubelet_lease_renewals_total", "Node Lease renewals by result.", "result");
 
-    private sealed record KubeletState(IContainerRuntime Runtime, TimeSpan LeaseInterval, DateTime? RegisteredAt, DateTime? LeaseRenewedAt);
+    private sealed record KubeletState(IContainerRuntime Runtime, TimeSpan FreshFor, DateTime? RegisteredAt, DateTime? LeaseRenewedAt);
 
     private static readonly ConcurrentDictionary<string, KubeletState> s_kubelets = new(StringComparer.Ordinal);
 
@@ -33,8 +33,9 @@ public static class KubeletMetrics
         RunningContainers.WithLabels("running").Set(entries.Count);
     });
 
-    public static void Started(string node, IContainerRuntime runtime, TimeSpan leaseInterval) =>
-        s_kubelets[node] = new KubeletState(runtime, leaseInterval, null, null);
+    /// <summary>A kubelet started; its Lease counts as fresh for <paramref name="freshFor"/> after a renewal.</summary>
+    public static void Started(string node, IContainerRuntime runtime, TimeSpan freshFor) =>
+        s_kubelets[node] = new KubeletState(runtime, freshFor, null, null);
 
     public static void Registered(string node) => Update(node, s => s with { RegisteredAt = DateTime.UtcNow });
 
@@ -53,7 +54,7 @@ public static class KubeletMetrics
 
     /// <summary>
     /// The `kubelet` readiness check: null when every kubelet of this process is registered and renewed its Lease
-    /// within three renew intervals (the NodeLifecycle controller's grace is longer); else why not.
+    /// within the Lease's duration (at least three renew intervals); else why not.
     /// </summary>
     public static string? NotReadyReason(DateTime now)
     {
@@ -61,7 +62,7 @@ public static class KubeletMetrics
         if (kubelets.Count == 0) return "no kubelet started yet";
         var unregistered = kubelets.Where(k => k.Value.RegisteredAt is null).Select(k => k.Key).ToList();
         if (unregistered.Count > 0) return $"{unregistered.Count} kubelet(s) not registered yet (e.g. {unregistered[0]})";
-        var stale = kubelets.Where(k => k.Value.LeaseRenewedAt is not { } at || now - at > 3 * k.Value.LeaseInterval).Select(k => k.Key).ToList();
+        var stale = kubelets.Where(k => k.Value.LeaseRenewedAt is not { } at || now - at > k.Value.FreshFor).Select(k => k.Key).ToList();
         if (stale.Count > 0) return $"{stale.Count} kubelet(s) have no fresh Lease (e.g. {stale[0]})";
         return null;
     }

@@ -50,7 +50,7 @@ public sealed class HealthEndpoints(HealthCheckService checks, IHostApplicationL
 
         var shown = results.Where(r => !excluded.Contains(r.Name)).ToList();
         var failed = shown.Where(r => !r.Ok).ToList();
-        foreach (var f in failed) log.LogInformation("{Endpoint} check {Check} failed: {Reason}", endpoint, f.Name, f.Reason);
+        foreach (var f in failed) log.LogDebug("{Endpoint} check {Check} failed: {Reason}", endpoint, f.Name, f.Reason);
         if (failed.Count == 0 && !verbose)
         {
             await Write(ctx, 200, "ok");

@@ -102,6 +102,9 @@ public static class NodeHealthChecks
         {
             if (!ActorRegistry.For(context.ActorSystem).TryGet<StoreRegion>(out var region))
                 return HealthCheckResult.Unhealthy("the store's shard region has not started on this node");
+            // Not asked before this node is Up: probes during cluster formation would only start shards early.
+            if (Akka.Cluster.Cluster.Get(context.ActorSystem).SelfMember.Status != MemberStatus.Up)
+                return HealthCheckResult.Unhealthy("not asked: this node is not an Up member yet");
             var results = await Task.WhenAll(Partitions.Select(p => AskAsync(region, p, ct)));
             var failed = results.Where(r => r.Error is not null).Select(r => r.Error!).ToList();
             return failed.Count == 0

@@ -19,6 +19,9 @@ public sealed class ChaosReport
     public int ApiProbes { get; set; }
     public int ApiFailures { get; set; }
     public double LongestApiOutageSeconds { get; set; }
+    /// <summary>Probes where the API answered but /readyz said not ready (e.g. a store partition moving), and the longest such window.</summary>
+    public int ApiNotReady { get; set; }
+    public double LongestNotReadySeconds { get; set; }
     /// <summary>Pods on nodes the fault did not touch that were deleted while it ran (should be 0).</summary>
     public int CollateralPodDeletions { get; set; }
     public List<string> Leftovers { get; } = [];
@@ -64,7 +67,8 @@ public sealed class ChaosReport
         w.WriteLine(Recovered
             ? $"recovered in {RecoveredAfterSeconds:0.00} s"
             : $"NOT recovered within {TimeoutSeconds:0} s");
-        w.WriteLine($"API: {ApiProbes} probes, {ApiFailures} failed, longest outage {LongestApiOutageSeconds:0.00} s");
+        w.WriteLine($"API: {ApiProbes} probes, {ApiFailures} failed, longest outage {LongestApiOutageSeconds:0.00} s; " +
+                    $"readyz: {ApiNotReady} not ready, longest {LongestNotReadySeconds:0.00} s");
         foreach (var n in Notes) w.WriteLine($"note: {n}");
         foreach (var l in Leftovers) w.WriteLine($"leftover: {l}");
         return w.ToString();

@@ -408,16 +408,23 @@ public sealed class ChaosRunner
     /// <summary>GET /readyz every <see cref="ProbeInterval"/> until <paramref name="stop"/>: probes, failures and the longest outage go into the report.</summary>
     private Task ProbeApiAsync(ClusterView view, ChaosReport report, Stopwatch clock, CancellationToken stop) => Task.Run(async () =>
     {
-        double? outageStart = null;
+        double? outageStart = null, notReadyStart = null;
         while (!stop.IsCancellationRequested)
         {
-            var ok = await view.ProbeAsync(stop);
+            var (ok, ready) = await view.ProbeAsync(stop);
             if (stop.IsCancellationRequested) break;
             var now = clock.Elapsed.TotalSeconds;
             lock (report)
             {
                 report.ApiProbes++;
                 if (!ok) report.ApiFailures++;
+                if (ok && !ready) report.ApiNotReady++;
+                if (ok && !ready && notReadyStart is null) notReadyStart = now;
+                if (ready && notReadyStart is { } nr)
+                {
+                    report.LongestNotReadySeconds = Math.Max(report.LongestNotReadySeconds, Math.Round(now - nr, 2));
+                    notReadyStart = null;
+                }
                 if (!ok && outageStart is null) outageStart = now;
                 if (ok && outageStart is { } s)
                 {
@@ -428,7 +435,10 @@ public sealed class ChaosRunner
             try { await Task.Delay(ProbeInterval, stop); } catch (OperationCanceledException) { }
         }
         lock (report)
+        {
             if (outageStart is { } open) report.LongestApiOutageSeconds = Math.Max(report.LongestApiOutageSeconds, Math.Round(clock.Elapsed.TotalSeconds - open, 2));
+            if (notReadyStart is { } nr) report.LongestNotReadySeconds = Math.Max(report.LongestNotReadySeconds, Math.Round(clock.Elapsed.TotalSeconds - nr, 2));
+        }
     }, CancellationToken.None);
 
     /// <summary>

@@ -111,17 +111,29 @@ public sealed class ClusterView : IDisposable
         }
     }
 
-    /// <summary>One API probe: true on a 2xx answer to GET /readyz.</summary>
-    public async Task<bool> ProbeAsync(CancellationToken ct)
+    /// <summary>
+    /// One API probe: Answered = a 2xx to GET /livez (an apiserver serves), Ready = a 2xx to GET /readyz (and every
+    /// readiness check passes, the store included: false while a partition the checks ask for is moving).
+    /// </summary>
+    public async Task<(bool Answered, bool Ready)> ProbeAsync(CancellationToken ct)
     {
         try
         {
-            using var response = await _http.GetAsync("/readyz", ct);
-            return response.IsSuccessStatusCode;
+            using var live = await _http.GetAsync("/livez", ct);
+            if (!live.IsSuccessStatusCode) return (false, false);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
         {
-            return false;
+            return (false, false);
+        }
+        try
+        {
+            using var ready = await _http.GetAsync("/readyz", ct);
+            return (true, ready.IsSuccessStatusCode);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            return (true, false); // answered /livez: a readiness check that outlasts the call timeout is "not ready"
         }
     }
 

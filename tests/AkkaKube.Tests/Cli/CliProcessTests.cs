@@ -37,10 +37,14 @@ public sealed class CliProcessTests
             Assert.True(status.ExitCode == 0, status.Output);
             foreach (var (name, zone) in new[] { ("cp-1", "zone-a"), ("worker-a1", "zone-a"), ("worker-b1", "zone-b") })
             {
-                var line = status.Stdout.Split('\n').SingleOrDefault(l => l.Contains($" {name} "));
+                // the member table's row (the health table below it names the node too)
+                var line = status.Stdout.Split('\n').SingleOrDefault(l => l.Contains($" {name} ") && l.Contains("akka.tcp://"));
                 Assert.True(line is not null, $"no row for {name} in:\n{status.Stdout}");
                 Assert.Contains(" Up ", line);
                 Assert.Contains($" {zone} ", line);
+                var health = status.Stdout.Split('\n').SingleOrDefault(l => l.Contains($" {name} ") && l.Contains("/metrics"));
+                Assert.True(health is not null, $"no health row for {name} in:\n{status.Stdout}");
+                Assert.Matches(@" ok .* ok ", health);
             }
 
             var down = await ProcessRunner.RunAsync(ProcessRunner.Akkakube, ["down", "--data-dir", data], TimeSpan.FromMinutes(1));

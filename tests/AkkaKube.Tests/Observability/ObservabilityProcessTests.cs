@@ -21,9 +21,10 @@ public sealed class ObservabilityProcessTests(LocalCluster cluster) : IClassFixt
         return PrometheusText.Parse(await response.Content.ReadAsStringAsync());
     }
 
-    private static async Task<(HttpStatusCode Code, string Body)> GetAsync(string url)
+    /// <summary>GET on a metrics port (plain HTTP) or, with <paramref name="client"/>, on the API port (TLS, admin certificate).</summary>
+    private static async Task<(HttpStatusCode Code, string Body)> GetAsync(string url, HttpClient? client = null)
     {
-        using var response = await Http.GetAsync(url);
+        using var response = await (client ?? Http).GetAsync(url);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
@@ -80,11 +81,14 @@ public sealed class ObservabilityProcessTests(LocalCluster cluster) : IClassFixt
         Assert.Contains(await ScrapeAsync(worker), s => s.Name == "kubelet_running_pods");
 
         // The apiserver port answers the health paths too (kubectl get --raw /readyz, chaos probes).
-        var api = await GetAsync($"{cluster.ApiUri}readyz?verbose");
+        using var apiClient = cluster.NewHttpClient();
+        var api = await GetAsync($"{cluster.ApiUri}readyz?verbose", apiClient);
         Assert.Equal(HttpStatusCode.OK, api.Code);
         Assert.Contains("[+]store ok", api.Body);
-        var excluded = await GetAsync($"{cluster.ApiUri}livez?verbose&exclude=ping");
+        var excluded = await GetAsync($"{cluster.ApiUri}livez?verbose&exclude=ping", apiClient);
         Assert.Contains("[+]ping excluded: ok", excluded.Body);
+        Assert.Contains("[+]akka.actorsystem ok", excluded.Body); // Akka.Hosting's liveness check
+        Assert.DoesNotContain("cluster-member-up", excluded.Body); // a readiness check only
     }
 
     [Fact]
@@ -94,11 +98,12 @@ public sealed class ObservabilityProcessTests(LocalCluster cluster) : IClassFixt
         (string, string)[] list = [("verb", "LIST"), ("resource", "pods"), ("code", "200"), ("scope", "namespace")];
         (string, string)[] missing = [("verb", "GET"), ("resource", "configmaps"), ("code", "404"), ("scope", "resource")];
         var before = await ScrapeAsync(cp);
+        using var apiClient = cluster.NewHttpClient();
 
         for (var i = 0; i < 7; i++)
-            Assert.Equal(HttpStatusCode.OK, (await GetAsync($"{cluster.ApiUri}api/v1/namespaces/default/pods")).Code);
+            Assert.Equal(HttpStatusCode.OK, (await GetAsync($"{cluster.ApiUri}api/v1/namespaces/default/pods", apiClient)).Code);
         for (var i = 0; i < 3; i++)
-            Assert.Equal(HttpStatusCode.NotFound, (await GetAsync($"{cluster.ApiUri}api/v1/namespaces/default/configmaps/no-such-{i}")).Code);
+            Assert.Equal(HttpStatusCode.NotFound, (await GetAsync($"{cluster.ApiUri}api/v1/namespaces/default/configmaps/no-such-{i}", apiClient)).Code);
 
         var after = await ScrapeAsync(cp);
         Assert.Equal(7, after.Sum("apiserver_request_total", list) - before.Sum("apiserver_request_total", list));
