@@ -7,6 +7,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Security;
 using AkkaKube.Actors.Store;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -56,11 +57,12 @@ public sealed class ApiFrontend(ActorSystem system, ActorRegistry registry, ILog
 /// </summary>
 public static partial class ApiHttpFront
 {
-    public static void ConfigureApiServerWeb(this WebApplicationBuilder builder, NodeOptions node)
+    public static void ConfigureApiServerWeb(this WebApplicationBuilder builder, NodeOptions node, Akka.Configuration.Config config)
     {
         if (!node.ControlPlane) return;
         builder.Services.AddSingleton<ApiFrontend>();
-        builder.Services.AddSingleton(new ApiAuthentication(node.ApiTokenAuthFile is { } tokens ? StaticTokenFile.Load(tokens) : null));
+        var security = ApiServerSecurity.Create(node, config);
+        builder.Services.AddSingleton(security);
         builder.WebHost.UseSockets(o => o.CreateBoundListenSocket = endpoint =>
         {
             var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -73,15 +75,10 @@ public static partial class ApiHttpFront
         {
             o.Limits.MaxRequestBodySize = null; // the front enforces its own limit with a 413 Status
             o.AddServerHeader = false;
-            if (node.ApiTls)
-            {
-                var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(node.ApiTlsCertFile!, node.ApiTlsKeyFile!);
-                o.Listen(node.ApiAddress, node.ApiPort, listen => listen.UseHttps(certificate));
-            }
+            if (security.ServingCertificate is { } certificate)
+                o.Listen(node.ApiAddress, node.ApiPort, listen => listen.UseHttps(ApiTls.HttpsOptions(certificate)));
             else
-            {
                 o.Listen(node.ApiAddress, node.ApiPort);
-            }
         });
     }
 
@@ -89,29 +86,24 @@ public static partial class ApiHttpFront
     {
         if (!node.ControlPlane) return;
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("AkkaKube.ApiServer");
-        var authentication = app.Services.GetRequiredService<ApiAuthentication>();
-        var scheme = node.ApiTls ? "https" : "http";
-        if (!IPAddress.IsLoopback(node.ApiAddress) && !(node.ApiTls && authentication.Enabled))
-            log.LogWarning("INSECURE: the apiserver listens on non-loopback {Address}:{Port} without TLS and token authentication (--insecure-api); anyone who can reach it can run processes on this machine",
-                node.ApiAddress, node.ApiPort);
-        else
-            log.LogInformation("apiserver listening on {Scheme}://{Address}:{Port}{Auth}", scheme, node.ApiAddress, node.ApiPort,
-                authentication.Enabled ? " (bearer tokens required)" : "");
+        var authenticator = app.Services.GetRequiredService<ApiServerSecurity>().Authenticator;
+        ApiTls.LogStart(log, node, authenticator);
         var frontend = app.Services.GetRequiredService<ApiFrontend>();
         var serverAddress = $"{node.ApiAddress}:{node.ApiPort}";
-        app.Run(ctx => HandleAsync(ctx, frontend, authentication, serverAddress));
+        OpenApi.OpenApiService.Warm(frontend.Registry);
+        app.Run(ctx => HandleAsync(ctx, frontend, authenticator, serverAddress));
     }
 
-    private static async Task HandleAsync(HttpContext ctx, ApiFrontend frontend, ApiAuthentication authentication, string serverAddress)
+    private static async Task HandleAsync(HttpContext ctx, ApiFrontend frontend, ApiAuthenticator authenticator, string serverAddress)
     {
         try
         {
-            if (!authentication.Allows(ctx.Request.Path.Value ?? "/", ctx.Request.Headers.Authorization.ToString()))
+            if (authenticator.Authenticate(ctx.Request.Path.Value ?? "/", ctx.Connection.ClientCertificate, ctx.Request.Headers.Authorization.ToString()) is not { } user)
             {
                 await WriteJson(ctx, 401, ApiStatus.Failure(401, "Unauthorized", "Unauthorized"));
                 return;
             }
-            await RouteAsync(ctx, frontend, serverAddress);
+            await RouteAsync(ctx, frontend, serverAddress, user);
         }
         catch (ApiException e)
         {

@@ -132,10 +132,8 @@ public static class ServiceAllocatorHostingExtensions
     /// <summary>On control-plane nodes: the service-allocator singleton and its proxy (registry key <see cref="ServiceAllocator"/>). Needs the store region registered first.</summary>
     public static AkkaConfigurationBuilder AddServiceAllocator(this AkkaConfigurationBuilder builder, NodeOptions node)
     {
-        if (!node.ControlPlane) return builder;
-        return builder.WithSingleton<ServiceAllocator>(SingletonName,
+        return builder.WithControlPlaneSingleton<ServiceAllocator>(node, SingletonName,
             (system, registry, _) => ServiceAllocatorActor.Props(registry.Get<StoreRegion>(), ServiceNetworkSettings.Create(system.Settings.Config)),
-            new ClusterSingletonOptions { Role = AkkaKubeNames.Roles.ControlPlane },
-            createProxyToo: true);
+            SingletonProxy.ControlPlane);
     }
 }

@@ -25,7 +25,7 @@ public static partial class ApiHttpFront
                 return;
             case "openapi":
                 RequireGet(isGet);
-                await OpenApi(ctx, discovery, segs);
+                await OpenApi.OpenApiEndpoint.ServeAsync(ctx, segs, frontend.Registry);
                 return;
             case "api" when segs.Length == 1:
                 RequireGet(isGet);
@@ -55,7 +55,7 @@ public static partial class ApiHttpFront
 
     private static JsonObject RootPaths(ApiFrontend frontend)
     {
-        var paths = new JsonArray("/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3", "/readyz", "/version");
+        var paths = new JsonArray("/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/readyz", "/version");
         foreach (var g in frontend.Registry.Groups.Where(g => g.Length > 0))
         {
             paths.Add($"/apis/{g}");
@@ -64,28 +64,5 @@ public static partial class ApiHttpFront
         paths.Add($"/apis/{MetricsEndpoint.Group}");
         paths.Add($"/apis/{MetricsEndpoint.GroupVersion}");
         return new JsonObject { ["paths"] = paths };
-    }
-
-    private static async Task OpenApi(HttpContext ctx, Discovery discovery, string[] segs)
-    {
-        if (segs.Length >= 2 && segs[1] == "v3")
-        {
-            if (segs.Length == 2)
-            {
-                await WriteJson(ctx, 200, discovery.OpenApiRoot());
-                return;
-            }
-            var gvPath = string.Join("/", segs[2..]);
-            foreach (var (p, g, v) in discovery.OpenApiGroupVersions())
-                if (p == gvPath)
-                {
-                    var doc = discovery.OpenApiDocument(g, v);
-                    ctx.Response.Headers.ETag = "\"" + Discovery.Hash(doc.ToJsonString()) + "\"";
-                    ctx.Response.Headers.CacheControl = ctx.Request.Query.ContainsKey("hash") ? "public, immutable" : "no-cache, private";
-                    await WriteJson(ctx, 200, doc);
-                    return;
-                }
-        }
-        throw NotFoundPath();
     }
 }

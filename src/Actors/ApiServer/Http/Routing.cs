@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.ApiServer.Registry;
 using AkkaKube.Actors.Machinery;
+using AkkaKube.Actors.Security;
 using Microsoft.AspNetCore.Http;
 using static AkkaKube.Actors.Machinery.ApiServerProtocol;
 
@@ -56,7 +57,7 @@ public sealed record RequestInfo(bool IsResourceRequest, string[] Segments, stri
 
 public static partial class ApiHttpFront
 {
-    private static async Task RouteAsync(HttpContext ctx, ApiFrontend frontend, string serverAddress)
+    private static async Task RouteAsync(HttpContext ctx, ApiFrontend frontend, string serverAddress, UserInfo user)
     {
         var query = ctx.Request.Query.ToDictionary(kv => kv.Key, kv => kv.Value.ToString());
         var watch = query.TryGetValue("watch", out var w) && w is "true" or "1";
@@ -77,11 +78,11 @@ public static partial class ApiHttpFront
         if (!frontend.Registry.IsServedGroupVersion(info.Group, info.Version)) throw NotFoundPath();
         if (info.Verb.Length == 0)
             throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({ctx.Request.Method})");
-        await ServeResourceAsync(ctx, frontend, info, query);
+        await ServeResourceAsync(ctx, frontend, info, query, user);
     }
 
     /// <summary>A resource request: streamed subresources (pods/log), watches, or one pipeline call and its response.</summary>
-    private static async Task ServeResourceAsync(HttpContext ctx, ApiFrontend frontend, RequestInfo info, Dictionary<string, string> query)
+    private static async Task ServeResourceAsync(HttpContext ctx, ApiFrontend frontend, RequestInfo info, Dictionary<string, string> query, UserInfo user)
     {
         var registration = frontend.Registry.Find(info.Group, info.Version, info.Resource);
         if (info is { Verb: "get", Namespace: not null, Name: not null, Subresource: { } sub } && registration is not null &&
@@ -96,11 +97,11 @@ public static partial class ApiHttpFront
 
         if (info.Verb == "watch")
         {
-            await WatchAsync(ctx, frontend, pipeline, info, query);
+            await WatchAsync(ctx, frontend, pipeline, info, query, user);
             return;
         }
 
-        var request = new ApiRequest(info.Verb, info.Group, info.Version, info.Resource, info.Namespace, info.Name, info.Subresource, query, contentType, body);
+        var request = new ApiRequest(info.Verb, info.Group, info.Version, info.Resource, info.Namespace, info.Name, info.Subresource, query, contentType, body) { User = user };
         var response = await pipeline.HandleAsync(request, ctx.RequestAborted);
         foreach (var warning in warnings.Concat(response.Warnings ?? []))
             ctx.Response.Headers.Append("Warning", $"299 - \"{warning.Replace("\"", "\\\"")}\"");

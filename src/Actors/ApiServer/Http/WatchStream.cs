@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Akka.Actor;
 using AkkaKube.Actors.Machinery;
+using AkkaKube.Actors.Security;
 using Microsoft.AspNetCore.Http;
 using static AkkaKube.Actors.Machinery.ApiServerProtocol;
 
@@ -12,7 +13,7 @@ namespace AkkaKube.Actors.ApiServer;
 public static partial class ApiHttpFront
 {
 
-    private static async Task WatchAsync(HttpContext ctx, ApiFrontend frontend, ApiPipeline pipeline, RequestInfo info, Dictionary<string, string> query)
+    private static async Task WatchAsync(HttpContext ctx, ApiFrontend frontend, ApiPipeline pipeline, RequestInfo info, Dictionary<string, string> query, UserInfo user)
     {
         var registration = frontend.Registry.Find(info.Group, info.Version, info.Resource);
         var res = registration?.Resource;
@@ -34,7 +35,7 @@ public static partial class ApiHttpFront
         try
         {
             var response = await pipeline.HandleAsync(
-                new ApiRequest("watch", info.Group, info.Version, info.Resource, info.Namespace, null, null, query, null, null, sink), ctx.RequestAborted);
+                new ApiRequest("watch", info.Group, info.Version, info.Resource, info.Namespace, null, null, query, null, null, sink) { User = user }, ctx.RequestAborted);
             if (response.Code != 200 && response.Code != 410)
             {
                 await WriteRaw(ctx, response.Code, response.Body);
@@ -73,6 +74,7 @@ public static partial class ApiHttpFront
                         var obj = JsonNode.Parse(ev.ObjectJson)!;
                         if (table && ev.Type != "BOOKMARK") obj = Tables.ToTable(registration!.Strategy.Columns, WithRv(obj, ev.Revision), tableVersion);
                         await WriteEvent(ctx, ev.Type, obj);
+                        ApiServerMetrics.WatchEventSent(info.Group, info.Version, res?.Kind ?? info.Resource);
                         break;
                     case WatchProtocol.WatchEnded ended:
                         if (ended.Code == 410)
