@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.ApiServer.OpenApi;
+using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Bench;
@@ -16,12 +17,13 @@ public sealed class OpenApiBench : IBenchmark
 
     public Task RunAsync(BenchReport report, bool smoke, string[] args, CancellationToken ct)
     {
-        var kinds = OpenApiService.Served();
-        var setup = $"{kinds.Count} served kinds";
+        var registry = AkkaKube.Actors.ApiServer.Registry.ApiRegistry.CreateBuiltIn();
+        var setup = $"{registry.Registrations.Count} served kinds";
         var clock = Stopwatch.StartNew();
         var docs = ModelDocs.Load();
         report.Figure(Name, "read model descriptions (XML)", clock.Elapsed.TotalMilliseconds, "ms", $"{docs.Count} members");
 
+        var kinds = OpenApiService.Served(registry);
         clock.Restart();
         var models = new ModelSchemas(docs);
         var first = OpenApiDocuments.Build(kinds, models);

@@ -59,10 +59,10 @@ public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTim
         {
             if (b.Missing.Count == 0)
             {
-                _log.Info("bootstrap namespaces present: {0}", string.Join(", ", BootstrapNamespaces));
+                _log.Info("bootstrap namespaces and system priority classes present: {0}", string.Join(", ", BootstrapNamespaces));
                 return;
             }
-            _log.Info("bootstrap namespaces not created yet ({0}); retrying", string.Join(", ", b.Missing));
+            _log.Info("bootstrap objects not created yet ({0}); retrying", string.Join(", ", b.Missing));
             Timers.StartSingleTimer("bootstrap", RetryBootstrap.Instance, TimeSpan.FromSeconds(2));
         });
         Receive<Status.Failure>(f =>
@@ -84,6 +84,18 @@ public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTim
             var response = await pipeline.HandleAsync(new ApiRequest("create", "", "v1", "namespaces", null, null, null,
                 new Dictionary<string, string>(), "application/json", body));
             if (response.Code is not (201 or 409)) missing.Add(ns);
+        }
+        // the system priority classes every Kubernetes cluster has
+        foreach (var (name, value, description) in Registry.Scheduling.PriorityClassStrategy.SystemClasses)
+        {
+            var body = new System.Text.Json.Nodes.JsonObject
+            {
+                ["apiVersion"] = "scheduling.k8s.io/v1", ["kind"] = "PriorityClass", ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = name },
+                ["value"] = value, ["description"] = description,
+            }.ToJsonString();
+            var response = await pipeline.HandleAsync(new ApiRequest("create", "scheduling.k8s.io", "v1", "priorityclasses", null, null, null,
+                new Dictionary<string, string>(), "application/json", body));
+            if (response.Code is not (201 or 409)) missing.Add("priorityclass/" + name);
         }
         return new Bootstrapped(missing);
     }

@@ -5,8 +5,8 @@ using AkkaKube.Actors.Machinery;
 namespace AkkaKube.Actors.ApiServer;
 
 /// <summary>
-/// Discovery documents (aggregated v2 and legacy) and /version (OpenAPI is generated in OpenApi/),
-/// all generated from the <see cref="ApiRegistry"/> (a kind registered at run time shows up at once).
+/// Discovery documents (aggregated v2 and legacy) and /version, generated from the <see cref="ApiRegistry"/>
+/// (a kind registered at run time shows up at once). OpenAPI is generated in OpenApi/.
 /// </summary>
 public sealed class Discovery(ApiRegistry registry)
 {

@@ -101,4 +101,37 @@ public sealed record ApiResource(string Group, string Version, string Resource, 
         ShortNames = ["pdb"],
         Subresources = [StatusOf("policy", "PodDisruptionBudget")],
     };
+
+    // ---- kinds served for manifests (issue 18): objects stored, validated and printed; controllers are separate ----
+
+    public static readonly ApiResource ServiceAccounts = new("", "v1", "serviceaccounts", "ServiceAccount", true) { ShortNames = ["sa"] };
+    public static readonly ApiResource ResourceQuotas = new("", "v1", "resourcequotas", "ResourceQuota", true) { ShortNames = ["quota"], Subresources = [StatusOf("", "ResourceQuota")] };
+    public static readonly ApiResource LimitRanges = new("", "v1", "limitranges", "LimitRange", true) { ShortNames = ["limits"] };
+    public static readonly ApiResource PersistentVolumeClaims = new("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true) { ShortNames = ["pvc"], Subresources = [StatusOf("", "PersistentVolumeClaim")] };
+    public static readonly ApiResource PersistentVolumes = new("", "v1", "persistentvolumes", "PersistentVolume", false) { ShortNames = ["pv"], Subresources = [StatusOf("", "PersistentVolume")] };
+    public static readonly ApiResource PodTemplates = new("", "v1", "podtemplates", "PodTemplate", true);
+    public static readonly ApiResource ReplicationControllers = new("", "v1", "replicationcontrollers", "ReplicationController", true)
+    {
+        ShortNames = ["rc"], Categories = ["all"], Subresources = [new("scale", "autoscaling", "v1", "Scale", StatusVerbs), StatusOf("", "ReplicationController")],
+    };
+    public static readonly ApiResource StatefulSets = new("apps", "v1", "statefulsets", "StatefulSet", true) { ShortNames = ["sts"], Categories = ["all"], Subresources = [ScaleSub(), StatusOf("apps", "StatefulSet")] };
+    public static readonly ApiResource DaemonSets = new("apps", "v1", "daemonsets", "DaemonSet", true) { ShortNames = ["ds"], Categories = ["all"], Subresources = [StatusOf("apps", "DaemonSet")] };
+    public static readonly ApiResource ControllerRevisions = new("apps", "v1", "controllerrevisions", "ControllerRevision", true);
+    public static readonly ApiResource Jobs = new("batch", "v1", "jobs", "Job", true) { Categories = ["all"], Subresources = [StatusOf("batch", "Job")] };
+    public static readonly ApiResource CronJobs = new("batch", "v1", "cronjobs", "CronJob", true) { ShortNames = ["cj"], Categories = ["all"], Subresources = [StatusOf("batch", "CronJob")] };
+    public static readonly ApiResource HorizontalPodAutoscalers = new("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", true)
+    {
+        ShortNames = ["hpa"], Categories = ["all"], Subresources = [StatusOf("autoscaling", "HorizontalPodAutoscaler", "v2")],
+    };
+    public static readonly ApiResource Roles = new("rbac.authorization.k8s.io", "v1", "roles", "Role", true);
+    public static readonly ApiResource ClusterRoles = new("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false);
+    public static readonly ApiResource RoleBindings = new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true);
+    public static readonly ApiResource ClusterRoleBindings = new("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false);
+    public static readonly ApiResource Ingresses = new("networking.k8s.io", "v1", "ingresses", "Ingress", true) { ShortNames = ["ing"], Subresources = [StatusOf("networking.k8s.io", "Ingress")] };
+    public static readonly ApiResource IngressClasses = new("networking.k8s.io", "v1", "ingressclasses", "IngressClass", false);
+    public static readonly ApiResource NetworkPolicies = new("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true) { ShortNames = ["netpol"] };
+    public static readonly ApiResource StorageClasses = new("storage.k8s.io", "v1", "storageclasses", "StorageClass", false) { ShortNames = ["sc"] };
+    public static readonly ApiResource CsiDrivers = new("storage.k8s.io", "v1", "csidrivers", "CSIDriver", false);
+    public static readonly ApiResource VolumeAttachments = new("storage.k8s.io", "v1", "volumeattachments", "VolumeAttachment", false) { Subresources = [StatusOf("storage.k8s.io", "VolumeAttachment")] };
+    public static readonly ApiResource PriorityClasses = new("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", false) { ShortNames = ["pc"] };
 }

@@ -3,7 +3,7 @@ namespace AkkaKube.Actors.Security;
 /// <summary>
 /// Who makes an API call, as Kubernetes' user.Info: the user name, its groups and a uid. Over HTTP it comes from
 /// authentication (client certificate, bearer token, anonymous); in the cluster it travels on every
-/// <see cref="ApiServer.ApiServerProtocol.ApiRequest"/>, so the same authorization can apply to both paths.
+/// <see cref="Machinery.ApiServerProtocol.ApiRequest"/>, so the same authorization can apply to both paths.
 /// </summary>
 public sealed record UserInfo(string Name, IReadOnlyList<string> Groups, string Uid = "")
 {

@@ -8,6 +8,7 @@ using Microsoft.Data.Sqlite;
 using static AkkaKube.Actors.Store.StoreProtocol;
 
 using static AkkaKube.Actors.Machinery.WatchProtocol;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Store;
 

@@ -3,6 +3,7 @@ using AkkaKube.Actors.Store;
 using static AkkaKube.Actors.Store.StoreProtocol;
 
 using static AkkaKube.Actors.Machinery.WatchProtocol;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Store;
 

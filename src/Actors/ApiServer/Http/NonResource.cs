@@ -25,7 +25,7 @@ public static partial class ApiHttpFront
                 return;
             case "openapi":
                 RequireGet(isGet);
-                await ApiServer.OpenApi.OpenApiEndpoint.ServeAsync(ctx, segs, frontend.Registry);
+                await OpenApi.OpenApiEndpoint.ServeAsync(ctx, segs, frontend.Registry);
                 return;
             case "api" when segs.Length == 1:
                 RequireGet(isGet);

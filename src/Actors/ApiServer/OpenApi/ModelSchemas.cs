@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using k8s.Models;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.ApiServer.OpenApi;
 

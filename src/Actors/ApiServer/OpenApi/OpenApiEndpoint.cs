@@ -18,13 +18,10 @@ public static class OpenApiService
     /// <summary>How long reading the models' descriptions took (once per process).</summary>
     public static TimeSpan DescriptionsLoadTime { get; private set; }
 
-    /// <summary>The kinds this apiserver serves (the built-in registry when none is given).</summary>
-    public static IReadOnlyList<OpenApiKind> Served(ApiRegistry? registry = null) =>
-        (registry ?? BuiltIn.Value).All.Select(r => new OpenApiKind(r)).ToList();
+    /// <summary>The kinds this apiserver serves (its registry).</summary>
+    public static IReadOnlyList<OpenApiKind> Served(ApiRegistry registry) => registry.All.Select(r => new OpenApiKind(r)).ToList();
 
-    private static readonly Lazy<ApiRegistry> BuiltIn = new(ApiRegistry.CreateBuiltIn);
-
-    public static OpenApiDocuments Current(ApiRegistry? registry = null) => For(Served(registry));
+    public static OpenApiDocuments Current(ApiRegistry registry) => For(Served(registry));
 
     /// <summary>Starts generating in the background, so the first kubectl apply does not wait for it.</summary>
     public static void Warm(ApiRegistry registry) => _ = Task.Run(() => Current(registry));

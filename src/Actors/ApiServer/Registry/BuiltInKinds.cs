@@ -1,8 +1,14 @@
 using AkkaKube.Actors.ApiServer.Registry.Apps;
+using AkkaKube.Actors.ApiServer.Registry.Autoscaling;
+using AkkaKube.Actors.ApiServer.Registry.Batch;
 using AkkaKube.Actors.ApiServer.Registry.Coordination;
 using AkkaKube.Actors.ApiServer.Registry.Core;
 using AkkaKube.Actors.ApiServer.Registry.Discovery;
+using AkkaKube.Actors.ApiServer.Registry.Networking;
 using AkkaKube.Actors.ApiServer.Registry.Policy;
+using AkkaKube.Actors.ApiServer.Registry.Rbac;
+using AkkaKube.Actors.ApiServer.Registry.Scheduling;
+using AkkaKube.Actors.ApiServer.Registry.Storage;
 using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.ApiServer.Registry;
@@ -22,9 +28,33 @@ public static class BuiltInKinds
         .Register(ApiResource.ConfigMaps, new ConfigMapStrategy())
         .Register(ApiResource.Secrets, new SecretStrategy())
         .Register(ApiResource.Events, new EventStrategy())
+        .Register(ApiResource.ServiceAccounts, new ServiceAccountStrategy())
+        .Register(ApiResource.ResourceQuotas, new ResourceQuotaStrategy())
+        .Register(ApiResource.LimitRanges, new LimitRangeStrategy())
+        .Register(ApiResource.PersistentVolumeClaims, new PersistentVolumeClaimStrategy())
+        .Register(ApiResource.PersistentVolumes, new PersistentVolumeStrategy())
+        .Register(ApiResource.PodTemplates, new PodTemplateStrategy())
+        .Register(ApiResource.ReplicationControllers, new ReplicationControllerStrategy())
         .Register(ApiResource.Leases, new LeaseStrategy())
         .Register(ApiResource.Deployments, new DeploymentStrategy())
         .Register(ApiResource.ReplicaSets, new ReplicaSetStrategy())
+        .Register(ApiResource.StatefulSets, new StatefulSetStrategy())
+        .Register(ApiResource.DaemonSets, new DaemonSetStrategy())
+        .Register(ApiResource.ControllerRevisions, new ControllerRevisionStrategy())
+        .Register(ApiResource.Jobs, new JobStrategy())
+        .Register(ApiResource.CronJobs, new CronJobStrategy())
+        .Register(ApiResource.HorizontalPodAutoscalers, new HorizontalPodAutoscalerStrategy())
         .Register(ApiResource.EndpointSlices, new EndpointSliceStrategy())
-        .Register(ApiResource.PodDisruptionBudgets, new PodDisruptionBudgetStrategy());
+        .Register(ApiResource.PodDisruptionBudgets, new PodDisruptionBudgetStrategy())
+        .Register(ApiResource.Roles, new RoleStrategy(cluster: false))
+        .Register(ApiResource.ClusterRoles, new RoleStrategy(cluster: true))
+        .Register(ApiResource.RoleBindings, new RoleBindingStrategy(cluster: false))
+        .Register(ApiResource.ClusterRoleBindings, new RoleBindingStrategy(cluster: true))
+        .Register(ApiResource.Ingresses, new IngressStrategy())
+        .Register(ApiResource.IngressClasses, new IngressClassStrategy())
+        .Register(ApiResource.NetworkPolicies, new NetworkPolicyStrategy())
+        .Register(ApiResource.StorageClasses, new StorageClassStrategy())
+        .Register(ApiResource.CsiDrivers, new CsiDriverStrategy())
+        .Register(ApiResource.VolumeAttachments, new VolumeAttachmentStrategy())
+        .Register(ApiResource.PriorityClasses, new PriorityClassStrategy());
 }

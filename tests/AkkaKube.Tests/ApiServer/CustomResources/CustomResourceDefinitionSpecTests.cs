@@ -134,7 +134,7 @@ public class CustomResourceDefinitionSpecTests
     public void Every_served_version_is_published_in_OpenAPI_with_its_schema()
     {
         var spec = CustomResourceDefinitionSpec.Parse(Crd());
-        var docs = OpenApiService.For([.. OpenApiService.Served(), .. spec.OpenApiKinds()]);
+        var docs = OpenApiService.For([.. OpenApiService.Served(AkkaKube.Actors.ApiServer.Registry.ApiRegistry.CreateBuiltIn()), .. spec.OpenApiKinds()]);
         var v1 = JsonNode.Parse(docs.V3["apis/stable.example.com/v1"].Json)!;
         var crontab = v1["components"]!["schemas"]!["com.example.stable.v1.CronTab"]!;
         Assert.Equal("string", (string?)crontab["properties"]!["spec"]!["properties"]!["cronSpec"]!["type"]);

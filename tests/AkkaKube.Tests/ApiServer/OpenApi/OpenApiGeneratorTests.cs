@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.ApiServer.OpenApi;
+using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.ApiServer.OpenApi;
@@ -7,7 +8,9 @@ namespace AkkaKube.Tests.ApiServer.OpenApi;
 /// <summary>The OpenAPI documents generated from the KubernetesClient models, read the way kubectl explain reads them.</summary>
 public class OpenApiGeneratorTests
 {
-    private static readonly OpenApiDocuments Docs = OpenApiService.Current();
+    private static readonly AkkaKube.Actors.ApiServer.Registry.ApiRegistry Registry = AkkaKube.Actors.ApiServer.Registry.ApiRegistry.CreateBuiltIn();
+
+    private static readonly OpenApiDocuments Docs = OpenApiService.Current(Registry);
 
     private static JsonObject V3(string path) => JsonNode.Parse(Docs.V3[path].Json)!.AsObject();
 
@@ -168,7 +171,7 @@ public class OpenApiGeneratorTests
     [Fact]
     public void Every_served_kind_has_a_patch_operation_with_its_gvk_and_fieldValidation()
     {
-        foreach (var r in OpenApiService.Served().Select(k => k.Resource).Where(r => r.Verbs.Contains("patch")))
+        foreach (var r in Registry.All.Where(r => r.Verbs.Contains("patch")))
         {
             var doc = V3(OpenApiDocuments.GroupVersionPath(r.Group, r.Version));
             var patches = doc["paths"]!.AsObject().Select(p => p.Value!["patch"]).OfType<JsonObject>()
@@ -185,7 +188,7 @@ public class OpenApiGeneratorTests
     public void The_root_lists_every_group_version_with_the_hash_of_its_document()
     {
         var root = JsonNode.Parse(Docs.V3Root.Json)!["paths"]!.AsObject();
-        var expected = OpenApiService.Served().Select(k => k.Resource).Select(r => OpenApiDocuments.GroupVersionPath(r.Group, r.Version)).Distinct().Order();
+        var expected = Registry.All.Select(r => OpenApiDocuments.GroupVersionPath(r.Group, r.Version)).Distinct().Order();
         Assert.Equal(expected, root.Select(p => p.Key).Order());
         foreach (var (path, entry) in root)
             Assert.Equal($"/openapi/v3/{path}?hash={Docs.V3[path].Hash}", (string?)entry!["serverRelativeURL"]);
@@ -203,8 +206,8 @@ public class OpenApiGeneratorTests
     [Fact]
     public void Documents_are_generated_once_per_set_of_kinds()
     {
-        Assert.Same(OpenApiService.Current(), OpenApiService.Current());
-        Assert.Equal(Docs.V2.Hash, OpenApiService.Current().V2.Hash);
+        Assert.Same(OpenApiService.Current(Registry), OpenApiService.Current(Registry));
+        Assert.Equal(Docs.V2.Hash, OpenApiService.Current(Registry).V2.Hash);
     }
 
     [Fact]
@@ -215,7 +218,7 @@ public class OpenApiGeneratorTests
             {"type":"object","properties":{"spec":{"type":"object","properties":{
               "cronSpec":{"type":"string","description":"the schedule"},"replicas":{"type":"integer","minimum":1}}}}}
             """)!.AsObject();
-        var docs = OpenApiService.For([.. OpenApiService.Served(), new OpenApiKind(crontabs, schema)]);
+        var docs = OpenApiService.For([.. OpenApiService.Served(Registry), new OpenApiKind(crontabs, schema)]);
         var doc = JsonNode.Parse(docs.V3["apis/stable.example.com/v1"].Json)!.AsObject();
         var crontab = KindSchema(doc, "stable.example.com", "v1", "CronTab");
         Assert.Same(crontab, Schemas(doc)["com.example.stable.v1.CronTab"]);

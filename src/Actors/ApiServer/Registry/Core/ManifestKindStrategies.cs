@@ -1,0 +1,244 @@
+using System.Text.Json.Nodes;
+using AkkaKube.Actors.Machinery;
+using k8s.Models;
+using static AkkaKube.Actors.ApiServer.Registry.Validation;
+
+namespace AkkaKube.Actors.ApiServer.Registry.Core;
+
+/// <summary>serviceaccounts (core/v1): printed with their secret count (tokens follow with authentication).</summary>
+public sealed class ServiceAccountStrategy : ResourceStrategy
+{
+    public override Type Model => typeof(V1ServiceAccount);
+
+    public override IReadOnlyList<TableColumn> Columns { get; } =
+        [TableColumn.NameColumn, TableColumn.Of("Secrets", o => Cells.Count(o["secrets"]), type: "integer"), TableColumn.AgeColumn];
+}
+
+/// <summary>resourcequotas (core/v1): hard limits; `kubectl get quota` prints used/hard requests and limits.</summary>
+public sealed class ResourceQuotaStrategy : ResourceStrategy
+{
+    public override Type Model => typeof(V1ResourceQuota);
+
+    public override IEnumerable<StatusCause> Validate(JsonObject obj)
+    {
+        if (obj["spec"]?["hard"] is JsonObject hard)
+            foreach (var (k, v) in hard)
+                if (v is null || Cells.Plain(v).Length == 0)
+                    yield return Required($"spec.hard[{k}]");
+                else if (Cells.Plain(v).StartsWith('-'))
+                    yield return Invalid($"spec.hard[{k}]", Cells.Plain(v), "must be greater than or equal to 0");
+    }
+
+    public override IReadOnlyList<TableColumn> Columns { get; } =
+    [
+        TableColumn.NameColumn,
+        TableColumn.AgeColumn,
+        TableColumn.Of("Request", o => Usage(o, limits: false)),
+        TableColumn.Of("Limit", o => Usage(o, limits: true)),
+    ];
+
+    private static string Usage(JsonObject o, bool limits)
+    {
+        if (o["spec"]?["hard"] is not JsonObject hard) return "";
+        var used = o["status"]?["used"] as JsonObject;
+        return string.Join(", ", hard.Where(kv => kv.Key.StartsWith("limits.", StringComparison.Ordinal) == limits)
+            .OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => $"{kv.Key}: {(used?[kv.Key] is { } u ? Cells.Plain(u) : "0")}/{Cells.Plain(kv.Value!)}"));
+    }
+}
+
+/// <summary>limitranges (core/v1): item types Pod, Container or PersistentVolumeClaim.</summary>
+public sealed class LimitRangeStrategy : ResourceStrategy
+{
+    public override Type Model => typeof(V1LimitRange);
+
+    public override IEnumerable<StatusCause> Validate(JsonObject obj)
+    {
+        if (obj["spec"]?["limits"] is not JsonArray limits)
+        {
+            yield return Required("spec.limits");
+            yield break;
+        }
+        for (var i = 0; i < limits.Count; i++)
+        {
+            var type = Meta.Str(limits[i]?["type"]);
+            if (type.Length == 0) yield return Required($"spec.limits[{i}].type");
+            else if (type is not ("Pod" or "Container" or "PersistentVolumeClaim"))
+                yield return NotSupported($"spec.limits[{i}].type", type, "Container", "Pod", "PersistentVolumeClaim");
+        }
+    }
+
+    public override IReadOnlyList<TableColumn> Columns { get; } =
+        [TableColumn.NameColumn, TableColumn.Of("Created At", o => Cells.S(o["metadata"]?["creationTimestamp"]), type: "date")];
+}
+
+/// <summary>persistentvolumeclaims (core/v1): Filesystem mode, phase Pending; access modes and a storage request are required.</summary>
+public sealed class PersistentVolumeClaimStrategy : ResourceStrategy
+{
+    public override Type Model => typeof(V1PersistentVolumeClaim);
+
+    public override void Default(JsonObject obj)
+    {
+        if (obj["spec"] is JsonObject spec) spec["volumeMode"] ??= "Filesystem";
+        Meta.Obj(obj, "status")["phase"] ??= "Pending";
+    }
+
+    public override IEnumerable<StatusCause> Validate(JsonObject obj)
+    {
+        var spec = obj["spec"] as JsonObject;
+        foreach (var c in PersistentVolumeStrategy.AccessModes(spec, "spec")) yield return c;
+        if (spec?["resources"]?["requests"]?["storage"] is null) yield return Required("spec.resources[storage]");
+    }
+
+    public override IReadOnlyList<TableColumn> Columns { get; } =
+    [
+        TableColumn.NameColumn,
+        TableColumn.Of("Status", o => Cells.S(o["status"]?["phase"])),
+        TableColumn.Of("Volume", o => Cells.S(o["spec"]?["volumeName"])),
+        TableColumn.Of("Capacity", o => o["status"]?["capacity"]?["storage"] is { } s ? Cells.Plain(s) : ""),
+        TableColumn.Of("Access Modes", o => PersistentVolumeStrategy.ModesText(o["status"]?["accessModes"])),
+        TableColumn.Of("StorageClass", o => Cells.S(o["spec"]?["storageClassName"])),
+        TableColumn.Of("VolumeAttributesClass", o => Cells.Or(Cells.S(o["spec"]?["volumeAttributesClassName"]), "<unset>")),
+        TableColumn.AgeColumn,
+        TableColumn.Of("VolumeMode", o => Cells.S(o["spec"]?["volumeMode"]), 1),
+    ];
+}
+
+/// <summary>persistentvolumes (core/v1): Retain, Filesystem, phase Pending; capacity, access modes and one volume source required.</summary>
+public sealed class PersistentVolumeStrategy : ResourceStrategy
+{
+    public override Type Model => typeof(V1PersistentVolume);
+
+    private static readonly string[] Sources =
+    [
+        "hostPath", "local", "nfs", "csi", "iscsi", "fc", "rbd", "cephfs", "cinder", "glusterfs", "flexVolume", "flocker",
+        "azureFile", "azureDisk", "awsElasticBlockStore", "gcePersistentDisk", "vsphereVolume", "quobyte", "portworxVolume", "scaleIO", "storageos", "photonPersistentDisk",
+    ];
+
+    public override void Default(JsonObject obj)
+    {
+        if (obj["spec"] is JsonObject spec)
+        {
+            spec["persistentVolumeReclaimPolicy"] ??= "Retain";
+            spec["volumeMode"] ??= "Filesystem";
+        }
+        Meta.Obj(obj, "status")["phase"] ??= "Pending";
+    }
+
+    public override IEnumerable<StatusCause> Validate(JsonObject obj)
+    {
+        var spec = obj["spec"] as JsonObject;
+        foreach (var c in AccessModes(spec, "spec")) yield return c;
+        if (spec?["capacity"]?["storage"] is null) yield return Required("spec.capacity", "Required value: must specify a capacity");
+        var sources = Sources.Count(s => spec?[s] is JsonObject);
+        if (sources == 0) yield return Required("spec", "Required value: must specify a volume type");
+        else if (sources > 1) yield return Forbidden("spec", "may not specify more than 1 volume type");
+        var policy = Meta.Str(spec?["persistentVolumeReclaimPolicy"]);
+        if (policy.Length > 0 && policy is not ("Retain" or "Delete" or "Recycle"))
+            yield return NotSupported("spec.persistentVolumeReclaimPolicy", policy, "Delete", "Recycle", "Retain");
+    }
+
+    internal static IEnumerable<StatusCause> AccessModes(JsonObject? spec, string field)
+    {
+        if (spec?["accessModes"] is not JsonArray { Count: > 0 } modes)
+        {
+            yield return Required($"{field}.accessModes", "Required value: at least 1 access mode is required");
+            yield break;
+        }
+        foreach (var m in modes.Select(Meta.Str))
+            if (m is not ("ReadWriteOnce" or "ReadOnlyMany" or "ReadWriteMany" or "ReadWriteOncePod"))
+                yield return NotSupported($"{field}.accessModes", m, "ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod");
+    }
+
+    /// <summary>kubectl's short access modes (RWO, ROX, RWX, RWOP).</summary>
+    internal static string ModesText(JsonNode? modes) =>
+        modes is JsonArray a ? string.Join(",", a.Select(m => Meta.Str(m) switch
+        {
+            "ReadWriteOnce" => "RWO",
+            "ReadOnlyMany" => "ROX",
+            "ReadWriteMany" => "RWX",
+            "ReadWriteOncePod" => "RWOP",
+            var other => other,
+        })) : "";
+
+    public override IReadOnlyList<TableColumn> Columns { get; } =
+    [
+        TableColumn.NameColumn,
+        TableColumn.Of("Capacity", o => o["spec"]?["capacity"]?["storage"] is { } s ? Cells.Plain(s) : ""),
+        TableColumn.Of("Access Modes", o => ModesText(o["spec"]?["accessModes"])),
+        TableColumn.Of("Reclaim Policy", o => Cells.S(o["spec"]?["persistentVolumeReclaimPolicy"])),
+        TableColumn.Of("Status", o => Cells.S(o["status"]?["phase"])),
+        TableColumn.Of("Claim", o => o["spec"]?["claimRef"] is JsonObject c ? $"{Cells.S(c["namespace"])}/{Cells.S(c["name"])}" : ""),
+        TableColumn.Of("StorageClass", o => Cells.S(o["spec"]?["storageClassName"])),
+        TableColumn.Of("VolumeAttributesClass", o => Cells.Or(Cells.S(o["spec"]?["volumeAttributesClassName"]), "<unset>")),
+        TableColumn.Of("Reason", o => Cells.S(o["status"]?["reason"])),
+        TableColumn.AgeColumn,
+        TableColumn.Of("VolumeMode", o => Cells.S(o["spec"]?["volumeMode"]), 1),
+    ];
+}
+
+/// <summary>podtemplates (core/v1): a pod template, defaulted and validated as pods are.</summary>
+public sealed class PodTemplateStrategy : ResourceStrategy
+{
+    public override Type Model => typeof(V1PodTemplate);
+
+    public override void Default(JsonObject obj)
+    {
+        if (obj["template"]?["spec"] is JsonObject spec) PodStrategy.DefaultPodSpec(spec);
+    }
+
+    public override IEnumerable<StatusCause> Validate(JsonObject obj)
+    {
+        var causes = new List<StatusCause>();
+        PodSpec(obj["template"]?["spec"] as JsonObject, "template.spec", causes);
+        return causes;
+    }
+
+    public override IReadOnlyList<TableColumn> Columns { get; } =
+    [
+        TableColumn.Of("Template", o => Cells.S(o["metadata"]?["name"])),
+        TableColumn.Of("Containers", o => Cells.Containers(o["template"]?["spec"], "name")),
+        TableColumn.Of("Images", o => Cells.Containers(o["template"]?["spec"], "image")),
+        TableColumn.Of("Pod Labels", o => o["template"]?["metadata"]?["labels"] is JsonObject l ? string.Join(",", l.Select(kv => $"{kv.Key}={Cells.S(kv.Value)}")) : ""),
+    ];
+}
+
+/// <summary>replicationcontrollers (core/v1): replicas 1, selector defaulted from the template labels; scale.</summary>
+public sealed class ReplicationControllerStrategy : ResourceStrategy
+{
+    public override Type Model => typeof(V1ReplicationController);
+
+    public override void Default(JsonObject obj)
+    {
+        if (obj["spec"] is not JsonObject spec) return;
+        spec["replicas"] ??= 1;
+        if (spec["selector"] is null && spec["template"]?["metadata"]?["labels"] is JsonObject labels) spec["selector"] = labels.DeepClone();
+        PodStrategy.DefaultTemplate(spec);
+    }
+
+    public override IEnumerable<StatusCause> Validate(JsonObject obj)
+    {
+        var causes = new List<StatusCause>();
+        var spec = obj["spec"] as JsonObject;
+        NonNegative(spec?["replicas"], "spec.replicas", causes);
+        if (spec?["selector"] is not JsonObject { Count: > 0 } selector) causes.Add(Required("spec.selector"));
+        else if (!selector.All(kv => Meta.Str(spec["template"]?["metadata"]?["labels"]?[kv.Key]) == Meta.Str(kv.Value)))
+            causes.Add(InvalidRaw("spec.template.metadata.labels", FormatMap(spec["template"]?["metadata"]?["labels"] as JsonObject), "`selector` does not match template `labels`"));
+        PodSpec(spec?["template"]?["spec"] as JsonObject, "spec.template.spec", causes);
+        return causes;
+    }
+
+    public override ScalePaths Scale { get; } = new("spec.replicas", "status.replicas", "spec.selector");
+
+    public override IReadOnlyList<TableColumn> Columns { get; } =
+    [
+        TableColumn.NameColumn,
+        TableColumn.Of("Desired", o => Cells.I(o["spec"]?["replicas"]), type: "integer"),
+        TableColumn.Of("Current", o => Cells.I(o["status"]?["replicas"]), type: "integer"),
+        TableColumn.Of("Ready", o => Cells.I(o["status"]?["readyReplicas"]), type: "integer"),
+        TableColumn.AgeColumn,
+        TableColumn.Of("Containers", o => Cells.Containers(o["spec"]?["template"]?["spec"], "name"), 1),
+        TableColumn.Of("Images", o => Cells.Containers(o["spec"]?["template"]?["spec"], "image"), 1),
+        TableColumn.Of("Selector", o => o["spec"]?["selector"] is JsonObject s ? string.Join(",", s.Select(kv => $"{kv.Key}={Cells.S(kv.Value)}")) : "<none>", 1),
+    ];
+}

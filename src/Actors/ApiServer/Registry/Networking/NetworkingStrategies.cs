@@ -1,0 +1,97 @@
+using System.Text.Json.Nodes;
+using AkkaKube.Actors.Machinery;
+using k8s.Models;
+using static AkkaKube.Actors.ApiServer.Registry.Validation;
+
+namespace AkkaKube.Actors.ApiServer.Registry.Networking;
+
+/// <summary>ingresses (networking.k8s.io/v1): a default backend or rules; every path has a pathType and a backend.</summary>
+public sealed class IngressStrategy : ResourceStrategy
+{
+    public override Type Model => typeof(V1Ingress);
+
+    public override IEnumerable<StatusCause> Validate(JsonObject obj)
+    {
+        var spec = obj["spec"] as JsonObject;
+        if (spec?["defaultBackend"] is null && spec?["rules"] is not JsonArray { Count: > 0 })
+            yield return Invalid("spec.rules", "", "either `defaultBackend` or `rules` must be specified");
+        if (spec?["rules"] is not JsonArray rules) yield break;
+        for (var i = 0; i < rules.Count; i++)
+        {
+            if (rules[i]?["http"]?["paths"] is not JsonArray paths) continue;
+            for (var j = 0; j < paths.Count; j++)
+            {
+                var field = $"spec.rules[{i}].http.paths[{j}]";
+                var type = Meta.Str(paths[j]?["pathType"]);
+                if (type.Length == 0) yield return Required($"{field}.pathType", "Required value: pathType must be specified");
+                else if (type is not ("Exact" or "Prefix" or "ImplementationSpecific")) yield return NotSupported($"{field}.pathType", type, "Exact", "ImplementationSpecific", "Prefix");
+                if (paths[j]?["backend"] is not JsonObject) yield return Required($"{field}.backend");
+            }
+        }
+    }
+
+    private static IEnumerable<JsonObject> Rules(JsonObject o) => (o["spec"]?["rules"] as JsonArray)?.OfType<JsonObject>() ?? [];
+
+    public override IReadOnlyList<TableColumn> Columns { get; } =
+    [
+        TableColumn.NameColumn,
+        TableColumn.Of("Class", o => Cells.Or(Cells.S(o["spec"]?["ingressClassName"]), "<none>")),
+        TableColumn.Of("Hosts", o => Rules(o).Select(r => Cells.Or(Cells.S(r["host"]), "*")).ToList() is { Count: > 0 } h ? string.Join(",", h) : "*"),
+        TableColumn.Of("Address", o => string.Join(",", (o["status"]?["loadBalancer"]?["ingress"] as JsonArray)?.Select(i => Cells.Or(Cells.S(i?["ip"]), Cells.S(i?["hostname"]))) ?? [])),
+        TableColumn.Of("Ports", o => o["spec"]?["tls"] is JsonArray { Count: > 0 } ? "80, 443" : "80"),
+        TableColumn.AgeColumn,
+    ];
+}
+
+/// <summary>ingressclasses (networking.k8s.io/v1): the controller name is required and immutable.</summary>
+public sealed class IngressClassStrategy : ResourceStrategy
+{
+    public override Type Model => typeof(V1IngressClass);
+
+    public override IEnumerable<StatusCause> Validate(JsonObject obj)
+    {
+        if (Meta.Str(obj["spec"]?["controller"]).Length == 0) yield return Required("spec.controller");
+    }
+
+    public override IEnumerable<StatusCause> ValidateUpdate(JsonObject obj, JsonObject old)
+    {
+        if (Meta.Str(old["spec"]?["controller"]) != Meta.Str(obj["spec"]?["controller"])) yield return Immutable("spec.controller", obj["spec"]?["controller"]);
+    }
+
+    public override IReadOnlyList<TableColumn> Columns { get; } =
+    [
+        TableColumn.NameColumn,
+        TableColumn.Of("Controller", o => Cells.S(o["spec"]?["controller"])),
+        TableColumn.Of("Parameters", o => o["spec"]?["parameters"] is JsonObject p ? $"{Cells.S(p["kind"])}/{Cells.S(p["name"])}" : "<none>"),
+        TableColumn.AgeColumn,
+    ];
+}
+
+/// <summary>networkpolicies (networking.k8s.io/v1): policyTypes Ingress/Egress (Ingress by default). Stored, not yet enforced.</summary>
+public sealed class NetworkPolicyStrategy : ResourceStrategy
+{
+    public override Type Model => typeof(V1NetworkPolicy);
+
+    public override void Default(JsonObject obj)
+    {
+        if (obj["spec"] is not JsonObject spec) return;
+        spec["podSelector"] ??= new JsonObject();
+        if (spec["policyTypes"] is null)
+            spec["policyTypes"] = spec["egress"] is JsonArray { Count: > 0 } ? new JsonArray("Ingress", "Egress") : new JsonArray("Ingress");
+    }
+
+    public override IEnumerable<StatusCause> Validate(JsonObject obj)
+    {
+        if (obj["spec"]?["policyTypes"] is JsonArray types)
+            for (var i = 0; i < types.Count; i++)
+                if (Meta.Str(types[i]) is not ("Ingress" or "Egress") and var t)
+                    yield return NotSupported($"spec.policyTypes[{i}]", t, "Ingress", "Egress");
+    }
+
+    public override IReadOnlyList<TableColumn> Columns { get; } =
+    [
+        TableColumn.NameColumn,
+        TableColumn.Of("Pod-Selector", o => LabelSelectors.Format(o["spec"]?["podSelector"] as JsonObject) is { Length: > 0 } s ? s : "<none>"),
+        TableColumn.AgeColumn,
+    ];
+}
