@@ -85,7 +85,7 @@ public sealed class NoOrphanProcessTests
                     using var r = await http.PostAsync("/api/v1/namespaces/default/pods", new StringContent(pod.ToJsonString(), Encoding.UTF8, "application/json"));
                     if (r.IsSuccessStatusCode || r.StatusCode == HttpStatusCode.Conflict) break;
                 }
-                catch (HttpRequestException) { }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { } // not serving yet, or a slow start: retry until the deadline
                 if (DateTime.UtcNow > deadline || node.HasExited) throw new TimeoutException("the node's apiserver did not accept the pod");
                 await Task.Delay(200);
             }
