@@ -16,6 +16,10 @@ public sealed record UpOptions
     public int HollowNodes { get; init; }
     public IReadOnlyList<string> Zones { get; init; } = ["zone-a", "zone-b", "zone-c"];
     public required string DataDirectory { get; init; }
+    /// <summary>The cluster's name in the per-user registry (`up --name`; ClusterRegistry), null for tests' clusters.</summary>
+    public string? Name { get; init; }
+    /// <summary>Merge the context akkakube-NAME into the user's kubeconfig (`up` without --no-kubeconfig).</summary>
+    public bool Kubeconfig { get; init; }
     public int ApiPort { get; init; } = 6443;
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(180);
     /// <summary>Which share of the loopback ranges the cluster uses (0–63; <see cref="AddressBlocks"/>): clusters side by side need different blocks.</summary>
@@ -95,12 +99,12 @@ public static class LocalClusterLauncher
             File.WriteAllText(networkConf, AddressBlocks.Hocon(options.AddressBlock));
             blockArgs.AddRange(["--config", networkConf]);
         }
-        var ports = nodes.ToDictionary(n => n.Name, n => (Remoting: FreePort(IPAddress.Parse(n.Ip)), Cmd: FreePort(IPAddress.Loopback)));
+        var ports = nodes.ToDictionary(n => n.Name, n => (Remoting: FreePort(IPAddress.Parse(n.Ip)), Cmd: FreePort(IPAddress.Loopback), Metrics: FreePort(IPAddress.Parse(n.Ip))));
         var seeds = nodes.Where(n => n.ControlPlane)
             .Select(n => $"akka.tcp://{Actors.AkkaKubeNames.SystemName}@{n.Ip}:{ports[n.Name].Remoting}").ToList();
 
         var states = new List<NodeState>();
-        ClusterState Snapshot() => new() { DataDirectory = dataDir, ApiPort = options.ApiPort, Nodes = states.ToList() };
+        ClusterState Snapshot() => new() { Name = options.Name, DataDirectory = dataDir, ApiPort = options.ApiPort, AddressBlock = options.AddressBlock, Nodes = states.ToList() };
         try
         {
             foreach (var n in nodes)
@@ -110,6 +114,7 @@ public static class LocalClusterLauncher
                     "--node-name", n.Name, "--roles", n.Roles, "--zone", n.Zone, "--node-ip", n.Ip,
                     "--port", ports[n.Name].Remoting.ToString(), "--pod-cidr", n.PodCidr, "--data-dir", dataDir,
                     "--api-port", options.ApiPort.ToString(), "--cmd-address", "127.0.0.1", "--cmd-port", ports[n.Name].Cmd.ToString(),
+                    "--metrics-port", ports[n.Name].Metrics.ToString(),
                 };
                 foreach (var s in seeds) args.AddRange(["--seed", s]);
                 if (n.HollowNodes > 0) args.AddRange(["--hollow-nodes", n.HollowNodes.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
@@ -124,7 +129,7 @@ public static class LocalClusterLauncher
                 states.Add(new NodeState
                 {
                     Name = n.Name, Ordinal = n.Ordinal, Roles = n.Roles, Zone = n.Zone, Ip = n.Ip,
-                    Port = ports[n.Name].Remoting, CmdPort = ports[n.Name].Cmd, PodCidr = n.PodCidr,
+                    Port = ports[n.Name].Remoting, CmdPort = ports[n.Name].Cmd, MetricsPort = ports[n.Name].Metrics, PodCidr = n.PodCidr,
                     LogFile = log, Command = command, Pid = pid, HollowNodes = n.HollowNodes,
                 });
                 Snapshot().Save();
@@ -250,21 +255,39 @@ public static class LocalClusterLauncher
         return table.Rows!.Select(r => new MemberView(r[Col("address")], r[Col("roles")], r[Col("zone")], r[Col("status")], r[Col("reachability")])).ToList();
     }
 
-    /// <summary>SIGTERM every live node, wait up to <paramref name="timeout"/>, SIGKILL the rest; returns the names of nodes that had to be killed.</summary>
+    /// <summary>
+    /// SIGTERM the live nodes one at a time, each given up to <paramref name="timeout"/> to leave the cluster before
+    /// SIGKILL; returns the names of nodes that had to be killed. Workers go first and the oldest control-plane node
+    /// last: a node that leaves while its peers still run closes its associations cleanly (nodes stopping at once
+    /// race and log "Disassociated" errors), and the singletons need not move until the last control-plane node stops.
+    /// </summary>
     public static IReadOnlyList<string> Stop(ClusterState state, TimeSpan timeout)
     {
-        var alive = Alive(state);
-        foreach (var n in alive) NodeProcesses.Signal(n.Pid, NodeProcesses.SigTerm);
+        var killed = new List<string>();
+        var order = Alive(state)
+            .OrderBy(n => n.Roles.Contains(AkkaKube.Actors.AkkaKubeNames.Roles.ControlPlane, StringComparison.Ordinal) ? 1 : 0)
+            .ThenByDescending(n => n.Ordinal);
+        foreach (var n in order)
+        {
+            NodeProcesses.Signal(n.Pid, NodeProcesses.SigTerm);
+            if (WaitForExit(n, timeout)) continue;
+            NodeProcesses.Signal(n.Pid, NodeProcesses.SigKill);
+            killed.Add(n.Name);
+            if (!WaitForExit(n, TimeSpan.FromSeconds(10)))
+                throw new CliException($"node process still alive after SIGKILL: {n.Name} (pid {n.Pid})");
+        }
+        return killed;
+    }
+
+    private static bool WaitForExit(NodeState node, TimeSpan timeout)
+    {
         var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline && Alive(state).Count > 0) Thread.Sleep(200);
-        var killed = Alive(state);
-        foreach (var n in killed) NodeProcesses.Signal(n.Pid, NodeProcesses.SigKill);
-        var killDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (DateTime.UtcNow < killDeadline && Alive(state).Count > 0) Thread.Sleep(100);
-        var left = Alive(state);
-        if (left.Count > 0)
-            throw new CliException($"node processes still alive after SIGKILL: {string.Join(", ", left.Select(n => $"{n.Name} (pid {n.Pid})"))}");
-        return killed.Select(n => n.Name).ToList();
+        while (NodeProcesses.IsNodeAlive(node.Pid, node.Name))
+        {
+            if (DateTime.UtcNow >= deadline) return false;
+            Thread.Sleep(100);
+        }
+        return true;
     }
 
     /// <summary>

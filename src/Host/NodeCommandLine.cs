@@ -23,6 +23,7 @@ public static class NodeCommandLine
     public static readonly Option<string> TlsKeyFile = new("--tls-private-key-file") { Description = "PEM private key of --tls-cert-file. Env: AKKAKUBE_TLS_PRIVATE_KEY_FILE" };
     public static readonly Option<string> ClientCaFile = new("--client-ca-file") { Description = "PEM CA bundle client certificates must chain to (CN = user, O = groups); default: the cluster CA DATA/pki/ca.crt. Env: AKKAKUBE_CLIENT_CA_FILE" };
     public static readonly Option<string> TokenAuthFile = new("--token-auth-file") { Description = "Static tokens (token,user,uid[,\"groups\"] per line, as kube-apiserver): every API request needs one. Env: AKKAKUBE_TOKEN_AUTH_FILE" };
+    public static readonly Option<int> MetricsPort = new("--metrics-port") { Description = "Metrics and health port on --node-ip (/metrics, /livez, /readyz, /healthz; 0 = any free port, logged at start). Env: AKKAKUBE_METRICS_PORT" };
     public static readonly Option<string> CmdAddress = new("--cmd-address") { Description = "Command host listen address. Env: AKKAKUBE_CMD_ADDRESS", DefaultValueFactory = _ => "127.0.0.1" };
     public static readonly Option<int> CmdPort = new("--cmd-port") { Description = "Command host port (akkakube cmd). Env: AKKAKUBE_CMD_PORT", DefaultValueFactory = _ => 9110 };
     public static readonly Option<string> CmdToken = new("--cmd-token") { Description = "Shared secret for the command host (required off loopback). Env: AKKAKUBE_CMD_TOKEN" };
@@ -35,7 +36,7 @@ public static class NodeCommandLine
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand("AkkaKube node process: one member of the AkkaKube Akka.NET cluster.");
-        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, PostgresFile, Failover, ConfigFiles })
+        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, PostgresFile, Failover, ConfigFiles })
             root.Options.Add(option);
         return root;
     }
@@ -97,6 +98,7 @@ public static class NodeCommandLine
         var tokenFile = FullPathOrNull(Get(TokenAuthFile, "AKKAKUBE_TOKEN_AUTH_FILE"));
         if (tokenFile is not null)
             LoadTokens(tokenFile);
+        var metricsPort = CheckPort(GetInt(MetricsPort, "AKKAKUBE_METRICS_PORT"), "--metrics-port", allowZero: true);
         var cmdAddress = ParseIp(Get(CmdAddress, "AKKAKUBE_CMD_ADDRESS")!, "--cmd-address");
         var cmdPort = CheckPort(GetInt(CmdPort, "AKKAKUBE_CMD_PORT"), "--cmd-port", allowZero: true);
         var cmdToken = Get(CmdToken, "AKKAKUBE_CMD_TOKEN");
@@ -146,6 +148,7 @@ public static class NodeCommandLine
             ApiTlsCertFile = tlsCert,
             ApiTlsKeyFile = tlsKey,
             ApiTokenAuthFile = tokenFile,
+            MetricsPort = metricsPort,
             CmdAddress = cmdAddress,
             CmdPort = cmdPort,
             CmdToken = cmdToken,
@@ -182,6 +185,7 @@ public static class NodeCommandLine
 
         if (node.RemotingPort != 0) EnsureFree(node.NodeIp, node.RemotingPort, "--port (remoting)");
         if (node.CmdPort != 0) EnsureFree(node.CmdAddress, node.CmdPort, "--cmd-port");
+        if (node.MetricsPort != 0) EnsureFree(node.NodeIp, node.MetricsPort, "--metrics-port");
         // An operator's own serving certificate with nothing to check callers against would let anyone in.
         if (node.ControlPlane && !IPAddress.IsLoopback(node.ApiAddress) && node.ApiTls && node.ApiTlsCertFile is not null
             && node.ClientCaFile is null && node.ApiTokenAuthFile is null && !File.Exists(Actors.Security.ClusterCa.CertFile(node.DataDirectory)))

@@ -7,6 +7,7 @@ using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Cluster;
 using k8s;
 using k8s.Models;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Cloud;
 
@@ -133,8 +134,7 @@ public static class CloudControllerManagerHostingExtensions
     public static AkkaConfigurationBuilder AddCloudControllerManager(this AkkaConfigurationBuilder builder, NodeOptions node,
         Func<ActorSystem, IActorRegistry, IKubeApi>? api = null)
     {
-        if (!node.ControlPlane) return builder;
-        return builder.WithSingleton<CloudControllerManagerKey>(AkkaKubeNames.Actors.CloudControllerManager,
+        return builder.WithControlPlaneSingleton<CloudControllerManagerKey>(node, AkkaKubeNames.Actors.CloudControllerManager,
             (system, registry, resolver) =>
             {
                 var settings = CloudSettings.Create(system.Settings.Config);
@@ -142,7 +142,6 @@ public static class CloudControllerManagerHostingExtensions
                     api?.Invoke(system, registry) ?? AkkaKube.Actors.ApiServer.KubeApi.Get(system).Api,
                     new LocalCloudProvider(settings, node.DataDirectory, node.Region), settings);
             },
-            new ClusterSingletonOptions { Role = AkkaKubeNames.Roles.ControlPlane },
-            createProxyToo: false);
+            SingletonProxy.None);
     }
 }

@@ -44,6 +44,9 @@ public sealed record NodeOptions
 
     public bool ApiTls => !InsecureHttp;
 
+    /// <summary>The metrics and health port on <see cref="NodeIp"/> (--metrics-port; 0 = any free port).</summary>
+    public int MetricsPort { get; init; }
+
     public IPAddress CmdAddress { get; init; } = IPAddress.Loopback;
     public int CmdPort { get; init; } = 9110;
     public string? CmdToken { get; init; }

@@ -138,11 +138,10 @@ public static class ControllerManagerHostingExtensions
     /// Uses the node's in-cluster <see cref="IKubeApi"/> (<see cref="ApiServer.KubeApi"/>), so AddApiServer must come first.
     /// </summary>
     public static AkkaConfigurationBuilder AddControllerManager(this AkkaConfigurationBuilder builder, NodeOptions node) =>
-        builder.WithSingleton<ControllerManager>(
+        builder.WithControlPlaneSingleton<ControllerManager>(node,
             AkkaKubeNames.Actors.ControllerManager,
             (system, _, _) => ControllerManager.Props(
                 ApiServer.KubeApi.Get(system).Api,
                 ControllerSettings.Create(system.Settings.Config)),
-            new ClusterSingletonOptions { Role = AkkaKubeNames.Roles.ControlPlane },
-            createProxyToo: true);
+            SingletonProxy.EveryNode);
 }

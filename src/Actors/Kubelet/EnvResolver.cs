@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Client;
 using k8s.Models;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Kubelet;
 
@@ -160,27 +161,51 @@ public static class EnvResolver
         catch (FormatException) { return base64; }
     }
 
-    /// <summary>$(VAR) references to earlier variables, as Kubernetes expands them; $$ escapes.</summary>
+    /// <summary>
+    /// Expands $(VAR) in a container's command or args against its resolved environment, as the kubelet does
+    /// for both (an unknown reference stays literal; $$ is an escaped $).
+    /// </summary>
+    public static List<string> ExpandAll(IEnumerable<string>? values, IReadOnlyList<KeyValuePair<string, string>> env)
+    {
+        if (values is null) return [];
+        var vars = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in env) vars[k] = v;
+        return values.Select(v => Expand(v, vars)).ToList();
+    }
+
+    /// <summary>
+    /// $(VAR) references as Kubernetes' third_party/forked/golang/expansion expands them: $$ is a literal $,
+    /// a reference to an unknown name or an unclosed $( stays as written.
+    /// </summary>
     public static string Expand(string value, IReadOnlyDictionary<string, string> vars)
     {
         if (!value.Contains('$')) return value;
-        var sb = new StringBuilder();
+        var sb = new StringBuilder(value.Length);
         for (var i = 0; i < value.Length; i++)
         {
-            if (value[i] == '$' && i + 1 < value.Length)
+            if (value[i] != '$' || i + 1 == value.Length)
             {
-                if (value[i + 1] == '$') { sb.Append('$'); i++; continue; }
-                if (value[i + 1] == '(')
-                {
-                    var close = value.IndexOf(')', i + 2);
-                    if (close > 0)
-                    {
-                        var name = value[(i + 2)..close];
-                        if (vars.TryGetValue(name, out var v)) { sb.Append(v); i = close; continue; }
-                    }
-                }
+                sb.Append(value[i]);
+                continue;
             }
-            sb.Append(value[i]);
+            var next = value[i + 1];
+            if (next == '$')
+            {
+                sb.Append('$');
+                i++;
+            }
+            else if (next == '(' && value.IndexOf(')', i + 2) is var close and > 0)
+            {
+                var name = value[(i + 2)..close];
+                sb.Append(vars.TryGetValue(name, out var v) ? v : value[i..(close + 1)]);
+                i = close;
+            }
+            else
+            {
+                // A $ that starts no reference (or an unclosed "$("): both characters stay.
+                sb.Append('$').Append(next);
+                i++;
+            }
         }
         return sb.ToString();
     }

@@ -7,6 +7,7 @@ using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Runtime;
 using k8s;
 using k8s.Models;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Kubelet;
 
@@ -130,6 +131,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     private readonly Dictionary<string, List<IActorRef>> _followers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _transitions = new(StringComparer.Ordinal);
     private DateTimeOffset _startTime = DateTimeOffset.UtcNow;
+    private readonly KubeletMetrics.PodStart _startMetric = new();
     private readonly bool _recreated;
     private string _resynced = "started";
     private readonly HashSet<string> _awaitingLaunch = new(StringComparer.Ordinal);
@@ -520,8 +522,8 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
                 NodeName = _ctx.NodeName,
                 ContainerName = want.Name,
                 Image = spec.Image ?? "",
-                Command = spec.Command?.ToList() ?? [],
-                Args = spec.Args?.Select(a => EnvResolver.Expand(a, env.ToDictionary(e => e.Key, e => e.Value))).ToList() ?? [],
+                Command = EnvResolver.ExpandAll(spec.Command, env),
+                Args = EnvResolver.ExpandAll(spec.Args, env),
                 WorkingDir = spec.WorkingDir,
                 Env = env,
                 PodIp = _podIp,
@@ -689,6 +691,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         _dirty = false;
         _writing = true;
         var status = PodStatusBuilder.Build(_init, _main, _initialized, _podIp, _ctx.HostIp, _startTime, _transitions, DateTimeOffset.UtcNow);
+        if (!_recreated) _startMetric.StatusWritten(status);
         var patch = new JsonObject { ["status"] = status }.ToJsonString();
         _ctx.Api.PatchAsync(ApiResource.Pods, _ns, _name, PatchType.Merge, patch, "status").PipeTo(Self,
             success: _ => new Written(true, false, null),

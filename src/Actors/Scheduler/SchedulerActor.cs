@@ -8,6 +8,7 @@ using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Scheduler.Framework;
 using k8s;
 using k8s.Models;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Scheduler;
 
@@ -90,7 +91,11 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
         Receive<InformerProtocol.Updated>(e => OnObject(e.Resource, e.Key, e.Old, e.New));
         Receive<InformerProtocol.Deleted>(e => OnDeleted(e.Resource, e.Key));
         Receive<Kick>(_ => { _kickPending = false; ScheduleBatch(); });
-        Receive<Flush>(_ => { if (_queue.Flush() > 0) KickSoon(); });
+        Receive<Flush>(_ =>
+        {
+            if (_queue.Flush() > 0) KickSoon();
+            SchedulerMetrics.Pending(_queue.ActiveCount, _queue.BackoffCount, _queue.UnschedulableCount);
+        });
         Receive<Bound>(OnBound);
         Receive<BindFailed>(OnBindFailed);
         Receive<StatusPatched>(_ => { });
@@ -302,9 +307,11 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
 
     private void ScheduleOne(PodInfo pod)
     {
+        var attempt = SchedulerMetrics.Start();
         var result = _algorithm.Schedule(pod, _cache.Nodes);
         if (result.NodeName is { } node)
         {
+            SchedulerMetrics.Attempted(attempt, "scheduled", _settings.SchedulerName);
             if (!_cache.Assume(pod, node))
             {
                 _queue.Done(pod.Key);
@@ -325,6 +332,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
             return;
         }
         _failed++;
+        SchedulerMetrics.Attempted(attempt, "unschedulable", _settings.SchedulerName);
         var message = result.Error?.Message ?? "0/0 nodes are available.";
         _queue.AddUnschedulable(pod.Key);
         Record(pod, null, SchedulerProtocol.Outcomes.Unschedulable, message);
@@ -402,11 +410,10 @@ public static class SchedulerHostingExtensions
     /// Uses the node's in-cluster <see cref="IKubeApi"/> (<see cref="ApiServer.KubeApi"/>), so AddApiServer must come first.
     /// </summary>
     public static AkkaConfigurationBuilder AddScheduler(this AkkaConfigurationBuilder builder, NodeOptions node) =>
-        builder.WithSingleton<SchedulerActor>(
+        builder.WithControlPlaneSingleton<SchedulerActor>(node,
             AkkaKubeNames.Actors.Scheduler,
             (system, _, _) => SchedulerActor.Props(
                 ApiServer.KubeApi.Get(system).Api,
                 SchedulerSettings.Create(system.Settings.Config)),
-            new ClusterSingletonOptions { Role = AkkaKubeNames.Roles.ControlPlane },
-            createProxyToo: true);
+            SingletonProxy.EveryNode);
 }

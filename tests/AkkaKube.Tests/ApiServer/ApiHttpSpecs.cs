@@ -58,7 +58,12 @@ public class ApiHttpSpecs(ApiNode api) : IClassFixture<ApiNode>
         var (docCode, doc, _) = await api.Get(url);
         Assert.Equal(HttpStatusCode.OK, docCode);
         Assert.NotNull(doc!["paths"]!["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]!["patch"]!["x-kubernetes-group-version-kind"]);
-        Assert.Equal(HttpStatusCode.NotFound, (await api.Get("/openapi/v2")).Code);
+        var (v2Code, v2, _) = await api.Get("/openapi/v2");
+        Assert.Equal(HttpStatusCode.OK, v2Code);
+        Assert.Equal("2.0", v2!["swagger"]!.GetValue<string>());
+        // kubectl asks for protobuf only; 406 sends it on with its compiled-in types
+        var (pbCode, _, _) = await api.Send(HttpMethod.Get, "/openapi/v2", accept: "application/com.github.proto-openapi.spec.v2@v1.0+protobuf");
+        Assert.Equal(HttpStatusCode.NotAcceptable, pbCode);
         Assert.Equal(HttpStatusCode.OK, (await api.Get("/healthz")).Code);
     }
 
@@ -277,7 +282,7 @@ public class ApiHttpSpecs(ApiNode api) : IClassFixture<ApiNode>
     {
         var deployment = (JsonObject)JsonNode.Parse(ProtobufSpecs.Deployment.Replace("\"web\"", "\"proto\"").Replace("\"app\":\"proto\"", "\"app\":\"web\""))!;
         deployment["metadata"]!["name"] = "proto";
-        using var content = new ByteArrayContent(Protobuf.Encode(deployment));
+        using var content = new ByteArrayContent(Protobuf.Encode(deployment, ProtobufSpecs.Messages));
         content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/vnd.kubernetes.protobuf");
         var response = await api.Http.PostAsync("/apis/apps/v1/namespaces/default/deployments?fieldManager=kubectl-create&fieldValidation=Strict", content);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);

@@ -6,6 +6,7 @@ using Akka.Hosting;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Cluster;
 using k8s.Models;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Controllers.EndpointSlice;
 
@@ -255,10 +256,8 @@ public static class EndpointSliceHostingExtensions
     public static AkkaConfigurationBuilder AddEndpointSliceController(this AkkaConfigurationBuilder builder, NodeOptions node,
         Func<ActorSystem, IActorRegistry, IKubeApi>? api = null)
     {
-        if (!node.ControlPlane) return builder;
-        return builder.WithSingleton<EndpointSliceControllerKey>(SingletonName,
+        return builder.WithControlPlaneSingleton<EndpointSliceControllerKey>(node, SingletonName,
             (system, registry, resolver) => EndpointSliceController.Props(api?.Invoke(system, registry) ?? AkkaKube.Actors.ApiServer.KubeApi.Get(system).Api),
-            new ClusterSingletonOptions { Role = AkkaKubeNames.Roles.ControlPlane },
-            createProxyToo: false);
+            SingletonProxy.None);
     }
 }
