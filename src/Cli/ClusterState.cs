@@ -17,6 +17,10 @@ public sealed record ClusterState
 
     public const string FileName = "cluster.json";
 
+    /// <summary>The command host token of this cluster (DATA/cmd-token), null when there is none.</summary>
+    [JsonIgnore]
+    public string? CmdToken => Actors.Cmd.CmdTokenFile.TryRead(DataDirectory);
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     public static string PathIn(string dataDir) => Path.Combine(dataDir, FileName);

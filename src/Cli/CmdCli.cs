@@ -18,7 +18,7 @@ public static class CmdCli
         cmd.Arguments.Add(new Argument<string>("target") { Description = "host:port of a command host, or a node name of the local cluster (cp-1)" });
         cmd.Arguments.Add(new Argument<string[]>("command") { Description = "palette command [args…], e.g. cluster show; none → interactive prompt", Arity = ArgumentArity.ZeroOrMore });
         cmd.Options.Add(new Option<bool>("--json") { Description = "print the replies as JSON lines (for scripts)" });
-        cmd.Options.Add(new Option<string>("--token") { Description = "shared secret of a command host bound off loopback. Env: AKKAKUBE_CMD_TOKEN" });
+        cmd.Options.Add(new Option<string>("--token") { Description = "the command host's token (default: DATA/cmd-token of --data-dir, written by `up`). Env: AKKAKUBE_CMD_TOKEN" });
         cmd.Options.Add(new Option<string>("--data-dir") { Description = "data directory used to resolve node names (default .akkakube)" });
         return cmd;
     }
@@ -48,6 +48,8 @@ public static class CmdCli
         }
         if (target is null) throw new CliException("cmd needs a target: akkakube cmd <host:port> [palette command args…]", 2);
         var (host, port) = ResolveTarget(target, dataDir);
+        // the local cluster's token unless one was given: reading it needs the data directory's owner
+        token ??= CmdTokenFile.TryRead(Path.GetFullPath(dataDir));
 
         if (words.Count == 0)
             return await InteractivePrompt.RunAsync(host, port, token);

@@ -14,8 +14,11 @@ public sealed class CmdClient : IAsyncDisposable
     private readonly StreamReader _reader;
     private readonly Stream _stream;
 
-    private CmdClient(TcpClient tcp, string endpoint)
+    private readonly string? _token;
+
+    private CmdClient(TcpClient tcp, string endpoint, string? token)
     {
+        _token = token;
         _tcp = tcp;
         Endpoint = endpoint;
         _stream = tcp.GetStream();
@@ -35,7 +38,8 @@ public sealed class CmdClient : IAsyncDisposable
         return (host.Trim('[', ']'), port);
     }
 
-    public static async Task<CmdClient> ConnectAsync(string host, int port, TimeSpan timeout, CancellationToken ct = default)
+    /// <summary>Connects; <paramref name="token"/> goes with every request that carries none of its own.</summary>
+    public static async Task<CmdClient> ConnectAsync(string host, int port, TimeSpan timeout, CancellationToken ct = default, string? token = null)
     {
         var tcp = new TcpClient { NoDelay = true };
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -46,7 +50,7 @@ public sealed class CmdClient : IAsyncDisposable
                 await tcp.ConnectAsync(ip, port, cts.Token);
             else
                 await tcp.ConnectAsync(host, port, cts.Token);
-            return new CmdClient(tcp, $"{host}:{port}");
+            return new CmdClient(tcp, $"{host}:{port}", token);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
@@ -65,6 +69,7 @@ public sealed class CmdClient : IAsyncDisposable
     /// <summary>Sends one request and yields its replies, the final "done" or "error" included.</summary>
     public async IAsyncEnumerable<CmdReply> SendAsync(CmdRequest request, [EnumeratorCancellation] CancellationToken ct = default)
     {
+        if (request.Token is null && _token is not null) request = request with { Token = _token };
         var bytes = Encoding.UTF8.GetBytes(CmdWire.Serialize(request) + "\n");
         try
         {
@@ -103,9 +108,9 @@ public sealed class CmdClient : IAsyncDisposable
     }
 
     /// <summary>Runs one command and collects every reply; a final "error" becomes a <see cref="CliException"/>.</summary>
-    public static async Task<IReadOnlyList<CmdReply>> RunAsync(string host, int port, CmdRequest request, TimeSpan timeout, CancellationToken ct = default)
+    public static async Task<IReadOnlyList<CmdReply>> RunAsync(string host, int port, CmdRequest request, TimeSpan timeout, CancellationToken ct = default, string? token = null)
     {
-        await using var client = await ConnectAsync(host, port, timeout, ct);
+        await using var client = await ConnectAsync(host, port, timeout, ct, token);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(timeout);
         var replies = new List<CmdReply>();

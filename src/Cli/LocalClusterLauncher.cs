@@ -91,10 +91,14 @@ public static class LocalClusterLauncher
             throw new CliException($"--runtime containerd {missing}");
         var postgres = string.IsNullOrWhiteSpace(options.Postgres) ? null : options.Postgres;
         if (postgres is not null) PostgresCheck.Check(postgres, TimeSpan.FromSeconds(10));
+        // The nodes read the connection string (with its password) from a 0600 file: never on a command line, in ps or in a log.
+        var postgresFile = Path.Combine(dataDir, "postgres.conn");
+        if (postgres is not null) PrivateFiles.WriteAllText(postgresFile, postgres + "\n");
 
         var binary = NodeProcesses.NodeBinary();
         // The CA and the admin kubeconfig exist before any node starts: the nodes issue their certificates from it.
         WriteKubeconfig(dataDir, options.ApiPort, options.InsecureHttp);
+        CmdTokenFile.LoadOrCreate(dataDir);
         var blockArgs = new List<string>();
         if (options.AddressBlock != 0)
         {
@@ -134,7 +138,7 @@ public static class LocalClusterLauncher
                 }
                 if (n.HollowNodes > 0) args.AddRange(["--hollow-nodes", n.HollowNodes.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
                 args.AddRange(blockArgs);
-                if (postgres is not null) args.AddRange(["--postgres", postgres]);
+                if (postgres is not null) args.AddRange(["--postgres-file", postgresFile]);
                 if (options.InsecureHttp) args.Add("--insecure-http");
                 args.AddRange(options.ExtraNodeArgs);
                 var command = binary.Concat(args).ToList();
@@ -252,7 +256,7 @@ public static class LocalClusterLauncher
             if (!NodeProcesses.IsNodeAlive(n.Pid, n.Name)) continue;
             try
             {
-                var replies = await CmdClient.RunAsync("127.0.0.1", n.CmdPort, new CmdRequest("cluster", "show"), timeout, ct);
+                var replies = await CmdClient.RunAsync("127.0.0.1", n.CmdPort, new CmdRequest("cluster", "show"), timeout, ct, state.CmdToken);
                 var table = replies.FirstOrDefault(r => r.Type == CmdReply.Kinds.Table);
                 if (table?.Rows is null) continue;
                 var members = ParseMembers(table);

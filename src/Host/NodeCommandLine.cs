@@ -28,7 +28,8 @@ public static class NodeCommandLine
     public static readonly Option<int> CmdPort = new("--cmd-port") { Description = "Command host port (akkakube cmd). Env: AKKAKUBE_CMD_PORT", DefaultValueFactory = _ => 9110 };
     public static readonly Option<string> CmdToken = new("--cmd-token") { Description = "Shared secret for the command host (required off loopback). Env: AKKAKUBE_CMD_TOKEN" };
     public static readonly Option<string> DataDir = new("--data-dir") { Description = "Data directory (SQLite store, logs). Env: AKKAKUBE_DATA_DIR", DefaultValueFactory = _ => ".akkakube" };
-    public static readonly Option<string> Postgres = new("--postgres") { Description = "PostgreSQL connection string; selects the PostgreSQL journal instead of SQLite. Env: AKKAKUBE_POSTGRES" };
+    public static readonly Option<string> Postgres = new("--postgres") { Description = "PostgreSQL connection string; selects the PostgreSQL journal instead of SQLite (visible in ps: prefer --postgres-file or the environment). Env: AKKAKUBE_POSTGRES" };
+    public static readonly Option<string> PostgresFile = new("--postgres-file") { Description = "File (0600) holding the PostgreSQL connection string, so it appears on no command line. Env: AKKAKUBE_POSTGRES_FILE" };
     public static readonly Option<string> Failover = new("--failover") { Description = "Failover profile: standard (safe margins, default) or fast (hand-over in seconds on a quiet machine; see docs/failover.md). Env: AKKAKUBE_FAILOVER" };
     public static readonly Option<string> Runtime = new("--runtime") { Description = "Container runtime: process (default), simulated or cri (with --container-runtime-endpoint). Env: AKKAKUBE_RUNTIME" };
     public static readonly Option<string> ContainerRuntimeEndpoint = new("--container-runtime-endpoint") { Description = "CRI socket of the cri runtime, e.g. unix:///run/containerd/containerd.sock. Env: AKKAKUBE_CONTAINER_RUNTIME_ENDPOINT" };
@@ -37,7 +38,7 @@ public static class NodeCommandLine
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand("AkkaKube node process: one member of the AkkaKube Akka.NET cluster.");
-        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, Failover, Runtime, ContainerRuntimeEndpoint, ConfigFiles })
+        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, PostgresFile, Failover, Runtime, ContainerRuntimeEndpoint, ConfigFiles })
             root.Options.Add(option);
         return root;
     }
@@ -120,6 +121,19 @@ public static class NodeCommandLine
 
         var dataDir = Path.GetFullPath(Get(DataDir, "AKKAKUBE_DATA_DIR")!);
         var postgres = Get(Postgres, "AKKAKUBE_POSTGRES");
+        if (FullPathOrNull(Get(PostgresFile, "AKKAKUBE_POSTGRES_FILE")) is { } postgresFile)
+        {
+            if (!string.IsNullOrEmpty(postgres)) throw new NodeConfigException("--postgres and --postgres-file: give one of them");
+            try
+            {
+                postgres = File.ReadAllText(postgresFile).Trim();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new NodeConfigException($"--postgres-file '{postgresFile}': {e.Message}");
+            }
+            if (postgres.Length == 0) throw new NodeConfigException($"--postgres-file '{postgresFile}' is empty");
+        }
         var failover = (Get(Failover, "AKKAKUBE_FAILOVER") ?? "standard").Trim().ToLowerInvariant() switch
         {
             "" or "standard" => FailoverProfile.Standard,

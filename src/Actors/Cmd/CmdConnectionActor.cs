@@ -152,7 +152,9 @@ public sealed class CmdConnectionActor : ReceiveActor
 
         if (!TokenOk(request.Token))
         {
-            Send(CmdReply.Fail(_node.CmdToken is null ? "token refused" : "this command host needs a token (akkakube cmd --token, AKKAKUBE_CMD_TOKEN)"));
+            Send(CmdReply.Fail(request.Token is null
+                ? "this command host needs a token (the data directory's cmd-token, which `akkakube cmd` reads; or --token, AKKAKUBE_CMD_TOKEN)"
+                : "token refused"));
             return;
         }
 

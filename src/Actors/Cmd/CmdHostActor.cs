@@ -112,7 +112,9 @@ public static class CmdHostingExtensions
             palettes.Register(new ClusterPalette(settings));
             palettes.Register(new ActorPalette());
             palettes.Register(new LogPalette());
-            registry.Register<CmdHost>(system.ActorOf(CmdHostActor.SupervisedProps(node, settings), AkkaKubeNames.Actors.CmdHost));
+            // a token always: the one given (--cmd-token) or the data directory's (created on first start)
+            var secured = node with { CmdToken = string.IsNullOrEmpty(node.CmdToken) ? CmdTokenFile.LoadOrCreate(node.DataDirectory) : node.CmdToken };
+            registry.Register<CmdHost>(system.ActorOf(CmdHostActor.SupervisedProps(secured, settings), AkkaKubeNames.Actors.CmdHost));
         });
 
     /// <summary>Registers a palette at start-up; the factory gets the system and the actor registry (for IActorRefs it needs).</summary>

@@ -328,7 +328,7 @@ public sealed class ChaosRunner
             if (kind == FaultKind.Restart)
                 foreach (var target in targets.Where(x => !selfUp.Contains(x.Name)))
                 {
-                    var self = await SelfViewAsync(target.CmdPort, ct);
+                    var self = await SelfViewAsync(target.CmdPort, Actors.Cmd.CmdTokenFile.TryRead(Path.GetFullPath(DataDirectory)), ct);
                     if (self is { Pid: var pid, Status: "Up" } && pid == restarted[target.Name])
                     {
                         selfUp.Add(target.Name);
@@ -511,11 +511,11 @@ public sealed class ChaosRunner
     }
 
     /// <summary>A node's view of itself (`actor system`): its pid and member status; null when its command host does not answer.</summary>
-    private static async Task<(int Pid, string Status)?> SelfViewAsync(int cmdPort, CancellationToken ct)
+    private static async Task<(int Pid, string Status)?> SelfViewAsync(int cmdPort, string? token, CancellationToken ct)
     {
         try
         {
-            var replies = await CmdClient.RunAsync("127.0.0.1", cmdPort, new CmdRequest("actor", "system"), TimeSpan.FromSeconds(2), ct);
+            var replies = await CmdClient.RunAsync("127.0.0.1", cmdPort, new CmdRequest("actor", "system"), TimeSpan.FromSeconds(2), ct, token);
             var table = replies.FirstOrDefault(r => r.Type == CmdReply.Kinds.Table);
             if (table?.Rows is null) return null;
             var props = table.Rows.Where(r => r.Count >= 2).ToDictionary(r => r[0], r => r[1]);

@@ -53,7 +53,7 @@ public sealed class ClusterView : IDisposable
             if (!NodeProcesses.IsNodeAlive(n.Pid, n.Name)) continue;
             try
             {
-                var replies = await CmdClient.RunAsync("127.0.0.1", n.CmdPort, new CmdRequest("cluster", "show"), TimeSpan.FromSeconds(3), ct);
+                var replies = await CmdClient.RunAsync("127.0.0.1", n.CmdPort, new CmdRequest("cluster", "show"), TimeSpan.FromSeconds(3), ct, _state.CmdToken);
                 var table = replies.FirstOrDefault(r => r.Type == CmdReply.Kinds.Table);
                 if (table?.Rows is null) continue;
                 return LocalClusterLauncher.ParseMembers(table);
@@ -74,7 +74,7 @@ public sealed class ClusterView : IDisposable
             if (!NodeProcesses.IsNodeAlive(n.Pid, n.Name)) continue;
             try
             {
-                return await CmdClient.RunAsync("127.0.0.1", n.CmdPort, request, TimeSpan.FromSeconds(10), ct);
+                return await CmdClient.RunAsync("127.0.0.1", n.CmdPort, request, TimeSpan.FromSeconds(10), ct, _state.CmdToken);
             }
             catch (CliException e)
             {

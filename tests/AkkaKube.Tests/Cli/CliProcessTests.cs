@@ -1,3 +1,4 @@
+using AkkaKube.Actors.Security;
 using System.Net;
 using System.Net.Sockets;
 using AkkaKube.Cli;
@@ -27,6 +28,10 @@ public sealed class CliProcessTests
             Assert.All(state.Nodes, n => Assert.True(NodeProcesses.IsNodeAlive(n.Pid, n.Name), $"{n.Name} pid {n.Pid} not alive after up"));
             Assert.Contains($"export KUBECONFIG={Path.Combine(data, "kubeconfig")}", up.Stdout);
             Assert.Contains($"server: https://127.0.0.1:{apiPort}", await File.ReadAllTextAsync(Path.Combine(data, "kubeconfig")));
+            // only the cluster's user reads its keys, tokens and store
+            Assert.Equal<UnixFileMode?>(PrivateFiles.DirectoryMode, PrivateFiles.ModeOf(data));
+            foreach (var file in new[] { "kubeconfig", "cmd-token", "pki/ca.key", "store.db" })
+                Assert.True(PrivateFiles.ModeOf(Path.Combine(data, file)) == PrivateFiles.FileMode, $"{file}: {PrivateFiles.ModeOf(Path.Combine(data, file))}");
             Assert.All(state.Nodes, n => Assert.True(File.Exists(Path.Combine(data, "logs", $"{n.Name}.log"))));
 
             // A second `up` on the same data directory is refused.

@@ -10,7 +10,7 @@ namespace AkkaKube.Tests.Cmd;
 public sealed class CmdHandlerTests(InProcessNode node) : IClassFixture<InProcessNode>
 {
     private Task<IReadOnlyList<CmdReply>> Run(string palette, string? command = null, params string[] args) =>
-        CmdClient.RunAsync("127.0.0.1", node.Options.CmdPort, new CmdRequest(palette, command, args), TimeSpan.FromSeconds(30));
+        CmdClient.RunAsync("127.0.0.1", node.Options.CmdPort, new CmdRequest(palette, command, args), TimeSpan.FromSeconds(30), token: node.CmdToken);
 
     private static string Texts(IEnumerable<CmdReply> replies) =>
         string.Join("\n", replies.Where(r => r.Type == CmdReply.Kinds.Text).Select(r => r.Text));
@@ -57,7 +57,7 @@ public sealed class CmdHandlerTests(InProcessNode node) : IClassFixture<InProces
     [Fact]
     public async Task Cluster_tail_streams_until_the_client_disconnects()
     {
-        await using var client = await CmdClient.ConnectAsync("127.0.0.1", node.Options.CmdPort, TimeSpan.FromSeconds(5));
+        await using var client = await CmdClient.ConnectAsync("127.0.0.1", node.Options.CmdPort, TimeSpan.FromSeconds(5), token: node.CmdToken);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await using var replies = client.SendAsync(new CmdRequest("cluster", "tail"), cts.Token).GetAsyncEnumerator(cts.Token);
         Assert.True(await replies.MoveNextAsync());
@@ -123,7 +123,7 @@ public sealed class CmdHandlerTests(InProcessNode node) : IClassFixture<InProces
     [Fact]
     public async Task Log_tail_streams_new_events()
     {
-        await using var client = await CmdClient.ConnectAsync("127.0.0.1", node.Options.CmdPort, TimeSpan.FromSeconds(5));
+        await using var client = await CmdClient.ConnectAsync("127.0.0.1", node.Options.CmdPort, TimeSpan.FromSeconds(5), token: node.CmdToken);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var marker = "tail-" + Guid.NewGuid().ToString("N");
         var seen = Task.Run(async () =>
@@ -176,7 +176,7 @@ public sealed class CmdHandlerTests(InProcessNode node) : IClassFixture<InProces
         var error = CmdWire.ParseReply((await reader.ReadLineAsync())!);
         Assert.Equal(CmdReply.Kinds.Error, error.Type);
         Assert.Contains("not valid JSON", error.Message);
-        await writer.WriteLineAsync(CmdWire.Serialize(new CmdRequest("cluster", "leader")));
+        await writer.WriteLineAsync(CmdWire.Serialize(new CmdRequest("cluster", "leader", Token: node.CmdToken)));
         Assert.Equal(CmdReply.Kinds.Table, CmdWire.ParseReply((await reader.ReadLineAsync())!).Type);
         Assert.Equal(CmdReply.Kinds.Done, CmdWire.ParseReply((await reader.ReadLineAsync())!).Type);
     }

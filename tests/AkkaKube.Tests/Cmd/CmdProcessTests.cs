@@ -15,15 +15,16 @@ public sealed class CmdProcessTests(CmdProcessTests.Cluster cluster) : IClassFix
 
     private IEnumerable<NodeState> Workers => cluster.State.Nodes.Where(n => n.Name.StartsWith("worker-", StringComparison.Ordinal));
 
-    private static Task<ProcessResult> Cmd(NodeState node, params string[] args) =>
-        ProcessRunner.RunAsync(ProcessRunner.Akkakube, ["cmd", $"127.0.0.1:{node.CmdPort}", .. args]);
+    // `akkakube cmd` reads the command host token from the cluster's data directory, as a user's does
+    private Task<ProcessResult> Cmd(NodeState node, params string[] args) =>
+        ProcessRunner.RunAsync(ProcessRunner.Akkakube, ["cmd", $"127.0.0.1:{node.CmdPort}", "--data-dir", cluster.DataDirectory, .. args]);
 
     [Fact]
     public async Task Cluster_show_on_any_node_lists_every_member()
     {
         foreach (var n in cluster.State.Nodes)
         {
-            var r = await ProcessRunner.RunAsync(ProcessRunner.Akkakube, ["cmd", $"127.0.0.1:{n.CmdPort}", "cluster", "show"]);
+            var r = await Cmd(n, "cluster", "show");
             Assert.True(r.ExitCode == 0, r.Output);
             foreach (var m in cluster.State.Nodes)
                 Assert.Contains(m.Address, r.Stdout);
@@ -163,9 +164,24 @@ public sealed class CmdProcessTests(CmdProcessTests.Cluster cluster) : IClassFix
     }
 
     [Fact]
+    public async Task Without_the_token_the_command_host_refuses_even_on_loopback()
+    {
+        var cp = cluster.Node("cp-1");
+        using var elsewhere = new TempDir(); // a data directory without the cluster's token
+        var none = await ProcessRunner.RunAsync(ProcessRunner.Akkakube, ["cmd", $"127.0.0.1:{cp.CmdPort}", "--data-dir", elsewhere.Path, "cluster", "down", "worker-a1"]);
+        ProcessRunner.AssertOneLineError(none, "needs a token");
+        var guessed = await ProcessRunner.RunAsync(ProcessRunner.Akkakube, ["cmd", $"127.0.0.1:{cp.CmdPort}", "--data-dir", elsewhere.Path, "--token", "guessed", "cluster", "show"]);
+        ProcessRunner.AssertOneLineError(guessed, "token refused");
+        Assert.Equal<UnixFileMode?>(Actors.Security.PrivateFiles.FileMode, Actors.Security.PrivateFiles.ModeOf(CmdTokenFile.PathIn(cluster.DataDirectory)));
+        var show = await Cmd(cp, "cluster", "show");
+        Assert.True(show.ExitCode == 0, show.Output);
+        Assert.Contains(cluster.Node("worker-a1").Address, show.Stdout); // still a member: the refused `cluster down` did nothing
+    }
+
+    [Fact]
     public async Task Unknown_palette_is_a_one_line_error_with_the_closest_names()
     {
-        var r = await ProcessRunner.RunAsync(ProcessRunner.Akkakube, ["cmd", $"127.0.0.1:{cluster.Node("cp-1").CmdPort}", "actr", "system"]);
+        var r = await Cmd(cluster.Node("cp-1"), "actr", "system");
         ProcessRunner.AssertOneLineError(r, "did you mean 'actor'");
     }
 
@@ -176,7 +192,7 @@ public sealed class CmdProcessTests(CmdProcessTests.Cluster cluster) : IClassFix
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
-        foreach (var a in new[] { "cmd", $"127.0.0.1:{cluster.Node("cp-1").CmdPort}" }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "cmd", $"127.0.0.1:{cluster.Node("cp-1").CmdPort}", "--data-dir", cluster.DataDirectory }) psi.ArgumentList.Add(a);
         using var p = System.Diagnostics.Process.Start(psi)!;
         try
         {
@@ -210,7 +226,7 @@ public sealed class CmdLeaveTests(CmdLeaveTests.Cluster cluster) : IClassFixture
     public async Task Cluster_leave_of_a_worker_removes_it_and_cluster_tail_streams_the_leave()
     {
         var worker = cluster.Node("worker-a1");
-        await using var tail = await CmdClient.ConnectAsync("127.0.0.1", cluster.Node("cp-1").CmdPort, TimeSpan.FromSeconds(5));
+        await using var tail = await CmdClient.ConnectAsync("127.0.0.1", cluster.Node("cp-1").CmdPort, TimeSpan.FromSeconds(5), token: cluster.CmdToken);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var lines = new List<string>();
         var tailTask = Task.Run(async () =>

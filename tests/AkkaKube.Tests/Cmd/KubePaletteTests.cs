@@ -8,7 +8,7 @@ namespace AkkaKube.Tests.Cmd;
 public sealed class KubePaletteTests(KubeNodeFixture fixture) : IClassFixture<KubeNodeFixture>
 {
     private Task<IReadOnlyList<CmdReply>> Run(string command, params string[] args) =>
-        CmdClient.RunAsync("127.0.0.1", fixture.Node.Options.CmdPort, new CmdRequest("kube", command, args), TimeSpan.FromSeconds(30));
+        CmdClient.RunAsync("127.0.0.1", fixture.Node.Options.CmdPort, new CmdRequest("kube", command, args), TimeSpan.FromSeconds(30), token: fixture.Node.CmdToken);
 
     private static CmdReply Table(IEnumerable<CmdReply> replies, int index = 0) =>
         replies.Where(r => r.Type == CmdReply.Kinds.Table).ElementAt(index);
@@ -107,7 +107,7 @@ public sealed class KubePaletteTests(KubeNodeFixture fixture) : IClassFixture<Ku
             Assert.All(Table(await Run("controllers")).Rows!, r => Assert.Equal("running", r[1])), seconds: 60);
         var restartsBefore = int.Parse(Table(await Run("controllers")).Rows!.Single(r => r[0] == "namespace")[2]);
 
-        await CmdClient.RunAsync("127.0.0.1", fixture.Node.Options.CmdPort, new CmdRequest("chaos", "crash", ["namespace"]), TimeSpan.FromSeconds(30));
+        await CmdClient.RunAsync("127.0.0.1", fixture.Node.Options.CmdPort, new CmdRequest("chaos", "crash", ["namespace"]), TimeSpan.FromSeconds(30), token: fixture.Node.CmdToken);
 
         await CmdHandlerTests.AwaitAssert(async () =>
         {

@@ -59,6 +59,9 @@ public class InProcessNode : IAsyncLifetime
         await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
     }
 
+    /// <summary>The command host token of the node's data directory (DATA/cmd-token), as `akkakube cmd` reads it.</summary>
+    public string? CmdToken => Options.CmdToken ?? Actors.Cmd.CmdTokenFile.TryRead(Options.DataDirectory);
+
     /// <summary>An HttpClient on this node's API with the kubeconfig's CA and admin client certificate.</summary>
     public HttpClient NewHttpClient(TimeSpan? timeout = null, Action<SocketsHttpHandler>? configure = null) =>
         Credentials.CreateClient(timeout ?? TimeSpan.FromSeconds(30), configure);

@@ -47,6 +47,8 @@ public class LocalCluster : IAsyncLifetime
     /// <summary>Node name → command host port on 127.0.0.1.</summary>
     public IReadOnlyDictionary<string, int> CmdPorts => State.Nodes.ToDictionary(n => n.Name, n => n.CmdPort);
     public NodeState Node(string name) => State.Nodes.Single(n => n.Name == name);
+    /// <summary>The command host token `up` wrote (DATA/cmd-token), as `akkakube cmd` reads it.</summary>
+    public string? CmdToken => CmdTokenFile.TryRead(_dir.Path);
 
     public async Task InitializeAsync()
     {
@@ -79,7 +81,7 @@ public class LocalCluster : IAsyncLifetime
 
     /// <summary>Runs one command on a node's command host and returns its replies (a final "error" throws).</summary>
     public Task<IReadOnlyList<CmdReply>> CmdAsync(string node, string palette, string? command = null, params string[] args) =>
-        CmdClient.RunAsync("127.0.0.1", CmdPorts[node], new CmdRequest(palette, command, args), TimeSpan.FromSeconds(30));
+        CmdClient.RunAsync("127.0.0.1", CmdPorts[node], new CmdRequest(palette, command, args), TimeSpan.FromSeconds(30), token: CmdToken);
 
     public async Task DisposeAsync()
     {
