@@ -12,8 +12,10 @@ public static class CliApp
 
     public static async Task<int> RunAsync(string[] args)
     {
-        // Redirected output (scripts, tests): wide tables instead of wrapping at 80 columns.
+        // Redirected output (scripts, tests): wide tables instead of wrapping at 80 columns, and no colours.
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 250;
+        if (Console.IsOutputRedirected || Environment.GetEnvironmentVariable("NO_COLOR") is { Length: > 0 })
+            AnsiConsole.Profile.Capabilities.ColorSystem = ColorSystem.NoColors;
         try
         {
             var root = BuildRoot();
@@ -49,7 +51,9 @@ public static class CliApp
         var root = new RootCommand("akkakube: start, inspect and stop a local AkkaKube cluster (Kubernetes as an Akka.NET cluster).");
         root.Subcommands.Add(UpCommand());
         root.Subcommands.Add(DownCommand());
-        root.Subcommands.Add(StatusCommand());
+        root.Subcommands.Add(ClusterCommands.Status(DataDir));
+        root.Subcommands.Add(ClusterCommands.List());
+        root.Subcommands.Add(ClusterCommands.Kubeconfig(DataDir));
         root.Subcommands.Add(CmdCli.Describe());
         root.Subcommands.Add(Chaos.ChaosCli.Describe(DataDir));
         return root;
@@ -71,22 +75,32 @@ public static class CliApp
             if (r.GetValueOrDefault<string>() is not ("standard" or "fast"))
                 r.AddError($"--failover: unknown profile '{r.GetValueOrDefault<string>()}' (expected standard or fast)");
         });
+        var insecureHttp = new Option<bool>("--insecure-http") { Description = "Serve the API over plain HTTP without credentials (every local process is cluster-admin); warned about at every start" };
         var addressBlock = new Option<int>("--address-block") { Description = "Share of the loopback ranges (0-63): block B uses node IPs 127.1.B.k, pod CIDRs 127.(64+B).k.0/24, ClusterIPs 127.128.4B.0/22, LB IPs 127.200.4B.0/22; give clusters side by side different blocks", DefaultValueFactory = _ => 0 };
-        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres };
+        var name = ClusterCommands.NameOption("Cluster name (several side by side): data in ~/.akkakube/clusters/NAME, a free address block and API port, kubeconfig context akkakube-NAME");
+        var noKubeconfig = new Option<bool>("--no-kubeconfig") { Description = "Do not merge the context akkakube-NAME into $KUBECONFIG or ~/.kube/config" };
+        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres, insecureHttp, name, noKubeconfig };
         cmd.SetAction(async (parse, ct) =>
         {
+            var clusterName = parse.GetValue(name);
+            if (clusterName is not null) ClusterRegistry.CheckName(clusterName);
+            var named = clusterName is not null;
             var options = new UpOptions
             {
+                Name = clusterName ?? ClusterRegistry.DefaultName,
+                Kubeconfig = !parse.GetValue(noKubeconfig),
                 ControlPlanes = parse.GetValue(controlPlanes),
                 Workers = parse.GetValue(workers),
                 HollowNodes = parse.GetValue(hollow),
                 Zones = parse.GetValue(zones)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                DataDirectory = parse.GetValue(DataDir)!,
-                ApiPort = parse.GetValue(apiPort),
+                // A named cluster lives in the registry and takes a free address block and API port unless told.
+                DataDirectory = named && parse.GetResult(DataDir) is null or { Implicit: true } ? ClusterRegistry.EntryOf(clusterName!) : parse.GetValue(DataDir)!,
+                ApiPort = named && parse.GetResult(apiPort) is null or { Implicit: true } ? LocalClusterLauncher.FreePort(System.Net.IPAddress.Loopback) : parse.GetValue(apiPort),
                 Timeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
-                AddressBlock = parse.GetValue(addressBlock),
+                AddressBlock = named && parse.GetResult(addressBlock) is null or { Implicit: true } ? ClusterRegistry.FreeAddressBlock() : parse.GetValue(addressBlock),
                 ExtraNodeArgs = parse.GetValue(failover) == "fast" ? ["--failover", "fast"] : [],
                 Postgres = parse.GetValue(postgres) is { Length: > 0 } pg ? pg : null,
+                InsecureHttp = parse.GetValue(insecureHttp),
             };
             return await UpAsync(options, parse.GetValue(foreground), ct);
         });
@@ -95,52 +109,32 @@ public static class CliApp
 
     private static async Task<int> UpAsync(UpOptions options, bool foreground, CancellationToken ct)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var state = LocalClusterLauncher.Start(options);
+        var registered = RegisterCluster(options.Name!, state.DataDirectory);
+        void Say(string what) => Console.WriteLine($"[{clock.Elapsed.TotalSeconds,6:0.0}s] {what}");
         IReadOnlyList<MemberView> members;
         try
         {
-            var interactive = !Console.IsOutputRedirected;
-            if (interactive)
+            Say($"started {state.Nodes.Count} node processes in {state.DataDirectory}; waiting for every member to be Up");
+            var lastUp = -1;
+            members = await LocalClusterLauncher.WaitUntilUpAsync(state, options.Timeout, (up, total) =>
             {
-                members = await AnsiConsole.Progress()
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
-                    .StartAsync(async ctx =>
-                    {
-                        var task = ctx.AddTask($"starting {state.Nodes.Count} nodes", maxValue: state.Nodes.Count);
-                        var result = await LocalClusterLauncher.WaitUntilUpAsync(state, options.Timeout, (up, total) =>
-                        {
-                            task.Value = up;
-                            task.Description = $"members Up {up}/{total}";
-                        }, ct);
-                        task.Value = state.Nodes.Count;
-                        return result;
-                    });
-            }
-            else
-            {
-                Console.WriteLine($"starting {state.Nodes.Count} nodes in {state.DataDirectory} …");
-                var last = -1;
-                members = await LocalClusterLauncher.WaitUntilUpAsync(state, options.Timeout, (up, total) =>
-                {
-                    if (up != last) Console.WriteLine($"members Up {up}/{total}");
-                    last = up;
-                }, ct);
-            }
-        }
-        catch (Exception)
-        {
-            LocalClusterLauncher.Stop(state, TimeSpan.FromSeconds(10));
-            File.Delete(ClusterState.PathIn(state.DataDirectory));
-            throw;
-        }
-
-        try
-        {
+                if (up != lastUp) Say($"members Up {up}/{total}");
+                lastUp = up;
+            }, ct);
             var lastReady = -1;
             await LocalClusterLauncher.WaitUntilNodesReadyAsync(state, options.Timeout, (ready, total) =>
             {
-                if (ready != lastReady) Console.WriteLine($"Nodes Ready {ready}/{total}");
+                if (ready != lastReady) Say($"Nodes Ready {ready}/{total} (kubelets registered, Leases renewed)");
                 lastReady = ready;
+            }, ct);
+            var lastHealthy = -1;
+            await NodeHealthClient.WaitUntilReadyAsync(state, options.Timeout, (ready, total, waiting) =>
+            {
+                if (ready != lastHealthy)
+                    Say($"/readyz ok on {ready}/{total} nodes" + (waiting.Count > 0 ? $" (waiting: {string.Join(", ", waiting.Take(3).Select(w => $"{w.Node} {(w.Error is null ? string.Join(",", w.Failed) : "no answer")}"))})" : ""));
+                lastHealthy = ready;
             }, ct);
         }
         catch (Exception)
@@ -151,9 +145,17 @@ public static class CliApp
         }
 
         PrintTable(state, members);
-        var kubeconfig = LocalClusterLauncher.WriteKubeconfig(state.DataDirectory, state.ApiPort);
+        var kubeconfig = LocalClusterLauncher.KubeconfigPath(state.DataDirectory);
+        if (options.Kubeconfig && registered)
+        {
+            var file = KubeconfigMerge.Merge(kubeconfig, options.Name!);
+            Say($"kubectl context {KubeconfigMerge.ContextName(options.Name!)} is now current in {file}");
+        }
         Console.WriteLine();
-        Console.WriteLine($"Kubernetes API: http://127.0.0.1:{state.ApiPort}   logs: {LocalClusterLauncher.LogDirectory(state.DataDirectory)}");
+        if (options.InsecureHttp)
+            Console.Error.WriteLine("WARNING: --insecure-http: the API is plain HTTP without authentication; every local process is cluster-admin");
+        Console.WriteLine($"Kubernetes API: {(options.InsecureHttp ? "http" : "https")}://127.0.0.1:{state.ApiPort}   logs: {LocalClusterLauncher.LogDirectory(state.DataDirectory)}");
+        Console.WriteLine($"Metrics and health: {string.Join("  ", state.Nodes.Where(n => n.MetricsUrl is not null).Select(n => $"{n.Name} {n.MetricsUrl}"))}");
         Console.WriteLine($"export KUBECONFIG={kubeconfig}");
         if (!foreground)
         {
@@ -182,14 +184,32 @@ public static class CliApp
         return 0;
     }
 
+    /// <summary>
+    /// Registers the cluster under its name; false (and a note) when that name already belongs to another running
+    /// cluster (two checkouts each running the README's unnamed `up`): it then runs unregistered, without a context.
+    /// </summary>
+    private static bool RegisterCluster(string name, string dataDir)
+    {
+        var current = ClusterRegistry.DataDirectoryOf(name);
+        if (Path.GetFullPath(current) != Path.GetFullPath(dataDir) && Directory.Exists(current)
+            && ClusterState.Load(current) is { } other && LocalClusterLauncher.Alive(other).Count > 0)
+        {
+            Console.WriteLine($"note: the cluster name '{name}' belongs to the running cluster in {current}; this one is not registered (use --name)");
+            return false;
+        }
+        ClusterRegistry.Register(name, dataDir);
+        return true;
+    }
+
     private static Command DownCommand()
     {
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait after SIGTERM before SIGKILL", DefaultValueFactory = _ => 20 };
-        var purge = new Option<bool>("--purge") { Description = "Also delete the data directory (stored objects, logs)" };
-        var cmd = new Command("down", "Stop the local cluster (SIGTERM, then SIGKILL after the timeout); keeps the data unless --purge") { DataDir, timeout, purge };
+        var purge = new Option<bool>("--purge") { Description = "Also delete the data directory (stored objects, logs), the cluster's kubeconfig context and its registration" };
+        var name = ClusterCommands.NameOption("The cluster to stop (`akkakube list`); default: the one in --data-dir");
+        var cmd = new Command("down", "Stop the local cluster (SIGTERM, then SIGKILL after the timeout); keeps the data unless --purge") { DataDir, timeout, purge, name };
         cmd.SetAction(parse =>
         {
-            var dataDir = Path.GetFullPath(parse.GetValue(DataDir)!);
+            var (clusterName, dataDir) = ClusterCommands.Resolve(parse, name, DataDir);
             if (File.Exists(dataDir)) throw new CliException($"data directory '{dataDir}' is a file, not a directory");
             var state = ClusterState.Load(dataDir);
             if (state is null)
@@ -204,55 +224,23 @@ public static class CliApp
                 File.Delete(ClusterState.PathIn(dataDir));
                 Console.WriteLine(killed.Count == 0 ? "all nodes stopped" : $"all nodes stopped ({string.Join(", ", killed)} needed SIGKILL)");
             }
-            if (parse.GetValue(purge) && Directory.Exists(dataDir))
+            if (parse.GetValue(purge))
             {
-                Directory.Delete(dataDir, recursive: true);
-                Console.WriteLine($"deleted '{dataDir}'");
+                if (Directory.Exists(dataDir))
+                {
+                    Directory.Delete(dataDir, recursive: true);
+                    Console.WriteLine($"deleted '{dataDir}'");
+                }
+                if (clusterName is not null)
+                {
+                    if (KubeconfigMerge.Remove(clusterName))
+                        Console.WriteLine($"removed context {KubeconfigMerge.ContextName(clusterName)} from {KubeconfigMerge.UserKubeconfig()}");
+                    ClusterRegistry.Unregister(clusterName);
+                }
             }
             return 0;
         });
         return cmd;
-    }
-
-    private static Command StatusCommand()
-    {
-        var cmd = new Command("status", "Show the members of the local cluster (from a live node, else from the PIDs in cluster.json)") { DataDir };
-        cmd.SetAction(async (parse, ct) =>
-        {
-            var dataDir = Path.GetFullPath(parse.GetValue(DataDir)!);
-            if (File.Exists(dataDir)) throw new CliException($"data directory '{dataDir}' is a file, not a directory");
-            var state = ClusterState.Load(dataDir) ?? throw new CliException($"no cluster in '{dataDir}' (start one with `akkakube up`)");
-            var members = await LocalClusterLauncher.QueryMembersAsync(state, TimeSpan.FromSeconds(5), ct);
-            if (members is not null)
-            {
-                PrintTable(state, members);
-                await PrintNodeCountAsync(state, ct);
-                return 0;
-            }
-            var table = new Table().AddColumns("name", "roles", "zone", "pid", "process");
-            foreach (var n in state.Nodes)
-                table.AddRow(n.Name, n.Roles, n.Zone, n.Pid.ToString(), NodeProcesses.IsNodeAlive(n.Pid, n.Name) ? "running (command host not answering)" : "not running");
-            AnsiConsole.Write(table);
-            var alive = LocalClusterLauncher.Alive(state).Count;
-            if (alive == 0) throw new CliException($"the cluster in '{dataDir}' is not running (no node process alive)");
-            Console.WriteLine($"no command host answered; {alive}/{state.Nodes.Count} node processes alive");
-            return 0;
-        });
-        return cmd;
-    }
-
-    /// <summary>"Nodes: 1003 (1000 hollow), 1003 Ready; zone-a 335, …" from the API; nothing when it does not answer.</summary>
-    private static async Task PrintNodeCountAsync(ClusterState state, CancellationToken ct)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{state.ApiPort}"), Timeout = TimeSpan.FromSeconds(10) };
-        var nodes = await LocalClusterLauncher.ListNodesAsync(http, ct);
-        if (nodes is null)
-        {
-            Console.WriteLine($"Nodes: the API on 127.0.0.1:{state.ApiPort} did not answer");
-            return;
-        }
-        var zones = string.Join(", ", nodes.GroupBy(n => n.Zone).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{(g.Key.Length == 0 ? "no zone" : g.Key)} {g.Count()}"));
-        Console.WriteLine($"Nodes: {nodes.Count} ({nodes.Count(n => n.Hollow)} hollow), {nodes.Count(n => n.Ready)} Ready{(zones.Length > 0 ? "; " + zones : "")}");
     }
 
     internal static void PrintTable(ClusterState state, IReadOnlyList<MemberView> members)

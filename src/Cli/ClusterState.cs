@@ -6,8 +6,12 @@ namespace AkkaKube.Cli;
 /// <summary>DATA/cluster.json: what `up` started, so `down`, `status` and `cmd &lt;node&gt;` find it again.</summary>
 public sealed record ClusterState
 {
+    /// <summary>The cluster's name (`up --name`); null for a cluster started by data directory only.</summary>
+    public string? Name { get; init; }
     public required string DataDirectory { get; init; }
     public required int ApiPort { get; init; }
+    /// <summary>The share of the loopback ranges the cluster uses (`up --address-block`).</summary>
+    public int AddressBlock { get; init; }
     public DateTime StartedAt { get; init; } = DateTime.UtcNow;
     public required IReadOnlyList<NodeState> Nodes { get; init; }
 
@@ -38,6 +42,7 @@ public sealed record ClusterState
         var tmp = path + ".tmp";
         File.WriteAllText(tmp, JsonSerializer.Serialize(this, Json));
         File.Move(tmp, path, overwrite: true);
+        PrometheusTargets.Write(this, Name ?? "akkakube");
     }
 }
 
@@ -50,6 +55,8 @@ public sealed record NodeState
     public required string Ip { get; init; }
     public required int Port { get; init; }
     public required int CmdPort { get; init; }
+    /// <summary>The node's metrics and health port on its own IP (0 in a cluster.json written before it existed).</summary>
+    public int MetricsPort { get; init; }
     public required string PodCidr { get; init; }
     public required string LogFile { get; init; }
     public required IReadOnlyList<string> Command { get; init; }
@@ -58,6 +65,8 @@ public sealed record NodeState
     public int HollowNodes { get; init; }
 
     [JsonIgnore] public string Address => $"akka.tcp://{Actors.AkkaKubeNames.SystemName}@{Ip}:{Port}";
+    /// <summary>http://IP:port of /metrics, /livez, /readyz, /healthz; null when unknown.</summary>
+    [JsonIgnore] public string? MetricsUrl => MetricsPort > 0 ? $"http://{Ip}:{MetricsPort}" : null;
     [JsonIgnore] public bool ControlPlane => Roles.Split(',').Contains("control-plane");
     [JsonIgnore] public bool Worker => Roles.Split(',').Contains("worker");
 

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Cmd;
 using AkkaKube.Actors.Cmd.Palettes;
+using AkkaKube.Actors.Security;
 
 namespace AkkaKube.Cli;
 
@@ -15,12 +16,18 @@ public sealed record UpOptions
     public int HollowNodes { get; init; }
     public IReadOnlyList<string> Zones { get; init; } = ["zone-a", "zone-b", "zone-c"];
     public required string DataDirectory { get; init; }
+    /// <summary>The cluster's name in the per-user registry (`up --name`; ClusterRegistry), null for tests' clusters.</summary>
+    public string? Name { get; init; }
+    /// <summary>Merge the context akkakube-NAME into the user's kubeconfig (`up` without --no-kubeconfig).</summary>
+    public bool Kubeconfig { get; init; }
     public int ApiPort { get; init; } = 6443;
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(180);
     /// <summary>Which share of the loopback ranges the cluster uses (0–63; <see cref="AddressBlocks"/>): clusters side by side need different blocks.</summary>
     public int AddressBlock { get; init; }
     /// <summary>Extra flags passed to every node (tests use this for e.g. --config).</summary>
     public IReadOnlyList<string> ExtraNodeArgs { get; init; } = [];
+    /// <summary>Plain HTTP without credentials instead of HTTPS with the cluster CA (`up --insecure-http`; warned about).</summary>
+    public bool InsecureHttp { get; init; }
     /// <summary>PostgreSQL connection string for the journal of every node (`--postgres`); null = SQLite in the data directory.</summary>
     public string? Postgres { get; init; }
 }
@@ -44,8 +51,8 @@ public static class LocalClusterLauncher
         if (File.Exists(full)) throw new CliException($"data directory '{full}' is a file, not a directory");
         try
         {
-            Directory.CreateDirectory(full);
-            Directory.CreateDirectory(LogDirectory(full));
+            PrivateFiles.EnsureDirectory(full);
+            PrivateFiles.EnsureDirectory(LogDirectory(full));
             var probe = Path.Combine(full, $".probe-{Environment.ProcessId}");
             File.WriteAllText(probe, "");
             File.Delete(probe);
@@ -79,6 +86,8 @@ public static class LocalClusterLauncher
         if (postgres is not null) PostgresCheck.Check(postgres, TimeSpan.FromSeconds(10));
 
         var binary = NodeProcesses.NodeBinary();
+        // The CA and the admin kubeconfig exist before any node starts: the nodes issue their certificates from it.
+        WriteKubeconfig(dataDir, options.ApiPort, options.InsecureHttp);
         var blockArgs = new List<string>();
         if (options.AddressBlock != 0)
         {
@@ -86,12 +95,12 @@ public static class LocalClusterLauncher
             File.WriteAllText(networkConf, AddressBlocks.Hocon(options.AddressBlock));
             blockArgs.AddRange(["--config", networkConf]);
         }
-        var ports = nodes.ToDictionary(n => n.Name, n => (Remoting: FreePort(IPAddress.Parse(n.Ip)), Cmd: FreePort(IPAddress.Loopback)));
+        var ports = nodes.ToDictionary(n => n.Name, n => (Remoting: FreePort(IPAddress.Parse(n.Ip)), Cmd: FreePort(IPAddress.Loopback), Metrics: FreePort(IPAddress.Parse(n.Ip))));
         var seeds = nodes.Where(n => n.ControlPlane)
             .Select(n => $"akka.tcp://{Actors.AkkaKubeNames.SystemName}@{n.Ip}:{ports[n.Name].Remoting}").ToList();
 
         var states = new List<NodeState>();
-        ClusterState Snapshot() => new() { DataDirectory = dataDir, ApiPort = options.ApiPort, Nodes = states.ToList() };
+        ClusterState Snapshot() => new() { Name = options.Name, DataDirectory = dataDir, ApiPort = options.ApiPort, AddressBlock = options.AddressBlock, Nodes = states.ToList() };
         try
         {
             foreach (var n in nodes)
@@ -101,11 +110,13 @@ public static class LocalClusterLauncher
                     "--node-name", n.Name, "--roles", n.Roles, "--zone", n.Zone, "--node-ip", n.Ip,
                     "--port", ports[n.Name].Remoting.ToString(), "--pod-cidr", n.PodCidr, "--data-dir", dataDir,
                     "--api-port", options.ApiPort.ToString(), "--cmd-address", "127.0.0.1", "--cmd-port", ports[n.Name].Cmd.ToString(),
+                    "--metrics-port", ports[n.Name].Metrics.ToString(),
                 };
                 foreach (var s in seeds) args.AddRange(["--seed", s]);
                 if (n.HollowNodes > 0) args.AddRange(["--hollow-nodes", n.HollowNodes.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
                 args.AddRange(blockArgs);
                 if (postgres is not null) args.AddRange(["--postgres", postgres]);
+                if (options.InsecureHttp) args.Add("--insecure-http");
                 args.AddRange(options.ExtraNodeArgs);
                 var command = binary.Concat(args).ToList();
                 var log = Path.Combine(LogDirectory(dataDir), $"{n.Name}.log");
@@ -114,7 +125,7 @@ public static class LocalClusterLauncher
                 states.Add(new NodeState
                 {
                     Name = n.Name, Ordinal = n.Ordinal, Roles = n.Roles, Zone = n.Zone, Ip = n.Ip,
-                    Port = ports[n.Name].Remoting, CmdPort = ports[n.Name].Cmd, PodCidr = n.PodCidr,
+                    Port = ports[n.Name].Remoting, CmdPort = ports[n.Name].Cmd, MetricsPort = ports[n.Name].Metrics, PodCidr = n.PodCidr,
                     LogFile = log, Command = command, Pid = pid, HollowNodes = n.HollowNodes,
                 });
                 Snapshot().Save();
@@ -136,7 +147,7 @@ public static class LocalClusterLauncher
     public static async Task<int> WaitUntilNodesReadyAsync(ClusterState state, TimeSpan timeout, Action<int, int>? progress = null, CancellationToken ct = default)
     {
         var workers = state.Nodes.SelectMany(n => n.NodeNames).ToHashSet(StringComparer.Ordinal);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{state.ApiPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        using var http = ApiClient(state.DataDirectory, TimeSpan.FromSeconds(30));
         var deadline = DateTime.UtcNow + timeout;
         var ready = 0;
         while (true)
@@ -275,33 +286,43 @@ public static class LocalClusterLauncher
         return true;
     }
 
-    /// <summary>A kubeconfig for kubectl: plain HTTP on 127.0.0.1 and a static token user, so kubectl never prompts.</summary>
-    public static string WriteKubeconfig(string dataDir, int apiPort)
+    /// <summary>
+    /// DATA/kubeconfig (0600) for kubectl and client libraries: the API on 127.0.0.1 over HTTPS with the cluster CA
+    /// (certificate-authority-data) and a fresh admin client certificate (CN akkakube-admin, O system:masters);
+    /// with <paramref name="insecureHttp"/> plain HTTP and no credentials.
+    /// </summary>
+    public static string WriteKubeconfig(string dataDir, int apiPort, bool insecureHttp = false)
     {
         var path = KubeconfigPath(dataDir);
-        File.WriteAllText(path, $"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: akkakube
-              cluster:
-                server: http://127.0.0.1:{apiPort}
-            contexts:
-            - name: akkakube
-              context:
-                cluster: akkakube
-                user: akkakube-admin
-                namespace: default
-            current-context: akkakube
-            users:
-            - name: akkakube-admin
-              user:
-                token: akkakube-local-admin
-            preferences: {"{}"}
-
-            """);
+        var cluster = new k8s.KubeConfigModels.ClusterEndpoint { Server = $"{(insecureHttp ? "http" : "https")}://127.0.0.1:{apiPort}" };
+        var user = new k8s.KubeConfigModels.UserCredentials();
+        if (!insecureHttp)
+        {
+            using var ca = ClusterCa.LoadOrCreate(dataDir);
+            using var admin = ca.Issue(UserInfo.AdminName, [UserInfo.MastersGroup], CertificateUse.Client, validity: TimeSpan.FromDays(365));
+            var (certificate, key) = ClusterCa.ToPem(admin);
+            cluster.CertificateAuthorityData = Base64(ca.CertificatePem);
+            user.ClientCertificateData = Base64(certificate);
+            user.ClientKeyData = Base64(key);
+        }
+        var config = new k8s.KubeConfigModels.K8SConfiguration
+        {
+            ApiVersion = "v1",
+            Kind = "Config",
+            Clusters = [new k8s.KubeConfigModels.Cluster { Name = "akkakube", ClusterEndpoint = cluster }],
+            Users = [new k8s.KubeConfigModels.User { Name = UserInfo.AdminName, UserCredentials = user }],
+            Contexts = [new k8s.KubeConfigModels.Context { Name = "akkakube", ContextDetails = new k8s.KubeConfigModels.ContextDetails { Cluster = "akkakube", User = UserInfo.AdminName, Namespace = "default" } }],
+            CurrentContext = "akkakube",
+        };
+        PrivateFiles.WriteAllText(path, k8s.KubernetesYaml.Serialize(config));
         return path;
+
+        static string Base64(string pem) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(pem));
     }
+
+    /// <summary>An HttpClient on the cluster's API with the credentials of DATA/kubeconfig (as kubectl would use them).</summary>
+    public static HttpClient ApiClient(string dataDir, TimeSpan timeout, Action<SocketsHttpHandler>? configure = null) =>
+        KubeconfigCredentials.Load(KubeconfigPath(dataDir)).CreateClient(timeout, configure);
 
     private static string LastError(string logFile)
     {

@@ -18,10 +18,12 @@ public static class NodeCommandLine
     public static readonly Option<string> PodCidr = new("--pod-cidr") { Description = "Pod CIDR of this node (a /24 in 127.64.0.0/10). Env: AKKAKUBE_POD_CIDR" };
     public static readonly Option<string> ApiAddress = new("--api-address") { Description = "Apiserver listen address. Env: AKKAKUBE_API_ADDRESS", DefaultValueFactory = _ => "127.0.0.1" };
     public static readonly Option<int> ApiPort = new("--api-port") { Description = "Apiserver port, shared by all local control-plane nodes (SO_REUSEPORT). Env: AKKAKUBE_API_PORT", DefaultValueFactory = _ => 6443 };
-    public static readonly Option<bool> InsecureApi = new("--insecure-api") { Description = "Allow a plain-HTTP apiserver on a non-loopback address (logs a warning at every start)" };
-    public static readonly Option<string> TlsCertFile = new("--tls-cert-file") { Description = "PEM certificate: the apiserver serves HTTPS (with --tls-private-key-file). Env: AKKAKUBE_TLS_CERT_FILE" };
+    public static readonly Option<bool> InsecureHttp = new("--insecure-http", "--insecure-api") { Description = "Serve the API over plain HTTP without client certificates (logs a warning at every start; default: HTTPS with the cluster CA)" };
+    public static readonly Option<string> TlsCertFile = new("--tls-cert-file") { Description = "PEM serving certificate (with --tls-private-key-file); default: issued at start by the cluster CA in DATA/pki. Env: AKKAKUBE_TLS_CERT_FILE" };
     public static readonly Option<string> TlsKeyFile = new("--tls-private-key-file") { Description = "PEM private key of --tls-cert-file. Env: AKKAKUBE_TLS_PRIVATE_KEY_FILE" };
+    public static readonly Option<string> ClientCaFile = new("--client-ca-file") { Description = "PEM CA bundle client certificates must chain to (CN = user, O = groups); default: the cluster CA DATA/pki/ca.crt. Env: AKKAKUBE_CLIENT_CA_FILE" };
     public static readonly Option<string> TokenAuthFile = new("--token-auth-file") { Description = "Static tokens (token,user,uid[,\"groups\"] per line, as kube-apiserver): every API request needs one. Env: AKKAKUBE_TOKEN_AUTH_FILE" };
+    public static readonly Option<int> MetricsPort = new("--metrics-port") { Description = "Metrics and health port on --node-ip (/metrics, /livez, /readyz, /healthz; 0 = any free port, logged at start). Env: AKKAKUBE_METRICS_PORT" };
     public static readonly Option<string> CmdAddress = new("--cmd-address") { Description = "Command host listen address. Env: AKKAKUBE_CMD_ADDRESS", DefaultValueFactory = _ => "127.0.0.1" };
     public static readonly Option<int> CmdPort = new("--cmd-port") { Description = "Command host port (akkakube cmd). Env: AKKAKUBE_CMD_PORT", DefaultValueFactory = _ => 9110 };
     public static readonly Option<string> CmdToken = new("--cmd-token") { Description = "Shared secret for the command host (required off loopback). Env: AKKAKUBE_CMD_TOKEN" };
@@ -33,7 +35,7 @@ public static class NodeCommandLine
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand("AkkaKube node process: one member of the AkkaKube Akka.NET cluster.");
-        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureApi, TlsCertFile, TlsKeyFile, TokenAuthFile, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, Failover, ConfigFiles })
+        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, Failover, ConfigFiles })
             root.Options.Add(option);
         return root;
     }
@@ -82,16 +84,20 @@ public static class NodeCommandLine
 
         var apiAddress = ParseIp(Get(ApiAddress, "AKKAKUBE_API_ADDRESS")!, "--api-address");
         var apiPort = CheckPort(GetInt(ApiPort, "AKKAKUBE_API_PORT"), "--api-port", allowZero: false);
-        var insecure = parse.GetValue(InsecureApi);
+        var insecure = parse.GetValue(InsecureHttp);
         var tlsCert = FullPathOrNull(Get(TlsCertFile, "AKKAKUBE_TLS_CERT_FILE"));
         var tlsKey = FullPathOrNull(Get(TlsKeyFile, "AKKAKUBE_TLS_PRIVATE_KEY_FILE"));
         if ((tlsCert is null) != (tlsKey is null))
             throw new NodeConfigException("--tls-cert-file and --tls-private-key-file go together: give both or neither");
         if (tlsCert is not null && tlsKey is not null)
             LoadCertificate(tlsCert, tlsKey);
+        var clientCa = FullPathOrNull(Get(ClientCaFile, "AKKAKUBE_CLIENT_CA_FILE"));
+        if (clientCa is not null)
+            LoadClientCa(clientCa);
         var tokenFile = FullPathOrNull(Get(TokenAuthFile, "AKKAKUBE_TOKEN_AUTH_FILE"));
         if (tokenFile is not null)
             LoadTokens(tokenFile);
+        var metricsPort = CheckPort(GetInt(MetricsPort, "AKKAKUBE_METRICS_PORT"), "--metrics-port", allowZero: true);
         var cmdAddress = ParseIp(Get(CmdAddress, "AKKAKUBE_CMD_ADDRESS")!, "--cmd-address");
         var cmdPort = CheckPort(GetInt(CmdPort, "AKKAKUBE_CMD_PORT"), "--cmd-port", allowZero: true);
         var cmdToken = Get(CmdToken, "AKKAKUBE_CMD_TOKEN");
@@ -123,10 +129,12 @@ public static class NodeCommandLine
             PodCidr = podCidr,
             ApiAddress = apiAddress,
             ApiPort = apiPort,
-            InsecureApi = insecure,
+            InsecureHttp = insecure,
+            ClientCaFile = clientCa,
             ApiTlsCertFile = tlsCert,
             ApiTlsKeyFile = tlsKey,
             ApiTokenAuthFile = tokenFile,
+            MetricsPort = metricsPort,
             CmdAddress = cmdAddress,
             CmdPort = cmdPort,
             CmdToken = cmdToken,
@@ -145,7 +153,13 @@ public static class NodeCommandLine
         {
             if (File.Exists(node.DataDirectory))
                 throw new NodeConfigException($"data directory '{node.DataDirectory}' is a file, not a directory");
-            Directory.CreateDirectory(node.DataDirectory);
+            Actors.Security.PrivateFiles.EnsureDirectory(node.DataDirectory);
+            if (node.Persistence == PersistenceKind.Sqlite)
+            {
+                // Secrets sit in the store: 0600 from the start (SQLite gives its -wal/-shm files the database's mode).
+                if (!File.Exists(node.SqliteFile)) Actors.Security.PrivateFiles.CreateIfAbsent(node.SqliteFile);
+                foreach (var f in new[] { node.SqliteFile, node.SqliteFile + "-wal", node.SqliteFile + "-shm" }) Actors.Security.PrivateFiles.Restrict(f);
+            }
             var probe = Path.Combine(node.DataDirectory, $".probe-{Environment.ProcessId}");
             File.WriteAllText(probe, "");
             File.Delete(probe);
@@ -157,10 +171,13 @@ public static class NodeCommandLine
 
         if (node.RemotingPort != 0) EnsureFree(node.NodeIp, node.RemotingPort, "--port (remoting)");
         if (node.CmdPort != 0) EnsureFree(node.CmdAddress, node.CmdPort, "--cmd-port");
-        if (node.ControlPlane && !IPAddress.IsLoopback(node.ApiAddress) && !node.InsecureApi && !(node.ApiTls && node.ApiTokenAuthFile is not null))
+        if (node.MetricsPort != 0) EnsureFree(node.NodeIp, node.MetricsPort, "--metrics-port");
+        // An operator's own serving certificate with nothing to check callers against would let anyone in.
+        if (node.ControlPlane && !IPAddress.IsLoopback(node.ApiAddress) && node.ApiTls && node.ApiTlsCertFile is not null
+            && node.ClientCaFile is null && node.ApiTokenAuthFile is null && !File.Exists(Actors.Security.ClusterCa.CertFile(node.DataDirectory)))
             throw new NodeConfigException(
-                $"refusing to serve the API on non-loopback {node.ApiAddress} without TLS and token authentication " +
-                "(--tls-cert-file, --tls-private-key-file, --token-auth-file); pass --insecure-api to do it anyway");
+                $"refusing to serve the API on non-loopback {node.ApiAddress} without authentication: give --client-ca-file or --token-auth-file " +
+                "with --tls-cert-file (or leave the certificate to the cluster CA)");
     }
 
     private static string? FullPathOrNull(string? path) => string.IsNullOrWhiteSpace(path) ? null : Path.GetFullPath(path);
@@ -178,11 +195,23 @@ public static class NodeCommandLine
         }
     }
 
+    private static void LoadClientCa(string file)
+    {
+        try
+        {
+            Actors.Security.ClientCertificateVerifier.FromPemFile(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new NodeConfigException($"--client-ca-file '{file}': {e.Message}");
+        }
+    }
+
     private static void LoadTokens(string file)
     {
         try
         {
-            Actors.ApiServer.StaticTokenFile.Load(file);
+            Actors.Security.StaticTokenFile.Load(file);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {

@@ -12,6 +12,7 @@ using AkkaKube.Actors.Chaos;
 using AkkaKube.Actors.Controllers;
 using AkkaKube.Actors.Scheduler;
 using AkkaKube.Actors.Store;
+using AkkaKube.Actors.Observability;
 using Microsoft.AspNetCore.Builder;
 
 namespace AkkaKube.Host;
@@ -25,6 +26,7 @@ internal static class NodeComposition
     public static void ConfigureAkka(AkkaConfigurationBuilder builder, NodeOptions node, IServiceProvider services)
     {
         builder.AddNodeInfo(node);
+        builder.AddObservability(node);
         builder.AddRefusedMemberDowning(node);
         builder.AddCmdHost(node);
         builder.AddStore(node);
@@ -42,13 +44,15 @@ internal static class NodeComposition
         builder.AddKubelet(node);
     }
 
-    public static void ConfigureWeb(WebApplicationBuilder builder, NodeOptions node)
+    public static void ConfigureWeb(WebApplicationBuilder builder, NodeOptions node, Akka.Configuration.Config config)
     {
-        builder.ConfigureApiServerWeb(node);
+        builder.ConfigureObservabilityWeb(node);
+        builder.ConfigureApiServerWeb(node, config);
     }
 
     public static void MapWeb(WebApplication app, NodeOptions node)
     {
+        app.UseObservability(node);
         app.MapApiServer(node);
     }
 }

@@ -19,19 +19,13 @@ public static class NodeHost
     {
         var config = NodeConfig.Build(node, HoconDirectory);
 
-        if (node.ControlPlane)
-        {
-            var builder = WebApplication.CreateSlimBuilder(args ?? []);
-            ConfigureServices(builder.Services, builder.Logging, node, config);
-            NodeComposition.ConfigureWeb(builder, node);
-            var app = builder.Build();
-            NodeComposition.MapWeb(app, node);
-            return app;
-        }
-
-        var hostBuilder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(args ?? []);
-        ConfigureServices(hostBuilder.Services, hostBuilder.Logging, node, config);
-        return hostBuilder.Build();
+        // Every node is a web application: the metrics and health port everywhere, the apiserver on control-plane nodes.
+        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        ConfigureServices(builder.Services, builder.Logging, node, config);
+        NodeComposition.ConfigureWeb(builder, node, config);
+        var app = builder.Build();
+        NodeComposition.MapWeb(app, node);
+        return app;
     }
 
     private static void ConfigureServices(IServiceCollection services, ILoggingBuilder logging, NodeOptions node, Akka.Configuration.Config config)

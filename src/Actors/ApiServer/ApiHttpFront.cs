@@ -7,6 +7,7 @@ using Akka.Actor;
 using Akka.Hosting;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Security;
 using AkkaKube.Actors.Store;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -52,11 +53,12 @@ public sealed class ApiFrontend(ActorSystem system, ActorRegistry registry, ILog
 /// </summary>
 public static class ApiHttpFront
 {
-    public static void ConfigureApiServerWeb(this WebApplicationBuilder builder, NodeOptions node)
+    public static void ConfigureApiServerWeb(this WebApplicationBuilder builder, NodeOptions node, Akka.Configuration.Config config)
     {
         if (!node.ControlPlane) return;
         builder.Services.AddSingleton<ApiFrontend>();
-        builder.Services.AddSingleton(new ApiAuthentication(node.ApiTokenAuthFile is { } tokens ? StaticTokenFile.Load(tokens) : null));
+        var security = ApiServerSecurity.Create(node, config);
+        builder.Services.AddSingleton(security);
         builder.WebHost.UseSockets(o => o.CreateBoundListenSocket = endpoint =>
         {
             var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -69,15 +71,10 @@ public static class ApiHttpFront
         {
             o.Limits.MaxRequestBodySize = null; // the front enforces its own limit with a 413 Status
             o.AddServerHeader = false;
-            if (node.ApiTls)
-            {
-                var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(node.ApiTlsCertFile!, node.ApiTlsKeyFile!);
-                o.Listen(node.ApiAddress, node.ApiPort, listen => listen.UseHttps(certificate));
-            }
+            if (security.ServingCertificate is { } certificate)
+                o.Listen(node.ApiAddress, node.ApiPort, listen => listen.UseHttps(ApiTls.HttpsOptions(certificate)));
             else
-            {
                 o.Listen(node.ApiAddress, node.ApiPort);
-            }
         });
     }
 
@@ -85,29 +82,24 @@ public static class ApiHttpFront
     {
         if (!node.ControlPlane) return;
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("AkkaKube.ApiServer");
-        var authentication = app.Services.GetRequiredService<ApiAuthentication>();
-        var scheme = node.ApiTls ? "https" : "http";
-        if (!IPAddress.IsLoopback(node.ApiAddress) && !(node.ApiTls && authentication.Enabled))
-            log.LogWarning("INSECURE: the apiserver listens on non-loopback {Address}:{Port} without TLS and token authentication (--insecure-api); anyone who can reach it can run processes on this machine",
-                node.ApiAddress, node.ApiPort);
-        else
-            log.LogInformation("apiserver listening on {Scheme}://{Address}:{Port}{Auth}", scheme, node.ApiAddress, node.ApiPort,
-                authentication.Enabled ? " (bearer tokens required)" : "");
+        var authenticator = app.Services.GetRequiredService<ApiServerSecurity>().Authenticator;
+        ApiTls.LogStart(log, node, authenticator);
         var frontend = app.Services.GetRequiredService<ApiFrontend>();
         var serverAddress = $"{node.ApiAddress}:{node.ApiPort}";
-        app.Run(ctx => HandleAsync(ctx, frontend, authentication, serverAddress));
+        OpenApi.OpenApiService.Warm();
+        app.Run(ctx => HandleAsync(ctx, frontend, authenticator, serverAddress));
     }
 
-    private static async Task HandleAsync(HttpContext ctx, ApiFrontend frontend, ApiAuthentication authentication, string serverAddress)
+    private static async Task HandleAsync(HttpContext ctx, ApiFrontend frontend, ApiAuthenticator authenticator, string serverAddress)
     {
         try
         {
-            if (!authentication.Allows(ctx.Request.Path.Value ?? "/", ctx.Request.Headers.Authorization.ToString()))
+            if (authenticator.Authenticate(ctx.Request.Path.Value ?? "/", ctx.Connection.ClientCertificate, ctx.Request.Headers.Authorization.ToString()) is not { } user)
             {
                 await WriteJson(ctx, 401, ApiStatus.Failure(401, "Unauthorized", "Unauthorized"));
                 return;
             }
-            await RouteAsync(ctx, frontend, serverAddress);
+            await RouteAsync(ctx, frontend, serverAddress, user);
         }
         catch (ApiException e)
         {
@@ -141,7 +133,7 @@ public static class ApiHttpFront
         }
     }
 
-    private static async Task RouteAsync(HttpContext ctx, ApiFrontend frontend, string serverAddress)
+    private static async Task RouteAsync(HttpContext ctx, ApiFrontend frontend, string serverAddress, UserInfo user)
     {
         var path = ctx.Request.Path.Value ?? "/";
         var segs = path.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString).ToArray();
@@ -164,7 +156,7 @@ public static class ApiHttpFront
                 return;
             case "openapi":
                 RequireGet(isGet);
-                await OpenApi(ctx, segs);
+                await OpenApi.OpenApiEndpoint.ServeAsync(ctx, segs);
                 return;
         }
 
@@ -255,11 +247,11 @@ public static class ApiHttpFront
 
         if (verb == "watch")
         {
-            await WatchAsync(ctx, frontend, pipeline, group, version, resource, ns, query);
+            await WatchAsync(ctx, frontend, pipeline, group, version, resource, ns, query, user);
             return;
         }
 
-        var request = new ApiRequest(verb, group, version, resource, ns, name, sub, query, contentType, body);
+        var request = new ApiRequest(verb, group, version, resource, ns, name, sub, query, contentType, body) { User = user };
         var response = await pipeline.HandleAsync(request, ctx.RequestAborted);
         foreach (var warning in warnings.Concat(response.Warnings ?? []))
             ctx.Response.Headers.Append("Warning", $"299 - \"{warning.Replace("\"", "\\\"")}\"");
@@ -284,34 +276,11 @@ public static class ApiHttpFront
 
     private static JsonObject RootPaths()
     {
-        var paths = new JsonArray("/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3", "/readyz", "/version");
+        var paths = new JsonArray("/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/readyz", "/version");
         foreach (var g in ApiResource.Groups.Where(g => g.Length > 0)) { paths.Add($"/apis/{g}"); paths.Add($"/apis/{g}/v1"); }
         paths.Add($"/apis/{MetricsEndpoint.Group}");
         paths.Add($"/apis/{MetricsEndpoint.GroupVersion}");
         return new JsonObject { ["paths"] = paths };
-    }
-
-    private static async Task OpenApi(HttpContext ctx, string[] segs)
-    {
-        if (segs.Length >= 2 && segs[1] == "v3")
-        {
-            if (segs.Length == 2)
-            {
-                await WriteJson(ctx, 200, Discovery.OpenApiRoot());
-                return;
-            }
-            var gvPath = string.Join("/", segs[2..]);
-            foreach (var (p, g, v) in Discovery.OpenApiGroupVersions())
-                if (p == gvPath)
-                {
-                    var doc = Discovery.OpenApiDocument(g, v);
-                    ctx.Response.Headers.ETag = "\"" + Discovery.Hash(doc.ToJsonString()) + "\"";
-                    ctx.Response.Headers.CacheControl = ctx.Request.Query.ContainsKey("hash") ? "public, immutable" : "no-cache, private";
-                    await WriteJson(ctx, 200, doc);
-                    return;
-                }
-        }
-        throw NotFoundPath();
     }
 
     // ---------------- bodies ----------------
@@ -376,7 +345,7 @@ public static class ApiHttpFront
     // ---------------- watch ----------------
 
     private static async Task WatchAsync(HttpContext ctx, ApiFrontend frontend, ApiPipeline pipeline, string group, string version, string resource,
-        string? ns, Dictionary<string, string> query)
+        string? ns, Dictionary<string, string> query, UserInfo user)
     {
         var res = ApiResource.Find(group, version, resource);
         var channel = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
@@ -397,7 +366,7 @@ public static class ApiHttpFront
         try
         {
             var response = await pipeline.HandleAsync(
-                new ApiRequest("watch", group, version, resource, ns, null, null, query, null, null, sink), ctx.RequestAborted);
+                new ApiRequest("watch", group, version, resource, ns, null, null, query, null, null, sink) { User = user }, ctx.RequestAborted);
             if (response.Code != 200 && response.Code != 410)
             {
                 await WriteRaw(ctx, response.Code, response.Body);
@@ -436,6 +405,7 @@ public static class ApiHttpFront
                         var obj = JsonNode.Parse(ev.ObjectJson)!;
                         if (table && ev.Type != "BOOKMARK") obj = Tables.ToTable(res!, WithRv(obj, ev.Revision), tableVersion);
                         await WriteEvent(ctx, ev.Type, obj);
+                        ApiServerMetrics.WatchEventSent(group, version, res?.Kind ?? resource);
                         break;
                     case StoreProtocol.WatchEnded ended:
                         if (ended.Code == 410)

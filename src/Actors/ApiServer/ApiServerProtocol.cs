@@ -27,7 +27,11 @@ public static class ApiServerProtocol
         IReadOnlyDictionary<string, string> Query,
         string? ContentType,
         string? Body,
-        Akka.Actor.IActorRef? Subscriber = null) : IAkkaKubeMessage;
+        Akka.Actor.IActorRef? Subscriber = null) : IAkkaKubeMessage
+    {
+        /// <summary>Who asks: the authenticated HTTP caller, or the in-cluster component's identity (null: an unnamed component).</summary>
+        public Security.UserInfo? User { get; init; }
+    }
 
     /// <summary>
     /// HTTP-like result: Code and a JSON body (an object, a list, or a metav1.Status on failure);

@@ -1,11 +1,9 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Client;
 
 namespace AkkaKube.Actors.ApiServer;
 
-/// <summary>Discovery documents (aggregated v2 and legacy), /version and the minimal OpenAPI v3 documents kubectl needs.</summary>
+/// <summary>Discovery documents (aggregated v2 and legacy) and /version. OpenAPI is generated in OpenApi/.</summary>
 public static class Discovery
 {
     public const string AggregatedV2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
@@ -149,99 +147,4 @@ public static class Discovery
     }
 
     private static JsonArray Arr(IEnumerable<string> items) => new(items.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray());
-
-    // ---------------- OpenAPI v3 ----------------
-
-    /// <summary>"api/v1", "apis/apps/v1"… — the group-version paths of /openapi/v3.</summary>
-    public static IEnumerable<(string Path, string Group, string Version)> OpenApiGroupVersions() =>
-        ApiResource.All.Select(r => (r.Group.Length == 0 ? $"api/{r.Version}" : $"apis/{r.Group}/{r.Version}", r.Group, r.Version)).Distinct();
-
-    public static JsonObject OpenApiRoot()
-    {
-        var paths = new JsonObject();
-        foreach (var (path, group, version) in OpenApiGroupVersions())
-            paths[path] = new JsonObject { ["serverRelativeURL"] = $"/openapi/v3/{path}?hash={Hash(OpenApiDocument(group, version).ToJsonString())}" };
-        return new JsonObject { ["paths"] = paths };
-    }
-
-    /// <summary>
-    /// A minimal OpenAPI v3 document per group-version: for each kind, the item path with a `patch`
-    /// operation carrying x-kubernetes-group-version-kind and the fieldValidation parameter, so kubectl
-    /// trusts server-side field validation. Strategic merge is deliberately absent from requestBody.content:
-    /// kubectl then computes patches from its built-in types.
-    /// </summary>
-    public static JsonObject OpenApiDocument(string group, string version)
-    {
-        var paths = new JsonObject();
-        var schemas = new JsonObject();
-        foreach (var r in ApiResource.All.Where(r => r.Group == group && r.Version == version))
-        {
-            var prefix = group.Length == 0 ? $"/api/{version}" : $"/apis/{group}/{version}";
-            var item = r.Namespaced ? $"{prefix}/namespaces/{{namespace}}/{r.Resource}/{{name}}" : $"{prefix}/{r.Resource}/{{name}}";
-            var gvk = new JsonObject { ["group"] = group, ["version"] = version, ["kind"] = r.Kind };
-            var schemaName = $"io.akkakube.{(group.Length == 0 ? "core" : group)}.{version}.{r.Kind}";
-            JsonObject Content(params string[] types)
-            {
-                var c = new JsonObject();
-                foreach (var t in types) c[t] = new JsonObject { ["schema"] = new JsonObject { ["$ref"] = $"#/components/schemas/{schemaName}" } };
-                return c;
-            }
-            JsonArray Params() => new(
-                new JsonObject { ["name"] = "fieldValidation", ["in"] = "query", ["description"] = "Strict, Warn or Ignore", ["schema"] = new JsonObject { ["type"] = "string", ["uniqueItems"] = true } },
-                new JsonObject { ["name"] = "dryRun", ["in"] = "query", ["schema"] = new JsonObject { ["type"] = "string", ["uniqueItems"] = true } },
-                new JsonObject { ["name"] = "fieldManager", ["in"] = "query", ["schema"] = new JsonObject { ["type"] = "string", ["uniqueItems"] = true } });
-            paths[item] = new JsonObject
-            {
-                ["get"] = new JsonObject
-                {
-                    ["operationId"] = $"read{r.Kind}",
-                    ["x-kubernetes-action"] = "get",
-                    ["x-kubernetes-group-version-kind"] = gvk.DeepClone(),
-                    ["responses"] = new JsonObject { ["200"] = new JsonObject { ["description"] = "OK", ["content"] = Content("application/json") } },
-                },
-                ["put"] = new JsonObject
-                {
-                    ["operationId"] = $"replace{r.Kind}",
-                    ["x-kubernetes-action"] = "put",
-                    ["x-kubernetes-group-version-kind"] = gvk.DeepClone(),
-                    ["parameters"] = Params(),
-                    ["requestBody"] = new JsonObject { ["content"] = Content("*/*"), ["required"] = true },
-                    ["responses"] = new JsonObject { ["200"] = new JsonObject { ["description"] = "OK", ["content"] = Content("application/json") } },
-                },
-                ["patch"] = new JsonObject
-                {
-                    ["operationId"] = $"patch{r.Kind}",
-                    ["x-kubernetes-action"] = "patch",
-                    ["x-kubernetes-group-version-kind"] = gvk.DeepClone(),
-                    ["parameters"] = Params(),
-                    ["requestBody"] = new JsonObject
-                    {
-                        ["content"] = new JsonObject
-                        {
-                            ["application/apply-patch+yaml"] = new JsonObject { ["schema"] = new JsonObject { ["type"] = "object" } },
-                            ["application/json-patch+json"] = new JsonObject { ["schema"] = new JsonObject { ["type"] = "object" } },
-                            ["application/merge-patch+json"] = new JsonObject { ["schema"] = new JsonObject { ["type"] = "object" } },
-                        },
-                        ["required"] = true,
-                    },
-                    ["responses"] = new JsonObject { ["200"] = new JsonObject { ["description"] = "OK", ["content"] = Content("application/json") } },
-                },
-            };
-            schemas[schemaName] = new JsonObject
-            {
-                ["type"] = "object",
-                ["description"] = $"{r.Kind} (AkkaKube serves a minimal schema; fields are validated by the server)",
-                ["x-kubernetes-group-version-kind"] = new JsonArray(gvk.DeepClone()),
-            };
-        }
-        return new JsonObject
-        {
-            ["openapi"] = "3.0.0",
-            ["info"] = new JsonObject { ["title"] = "Kubernetes", ["version"] = "v1.32.0-akkakube" },
-            ["paths"] = paths,
-            ["components"] = new JsonObject { ["schemas"] = schemas },
-        };
-    }
-
-    public static string Hash(string text) => Convert.ToHexString(SHA512.HashData(Encoding.UTF8.GetBytes(text)))[..32];
 }

@@ -11,8 +11,14 @@ namespace AkkaKube.Actors.Client;
 /// local `apiserver` actor when this node has one, else of the cluster-aware router to the
 /// control-plane nodes. Non-2xx answers throw <see cref="KubeApiException"/> with the Status code and reason.
 /// </summary>
-public sealed class ActorKubeApi(IActorRef router, IActorRef? local, TimeSpan timeout) : IKubeApi
+public sealed class ActorKubeApi(IActorRef router, IActorRef? local, TimeSpan timeout, Security.UserInfo? caller = null) : IKubeApi
 {
+    /// <summary>The identity this client's requests carry (components without their own yet: <see cref="Security.UserInfo.InClusterComponent"/>).</summary>
+    public Security.UserInfo Caller { get; } = caller ?? Security.UserInfo.InClusterComponent;
+
+    /// <summary>The same client speaking as <paramref name="user"/> (a kubelet as system:node:&lt;name&gt;).</summary>
+    public ActorKubeApi As(Security.UserInfo user) => new(router, local, timeout, user);
+
     private IActorRef Target => local ?? router;
 
     private static readonly IReadOnlyDictionary<string, string> NoQuery = new Dictionary<string, string>();
@@ -20,7 +26,7 @@ public sealed class ActorKubeApi(IActorRef router, IActorRef? local, TimeSpan ti
     private async Task<JsonNode> Call(string verb, ApiResource r, string? ns, string? name, string? sub, IReadOnlyDictionary<string, string>? query,
         string? contentType, string? body, CancellationToken ct, IActorRef? subscriber = null)
     {
-        var request = new ApiRequest(verb, r.Group, r.Version, r.Resource, r.Namespaced ? ns : null, name, sub, query ?? NoQuery, contentType, body, subscriber);
+        var request = new ApiRequest(verb, r.Group, r.Version, r.Resource, r.Namespaced ? ns : null, name, sub, query ?? NoQuery, contentType, body, subscriber) { User = Caller };
         ApiResponse response;
         try
         {

@@ -86,10 +86,15 @@ public sealed class Informer : ReceiveActor, IWithTimers
     public static string ResourceVersionOf(JsonObject obj) =>
         (obj["metadata"] as JsonObject)?["resourceVersion"]?.GetValue<string>() ?? "";
 
-    protected override void PreStart() => StartList();
+    protected override void PreStart()
+    {
+        InformerHealth.Started(Self, _options.Resource.Partition);
+        StartList();
+    }
 
     protected override void PostStop()
     {
+        InformerHealth.Stopped(Self);
         if (_watchId.Length > 0)
             _ = _api.CancelWatchAsync(_options.Resource, _watchId);
     }
@@ -137,6 +142,7 @@ public sealed class Informer : ReceiveActor, IWithTimers
             _cache = fresh;
             _resourceVersion = done.List.ResourceVersion;
             _synced = true;
+            InformerHealth.Synced(Self);
             _owner.Tell(new InformerProtocol.Synced(_options.Resource, new Dictionary<string, JsonObject>(_cache), _resourceVersion));
             var options = new ListOptions(_options.LabelSelector, _options.FieldSelector);
             _watchId = "";

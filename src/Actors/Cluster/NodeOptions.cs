@@ -29,16 +29,23 @@ public sealed record NodeOptions
 
     public IPAddress ApiAddress { get; init; } = IPAddress.Loopback;
     public int ApiPort { get; init; } = 6443;
-    public bool InsecureApi { get; init; }
+    /// <summary>--insecure-http: plain HTTP, no client certificates (warned about at every start). Default: HTTPS.</summary>
+    public bool InsecureHttp { get; init; }
 
-    /// <summary>PEM certificate and key: the apiserver serves HTTPS (--tls-cert-file, --tls-private-key-file).</summary>
+    /// <summary>PEM serving certificate and key (--tls-cert-file, --tls-private-key-file); default: issued by the cluster CA in DATA/pki.</summary>
     public string? ApiTlsCertFile { get; init; }
     public string? ApiTlsKeyFile { get; init; }
 
     /// <summary>kube-apiserver's static token file (token,user,uid[,"groups"]): bearer tokens are required (--token-auth-file).</summary>
     public string? ApiTokenAuthFile { get; init; }
 
-    public bool ApiTls => ApiTlsCertFile is not null && ApiTlsKeyFile is not null;
+    /// <summary>CA bundle that client certificates must chain to (--client-ca-file); default: the cluster CA in DATA/pki.</summary>
+    public string? ClientCaFile { get; init; }
+
+    public bool ApiTls => !InsecureHttp;
+
+    /// <summary>The metrics and health port on <see cref="NodeIp"/> (--metrics-port; 0 = any free port).</summary>
+    public int MetricsPort { get; init; }
 
     public IPAddress CmdAddress { get; init; } = IPAddress.Loopback;
     public int CmdPort { get; init; } = 9110;

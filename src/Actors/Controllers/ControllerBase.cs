@@ -51,6 +51,7 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
     private readonly Dictionary<string, int> _failures = new(StringComparer.Ordinal);
     private DateTime? _syncedAt, _lastSync;
     protected IActorRef Recorder = ActorRefs.Nobody;
+    private readonly WorkqueueMetrics _metrics;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -62,6 +63,7 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
     {
         Api = api;
         Settings = settings;
+        _metrics = new WorkqueueMetrics(() => Name);
         Receive<InformerProtocol.Synced>(s =>
         {
             var cache = CacheOf(s.Resource);
@@ -97,6 +99,7 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
         {
             _lastSync = DateTime.UtcNow;
             _processing.Remove(d.Key);
+            _metrics.Finished(d.Key, failed: false);
             _failures.Remove(d.Key);
             if (d.RequeueAfter is { } after) Timers.StartSingleTimer("requeue/" + d.Key, new Requeue(d.Key), after);
             if (_dirty.Remove(d.Key)) Enqueue(d.Key);
@@ -105,6 +108,7 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
         Receive<Failed>(f =>
         {
             _processing.Remove(f.Key);
+            _metrics.Finished(f.Key, failed: true);
             _dirty.Remove(f.Key);
             var n = _failures.GetValueOrDefault(f.Key) + 1;
             _failures[f.Key] = n;
@@ -163,7 +167,9 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
     protected void Enqueue(string key)
     {
         if (_processing.Contains(key)) { _dirty.Add(key); return; }
-        if (_queued.Add(key)) _queue.Enqueue(key);
+        if (!_queued.Add(key)) return;
+        _queue.Enqueue(key);
+        _metrics.Added(key, _queue.Count);
     }
 
     protected void Record(JsonObject involved, string type, string reason, string message) =>
@@ -192,6 +198,7 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
         while (_processing.Count < Settings.Workers && _queue.TryDequeue(out var key))
         {
             _queued.Remove(key);
+            _metrics.Started(key, _queue.Count);
             ReconcileAction? action;
             try
             {
@@ -203,7 +210,11 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
                 _processing.Add(key);
                 continue;
             }
-            if (action is null) continue;
+            if (action is null)
+            {
+                _metrics.Finished(key, failed: false);
+                continue;
+            }
             _processing.Add(key);
             RunAsync(action, key).PipeTo(Self, success: after => new Done(key, after), failure: e => new Failed(key, e is AggregateException a ? a.InnerException ?? a : e));
         }

@@ -84,12 +84,14 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
             ? Context.ActorOf(EventRecorder.Props(_api, "kubelet", _node.NodeName), "events")
             : ActorRefs.Nobody;
         _ctx = new PodWorkerContext(_api, _runtime, _settings, _node.NodeName, _node.NodeIp, _dataDir, events, _registry);
+        KubeletMetrics.Started(_node.NodeName, _registry, _leaseInterval);
         Register();
     }
 
     protected override void PostStop()
     {
         // Workers stop with us; their container actors kill their processes in PostStop.
+        KubeletMetrics.Stopped(_node.NodeName);
     }
 
     // ---- registration ----
@@ -162,6 +164,7 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
         Receive<Registered>(r =>
         {
             _nodeUid = r.Uid;
+            KubeletMetrics.Registered(_node.NodeName);
             _statusPostedAt = DateTimeOffset.UtcNow;
             _log.Info("node {0} registered (pod CIDR {1}, runtime {2})", _node.NodeName, _node.PodCidr, _runtime.Name);
             Become(Running);
@@ -246,6 +249,7 @@ public sealed class KubeletActor : ReceiveActor, IWithTimers, IWithStash
         Receive<LeaseDone>(d =>
         {
             _leaseBusy = false;
+            KubeletMetrics.LeaseRenewed(_node.NodeName, d.Lease is not null);
             if (d.Lease is not null) _lease = d.Lease;
             else
             {

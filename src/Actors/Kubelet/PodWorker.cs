@@ -130,6 +130,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     private readonly Dictionary<string, List<IActorRef>> _followers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _transitions = new(StringComparer.Ordinal);
     private DateTimeOffset _startTime = DateTimeOffset.UtcNow;
+    private readonly KubeletMetrics.PodStart _startMetric = new();
     private readonly bool _recreated;
     private string _resynced = "started";
     private readonly HashSet<string> _awaitingLaunch = new(StringComparer.Ordinal);
@@ -689,6 +690,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         _dirty = false;
         _writing = true;
         var status = PodStatusBuilder.Build(_init, _main, _initialized, _podIp, _ctx.HostIp, _startTime, _transitions, DateTimeOffset.UtcNow);
+        if (!_recreated) _startMetric.StatusWritten(status);
         var patch = new JsonObject { ["status"] = status }.ToJsonString();
         _ctx.Api.PatchAsync(ApiResource.Pods, _ns, _name, PatchType.Merge, patch, "status").PipeTo(Self,
             success: _ => new Written(true, false, null),

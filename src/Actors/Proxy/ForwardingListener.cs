@@ -24,10 +24,15 @@ public sealed class ConnectionSet
         Interlocked.Increment(ref _accepted);
         var id = Interlocked.Increment(ref _ids);
         _open[id] = (client, backend);
+        ProxyMetrics.Accepted.Inc();
+        ProxyMetrics.Active.Inc();
         return id;
     }
 
-    internal void Remove(long id) => _open.TryRemove(id, out _);
+    internal void Remove(long id)
+    {
+        if (_open.TryRemove(id, out _)) ProxyMetrics.Active.Dec();
+    }
 
     /// <summary>
     /// Connections of this set copied by dedicated threads (<see cref="ThreadedPump"/>, two threads each, Linux
@@ -64,7 +69,7 @@ public sealed class ConnectionSet
             ThreadedPump.Wake(pair.Backend);
             ForwardingListener.Abort(pair.Client);
             ForwardingListener.Abort(pair.Backend);
-            _open.TryRemove(id, out _);
+            if (_open.TryRemove(id, out _)) ProxyMetrics.Active.Dec();
         }
     }
 }

@@ -90,7 +90,11 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
         Receive<InformerProtocol.Updated>(e => OnObject(e.Resource, e.Key, e.Old, e.New));
         Receive<InformerProtocol.Deleted>(e => OnDeleted(e.Resource, e.Key));
         Receive<Kick>(_ => { _kickPending = false; ScheduleBatch(); });
-        Receive<Flush>(_ => { if (_queue.Flush() > 0) KickSoon(); });
+        Receive<Flush>(_ =>
+        {
+            if (_queue.Flush() > 0) KickSoon();
+            SchedulerMetrics.Pending(_queue.ActiveCount, _queue.BackoffCount, _queue.UnschedulableCount);
+        });
         Receive<Bound>(OnBound);
         Receive<BindFailed>(OnBindFailed);
         Receive<StatusPatched>(_ => { });
@@ -321,6 +325,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
 
     private void ScheduleOne(PodInfo pod)
     {
+        var attempt = SchedulerMetrics.Start();
         ScheduleResult result;
         try
         {
@@ -330,6 +335,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
         {
             // A pod (or node) the plugins cannot evaluate: back-off for this pod, the others keep being scheduled.
             _failed++;
+            SchedulerMetrics.Attempted(attempt, "error", _settings.SchedulerName);
             _queue.AddBackoff(pod.Key);
             _log.Warning("scheduling {0} failed: {1}: {2}; retrying with back-off", pod.Key, e.GetType().Name, e.Message);
             Record(pod, null, SchedulerProtocol.Outcomes.Unschedulable, e.Message);
@@ -339,6 +345,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
         }
         if (result.NodeName is { } node)
         {
+            SchedulerMetrics.Attempted(attempt, "scheduled", _settings.SchedulerName);
             if (!_cache.Assume(pod, node))
             {
                 _queue.Done(pod.Key);
@@ -359,6 +366,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
             return;
         }
         _failed++;
+        SchedulerMetrics.Attempted(attempt, "unschedulable", _settings.SchedulerName);
         var message = result.Error?.Message ?? "0/0 nodes are available.";
         _queue.AddUnschedulable(pod.Key);
         Record(pod, null, SchedulerProtocol.Outcomes.Unschedulable, message);

@@ -34,6 +34,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
     private bool _crashRequested;
     private long _replayed;
     private string _resynced = "recovering from the journal";
+    private readonly StoreMetrics.Partition _metrics;
 
     /// <summary>Sharding's hand-off message: stop once the queue is drained and the write in flight is done.</summary>
     public sealed class Stop
@@ -59,6 +60,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
         _state = new PartitionState(partition, clock);
         _hub = new WatchHub(partition, settings.WatchWindow);
         PersistenceId = PersistenceIdOf(partition);
+        _metrics = StoreMetrics.For(partition);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -96,6 +98,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
                 break;
             case RecoveryCompleted:
                 CommittedRevision = _state.Revision;
+                _metrics.Recovered(_state.Count, _state.Revision);
                 _resynced = $"recovered partition {_partition} from the journal: revision {_state.Revision}, {_state.Count} objects ("
                             + (_snapshotSequenceNr is { } snap ? $"snapshot at seq-nr {snap} + " : "no snapshot, ")
                             + $"{_replayed} events replayed)";
@@ -145,6 +148,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
             case SaveSnapshotSuccess s:
                 _snapshotSequenceNr = s.Metadata.SequenceNr;
                 _snapshotTime = s.Metadata.Timestamp;
+                _metrics.SnapshotSaved();
                 // The snapshot holds everything up to its sequence number: drop older journal entries and snapshots.
                 DeleteMessages(s.Metadata.SequenceNr);
                 DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1));
@@ -205,6 +209,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
                 ? events
                 : [StoreEventBatch.Of(events)];
             var remaining = journalEntries.Count;
+            var commitStarted = _metrics.BatchStarted(batch.Count, events.Count);
             PersistAllAsync(journalEntries, _ =>
             {
                 _eventsSinceStart++;
@@ -212,6 +217,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
                 var done = _inFlight!;
                 _inFlight = null;
                 foreach (var item in done) Complete(item);
+                _metrics.Committed(commitStarted, _state.Count, CommittedRevision);
                 MaybeSnapshot();
                 CrashIfRequested();
                 Drain();
@@ -243,6 +249,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
     {
         if (_state.Revision - _lastSnapshotRevision < _settings.SnapshotThreshold(_state.Count)) return;
         _lastSnapshotRevision = _state.Revision;
+        _metrics.SnapshotStarted();
         SaveSnapshot(_state.ToSnapshot());
     }
 
@@ -311,6 +318,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
         Send(_hub.EndAll(410, "Expired", $"store partition {_partition} stopped: list again and watch from the new resourceVersion"));
         var unavailable = new StoreFailure(503, "ServiceUnavailable", $"store partition {_partition} is restarting; retry");
         while (_queue.Count > 0) _queue.Dequeue().Sender.Tell(unavailable);
+        _metrics.Stopped();
         base.PostStop();
     }
 }

@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Cmd;
 
@@ -32,7 +31,7 @@ public sealed record ClusterSnapshot(
         Deployments is not null && Pods is not null && Deployments.All(d => d.Ready >= d.Desired && ReadyElsewhere(d, lost) >= d.Desired);
 }
 
-/// <summary>Reads the local cluster: members through a live node's command host, objects through the API (DATA/kubeconfig's server and token).</summary>
+/// <summary>Reads the local cluster: members through a live node's command host, objects through the API (DATA/kubeconfig's server and credentials).</summary>
 public sealed class ClusterView : IDisposable
 {
     private readonly ClusterState _state;
@@ -41,12 +40,7 @@ public sealed class ClusterView : IDisposable
     public ClusterView(ClusterState state, TimeSpan callTimeout)
     {
         _state = state;
-        _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromSeconds(2) })
-        {
-            BaseAddress = new Uri($"http://127.0.0.1:{state.ApiPort}"),
-            Timeout = callTimeout,
-        };
-        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "akkakube-local-admin");
+        _http = LocalClusterLauncher.ApiClient(state.DataDirectory, callTimeout, h => h.PooledConnectionLifetime = TimeSpan.FromSeconds(2));
     }
 
     public HttpClient Http => _http;

@@ -12,7 +12,7 @@ namespace AkkaKube.Cli.History;
 /// fails without an answer (timeout, connection refused or reset, 5xx) is recorded as Unknown: it may
 /// or may not have taken effect. Bounded by count and time; stops by itself.
 /// </summary>
-public sealed class HistoryClient(Uri apiServer, string @namespace = "default", string keyPrefix = "lin")
+public sealed class HistoryClient(Actors.Security.KubeconfigCredentials api, string @namespace = "default", string keyPrefix = "lin")
 {
     public int Clients { get; init; } = 8;
     public int Keys { get; init; } = 5;
@@ -36,11 +36,7 @@ public sealed class HistoryClient(Uri apiServer, string @namespace = "default", 
 
         async Task Client(int id)
         {
-            using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromSeconds(2) })
-            {
-                BaseAddress = apiServer,
-                Timeout = CallTimeout,
-            };
+            using var http = api.CreateClient(CallTimeout, h => h.PooledConnectionLifetime = TimeSpan.FromSeconds(2));
             // One connection per call: on a reused connection that the server closes without an answer (its apiserver
             // was killed mid-request), SocketsHttpHandler silently re-sends a request without a body (dotnet/runtime
             // #86714) — a DELETE that was applied then comes back 404 on the retry, and the history is wrong.

@@ -58,7 +58,12 @@ public class ApiHttpSpecs(ApiNode api) : IClassFixture<ApiNode>
         var (docCode, doc, _) = await api.Get(url);
         Assert.Equal(HttpStatusCode.OK, docCode);
         Assert.NotNull(doc!["paths"]!["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]!["patch"]!["x-kubernetes-group-version-kind"]);
-        Assert.Equal(HttpStatusCode.NotFound, (await api.Get("/openapi/v2")).Code);
+        var (v2Code, v2, _) = await api.Get("/openapi/v2");
+        Assert.Equal(HttpStatusCode.OK, v2Code);
+        Assert.Equal("2.0", v2!["swagger"]!.GetValue<string>());
+        // kubectl asks for protobuf only; 406 sends it on with its compiled-in types
+        var (pbCode, _, _) = await api.Send(HttpMethod.Get, "/openapi/v2", accept: "application/com.github.proto-openapi.spec.v2@v1.0+protobuf");
+        Assert.Equal(HttpStatusCode.NotAcceptable, pbCode);
         Assert.Equal(HttpStatusCode.OK, (await api.Get("/healthz")).Code);
     }
 
@@ -317,7 +322,8 @@ public class ApiHttpSpecs(ApiNode api) : IClassFixture<ApiNode>
         // reads it: the client's fault, so a 400 Status, never a 500 and an error in the server's log.
         using var socket = new System.Net.Sockets.TcpClient();
         await socket.ConnectAsync(api.Node.ApiUri.Host, api.Node.ApiUri.Port);
-        var stream = socket.GetStream();
+        using var stream = new System.Net.Security.SslStream(socket.GetStream());
+        await stream.AuthenticateAsClientAsync(api.Node.Credentials.SslOptions());
         var request = $"POST {Ns}/configmaps HTTP/1.1\r\nHost: {api.Node.ApiUri.Authority}\r\nContent-Type: application/json\r\n" +
                       "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
                       "5\r\n{\"api\r\nzz-not-a-chunk-size\r\n";

@@ -17,7 +17,7 @@ public sealed class ApiNode : IAsyncLifetime
         // a small watch window so a 410 is reachable in a test
         Node = new ApiOnlyNode("akkakube.store.watch-window = 5\n");
         await Node.InitializeAsync();
-        Http = new HttpClient { BaseAddress = Node.ApiUri, Timeout = TimeSpan.FromSeconds(30) };
+        Http = Node.NewHttpClient();
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {

@@ -13,7 +13,8 @@ namespace AkkaKube.Tests.ApiServer;
 /// <summary>The KubernetesClient C# SDK over HTTP, and IKubeApi over actor messages, against one node.</summary>
 public class ClientSpecs(ApiNode api) : IClassFixture<ApiNode>
 {
-    private Kubernetes Sdk() => new(new KubernetesClientConfiguration { Host = api.Node.ApiUri.ToString(), AccessToken = "test" });
+    // the SDK reads the kubeconfig exactly as `up` writes it (CA data, client certificate data)
+    private Kubernetes Sdk() => new(KubernetesClientConfiguration.BuildConfigFromConfigFile(api.Node.KubeconfigPath));
 
     [Fact]
     public async Task The_csharp_sdk_lists_creates_and_watches()

@@ -9,7 +9,7 @@ namespace AkkaKube.Tests.ApiServer;
 /// <summary>The eviction subresource honours PodDisruptionBudgets: 429 while a budget blocks, 201 once it allows.</summary>
 public class EvictionBudgetSpecs(InProcessNode node) : IClassFixture<InProcessNode>
 {
-    private HttpClient Http() => new() { BaseAddress = node.ApiUri, Timeout = TimeSpan.FromSeconds(30) };
+    private HttpClient Http() => node.NewHttpClient();
 
     private static async Task CreateReadyPod(HttpClient http, string ns, string name, string app)
     {

@@ -9,7 +9,7 @@ public class RestartSpecs
 {
     private static async Task<HttpClient> Ready(InProcessNode node)
     {
-        var http = new HttpClient { BaseAddress = node.ApiUri, Timeout = TimeSpan.FromSeconds(30) };
+        var http = node.NewHttpClient();
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {

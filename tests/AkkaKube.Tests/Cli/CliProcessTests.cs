@@ -26,7 +26,7 @@ public sealed class CliProcessTests
             Assert.Equal(["cp-1", "worker-a1", "worker-b1"], state!.Nodes.Select(n => n.Name));
             Assert.All(state.Nodes, n => Assert.True(NodeProcesses.IsNodeAlive(n.Pid, n.Name), $"{n.Name} pid {n.Pid} not alive after up"));
             Assert.Contains($"export KUBECONFIG={Path.Combine(data, "kubeconfig")}", up.Stdout);
-            Assert.Contains($"server: http://127.0.0.1:{apiPort}", await File.ReadAllTextAsync(Path.Combine(data, "kubeconfig")));
+            Assert.Contains($"server: https://127.0.0.1:{apiPort}", await File.ReadAllTextAsync(Path.Combine(data, "kubeconfig")));
             Assert.All(state.Nodes, n => Assert.True(File.Exists(Path.Combine(data, "logs", $"{n.Name}.log"))));
 
             // A second `up` on the same data directory is refused.

@@ -26,7 +26,7 @@ public sealed class HollowUpTests
             Assert.Contains("Nodes Ready 6/6", up.Stdout);
 
             // `up` returned only when all were Ready, so the API shows them at once.
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{apiPort}"), Timeout = TimeSpan.FromSeconds(30) };
+            using var http = LocalClusterLauncher.ApiClient(data, TimeSpan.FromSeconds(30));
             var nodes = await LocalClusterLauncher.ListNodesAsync(http);
             Assert.NotNull(nodes);
             Assert.Equal(6, nodes!.Count);

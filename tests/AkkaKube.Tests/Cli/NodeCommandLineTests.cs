@@ -63,16 +63,25 @@ public sealed class NodeCommandLineTests : IDisposable
     }
 
     [Fact]
-    public void A_non_loopback_api_needs_tls_and_tokens_or_the_insecure_flag()
+    public void The_api_is_https_by_default_and_plain_http_only_with_the_insecure_flag()
+    {
+        Assert.True(Parse("--api-address", "10.1.2.3").ApiTls);
+        Assert.True(Parse("--api-address", "10.1.2.3", "--insecure-http").InsecureHttp);
+        Assert.False(Parse("--insecure-http").ApiTls);
+        Assert.True(Parse("--insecure-api").InsecureHttp); // the old name stays an alias
+    }
+
+    [Fact]
+    public void An_operator_certificate_off_loopback_needs_a_way_to_authenticate()
     {
         var (cert, key) = SelfSigned();
         var tokens = File("tokens.csv", "abc,admin,0\n");
         var e = Assert.Throws<NodeConfigException>(() => Parse("--api-address", "10.1.2.3", "--tls-cert-file", cert, "--tls-private-key-file", key));
-        Assert.Contains("refusing to serve the API on non-loopback 10.1.2.3 without TLS and token authentication", e.Message);
-        var secure = Parse("--api-address", "10.1.2.3", "--tls-cert-file", cert, "--tls-private-key-file", key, "--token-auth-file", tokens);
-        Assert.True(secure.ApiTls);
-        Assert.Equal(tokens, secure.ApiTokenAuthFile);
-        Assert.True(Parse("--api-address", "10.1.2.3", "--insecure-api").InsecureApi);
+        Assert.Contains("refusing to serve the API on non-loopback 10.1.2.3 without authentication", e.Message);
+        var withTokens = Parse("--api-address", "10.1.2.3", "--tls-cert-file", cert, "--tls-private-key-file", key, "--token-auth-file", tokens);
+        Assert.Equal(tokens, withTokens.ApiTokenAuthFile);
+        var withClientCa = Parse("--api-address", "10.1.2.3", "--tls-cert-file", cert, "--tls-private-key-file", key, "--client-ca-file", cert);
+        Assert.Equal(cert, withClientCa.ClientCaFile);
     }
 
     public static TheoryData<string, string[], string> BadSecurityFlags => new()

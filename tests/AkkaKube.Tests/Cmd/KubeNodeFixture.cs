@@ -14,7 +14,7 @@ public sealed class KubeNodeFixture : IAsyncLifetime
     public const string PodName = "kube-pause";
     private readonly TempDir _dir = new();
     public InProcessNode Node { get; private set; } = null!;
-    public HttpClient Http { get; } = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(30) };
+    public HttpClient Http { get; private set; } = null!;
     public string Dir => _dir.Path;
     public string NodeName => Node.Options.NodeName;
 
@@ -24,7 +24,7 @@ public sealed class KubeNodeFixture : IAsyncLifetime
         await File.WriteAllTextAsync(file, "akkakube.kubelet { metrics-interval = 500ms, lease-interval = 500ms }\n");
         Node = new InProcessNode { Configure = o => o with { ConfigFiles = [file] } };
         await Node.InitializeAsync();
-        Http.BaseAddress = Node.ApiUri;
+        Http = Node.NewHttpClient(configure: h => h.UseProxy = false);
         await Eventually(async () =>
         {
             using var ns = await Http.GetAsync("/api/v1/namespaces/default");
@@ -34,20 +34,7 @@ public sealed class KubeNodeFixture : IAsyncLifetime
         await CreatePod(PodName, new JsonObject { ["cpu"] = "100m", ["memory"] = "16Mi" });
         await Eventually(async () => (await GetPod(PodName))?["status"]?["podIP"] is not null && (await GetPod(PodName))?["status"]?["phase"]?.GetValue<string>() == "Running",
             $"pod {PodName} runs");
-        await File.WriteAllTextAsync(Path.Combine(Dir, "kubeconfig"), $$"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - cluster: {server: "{{Node.ApiUri.ToString().TrimEnd('/')}}"}
-              name: akkakube
-            users:
-            - name: akkakube
-              user: {token: "akkakube-test"}
-            contexts:
-            - context: {cluster: akkakube, user: akkakube, namespace: default}
-              name: akkakube
-            current-context: akkakube
-            """);
+        File.Copy(Node.KubeconfigPath, Path.Combine(Dir, "kubeconfig"), overwrite: true);
     }
 
     public async Task CreatePod(string name, JsonObject? requests = null, JsonObject? nodeSelector = null)

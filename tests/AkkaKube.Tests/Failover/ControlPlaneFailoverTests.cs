@@ -118,7 +118,7 @@ public sealed class ControlPlaneFailoverTests(ControlPlaneFailoverCluster cluste
     public async Task A_history_recorded_while_a_control_plane_node_is_killed_and_restarted_is_linearizable()
     {
         await FailoverSupport.EnsureAllUpAsync(Cluster);
-        var history = new HistoryClient(Cluster.ApiUri, keyPrefix: "lin-cp")
+        var history = new HistoryClient(Cluster.Credentials, keyPrefix: "lin-cp")
         {
             // The checker handles at most 63 calls per key in a window, and a call with an unknown outcome (expected
             // while a node dies) keeps its window open to the end: so ~30 calls per key, spread over the fault.

@@ -45,14 +45,11 @@ public sealed class ZoneFailoverCluster : LocalCluster
     public override TimeSpan StartTimeout => TimeSpan.FromSeconds(180);
 }
 
-/// <summary>API calls and waits the failover tests share (plain HTTP against the local cluster's API port).</summary>
+/// <summary>API calls and waits the failover tests share (through the kubeconfig `up` wrote).</summary>
 public static class FailoverSupport
 {
-    public static HttpClient Http(LocalCluster cluster) => new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromSeconds(2) })
-    {
-        BaseAddress = cluster.ApiUri,
-        Timeout = TimeSpan.FromSeconds(10),
-    };
+    public static HttpClient Http(LocalCluster cluster) =>
+        cluster.NewHttpClient(TimeSpan.FromSeconds(10), h => h.PooledConnectionLifetime = TimeSpan.FromSeconds(2));
 
     public static ChaosRunner Runner(LocalCluster cluster, int timeoutSeconds = 60) => new()
     {

@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Akka.Hosting;
 using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Security;
+using AkkaKube.Cli;
 using AkkaKube.Host;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -20,7 +22,11 @@ public class InProcessNode : IAsyncLifetime
     public NodeOptions Options { get; private set; } = null!;
     public ActorSystem System => _host!.Services.GetRequiredService<ActorSystem>();
     public IServiceProvider Services => _host!.Services;
-    public Uri ApiUri => new($"http://127.0.0.1:{Options.ApiPort}");
+    public Uri ApiUri => new($"{(Options.ApiTls ? "https" : "http")}://127.0.0.1:{Options.ApiPort}");
+    /// <summary>The admin kubeconfig `up` would write for this node's data directory (cluster CA + admin client certificate).</summary>
+    public string KubeconfigPath { get; private set; } = "";
+    /// <summary>The kubeconfig's credentials: build clients from these as users do (<see cref="NewHttpClient"/>).</summary>
+    public KubeconfigCredentials Credentials => KubeconfigCredentials.Load(KubeconfigPath);
     /// <summary>This node's share of the loopback ranges (pod CIDR, ClusterIPs, LB IPs): its own per test class.</summary>
     public int AddressBlock { get; } = TestAddressBlocks.Next();
 
@@ -46,11 +52,16 @@ public class InProcessNode : IAsyncLifetime
         // ASP.NET's default localhost:5000 would collide between test nodes; the apiserver's own endpoints win over it.
         _host = NodeHost.Build(Options, ["--urls", "http://127.0.0.1:0"]);
         await _host.StartAsync();
+        KubeconfigPath = LocalClusterLauncher.WriteKubeconfig(Options.DataDirectory, Options.ApiPort, insecureHttp: !Options.ApiTls);
         var cluster = Akka.Cluster.Cluster.Get(System);
         var up = new TaskCompletionSource();
         cluster.RegisterOnMemberUp(() => up.TrySetResult());
         await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
     }
+
+    /// <summary>An HttpClient on this node's API with the kubeconfig's CA and admin client certificate.</summary>
+    public HttpClient NewHttpClient(TimeSpan? timeout = null, Action<SocketsHttpHandler>? configure = null) =>
+        Credentials.CreateClient(timeout ?? TimeSpan.FromSeconds(30), configure);
 
     /// <summary>Writes HOCON into the node's data directory and returns the file, for <see cref="NodeOptions.ConfigFiles"/>.</summary>
     protected string HoconFile(string hocon)

@@ -1,4 +1,5 @@
 using AkkaKube.Actors.Cmd;
+using AkkaKube.Actors.Security;
 using AkkaKube.Cli;
 
 namespace AkkaKube.Tests.Infrastructure;
@@ -35,8 +36,13 @@ public class LocalCluster : IAsyncLifetime
     public ClusterState State { get; private set; } = null!;
     public string DataDirectory => _dir.Path;
     public int ApiPort { get; } = FreePort.Next();
-    public Uri ApiUri => new($"http://127.0.0.1:{ApiPort}");
-    public string KubeconfigPath { get; private set; } = "";
+    public Uri ApiUri => new($"https://127.0.0.1:{ApiPort}");
+    /// <summary>DATA/kubeconfig as `up` writes it (cluster CA + admin client certificate); kubectl and clients use it.</summary>
+    public string KubeconfigPath => LocalClusterLauncher.KubeconfigPath(_dir.Path);
+    public KubeconfigCredentials Credentials => KubeconfigCredentials.Load(KubeconfigPath);
+    /// <summary>An HttpClient on the API with the kubeconfig's CA and admin client certificate.</summary>
+    public HttpClient NewHttpClient(TimeSpan? timeout = null, Action<SocketsHttpHandler>? configure = null) =>
+        Credentials.CreateClient(timeout ?? TimeSpan.FromSeconds(30), configure);
     public IReadOnlyDictionary<string, int> Pids => State.Nodes.ToDictionary(n => n.Name, n => n.Pid);
     /// <summary>Node name → command host port on 127.0.0.1.</summary>
     public IReadOnlyDictionary<string, int> CmdPorts => State.Nodes.ToDictionary(n => n.Name, n => n.CmdPort);
@@ -63,7 +69,6 @@ public class LocalCluster : IAsyncLifetime
                 AddressBlock = AddressBlock,
             });
             await LocalClusterLauncher.WaitUntilUpAsync(State, StartTimeout);
-            KubeconfigPath = LocalClusterLauncher.WriteKubeconfig(State.DataDirectory, ApiPort);
         }
         catch
         {

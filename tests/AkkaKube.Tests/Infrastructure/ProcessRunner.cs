@@ -14,6 +14,9 @@ public static class ProcessRunner
     public static string Binary(string name) => Path.Combine(AppContext.BaseDirectory, name);
 
     public static string Akkakube => Binary("akkakube");
+
+    /// <summary>The AKKAKUBE_HOME (and KUBECONFIG beside it) every `akkakube` run of this test process gets unless a test sets its own.</summary>
+    private static readonly Lazy<string> IsolatedHome = new(() => Directory.CreateTempSubdirectory("akkakube-home-").FullName);
     public static string AkkakubeNode => Binary("akkakube-node");
 
     public static async Task<ProcessResult> RunAsync(string file, IEnumerable<string> args, TimeSpan? timeout = null, string? workingDirectory = null, IDictionary<string, string>? env = null)
@@ -27,6 +30,12 @@ public static class ProcessRunner
             WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        // `akkakube up` registers clusters under ~/.akkakube and merges contexts into ~/.kube/config: never the real ones.
+        if (file == Akkakube)
+        {
+            psi.Environment["AKKAKUBE_HOME"] = IsolatedHome.Value;
+            psi.Environment["KUBECONFIG"] = Path.Combine(IsolatedHome.Value, "kubeconfig");
+        }
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         using var process = Process.Start(psi)!;
         process.StandardInput.Close();

@@ -4,7 +4,7 @@ using AkkaKube.Tests.Infrastructure;
 
 namespace AkkaKube.Tests.Kubectl;
 
-/// <summary>The real kubectl with its own kubeconfig (token user, so it never prompts) and cache dir.</summary>
+/// <summary>The real kubectl with its own kubeconfig (a copy of the one `up` writes: CA and admin client certificate) and cache dir.</summary>
 public sealed class KubectlRunner(string dir)
 {
     public static string? KubectlPath { get; } =
@@ -13,20 +13,8 @@ public sealed class KubectlRunner(string dir)
 
     public record Result(int Exit, string Out, string Err);
 
-    public Task WriteKubeconfigAsync(Uri api) => File.WriteAllTextAsync(Path.Combine(dir, "kubeconfig"), $"""
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - cluster: {"{"}server: "{api.ToString().TrimEnd('/')}"{"}"}
-          name: akkakube
-        users:
-        - name: akkakube
-          user: {"{"}token: "akkakube-test"{"}"}
-        contexts:
-        - context: {"{"}cluster: akkakube, user: akkakube, namespace: default{"}"}
-          name: akkakube
-        current-context: akkakube
-        """);
+    /// <summary>kubectl uses <paramref name="kubeconfig"/> exactly as written (a copy in the runner's directory).</summary>
+    public void UseKubeconfig(string kubeconfig) => File.Copy(kubeconfig, Path.Combine(dir, "kubeconfig"), overwrite: true);
 
     /// <summary>Runs kubectl with the kubeconfig; killed by PID after the timeout.</summary>
     public async Task<Result> Run(string args, string? stdin = null, int timeoutSeconds = 60)
@@ -81,7 +69,7 @@ public sealed class KubectlNode : IAsyncLifetime
     {
         if (KubectlPath is null) return;
         await Api.InitializeAsync();
-        await _kubectl.WriteKubeconfigAsync(Api.Node.ApiUri);
+        _kubectl.UseKubeconfig(Api.Node.KubeconfigPath);
     }
 
     public async Task DisposeAsync()

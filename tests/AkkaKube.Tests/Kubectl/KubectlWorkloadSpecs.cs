@@ -18,7 +18,7 @@ public sealed class KubectlWorkloadFixture : IAsyncLifetime
     {
         if (KubectlRunner.KubectlPath is null) return;
         await Cluster.InitializeAsync();
-        await Kubectl.WriteKubeconfigAsync(Cluster.Node.ApiUri);
+        Kubectl.UseKubeconfig(Cluster.Node.KubeconfigPath);
     }
 
     public async Task DisposeAsync()

@@ -11,7 +11,7 @@ public sealed class KubeletNodeFixture : IAsyncLifetime
 {
     private readonly TempDir _conf = new();
     public InProcessNode Node { get; private set; } = null!;
-    public HttpClient Http { get; } = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(30) };
+    public HttpClient Http { get; private set; } = null!;
     public string Scratch => _conf.Path;
 
     public async Task InitializeAsync()
@@ -26,7 +26,7 @@ public sealed class KubeletNodeFixture : IAsyncLifetime
             """);
         Node = new InProcessNode { Configure = o => o with { ConfigFiles = [file] } };
         await Node.InitializeAsync();
-        Http.BaseAddress = Node.ApiUri;
+        Http = Node.NewHttpClient(configure: h => h.UseProxy = false);
         // The apiserver creates the default namespace (and the kubelet its Node) shortly after start.
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
@@ -179,10 +179,9 @@ public sealed class KubeletNodeTests(KubeletNodeFixture fixture) : IClassFixture
     private string Kubectl(params string[] args)
     {
         var psi = new ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add($"--server={fixture.Node.ApiUri}");
         psi.ArgumentList.Add($"--cache-dir={Path.Combine(fixture.Scratch, "kubectl-cache")}");
         foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["KUBECONFIG"] = "/dev/null";
+        psi.Environment["KUBECONFIG"] = fixture.Node.KubeconfigPath;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

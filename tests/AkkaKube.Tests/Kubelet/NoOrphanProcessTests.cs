@@ -9,7 +9,6 @@ namespace AkkaKube.Tests.Kubelet;
 /// <summary>Process-level: containers never outlive their node process, even after kill -9 of the node.</summary>
 public sealed class NoOrphanProcessTests
 {
-    private static readonly HttpClient Http = new(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
 
     /// <summary>PIDs of processes whose environment holds NAME=value.</summary>
     private static List<int> ProcessesWithEnv(string entry)
@@ -56,7 +55,9 @@ public sealed class NoOrphanProcessTests
         var pids = new List<int>();
         try
         {
-            var api = $"http://127.0.0.1:{apiPort}";
+            // the admin kubeconfig from the node's own cluster CA, as `up` writes it
+            using var http = Actors.Security.KubeconfigCredentials.Load(AkkaKube.Cli.LocalClusterLauncher.WriteKubeconfig(dir.Path, apiPort))
+                .CreateClient(TimeSpan.FromSeconds(10), h => h.UseProxy = false);
             var (name, value) = (marker.Split('=')[0], marker.Split('=')[1]);
             var pod = new JsonObject
             {
@@ -81,7 +82,7 @@ public sealed class NoOrphanProcessTests
             {
                 try
                 {
-                    using var r = await Http.PostAsync($"{api}/api/v1/namespaces/default/pods", new StringContent(pod.ToJsonString(), Encoding.UTF8, "application/json"));
+                    using var r = await http.PostAsync("/api/v1/namespaces/default/pods", new StringContent(pod.ToJsonString(), Encoding.UTF8, "application/json"));
                     if (r.IsSuccessStatusCode || r.StatusCode == HttpStatusCode.Conflict) break;
                 }
                 catch (HttpRequestException) { }

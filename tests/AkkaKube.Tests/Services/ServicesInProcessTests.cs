@@ -182,7 +182,7 @@ public sealed class ServicesInProcessTests(ProxyOnlyNode node) : IClassFixture<P
 
     private async Task<(HttpStatusCode Code, string Body)> PostService(string name, string spec)
     {
-        using var http = new HttpClient { BaseAddress = node.ApiUri };
+        using var http = node.NewHttpClient();
         var body = $$"""{"apiVersion":"v1","kind":"Service","metadata":{"name":"{{name}}"},"spec":{{spec}}}""";
         using var content = new StringContent(body, Encoding.UTF8);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -231,7 +231,9 @@ public sealed class ServicesInProcessTests(ProxyOnlyNode node) : IClassFixture<P
         var kubernetesIp = serviceNetwork.KubernetesServiceIp.ToString();
         Assert.Equal(kubernetesIp, svc["spec"]!["clusterIP"]!.GetValue<string>());
 
-        using var http = new HttpClient { BaseAddress = new Uri($"http://{kubernetesIp}:443"), Timeout = TimeSpan.FromSeconds(5) };
+        // HTTPS through the service address: the serving certificate names the ClusterIP, as in-cluster clients expect
+        using var http = node.NewHttpClient(TimeSpan.FromSeconds(5));
+        http.BaseAddress = new Uri($"https://{kubernetesIp}:443");
         var deadline = DateTime.UtcNow + Patience;
         while (true)
         {

@@ -1,0 +1,124 @@
+using System.Text;
+using AkkaKube.Actors.Client;
+using Microsoft.AspNetCore.Http;
+
+namespace AkkaKube.Actors.ApiServer.OpenApi;
+
+/// <summary>
+/// The generated documents of this apiserver's served kinds, built once per set of kinds (built-in
+/// kinds at start-up; again only when the served kinds change) and kept serialized with their hashes.
+/// </summary>
+public static class OpenApiService
+{
+    private static readonly Lock Gate = new();
+    private static ModelSchemas? _models;
+    private static (string Key, OpenApiDocuments Documents)? _current;
+
+    /// <summary>How long reading the models' descriptions took (once per process).</summary>
+    public static TimeSpan DescriptionsLoadTime { get; private set; }
+
+    /// <summary>The kinds this apiserver serves.</summary>
+    public static IReadOnlyList<OpenApiKind> Served() => ApiResource.All.Select(r => new OpenApiKind(r)).ToList();
+
+    public static OpenApiDocuments Current() => For(Served());
+
+    /// <summary>Starts generating in the background, so the first kubectl apply does not wait for it.</summary>
+    public static void Warm() => _ = Task.Run(Current);
+
+    public static OpenApiDocuments For(IReadOnlyList<OpenApiKind> kinds)
+    {
+        var key = Fingerprint(kinds);
+        if (_current is { } c && c.Key == key) return c.Documents;
+        lock (Gate)
+        {
+            if (_current is { } again && again.Key == key) return again.Documents;
+            if (_models is null)
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var docs = ModelDocs.Load();
+                DescriptionsLoadTime = clock.Elapsed;
+                _models = new ModelSchemas(docs);
+            }
+            var documents = OpenApiDocuments.Build(kinds, _models);
+            _current = (key, documents);
+            return documents;
+        }
+    }
+
+    private static string Fingerprint(IReadOnlyList<OpenApiKind> kinds)
+    {
+        var sb = new StringBuilder();
+        foreach (var k in kinds)
+        {
+            var r = k.Resource;
+            sb.Append(r.Group).Append('/').Append(r.Version).Append('/').Append(r.Resource).Append('/').Append(r.Kind)
+              .Append(r.Namespaced ? "/ns" : "/cluster").Append('/').AppendJoin(',', r.Verbs).Append('/')
+              .AppendJoin(',', r.Subresources.Select(s => $"{s.Name}:{s.Group}/{s.Version}/{s.Kind}"));
+            if (k.Schema is not null) sb.Append('/').Append(k.Schema.ToJsonString());
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+}
+
+/// <summary>
+/// GET /openapi/v2 and /openapi/v3[/{api/v1 | apis/g/v}] as kube-apiserver serves them: ETag and
+/// If-None-Match, immutable caching of a ?hash= URL, and a redirect from an outdated hash to the
+/// current one. /openapi/v2 is JSON only: kubectl asks for it in protobuf and, on 406, goes on
+/// with its compiled-in types.
+/// </summary>
+public static class OpenApiEndpoint
+{
+    public static async Task ServeAsync(HttpContext ctx, string[] segs)
+    {
+        var documents = OpenApiService.Current();
+        if (segs is [_, "v2"])
+        {
+            if (!AcceptsJson(ctx.Request.Headers.Accept.ToString()))
+                throw new ApiException(406, "NotAcceptable", "only the following media types are accepted: application/json");
+            await Serve(ctx, documents.V2, immutable: false);
+            return;
+        }
+        if (segs is [_, "v3"])
+        {
+            await Serve(ctx, documents.V3Root, immutable: false);
+            return;
+        }
+        if (segs.Length > 2 && segs[1] == "v3" && documents.V3.TryGetValue(string.Join('/', segs[2..]), out var blob))
+        {
+            var asked = ctx.Request.Query["hash"].ToString();
+            if (asked.Length > 0 && asked != blob.Hash)
+            {
+                // An outdated hash (the served kinds changed): send the client to the current document.
+                ctx.Response.StatusCode = 301;
+                ctx.Response.Headers.Location = $"{ctx.Request.Path}?hash={blob.Hash}";
+                ctx.Response.Headers.CacheControl = "no-cache, no-store, must-revalidate";
+                return;
+            }
+            await Serve(ctx, blob, immutable: asked.Length > 0);
+            return;
+        }
+        throw ApiException.NotFound("the server could not find the requested resource");
+    }
+
+    private static bool AcceptsJson(string accept) =>
+        accept.Length == 0 || accept.Split(',').Select(a => a.Split(';')[0].Trim()).Any(t => t is "application/json" or "*/*" or "application/*");
+
+    private static async Task Serve(HttpContext ctx, OpenApiBlob blob, bool immutable)
+    {
+        var etag = $"\"{blob.Hash}\"";
+        ctx.Response.Headers.ETag = etag;
+        ctx.Response.Headers.CacheControl = immutable ? "public, immutable" : "no-cache, private";
+        ctx.Response.Headers.Vary = "Accept";
+        if (ctx.Request.Headers.IfNoneMatch.Any(v => v == etag))
+        {
+            ctx.Response.StatusCode = 304;
+            return;
+        }
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        ctx.Response.ContentLength = blob.Json.Length;
+        if (!HttpMethods.IsHead(ctx.Request.Method))
+            await ctx.Response.Body.WriteAsync(blob.Json, ctx.RequestAborted);
+    }
+}

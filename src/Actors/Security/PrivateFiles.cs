@@ -1,0 +1,84 @@
+namespace AkkaKube.Actors.Security;
+
+/// <summary>
+/// Files only the cluster's own user may read: the data directory (0700) and keys, tokens and the store (0600).
+/// Pods run as the node's user too, so the modes keep other local users out, not the pods; see docs/security.md.
+/// </summary>
+public static class PrivateFiles
+{
+    public const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>Creates <paramref name="path"/> (and parents) and narrows it to 0700.</summary>
+    public static void EnsureDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+            return;
+        }
+        Directory.CreateDirectory(path, DirectoryMode);
+        if (File.GetUnixFileMode(path) != DirectoryMode) File.SetUnixFileMode(path, DirectoryMode);
+    }
+
+    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> with mode 0600 from the first byte on (temp file + rename).</summary>
+    public static void WriteAllText(string path, string text)
+    {
+        var temp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        var options = new FileStreamOptions { Mode = System.IO.FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = FileMode;
+        using (var stream = new FileStream(temp, options))
+        using (var writer = new StreamWriter(stream))
+            writer.Write(text);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>Creates an empty 0600 file unless one exists (a racing creator wins, which is fine).</summary>
+    public static void CreateIfAbsent(string path)
+    {
+        var options = new FileStreamOptions { Mode = System.IO.FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = FileMode;
+        try
+        {
+            using var _ = new FileStream(path, options);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+        }
+    }
+
+    /// <summary>The Unix mode of <paramref name="path"/> (null on Windows).</summary>
+    public static UnixFileMode? ModeOf(string path) => OperatingSystem.IsWindows() ? null : File.GetUnixFileMode(path);
+
+    /// <summary>Narrows an existing file to 0600 (e.g. the SQLite store, which the database library creates).</summary>
+    public static void Restrict(string path)
+    {
+        if (OperatingSystem.IsWindows() || !File.Exists(path)) return;
+        if (File.GetUnixFileMode(path) != FileMode) File.SetUnixFileMode(path, FileMode);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> holding an exclusive lock file, so processes sharing a data directory
+    /// (several local nodes starting at once) create a CA or token once, not each their own.
+    /// </summary>
+    public static T WithLock<T>(string lockFile, Func<T> action)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var options = new FileStreamOptions { Mode = System.IO.FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = FileMode;
+        FileStream? held = null;
+        while (held is null)
+        {
+            try
+            {
+                held = new FileStream(lockFile, options);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(50); // another process holds the lock (FileShare.None is flock on Unix)
+            }
+        }
+        using (held)
+            return action();
+    }
+}
