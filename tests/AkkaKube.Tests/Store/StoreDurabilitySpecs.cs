@@ -140,7 +140,7 @@ public sealed class StoreDiskFullSpecs
         try
         {
             await node.InitializeAsync();
-            using var http = new HttpClient { BaseAddress = node.ApiUri, Timeout = TimeSpan.FromSeconds(60) };
+            using var http = node.NewHttpClient(TimeSpan.FromSeconds(60));
             await Eventually(async () => (await http.PostAsync("/api/v1/namespaces", Json("""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"disk"}}"""))).StatusCode
                 is HttpStatusCode.Created or HttpStatusCode.Conflict);
 
