@@ -7,6 +7,7 @@ using AkkaKube.Actors.Cluster;
 using AkkaKube.Host;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Bench;
 

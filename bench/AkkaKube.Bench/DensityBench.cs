@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Akka.Actor;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Store;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Bench;
 
@@ -144,7 +145,7 @@ public sealed class DensityBench : IBenchmark
             });
             Receive<Watching>(w => _watchId = w.WatchId);
             Receive<Failed>(_ => Timers.StartSingleTimer("relist", new StartInformer(_api!), TimeSpan.FromMilliseconds(500)));
-            Receive<StoreProtocol.WatchEvent>(e =>
+            Receive<WatchProtocol.WatchEvent>(e =>
             {
                 if (e.Type is not ("ADDED" or "MODIFIED")) return;
                 using var doc = JsonDocument.Parse(e.ObjectJson);
@@ -153,7 +154,7 @@ public sealed class DensityBench : IBenchmark
                     root.TryGetProperty(a, out var x) && x.ValueKind == JsonValueKind.Object && x.TryGetProperty(b, out var y) && y.ValueKind == JsonValueKind.String ? y.GetString() : null;
                 See(Get("metadata", "name") ?? "", Get("spec", "nodeName"), Get("status", "phase"));
             });
-            Receive<StoreProtocol.WatchEnded>(_ => { _watchId = ""; List(); });
+            Receive<WatchProtocol.WatchEnded>(_ => { _watchId = ""; List(); });
             Receive<CountRunning>(_ => Sender.Tell(_running.Count));
             Receive<GetStages>(_ => Sender.Tell(new Stages([.. _created.Values], [.. _bound.Values], [.. _runningAt.Values])));
             ReceiveAny(_ => { });

@@ -11,6 +11,7 @@ using AkkaKube.Actors.Kubelet;
 using AkkaKube.Host;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Bench;
 

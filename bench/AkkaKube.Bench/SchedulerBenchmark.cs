@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Akka.Actor;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Scheduler;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Bench;
 

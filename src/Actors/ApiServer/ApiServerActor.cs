@@ -6,7 +6,8 @@ using Akka.Routing;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Store;
-using static AkkaKube.Actors.ApiServer.ApiServerProtocol;
+using static AkkaKube.Actors.Machinery.ApiServerProtocol;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.ApiServer;
 
@@ -41,7 +42,7 @@ public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTim
         Receive<StoreReady>(ready =>
         {
             var log = _log;
-            _pipeline = new ApiPipeline(ready.Store, _settings, new Eviction.PodDisruptionBudgetPolicy(ready.Store, _settings.StoreTimeout), onUnexpected: e => log.Error(e, "unexpected error in the apiserver pipeline"),
+            _pipeline = new ApiPipeline(ready.Store, _settings, Registry.ApiRegistryExtension.Get(Context.System).Registry, new Eviction.PodDisruptionBudgetPolicy(ready.Store, _settings.StoreTimeout), onUnexpected: e => log.Error(e, "unexpected error in the apiserver pipeline"),
                 serviceAllocator: () => registry.TryGet<Services.ServiceAllocator>(out var allocator) ? allocator : null);
             Stash.UnstashAll();
             Become(Serving);

@@ -1,3 +1,4 @@
+using AkkaKube.Actors.Machinery;
 namespace AkkaKube.Actors.ApiServer;
 
 /// <summary>

@@ -1,10 +1,14 @@
 using System.Text.Json.Nodes;
-using AkkaKube.Actors.Client;
+using AkkaKube.Actors.ApiServer.Registry;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.ApiServer;
 
-/// <summary>Discovery documents (aggregated v2 and legacy) and /version. OpenAPI is generated in OpenApi/.</summary>
-public static class Discovery
+/// <summary>
+/// Discovery documents (aggregated v2 and legacy) and /version (OpenAPI is generated in OpenApi/),
+/// all generated from the <see cref="ApiRegistry"/> (a kind registered at run time shows up at once).
+/// </summary>
+public sealed class Discovery(ApiRegistry registry)
 {
     public const string AggregatedV2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
     public const string AggregatedV2Beta1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList";
@@ -33,46 +37,50 @@ public static class Discovery
         ["platform"] = "linux/amd64",
     };
 
-    public static JsonObject Aggregated(bool core, string contentType)
+    public JsonObject Aggregated(bool core, string contentType)
     {
         var apiVersion = contentType == AggregatedV2Beta1 ? "apidiscovery.k8s.io/v2beta1" : "apidiscovery.k8s.io/v2";
         var items = new JsonArray();
-        foreach (var group in ApiResource.Groups.Where(g => (g.Length == 0) == core))
+        foreach (var group in registry.Groups.Where(g => (g.Length == 0) == core))
         {
-            var resources = new JsonArray();
-            foreach (var r in ApiResource.All.Where(r => r.Group == group))
-            {
-                var subs = new JsonArray();
-                foreach (var s in r.Subresources)
-                    subs.Add(new JsonObject
-                    {
-                        ["subresource"] = s.Name,
-                        ["responseKind"] = new JsonObject { ["group"] = s.Group, ["version"] = s.Version, ["kind"] = s.Kind },
-                        ["verbs"] = Arr(s.Verbs),
-                    });
-                var entry = new JsonObject
-                {
-                    ["resource"] = r.Resource,
-                    ["responseKind"] = new JsonObject { ["group"] = r.Group, ["version"] = r.Version, ["kind"] = r.Kind },
-                    ["scope"] = r.Namespaced ? "Namespaced" : "Cluster",
-                    ["singularResource"] = r.Singular,
-                    ["verbs"] = Arr(r.Verbs),
-                };
-                if (r.ShortNames.Count > 0) entry["shortNames"] = Arr(r.ShortNames);
-                if (r.Categories.Count > 0) entry["categories"] = Arr(r.Categories);
-                if (subs.Count > 0) entry["subresources"] = subs;
-                resources.Add(entry);
-            }
+            var versions = new JsonArray();
+            foreach (var version in registry.VersionsOf(group))
+                versions.Add(new JsonObject { ["version"] = version, ["resources"] = AggregatedResources(group, version), ["freshness"] = "Current" });
             var meta = new JsonObject { ["creationTimestamp"] = null };
             if (group.Length > 0) meta["name"] = group;
-            items.Add(new JsonObject
-            {
-                ["metadata"] = meta,
-                ["versions"] = new JsonArray(new JsonObject { ["version"] = "v1", ["resources"] = resources, ["freshness"] = "Current" }),
-            });
+            items.Add(new JsonObject { ["metadata"] = meta, ["versions"] = versions });
         }
         if (!core) items.Add(MetricsEndpoint.AggregatedGroup());
         return new JsonObject { ["kind"] = "APIGroupDiscoveryList", ["apiVersion"] = apiVersion, ["metadata"] = new JsonObject(), ["items"] = items };
+    }
+
+    private JsonArray AggregatedResources(string group, string version)
+    {
+        var resources = new JsonArray();
+        foreach (var r in registry.All.Where(r => r.Group == group && r.Version == version))
+        {
+            var subs = new JsonArray();
+            foreach (var s in r.Subresources)
+                subs.Add(new JsonObject
+                {
+                    ["subresource"] = s.Name,
+                    ["responseKind"] = new JsonObject { ["group"] = s.Group, ["version"] = s.Version, ["kind"] = s.Kind },
+                    ["verbs"] = Arr(s.Verbs),
+                });
+            var entry = new JsonObject
+            {
+                ["resource"] = r.Resource,
+                ["responseKind"] = new JsonObject { ["group"] = r.Group, ["version"] = r.Version, ["kind"] = r.Kind },
+                ["scope"] = r.Namespaced ? "Namespaced" : "Cluster",
+                ["singularResource"] = r.Singular,
+                ["verbs"] = Arr(r.Verbs),
+            };
+            if (r.ShortNames.Count > 0) entry["shortNames"] = Arr(r.ShortNames);
+            if (r.Categories.Count > 0) entry["categories"] = Arr(r.Categories);
+            if (subs.Count > 0) entry["subresources"] = subs;
+            resources.Add(entry);
+        }
+        return resources;
     }
 
     public static JsonObject LegacyApi(string serverAddress) => new()
@@ -82,31 +90,36 @@ public static class Discovery
         ["serverAddressByClientCIDRs"] = new JsonArray(new JsonObject { ["clientCIDR"] = "0.0.0.0/0", ["serverAddress"] = serverAddress }),
     };
 
-    public static JsonObject LegacyApis()
+    public JsonObject LegacyApis()
     {
         var groups = new JsonArray();
-        foreach (var g in ApiResource.Groups.Where(g => g.Length > 0))
-        {
-            var gv = new JsonObject { ["groupVersion"] = $"{g}/v1", ["version"] = "v1" };
-            groups.Add(new JsonObject { ["name"] = g, ["versions"] = new JsonArray(gv.DeepClone()), ["preferredVersion"] = gv });
-        }
+        foreach (var g in registry.Groups.Where(g => g.Length > 0))
+            groups.Add(GroupEntry(g));
         var metrics = MetricsEndpoint.LegacyGroup();
         groups.Add(new JsonObject { ["name"] = MetricsEndpoint.Group, ["versions"] = metrics["versions"]!.DeepClone(), ["preferredVersion"] = metrics["preferredVersion"]!.DeepClone() });
         return new JsonObject { ["kind"] = "APIGroupList", ["apiVersion"] = "v1", ["groups"] = groups };
     }
 
-    public static JsonObject? LegacyGroup(string group)
+    /// <summary>An APIGroup: its versions, the first registered being the preferred one.</summary>
+    private JsonObject GroupEntry(string group)
     {
-        if (!ApiResource.Groups.Contains(group) || group.Length == 0) return null;
-        var gv = new JsonObject { ["groupVersion"] = $"{group}/v1", ["version"] = "v1" };
-        return new JsonObject { ["kind"] = "APIGroup", ["apiVersion"] = "v1", ["name"] = group, ["versions"] = new JsonArray(gv.DeepClone()), ["preferredVersion"] = gv };
+        var versions = new JsonArray();
+        foreach (var v in registry.VersionsOf(group)) versions.Add(new JsonObject { ["groupVersion"] = $"{group}/{v}", ["version"] = v });
+        return new JsonObject { ["name"] = group, ["versions"] = versions, ["preferredVersion"] = versions[0]!.DeepClone() };
     }
 
-    public static JsonObject? ResourceList(string group, string version)
+    public JsonObject? LegacyGroup(string group)
     {
-        if (!ApiResource.IsServedGroupVersion(group, version)) return null;
+        if (!registry.Groups.Contains(group) || group.Length == 0) return null;
+        var entry = GroupEntry(group);
+        return new JsonObject { ["kind"] = "APIGroup", ["apiVersion"] = "v1", ["name"] = group, ["versions"] = entry["versions"]!.DeepClone(), ["preferredVersion"] = entry["preferredVersion"]!.DeepClone() };
+    }
+
+    public JsonObject? ResourceList(string group, string version)
+    {
+        if (!registry.IsServedGroupVersion(group, version)) return null;
         var resources = new JsonArray();
-        foreach (var r in ApiResource.All.Where(r => r.Group == group && r.Version == version))
+        foreach (var r in registry.All.Where(r => r.Group == group && r.Version == version))
         {
             var entry = new JsonObject
             {

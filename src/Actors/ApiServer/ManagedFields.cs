@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 
+using AkkaKube.Actors.Machinery;
+
 namespace AkkaKube.Actors.ApiServer;
 
 /// <summary>
@@ -40,7 +42,7 @@ public static class ManagedFields
             case JsonObject o when o.Count > 0:
                 foreach (var (k, v) in o) Collect(v, [.. path, $"f:{k}"], leaves, [.. fieldPath, k]);
                 break;
-            case JsonArray a when a.Count > 0 && fieldPath.Count > 0 && Patching.MergeKeyFor(fieldPath, "") is { } mk && a.All(e => e is JsonObject eo && eo[mk] is not null):
+            case JsonArray a when a.Count > 0 && fieldPath.Count > 0 && Registry.MergeKeys.Common(fieldPath) is { } mk && a.All(e => e is JsonObject eo && eo[mk] is not null):
                 foreach (var e in a.OfType<JsonObject>())
                 {
                     var keyJson = new JsonObject { [mk] = e[mk]!.DeepClone() }.ToJsonString();
@@ -98,7 +100,7 @@ public static class ManagedFields
     {
         var leaves = new HashSet<string>();
         foreach (var e in entries.OfType<JsonObject>())
-            if (Admission.Str(e["manager"]) == manager && Admission.Str(e["operation"]) == "Apply" && e["fieldsV1"] is JsonObject t)
+            if (Meta.Str(e["manager"]) == manager && Meta.Str(e["operation"]) == "Apply" && e["fieldsV1"] is JsonObject t)
                 FromTree(t, [], leaves);
         return leaves;
     }
@@ -107,7 +109,7 @@ public static class ManagedFields
     {
         var leaves = new HashSet<string>();
         foreach (var e in entries.OfType<JsonObject>())
-            if (Admission.Str(e["manager"]) != manager && e["fieldsV1"] is JsonObject t)
+            if (Meta.Str(e["manager"]) != manager && e["fieldsV1"] is JsonObject t)
                 FromTree(t, [], leaves);
         return leaves;
     }
@@ -118,8 +120,8 @@ public static class ManagedFields
         var conflicts = new List<Conflict>();
         foreach (var e in entries.OfType<JsonObject>())
         {
-            var other = Admission.Str(e["manager"]);
-            if (other == manager || Admission.Str(e["operation"]) != "Apply" || e["fieldsV1"] is not JsonObject t) continue;
+            var other = Meta.Str(e["manager"]);
+            if (other == manager || Meta.Str(e["operation"]) != "Apply" || e["fieldsV1"] is not JsonObject t) continue;
             var owned = new HashSet<string>();
             FromTree(t, [], owned);
             foreach (var leaf in mine.Intersect(owned))
@@ -137,9 +139,9 @@ public static class ManagedFields
         var result = new JsonArray();
         foreach (var e in entries.OfType<JsonObject>())
         {
-            if (Admission.Str(e["manager"]) == manager && Admission.Str(e["operation"]) == "Apply") continue;
+            if (Meta.Str(e["manager"]) == manager && Meta.Str(e["operation"]) == "Apply") continue;
             var copy = (JsonObject)e.DeepClone();
-            var mine = taken.Where(t => t.Manager == Admission.Str(e["manager"])).Select(t => t.Key).ToHashSet();
+            var mine = taken.Where(t => t.Manager == Meta.Str(e["manager"])).Select(t => t.Key).ToHashSet();
             if (mine.Count > 0 && copy["fieldsV1"] is JsonObject t)
             {
                 var owned = new HashSet<string>();

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Akka.Actor;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Kubelet;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.ApiServer;
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.ApiServer;
 
@@ -10,17 +11,7 @@ public static class Patching
 {
     // ---------------- JSON merge patch (RFC 7386) ----------------
 
-    public static JsonNode? MergePatch(JsonNode? target, JsonNode? patch)
-    {
-        if (patch is not JsonObject p) return patch?.DeepClone();
-        var result = target is JsonObject t ? (JsonObject)t.DeepClone() : new JsonObject();
-        foreach (var (key, value) in p)
-        {
-            if (value is null) result.Remove(key);
-            else result[key] = MergePatch(result[key], value);
-        }
-        return result;
-    }
+    public static JsonNode? MergePatch(JsonNode? target, JsonNode? patch) => Machinery.JsonMergePatch.Apply(target, patch);
 
     // ---------------- JSON patch (RFC 6902) ----------------
 
@@ -143,19 +134,19 @@ public static class Patching
     // ---------------- strategic merge patch ----------------
 
     /// <summary>
-    /// Strategic merge patch with the merge keys of k8s.io/api (containers by name, ports by
-    /// containerPort — Service ports by port —, env by name, conditions by type…), merged primitive
+    /// Strategic merge patch with the kind's merge keys (its strategy's <see cref="Registry.ResourceStrategy.MergeKey"/>:
+    /// containers by name, ports by containerPort — Service ports by port —, env by name, conditions by type…), merged primitive
     /// finalizers, null deletes a key, and the directives $patch (delete/replace/merge),
     /// $setElementOrder/&lt;list&gt;, $retainKeys and $deleteFromPrimitiveList/&lt;list&gt;.
     /// Lists without a merge key are atomic (replaced whole).
     /// </summary>
-    public static JsonNode? StrategicMerge(JsonNode? target, JsonNode? patch, string kind)
+    public static JsonNode? StrategicMerge(JsonNode? target, JsonNode? patch, Func<IReadOnlyList<string>, string?> mergeKey)
     {
         if (patch is not JsonObject) throw ApiException.BadRequest("strategic merge patch must be a JSON object");
-        return MergeObject(target as JsonObject, (JsonObject)patch, [], kind);
+        return MergeObject(target as JsonObject, (JsonObject)patch, [], mergeKey);
     }
 
-    private static JsonObject MergeObject(JsonObject? target, JsonObject patch, List<string> path, string kind)
+    private static JsonObject MergeObject(JsonObject? target, JsonObject patch, List<string> path, Func<IReadOnlyList<string>, string?> mergeKey)
     {
         if (patch["$patch"] is JsonValue pv && pv.TryGetValue<string>(out var directive))
         {
@@ -198,10 +189,10 @@ public static class Patching
             switch (value)
             {
                 case JsonObject po:
-                    result[key] = MergeObject(result[key] as JsonObject, po, childPath, kind);
+                    result[key] = MergeObject(result[key] as JsonObject, po, childPath, mergeKey);
                     break;
                 case JsonArray pa:
-                    result[key] = MergeList(result[key] as JsonArray, pa, childPath, kind);
+                    result[key] = MergeList(result[key] as JsonArray, pa, childPath, mergeKey);
                     break;
                 default:
                     result[key] = value.DeepClone();
@@ -215,7 +206,7 @@ public static class Patching
         return result;
     }
 
-    private static JsonArray MergeList(JsonArray? target, JsonArray patch, List<string> path, string kind)
+    private static JsonArray MergeList(JsonArray? target, JsonArray patch, List<string> path, Func<IReadOnlyList<string>, string?> mergeKey)
     {
         var field = path[^1];
         // {"$patch":"replace"} inside a list: the rest of the patch list replaces the list.
@@ -236,18 +227,18 @@ public static class Patching
             return merged;
         }
 
-        var mergeKey = MergeKeyFor(path, kind);
-        if (mergeKey is null || patch.Any(e => e is not JsonObject))
+        var key = mergeKey(path);
+        if (key is null || patch.Any(e => e is not JsonObject))
             return (JsonArray)StripDirectives(patch.DeepClone())!;
 
         var result = target is null ? new JsonArray() : (JsonArray)target.DeepClone();
         foreach (var element in patch.OfType<JsonObject>())
         {
-            var keyValue = element[mergeKey]?.ToJsonString();
+            var keyValue = element[key]?.ToJsonString();
             var isDelete = element["$patch"]?.GetValue<string>() == "delete";
             var index = -1;
             for (var i = 0; i < result.Count; i++)
-                if (result[i] is JsonObject existing && existing[mergeKey]?.ToJsonString() == keyValue && keyValue is not null)
+                if (result[i] is JsonObject existing && existing[key]?.ToJsonString() == keyValue && keyValue is not null)
                 {
                     index = i;
                     break;
@@ -258,32 +249,14 @@ public static class Patching
                 continue;
             }
             if (index >= 0)
-                result[index] = MergeObject((JsonObject)result[index]!, element, path, kind);
+                result[index] = MergeObject((JsonObject)result[index]!, element, path, mergeKey);
             else
-                result.Add(MergeObject(null, element, path, kind));
+                result.Add(MergeObject(null, element, path, mergeKey));
         }
         return result;
     }
 
     private static bool IsMergedPrimitiveList(string field) => field == "finalizers";
-
-    /// <summary>The merge key of the list at <paramref name="path"/> (k8s.io/api v0.32 struct tags), or null when atomic.</summary>
-    public static string? MergeKeyFor(IReadOnlyList<string> path, string kind)
-    {
-        var field = path[^1];
-        return field switch
-        {
-            "containers" or "initContainers" or "ephemeralContainers" or "imagePullSecrets" or "volumes" or "env" => "name",
-            "ports" when kind == "Service" && path.Count == 2 && path[0] == "spec" => "port",
-            "ports" when path.Contains("containers") || path.Contains("initContainers") || path.Contains("ephemeralContainers") => "containerPort",
-            "volumeMounts" => "mountPath",
-            "volumeDevices" => "devicePath",
-            "hostAliases" => "ip",
-            "conditions" or "addresses" => "type",
-            "ownerReferences" => "uid",
-            _ => null,
-        };
-    }
 
     private static JsonNode? StripDirectives(JsonNode? node)
     {

@@ -5,6 +5,7 @@ using Akka.Actor;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Kubelet;
 using Microsoft.AspNetCore.Http;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.ApiServer;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.ApiServer;
 
@@ -20,10 +21,13 @@ public static class Protobuf
 
     public sealed record F(int Num, string Json, T Type, bool Repeated = false, string? Msg = null, bool KeepZero = false);
 
-    private static Dictionary<int, F> M(params F[] fields) => fields.ToDictionary(f => f.Num);
+    public static Dictionary<int, F> M(params F[] fields) => fields.ToDictionary(f => f.Num);
 
-    /// <summary>The schema: message name → field number → JSON name and type (k8s.io/api numbering).</summary>
-    public static readonly Dictionary<string, Dictionary<int, F>> Schema = new()
+    /// <summary>
+    /// The messages shared by kinds (k8s.io/api numbering): metadata, selectors, pod templates. Each kind's own
+    /// messages come from its strategy (<see cref="Registry.ResourceStrategy.ProtobufMessages"/>).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, Dictionary<int, F>> Common = new Dictionary<string, Dictionary<int, F>>
     {
         ["ObjectMeta"] = M(
             new F(1, "name", T.Str), new F(2, "generateName", T.Str), new F(3, "namespace", T.Str),
@@ -32,14 +36,6 @@ public static class Protobuf
             new F(14, "finalizers", T.Str, Repeated: true)),
         ["LabelSelector"] = M(new F(1, "matchLabels", T.MapStr), new F(2, "matchExpressions", T.Msg, true, "LabelSelectorRequirement")),
         ["LabelSelectorRequirement"] = M(new F(1, "key", T.Str), new F(2, "operator", T.Str), new F(3, "values", T.Str, true)),
-        ["Deployment"] = M(new F(1, "metadata", T.Msg, Msg: "ObjectMeta"), new F(2, "spec", T.Msg, Msg: "DeploymentSpec"), new F(3, "status", T.Msg, Msg: "Empty")),
-        ["DeploymentSpec"] = M(
-            new F(1, "replicas", T.Int32, KeepZero: true), new F(2, "selector", T.Msg, Msg: "LabelSelector"),
-            new F(3, "template", T.Msg, Msg: "PodTemplateSpec"), new F(4, "strategy", T.Msg, Msg: "DeploymentStrategy"),
-            new F(5, "minReadySeconds", T.Int32), new F(6, "revisionHistoryLimit", T.Int32, KeepZero: true),
-            new F(7, "paused", T.Bool), new F(9, "progressDeadlineSeconds", T.Int32, KeepZero: true)),
-        ["DeploymentStrategy"] = M(new F(1, "type", T.Str), new F(2, "rollingUpdate", T.Msg, Msg: "RollingUpdateDeployment")),
-        ["RollingUpdateDeployment"] = M(new F(1, "maxUnavailable", T.IntOrStr), new F(2, "maxSurge", T.IntOrStr)),
         ["PodTemplateSpec"] = M(new F(1, "metadata", T.Msg, Msg: "ObjectMeta"), new F(2, "spec", T.Msg, Msg: "PodSpec")),
         ["PodSpec"] = M(
             new F(2, "containers", T.Msg, true, "Container"), new F(3, "restartPolicy", T.Str),
@@ -58,25 +54,29 @@ public static class Protobuf
         ["ContainerPort"] = M(new F(1, "name", T.Str), new F(2, "hostPort", T.Int32), new F(3, "containerPort", T.Int32), new F(4, "protocol", T.Str), new F(5, "hostIP", T.Str)),
         ["EnvVar"] = M(new F(1, "name", T.Str), new F(2, "value", T.Str)),
         ["ResourceRequirements"] = M(new F(1, "limits", T.MapMsg, Msg: "Quantity"), new F(2, "requests", T.MapMsg, Msg: "Quantity")),
-        ["Namespace"] = M(new F(1, "metadata", T.Msg, Msg: "ObjectMeta"), new F(2, "spec", T.Msg, Msg: "NamespaceSpec"), new F(3, "status", T.Msg, Msg: "Empty")),
-        ["NamespaceSpec"] = M(new F(1, "finalizers", T.Str, true)),
-        ["ConfigMap"] = M(new F(1, "metadata", T.Msg, Msg: "ObjectMeta"), new F(2, "data", T.MapStr), new F(3, "binaryData", T.MapBytes), new F(4, "immutable", T.Bool, KeepZero: true)),
-        ["Secret"] = M(new F(1, "metadata", T.Msg, Msg: "ObjectMeta"), new F(2, "data", T.MapBytes), new F(3, "type", T.Str), new F(4, "stringData", T.MapStr), new F(5, "immutable", T.Bool, KeepZero: true)),
-        ["Service"] = M(new F(1, "metadata", T.Msg, Msg: "ObjectMeta"), new F(2, "spec", T.Msg, Msg: "ServiceSpec"), new F(3, "status", T.Msg, Msg: "Empty")),
-        ["ServiceSpec"] = M(
-            new F(1, "ports", T.Msg, true, "ServicePort"), new F(2, "selector", T.MapStr), new F(3, "clusterIP", T.Str),
-            new F(4, "type", T.Str), new F(5, "externalIPs", T.Str, true), new F(7, "sessionAffinity", T.Str),
-            new F(8, "loadBalancerIP", T.Str), new F(10, "externalName", T.Str), new F(11, "externalTrafficPolicy", T.Str),
-            new F(12, "healthCheckNodePort", T.Int32), new F(13, "publishNotReadyAddresses", T.Bool)),
-        ["ServicePort"] = M(new F(1, "name", T.Str), new F(2, "protocol", T.Str), new F(3, "port", T.Int32), new F(4, "targetPort", T.IntOrStr), new F(5, "nodePort", T.Int32)),
         ["Empty"] = M(),
     };
+
+    public static readonly IReadOnlyDictionary<string, Dictionary<int, F>> NoMessages = new Dictionary<string, Dictionary<int, F>>();
+
+    /// <summary>Message definitions of a kind, built with <see cref="M"/>-style field lists.</summary>
+    public static IReadOnlyDictionary<string, Dictionary<int, F>> Messages(params (string Name, F[] Fields)[] messages) =>
+        messages.ToDictionary(m => m.Name, m => m.Fields.ToDictionary(f => f.Num));
+
+    /// <summary>The common messages plus the kinds' own.</summary>
+    public static IReadOnlyDictionary<string, Dictionary<int, F>> Combine(IEnumerable<IReadOnlyDictionary<string, Dictionary<int, F>>> kinds)
+    {
+        var all = new Dictionary<string, Dictionary<int, F>>(Common);
+        foreach (var k in kinds)
+            foreach (var (name, fields) in k) all[name] = fields;
+        return all;
+    }
 
     public static bool IsProtobuf(string? contentType) =>
         contentType is not null && contentType.Split(';')[0].Trim().Equals(MediaType, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Decodes an enveloped object into JSON (with apiVersion and kind); malformed input is 400 BadRequest.</summary>
-    public static JsonObject Decode(ReadOnlySpan<byte> body, List<string> warnings)
+    public static JsonObject Decode(ReadOnlySpan<byte> body, List<string> warnings, IReadOnlyDictionary<string, Dictionary<int, F>> messages)
     {
         if (body.Length < 4 || !body[..4].SequenceEqual(Magic))
             throw ApiException.BadRequest("protobuf body does not start with the Kubernetes envelope prefix \"k8s\\0\"");
@@ -107,10 +107,10 @@ public static class Protobuf
             }
             if (contentEncoding.Length > 0) throw ApiException.BadRequest($"protobuf contentEncoding \"{contentEncoding}\" is not supported");
             if (kind.Length == 0) throw ApiException.BadRequest("protobuf envelope has no kind");
-            if (!Schema.ContainsKey(kind) || kind is "ObjectMeta" or "Empty" || char.IsLower(kind[0]))
+            if (!messages.ContainsKey(kind) || Common.ContainsKey(kind) || kind is "ObjectMeta" or "Empty" || char.IsLower(kind[0]))
                 throw new ApiException(415, "UnsupportedMediaType", $"protobuf bodies of kind {kind} are not supported; send JSON");
             var obj = new JsonObject { ["apiVersion"] = apiVersion, ["kind"] = kind };
-            foreach (var (k, v) in DecodeMessage(raw ?? [], kind, kind, warnings, 0)) obj[k] = v?.DeepClone();
+            foreach (var (k, v) in DecodeMessage(raw ?? [], kind, kind, warnings, 0, messages)) obj[k] = v?.DeepClone();
             return obj;
         }
         catch (ProtoException e)
@@ -119,10 +119,10 @@ public static class Protobuf
         }
     }
 
-    private static JsonObject DecodeMessage(byte[] data, string type, string path, List<string> warnings, int depth)
+    private static JsonObject DecodeMessage(byte[] data, string type, string path, List<string> warnings, int depth, IReadOnlyDictionary<string, Dictionary<int, F>> messages)
     {
         if (depth > 32) throw new ProtoException("nested too deeply");
-        var schema = Schema[type];
+        var schema = messages[type];
         var obj = new JsonObject();
         var reader = new Reader(data);
         while (!reader.End)
@@ -133,7 +133,7 @@ public static class Protobuf
                 if (!reader.SkipIsZero(wire) && type != "Empty") warnings.Add($"protobuf field {num} of {path} ({type}) is not decoded");
                 continue;
             }
-            var value = ReadValue(reader, f, wire, $"{path}.{f.Json}", warnings, depth);
+            var value = ReadValue(reader, f, wire, $"{path}.{f.Json}", warnings, depth, messages);
             if (f.Type is T.MapStr or T.MapBytes or T.MapMsg)
             {
                 var map = obj[f.Json] as JsonObject ?? new JsonObject();
@@ -166,7 +166,7 @@ public static class Protobuf
         _ => false,
     };
 
-    private static object? ReadValue(Reader r, F f, int wire, string path, List<string> warnings, int depth)
+    private static object? ReadValue(Reader r, F f, int wire, string path, List<string> warnings, int depth, IReadOnlyDictionary<string, Dictionary<int, F>> messages)
     {
         void Expect(int w)
         {
@@ -179,7 +179,7 @@ public static class Protobuf
             case T.Int32: Expect(0); return JsonValue.Create((int)r.Varint());
             case T.Int64: Expect(0); return JsonValue.Create((long)r.Varint());
             case T.Bool: Expect(0); return JsonValue.Create(r.Varint() != 0);
-            case T.Msg: Expect(2); return DecodeMessage(r.Bytes(), f.Msg!, path, warnings, depth + 1);
+            case T.Msg: Expect(2); return DecodeMessage(r.Bytes(), f.Msg!, path, warnings, depth + 1, messages);
             case T.Time:
             {
                 Expect(2);
@@ -335,20 +335,20 @@ public static class Protobuf
     // ---------------- encoder (tests and in-cluster tools build protobuf bodies with it) ----------------
 
     /// <summary>Encodes a JSON object of a schema kind into the enveloped protobuf form (the inverse of <see cref="Decode"/>).</summary>
-    public static byte[] Encode(JsonObject obj)
+    public static byte[] Encode(JsonObject obj, IReadOnlyDictionary<string, Dictionary<int, F>> messages)
     {
-        var kind = Admission.Str(obj["kind"]);
-        if (!Schema.ContainsKey(kind)) throw new ArgumentException($"kind {kind} has no protobuf schema");
-        var raw = EncodeMessage(obj, kind);
-        var typeMeta = new Writer().Str(1, Admission.Str(obj["apiVersion"])).Str(2, kind).ToArray();
+        var kind = Meta.Str(obj["kind"]);
+        if (!messages.ContainsKey(kind)) throw new ArgumentException($"kind {kind} has no protobuf schema");
+        var raw = EncodeMessage(obj, kind, messages);
+        var typeMeta = new Writer().Str(1, Meta.Str(obj["apiVersion"])).Str(2, kind).ToArray();
         var unknown = new Writer().Msg(1, typeMeta).Msg(2, raw).Str(3, "").Str(4, "").ToArray();
         return [.. Magic, .. unknown];
     }
 
-    private static byte[] EncodeMessage(JsonObject obj, string type)
+    private static byte[] EncodeMessage(JsonObject obj, string type, IReadOnlyDictionary<string, Dictionary<int, F>> messages)
     {
         var w = new Writer();
-        foreach (var f in Schema[type].Values.OrderBy(f => f.Num))
+        foreach (var f in messages[type].Values.OrderBy(f => f.Num))
         {
             var v = obj[f.Json];
             if (v is null) continue;
@@ -358,7 +358,7 @@ public static class Protobuf
                     foreach (var (k, mv) in (JsonObject)v)
                     {
                         var entry = new Writer().Str(1, k);
-                        var s = Admission.Str(mv);
+                        var s = Meta.Str(mv);
                         if (f.Type == T.MapStr) entry.Str(2, s);
                         else if (f.Type == T.MapBytes) entry.Msg(2, Convert.FromBase64String(s));
                         else entry.Msg(2, new Writer().Str(1, s).ToArray());
@@ -367,22 +367,22 @@ public static class Protobuf
                     break;
                 default:
                     foreach (var item in f.Repeated ? ((JsonArray)v).ToList() : [v])
-                        EncodeValue(w, f, item!);
+                        EncodeValue(w, f, item!, messages);
                     break;
             }
         }
         return w.ToArray();
     }
 
-    private static void EncodeValue(Writer w, F f, JsonNode v)
+    private static void EncodeValue(Writer w, F f, JsonNode v, IReadOnlyDictionary<string, Dictionary<int, F>> messages)
     {
         switch (f.Type)
         {
-            case T.Str: w.Str(f.Num, Admission.Str(v)); break;
-            case T.Bytes: w.Msg(f.Num, Convert.FromBase64String(Admission.Str(v))); break;
+            case T.Str: w.Str(f.Num, Meta.Str(v)); break;
+            case T.Bytes: w.Msg(f.Num, Convert.FromBase64String(Meta.Str(v))); break;
             case T.Int32 or T.Int64: w.Varint(f.Num, (ulong)v.GetValue<long>()); break;
             case T.Bool: w.Varint(f.Num, v.GetValue<bool>() ? 1UL : 0UL); break;
-            case T.Msg: w.Msg(f.Num, EncodeMessage((JsonObject)v, f.Msg!)); break;
+            case T.Msg: w.Msg(f.Num, EncodeMessage((JsonObject)v, f.Msg!, messages)); break;
             case T.Time: w.Msg(f.Num, []); break;
             case T.IntOrStr:
                 var ios = v is JsonValue jv && jv.TryGetValue<string>(out var s)

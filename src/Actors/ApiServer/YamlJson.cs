@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.ApiServer;
 

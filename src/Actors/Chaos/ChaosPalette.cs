@@ -6,6 +6,7 @@ using AkkaKube.Actors.Cmd;
 using AkkaKube.Actors.Controllers;
 using AkkaKube.Actors.Kubelet;
 using AkkaKube.Actors.Store;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Chaos;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Akka.Actor;
-using AkkaKube.Actors.ApiServer;
-using static AkkaKube.Actors.ApiServer.ApiServerProtocol;
+using static AkkaKube.Actors.Machinery.ApiServerProtocol;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Client;
 
@@ -38,13 +38,13 @@ public sealed class ActorKubeApi(IActorRef router, IActorRef? local, TimeSpan ti
         }
         var node = JsonNode.Parse(response.Body) ?? new JsonObject();
         if (response.Code is < 200 or > 299)
-            throw new KubeApiException(response.Code, Admission.Str(node["reason"]) is { Length: > 0 } reason ? reason : ApiStatus.ReasonFor(response.Code),
-                Admission.Str(node["message"]) is { Length: > 0 } message ? message : $"{verb} {r.Partition} failed with {response.Code}");
+            throw new KubeApiException(response.Code, Meta.Str(node["reason"]) is { Length: > 0 } reason ? reason : ApiStatus.ReasonFor(response.Code),
+                Meta.Str(node["message"]) is { Length: > 0 } message ? message : $"{verb} {r.Partition} failed with {response.Code}");
         return node;
     }
 
     private static string Name(JsonObject obj) =>
-        Admission.Str(obj["metadata"]?["name"]) is { Length: > 0 } n ? n : throw new KubeApiException(400, "BadRequest", "metadata.name is required");
+        Meta.Str(obj["metadata"]?["name"]) is { Length: > 0 } n ? n : throw new KubeApiException(400, "BadRequest", "metadata.name is required");
 
     public async Task<JsonObject> GetAsync(ApiResource resource, string? ns, string name, CancellationToken ct = default) =>
         (JsonObject)await Call("get", resource, ns, name, null, null, null, null, ct);
@@ -53,7 +53,7 @@ public sealed class ActorKubeApi(IActorRef router, IActorRef? local, TimeSpan ti
     {
         var node = await Call("list", resource, ns, null, null, Query(options), null, null, ct);
         var items = (node["items"] as JsonArray ?? []).OfType<JsonObject>().Select(o => (JsonObject)o.DeepClone()).ToList();
-        return new ObjectList(items, Admission.Str(node["metadata"]?["resourceVersion"]), Admission.Str(node["metadata"]?["continue"]) is { Length: > 0 } c ? c : null);
+        return new ObjectList(items, Meta.Str(node["metadata"]?["resourceVersion"]), Meta.Str(node["metadata"]?["continue"]) is { Length: > 0 } c ? c : null);
     }
 
     public async Task<JsonObject> CreateAsync(ApiResource resource, string? ns, JsonObject obj, string? subresource = null, CancellationToken ct = default)
@@ -104,7 +104,7 @@ public sealed class ActorKubeApi(IActorRef router, IActorRef? local, TimeSpan ti
         query["resourceVersion"] = resourceVersion;
         query["watchId"] = Guid.NewGuid().ToString("N");
         var node = await Call("watch", resource, ns, null, null, query, null, null, ct, subscriber);
-        return Admission.Str(node["watchId"]);
+        return Meta.Str(node["watchId"]);
     }
 
     public async Task CancelWatchAsync(ApiResource resource, string watchId) =>

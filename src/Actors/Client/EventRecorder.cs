@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Akka.Actor;
 using Akka.Event;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Client;
 

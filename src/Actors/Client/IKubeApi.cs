@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Akka.Actor;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Client;
 
@@ -25,8 +26,8 @@ public interface IKubeApi
 
     /// <summary>
     /// Watch from a resourceVersion ("" or "0" = now). Events arrive at <paramref name="subscriber"/> as
-    /// <see cref="Store.StoreProtocol.WatchEvent"/> (preceded by one <see cref="Store.StoreProtocol.WatchStarted"/>) and the
-    /// stream ends with <see cref="Store.StoreProtocol.WatchEnded"/> (410 Expired → re-list). "" or "0" first delivers the
+    /// <see cref="WatchProtocol.WatchEvent"/> (preceded by one <see cref="WatchProtocol.WatchStarted"/>) and the
+    /// stream ends with <see cref="WatchProtocol.WatchEnded"/> (410 Expired → re-list). "" or "0" first delivers the
     /// current objects as ADDED. Returns the watch id (for <see cref="CancelWatchAsync"/>). Get it with
     /// <c>AkkaKube.Actors.ApiServer.KubeApi.Get(system).Api</c>.
     /// </summary>

@@ -1,16 +1,18 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Akka.Actor;
-using AkkaKube.Actors.Store;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Client;
 
 /// <summary>
-/// An in-memory stand-in for <see cref="IKubeApi"/> with the apiserver semantics components rely on:
-/// generateName, uid/resourceVersion/generation, optimistic concurrency, status and binding subresources,
-/// finalizers and deletionTimestamp, propagationPolicy (Foreground/Orphan finalizers), namespace
-/// Terminating, merge patches, label/field selectors and watches from a resourceVersion. For unit tests
-/// and benchmarks of in-cluster components; no admission, no defaulting beyond what is listed.
+/// The in-memory stand-in for <see cref="IKubeApi"/> (the one used by every unit test and benchmark of
+/// in-cluster components), with the apiserver semantics components rely on: generateName,
+/// uid/resourceVersion/generation, optimistic concurrency, status and binding subresources, finalizers and
+/// deletionTimestamp, propagationPolicy (Foreground/Orphan finalizers), namespace Terminating, graceful pod
+/// deletion (opt-in), merge patches, label/field selectors (the same parser as the store) and watches that
+/// replay what happened since their resourceVersion. No admission, no defaulting beyond what is listed.
 /// </summary>
 public sealed class InMemoryKubeApi : IKubeApi
 {
@@ -30,7 +32,29 @@ public sealed class InMemoryKubeApi : IKubeApi
 
     public Func<DateTime> Clock { get; set; } = () => DateTime.UtcNow;
 
-    public int Calls;
+    /// <summary>Every call as "verb partition[/subresource]" ("get nodes", "patch nodes/status"), in order.</summary>
+    public ConcurrentQueue<string> Calls { get; } = new();
+
+    /// <summary>Fail every call to these partitions (e.g. "nodes") with 503 while present.</summary>
+    public ConcurrentDictionary<string, bool> Unavailable { get; } = new();
+
+    /// <summary>
+    /// Delete bound, unfinished pods gracefully as the apiserver does (deletionTimestamp + grace; gone once deleted
+    /// with grace 0, i.e. by their kubelet). Off by default: control-plane tests have no kubelet to finish it.
+    /// </summary>
+    public bool GracefulPodDeletion { get; set; }
+
+    /// <summary>A copy of the stored object, or null (no call is recorded).</summary>
+    public JsonObject? Peek(ApiResource resource, string? ns, string name)
+    {
+        lock (_lock) return Table(resource).TryGetValue(KeyOf(Ns(resource, ns), name), out var o) ? o.DeepClone().AsObject() : null;
+    }
+
+    /// <summary>Copies of every stored object of the resource (no call is recorded).</summary>
+    public List<JsonObject> All(ApiResource resource)
+    {
+        lock (_lock) return Table(resource).Values.Select(o => o.DeepClone().AsObject()).ToList();
+    }
 
     private static string KeyOf(string? ns, string name) => $"{ns}/{name}";
 
@@ -40,10 +64,11 @@ public sealed class InMemoryKubeApi : IKubeApi
         return t;
     }
 
-    private void Check(string verb, ApiResource r)
+    private void Check(string verb, ApiResource r, string? subresource = null)
     {
-        Interlocked.Increment(ref Calls);
-        if (Inject?.Invoke(verb, r) is { } e) throw e;
+        Calls.Enqueue($"{verb} {r.Partition}{(subresource is null ? "" : "/" + subresource)}");
+        if (Unavailable.ContainsKey(r.Partition)) throw new KubeApiException(503, "ServiceUnavailable", $"{r.Partition} is unavailable (test)");
+        if (Inject?.Invoke(subresource is null ? verb : $"{verb}/{subresource}", r) is { } e) throw e;
     }
 
     private static KubeApiException NotFound(ApiResource r, string name) => new(404, "NotFound", $"{r.Resource} \"{name}\" not found");
@@ -70,7 +95,7 @@ public sealed class InMemoryKubeApi : IKubeApi
 
     public Task<JsonObject> CreateAsync(ApiResource resource, string? ns, JsonObject obj, string? subresource = null, CancellationToken ct = default)
     {
-        Check(subresource is null ? "create" : "create/" + subresource, resource);
+        Check("create", resource, subresource);
         lock (_lock)
         {
             if (subresource == "binding") return Task.FromResult(Bind(ns, obj));
@@ -83,8 +108,7 @@ public sealed class InMemoryKubeApi : IKubeApi
             if (meta["name"] is null)
             {
                 var prefix = meta["generateName"]?.GetValue<string>() ?? throw new KubeApiException(422, "Invalid", "name or generateName is required");
-                const string alphabet = "bcdfghjklmnpqrstvwxz2456789";
-                meta["name"] = prefix + new string(Enumerable.Range(0, 5).Select(_ => alphabet[_random.Next(alphabet.Length)]).ToArray());
+                meta["name"] = Meta.GenerateName(prefix, _random);
             }
             if (resource.Namespaced) meta["namespace"] = ns ?? meta["namespace"]?.GetValue<string>() ?? "default";
             else meta.Remove("namespace");
@@ -140,7 +164,7 @@ public sealed class InMemoryKubeApi : IKubeApi
 
     public Task<JsonObject> UpdateAsync(ApiResource resource, string? ns, JsonObject obj, string? subresource = null, CancellationToken ct = default)
     {
-        Check("update", resource);
+        Check("update", resource, subresource);
         lock (_lock) return Task.FromResult(Replace(resource, ns, obj, subresource));
     }
 
@@ -211,7 +235,7 @@ public sealed class InMemoryKubeApi : IKubeApi
 
     public Task<JsonObject> PatchAsync(ApiResource resource, string? ns, string name, PatchType type, string patch, string? subresource = null, CancellationToken ct = default)
     {
-        Check("patch", resource);
+        Check("patch", resource, subresource);
         if (type is PatchType.Json or PatchType.Apply) throw new KubeApiException(415, "UnsupportedMediaType", $"{type} patches are not supported by the in-memory API");
         lock (_lock)
         {
@@ -219,7 +243,7 @@ public sealed class InMemoryKubeApi : IKubeApi
             var key = KeyOf(Ns(resource, ns), name);
             if (!table.TryGetValue(key, out var current)) throw NotFound(resource, name);
             var patchNode = JsonNode.Parse(patch) as JsonObject ?? throw new KubeApiException(400, "BadRequest", "patch must be a JSON object");
-            var merged = MergePatch(current.DeepClone(), patchNode)!.AsObject();
+            var merged = JsonMergePatch.Apply(current, patchNode)!.AsObject();
             if (subresource == "status")
             {
                 var next = current.DeepClone().AsObject();
@@ -229,19 +253,6 @@ public sealed class InMemoryKubeApi : IKubeApi
             merged["metadata"]!["resourceVersion"] = current["metadata"]!["resourceVersion"]!.DeepClone();
             return Task.FromResult(Replace(resource, ns, merged, subresource));
         }
-    }
-
-    /// <summary>RFC 7386 JSON merge patch.</summary>
-    public static JsonNode? MergePatch(JsonNode? target, JsonNode? patch)
-    {
-        if (patch is not JsonObject p) return patch?.DeepClone();
-        var t = target as JsonObject ?? new JsonObject();
-        foreach (var (k, v) in p)
-        {
-            if (v is null) t.Remove(k);
-            else t[k] = MergePatch(t[k]?.DeepClone(), v);
-        }
-        return t;
     }
 
     public Task DeleteAsync(ApiResource resource, string? ns, string name, DeleteOptions? options = null, CancellationToken ct = default)
@@ -266,6 +277,16 @@ public sealed class InMemoryKubeApi : IKubeApi
                 nmeta["finalizers"] = finalizers;
             }
             var specFinalizers = resource == ApiResource.Namespaces ? ((next["spec"]?["finalizers"] as JsonArray)?.Count ?? 0) : 0;
+            var grace = GracePeriod(resource, current, options?.GracePeriodSeconds);
+            if (grace > 0)
+            {
+                if (nmeta["deletionTimestamp"] is not null) return Task.CompletedTask;
+                nmeta["deletionTimestamp"] = EventAggregator.Timestamp(Clock().AddSeconds(grace));
+                nmeta["deletionGracePeriodSeconds"] = grace;
+                table[key] = next;
+                Emit(resource, "MODIFIED", next);
+                return Task.CompletedTask;
+            }
             if (finalizers.Count == 0 && specFinalizers == 0)
             {
                 table.Remove(key);
@@ -288,6 +309,15 @@ public sealed class InMemoryKubeApi : IKubeApi
         }
     }
 
+    /// <summary>The apiserver's grace for a pod bound to a node and not finished (the request's, else the spec's, else 30 s).</summary>
+    private long GracePeriod(ApiResource resource, JsonObject pod, long? requested)
+    {
+        if (!GracefulPodDeletion || resource != ApiResource.Pods) return 0;
+        if (Meta.Str(pod["spec"]?["nodeName"]).Length == 0 || Meta.Str(pod["status"]?["phase"]) is "Succeeded" or "Failed") return 0;
+        if (requested is { } r) return Math.Max(0, r);
+        return pod["spec"]?["terminationGracePeriodSeconds"] is JsonValue v && v.TryGetValue<long>(out var spec) ? Math.Max(0, spec) : 30;
+    }
+
     public Task<string> WatchAsync(ApiResource resource, string? ns, IActorRef subscriber, string resourceVersion, ListOptions? options = null, CancellationToken ct = default)
     {
         Check("watch", resource);
@@ -297,11 +327,11 @@ public sealed class InMemoryKubeApi : IKubeApi
             var match = Matcher(ns, options);
             long.TryParse(resourceVersion, NumberStyles.Integer, CultureInfo.InvariantCulture, out var from);
             // As the store does: WatchStarted first (here without a sender: no partition to death-watch).
-            subscriber.Tell(new StoreProtocol.WatchStarted(id, Math.Max(from, _revision)));
+            subscriber.Tell(new WatchProtocol.WatchStarted(id, Math.Max(from, _revision)));
             if (from > 0)
                 foreach (var h in _history)
                     if (h.Partition == resource.Partition && h.Rev > from && match(h.Obj))
-                        subscriber.Tell(new StoreProtocol.WatchEvent(id, h.Type, h.Obj.ToJsonString(), h.Rev));
+                        subscriber.Tell(new WatchProtocol.WatchEvent(id, h.Type, h.Obj.ToJsonString(), h.Rev));
             _watches.Add((resource.Partition, id, ns, subscriber, match));
             return Task.FromResult(id);
         }
@@ -318,7 +348,7 @@ public sealed class InMemoryKubeApi : IKubeApi
     {
         lock (_lock)
         {
-            foreach (var w in _watches) w.Sub.Tell(new StoreProtocol.WatchEnded(w.Id, 410, "Expired", "watch ended by test"));
+            foreach (var w in _watches) w.Sub.Tell(new WatchProtocol.WatchEnded(w.Id, 410, "Expired", "watch ended by test"));
             _watches.Clear();
         }
     }
@@ -333,81 +363,29 @@ public sealed class InMemoryKubeApi : IKubeApi
         string? json = null;
         foreach (var w in _watches)
             if (w.Partition == resource.Partition && w.Match(snapshot))
-                w.Sub.Tell(new StoreProtocol.WatchEvent(w.Id, type, json ??= snapshot.ToJsonString(), rev));
+                w.Sub.Tell(new WatchProtocol.WatchEvent(w.Id, type, json ??= snapshot.ToJsonString(), rev));
         OnChange?.Invoke(resource, type, snapshot);
     }
 
+    /// <summary>Namespace, label and field selectors with the store's parser and semantics (Machinery/Selectors.cs).</summary>
     private static Func<JsonObject, bool> Matcher(string? ns, ListOptions? options)
     {
-        var labels = ParseSelector(options?.LabelSelector);
-        var fields = ParseSelector(options?.FieldSelector);
+        LabelSelector labels;
+        FieldSelector fields;
+        try
+        {
+            labels = LabelSelector.Parse(options?.LabelSelector);
+            fields = FieldSelector.Parse(options?.FieldSelector);
+        }
+        catch (SelectorException e)
+        {
+            throw new KubeApiException(400, "BadRequest", e.Message);
+        }
         return o =>
         {
             var meta = o["metadata"] as JsonObject;
-            if (!string.IsNullOrEmpty(ns) && meta?["namespace"]?.GetValue<string>() != ns) return false;
-            var l = (meta?["labels"] as JsonObject)?.ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>() ?? "") ?? [];
-            if (!labels.All(req => req(l))) return false;
-            if (fields.Count == 0) return true;
-            var f = new Dictionary<string, string>(StringComparer.Ordinal)
-            {
-                ["metadata.name"] = meta?["name"]?.GetValue<string>() ?? "",
-                ["metadata.namespace"] = meta?["namespace"]?.GetValue<string>() ?? "",
-                ["spec.nodeName"] = o["spec"]?["nodeName"]?.GetValue<string>() ?? "",
-                ["status.phase"] = o["status"]?["phase"]?.GetValue<string>() ?? "",
-            };
-            return fields.All(req => req(f));
+            if (!string.IsNullOrEmpty(ns) && Meta.Str(meta?["namespace"]) != ns) return false;
+            return labels.Matches(Meta.Labels(meta?["labels"] as JsonObject)) && fields.Matches(o);
         };
-    }
-
-    /// <summary>Parses `a=b,c!=d,e,!f,g in (x,y),h notin (z)` into predicates.</summary>
-    public static List<Func<IDictionary<string, string>, bool>> ParseSelector(string? selector)
-    {
-        var result = new List<Func<IDictionary<string, string>, bool>>();
-        if (string.IsNullOrWhiteSpace(selector)) return result;
-        var parts = new List<string>();
-        var depth = 0;
-        var start = 0;
-        for (var i = 0; i < selector.Length; i++)
-        {
-            if (selector[i] == '(') depth++;
-            else if (selector[i] == ')') depth--;
-            else if (selector[i] == ',' && depth == 0) { parts.Add(selector[start..i]); start = i + 1; }
-        }
-        parts.Add(selector[start..]);
-        foreach (var raw in parts.Select(p => p.Trim()).Where(p => p.Length > 0))
-        {
-            string[] kv;
-            if (raw.Contains(" notin ", StringComparison.Ordinal) || raw.Contains(" in ", StringComparison.Ordinal))
-            {
-                var notIn = raw.Contains(" notin ", StringComparison.Ordinal);
-                kv = raw.Split(notIn ? " notin " : " in ", 2);
-                var key = kv[0].Trim();
-                var values = kv[1].Trim().TrimStart('(').TrimEnd(')').Split(',').Select(v => v.Trim()).ToList();
-                result.Add(notIn ? d => !d.TryGetValue(key, out var v) || !values.Contains(v) : d => d.TryGetValue(key, out var v) && values.Contains(v));
-            }
-            else if (raw.Contains("!=", StringComparison.Ordinal))
-            {
-                kv = raw.Split("!=", 2);
-                var (key, value) = (kv[0].Trim(), kv[1].Trim());
-                result.Add(d => !d.TryGetValue(key, out var v) || v != value);
-            }
-            else if (raw.Contains('='))
-            {
-                kv = raw.Split('=', 2);
-                var (key, value) = (kv[0].Trim(), kv[1].TrimStart('=').Trim());
-                result.Add(d => d.TryGetValue(key, out var v) && v == value);
-            }
-            else if (raw.StartsWith('!'))
-            {
-                var key = raw[1..].Trim();
-                result.Add(d => !d.ContainsKey(key));
-            }
-            else
-            {
-                var key = raw;
-                result.Add(d => d.ContainsKey(key));
-            }
-        }
-        return result;
     }
 }

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Akka.Actor;
 using Akka.Event;
-using AkkaKube.Actors.Store;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Client;
 
@@ -157,7 +157,7 @@ public sealed class Informer : ReceiveActor, IWithTimers
             _watchId = opened.WatchId;
             _retry = _options.MinRetry;
         });
-        Receive<StoreProtocol.WatchStarted>(started =>
+        Receive<WatchProtocol.WatchStarted>(started =>
         {
             if (started.WatchId != _watchId && _watchId.Length > 0) return;
             _watchConfirmed = true;
@@ -186,8 +186,8 @@ public sealed class Informer : ReceiveActor, IWithTimers
             Timers.Cancel(WatchStartTimer);
             StartList();
         });
-        Receive<StoreProtocol.WatchEvent>(OnEvent);
-        Receive<StoreProtocol.WatchEnded>(ended =>
+        Receive<WatchProtocol.WatchEvent>(OnEvent);
+        Receive<WatchProtocol.WatchEnded>(ended =>
         {
             if (ended.WatchId != _watchId && _watchId.Length > 0) return;
             _log.Debug("watch of {0} ended ({1} {2}); re-listing", _options.Resource.Partition, ended.Code, ended.Reason);
@@ -216,7 +216,7 @@ public sealed class Informer : ReceiveActor, IWithTimers
         _watchGeneration++;
     }
 
-    private void OnEvent(StoreProtocol.WatchEvent e)
+    private void OnEvent(WatchProtocol.WatchEvent e)
     {
         if (e.WatchId != _watchId && _watchId.Length > 0) return;
         if (e.Type == "BOOKMARK") return;

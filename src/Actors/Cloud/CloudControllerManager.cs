@@ -7,6 +7,7 @@ using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Cluster;
 using k8s;
 using k8s.Models;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Cloud;
 

@@ -4,6 +4,7 @@ using Akka.Event;
 using AkkaKube.Actors.Client;
 using k8s;
 using k8s.Models;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Cloud;
 

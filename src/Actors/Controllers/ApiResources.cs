@@ -1,5 +1,6 @@
 using System.Reflection;
 using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Controllers;
 

@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using AkkaKube.Actors.Chaos;
 using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Controllers;
 

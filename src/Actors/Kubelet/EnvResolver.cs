@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Client;
 using k8s.Models;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Kubelet;
 

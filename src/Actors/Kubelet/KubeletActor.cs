@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Runtime;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Kubelet;
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Hosting;
 using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Machinery;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Store;
 using Microsoft.Extensions.Diagnostics.HealthChecks;

@@ -8,6 +8,7 @@ using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Scheduler.Framework;
 using k8s;
 using k8s.Models;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Scheduler;
 

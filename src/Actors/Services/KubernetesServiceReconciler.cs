@@ -6,6 +6,7 @@ using Akka.Hosting;
 using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Services;
 

@@ -6,6 +6,7 @@ using Akka.Hosting;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Serialization;
 using AkkaKube.Actors.Store;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Services;
 
@@ -103,14 +104,14 @@ public sealed class ServiceAllocatorActor : ReceiveActor, IWithStash, IWithTimer
                 ? new ServiceAllocatorProtocol.ServiceAdmitted(result.Service!.ToJsonString())
                 : new ServiceAllocatorProtocol.ServiceRejected(result.Errors));
         });
-        Receive<StoreProtocol.WatchStarted>(_ => { });
-        Receive<StoreProtocol.WatchEvent>(e =>
+        Receive<WatchProtocol.WatchStarted>(_ => { });
+        Receive<WatchProtocol.WatchEvent>(e =>
         {
             if (e.WatchId != _watchId || JsonNode.Parse(e.ObjectJson) is not JsonObject obj) return;
             if (e.Type == "DELETED") _allocations.Forget(obj);
             else if (e.Type is "ADDED" or "MODIFIED") _allocations.Observe(obj);
         });
-        Receive<StoreProtocol.WatchEnded>(ended =>
+        Receive<WatchProtocol.WatchEnded>(ended =>
         {
             if (ended.WatchId != _watchId) return;
             _log.Info("services watch ended ({0} {1}); re-listing", ended.Code, ended.Reason);

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using static AkkaKube.Actors.Store.StoreProtocol;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Store;
 

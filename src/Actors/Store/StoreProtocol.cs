@@ -1,5 +1,6 @@
 using Akka.Actor;
 using AkkaKube.Actors.Serialization;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Store;
 
@@ -82,13 +83,6 @@ public static class StoreProtocol
 
     /// <summary>A refused command: HTTP code and Kubernetes Status reason (NotFound, AlreadyExists, Conflict, Invalid, Expired…).</summary>
     public sealed record StoreFailure(int Code, string Reason, string Message) : IAkkaKubeMessage;
-
-    public sealed record WatchStarted(string WatchId, long Revision) : IAkkaKubeMessage;
-
-    /// <summary>Type is ADDED, MODIFIED, DELETED or BOOKMARK.</summary>
-    public sealed record WatchEvent(string WatchId, string Type, string ObjectJson, long Revision) : IAkkaKubeMessage;
-
-    public sealed record WatchEnded(string WatchId, int Code, string Reason, string Message) : IAkkaKubeMessage;
 
     // ---- persisted events (journal) and snapshot; Revision is the partition revision after the event ----
 

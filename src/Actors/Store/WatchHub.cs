@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Akka.Actor;
 using static AkkaKube.Actors.Store.StoreProtocol;
+using AkkaKube.Actors.Machinery;
+using static AkkaKube.Actors.Machinery.WatchProtocol;
 
 namespace AkkaKube.Actors.Store;
 

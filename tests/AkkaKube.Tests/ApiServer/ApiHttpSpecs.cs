@@ -282,7 +282,7 @@ public class ApiHttpSpecs(ApiNode api) : IClassFixture<ApiNode>
     {
         var deployment = (JsonObject)JsonNode.Parse(ProtobufSpecs.Deployment.Replace("\"web\"", "\"proto\"").Replace("\"app\":\"proto\"", "\"app\":\"web\""))!;
         deployment["metadata"]!["name"] = "proto";
-        using var content = new ByteArrayContent(Protobuf.Encode(deployment));
+        using var content = new ByteArrayContent(Protobuf.Encode(deployment, ProtobufSpecs.Messages));
         content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/vnd.kubernetes.protobuf");
         var response = await api.Http.PostAsync("/apis/apps/v1/namespaces/default/deployments?fieldManager=kubectl-create&fieldValidation=Strict", content);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);

@@ -7,6 +7,7 @@ using AkkaKube.Actors.Store;
 using k8s;
 using k8s.Models;
 using Microsoft.Extensions.DependencyInjection;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.ApiServer;
 
@@ -88,7 +89,7 @@ public class ClientSpecs(ApiNode api) : IClassFixture<ApiNode>
         var id = await kube.WatchAsync(ApiResource.Leases, "kube-node-lease", probe.Ref, list.ResourceVersion);
         await kube.CreateAsync(ApiResource.Leases, "kube-node-lease",
             (JsonObject)JsonNode.Parse("""{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"node-x"},"spec":{"holderIdentity":"node-x","leaseDurationSeconds":40}}""")!);
-        var ev = probe.FishForMessage<StoreProtocol.WatchEvent>(m => m is StoreProtocol.WatchEvent, TimeSpan.FromSeconds(20));
+        var ev = probe.FishForMessage<WatchProtocol.WatchEvent>(m => m is WatchProtocol.WatchEvent, TimeSpan.FromSeconds(20));
         Assert.Equal("ADDED", ev.Type);
         Assert.Equal(id, ev.WatchId);
         await kube.CancelWatchAsync(ApiResource.Leases, id);

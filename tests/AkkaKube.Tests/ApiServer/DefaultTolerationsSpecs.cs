@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.ApiServer;
+using AkkaKube.Actors.ApiServer.Registry.Core;
 
 namespace AkkaKube.Tests.ApiServer;
 
@@ -12,7 +13,7 @@ public class DefaultTolerationsSpecs
     public void A_pod_without_tolerations_gets_both_default_NoExecute_tolerations_with_the_configured_seconds()
     {
         var pod = Pod("[]");
-        Admission.AddDefaultTolerations(pod, 7);
+        PodStrategy.AddDefaultTolerations(pod, 7);
         var t = pod["spec"]!["tolerations"]!.AsArray().OfType<JsonObject>().ToList();
         Assert.Equal(2, t.Count);
         Assert.All(t, x => Assert.Equal(7, x["tolerationSeconds"]!.GetValue<long>()));
@@ -24,7 +25,7 @@ public class DefaultTolerationsSpecs
     public void A_pod_that_already_tolerates_unreachable_keeps_its_own_toleration()
     {
         var pod = Pod("""[{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":600}]""");
-        Admission.AddDefaultTolerations(pod, 5);
+        PodStrategy.AddDefaultTolerations(pod, 5);
         var t = pod["spec"]!["tolerations"]!.AsArray().OfType<JsonObject>().ToList();
         Assert.Equal(2, t.Count);
         Assert.Equal(600, t.Single(x => x["key"]!.GetValue<string>() == "node.kubernetes.io/unreachable")["tolerationSeconds"]!.GetValue<long>());
@@ -34,7 +35,7 @@ public class DefaultTolerationsSpecs
     public void A_pod_tolerating_everything_gets_no_defaults()
     {
         var pod = Pod("""[{"operator":"Exists"}]""");
-        Admission.AddDefaultTolerations(pod, 5);
+        PodStrategy.AddDefaultTolerations(pod, 5);
         Assert.Single(pod["spec"]!["tolerations"]!.AsArray());
     }
 }

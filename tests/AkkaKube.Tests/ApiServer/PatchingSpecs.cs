@@ -1,5 +1,8 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.ApiServer;
+using AkkaKube.Actors.ApiServer.Registry.Apps;
+using AkkaKube.Actors.ApiServer.Registry.Core;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.ApiServer;
 
@@ -59,13 +62,13 @@ public class PatchingSpecs
     public void Strategic_merge_patch(string name, string target, string patch, string expected)
     {
         _ = name;
-        Same(expected, Patching.StrategicMerge(J(target), J(patch), "Deployment"));
+        Same(expected, Patching.StrategicMerge(J(target), J(patch), new DeploymentStrategy().MergeKey));
     }
 
     [Fact]
     public void Service_ports_merge_by_port()
     {
-        var result = Patching.StrategicMerge(J("""{"spec":{"ports":[{"port":80,"name":"a"}]}}"""), J("""{"spec":{"ports":[{"port":80,"targetPort":8080}]}}"""), "Service");
+        var result = Patching.StrategicMerge(J("""{"spec":{"ports":[{"port":80,"name":"a"}]}}"""), J("""{"spec":{"ports":[{"port":80,"targetPort":8080}]}}"""), new ServiceStrategy().MergeKey);
         Same("""{"spec":{"ports":[{"port":80,"name":"a","targetPort":8080}]}}""", result);
     }
 

@@ -5,6 +5,7 @@ using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Kubelet;
 using AkkaKube.Tests.Kubelet;
 using static AkkaKube.Tests.Kubelet.PodBuilder;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Chaos;
 
@@ -16,7 +17,7 @@ namespace AkkaKube.Tests.Chaos;
 public sealed class PodWorkerSupervisionTests : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan Max = TimeSpan.FromSeconds(15);
-    private readonly FakeKubeApi _api = new();
+    private readonly InMemoryKubeApi _api = new() { GracefulPodDeletion = true };
     private readonly FakeRuntime _runtime = new();
 
     public PodWorkerSupervisionTests() : base("akka.loglevel = WARNING") { }

@@ -6,6 +6,8 @@ using AkkaKube.Tests.Store;
 using Microsoft.Data.Sqlite;
 using static AkkaKube.Actors.Store.StoreProtocol;
 
+using static AkkaKube.Actors.Machinery.WatchProtocol;
+
 namespace AkkaKube.Tests.Chaos;
 
 /// <summary>

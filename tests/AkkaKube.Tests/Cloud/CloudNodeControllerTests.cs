@@ -3,6 +3,7 @@ using Akka.TestKit.Xunit2;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Cloud;
 using AkkaKube.Tests.Infrastructure;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Cloud;
 

@@ -5,6 +5,7 @@ using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Controllers;
 using AkkaKube.Tests.Infrastructure;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Controllers;
 

@@ -3,6 +3,7 @@ using Akka.Actor;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Controllers;
 using AkkaKube.Actors.Controllers.ReplicaSet;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Controllers;
 

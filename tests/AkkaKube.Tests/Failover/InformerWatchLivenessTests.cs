@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Store;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Failover;
 
@@ -30,7 +31,7 @@ public sealed class InformerWatchLivenessTests : TestKit
         // A partition actor confirms the watch, then dies without ending it (its node was killed).
         AwaitCondition(() => api.LastWatchId.Length > 0, TimeSpan.FromSeconds(10));
         var partition = Sys.ActorOf(Props.Create(() => new SilentPartition()));
-        informer.Tell(new StoreProtocol.WatchStarted(api.LastWatchId, 1), partition);
+        informer.Tell(new WatchProtocol.WatchStarted(api.LastWatchId, 1), partition);
         await api.Inner.CreateAsync(ApiResource.ConfigMaps, "default", ConfigMap("during")); // lost: the watch is dead
         api.LoseWatches = false;
         Sys.Stop(partition);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Machinery;
 using AkkaKube.Actors.Controllers;
 using AkkaKube.Actors.Controllers.ReplicaSet;
 using AkkaKube.Actors.Scheduler;

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using AkkaKube.Actors.Client;
 using AkkaKube.Tests.Controllers;
 using AkkaKube.Tests.Infrastructure;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Kubectl;
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Machinery;
 using AkkaKube.Actors.Kubelet;
 using static AkkaKube.Tests.Kubelet.PodBuilder;
 
@@ -34,7 +35,7 @@ public sealed class EnvExpansionTests : Akka.TestKit.Xunit2.TestKit
     public void Command_and_args_are_both_expanded_against_the_containers_environment()
     {
         var fake = new FakeRuntime();
-        var api = new FakeKubeApi();
+        var api = new InMemoryKubeApi();
         Sys.ActorOf(KubeletActor.Props(KubeletTestSupport.Node(), KubeletTestSupport.FastSettings, api, fake, Path.GetTempPath()), "kubelet");
         api.CreateNow(ApiResource.Pods, MakePod("expand").Container("c", "test/run", c =>
         {

@@ -3,13 +3,14 @@ using Akka.Actor;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Kubelet;
 using static AkkaKube.Tests.Kubelet.PodBuilder;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Kubelet;
 
 public sealed class KubeletActorTests : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly TimeSpan Max = TimeSpan.FromSeconds(15);
-    private readonly FakeKubeApi _api = new();
+    private readonly InMemoryKubeApi _api = new() { GracefulPodDeletion = true };
     private readonly FakeRuntime _runtime = new();
 
     public KubeletActorTests() : base("akka.loglevel = WARNING") { }
@@ -85,7 +86,9 @@ public sealed class KubeletActorTests : Akka.TestKit.Xunit2.TestKit
                 Assert.DoesNotContain(ip.Split('.')[3], new[] { "0", "1", "255" });
             });
         }, Max);
-        Assert.Null(_api.Pod("elsewhere").Phase());
+        // another node's pod is left as the apiserver created it: no kubelet here reports on it
+        Assert.Equal("Pending", _api.Pod("elsewhere").Phase());
+        Assert.Null(_api.Pod("elsewhere")!["status"]!["podIP"]);
         var status = _api.Pod("p0").ContainerStatus("c")!;
         Assert.Matches("^akkakube://node-a/[0-9a-f-]+/c/0$", status["containerID"]!.GetValue<string>());
         Assert.True(status["started"]!.GetValue<bool>());
@@ -347,7 +350,7 @@ public sealed class KubeletActorTests : Akka.TestKit.Xunit2.TestKit
         StartKubelet();
         Create(MakePod("before").Container("c", "test/run").Build());
         AwaitAssert(() => Assert.Equal("Running", _api.Pod("before").Phase()), Max);
-        _api.EndWatches();
+        _api.EndAllWatches();
         Create(MakePod("after").Container("c", "test/run").Build());
         AwaitAssert(() => Assert.Equal("Running", _api.Pod("after").Phase()), Max);
         Assert.Single(_runtime.LaunchesOf("c"), l => l.PodName == "before");
@@ -361,7 +364,7 @@ public sealed class HollowKubeletTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public void Hollow_kubelets_register_one_node_each_and_run_their_pods_with_the_simulated_runtime()
     {
-        var api = new FakeKubeApi();
+        var api = new InMemoryKubeApi { GracefulPodDeletion = true };
         var settings = KubeletTestSupport.FastSettings with { HollowNodes = 3, Runtime = "simulated" };
         var node = new AkkaKube.Actors.Cluster.NodeOptions { NodeName = "w1", DataDirectory = Path.GetTempPath(), NodeIp = System.Net.IPAddress.Parse("127.1.0.5") };
         var kubelets = KubeletHostingExtensions.KubeletProps(Sys, node, settings, api).ToList();

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Akka.Actor;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Kubelet;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Kubelet;
 
@@ -73,7 +74,7 @@ public static class KubeletTestSupport
         Memory = "8Gi",
     };
 
-    public static JsonObject? Pod(this FakeKubeApi api, string name) => api.Peek(ApiResource.Pods, "default", name);
+    public static JsonObject? Pod(this InMemoryKubeApi api, string name) => api.Peek(ApiResource.Pods, "default", name);
 
     public static string? Phase(this JsonObject? pod) => pod?["status"]?["phase"]?.GetValue<string>();
 
@@ -90,9 +91,9 @@ public static class KubeletTestSupport
             .FirstOrDefault(c => c["type"]?.GetValue<string>() == type)?["status"]?.GetValue<string>();
 }
 
-public static class FakeKubeApiSync
+public static class InMemoryKubeApiSync
 {
-    public static void CreateNow(this FakeKubeApi api, ApiResource r, JsonObject obj) => api.CreateAsync(r, "default", obj).GetAwaiter().GetResult();
-    public static void DeleteNow(this FakeKubeApi api, ApiResource r, string name, DeleteOptions? options = null) =>
+    public static void CreateNow(this InMemoryKubeApi api, ApiResource r, JsonObject obj) => api.CreateAsync(r, "default", obj).GetAwaiter().GetResult();
+    public static void DeleteNow(this InMemoryKubeApi api, ApiResource r, string name, DeleteOptions? options = null) =>
         api.DeleteAsync(r, "default", name, options).GetAwaiter().GetResult();
 }

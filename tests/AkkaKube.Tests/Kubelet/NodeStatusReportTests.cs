@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Kubelet;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Kubelet;
 
@@ -53,7 +54,7 @@ public sealed class NodeStatusReportTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task The_kubelet_posts_an_unchanged_node_status_only_once_and_again_when_someone_else_changed_it()
     {
-        var api = new FakeKubeApi();
+        var api = new InMemoryKubeApi { GracefulPodDeletion = true };
         var settings = KubeletTestSupport.FastSettings with { NodeStatusInterval = TimeSpan.FromMilliseconds(100), NodeStatusReportFrequency = TimeSpan.FromHours(1) };
         Sys.ActorOf(KubeletActor.Props(KubeletTestSupport.Node(), settings, api, new FakeRuntime(), Path.GetTempPath()), "kubelet");
         AwaitAssert(() => Assert.NotNull(api.Peek(ApiResource.Nodes, null, "node-a")?["status"]), Max);

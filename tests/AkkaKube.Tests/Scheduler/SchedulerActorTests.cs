@@ -4,6 +4,7 @@ using Akka.TestKit.Xunit2;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Scheduler;
 using k8s;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Scheduler;
 

@@ -9,6 +9,7 @@ using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Services;
 using AkkaKube.Tests.Infrastructure;
 using AkkaKube.Tests.Proxy;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.Services;
 

@@ -7,6 +7,8 @@ using AkkaKube.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using static AkkaKube.Actors.Store.StoreProtocol;
 
+using static AkkaKube.Actors.Machinery.WatchProtocol;
+
 namespace AkkaKube.Tests.Store;
 
 /// <summary>The partition actor over a real SQLite file (one per test) through Akka.Persistence.Sql.</summary>

@@ -2,6 +2,8 @@ using Akka.Serialization;
 using AkkaKube.Actors.Serialization;
 using static AkkaKube.Actors.Store.StoreProtocol;
 
+using static AkkaKube.Actors.Machinery.WatchProtocol;
+
 namespace AkkaKube.Tests.Store;
 
 /// <summary>Every store message crosses nodes or is persisted: it must round-trip through the AkkaKube JSON serializer.</summary>

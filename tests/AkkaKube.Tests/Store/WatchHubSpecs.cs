@@ -2,6 +2,8 @@ using Akka.Actor;
 using AkkaKube.Actors.Store;
 using static AkkaKube.Actors.Store.StoreProtocol;
 
+using static AkkaKube.Actors.Machinery.WatchProtocol;
+
 namespace AkkaKube.Tests.Store;
 
 public sealed class WatchHubSpecs

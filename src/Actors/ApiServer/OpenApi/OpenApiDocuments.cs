@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Machinery;
 using k8s.Models;
 
 namespace AkkaKube.Actors.ApiServer.OpenApi;

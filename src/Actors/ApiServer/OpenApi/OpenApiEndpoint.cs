@@ -1,5 +1,6 @@
 using System.Text;
-using AkkaKube.Actors.Client;
+using AkkaKube.Actors.ApiServer.Registry;
+using AkkaKube.Actors.Machinery;
 using Microsoft.AspNetCore.Http;
 
 namespace AkkaKube.Actors.ApiServer.OpenApi;
@@ -17,13 +18,16 @@ public static class OpenApiService
     /// <summary>How long reading the models' descriptions took (once per process).</summary>
     public static TimeSpan DescriptionsLoadTime { get; private set; }
 
-    /// <summary>The kinds this apiserver serves.</summary>
-    public static IReadOnlyList<OpenApiKind> Served() => ApiResource.All.Select(r => new OpenApiKind(r)).ToList();
+    /// <summary>The kinds this apiserver serves (the built-in registry when none is given).</summary>
+    public static IReadOnlyList<OpenApiKind> Served(ApiRegistry? registry = null) =>
+        (registry ?? BuiltIn.Value).All.Select(r => new OpenApiKind(r)).ToList();
 
-    public static OpenApiDocuments Current() => For(Served());
+    private static readonly Lazy<ApiRegistry> BuiltIn = new(ApiRegistry.CreateBuiltIn);
+
+    public static OpenApiDocuments Current(ApiRegistry? registry = null) => For(Served(registry));
 
     /// <summary>Starts generating in the background, so the first kubectl apply does not wait for it.</summary>
-    public static void Warm() => _ = Task.Run(Current);
+    public static void Warm(ApiRegistry registry) => _ = Task.Run(() => Current(registry));
 
     public static OpenApiDocuments For(IReadOnlyList<OpenApiKind> kinds)
     {
@@ -69,9 +73,9 @@ public static class OpenApiService
 /// </summary>
 public static class OpenApiEndpoint
 {
-    public static async Task ServeAsync(HttpContext ctx, string[] segs)
+    public static async Task ServeAsync(HttpContext ctx, string[] segs, ApiRegistry registry)
     {
-        var documents = OpenApiService.Current();
+        var documents = OpenApiService.Current(registry);
         if (segs is [_, "v2"])
         {
             if (!AcceptsJson(ctx.Request.Headers.Accept.ToString()))

@@ -10,6 +10,7 @@ using AkkaKube.Actors.Scheduler;
 using AkkaKube.Actors.Store;
 using k8s.Models;
 using AkkaCluster = Akka.Cluster.Cluster;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Cmd.Palettes;
 

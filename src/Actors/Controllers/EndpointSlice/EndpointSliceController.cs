@@ -6,6 +6,7 @@ using Akka.Hosting;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Cluster;
 using k8s.Models;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Controllers.EndpointSlice;
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Akka.Actor;
 using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Controllers.GarbageCollector;
 

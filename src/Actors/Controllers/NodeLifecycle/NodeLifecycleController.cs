@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
 using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Controllers.NodeLifecycle;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using static AkkaKube.Actors.Controllers.ControllerBase;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Controllers.ReplicaSet;
 
@@ -52,7 +53,7 @@ public static class ReplicaSetLogic
     {
         var selector = k8s.KubernetesJson.Deserialize<k8s.Models.V1LabelSelector>(rs["spec"]?["selector"]?.ToJsonString() ?? "{}");
         var labels = (Meta(pod)["labels"] as JsonObject)?.ToDictionary(kv => kv.Key, kv => Str(kv.Value) ?? "") ?? [];
-        return Client.LabelSelectors.Matches(selector, labels);
+        return LabelSelectors.Matches(selector, labels);
     }
 
     /// <summary>The status the ReplicaSet should have for its pods; also when to look again for minReadySeconds.</summary>

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.ApiServer.OpenApi;
-using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Tests.ApiServer.OpenApi;
 
@@ -168,7 +168,7 @@ public class OpenApiGeneratorTests
     [Fact]
     public void Every_served_kind_has_a_patch_operation_with_its_gvk_and_fieldValidation()
     {
-        foreach (var r in ApiResource.All.Where(r => r.Verbs.Contains("patch")))
+        foreach (var r in OpenApiService.Served().Select(k => k.Resource).Where(r => r.Verbs.Contains("patch")))
         {
             var doc = V3(OpenApiDocuments.GroupVersionPath(r.Group, r.Version));
             var patches = doc["paths"]!.AsObject().Select(p => p.Value!["patch"]).OfType<JsonObject>()
@@ -185,7 +185,7 @@ public class OpenApiGeneratorTests
     public void The_root_lists_every_group_version_with_the_hash_of_its_document()
     {
         var root = JsonNode.Parse(Docs.V3Root.Json)!["paths"]!.AsObject();
-        var expected = ApiResource.All.Select(r => OpenApiDocuments.GroupVersionPath(r.Group, r.Version)).Distinct().Order();
+        var expected = OpenApiService.Served().Select(k => k.Resource).Select(r => OpenApiDocuments.GroupVersionPath(r.Group, r.Version)).Distinct().Order();
         Assert.Equal(expected, root.Select(p => p.Key).Order());
         foreach (var (path, entry) in root)
             Assert.Equal($"/openapi/v3/{path}?hash={Docs.V3[path].Hash}", (string?)entry!["serverRelativeURL"]);

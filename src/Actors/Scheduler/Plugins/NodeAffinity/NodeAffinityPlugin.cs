@@ -1,5 +1,6 @@
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Scheduler.Framework;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Scheduler.Plugins.NodeAffinity;
 

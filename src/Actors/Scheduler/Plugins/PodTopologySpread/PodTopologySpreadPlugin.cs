@@ -1,6 +1,7 @@
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Scheduler.Framework;
 using k8s.Models;
+using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Scheduler.Plugins.PodTopologySpread;
 

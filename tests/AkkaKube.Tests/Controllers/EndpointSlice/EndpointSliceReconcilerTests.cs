@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using AkkaKube.Actors.Controllers.EndpointSlice;
 using k8s.Models;
 
-namespace AkkaKube.Tests.Services;
+namespace AkkaKube.Tests.Controllers.EndpointSlice;
 
 /// <summary>Fluent pod builder for the controller's decisions.</summary>
 public sealed class PodBuilder

@@ -1,6 +1,6 @@
 using AkkaKube.Actors.Serialization;
 
-namespace AkkaKube.Actors.ApiServer;
+namespace AkkaKube.Actors.Machinery;
 
 /// <summary>
 /// The apiserver layer as actor messages: in-cluster components (scheduler, controllers, kubelets,
@@ -14,7 +14,7 @@ public static class ApiServerProtocol
     /// One API call. Verb: get, list, create, update, patch, delete, deletecollection, watch.
     /// Query holds the Kubernetes query parameters (labelSelector, fieldSelector, limit, continue,
     /// resourceVersion, dryRun, fieldManager, fieldValidation, propagationPolicy…).
-    /// For watch, Subscriber receives StoreProtocol.WatchEvent/WatchEnded.
+    /// For watch, Subscriber receives WatchProtocol.WatchEvent/WatchEnded.
     /// </summary>
     public sealed record ApiRequest(
         string Verb,

@@ -1,12 +1,18 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.ApiServer;
-using AkkaKube.Actors.Client;
+using AkkaKube.Actors.ApiServer.Registry;
+using AkkaKube.Actors.Machinery;
 
-namespace AkkaKube.Tests.ApiServer;
+namespace AkkaKube.Tests.ApiServer.Registry;
 
-public class AdmissionSpecs
+/// <summary>The strategies of the kinds served before the registry redesign: defaulting, validation, field validation.</summary>
+public class BuiltInStrategySpecs
 {
+    private static readonly ApiRegistry Registry = ApiRegistry.CreateBuiltIn();
+
     private static JsonObject J(string s) => (JsonObject)JsonNode.Parse(s)!;
+
+    private static ResourceStrategy Strategy(string kind) => Registry.Registrations.Single(x => x.Resource.Kind == kind).Strategy;
 
     private const string GoodDeployment = """
         {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},
@@ -39,8 +45,7 @@ public class AdmissionSpecs
     public void Invalid_objects_name_the_field(string name, string kind, string json, string field)
     {
         _ = name;
-        var r = ApiResource.All.Single(x => x.Kind == kind);
-        var causes = Admission.Validate(r, J(json), null);
+        var causes = Strategy(kind).ValidateWrite(J(json), null);
         Assert.Contains(causes, c => c.Field == field);
     }
 
@@ -48,8 +53,8 @@ public class AdmissionSpecs
     public void A_good_deployment_is_valid_and_defaulted()
     {
         var d = J(GoodDeployment);
-        Admission.Default(ApiResource.Deployments, d);
-        Assert.Empty(Admission.Validate(ApiResource.Deployments, d, null));
+        Strategy("Deployment").Default(d);
+        Assert.Empty(Strategy("Deployment").ValidateWrite(d, null));
         Assert.Equal(1, d["spec"]!["replicas"]!.GetValue<int>());
         Assert.Equal("RollingUpdate", d["spec"]!["strategy"]!["type"]!.GetValue<string>());
         Assert.Equal("Always", d["spec"]!["template"]!["spec"]!["restartPolicy"]!.GetValue<string>());
@@ -62,8 +67,8 @@ public class AdmissionSpecs
         var old = J("""{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"a"}]}}""");
         var imageOnly = J("""{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"b"}]}}""");
         var command = J("""{"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"a","command":["x"]}]}}""");
-        Assert.Empty(Admission.Validate(ApiResource.Pods, imageOnly, old));
-        Assert.Contains(Admission.Validate(ApiResource.Pods, command, old), c => c.Field == "spec" && c.Reason == "FieldValueForbidden");
+        Assert.Empty(Strategy("Pod").ValidateWrite(imageOnly, old));
+        Assert.Contains(Strategy("Pod").ValidateWrite(command, old), c => c.Field == "spec" && c.Reason == "FieldValueForbidden");
     }
 
     [Fact]
@@ -71,20 +76,35 @@ public class AdmissionSpecs
     {
         var old = J(GoodDeployment);
         var changed = J(GoodDeployment.Replace("\"app\":\"web\"", "\"app\":\"other\""));
-        Assert.Contains(Admission.Validate(ApiResource.Deployments, changed, old), c => c.Field == "spec.selector");
+        Assert.Contains(Strategy("Deployment").ValidateWrite(changed, old), c => c.Field == "spec.selector");
     }
 
     [Fact]
     public void Unknown_fields_are_found_by_path()
     {
-        var unknown = Admission.UnknownFields("Deployment", J("""{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"x"},"spec":{"replicas":1,"bogus":2,"template":{"spec":{"containers":[{"name":"c","imagee":"x"}]}}},"extra":true}"""));
+        var unknown = TypedFields.UnknownFields(Strategy("Deployment").Model, "Deployment", J("""{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"x"},"spec":{"replicas":1,"bogus":2,"template":{"spec":{"containers":[{"name":"c","imagee":"x"}]}}},"extra":true}"""));
         Assert.Equal(new[] { "extra", "spec.bogus", "spec.template.spec.containers[0].imagee" }, unknown.OrderBy(x => x, StringComparer.Ordinal));
     }
 
     [Fact]
     public void A_wrong_json_type_is_a_bad_request()
     {
-        var e = Assert.Throws<ApiException>(() => Admission.UnknownFields("Deployment", J("""{"spec":{"replicas":"three"}}""")));
+        var e = Assert.Throws<ApiException>(() => TypedFields.UnknownFields(Strategy("Deployment").Model, "Deployment", J("""{"spec":{"replicas":"three"}}""")));
         Assert.Equal(400, e.Code);
+    }
+
+    [Fact]
+    public void Every_builtin_kind_has_a_model_for_field_validation()
+    {
+        Assert.All(Registry.Registrations, r => Assert.NotNull(r.Strategy.Model));
+    }
+
+    [Theory]
+    [InlineData("Service", "port")]
+    [InlineData("Deployment", "containerPort")]
+    public void Ports_merge_by_the_key_of_their_kind(string kind, string key)
+    {
+        var path = kind == "Service" ? new[] { "spec", "ports" } : ["spec", "template", "spec", "containers", "ports"];
+        Assert.Equal(key, Strategy(kind).MergeKey(path));
     }
 }

@@ -2,13 +2,15 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using k8s.Models;
 
-namespace AkkaKube.Actors.Store;
+namespace AkkaKube.Actors.Machinery;
 
 /// <summary>A selector that cannot be parsed; the store answers 400 BadRequest with this message.</summary>
 public sealed class SelectorException(string message) : Exception(message);
 
-public enum LabelOperator { Equals, NotEquals, In, NotIn, Exists, DoesNotExist }
+/// <summary>Label requirement operators; Gt/Lt only occur in node selector terms (integer label values).</summary>
+public enum LabelOperator { Equals, NotEquals, In, NotIn, Exists, DoesNotExist, Gt, Lt }
 
 public sealed record LabelRequirement(string Key, LabelOperator Operator, IReadOnlyList<string> Values)
 {
@@ -24,6 +26,10 @@ public sealed record LabelRequirement(string Key, LabelOperator Operator, IReadO
             LabelOperator.NotEquals => !has || value != Values[0],
             LabelOperator.In => has && Values.Contains(value!),
             LabelOperator.NotIn => !has || !Values.Contains(value!),
+            LabelOperator.Gt or LabelOperator.Lt => has && Values.Count == 1 &&
+                long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var a) &&
+                long.TryParse(Values[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var b) &&
+                (Operator == LabelOperator.Gt ? a > b : a < b),
             _ => false,
         };
     }
@@ -43,6 +49,22 @@ public sealed class LabelSelector
     public IReadOnlyList<LabelRequirement> Requirements { get; }
 
     public bool IsEmpty => Requirements.Count == 0;
+
+    /// <summary>A selector from requirements already parsed (metav1.LabelSelector, node selector terms).</summary>
+    public static LabelSelector Of(IReadOnlyList<LabelRequirement> requirements) => requirements.Count == 0 ? Everything : new(requirements);
+
+    /// <summary>The query-string form (`a=b,c in (d,e),!f`), as Kubernetes prints a selector.</summary>
+    public override string ToString() => string.Join(",", Requirements.Select(r => r.Operator switch
+    {
+        LabelOperator.Equals => $"{r.Key}={r.Values[0]}",
+        LabelOperator.NotEquals => $"{r.Key}!={r.Values[0]}",
+        LabelOperator.In => $"{r.Key} in ({string.Join(",", r.Values)})",
+        LabelOperator.NotIn => $"{r.Key} notin ({string.Join(",", r.Values)})",
+        LabelOperator.DoesNotExist => "!" + r.Key,
+        LabelOperator.Gt => $"{r.Key} gt {r.Values.FirstOrDefault()}",
+        LabelOperator.Lt => $"{r.Key} lt {r.Values.FirstOrDefault()}",
+        _ => r.Key,
+    }));
 
     public bool Matches(IReadOnlyDictionary<string, string> labels)
     {
@@ -314,5 +336,81 @@ public sealed class FieldSelector
             b.Append(s[i]);
         }
         return b.ToString();
+    }
+}
+
+/// <summary>
+/// metav1.LabelSelector and core/v1 node selectors, typed (k8s.Models) or as JSON, turned into the one
+/// <see cref="LabelSelector"/> above, so apiserver, store, scheduler and controllers share one semantics.
+/// An empty metav1.LabelSelector matches everything; a null one matches nothing.
+/// </summary>
+public static class LabelSelectors
+{
+    private static readonly IReadOnlyDictionary<string, string> NoLabels = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    private static LabelOperator OperatorOf(string? op) => op switch
+    {
+        "In" => LabelOperator.In,
+        "NotIn" => LabelOperator.NotIn,
+        "Exists" => LabelOperator.Exists,
+        "DoesNotExist" => LabelOperator.DoesNotExist,
+        "Gt" => LabelOperator.Gt,
+        "Lt" => LabelOperator.Lt,
+        // an unknown operator matches nothing (Kubernetes rejects it at validation)
+        _ => (LabelOperator)(-1),
+    };
+
+    private static List<LabelRequirement> Requirements(IEnumerable<KeyValuePair<string, string>>? matchLabels,
+        IEnumerable<(string Key, string? Op, IList<string>? Values)>? expressions)
+    {
+        var list = new List<LabelRequirement>();
+        if (matchLabels is not null)
+            list.AddRange(matchLabels.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new LabelRequirement(kv.Key, LabelOperator.Equals, [kv.Value])));
+        if (expressions is not null)
+            list.AddRange(expressions.Select(e => new LabelRequirement(e.Key, OperatorOf(e.Op), (IReadOnlyList<string>?)e.Values?.ToList() ?? [])));
+        return list;
+    }
+
+    /// <summary>The selector of a typed metav1.LabelSelector (null → null: matches nothing).</summary>
+    public static LabelSelector? From(V1LabelSelector? selector) => selector is null ? null :
+        LabelSelector.Of(Requirements(selector.MatchLabels, selector.MatchExpressions?.Select(e => (e.Key, (string?)e.OperatorProperty, (IList<string>?)e.Values))));
+
+    /// <summary>The selector of a metav1.LabelSelector in JSON (null → null: matches nothing).</summary>
+    public static LabelSelector? From(JsonObject? selector) => selector is null ? null :
+        LabelSelector.Of(Requirements(
+            (selector["matchLabels"] as JsonObject)?.Select(kv => new KeyValuePair<string, string>(kv.Key, Meta.Str(kv.Value))),
+            (selector["matchExpressions"] as JsonArray)?.OfType<JsonObject>().Select(e => (Meta.Str(e["key"]), (string?)Meta.Str(e["operator"]),
+                (IList<string>?)(e["values"] as JsonArray)?.Select(Meta.Str).ToList()))));
+
+    public static bool Matches(V1LabelSelector? selector, IDictionary<string, string>? labels) =>
+        From(selector)?.Matches(labels is null ? NoLabels : labels.AsReadOnly()) ?? false;
+
+    /// <summary>A JSON metav1.LabelSelector against JSON labels (metadata.labels).</summary>
+    public static bool Matches(JsonObject? selector, JsonObject? labels) =>
+        From(selector)?.Matches(Meta.Labels(labels)) ?? false;
+
+    /// <summary>True when the selector has neither matchLabels nor matchExpressions (matches everything).</summary>
+    public static bool IsEmpty(V1LabelSelector? selector) => From(selector)?.IsEmpty ?? false;
+
+    /// <summary>The selector as a label-selector query string (`a=b,c in (d,e)`), for list calls and Scale.status.selector.</summary>
+    public static string ToQuery(V1LabelSelector selector) => From(selector)!.ToString();
+
+    /// <summary>The string form of a JSON metav1.LabelSelector ("" for none).</summary>
+    public static string Format(JsonObject? selector) => From(selector)?.ToString() ?? "";
+
+    /// <summary>NodeSelector: the terms are ORed, expressions inside a term ANDed; no terms matches nothing.</summary>
+    public static bool Matches(V1NodeSelector? selector, V1Node node) =>
+        selector?.NodeSelectorTerms is { } terms && terms.Any(t => Matches(t, node));
+
+    /// <summary>A term with no expressions and no fields matches nothing (Kubernetes semantics).</summary>
+    public static bool Matches(V1NodeSelectorTerm term, V1Node node)
+    {
+        var expressions = Requirements(null, term.MatchExpressions?.Select(e => (e.Key, (string?)e.OperatorProperty, (IList<string>?)e.Values)));
+        var fields = Requirements(null, term.MatchFields?.Select(e => (e.Key, (string?)e.OperatorProperty, (IList<string>?)e.Values)));
+        if (expressions.Count == 0 && fields.Count == 0) return false;
+        var labels = node.Metadata?.Labels is { } l ? l.AsReadOnly() : NoLabels;
+        var nodeFields = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (node.Metadata?.Name is { } name) nodeFields["metadata.name"] = name;
+        return LabelSelector.Of(expressions).Matches(labels) && LabelSelector.Of(fields).Matches(nodeFields);
     }
 }

@@ -1,7 +1,7 @@
 using AkkaKube.Actors.Cloud;
 using k8s.Models;
 
-namespace AkkaKube.Tests.Services;
+namespace AkkaKube.Tests.Cloud;
 
 public sealed class LocalCloudProviderTests
 {

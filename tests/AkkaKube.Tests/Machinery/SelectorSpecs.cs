@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Store;
+using AkkaKube.Actors.Machinery;
 
-namespace AkkaKube.Tests.Store;
+namespace AkkaKube.Tests.Machinery;
 
 public sealed class SelectorSpecs
 {

@@ -1,12 +1,13 @@
-namespace AkkaKube.Actors.Client;
+namespace AkkaKube.Actors.Machinery;
 
 /// <summary>A subresource of a resource: name ("status", "scale"…), its response kind and verbs.</summary>
 public sealed record ApiSubresource(string Name, string Group, string Version, string Kind, IReadOnlyList<string> Verbs);
 
 /// <summary>
 /// A REST resource: group ("" for core), version and plural resource name, plus what discovery
-/// publishes about it (singular, short names, categories, verbs, subresources).
-/// <see cref="All"/> is the apiserver's registry of supported resources.
+/// publishes about it (singular, short names, categories, verbs, subresources). The static fields are
+/// the well-known resources in-cluster clients use; which resources the apiserver serves, and how, is
+/// its registry (ApiServer/Registry/ApiRegistry.cs).
 /// </summary>
 public sealed record ApiResource(string Group, string Version, string Resource, string Kind, bool Namespaced)
 {
@@ -32,10 +33,13 @@ public sealed record ApiResource(string Group, string Version, string Resource, 
     public static readonly IReadOnlyList<string> StandardVerbs =
         ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
-    private static readonly IReadOnlyList<string> StatusVerbs = ["get", "patch", "update"];
+    public static readonly IReadOnlyList<string> StatusVerbs = ["get", "patch", "update"];
 
-    private static ApiSubresource StatusOf(string group, string kind) => new("status", group, "v1", kind, StatusVerbs);
-    private static ApiSubresource ScaleSub() => new("scale", "autoscaling", "v1", "Scale", StatusVerbs);
+    /// <summary>The status subresource of a kind (verbs get, patch, update).</summary>
+    public static ApiSubresource StatusOf(string group, string kind, string version = "v1") => new("status", group, version, kind, StatusVerbs);
+
+    /// <summary>The scale subresource (autoscaling/v1 Scale).</summary>
+    public static ApiSubresource ScaleSub() => new("scale", "autoscaling", "v1", "Scale", StatusVerbs);
 
     public static readonly ApiResource Namespaces = new("", "v1", "namespaces", "Namespace", false)
     {
@@ -97,25 +101,4 @@ public sealed record ApiResource(string Group, string Version, string Resource, 
         ShortNames = ["pdb"],
         Subresources = [StatusOf("policy", "PodDisruptionBudget")],
     };
-
-    /// <summary>Every resource the apiserver serves, in discovery order (core first).</summary>
-    public static readonly IReadOnlyList<ApiResource> All =
-    [
-        Namespaces, Nodes, Pods, Services, Endpoints, ConfigMaps, Secrets, Events,
-        Leases, Deployments, ReplicaSets, EndpointSlices, PodDisruptionBudgets,
-    ];
-
-    /// <summary>Group names in discovery order ("" = core).</summary>
-    public static IReadOnlyList<string> Groups => All.Select(r => r.Group).Distinct().ToList();
-
-    /// <summary>The resource served at group/version/resource, or null.</summary>
-    public static ApiResource? Find(string group, string version, string resource) =>
-        All.FirstOrDefault(r => r.Group == group && r.Version == version && r.Resource == resource);
-
-    /// <summary>The resource whose kind is apiVersion/kind, or null.</summary>
-    public static ApiResource? FindByKind(string apiVersion, string kind) =>
-        All.FirstOrDefault(r => r.ApiVersion == apiVersion && r.Kind == kind);
-
-    public static bool IsServedGroupVersion(string group, string version) =>
-        All.Any(r => r.Group == group && r.Version == version);
 }

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
-using AkkaKube.Actors.Client;
 
-namespace AkkaKube.Actors.ApiServer;
+namespace AkkaKube.Actors.Machinery;
 
 /// <summary>One cause of a 422 Invalid: reason (FieldValueRequired, FieldValueInvalid…), message and field path.</summary>
 public sealed record StatusCause(string Reason, string Message, string Field);

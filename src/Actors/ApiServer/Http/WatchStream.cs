@@ -1,0 +1,141 @@
+using AkkaKube.Actors.Security;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Akka.Actor;
+using AkkaKube.Actors.Machinery;
+using Microsoft.AspNetCore.Http;
+using static AkkaKube.Actors.Machinery.ApiServerProtocol;
+
+namespace AkkaKube.Actors.ApiServer;
+
+// Watch streaming: a sink actor receives the partition's events and the response loop writes them as JSON lines
+// (or one-row Tables for `kubectl get -w`) until timeoutSeconds, the client leaving, or the partition ending the watch.
+public static partial class ApiHttpFront
+{
+
+    private static async Task WatchAsync(HttpContext ctx, ApiFrontend frontend, ApiPipeline pipeline, RequestInfo info, Dictionary<string, string> query, UserInfo user)
+    {
+        var registration = frontend.Registry.Find(info.Group, info.Version, info.Resource);
+        var res = registration?.Resource;
+        var channel = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+        var sink = frontend.System.ActorOf(Props.Create(() => new WatchSinkActor(channel.Writer)));
+        var watchId = Guid.NewGuid().ToString("N");
+        query["watchId"] = watchId;
+        var accept = ctx.Request.Headers.Accept.ToString();
+        var table = Tables.Wanted(accept) && res is not null;
+        var tableVersion = Tables.ApiVersionFor(accept);
+        var bookmarks = query.TryGetValue("allowWatchBookmarks", out var b) && b is "true" or "1";
+        var timeout = frontend.Settings.MaxWatchDuration;
+        if (query.TryGetValue("timeoutSeconds", out var ts) && ts.Length > 0)
+        {
+            if (!long.TryParse(ts, out var seconds) || seconds < 0) throw ApiException.BadRequest($"invalid timeoutSeconds \"{ts}\"");
+            if (seconds > 0 && seconds < timeout.TotalSeconds) timeout = TimeSpan.FromSeconds(seconds);
+        }
+        var started = false;
+        try
+        {
+            var response = await pipeline.HandleAsync(
+                new ApiRequest("watch", info.Group, info.Version, info.Resource, info.Namespace, null, null, query, null, null, sink) { User = user }, ctx.RequestAborted);
+            if (response.Code != 200 && response.Code != 410)
+            {
+                await WriteRaw(ctx, response.Code, response.Body);
+                return;
+            }
+            started = response.Code == 200;
+            ctx.Response.StatusCode = 200;
+            ctx.Response.ContentType = "application/json";
+            ctx.Response.Headers.CacheControl = "no-cache, private";
+            ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+            await ctx.Response.StartAsync(ctx.RequestAborted);
+            await ctx.Response.Body.FlushAsync(ctx.RequestAborted); // clients wait for the headers before they go on
+            if (response.Code == 410)
+            {
+                await WriteEvent(ctx, "ERROR", JsonNode.Parse(response.Body)!);
+                return;
+            }
+
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
+            cts.CancelAfter(timeout);
+            while (true)
+            {
+                object message;
+                try
+                {
+                    message = await channel.Reader.ReadAsync(cts.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return; // timeoutSeconds reached or the client went away: end the stream
+                }
+                switch (message)
+                {
+                    case WatchProtocol.WatchEvent ev:
+                        if (ev.Type == "BOOKMARK" && !bookmarks) continue;
+                        var obj = JsonNode.Parse(ev.ObjectJson)!;
+                        if (table && ev.Type != "BOOKMARK") obj = Tables.ToTable(registration!.Strategy.Columns, WithRv(obj, ev.Revision), tableVersion);
+                        await WriteEvent(ctx, ev.Type, obj);
+                        ApiServerMetrics.WatchEventSent(info.Group, info.Version, res?.Kind ?? info.Resource);
+                        break;
+                    case WatchProtocol.WatchEnded ended:
+                        if (ended.Code == 410)
+                            await WriteEvent(ctx, "ERROR", ApiStatus.Failure(410, "Expired", string.IsNullOrEmpty(ended.Message) ? "too old resource version" : ended.Message));
+                        else if (ended.Code >= 400)
+                            await WriteEvent(ctx, "ERROR", ApiStatus.Failure(ended.Code, string.IsNullOrEmpty(ended.Reason) ? ApiStatus.ReasonFor(ended.Code) : ended.Reason, ended.Message));
+                        return; // the partition ended the watch: close, clients re-list
+                }
+            }
+        }
+        finally
+        {
+            if (started && res is not null)
+                pipelineCancel(pipeline, res, watchId);
+            frontend.System.Stop(sink);
+        }
+
+        static void pipelineCancel(ApiPipeline p, ApiResource r, string id) => p.CancelWatch(r, id);
+    }
+
+    private static JsonNode WithRv(JsonNode obj, long revision)
+    {
+        // a one-row Table per event; its resourceVersion is the object's
+        if (obj["metadata"]?["resourceVersion"] is null && obj["metadata"] is JsonObject m) m["resourceVersion"] = revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var copy = obj.DeepClone();
+        var single = new JsonObject { ["metadata"] = new JsonObject { ["resourceVersion"] = obj["metadata"]?["resourceVersion"]?.DeepClone() }, ["items"] = new JsonArray(copy) };
+        return single;
+    }
+
+    private static async Task WriteEvent(HttpContext ctx, string type, JsonNode obj)
+    {
+        var line = new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() }.ToJsonString() + "\n";
+        await ctx.Response.WriteAsync(line, ctx.RequestAborted);
+        await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+    }
+}
+
+/// <summary>Receives a watch's events for the HTTP front and hands them to the response loop.</summary>
+internal sealed class WatchSinkActor : ReceiveActor
+{
+    public WatchSinkActor(ChannelWriter<object> writer)
+    {
+        Receive<WatchProtocol.WatchEvent>(e => writer.TryWrite(e));
+        Receive<WatchProtocol.WatchEnded>(e =>
+        {
+            writer.TryWrite(e);
+            writer.TryComplete();
+        });
+        // A partition that dies with its node (kill -9) cannot end the watch: death-watch it (the sender of
+        // WatchStarted) and close the stream, so the client re-watches from its last resourceVersion.
+        Receive<WatchProtocol.WatchStarted>(_ =>
+        {
+            if (!Sender.IsNobody() && !Sender.Equals(Context.System.DeadLetters)) Context.Watch(Sender);
+        });
+        Receive<Terminated>(t =>
+        {
+            writer.TryWrite(new WatchProtocol.WatchEnded("", 0, "", $"store partition {t.ActorRef.Path.Name} terminated"));
+            writer.TryComplete();
+        });
+        ReceiveAny(_ => { });
+    }
+
+    protected override void PostStop() { }
+}

@@ -1,0 +1,35 @@
+using System.Text.Json.Nodes;
+using AkkaKube.Actors.Machinery;
+using AkkaKube.Actors.Store;
+
+namespace AkkaKube.Actors.ApiServer;
+
+// CREATE (POST).
+public sealed partial class ApiPipeline
+{
+
+    private async Task<Result> CreateAsync(RequestScope c)
+    {
+        var obj = ParseObject(c);
+        var created = await CreateObject(c, obj);
+        return new(201, created, c.Warnings);
+    }
+
+    internal async Task<JsonObject> CreateObject(RequestScope c, JsonObject obj)
+    {
+        CheckNamespace(c, obj);
+        var meta = Meta.Of(obj);
+        if (string.IsNullOrEmpty(Meta.Field(obj, "name")) && Meta.Field(obj, "generateName") is { Length: > 0 } gen)
+            meta["name"] = Meta.GenerateName(gen);
+        foreach (var key in new[] { "uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "selfLink" })
+            meta.Remove(key);
+        FieldValidation(c, obj);
+        c.Strategy.Default(obj);
+        c.Strategy.PrepareForCreate(obj, c.Admission);
+        Validate(c, obj, null);
+        await CheckNamespaceExists(c);
+        obj = await c.Strategy.AdmitAsync(c.Admission, obj, null);
+        var name = Meta.Field(obj, "name")!;
+        return await StoreObject(new StoreProtocol.CreateObject(c.R.Partition, obj.ToJsonString(), c.DryRun), c.R, name, c.Ct);
+    }
+}

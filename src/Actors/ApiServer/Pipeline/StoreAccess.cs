@@ -1,0 +1,61 @@
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using AkkaKube.Actors.Machinery;
+using AkkaKube.Actors.Store;
+
+namespace AkkaKube.Actors.ApiServer;
+
+// Store access: ask the partition, map its failures to Kubernetes Status errors.
+public sealed partial class ApiPipeline
+{
+
+    private async Task<object> AskStore(StoreProtocol.IPartitionCommand cmd, CancellationToken ct)
+    {
+        try
+        {
+            return await _store.Ask<object>(cmd, _settings.StoreTimeout, ct);
+        }
+        catch (AskTimeoutException)
+        {
+            throw new ApiException(504, "Timeout", $"the store did not answer within {_settings.StoreTimeout.TotalSeconds:0.#}s ({cmd.Partition}); retry");
+        }
+    }
+
+    private static ApiException Map(StoreProtocol.StoreFailure f, ApiResource r, string? name) => (f.Code, f.Reason) switch
+    {
+        (404, _) when name is not null => ApiException.ResourceNotFound(r, name),
+        (409, "AlreadyExists") when name is not null => ApiException.AlreadyExists(r, name),
+        (409, _) when name is not null => ApiException.Conflict(r, name, "the object has been modified; please apply your changes to the latest version and try again"),
+        _ => new ApiException(f.Code is >= 400 and <= 599 ? f.Code : 500, string.IsNullOrEmpty(f.Reason) ? ApiStatus.ReasonFor(f.Code) : f.Reason, f.Message,
+            name is null ? null : ApiException.DetailsFor(r, name)),
+    };
+
+    internal async Task<JsonObject> StoreObject(StoreProtocol.IPartitionCommand cmd, ApiResource r, string? name, CancellationToken ct)
+    {
+        var reply = await AskStore(cmd, ct);
+        return reply switch
+        {
+            StoreProtocol.ObjectReply o => ParseStored(o.ObjectJson),
+            StoreProtocol.StoreFailure f => throw Map(f, r, name),
+            _ => throw new ApiException(500, "InternalError", $"unexpected store reply {reply.GetType().Name}"),
+        };
+    }
+
+    private static JsonObject ParseStored(string json) =>
+        JsonNode.Parse(json) as JsonObject ?? throw new ApiException(500, "InternalError", "the store returned a non-object");
+
+    internal Task<JsonObject> Get(ApiResource r, string? ns, string name, CancellationToken ct) =>
+        StoreObject(new StoreProtocol.GetObject(r.Partition, ns, name), r, name, ct);
+
+    private async Task<JsonObject?> TryGet(ApiResource r, string? ns, string name, CancellationToken ct)
+    {
+        try
+        {
+            return await Get(r, ns, name, ct);
+        }
+        catch (ApiException e) when (e.Code == 404)
+        {
+            return null;
+        }
+    }
+}

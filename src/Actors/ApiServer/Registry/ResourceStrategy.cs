@@ -1,0 +1,123 @@
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using AkkaKube.Actors.Machinery;
+
+namespace AkkaKube.Actors.ApiServer.Registry;
+
+/// <summary>
+/// Everything the apiserver knows about one kind, in one place (Kubernetes' pkg/registry/&lt;group&gt;/&lt;kind&gt;/strategy.go):
+/// defaulting, validation (create, update, status), Table columns, strategic-merge keys, the typed model used for
+/// field validation, protobuf messages, deletion grace and subresource hooks. The request pipeline and the HTTP
+/// front call these members and know no kind by name. The base class is a kind with no special rules: a new
+/// kind overrides only what differs.
+/// </summary>
+public class ResourceStrategy
+{
+    /// <summary>A kind with no special rules (metadata validation, Name/Age columns, generic merge keys).</summary>
+    public static readonly ResourceStrategy Plain = new();
+
+    /// <summary>The KubernetesClient model of the kind: decoding it finds wrong JSON types (400) and unknown fields.</summary>
+    public virtual Type? Model => null;
+
+    /// <summary>metadata.name must be a DNS-1123 label (Namespace, Service) rather than a subdomain.</summary>
+    public virtual bool NameIsDnsLabel => false;
+
+    /// <summary>Defaulting, run on create and on every update (Kubernetes' SetDefaults_* functions).</summary>
+    public virtual void Default(JsonObject obj) { }
+
+    /// <summary>Create-only preparation after defaulting (admission plug-ins that mutate new objects, status reset).</summary>
+    public virtual void PrepareForCreate(JsonObject obj, AdmissionContext context) { }
+
+    /// <summary>Validation of a new object's kind-specific fields (metadata is validated by the pipeline).</summary>
+    public virtual IEnumerable<StatusCause> Validate(JsonObject obj) => [];
+
+    /// <summary>Validation of an update of the main resource (immutable fields…); <see cref="Validate"/> runs too.</summary>
+    public virtual IEnumerable<StatusCause> ValidateUpdate(JsonObject obj, JsonObject old) => [];
+
+    /// <summary>Validation of a write to the status subresource; <see cref="Validate"/> runs too.</summary>
+    public virtual IEnumerable<StatusCause> ValidateStatusUpdate(JsonObject obj, JsonObject old) => [];
+
+    /// <summary>
+    /// Every validation the pipeline runs for a write: object metadata, <see cref="Validate"/>, and for an update
+    /// <see cref="ValidateUpdate"/> (main resource) or <see cref="ValidateStatusUpdate"/> (status subresource).
+    /// </summary>
+    public List<StatusCause> ValidateWrite(JsonObject obj, JsonObject? old, bool statusUpdate = false)
+    {
+        var causes = Validation.ObjectMeta(obj, NameIsDnsLabel).Concat(Validate(obj)).ToList();
+        if (old is not null) causes.AddRange(statusUpdate ? ValidateStatusUpdate(obj, old) : ValidateUpdate(obj, old));
+        return causes;
+    }
+
+    /// <summary>Admission that needs the cluster (allocations, lookups); returns the object to store.</summary>
+    public virtual Task<JsonObject> AdmitAsync(AdmissionContext context, JsonObject obj, JsonObject? old) => Task.FromResult(obj);
+
+    /// <summary>The server-side printing columns (kubectl get): Name and Age unless the kind says otherwise.</summary>
+    public virtual IReadOnlyList<TableColumn> Columns => TableColumn.NameAge;
+
+    /// <summary>
+    /// The merge key of the list at <paramref name="path"/> (the patchMergeKey struct tags of k8s.io/api), or null
+    /// when the list is atomic. The base knows the keys shared by every kind embedding a pod template or metadata.
+    /// </summary>
+    public virtual string? MergeKey(IReadOnlyList<string> path) => MergeKeys.Common(path);
+
+    /// <summary>The protobuf messages of the kind (by message name), for the bodies kubectl sends as protobuf.</summary>
+    public virtual IReadOnlyDictionary<string, Dictionary<int, Protobuf.F>> ProtobufMessages => Protobuf.NoMessages;
+
+    /// <summary>Where the scale subresource reads and writes (spec.replicas, status.replicas, spec.selector).</summary>
+    public virtual ScalePaths Scale => ScalePaths.Default;
+
+    /// <summary>Seconds a delete leaves the object Terminating (0 = delete at once); pods override.</summary>
+    public virtual long DeletionGracePeriod(JsonObject old, long? requested) => 0;
+
+    /// <summary>Subresources served by a hook instead of the generic status/scale handling (pods: binding, eviction).</summary>
+    public virtual IReadOnlyDictionary<string, ISubresourceHook> Hooks => NoHooks;
+
+    /// <summary>Subresources streamed by the HTTP front itself (pods/log), GET only.</summary>
+    public virtual IReadOnlyDictionary<string, IHttpSubresource> HttpSubresources => NoHttp;
+
+    private static readonly IReadOnlyDictionary<string, IHttpSubresource> NoHttp = new Dictionary<string, IHttpSubresource>();
+
+    private static readonly IReadOnlyDictionary<string, ISubresourceHook> NoHooks = new Dictionary<string, ISubresourceHook>();
+}
+
+/// <summary>Where the scale subresource maps: dotted paths into the object (CustomResourceDefinition scale uses the same shape).</summary>
+public sealed record ScalePaths(string SpecReplicas, string StatusReplicas, string? LabelSelector)
+{
+    public static readonly ScalePaths Default = new("spec.replicas", "status.replicas", "spec.selector");
+}
+
+/// <summary>What admission may use besides the object: settings, the store, the service allocator, dry-run.</summary>
+public sealed record AdmissionContext(ApiServerSettings Settings, IActorRef Store, Func<IActorRef?> ServiceAllocator, bool DryRun, CancellationToken Ct);
+
+/// <summary>
+/// A subresource implemented by its kind (pods/binding, pods/eviction): the pipeline resolves the resource and
+/// the verb, then hands the request over. <see cref="Verb"/> is the one verb served.
+/// </summary>
+public interface ISubresourceHook
+{
+    string Verb { get; }
+
+    Task<(int Code, JsonNode Body)> HandleAsync(ApiPipeline.RequestScope scope, string name);
+}
+
+/// <summary>A subresource the HTTP front streams itself (GET): it needs the response, not a JSON answer.</summary>
+public interface IHttpSubresource
+{
+    Task ServeAsync(Microsoft.AspNetCore.Http.HttpContext ctx, ActorSystem system, string ns, string name, IReadOnlyDictionary<string, string> query);
+}
+
+/// <summary>The strategic-merge keys shared by every kind (k8s.io/api v0.32 patchMergeKey tags).</summary>
+public static class MergeKeys
+{
+    public static string? Common(IReadOnlyList<string> path) => path[^1] switch
+    {
+        "containers" or "initContainers" or "ephemeralContainers" or "imagePullSecrets" or "volumes" or "env" => "name",
+        "ports" when path.Contains("containers") || path.Contains("initContainers") || path.Contains("ephemeralContainers") => "containerPort",
+        "volumeMounts" => "mountPath",
+        "volumeDevices" => "devicePath",
+        "hostAliases" => "ip",
+        "conditions" or "addresses" => "type",
+        "ownerReferences" => "uid",
+        _ => null,
+    };
+}
