@@ -51,8 +51,8 @@ public static class NodeConfig
     {
         var connection = node.Persistence == PersistenceKind.Postgres
             ? node.PostgresConnectionString!
-            // Shared by several local processes: wait on the file lock instead of failing fast.
-            : $"Data Source={node.SqliteFile};Pooling=True;Default Timeout=30";
+            // Shared by several local processes: wait on the file lock, but less than the apiserver's store timeout.
+            : AkkaKube.Actors.Store.SqliteDurability.ConnectionString(node.SqliteFile);
         var seeds = string.Join(", ", node.SeedNodes.Select(Quote));
         var roles = string.Join(", ", node.Roles.Select(Quote));
         var runtime = node.Runtime is null ? "" : $"akkakube.kubelet.runtime = {Quote(node.Runtime)}";

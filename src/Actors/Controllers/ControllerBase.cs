@@ -71,7 +71,7 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
             cache.Clear();
             foreach (var (k, v) in s.Objects) cache[k] = v;
             var first = _synced.Add(s.Resource);
-            OnSynced(s.Resource, first);
+            Guarded(s.Resource, "", null, () => OnSynced(s.Resource, first));
             if (AllSynced)
             {
                 _syncedAt ??= DateTime.UtcNow;
@@ -81,19 +81,19 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
         Receive<InformerProtocol.Added>(e =>
         {
             CacheOf(e.Resource)[e.Key] = e.Object;
-            OnAdded(e.Resource, e.Key, e.Object);
+            Guarded(e.Resource, e.Key, e.Object, () => OnAdded(e.Resource, e.Key, e.Object));
             Pump();
         });
         Receive<InformerProtocol.Updated>(e =>
         {
             CacheOf(e.Resource)[e.Key] = e.New;
-            OnUpdated(e.Resource, e.Key, e.Old, e.New);
+            Guarded(e.Resource, e.Key, e.New, () => OnUpdated(e.Resource, e.Key, e.Old, e.New));
             Pump();
         });
         Receive<InformerProtocol.Deleted>(e =>
         {
             CacheOf(e.Resource).Remove(e.Key);
-            OnDeleted(e.Resource, e.Key, e.LastKnown);
+            Guarded(e.Resource, e.Key, e.LastKnown, () => OnDeleted(e.Resource, e.Key, e.LastKnown));
             Pump();
         });
         Receive<Done>(d =>
@@ -116,6 +116,11 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
             var delay = Backoff(n);
             var level = f.Error is KubeApiException { IsConflict: true } ? LogLevel.DebugLevel : LogLevel.WarningLevel;
             Log.Log(level, "{0}: reconcile of {1} failed ({2}); retry #{3} in {4}", [Name, f.Key, f.Error.Message, n, delay]);
+            // Not the API's refusal but this controller failing on the object (a poisoned object): say so on the
+            // object, at the first failure and then every tenth, so `kubectl describe` shows why nothing happens.
+            if (f.Error is not KubeApiException && (n == 1 || n % 10 == 0)
+                && Watched.FirstOrDefault() is { } primary && CacheOf(primary).TryGetValue(f.Key, out var poisoned))
+                Record(poisoned, "Warning", "ReconcileError", $"{Name}: {f.Error.Message} (retry #{n} in {delay})");
             Timers.StartSingleTimer("requeue/" + f.Key, new Requeue(f.Key), delay);
             Pump();
         });
@@ -170,6 +175,23 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
 
     protected void Record(JsonObject involved, string type, string reason, string message) =>
         Recorder.Tell(new EventRecorderProtocol.Record(InvolvedObject.Of(involved), type, reason, message));
+
+    /// <summary>
+    /// Runs an informer event handler; one that throws on an object is logged and evented and the object skipped,
+    /// instead of crashing the controller (whose restart would re-list, meet the same object and crash again).
+    /// </summary>
+    private void Guarded(ApiResource resource, string key, JsonObject? obj, Action handler)
+    {
+        try
+        {
+            handler();
+        }
+        catch (Exception e) when (e is not InjectedCrashException)
+        {
+            Log.Warning("{0}: skipping {1} {2}: {3}: {4}", Name, resource.Partition, key, e.GetType().Name, e.Message);
+            if (obj is not null) Record(obj, "Warning", "ReconcileError", $"{Name} cannot handle this object: {e.Message}");
+        }
+    }
 
     private void Pump()
     {

@@ -140,7 +140,26 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
         KickSoon();
     }
 
+    /// <summary>
+    /// One object that makes the scheduler throw (a malformed quantity, an unexpected shape) is logged, evented and
+    /// skipped: it must not crash the singleton, whose restart would re-list and meet it again, blocking every pod.
+    /// </summary>
     private void OnObject(ApiResource resource, string key, JsonObject? old, JsonObject obj)
+    {
+        try
+        {
+            HandleObject(resource, key, old, obj);
+        }
+        catch (Exception e) when (e is not Chaos.InjectedCrashException)
+        {
+            _queue.Delete(key);
+            _log.Warning("skipping {0} {1}: the scheduler cannot handle it ({2}: {3})", resource.Partition, key, e.GetType().Name, e.Message);
+            _recorder.Tell(new EventRecorderProtocol.Record(InvolvedObject.Of(obj), EventRecorderProtocol.Warning, "FailedScheduling",
+                $"the scheduler cannot handle this object: {e.Message}"));
+        }
+    }
+
+    private void HandleObject(ApiResource resource, string key, JsonObject? old, JsonObject obj)
     {
         if (resource == ApiResource.Nodes) OnNode(key, obj);
         else if (resource == ApiResource.Pods && !(old is not null && TryConfirmBinding(key, old, obj))) OnPod(key, obj);
@@ -308,7 +327,23 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
     private void ScheduleOne(PodInfo pod)
     {
         var attempt = SchedulerMetrics.Start();
-        var result = _algorithm.Schedule(pod, _cache.Nodes);
+        ScheduleResult result;
+        try
+        {
+            result = _algorithm.Schedule(pod, _cache.Nodes);
+        }
+        catch (Exception e) when (e is not Chaos.InjectedCrashException)
+        {
+            // A pod (or node) the plugins cannot evaluate: back-off for this pod, the others keep being scheduled.
+            _failed++;
+            SchedulerMetrics.Attempted(attempt, "error", _settings.SchedulerName);
+            _queue.AddBackoff(pod.Key);
+            _log.Warning("scheduling {0} failed: {1}: {2}; retrying with back-off", pod.Key, e.GetType().Name, e.Message);
+            Record(pod, null, SchedulerProtocol.Outcomes.Unschedulable, e.Message);
+            _recorder.Tell(new EventRecorderProtocol.Record(PodRef(pod), EventRecorderProtocol.Warning, "FailedScheduling",
+                $"scheduler error: {e.Message}"));
+            return;
+        }
         if (result.NodeName is { } node)
         {
             SchedulerMetrics.Attempted(attempt, "scheduled", _settings.SchedulerName);

@@ -32,6 +32,12 @@ public sealed class PartitionState
     private readonly Func<DateTimeOffset> _clock;
     private readonly Func<string> _newUid;
 
+    /// <summary>
+    /// The largest object, in bytes as it travels between nodes inside an Akka remoting frame, that a write may store:
+    /// an object that cannot travel could be stored but never read back through another node's apiserver.
+    /// </summary>
+    public long MaxObjectWireBytes { get; init; } = long.MaxValue;
+
     public PartitionState(string partition, Func<DateTimeOffset>? clock = null, Func<string>? newUid = null)
     {
         Partition = partition;
@@ -104,7 +110,19 @@ public sealed class PartitionState
         }
         metadata["resourceVersion"] = Rv(revision);
         var json = obj.ToJsonString();
+        if (TooLarge(json, name) is { } tooLarge) return Decision.Read(tooLarge);
         return new Decision(new ObjectReply(json, revision), [new ObjectCreated(json, revision)]);
+    }
+
+    /// <summary>413 for an object that would not fit a remoting frame as a JSON string (docs/store.md, Sizes).</summary>
+    private StoreFailure? TooLarge(string json, string name)
+    {
+        // A UTF-16 char is at most 6 bytes as an escaped JSON string ("<" is \u003C): only near the limit is it counted.
+        if (json.Length * 6L <= MaxObjectWireBytes) return null;
+        var bytes = System.Text.Json.JsonEncodedText.Encode(json).EncodedUtf8Bytes.Length + 2L;
+        return bytes <= MaxObjectWireBytes ? null : new StoreFailure(413, "RequestEntityTooLarge",
+            $"{Resource} \"{name}\" is too large: {bytes} bytes as it travels between nodes, the limit is {MaxObjectWireBytes} " +
+            $"({StoreSettings.ConfigPath}.max-object-wire-bytes, below akka.remote.dot-netty.tcp.maximum-frame-size)");
     }
 
     private Decision Update(UpdateObject u)
@@ -142,6 +160,7 @@ public sealed class PartitionState
         var revision = Revision + 1;
         metadata["resourceVersion"] = Rv(revision);
         var json = obj.ToJsonString();
+        if (TooLarge(json, name) is { } tooLarge) return Decision.Read(tooLarge);
         var finalizersGone = metadata["finalizers"] is not JsonArray { Count: > 0 };
         // A graceful deletion (grace > 0) ends with its own delete, not with an update that happens to clear finalizers.
         var deleteNow = current.Deleting && finalizersGone && current.DeletionGracePeriodSeconds == 0;

@@ -57,7 +57,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
     {
         _partition = partition;
         _settings = settings;
-        _state = new PartitionState(partition, clock);
+        _state = new PartitionState(partition, clock) { MaxObjectWireBytes = settings.MaxObjectWireBytes };
         _hub = new WatchHub(partition, settings.WatchWindow);
         PersistenceId = PersistenceIdOf(partition);
         _metrics = StoreMetrics.For(partition);
@@ -275,6 +275,18 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
 
     // ------------------------------------------------------------------ failure and stop
 
+    /// <summary>
+    /// A snapshot or journal entry that cannot be read stops the partition (Akka's default) and it stays down: the
+    /// journal is deleted up to each snapshot, so replaying the journal without the snapshot would serve a partial
+    /// state as if it were whole (which is why snapshot-is-optional stays off).
+    /// </summary>
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        var what = message is null ? "its snapshot could not be loaded" : $"a journal entry could not be replayed ({message.GetType().Name})";
+        _log.Error(reason, "store partition {0} cannot recover: {1}: {2}. The partition stays down rather than serve a partial state; " +
+                           "restore the store from a backup (docs/store.md, Durability)", _partition, what, reason.GetBaseException().Message);
+    }
+
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         FailInFlight(cause);
@@ -344,6 +356,7 @@ public static class StoreHostingExtensions
     public static AkkaConfigurationBuilder AddStore(this AkkaConfigurationBuilder builder, NodeOptions node)
     {
         if (!node.ControlPlane) return builder;
+        if (node.Persistence == PersistenceKind.Sqlite) SqliteDurability.Prepare(node.SqliteFile);
         // The node's HOCON is already in the builder (NodeHost adds it first): read and validate at composition.
         var settings = StoreSettings.Create(builder.Configuration.HasValue ? builder.Configuration.Value : Akka.Configuration.Config.Empty);
         return builder.WithShardRegion<StoreRegion>(

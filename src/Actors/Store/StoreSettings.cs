@@ -39,6 +39,9 @@ public sealed record StoreSettings
     /// <summary>Period of BOOKMARK events for watchers that asked for them (<c>bookmark-interval</c>).</summary>
     public TimeSpan BookmarkInterval { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Largest object as a JSON string on the wire (413 beyond); must stay below the remoting frame size.</summary>
+    public long MaxObjectWireBytes { get; init; } = 15L * 1024 * 1024;
+
     public StoreSettings Validate()
     {
         Positive(WatchWindow, "watch-window");
@@ -47,6 +50,8 @@ public sealed record StoreSettings
         if (!(SnapshotStateFactor >= 0) || double.IsInfinity(SnapshotStateFactor))
             throw new ArgumentException($"{ConfigPath}.snapshot-state-factor must be a number >= 0, got {SnapshotStateFactor}");
         Positive(MaxBatch, "max-batch");
+        if (MaxObjectWireBytes < 1024 * 1024)
+            throw new ArgumentException($"{ConfigPath}.max-object-wire-bytes must be at least 1 MiB, got {MaxObjectWireBytes}");
         if (BookmarkInterval <= TimeSpan.Zero)
             throw new ArgumentException($"{ConfigPath}.bookmark-interval must be a positive duration, got {BookmarkInterval}");
         return this;
@@ -68,6 +73,7 @@ public sealed record StoreSettings
                 MaxBatch = c.GetInt("max-batch", Default.MaxBatch),
                 JournalRowPerBatch = c.GetBoolean("journal-row-per-batch", Default.JournalRowPerBatch),
                 BookmarkInterval = c.GetTimeSpan("bookmark-interval", Default.BookmarkInterval, allowInfinite: false),
+                MaxObjectWireBytes = c.GetByteSize("max-object-wire-bytes") ?? Default.MaxObjectWireBytes,
             }.Validate();
         }
         catch (Exception e) when (e is FormatException or ConfigurationException or OverflowException)

@@ -79,13 +79,27 @@ public sealed partial class CleanLogsTests(CleanLogsTests.Cluster cluster) : ICl
         await Kubectl("delete", "-f", file, "--wait=true");
         await Kubectl("delete", "secret", "token");
 
+        var down = DateTime.UtcNow;
         LocalClusterLauncher.Stop(cluster.State, TimeSpan.FromSeconds(30));
 
         var logs = Directory.GetFiles(Path.Combine(cluster.DataDirectory, "logs"), "*.log");
         Assert.Equal(3, logs.Length);
-        var bad = logs.SelectMany(f => File.ReadLines(f).Where(l => ErrorLine().IsMatch(l)).Select(l => $"{Path.GetFileName(f)}: {l}")).ToList();
+        var bad = logs.SelectMany(f => File.ReadLines(f).Where(l => ErrorLine().IsMatch(l) && !ShutdownDisassociation(l, down))
+            .Select(l => $"{Path.GetFileName(f)}: {l}")).ToList();
         Assert.True(bad.Count == 0, "errors in a healthy cluster's logs:\n" + string.Join('\n', bad.Take(40)));
     }
+
+    /// <summary>
+    /// The one exemption, narrow and only after `down` began: Akka.NET's endpoint writer logs "Disassociated" as an
+    /// ERROR with a stack trace when a peer's process exits while the association is still open; stopping nodes one
+    /// at a time made it rare but not impossible (docs/decisions.md, Hardening). Anything else, and this line before
+    /// `down`, fails the test.
+    /// </summary>
+    private static bool ShutdownDisassociation(string line, DateTime down) =>
+        line.Contains("/endpointWriter] Disassociated Cause: Akka.Remote.EndpointDisassociatedException", StringComparison.Ordinal)
+        && DateTime.TryParse(line.AsSpan(0, line.IndexOf(' ', StringComparison.Ordinal)), System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AdjustToUniversal, out var at)
+        && at >= down.AddSeconds(-1);
 
     private static string? KubectlRunnerPath() => AkkaKube.Tests.Kubectl.KubectlRunner.KubectlPath;
 

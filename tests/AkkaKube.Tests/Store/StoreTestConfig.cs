@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Store;
 using AkkaKube.Host;
 
 namespace AkkaKube.Tests.Store;
@@ -7,11 +8,14 @@ namespace AkkaKube.Tests.Store;
 /// <summary>HOCON for store tests: the project's own persistence and serialization files, a temp SQLite file.</summary>
 public static class StoreTestConfig
 {
-    public static string SqliteConnection(string file) => $"Data Source={file};Pooling=True;Default Timeout=30";
+    public static string SqliteConnection(string file) => SqliteDurability.ConnectionString(file);
 
     /// <summary>A local (non-cluster) actor system persisting into <paramref name="file"/>.</summary>
-    public static Config Sqlite(string file, string extra = "") =>
-        Persistence(SqliteConnection(file), "persistence-sqlite.conf", extra);
+    public static Config Sqlite(string file, string extra = "")
+    {
+        SqliteDurability.Prepare(file);
+        return Persistence(SqliteConnection(file), "persistence-sqlite.conf", extra);
+    }
 
     public static Config Postgres(string connection, string extra = "") =>
         Persistence(connection, "persistence-postgres.conf", extra);

@@ -1,0 +1,207 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using AkkaKube.Actors.ApiServer;
+using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Store;
+using AkkaKube.Host;
+using AkkaKube.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+using static AkkaKube.Actors.Store.StoreProtocol;
+
+namespace AkkaKube.Tests.Store;
+
+/// <summary>What the store promises about durability (docs/store.md, Durability): the SQLite settings, a corrupt snapshot.</summary>
+public sealed class StoreDurabilitySpecs : Akka.TestKit.Xunit2.TestKit
+{
+    private const string P = "configmaps";
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+    private readonly TempDir _dir;
+
+    public StoreDurabilitySpecs() : this(new TempDir()) { }
+
+    private StoreDurabilitySpecs(TempDir dir) : base(StoreTestConfig.Sqlite(Path.Combine(dir.Path, "store.db")), "store-durability-specs")
+    {
+        _dir = dir;
+    }
+
+    private string DbFile => Path.Combine(_dir.Path, "store.db");
+
+    protected override void AfterAll()
+    {
+        base.AfterAll();
+        SqliteConnection.ClearAllPools();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public void The_store_runs_SQLite_in_WAL_mode_with_full_fsync_and_a_lock_wait_below_the_apiservers_store_timeout()
+    {
+        var (journalMode, synchronous, commandTimeout) = SqliteDurability.Read(DbFile);
+        Assert.Equal("wal", journalMode);
+        Assert.Equal(2, synchronous); // FULL: the WAL is fsynced at every commit
+        var apiserver = ApiServerSettings.Create(NodeConfig.Load(Path.Combine(NodeHost.HoconDirectory, "control-plane.conf")));
+        Assert.True(commandTimeout < apiserver.StoreTimeout, $"lock wait {commandTimeout} must stay below the store timeout {apiserver.StoreTimeout}");
+        Assert.Equal(SqliteDurability.BusyTimeout, commandTimeout);
+    }
+
+    [Fact]
+    public void A_write_blocked_by_another_process_lock_fails_within_the_busy_timeout_instead_of_committing_later()
+    {
+        using var holder = new SqliteConnection(SqliteDurability.ConnectionString(DbFile));
+        holder.Open();
+        using (var create = holder.CreateCommand())
+        {
+            create.CommandText = "CREATE TABLE IF NOT EXISTS lock_probe (x INTEGER)";
+            create.ExecuteNonQuery();
+        }
+        using var exclusive = holder.BeginTransaction(System.Data.IsolationLevel.Serializable);
+        using (var write = holder.CreateCommand())
+        {
+            write.Transaction = exclusive;
+            write.CommandText = "INSERT INTO lock_probe VALUES (1)";
+            write.ExecuteNonQuery();
+        }
+        using var writer = new SqliteConnection(SqliteDurability.ConnectionString(DbFile));
+        writer.Open();
+        using var blocked = writer.CreateCommand();
+        blocked.CommandText = "INSERT INTO lock_probe VALUES (2)";
+        var e = Assert.Throws<SqliteException>(() => blocked.ExecuteNonQuery());
+        Assert.Equal(5, e.SqliteErrorCode); // SQLITE_BUSY: the write did not happen, nothing commits later
+        exclusive.Rollback();
+    }
+
+    [Fact]
+    public void A_truncated_snapshot_stops_the_partition_with_a_clear_message_and_never_serves_a_partial_state()
+    {
+        var settings = StoreSettings.Default with { SnapshotEvery = 5, SnapshotStateFactor = 0 };
+        var store = Sys.ActorOf(StoreActor.Props(P, settings));
+        for (var i = 0; i < 12; i++) Ask<ObjectReply>(store, new CreateObject(P, Objects.ConfigMap($"cm-{i:D2}").Json));
+        // The snapshot at revision 10 deleted the journal up to it (rows left: the last 2 events, markers).
+        AwaitAssert(() => Assert.Equal(1L, Scalar("SELECT COUNT(*) FROM snapshot")), Wait, TimeSpan.FromMilliseconds(100));
+        AwaitAssert(() => Assert.True(Scalar("SELECT COUNT(*) FROM journal WHERE persistence_id = 'store-configmaps'") <= 4), Wait, TimeSpan.FromMilliseconds(100));
+        var probe = CreateTestProbe();
+        probe.Watch(store);
+        store.Tell(StoreActor.Stop.Instance);
+        probe.ExpectTerminated(store, Wait);
+
+        Scalar("UPDATE snapshot SET snapshot = substr(snapshot, 1, length(snapshot) / 2)");
+
+        var again = EventFilter.Error(contains: "store partition configmaps cannot recover").ExpectOne(Wait, () =>
+        {
+            var restarted = Sys.ActorOf(StoreActor.Props(P, settings));
+            probe.Watch(restarted);
+            restarted.Tell(new ListObjects(P, null, null, null), probe.Ref);
+            return restarted;
+        });
+        probe.ExpectTerminated(again, Wait);
+        // The list sent during recovery got no partial answer (2 of 12 objects): nothing but the termination came.
+        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+    }
+
+    private T Ask<T>(IActorRef store, object message)
+    {
+        var probe = CreateTestProbe();
+        store.Tell(message, probe.Ref);
+        return probe.ExpectMsg<T>(Wait);
+    }
+
+    private long Scalar(string sql)
+    {
+        using var connection = new SqliteConnection(SqliteDurability.ConnectionString(DbFile));
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar() ?? 0L);
+    }
+}
+
+/// <summary>
+/// A full disk under a real node (the data directory on a small tmpfs; needs root): writes fail with a 5xx Status,
+/// every acknowledged write stays readable, and writes succeed again once there is space.
+/// </summary>
+public sealed class StoreDiskFullSpecs
+{
+    private static string? SkipReason =>
+        !OperatingSystem.IsLinux() ? "tmpfs mounts need Linux"
+        : Environment.UserName != "root" ? "mounting a small tmpfs data directory needs root"
+        : null;
+
+    [SkippableFact]
+    public async Task A_full_disk_fails_writes_with_a_5xx_status_loses_nothing_acknowledged_and_recovers_with_space()
+    {
+        Skip.If(SkipReason is not null, SkipReason);
+        using var dir = new TempDir();
+        var mount = Path.Combine(dir.Path, "data");
+        Directory.CreateDirectory(mount);
+        await Run("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", mount);
+        var node = new InProcessNode { Configure = o => o with { DataDirectory = mount, Worker = false } };
+        try
+        {
+            await node.InitializeAsync();
+            using var http = node.NewHttpClient(TimeSpan.FromSeconds(60));
+            await Eventually(async () => (await http.PostAsync("/api/v1/namespaces", Json("""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"disk"}}"""))).StatusCode
+                is HttpStatusCode.Created or HttpStatusCode.Conflict);
+
+            var acknowledged = new List<string>();
+            HttpResponseMessage? refused = null;
+            var payload = new string('x', 96 * 1024);
+            for (var i = 0; i < 200 && refused is null; i++)
+            {
+                var name = $"fill-{i:D3}";
+                var r = await http.PostAsync("/api/v1/namespaces/disk/configmaps", Json(ConfigMap(name, payload)));
+                if (r.StatusCode == HttpStatusCode.Created) acknowledged.Add(name);
+                else refused = r;
+            }
+            Assert.NotNull(refused);
+            Assert.True((int)refused!.StatusCode >= 500, $"a full disk is a server error, got {(int)refused.StatusCode}");
+            var status = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!;
+            Assert.Equal("Status", status["kind"]!.GetValue<string>());
+            Assert.False(string.IsNullOrEmpty(status["message"]?.GetValue<string>()));
+            Assert.NotEmpty(acknowledged);
+
+            // Space returns: the partition restarts, recovers every acknowledged write, and takes new ones.
+            await Run("mount", "-o", "remount,size=64m", mount);
+            await Eventually(async () => (await http.PostAsync("/api/v1/namespaces/disk/configmaps", Json(ConfigMap("after", "space")))).StatusCode
+                is HttpStatusCode.Created or HttpStatusCode.Conflict);
+            var list = JsonNode.Parse(await http.GetStringAsync("/api/v1/namespaces/disk/configmaps"))!;
+            var names = list["items"]!.AsArray().Select(i => i!["metadata"]!["name"]!.GetValue<string>()).ToHashSet();
+            var lost = acknowledged.Where(n => !names.Contains(n)).ToList();
+            Assert.True(lost.Count == 0, "acknowledged but lost: " + string.Join(", ", lost));
+            Assert.Contains("after", names);
+        }
+        finally
+        {
+            await node.DisposeAsync();
+            SqliteConnection.ClearAllPools();
+            await Run("umount", "-l", mount);
+        }
+    }
+
+    private static string ConfigMap(string name, string value) =>
+        new JsonObject
+        {
+            ["apiVersion"] = "v1", ["kind"] = "ConfigMap",
+            ["metadata"] = new JsonObject { ["name"] = name },
+            ["data"] = new JsonObject { ["v"] = value },
+        }.ToJsonString();
+
+    private static StringContent Json(string s) => new(s, Encoding.UTF8, "application/json");
+
+    private static async Task Eventually(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("not within 90 s");
+            await Task.Delay(500);
+        }
+    }
+
+    private static async Task Run(string file, params string[] args)
+    {
+        var r = await ProcessRunner.RunAsync(file, args, TimeSpan.FromSeconds(30));
+        Assert.True(r.ExitCode == 0, $"{file} {string.Join(' ', args)}: {r.Output}");
+    }
+}
