@@ -289,10 +289,10 @@ public class ApiHttpSpecs(ApiNode api) : IClassFixture<ApiNode>
         var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         Assert.Equal("nginx:1.27", body["spec"]!["template"]!["spec"]!["containers"]![0]!["image"]!.GetValue<string>());
         Assert.Equal(0, body["spec"]!["replicas"]!.GetValue<int>());
-        // jobs are not served: a clear 404 for the resource
+        // an unserved resource: a clear 404 for the resource
         using var job = new ByteArrayContent([0x6b, 0x38, 0x73, 0x00]);
         job.Headers.ContentType = MediaTypeHeaderValue.Parse("application/vnd.kubernetes.protobuf");
-        Assert.Equal(HttpStatusCode.NotFound, (await api.Http.PostAsync("/apis/batch/v1/namespaces/default/jobs", job)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Http.PostAsync("/apis/batch/v1/namespaces/default/widgets", job)).StatusCode);
     }
 
     [Fact]

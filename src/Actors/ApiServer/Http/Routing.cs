@@ -84,7 +84,9 @@ public static partial class ApiHttpFront
     /// <summary>A resource request: streamed subresources (pods/log), watches, or one pipeline call and its response.</summary>
     private static async Task ServeResourceAsync(HttpContext ctx, ApiFrontend frontend, RequestInfo info, Dictionary<string, string> query, UserInfo user)
     {
-        var registration = frontend.Registry.Find(info.Group, info.Version, info.Resource);
+        // the resource is resolved before the body is decoded: an unserved resource is 404 whatever the body
+        var registration = frontend.Registry.Find(info.Group, info.Version, info.Resource) ?? throw ApiException.NotFound(
+            $"the server could not find the requested resource ({info.Resource}.{(info.Group.Length == 0 ? info.Version : $"{info.Group}/{info.Version}")})");
         if (info is { Verb: "get", Namespace: not null, Name: not null, Subresource: { } sub } && registration is not null &&
             registration.Strategy.HttpSubresources.TryGetValue(sub, out var streamed))
         {
