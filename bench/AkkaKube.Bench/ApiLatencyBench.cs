@@ -30,7 +30,6 @@ public sealed class ApiLatencyBench : IBenchmark
             BaseAddress = node.ApiUri,
             Timeout = TimeSpan.FromSeconds(30),
         };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "akkakube-local-admin");
         await WaitForApi(http, ct);
         await Send(http, HttpMethod.Post, "/api/v1/namespaces", $$$"""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"{{{Ns}}}"}}""", ct);
         for (var i = 0; i < 100; i++) await Send(http, HttpMethod.Post, $"/api/v1/namespaces/{Ns}/configmaps", ConfigMap($"seed-{i}"), ct);

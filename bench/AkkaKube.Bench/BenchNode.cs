@@ -53,6 +53,9 @@ public sealed class BenchNode : IAsyncDisposable
             DataDirectory = dir,
             ConfigFiles = [conf],
             Worker = worker,
+            // Plain HTTP on purpose: the API figures are compared with etcd through its plain gateway, and wrk
+            // drives the write bench without client certificates (docs/performance.md).
+            InsecureHttp = true,
         };
         var host = NodeHost.Build(options);
         await host.StartAsync(ct);

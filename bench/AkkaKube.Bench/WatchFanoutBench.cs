@@ -28,7 +28,6 @@ public sealed class WatchFanoutBench : IBenchmark
             BaseAddress = node.ApiUri,
             Timeout = Timeout.InfiniteTimeSpan,
         };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "akkakube-local-admin");
         await Retry(() => Post(http, "/api/v1/namespaces", $$$"""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"{{{Ns}}}"}}"""), ct);
         // A bare pod with no node: nothing else touches it (no kubelet here, the scheduler would bind it, so give it a
         // node name that does not exist).
