@@ -62,6 +62,15 @@ public static class ObservabilityHosting
             var apiPort = IsApiConnection(ctx, node);
             if (HealthEndpoints.IsHealthPath(ctx.Request.Path, out var endpoint, out var single))
             {
+                // On the API port the health paths are anonymous but still authenticated: a bad credential is a 401, as in Kubernetes.
+                if (apiPort && ctx.RequestServices.GetService<Security.ApiServerSecurity>() is { } security &&
+                    security.Authenticator.Authenticate(ctx.Request.Path.Value ?? "/", ctx.Connection.ClientCertificate, ctx.Request.Headers.Authorization.ToString()) is null)
+                {
+                    ctx.Response.StatusCode = 401;
+                    ctx.Response.ContentType = "application/json";
+                    await ctx.Response.WriteAsync(Machinery.ApiStatus.Failure(401, "Unauthorized", "Unauthorized").ToJsonString(), ctx.RequestAborted);
+                    return;
+                }
                 if (apiPort) await ApiServerMetrics.MeasureAsync(ctx, () => health.ServeAsync(ctx, endpoint, single));
                 else await health.ServeAsync(ctx, endpoint, single);
                 return;
