@@ -71,7 +71,7 @@ public sealed record NodeState
     public string? ContainerdDirectory { get; init; }
     public int ContainerdPid { get; init; }
 
-    [JsonIgnore] public string Address => $"akka.tcp://{Actors.AkkaKubeNames.SystemName}@{Ip}:{Port}";
+    [JsonIgnore] public string Address => Actors.AkkaKubeNames.Remoting.NodeAddress(Ip, Port);
     /// <summary>http://IP:port of /metrics, /livez, /readyz, /healthz; null when unknown.</summary>
     [JsonIgnore] public string? MetricsUrl => MetricsPort > 0 ? $"http://{Ip}:{MetricsPort}" : null;
     [JsonIgnore] public bool ControlPlane => Roles.Split(',').Contains("control-plane");

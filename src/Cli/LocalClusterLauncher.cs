@@ -108,7 +108,7 @@ public static class LocalClusterLauncher
         }
         var ports = nodes.ToDictionary(n => n.Name, n => (Remoting: FreePort(IPAddress.Parse(n.Ip)), Cmd: FreePort(IPAddress.Loopback), Metrics: FreePort(IPAddress.Parse(n.Ip))));
         var seeds = nodes.Where(n => n.ControlPlane)
-            .Select(n => $"akka.tcp://{Actors.AkkaKubeNames.SystemName}@{n.Ip}:{ports[n.Name].Remoting}").ToList();
+            .Select(n => Actors.AkkaKubeNames.Remoting.NodeAddress(n.Ip, ports[n.Name].Remoting)).ToList();
 
         var states = new List<NodeState>();
         var startedContainerds = new List<(ContainerdNode Node, int Pid)>();

@@ -24,6 +24,15 @@ public sealed record NodeOptions
     public int RemotingPort { get; init; }
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
 
+    /// <summary>--insecure-remoting: plain TCP between nodes (warned about at every start). Default: mutual TLS with the cluster CA.</summary>
+    public bool InsecureRemoting { get; init; }
+    public bool RemotingTls => !InsecureRemoting;
+    /// <summary>PEM certificate and key of this node's remoting identity (--remoting-cert-file/--remoting-key-file); default: issued at start by the cluster CA in DATA/pki.</summary>
+    public string? RemotingCertFile { get; init; }
+    public string? RemotingKeyFile { get; init; }
+    /// <summary>CA bundle remoting peers must chain to (--remoting-ca-file); default: the cluster CA DATA/pki/ca.crt.</summary>
+    public string? RemotingCaFile { get; init; }
+
     /// <summary>The node's pod CIDR, a /24 in 127.64.0.0/10.</summary>
     public string? PodCidr { get; init; }
 

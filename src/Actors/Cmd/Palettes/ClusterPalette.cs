@@ -16,9 +16,9 @@ public sealed class ClusterPalette(CmdSettings settings) : ICmdPalette
     public IReadOnlyList<CmdCommand> Commands =>
     [
         new("show", "members: address, roles, zone, status, reachability, app-version; then the count", [], Show),
-        new("leave", "gracefully leave the cluster (this node, or the member at [address])", [CmdArg.Positional("address", "member address (akka.tcp://akkakube@host:port or host:port)", required: false)], Leave),
-        new("join", "join this node to the cluster of the node at <address>", [CmdArg.Positional("address", "akka.tcp://akkakube@host:port of a member")], Join),
-        new("down", "mark the member at <address> as Down", [CmdArg.Positional("address", "member address (akka.tcp://akkakube@host:port or host:port)")], Down),
+        new("leave", "gracefully leave the cluster (this node, or the member at [address])", [CmdArg.Positional("address", "member address (akka.ssl.tcp://akkakube@host:port or host:port)", required: false)], Leave),
+        new("join", "join this node to the cluster of the node at <address>", [CmdArg.Positional("address", "akka.ssl.tcp://akkakube@host:port of a member")], Join),
+        new("down", "mark the member at <address> as Down", [CmdArg.Positional("address", "member address (akka.ssl.tcp://akkakube@host:port or host:port)")], Down),
         new("down-unreachable", "mark every unreachable member as Down", [], DownUnreachable),
         new("tail", "stream membership and reachability events until the client disconnects", [], Tail),
         new("leader", "the cluster leader and the leader of each role", [], Leader),
@@ -61,11 +61,12 @@ public sealed class ClusterPalette(CmdSettings settings) : ICmdPalette
         {
             try
             {
-                address = Address.Parse(text);
+                // akka.tcp:// and akka.ssl.tcp:// name the same node: take the scheme of this node's own transport
+                address = Address.Parse(AkkaKubeNames.Remoting.WithScheme(text, cluster.SelfAddress.Protocol == AkkaKubeNames.Remoting.TlsScheme));
             }
             catch (Exception)
             {
-                throw new CmdException($"'{text}' is not an Akka address like akka.tcp://akkakube@127.1.0.1:4053");
+                throw new CmdException($"'{text}' is not an Akka address like akka.ssl.tcp://akkakube@127.1.0.1:4053");
             }
             if (address.Host is null || address.Port is null)
                 throw new CmdException($"'{text}' needs a host and a port");
