@@ -5,7 +5,7 @@ public static class AkkaKubeNames
 {
     public const string SystemName = "akkakube";
 
-    /// <summary>Akka remoting address schemes: mutual TLS by default, plain TCP only with --insecure-remoting.</summary>
+    /// <summary>Akka remoting address schemes: plain TCP, or mutual TLS with --remoting-tls.</summary>
     public static class Remoting
     {
         public const string TlsScheme = "akka.ssl.tcp";
@@ -14,7 +14,7 @@ public static class AkkaKubeNames
         public static string Scheme(bool tls) => tls ? TlsScheme : PlainScheme;
 
         /// <summary>The address of the node process listening on <paramref name="host"/>:<paramref name="port"/>.</summary>
-        public static string NodeAddress(string host, int port, bool tls = true) => $"{Scheme(tls)}://{SystemName}@{host}:{port}";
+        public static string NodeAddress(string host, int port, bool tls) => $"{Scheme(tls)}://{SystemName}@{host}:{port}";
 
         /// <summary>
         /// <paramref name="address"/> with the scheme of this node's transport: a seed written akka.tcp:// (as most Akka

@@ -24,9 +24,8 @@ public sealed record NodeOptions
     public int RemotingPort { get; init; }
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
 
-    /// <summary>--insecure-remoting: plain TCP between nodes (warned about at every start). Default: mutual TLS with the cluster CA.</summary>
-    public bool InsecureRemoting { get; init; }
-    public bool RemotingTls => !InsecureRemoting;
+    /// <summary>--remoting-tls: mutual TLS with the cluster CA between nodes (every node of a cluster must agree); default plain TCP (docs/security.md says why).</summary>
+    public bool RemotingTls { get; init; }
     /// <summary>PEM certificate and key of this node's remoting identity (--remoting-cert-file/--remoting-key-file); default: issued at start by the cluster CA in DATA/pki.</summary>
     public string? RemotingCertFile { get; init; }
     public string? RemotingKeyFile { get; init; }
@@ -52,6 +51,9 @@ public sealed record NodeOptions
     public string? ClientCaFile { get; init; }
 
     public bool ApiTls => !InsecureHttp;
+
+    /// <summary>--encryption-provider-config: the EncryptionConfiguration file of the store's encryption at rest, or null.</summary>
+    public string? EncryptionProviderConfig { get; init; }
 
     /// <summary>The metrics and health port on <see cref="NodeIp"/> (--metrics-port; 0 = any free port).</summary>
     public int MetricsPort { get; init; }

@@ -87,11 +87,7 @@ public static class RemotingTls
         return chain.Build(certificate);
     }
 
-    /// <summary>Mutual TLS on the node's remoting transport (the HOCON flag enable-ssl comes from the node's flags).</summary>
+    /// <summary>Mutual TLS on the node's remoting transport with --remoting-tls (the HOCON flag enable-ssl comes from the node's flags).</summary>
     public static AkkaConfigurationBuilder AddRemotingTls(this AkkaConfigurationBuilder builder, NodeOptions node) =>
-        node.RemotingTls
-            ? builder.AddSetup(Setup(node))
-            : builder.AddStartup((system, _) => system.Log.Warning(
-                "INSECURE: Akka remoting on {0}:{1} is plain TCP (--insecure-remoting): any process that reaches it can join the cluster and read the store",
-                node.NodeIp, node.RemotingPort));
+        node.RemotingTls ? builder.AddSetup(Setup(node)) : builder;
 }

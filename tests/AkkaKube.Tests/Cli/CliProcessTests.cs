@@ -43,7 +43,7 @@ public sealed class CliProcessTests
             foreach (var (name, zone) in new[] { ("cp-1", "zone-a"), ("worker-a1", "zone-a"), ("worker-b1", "zone-b") })
             {
                 // the member table's row (the health table below it names the node too)
-                var line = status.Stdout.Split('\n').SingleOrDefault(l => l.Contains($" {name} ") && l.Contains("akka.ssl.tcp://"));
+                var line = status.Stdout.Split('\n').SingleOrDefault(l => l.Contains($" {name} ") && l.Contains("akka.tcp://"));
                 Assert.True(line is not null, $"no row for {name} in:\n{status.Stdout}");
                 Assert.Contains(" Up ", line);
                 Assert.Contains($" {zone} ", line);

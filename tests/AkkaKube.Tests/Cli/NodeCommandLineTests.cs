@@ -36,9 +36,9 @@ public sealed class NodeCommandLineTests : IDisposable
     }
 
     [Theory]
-    [InlineData(new string[0], "akka.ssl.tcp://akkakube@127.1.0.1:4001", true)]
-    [InlineData(new[] { "--insecure-remoting" }, "akka.tcp://akkakube@127.1.0.1:4001", false)]
-    public void Remoting_is_tls_unless_insecure_and_seeds_take_the_transports_scheme(string[] flags, string seed, bool ssl)
+    [InlineData(new string[0], "akka.tcp://akkakube@127.1.0.1:4001", false)]
+    [InlineData(new[] { "--remoting-tls" }, "akka.ssl.tcp://akkakube@127.1.0.1:4001", true)]
+    public void Remoting_is_tls_with_the_flag_and_seeds_take_the_transports_scheme(string[] flags, string seed, bool ssl)
     {
         var options = Parse(["--seed", "akka.tcp://akkakube@127.1.0.1:4001", .. flags]);
         var config = NodeConfig.Build(options, NodeHost.HoconDirectory);

@@ -22,7 +22,7 @@ public sealed class InProcessClusterTests : IAsyncLifetime
             var options = new NodeOptions
             {
                 NodeName = name, ControlPlane = cp, Worker = worker, Zone = zone,
-                NodeIp = System.Net.IPAddress.Loopback, RemotingPort = 0, DataDirectory = _dir.Path,
+                NodeIp = System.Net.IPAddress.Loopback, RemotingPort = 0, DataDirectory = _dir.Path, RemotingTls = true,
             };
             _systems.Add(ActorSystem.Create(AkkaKubeNames.SystemName, RemotingTls.SystemSetup(options, NodeConfig.Build(options, NodeHost.HoconDirectory))));
         }

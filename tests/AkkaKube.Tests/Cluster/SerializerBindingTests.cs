@@ -15,7 +15,7 @@ namespace AkkaKube.Tests.ClusterSpecs;
 /// System.Text.Json serializer, never the default one, and a generated sample of each round-trips.
 /// </summary>
 public sealed class SerializerBindingTests() : TestKit(NodeConfig.Build(
-    new NodeOptions { NodeName = "ser", NodeIp = System.Net.IPAddress.Loopback, RemotingPort = 0, DataDirectory = Path.GetTempPath(), InsecureRemoting = true },
+    new NodeOptions { NodeName = "ser", NodeIp = System.Net.IPAddress.Loopback, RemotingPort = 0, DataDirectory = Path.GetTempPath() },
     NodeHost.HoconDirectory), "akkakube")
 {
     public static IEnumerable<object[]> MessageTypes() =>

@@ -13,7 +13,7 @@ using AkkaKube.Tests.Infrastructure;
 namespace AkkaKube.Tests.Security;
 
 /// <summary>
-/// Akka remoting is mutual TLS with the cluster CA: a process with a certificate of the cluster joins, one with a
+/// Akka remoting with --remoting-tls is mutual TLS with the cluster CA: a process with a certificate of the cluster joins, one with a
 /// certificate of another CA, or with no TLS at all, cannot join or even finish a handshake with a member.
 /// </summary>
 public sealed class RemotingTlsTests : IAsyncLifetime
@@ -24,12 +24,12 @@ public sealed class RemotingTlsTests : IAsyncLifetime
     private ActorSystem _seed = null!;
     private Address _seedAddress = null!;
 
-    private ActorSystem Start(string name, string dataDir, bool insecure = false)
+    private ActorSystem Start(string name, string dataDir, bool tls = true)
     {
         var options = new NodeOptions
         {
             NodeName = name, ControlPlane = true, Worker = false,
-            NodeIp = System.Net.IPAddress.Loopback, RemotingPort = 0, DataDirectory = dataDir, InsecureRemoting = insecure,
+            NodeIp = System.Net.IPAddress.Loopback, RemotingPort = 0, DataDirectory = dataDir, RemotingTls = tls,
         };
         var system = ActorSystem.Create(AkkaKubeNames.SystemName, RemotingTls.SystemSetup(options, NodeConfig.Build(options, NodeHost.HoconDirectory)));
         _systems.Add(system);
@@ -78,7 +78,7 @@ public sealed class RemotingTlsTests : IAsyncLifetime
     [Fact]
     public async Task A_process_without_tls_cannot_join()
     {
-        var intruder = Start("plain", _foreignDir.Path, insecure: true);
+        var intruder = Start("plain", _foreignDir.Path, tls: false);
         var failed = AssociationFailure(intruder);
         var plainSeed = new Address(AkkaKubeNames.Remoting.PlainScheme, _seedAddress.System, _seedAddress.Host, _seedAddress.Port);
         Akka.Cluster.Cluster.Get(intruder).Join(plainSeed);

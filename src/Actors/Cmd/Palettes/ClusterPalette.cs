@@ -16,9 +16,9 @@ public sealed class ClusterPalette(CmdSettings settings) : ICmdPalette
     public IReadOnlyList<CmdCommand> Commands =>
     [
         new("show", "members: address, roles, zone, status, reachability, app-version; then the count", [], Show),
-        new("leave", "gracefully leave the cluster (this node, or the member at [address])", [CmdArg.Positional("address", "member address (akka.ssl.tcp://akkakube@host:port or host:port)", required: false)], Leave),
-        new("join", "join this node to the cluster of the node at <address>", [CmdArg.Positional("address", "akka.ssl.tcp://akkakube@host:port of a member")], Join),
-        new("down", "mark the member at <address> as Down", [CmdArg.Positional("address", "member address (akka.ssl.tcp://akkakube@host:port or host:port)")], Down),
+        new("leave", "gracefully leave the cluster (this node, or the member at [address])", [CmdArg.Positional("address", "member address (akka.tcp://akkakube@host:port or host:port)", required: false)], Leave),
+        new("join", "join this node to the cluster of the node at <address>", [CmdArg.Positional("address", "akka.tcp://akkakube@host:port of a member")], Join),
+        new("down", "mark the member at <address> as Down", [CmdArg.Positional("address", "member address (akka.tcp://akkakube@host:port or host:port)")], Down),
         new("down-unreachable", "mark every unreachable member as Down", [], DownUnreachable),
         new("tail", "stream membership and reachability events until the client disconnects", [], Tail),
         new("leader", "the cluster leader and the leader of each role", [], Leader),
