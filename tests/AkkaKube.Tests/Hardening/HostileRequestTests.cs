@@ -130,6 +130,21 @@ public sealed class HostileRequestTests(ThreeApiServersCluster cluster) : IClass
     }
 
     [Theory]
+    [InlineData("application/merge-patch+json", """{"metadata":"x"}""")]
+    [InlineData("application/strategic-merge-patch+json", """{"metadata":7}""")]
+    [InlineData("application/json-patch+json", """[{"op":"replace","path":"/metadata","value":[]}]""")]
+    public async Task A_patch_that_makes_metadata_no_object_is_a_400_and_changes_nothing(string contentType, string patch)
+    {
+        var name = "meta-" + Guid.NewGuid().ToString("N")[..8];
+        var (created, before) = await Send(HttpMethod.Post, "/api/v1/namespaces/default/services",
+            """{"apiVersion":"v1","kind":"Service","metadata":{"name":"NAME"},"spec":{"ports":[{"port":80}]}}""".Replace("NAME", name));
+        Assert.True(created == 201, before.ToJsonString());
+        AssertStatus(400, await Send(HttpMethod.Patch, $"/api/v1/namespaces/default/services/{name}", patch, contentType), "metadata must be an object");
+        var (_, after) = await Send(HttpMethod.Get, $"/api/v1/namespaces/default/services/{name}");
+        Assert.Equal(before["metadata"]!["resourceVersion"]!.GetValue<string>(), after["metadata"]!["resourceVersion"]!.GetValue<string>());
+    }
+
+    [Theory]
     [InlineData("fieldSelector", "spec.nodeName===x", "unescaped '='")]
     [InlineData("fieldSelector", "spec.nodeName=a!b", "unescaped '!'")]
     [InlineData("fieldSelector", "spec.nodeName", "has no operator")]
@@ -140,6 +155,20 @@ public sealed class HostileRequestTests(ThreeApiServersCluster cluster) : IClass
     {
         AssertStatus(400, await Send(HttpMethod.Get, $"/api/v1/pods?{parameter}={Uri.EscapeDataString(selector)}"), message);
         AssertStatus(400, await Send(HttpMethod.Get, $"/api/v1/pods?watch=true&timeoutSeconds=1&{parameter}={Uri.EscapeDataString(selector)}"), message);
+    }
+
+    [Fact]
+    public async Task A_watch_from_a_future_resource_version_ends_with_too_large_resource_version()
+    {
+        using var http = cluster.NewHttpClient();
+        using var watch = await http.GetAsync(ConfigMaps + "?watch=true&resourceVersion=999999999&timeoutSeconds=10", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, watch.StatusCode);
+        var line = await new StreamReader(await watch.Content.ReadAsStreamAsync()).ReadLineAsync();
+        var ev = JsonNode.Parse(line!)!;
+        Assert.Equal("ERROR", ev["type"]!.GetValue<string>());
+        Assert.Equal(504, ev["object"]!["code"]!.GetValue<int>());
+        Assert.StartsWith("Too large resource version: 999999999", ev["object"]!["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("ResourceVersionTooLarge", ev["object"]!["details"]!["causes"]![0]!["reason"]!.GetValue<string>());
     }
 
     [Fact]
