@@ -133,13 +133,14 @@ public sealed class HostileRequestTests(ThreeApiServersCluster cluster) : IClass
     [InlineData("application/merge-patch+json", """{"metadata":"x"}""")]
     [InlineData("application/strategic-merge-patch+json", """{"metadata":7}""")]
     [InlineData("application/json-patch+json", """[{"op":"replace","path":"/metadata","value":[]}]""")]
+    [InlineData("application/apply-patch+yaml", """{"apiVersion":"v1","kind":"Service","metadata":"x"}""")]
     public async Task A_patch_that_makes_metadata_no_object_is_a_400_and_changes_nothing(string contentType, string patch)
     {
         var name = "meta-" + Guid.NewGuid().ToString("N")[..8];
         var (created, before) = await Send(HttpMethod.Post, "/api/v1/namespaces/default/services",
             """{"apiVersion":"v1","kind":"Service","metadata":{"name":"NAME"},"spec":{"ports":[{"port":80}]}}""".Replace("NAME", name));
         Assert.True(created == 201, before.ToJsonString());
-        AssertStatus(400, await Send(HttpMethod.Patch, $"/api/v1/namespaces/default/services/{name}", patch, contentType), "metadata must be an object");
+        AssertStatus(400, await Send(HttpMethod.Patch, $"/api/v1/namespaces/default/services/{name}?fieldManager=fuzz", patch, contentType), "metadata must be an object");
         var (_, after) = await Send(HttpMethod.Get, $"/api/v1/namespaces/default/services/{name}");
         Assert.Equal(before["metadata"]!["resourceVersion"]!.GetValue<string>(), after["metadata"]!["resourceVersion"]!.GetValue<string>());
     }
