@@ -57,6 +57,9 @@ public sealed class ApiFrontend(ActorSystem system, ActorRegistry registry, ILog
 /// </summary>
 public static partial class ApiHttpFront
 {
+    /// <summary>Response header naming the node whose apiserver served the request.</summary>
+    public const string ServedByHeader = "X-AkkaKube-Apiserver";
+
     public static void ConfigureApiServerWeb(this WebApplicationBuilder builder, NodeOptions node, Akka.Configuration.Config config)
     {
         if (!node.ControlPlane) return;
@@ -91,6 +94,12 @@ public static partial class ApiHttpFront
         var frontend = app.Services.GetRequiredService<ApiFrontend>();
         var serverAddress = $"{node.ApiAddress}:{node.ApiPort}";
         OpenApi.OpenApiService.Warm(frontend.Registry);
+        // Which control-plane process answered (they share one address): for diagnosing a multi-apiserver cluster.
+        app.Use((ctx, next) =>
+        {
+            ctx.Response.Headers[ServedByHeader] = node.NodeName;
+            return next(ctx);
+        });
         app.Run(ctx => HandleAsync(ctx, frontend, authenticator, serverAddress));
     }
 

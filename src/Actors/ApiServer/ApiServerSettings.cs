@@ -18,6 +18,15 @@ public sealed record ApiServerSettings
     public TimeSpan MaxWatchDuration { get; init; } = TimeSpan.FromMinutes(30);
 
     /// <summary>
+    /// Events a watch may have queued for a client that does not read them (Kubernetes' cacheWatcher buffer): beyond
+    /// this many, or <see cref="WatchBufferBytes"/>, the watch ends with a 410 ERROR event and the client re-lists.
+    /// </summary>
+    public int WatchBufferEvents { get; init; } = 10_000;
+
+    /// <summary>Bytes of event objects a watch may have queued for a slow client (see <see cref="WatchBufferEvents"/>).</summary>
+    public long WatchBufferBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>
     /// tolerationSeconds of the not-ready/unreachable NoExecute tolerations added to every new pod
     /// (Kubernetes' DefaultTolerationSeconds admission: 300 s). See docs/failover.md for the choice.
     /// </summary>
@@ -34,7 +43,10 @@ public sealed record ApiServerSettings
             RequestTimeout = c.GetTimeSpan("request-timeout", TimeSpan.FromSeconds(15)),
             MaxWatchDuration = c.GetTimeSpan("max-watch-duration", TimeSpan.FromMinutes(30)),
             DefaultTolerationSeconds = c.GetLong("default-toleration-seconds", 5),
+            WatchBufferEvents = c.GetInt("watch-buffer-events", 10_000),
+            WatchBufferBytes = c.GetByteSize("watch-buffer-bytes") ?? 64L * 1024 * 1024,
         };
+        if (s.WatchBufferEvents < 1 || s.WatchBufferBytes < 1024) throw new ArgumentException("akkakube.apiserver.watch-buffer-events must be positive and watch-buffer-bytes at least 1024");
         if (s.DefaultTolerationSeconds < 0) throw new ArgumentException("akkakube.apiserver.default-toleration-seconds must not be negative");
         if (s.MaxRequestBodyBytes < 1024) throw new ArgumentException("akkakube.apiserver.max-request-body-bytes must be at least 1024");
         if (s.StoreTimeout <= TimeSpan.Zero) throw new ArgumentException("akkakube.apiserver.store-timeout must be positive");

@@ -148,7 +148,7 @@ public static class Patching
 
     private static JsonObject MergeObject(JsonObject? target, JsonObject patch, List<string> path, Func<IReadOnlyList<string>, string?> mergeKey)
     {
-        if (patch["$patch"] is JsonValue pv && pv.TryGetValue<string>(out var directive))
+        if (Directive(patch) is { } directive)
         {
             if (directive == "replace")
             {
@@ -162,14 +162,22 @@ public static class Patching
 
         var result = target is null ? new JsonObject() : (JsonObject)target.DeepClone();
         List<string>? retainKeys = null;
-        if (patch["$retainKeys"] is JsonArray rk)
-            retainKeys = rk.Select(x => x?.GetValue<string>() ?? "").ToList();
+        if (patch.TryGetPropertyValue("$retainKeys", out var rk))
+            retainKeys = rk is JsonArray keys && keys.All(k => k is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String)
+                ? keys.Select(k => k!.GetValue<string>()).ToList()
+                : throw ApiException.BadRequest("invalid patch format of retainKeys: $retainKeys must be a list of field names");
 
         foreach (var (key, value) in patch)
         {
-            if (key is "$patch" or "$retainKeys" || key.StartsWith("$setElementOrder/", StringComparison.Ordinal)) continue;
+            if (key is "$patch" or "$retainKeys") continue;
+            if (key.StartsWith("$setElementOrder/", StringComparison.Ordinal))
+            {
+                if (value is not JsonArray) throw ApiException.BadRequest($"invalid patch format of setElementOrder list: {key} must be a list");
+                continue;
+            }
             if (key.StartsWith("$deleteFromPrimitiveList/", StringComparison.Ordinal))
             {
+                if (value is not JsonArray) throw ApiException.BadRequest($"invalid patch format of primitive list: {key} must be a list");
                 var field = key["$deleteFromPrimitiveList/".Length..];
                 if (result[field] is JsonArray existing && value is JsonArray del)
                 {
@@ -210,7 +218,7 @@ public static class Patching
     {
         var field = path[^1];
         // {"$patch":"replace"} inside a list: the rest of the patch list replaces the list.
-        if (patch.Any(e => e is JsonObject o && o["$patch"]?.GetValue<string>() == "replace"))
+        if (patch.Any(e => e is JsonObject o && Directive(o) == "replace"))
         {
             var replaced = new JsonArray();
             foreach (var e in patch)
@@ -235,7 +243,7 @@ public static class Patching
         foreach (var element in patch.OfType<JsonObject>())
         {
             var keyValue = element[key]?.ToJsonString();
-            var isDelete = element["$patch"]?.GetValue<string>() == "delete";
+            var isDelete = Directive(element) == "delete";
             var index = -1;
             for (var i = 0; i < result.Count; i++)
                 if (result[i] is JsonObject existing && existing[key]?.ToJsonString() == keyValue && keyValue is not null)
@@ -255,6 +263,14 @@ public static class Patching
         }
         return result;
     }
+
+    /// <summary>An object's "$patch" directive; a non-string one is the client's malformed patch (400), never an exception.</summary>
+    private static string? Directive(JsonObject o) => o["$patch"] switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String => v.GetValue<string>(),
+        var other => throw ApiException.BadRequest($"invalid strategic merge patch: \"$patch\" must be a string, got {other.ToJsonString()}"),
+    };
 
     private static bool IsMergedPrimitiveList(string field) => field == "finalizers";
 

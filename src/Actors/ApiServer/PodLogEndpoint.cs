@@ -32,7 +32,7 @@ public static class PodLogEndpoint
             throw ApiException.BadRequest($"pod {name} does not have a host assigned");
         JsonObjectHolder node;
         try { node = new(await api.GetAsync(ApiResource.Nodes, null, nodeName, ctx.RequestAborted)); }
-        catch (KubeApiException e) when (e.IsNotFound) { throw new ApiException(503, "ServiceUnavailable", $"node {nodeName} of pod {name} is not registered"); }
+        catch (KubeApiException e) when (e.IsNotFound) { throw ApiException.ResourceNotFound(ApiResource.Nodes, nodeName); } // as Kubernetes: nodes "X" not found
         var address = node.Str("metadata", "annotations", NodeObjects.AkkaAddressAnnotation);
         if (address.Length == 0)
             throw new ApiException(503, "ServiceUnavailable", $"node {nodeName} has no {NodeObjects.AkkaAddressAnnotation} annotation; its kubelet cannot be reached");

@@ -314,18 +314,20 @@ public sealed class FieldSelector
             else if (c == '=' && i + 1 < term.Length && term[i + 1] == '=') op = "==";
             else if (c == '=') op = "=";
             if (op is null) continue;
-            return (Unescape(text, term[..i]), op, Unescape(text, term[(i + op.Length)..]));
+            return (Unescape(text, term[..i], value: false), op, Unescape(text, term[(i + op.Length)..], value: true));
         }
         throw new SelectorException(string.Create(CultureInfo.InvariantCulture,
             $"invalid field selector \"{text}\": term \"{term}\" has no operator (=, ==, !=)"));
     }
 
-    private static string Unescape(string text, string s)
+    // A value's '=', '!' and ',' must be escaped, as Kubernetes' fields.UnescapeValue demands: `spec.nodeName===x` is a 400, not a match for "=x".
+    private static string Unescape(string text, string s, bool value)
     {
-        if (!s.Contains('\\')) return s;
         var b = new StringBuilder();
         for (var i = 0; i < s.Length; i++)
         {
+            if (value && s[i] is '=' or '!' or ',')
+                throw new SelectorException($"invalid field selector \"{text}\": invalid field selector value \"{s}\": unescaped '{s[i]}' (escape it as \\{s[i]})");
             if (s[i] == '\\')
             {
                 if (i + 1 >= s.Length || s[i + 1] is not ('\\' or ',' or '=' or '!'))

@@ -60,7 +60,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
         _partition = partition;
         _settings = settings;
         _state = new PartitionState(partition, clock) { MaxObjectWireBytes = settings.MaxObjectWireBytes };
-        _hub = new WatchHub(partition, settings.WatchWindow);
+        _hub = new WatchHub(partition, settings.WatchWindow, settings.WatchWindowBytes);
         PersistenceId = PersistenceIdOf(partition);
         _metrics = StoreMetrics.For(partition);
         _atRest = settings.Encryption?.For(partition);

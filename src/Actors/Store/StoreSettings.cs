@@ -12,6 +12,9 @@ public sealed record StoreSettings
     /// <summary>Recent changes kept in memory to serve watch resumes (<c>watch-window</c>).</summary>
     public int WatchWindow { get; init; } = 10_000;
 
+    /// <summary>Bytes of object JSON the watch window may hold (<c>watch-window-bytes</c>): large objects shorten it, never unbounded memory.</summary>
+    public long WatchWindowBytes { get; init; } = 256L * 1024 * 1024;
+
     /// <summary>A snapshot after this many events; then older journal entries are deleted (<c>snapshot-every</c>).</summary>
     public int SnapshotEvery { get; init; } = 1_000;
 
@@ -51,6 +54,7 @@ public sealed record StoreSettings
     public StoreSettings Validate()
     {
         Positive(WatchWindow, "watch-window");
+        if (WatchWindowBytes < 1) throw new ArgumentException("akkakube.store.watch-window-bytes must be positive");
         Positive(SnapshotEvery, "snapshot-every");
         Positive(NumberOfShards, "number-of-shards");
         if (!(SnapshotStateFactor >= 0) || double.IsInfinity(SnapshotStateFactor))
@@ -73,6 +77,7 @@ public sealed record StoreSettings
             return new StoreSettings
             {
                 WatchWindow = c.GetInt("watch-window", Default.WatchWindow),
+                WatchWindowBytes = c.GetByteSize("watch-window-bytes") ?? Default.WatchWindowBytes,
                 SnapshotEvery = c.GetInt("snapshot-every", Default.SnapshotEvery),
                 SnapshotStateFactor = c.GetDouble("snapshot-state-factor", Default.SnapshotStateFactor),
                 NumberOfShards = c.GetInt("number-of-shards", Default.NumberOfShards),

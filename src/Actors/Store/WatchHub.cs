@@ -13,9 +13,10 @@ public readonly record struct Delivery(IActorRef To, object Message);
 /// The watch side of a partition, free of actor code: a bounded window of recent changes (for resumes)
 /// and the registered watchers with their filters. Every method returns the messages to send.
 /// </summary>
-public sealed class WatchHub(string partition, int windowSize)
+public sealed class WatchHub(string partition, int windowSize, long windowBytes = long.MaxValue)
 {
     private readonly LinkedList<WatchChange> _window = new();
+    private long _windowBytes;
     private readonly Dictionary<string, Watcher> _watchers = new(StringComparer.Ordinal);
     /// <summary>Watchers whose filter requires spec.nodeName == key (kubelets): a change is offered only to those of its old and new node.</summary>
     private readonly Dictionary<string, Dictionary<string, Watcher>> _byNodeName = new(StringComparer.Ordinal);
@@ -31,6 +32,9 @@ public sealed class WatchHub(string partition, int windowSize)
     public long WindowStart { get; private set; }
 
     public int WindowCount => _window.Count;
+    public long WindowBytes => _windowBytes;
+
+    private static long SizeOf(WatchChange c) => c.New.Json.Length + (c.Old?.Json.Length ?? 0);
     public int WatcherCount => _watchers.Count;
 
     public IEnumerable<IActorRef> Subscribers => _watchers.Values.Select(w => w.Subscriber).Distinct();
@@ -39,6 +43,7 @@ public sealed class WatchHub(string partition, int windowSize)
     public void Reset(long revision)
     {
         _window.Clear();
+        _windowBytes = 0;
         WindowStart = revision;
     }
 
@@ -46,9 +51,12 @@ public sealed class WatchHub(string partition, int windowSize)
     public List<Delivery> Publish(WatchChange change)
     {
         _window.AddLast(change);
-        while (_window.Count > windowSize)
+        _windowBytes += SizeOf(change);
+        // bounded in count and in bytes (the newest change always stays, whatever its size)
+        while (_window.Count > windowSize || (_windowBytes > windowBytes && _window.Count > 1))
         {
             WindowStart = _window.First!.Value.Revision;
+            _windowBytes -= SizeOf(_window.First.Value);
             _window.RemoveFirst();
         }
         var deliveries = new List<Delivery>();
@@ -113,6 +121,11 @@ public sealed class WatchHub(string partition, int windowSize)
         {
             return [new Delivery(s.Subscriber, new WatchEnded(s.WatchId, 400, "BadRequest", e.Message))];
         }
+        // A resourceVersion this partition has not reached: Kubernetes' watch cache ends such a watch with
+        // "Too large resource version" (504 Timeout, retry after 1 s); client-go's reflector then re-lists.
+        if (s.FromRevision > currentRevision)
+            return [new Delivery(s.Subscriber, new WatchEnded(s.WatchId, 504, "Timeout",
+                $"Too large resource version: {s.FromRevision}, current: {currentRevision}"))];
         if (s.FromRevision > 0 && s.FromRevision < WindowStart)
             return [new Delivery(s.Subscriber, new WatchEnded(s.WatchId, 410, "Expired",
                 $"too old resource version: {s.FromRevision} ({WindowStart})"))];

@@ -48,6 +48,29 @@ public sealed class WatchHubSpecs
     }
 
     [Fact]
+    public void The_window_is_bounded_in_bytes_too_and_a_resume_before_it_is_expired()
+    {
+        var one = Pod("web", 1).Json.Length;
+        var hub = new WatchHub("pods", 1000, windowBytes: 3 * one + one / 2);
+        hub.Reset(0);
+        for (var rv = 1; rv <= 6; rv++) hub.Publish(new WatchChange(rv, "ADDED", null, Pod("web", rv)));
+        Assert.Equal(3, hub.WindowCount);
+        Assert.True(hub.WindowBytes <= 3 * one + one / 2, $"{hub.WindowBytes} bytes kept");
+        Assert.Equal(410, ((WatchEnded)Assert.Single(hub.Start(Watch(from: 2), 6)).Message).Code);
+        Assert.Equal([5L, 6L], hub.Start(Watch(from: 4), 6).Skip(1).Select(d => ((WatchEvent)d.Message).Revision));
+    }
+
+    [Fact]
+    public void A_watch_from_a_resource_version_not_reached_yet_ends_with_too_large_resource_version()
+    {
+        var hub = new WatchHub("pods", 10);
+        hub.Reset(0);
+        var ended = (WatchEnded)Assert.Single(hub.Start(Watch(from: 99), 5)).Message;
+        Assert.Equal((504, "Timeout", "Too large resource version: 99, current: 5"), (ended.Code, ended.Reason, ended.Message));
+        Assert.Equal(0, hub.WatcherCount);
+    }
+
+    [Fact]
     public void The_window_keeps_the_newest_changes_and_moves_its_start()
     {
         var hub = new WatchHub("pods", 3);

@@ -18,7 +18,8 @@ public static partial class ApiHttpFront
         var registration = frontend.Registry.Find(info.Group, info.Version, info.Resource);
         var res = registration?.Resource;
         var channel = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
-        var sink = frontend.System.ActorOf(Props.Create(() => new WatchSinkActor(channel.Writer)));
+        var buffer = new WatchBuffer(frontend.Settings.WatchBufferEvents, frontend.Settings.WatchBufferBytes);
+        var sink = frontend.System.ActorOf(Props.Create(() => new WatchSinkActor(channel.Writer, buffer)));
         var watchId = Guid.NewGuid().ToString("N");
         query["watchId"] = watchId;
         var accept = ctx.Request.Headers.Accept.ToString();
@@ -67,9 +68,15 @@ public static partial class ApiHttpFront
                 {
                     return; // timeoutSeconds reached or the client went away: end the stream
                 }
+                catch (ChannelClosedException) when (buffer.Overflowed)
+                {
+                    message = buffer.OverflowEnd;
+                }
+                if (buffer.Overflowed) message = buffer.OverflowEnd; // cut off now, not after draining what is queued
                 switch (message)
                 {
                     case WatchProtocol.WatchEvent ev:
+                        buffer.Taken(ev);
                         if (ev.Type == "BOOKMARK" && !bookmarks) continue;
                         var obj = JsonNode.Parse(ev.ObjectJson)!;
                         if (table && ev.Type != "BOOKMARK") obj = Tables.ToTable(registration!.Strategy.Columns, WithRv(obj, ev.Revision), tableVersion);
@@ -79,6 +86,13 @@ public static partial class ApiHttpFront
                     case WatchProtocol.WatchEnded ended:
                         if (ended.Code == 410)
                             await WriteEvent(ctx, "ERROR", ApiStatus.Failure(410, "Expired", string.IsNullOrEmpty(ended.Message) ? "too old resource version" : ended.Message));
+                        else if (ended.Code == 504 && ended.Message.StartsWith("Too large resource version", StringComparison.Ordinal))
+                            // as Kubernetes' NewTooLargeResourceVersionError: client-go recognises the cause and re-lists
+                            await WriteEvent(ctx, "ERROR", ApiStatus.Failure(504, "Timeout", ended.Message, new JsonObject
+                            {
+                                ["causes"] = new JsonArray(new JsonObject { ["reason"] = "ResourceVersionTooLarge", ["message"] = "Too large resource version" }),
+                                ["retryAfterSeconds"] = 1,
+                            }));
                         else if (ended.Code >= 400)
                             await WriteEvent(ctx, "ERROR", ApiStatus.Failure(ended.Code, string.IsNullOrEmpty(ended.Reason) ? ApiStatus.ReasonFor(ended.Code) : ended.Reason, ended.Message));
                         return; // the partition ended the watch: close, clients re-list
@@ -115,9 +129,13 @@ public static partial class ApiHttpFront
 /// <summary>Receives a watch's events for the HTTP front and hands them to the response loop.</summary>
 internal sealed class WatchSinkActor : ReceiveActor
 {
-    public WatchSinkActor(ChannelWriter<object> writer)
+    public WatchSinkActor(ChannelWriter<object> writer, WatchBuffer buffer)
     {
-        Receive<WatchProtocol.WatchEvent>(e => writer.TryWrite(e));
+        Receive<WatchProtocol.WatchEvent>(e =>
+        {
+            if (buffer.Offer(e)) writer.TryWrite(e);
+            else writer.TryComplete();
+        });
         Receive<WatchProtocol.WatchEnded>(e =>
         {
             writer.TryWrite(e);
@@ -138,4 +156,37 @@ internal sealed class WatchSinkActor : ReceiveActor
     }
 
     protected override void PostStop() { }
+}
+/// <summary>
+/// What a watch has queued for its client, in events and bytes. A client that reads slower than events arrive
+/// (or not at all) is cut off once either bound is passed, rather than buffered without bound in the apiserver.
+/// </summary>
+internal sealed class WatchBuffer(int maxEvents, long maxBytes)
+{
+    private long _events;
+    private long _bytes;
+    private volatile bool _overflowed;
+
+    public bool Overflowed => _overflowed;
+
+    /// <summary>The end a cut-off client gets: 410, as for a resourceVersion gone from the window, so it re-lists.</summary>
+    public WatchProtocol.WatchEnded OverflowEnd => new("", 410, "Expired",
+        $"the watch was closed: its client fell more than {maxEvents} events or {maxBytes} bytes behind (akkakube.apiserver.watch-buffer-events/-bytes); list again and watch from there");
+
+    /// <summary>Counts an event in; false (and the watch is over) when a bound is passed.</summary>
+    public bool Offer(WatchProtocol.WatchEvent e)
+    {
+        if (_overflowed) return false;
+        var events = Interlocked.Increment(ref _events);
+        var bytes = Interlocked.Add(ref _bytes, e.ObjectJson.Length);
+        if (events <= maxEvents && bytes <= maxBytes) return true;
+        _overflowed = true;
+        return false;
+    }
+
+    public void Taken(WatchProtocol.WatchEvent e)
+    {
+        Interlocked.Decrement(ref _events);
+        Interlocked.Add(ref _bytes, -e.ObjectJson.Length);
+    }
 }

@@ -88,7 +88,10 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
                 return new Result(code, body, c.Warnings);
             });
         if (req.Subresource is { } streamed && strategy.HttpSubresources.ContainsKey(streamed) && req.Verb == "get")
-            throw new ApiException(503, "ServiceUnavailable", $"{r.Resource}/{streamed} is streamed by the HTTP front; request it over HTTP");
+            throw ns is null && r.Namespaced
+                // /api/v1/pods/NAME/log: Kubernetes serves pods/log only under a namespace
+                ? ApiException.NotFound("the server could not find the requested resource")
+                : new ApiException(503, "ServiceUnavailable", $"{r.Resource}/{streamed} is streamed by the HTTP front; request it over HTTP");
 
         return (req.Verb, req.Subresource) switch
         {

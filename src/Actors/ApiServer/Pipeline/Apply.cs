@@ -16,6 +16,7 @@ public sealed partial class ApiPipeline
     private async Task<Result> ApplyAsync(RequestScope c, string name, JsonNode patch)
     {
         if (patch is not JsonObject applied) throw ApiException.BadRequest("an apply patch must be an object");
+        if (applied["metadata"] is { } appliedMeta && appliedMeta is not JsonObject) throw ApiException.BadRequest("metadata must be an object");
         var manager = c.Q("fieldManager");
         if (string.IsNullOrEmpty(manager))
             throw ApiException.BadRequest("PATCH, application/apply-patch+yaml requests must supply the fieldManager parameter");

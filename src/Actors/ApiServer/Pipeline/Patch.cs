@@ -29,7 +29,9 @@ public sealed partial class ApiPipeline
                 _ => Patching.StrategicMerge(target, patch, c.Strategy.MergeKey),
             };
             if (patched is not JsonObject result) throw ApiException.BadRequest("the patch did not produce a JSON object");
-            var rvInPatch = patch is JsonObject po && po["metadata"]?["resourceVersion"] is not null ||
+            // a patch that makes metadata a non-object is the client's error, found before anything reads metadata
+            if (result["metadata"] is not JsonObject) throw ApiException.BadRequest("metadata must be an object");
+            var rvInPatch = patch is JsonObject po && po["metadata"] is JsonObject pm && pm["resourceVersion"] is not null ||
                             patch is JsonArray && Meta.Field(result, "resourceVersion") != Meta.Field(old, "resourceVersion");
             try
             {

@@ -52,6 +52,7 @@ public sealed partial class ApiPipeline
         if (Meta.Str(scale["kind"]) is { Length: > 0 } k && k != "Scale") throw ApiException.BadRequest($"expected kind Scale, got {k}");
         if (Meta.Field(scale, "name") is { Length: > 0 } n && n != name)
             throw ApiException.BadRequest($"the name of the object ({n}) does not match the name on the URL ({name})");
+        if (scale["spec"] is { } spec && spec is not JsonObject) throw ApiException.BadRequest("spec must be an object");
         var replicasNode = scale["spec"]?["replicas"];
         int replicas = 0;
         if (replicasNode is not null && (replicasNode is not JsonValue rv || !rv.TryGetValue(out replicas)))

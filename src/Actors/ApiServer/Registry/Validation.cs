@@ -112,6 +112,7 @@ public static partial class Validation
             else if (!IsDns1123Label(cname)) causes.Add(Invalid($"{path}.name", cname, LabelMsg));
             else if (!names.Add(cname)) causes.Add(Duplicate($"{path}.name", cname));
             if (Meta.Str(c["image"]).Trim().Length == 0) causes.Add(Required($"{path}.image"));
+            ResourceRequirements.Validate(c["resources"], $"{path}.resources", causes);
             if (c["ports"] is JsonArray ports)
                 for (var j = 0; j < ports.Count; j++)
                 {
@@ -120,6 +121,9 @@ public static partial class Validation
                         causes.Add(new StatusCause("FieldValueInvalid", "Invalid value: must be between 1 and 65535, inclusive", $"{path}.ports[{j}].containerPort"));
                 }
         }
+        if (spec["initContainers"] is JsonArray inits)
+            for (var i = 0; i < inits.Count; i++)
+                ResourceRequirements.Validate(inits[i]?["resources"], $"{field}.initContainers[{i}].resources", causes);
         var rp = Meta.Str(spec["restartPolicy"]);
         if (rp.Length > 0 && rp is not ("Always" or "OnFailure" or "Never"))
             causes.Add(NotSupported($"{field}.restartPolicy", rp, "Always", "OnFailure", "Never"));

@@ -108,6 +108,7 @@ public sealed class PodStrategy : ResourceStrategy
                     c["terminationMessagePath"] ??= "/dev/termination-log";
                     c["terminationMessagePolicy"] ??= "File";
                     c["resources"] ??= new JsonObject();
+                    ResourceRequirements.Default(c);
                     if (c["ports"] is JsonArray ports)
                         foreach (var p in ports.OfType<JsonObject>()) p["protocol"] ??= "TCP";
                 }

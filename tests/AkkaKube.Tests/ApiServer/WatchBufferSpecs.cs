@@ -1,0 +1,37 @@
+using AkkaKube.Actors.ApiServer;
+using AkkaKube.Actors.Machinery;
+
+namespace AkkaKube.Tests.ApiServer;
+
+/// <summary>A slow watch client is cut off with a 410 end once its queue passes either bound, never buffered without bound.</summary>
+public sealed class WatchBufferSpecs
+{
+    private static WatchProtocol.WatchEvent Event(int bytes) => new("w", "ADDED", new string('x', bytes), 1);
+
+    [Fact]
+    public void A_client_that_reads_keeps_its_watch_and_one_that_falls_behind_in_events_is_cut_off()
+    {
+        var buffer = new WatchBuffer(maxEvents: 3, maxBytes: 1_000_000);
+        for (var i = 0; i < 10; i++)
+        {
+            var e = Event(10);
+            Assert.True(buffer.Offer(e));
+            buffer.Taken(e);
+        }
+        Assert.True(buffer.Offer(Event(10)) && buffer.Offer(Event(10)) && buffer.Offer(Event(10)));
+        Assert.False(buffer.Offer(Event(10)));
+        Assert.True(buffer.Overflowed);
+        Assert.False(buffer.Offer(Event(1)));
+        Assert.Equal((410, "Expired"), (buffer.OverflowEnd.Code, buffer.OverflowEnd.Reason));
+        Assert.Contains("fell more than 3 events", buffer.OverflowEnd.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_client_that_falls_behind_in_bytes_is_cut_off()
+    {
+        var buffer = new WatchBuffer(maxEvents: 1000, maxBytes: 2048);
+        Assert.True(buffer.Offer(Event(1500)));
+        Assert.False(buffer.Offer(Event(1500)));
+        Assert.True(buffer.Overflowed);
+    }
+}
