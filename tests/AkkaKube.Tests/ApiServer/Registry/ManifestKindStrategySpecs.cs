@@ -61,7 +61,8 @@ public class ManifestKindStrategySpecs(ApiNode api) : IClassFixture<ApiNode>
             """{"metadata":{"name":"va2"},"spec":{"attacher":"csi.example.com","source":{"persistentVolumeName":"pv1"}}}""", "spec.nodeName" },
     };
 
-    private static Registration Find(string resource) => Registry.Registrations.Single(r => r.Resource.Resource == resource);
+    // the preferred version (several versions of a kind are registered; the first is preferred)
+    private static Registration Find(string resource) => Registry.Registrations.First(r => r.Resource.Resource == resource);
 
     private static JsonObject WithType(Registration r, string json)
     {
