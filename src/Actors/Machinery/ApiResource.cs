@@ -145,5 +145,10 @@ public sealed record ApiResource(string Group, string Version, string Resource, 
     public static readonly ApiResource StorageClasses = new("storage.k8s.io", "v1", "storageclasses", "StorageClass", false) { ShortNames = ["sc"] };
     public static readonly ApiResource CsiDrivers = new("storage.k8s.io", "v1", "csidrivers", "CSIDriver", false);
     public static readonly ApiResource VolumeAttachments = new("storage.k8s.io", "v1", "volumeattachments", "VolumeAttachment", false) { Subresources = [StatusOf("storage.k8s.io", "VolumeAttachment")] };
+    public static readonly ApiResource CsiNodes = new("storage.k8s.io", "v1", "csinodes", "CSINode", false);
+    public static readonly ApiResource CsiStorageCapacities = new("storage.k8s.io", "v1", "csistoragecapacities", "CSIStorageCapacity", true);
+    public static readonly ApiResource RuntimeClasses = new("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass", false);
+    public static readonly ApiResource ValidatingWebhookConfigurations = new("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", false) { Categories = ["api-extensions"] };
+    public static readonly ApiResource MutatingWebhookConfigurations = new("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", false) { Categories = ["api-extensions"] };
     public static readonly ApiResource PriorityClasses = new("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", false) { ShortNames = ["pc"] };
 }
