@@ -44,6 +44,9 @@ public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTim
             var log = _log;
             _pipeline = new ApiPipeline(ready.Store, _settings, Registry.ApiRegistryExtension.Get(Context.System).Registry, new Eviction.PodDisruptionBudgetPolicy(ready.Store, _settings.StoreTimeout), onUnexpected: e => log.Error(e, "unexpected error in the apiserver pipeline"),
                 serviceAllocator: () => registry.TryGet<Services.ServiceAllocator>(out var allocator) ? allocator : null);
+            // every apiserver serves the custom resources itself (registered in this node's registry)
+            Context.ActorOf(CustomResources.CustomResourceRegistrar.Props(KubeApi.Get(Context.System).Api, Registry.ApiRegistryExtension.Get(Context.System).Registry),
+                "customresources");
             Stash.UnstashAll();
             Become(Serving);
             Self.Tell(RetryBootstrap.Instance);

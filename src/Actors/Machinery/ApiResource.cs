@@ -13,11 +13,16 @@ public sealed record ApiResource(string Group, string Version, string Resource, 
 {
     public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
 
-    /// <summary>The store partition of this kind ("pods", "deployments.apps").</summary>
-    public string Partition => Group.Length == 0 ? Resource : $"{Resource}.{Group}";
+    private readonly string? _partition;
+
+    /// <summary>
+    /// The store partition of this kind ("pods", "deployments.apps"). Every version of a kind shares it; a
+    /// resource that is another group's view of the same objects names that partition (events.k8s.io events → "events").
+    /// </summary>
+    public string Partition { get => _partition ?? QualifiedName; init => _partition = value; }
 
     /// <summary>"deployments.apps" / "pods": how Kubernetes names the resource in error messages.</summary>
-    public string QualifiedName => Partition;
+    public string QualifiedName => Group.Length == 0 ? Resource : $"{Resource}.{Group}";
 
     public string Singular => Kind.ToLowerInvariant();
     public IReadOnlyList<string> ShortNames { get; init; } = [];
@@ -123,6 +128,13 @@ public sealed record ApiResource(string Group, string Version, string Resource, 
     {
         ShortNames = ["hpa"], Categories = ["all"], Subresources = [StatusOf("autoscaling", "HorizontalPodAutoscaler", "v2")],
     };
+    /// <summary>autoscaling/v1 view of the same objects (stored as v2, converted).</summary>
+    public static readonly ApiResource HorizontalPodAutoscalersV1 = HorizontalPodAutoscalers with
+    {
+        Version = "v1", Subresources = [StatusOf("autoscaling", "HorizontalPodAutoscaler", "v1")],
+    };
+    /// <summary>events.k8s.io/v1: a view of the core/v1 events (the same partition).</summary>
+    public static readonly ApiResource EventsV1 = new("events.k8s.io", "v1", "events", "Event", true) { ShortNames = ["ev"], Partition = "events" };
     public static readonly ApiResource Roles = new("rbac.authorization.k8s.io", "v1", "roles", "Role", true);
     public static readonly ApiResource ClusterRoles = new("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false);
     public static readonly ApiResource RoleBindings = new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true);
@@ -133,5 +145,10 @@ public sealed record ApiResource(string Group, string Version, string Resource, 
     public static readonly ApiResource StorageClasses = new("storage.k8s.io", "v1", "storageclasses", "StorageClass", false) { ShortNames = ["sc"] };
     public static readonly ApiResource CsiDrivers = new("storage.k8s.io", "v1", "csidrivers", "CSIDriver", false);
     public static readonly ApiResource VolumeAttachments = new("storage.k8s.io", "v1", "volumeattachments", "VolumeAttachment", false) { Subresources = [StatusOf("storage.k8s.io", "VolumeAttachment")] };
+    public static readonly ApiResource CsiNodes = new("storage.k8s.io", "v1", "csinodes", "CSINode", false);
+    public static readonly ApiResource CsiStorageCapacities = new("storage.k8s.io", "v1", "csistoragecapacities", "CSIStorageCapacity", true);
+    public static readonly ApiResource RuntimeClasses = new("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass", false);
+    public static readonly ApiResource ValidatingWebhookConfigurations = new("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", false) { Categories = ["api-extensions"] };
+    public static readonly ApiResource MutatingWebhookConfigurations = new("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", false) { Categories = ["api-extensions"] };
     public static readonly ApiResource PriorityClasses = new("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", false) { ShortNames = ["pc"] };
 }

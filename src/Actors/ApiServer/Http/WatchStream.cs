@@ -79,6 +79,8 @@ public static partial class ApiHttpFront
                         buffer.Taken(ev);
                         if (ev.Type == "BOOKMARK" && !bookmarks) continue;
                         var obj = JsonNode.Parse(ev.ObjectJson)!;
+                        // the partition sends the storage version; the client asked for this resource's version
+                        if (ev.Type != "BOOKMARK" && registration is not null && obj is JsonObject stored) obj = registration.Strategy.FromStorage(stored);
                         if (table && ev.Type != "BOOKMARK") obj = Tables.ToTable(registration!.Strategy.Columns, WithRv(obj, ev.Revision), tableVersion);
                         await WriteEvent(ctx, ev.Type, obj);
                         ApiServerMetrics.WatchEventSent(info.Group, info.Version, res?.Kind ?? info.Resource);

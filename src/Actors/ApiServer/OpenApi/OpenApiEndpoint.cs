@@ -19,7 +19,7 @@ public static class OpenApiService
     public static TimeSpan DescriptionsLoadTime { get; private set; }
 
     /// <summary>The kinds this apiserver serves (its registry).</summary>
-    public static IReadOnlyList<OpenApiKind> Served(ApiRegistry registry) => registry.All.Select(r => new OpenApiKind(r)).ToList();
+    public static IReadOnlyList<OpenApiKind> Served(ApiRegistry registry) => registry.Registrations.Select(r => new OpenApiKind(r.Resource, r.Strategy.OpenApiSchema)).ToList();
 
     public static OpenApiDocuments Current(ApiRegistry registry) => For(Served(registry));
 

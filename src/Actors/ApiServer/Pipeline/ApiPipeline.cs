@@ -136,7 +136,7 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
 
         /// <summary>Writes the object as it is (no admission): for hooks that changed a stored object themselves.</summary>
         public Task<JsonObject> WriteStoredAsync(JsonObject obj) =>
-            Pipeline.StoreObject(new Store.StoreProtocol.UpdateObject(R.Partition, obj.ToJsonString(), DryRun), R, Meta.Name(obj), Ct);
+            Pipeline.StoreObject(new Store.StoreProtocol.UpdateObject(R.Partition, Pipeline.StorageJson(R, obj), DryRun), R, Meta.Name(obj), Ct);
 
         public Task DeleteAsync(string name, DeleteOpts options) => Pipeline.DeleteObject(this, name, options);
     }

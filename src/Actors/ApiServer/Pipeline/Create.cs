@@ -17,6 +17,7 @@ public sealed partial class ApiPipeline
 
     internal async Task<JsonObject> CreateObject(RequestScope c, JsonObject obj)
     {
+        if (c.Strategy.CreateRefusal is { } refusal) throw ApiException.MethodNotAllowed(refusal);
         CheckNamespace(c, obj);
         var meta = Meta.Of(obj);
         if (string.IsNullOrEmpty(Meta.Field(obj, "name")) && Meta.Field(obj, "generateName") is { Length: > 0 } gen)
@@ -30,6 +31,6 @@ public sealed partial class ApiPipeline
         await CheckNamespaceExists(c);
         obj = await c.Strategy.AdmitAsync(c.Admission, obj, null);
         var name = Meta.Field(obj, "name")!;
-        return await StoreObject(new StoreProtocol.CreateObject(c.R.Partition, obj.ToJsonString(), c.DryRun), c.R, name, c.Ct);
+        return await StoreObject(new StoreProtocol.CreateObject(c.R.Partition, StorageJson(c.R, obj), c.DryRun), c.R, name, c.Ct);
     }
 }

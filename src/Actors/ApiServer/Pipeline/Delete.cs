@@ -72,7 +72,7 @@ public sealed partial class ApiPipeline
                 var list = Meta.Of(next)["finalizers"] as JsonArray ?? [];
                 list.Add(finalizer);
                 Meta.Of(next)["finalizers"] = list.DeepClone();
-                old = await StoreObject(new StoreProtocol.UpdateObject(c.R.Partition, next.ToJsonString()), c.R, name, c.Ct);
+                old = await StoreObject(new StoreProtocol.UpdateObject(c.R.Partition, StorageJson(c.R, next)), c.R, name, c.Ct);
             }
         }
         var grace = c.Strategy.DeletionGracePeriod(old, o.Grace);
@@ -93,7 +93,7 @@ public sealed partial class ApiPipeline
         var items = new JsonArray();
         foreach (var item in ((StoreProtocol.ListReply)reply).Items)
         {
-            var obj = ParseStored(item);
+            var obj = FromStorage(c.R, item);
             var name = Meta.Field(obj, "name")!;
             try
             {

@@ -21,7 +21,7 @@ public sealed partial class ApiPipeline
         if (reply is StoreProtocol.StoreFailure f) throw Map(f, c.R, null);
         if (reply is not StoreProtocol.ListReply list) throw new ApiException(500, "InternalError", $"unexpected store reply {reply.GetType().Name}");
         var items = new JsonArray();
-        foreach (var item in list.Items) items.Add(ParseStored(item));
+        foreach (var item in list.Items) items.Add(FromStorage(c.R, item));
         var meta = new JsonObject { ["resourceVersion"] = list.Revision.ToString(CultureInfo.InvariantCulture) };
         if (!string.IsNullOrEmpty(list.Continue)) meta["continue"] = list.Continue;
         if (list.RemainingItemCount is { } rem) meta["remainingItemCount"] = rem;

@@ -13,6 +13,9 @@ public sealed partial class ApiPipeline
         var type = (c.Req.ContentType ?? "").Split(';')[0].Trim().ToLowerInvariant();
         if (type is not ("application/merge-patch+json" or "application/json-patch+json" or "application/strategic-merge-patch+json" or "application/apply-patch+yaml" or "application/apply-patch+json"))
             throw ApiException.UnsupportedMediaType(string.IsNullOrEmpty(type) ? "no Content-Type" : type);
+        if (type == "application/strategic-merge-patch+json" && !c.Strategy.StrategicMergePatch)
+            throw new ApiException(415, "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
         var patch = ParseBody(c);
         if (type.StartsWith("application/apply-patch", StringComparison.Ordinal))
             return await ApplyAsync(c, name, patch);

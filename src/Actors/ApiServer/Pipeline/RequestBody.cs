@@ -85,7 +85,7 @@ public sealed partial class ApiPipeline
         var mode = c.Q("fieldValidation") ?? "Warn";
         if (mode is not ("Strict" or "Warn" or "Ignore"))
             throw ApiException.BadRequest($"fieldValidation must be one of Ignore, Warn, Strict (got \"{mode}\")");
-        var unknown = TypedFields.UnknownFields(c.Strategy.Model, c.R.Kind, obj);
+        var unknown = c.Strategy.UnknownFields(obj, c.R.Kind);
         if (unknown.Count == 0) return;
         if (mode == "Strict")
             throw ApiException.BadRequest("strict decoding error: " + string.Join(", ", unknown.Select(u => $"unknown field \"{u}\"")));

@@ -68,7 +68,7 @@ public sealed partial class ApiPipeline
             if (preconditionFromBody && Meta.Field(scale, "resourceVersion") is { Length: > 0 } prv) Meta.Of(next)["resourceVersion"] = prv;
             try
             {
-                var stored = await StoreObject(new StoreProtocol.UpdateObject(c.R.Partition, next.ToJsonString(), c.DryRun), c.R, name, c.Ct);
+                var stored = await StoreObject(new StoreProtocol.UpdateObject(c.R.Partition, StorageJson(c.R, next), c.DryRun), c.R, name, c.Ct);
                 return (200, ToScale(stored, c.Strategy.Scale));
             }
             catch (ApiException e) when (e.Code == 409 && !preconditionFromBody && attempt < 4)

@@ -35,11 +35,17 @@ public sealed partial class ApiPipeline
         var reply = await AskStore(cmd, ct);
         return reply switch
         {
-            StoreProtocol.ObjectReply o => ParseStored(o.ObjectJson),
+            StoreProtocol.ObjectReply o => _registry.StrategyFor(r).FromStorage(ParseStored(o.ObjectJson)),
             StoreProtocol.StoreFailure f => throw Map(f, r, name),
             _ => throw new ApiException(500, "InternalError", $"unexpected store reply {reply.GetType().Name}"),
         };
     }
+
+    /// <summary>The object as its partition stores it (the strategy converts other versions to the storage version).</summary>
+    internal string StorageJson(ApiResource r, JsonObject obj) => _registry.StrategyFor(r).ToStorage(obj).ToJsonString();
+
+    /// <summary>A stored object (list item) in the version of <paramref name="r"/>.</summary>
+    private JsonObject FromStorage(ApiResource r, string json) => _registry.StrategyFor(r).FromStorage(ParseStored(json));
 
     private static JsonObject ParseStored(string json) =>
         JsonNode.Parse(json) as JsonObject ?? throw new ApiException(500, "InternalError", "the store returned a non-object");

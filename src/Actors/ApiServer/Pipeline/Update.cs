@@ -60,6 +60,6 @@ public sealed partial class ApiPipeline
         c.Strategy.Default(next);
         Validate(c, next, old);
         if (c.Req.Subresource is null) next = await c.Strategy.AdmitAsync(c.Admission, next, old);
-        return await StoreObject(new StoreProtocol.UpdateObject(c.R.Partition, next.ToJsonString(), c.DryRun), c.R, Meta.Field(next, "name"), c.Ct);
+        return await StoreObject(new StoreProtocol.UpdateObject(c.R.Partition, StorageJson(c.R, next), c.DryRun), c.R, Meta.Field(next, "name"), c.Ct);
     }
 }

@@ -44,6 +44,7 @@ public static class BuiltInKinds
         .Register(ApiResource.Jobs, new JobStrategy())
         .Register(ApiResource.CronJobs, new CronJobStrategy())
         .Register(ApiResource.HorizontalPodAutoscalers, new HorizontalPodAutoscalerStrategy())
+        .Register(ApiResource.HorizontalPodAutoscalersV1, new HorizontalPodAutoscalerV1Strategy())
         .Register(ApiResource.EndpointSlices, new EndpointSliceStrategy())
         .Register(ApiResource.PodDisruptionBudgets, new PodDisruptionBudgetStrategy())
         .Register(ApiResource.Roles, new RoleStrategy(cluster: false))
@@ -56,5 +57,12 @@ public static class BuiltInKinds
         .Register(ApiResource.StorageClasses, new StorageClassStrategy())
         .Register(ApiResource.CsiDrivers, new CsiDriverStrategy())
         .Register(ApiResource.VolumeAttachments, new VolumeAttachmentStrategy())
-        .Register(ApiResource.PriorityClasses, new PriorityClassStrategy());
+        .Register(ApiResource.CsiNodes, new CsiNodeStrategy())
+        .Register(ApiResource.CsiStorageCapacities, new CsiStorageCapacityStrategy())
+        .Register(ApiResource.PriorityClasses, new PriorityClassStrategy())
+        .Register(ApiResource.EventsV1, new Events.EventStrategy())
+        .Register(ApiResource.RuntimeClasses, new Node.RuntimeClassStrategy())
+        .Register(ApiResource.MutatingWebhookConfigurations, new AdmissionRegistration.WebhookConfigurationStrategy(mutating: true))
+        .Register(ApiResource.ValidatingWebhookConfigurations, new AdmissionRegistration.WebhookConfigurationStrategy(mutating: false))
+        .Register(CustomResources.CustomResourceDefinitionSpec.Resource, new ApiExtensions.CustomResourceDefinitionStrategy());
 }

@@ -19,6 +19,32 @@ public class ResourceStrategy
     /// <summary>The KubernetesClient model of the kind: decoding it finds wrong JSON types (400) and unknown fields.</summary>
     public virtual Type? Model => null;
 
+    /// <summary>
+    /// The paths of fields the kind does not know (fieldValidation Strict → 400, Warn → warnings; they are pruned).
+    /// Built-in kinds decode with their <see cref="Model"/>; custom resources prune with their schema.
+    /// </summary>
+    public virtual List<string> UnknownFields(JsonObject obj, string kind) => TypedFields.UnknownFields(Model, kind, obj);
+
+    /// <summary>The kind's object schema for the OpenAPI documents when it has no <see cref="Model"/> (custom resources).</summary>
+    public virtual JsonObject? OpenApiSchema => null;
+
+    /// <summary>
+    /// False for kinds without strategic-merge metadata (custom resources): such a patch is 415, as Kubernetes answers.
+    /// </summary>
+    public virtual bool StrategicMergePatch => true;
+
+    /// <summary>
+    /// Converts an object of this resource's version to the version its partition stores (several versions of a
+    /// kind share one partition, e.g. autoscaling/v1 and v2 HorizontalPodAutoscalers). The default stores as is.
+    /// </summary>
+    public virtual JsonObject ToStorage(JsonObject obj) => obj;
+
+    /// <summary>Converts a stored object to this resource's version (the inverse of <see cref="ToStorage"/>).</summary>
+    public virtual JsonObject FromStorage(JsonObject stored) => stored;
+
+    /// <summary>Why creating objects is refused right now (a CustomResourceDefinition being deleted), or null.</summary>
+    public virtual string? CreateRefusal => null;
+
     /// <summary>metadata.name must be a DNS-1123 label (Namespace, Service) rather than a subdomain.</summary>
     public virtual bool NameIsDnsLabel => false;
 

@@ -118,7 +118,8 @@ public class OpenApiGeneratorTests
 
     private static IEnumerable<string> Refs(JsonNode? node) => node switch
     {
-        JsonObject o => o.SelectMany(kv => kv.Key == "$ref" ? [kv.Value!.GetValue<string>()] : Refs(kv.Value)),
+        // a "$ref" holding an object is a field named $ref (JSONSchemaProps of CustomResourceDefinitions), not a reference
+        JsonObject o => o.SelectMany(kv => kv.Key == "$ref" && kv.Value is JsonValue v ? [v.GetValue<string>()] : Refs(kv.Value)),
         JsonArray a => a.SelectMany(Refs),
         _ => [],
     };

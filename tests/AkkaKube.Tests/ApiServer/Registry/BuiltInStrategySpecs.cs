@@ -12,7 +12,7 @@ public class BuiltInStrategySpecs
 
     private static JsonObject J(string s) => (JsonObject)JsonNode.Parse(s)!;
 
-    private static ResourceStrategy Strategy(string kind) => Registry.Registrations.Single(x => x.Resource.Kind == kind).Strategy;
+    private static ResourceStrategy Strategy(string kind) => Registry.Registrations.First(x => x.Resource.Kind == kind).Strategy;
 
     private const string GoodDeployment = """
         {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},

@@ -57,11 +57,26 @@ public class ManifestKindStrategySpecs(ApiNode api) : IClassFixture<ApiNode>
         { "replicationcontrollers", $$$"""{"metadata":{"name":"rc1"},"spec":{"template":{{{Template}}}}}""", """{"metadata":{"name":"rc2"},"spec":{"selector":{"app":"a"}}}""", "spec.template.spec.containers" },
         { "podtemplates", """{"metadata":{"name":"pt1"},"template":{"spec":{"containers":[{"name":"c","image":"i"}]}}}""", """{"metadata":{"name":"pt2"},"template":{"spec":{}}}""", "template.spec.containers" },
         { "csidrivers", """{"metadata":{"name":"csi.example.com"},"spec":{}}""", """{"metadata":{"name":"Not Valid"},"spec":{}}""", "metadata.name" },
+        { "csinodes", """{"metadata":{"name":"node-1"},"spec":{"drivers":[{"name":"csi.example.com","nodeID":"node-1"}]}}""",
+            """{"metadata":{"name":"node-2"},"spec":{"drivers":[{"name":"csi.example.com"}]}}""", "spec.drivers[0].nodeID" },
+        { "csistoragecapacities", """{"metadata":{"name":"cap1"},"storageClassName":"fast","capacity":"10Gi"}""",
+            """{"metadata":{"name":"cap2"},"capacity":"10Gi"}""", "storageClassName" },
+        { "runtimeclasses", """{"metadata":{"name":"gvisor"},"handler":"runsc"}""", """{"metadata":{"name":"bad"},"handler":"Not_A_Label"}""", "handler" },
+        { "validatingwebhookconfigurations",
+            """{"metadata":{"name":"vw1"},"webhooks":[{"name":"check.example.com","clientConfig":{"url":"https://127.0.0.1:9443/check"},"sideEffects":"None","admissionReviewVersions":["v1"]}]}""",
+            """{"metadata":{"name":"vw2"},"webhooks":[{"name":"check.example.com","clientConfig":{"url":"https://127.0.0.1:9443/check"},"admissionReviewVersions":["v1"]}]}""", "webhooks[0].sideEffects" },
+        { "mutatingwebhookconfigurations",
+            """{"metadata":{"name":"mw1"},"webhooks":[{"name":"mutate.example.com","clientConfig":{"service":{"namespace":"default","name":"hook"}},"sideEffects":"None","admissionReviewVersions":["v1"]}]}""",
+            """{"metadata":{"name":"mw2"},"webhooks":[{"name":"mutate","clientConfig":{"service":{"namespace":"default","name":"hook"}},"sideEffects":"None","admissionReviewVersions":["v1"]}]}""", "webhooks[0].name" },
+        { "customresourcedefinitions",
+            """{"metadata":{"name":"widgets.example.com"},"spec":{"group":"example.com","scope":"Namespaced","names":{"plural":"widgets","kind":"Widget"},"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}}}]}}""",
+            """{"metadata":{"name":"gadgets.example.com"},"spec":{"group":"example.com","scope":"Namespaced","names":{"plural":"gadgets","kind":"Gadget"},"versions":[{"name":"v1","served":true,"storage":false,"schema":{"openAPIV3Schema":{"type":"object"}}}]}}""", "spec.versions" },
         { "volumeattachments", """{"metadata":{"name":"va1"},"spec":{"attacher":"csi.example.com","nodeName":"n1","source":{"persistentVolumeName":"pv1"}}}""",
             """{"metadata":{"name":"va2"},"spec":{"attacher":"csi.example.com","source":{"persistentVolumeName":"pv1"}}}""", "spec.nodeName" },
     };
 
-    private static Registration Find(string resource) => Registry.Registrations.Single(r => r.Resource.Resource == resource);
+    // the preferred version (several versions of a kind are registered; the first is preferred)
+    private static Registration Find(string resource) => Registry.Registrations.First(r => r.Resource.Resource == resource);
 
     private static JsonObject WithType(Registration r, string json)
     {

@@ -104,3 +104,50 @@ public sealed class VolumeAttachmentStrategy : ResourceStrategy
         TableColumn.AgeColumn,
     ];
 }
+
+/// <summary>csinodes (storage.k8s.io/v1): the CSI drivers installed on a node (name and nodeID each, unique names).</summary>
+public sealed class CsiNodeStrategy : ResourceStrategy
+{
+    public override Type Model => typeof(V1CSINode);
+
+    public override IEnumerable<StatusCause> Validate(JsonObject obj)
+    {
+        if (obj["spec"]?["drivers"] is not JsonArray drivers)
+        {
+            yield return Required("spec.drivers");
+            yield break;
+        }
+        var seen = new HashSet<string>();
+        for (var i = 0; i < drivers.Count; i++)
+        {
+            var name = Meta.Str(drivers[i]?["name"]);
+            if (name.Length == 0) yield return Required($"spec.drivers[{i}].name");
+            else if (!seen.Add(name)) yield return Duplicate($"spec.drivers[{i}].name", name);
+            if (Meta.Str(drivers[i]?["nodeID"]).Length == 0) yield return Required($"spec.drivers[{i}].nodeID");
+        }
+    }
+
+    public override IReadOnlyList<TableColumn> Columns { get; } =
+        [TableColumn.NameColumn, TableColumn.Of("Drivers", o => Cells.Count(o["spec"]?["drivers"]), type: "integer"), TableColumn.AgeColumn];
+}
+
+/// <summary>csistoragecapacities (storage.k8s.io/v1, namespaced): a storage class's capacity in a topology segment.</summary>
+public sealed class CsiStorageCapacityStrategy : ResourceStrategy
+{
+    public override Type Model => typeof(V1CSIStorageCapacity);
+
+    public override IEnumerable<StatusCause> Validate(JsonObject obj)
+    {
+        var sc = Meta.Str(obj["storageClassName"]);
+        if (sc.Length == 0) yield return Required("storageClassName");
+        else if (!IsDns1123Subdomain(sc)) yield return Invalid("storageClassName", sc, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'");
+    }
+
+    public override IReadOnlyList<TableColumn> Columns { get; } =
+    [
+        TableColumn.NameColumn,
+        TableColumn.Of("StorageClassName", o => Cells.S(o["storageClassName"])),
+        TableColumn.Of("Capacity", o => o["capacity"] is { } c ? Cells.Plain(c) : "<unset>"),
+        TableColumn.AgeColumn,
+    ];
+}
