@@ -47,7 +47,12 @@ public static class CompletionCommand
     public static Command Describe()
     {
         var shell = new Argument<string>("shell") { Description = "bash, zsh or pwsh" };
-        shell.AcceptOnlyFromAmong([.. Scripts.Keys]);
+        shell.CompletionSources.Add("bash", "zsh", "pwsh");
+        shell.Validators.Add(r =>
+        {
+            if (!Scripts.ContainsKey(r.GetValueOrDefault<string>() ?? ""))
+                r.AddError($"unknown shell '{r.GetValueOrDefault<string>()}' (expected bash, zsh or pwsh)");
+        });
         var cmd = new Command("completion", "Print a shell completion script: source <(akkakube completion bash)") { shell };
         cmd.SetAction(parse =>
         {

@@ -27,7 +27,12 @@ public static class ChaosCli
     private static (Option<bool> Json, Option<int> Timeout, Option<string> Output) Common()
     {
         var output = new Option<string>("--output", "-o") { Description = "text (default) or json: the report as one JSON object (fault, targets, timeline, recovery, API availability)", DefaultValueFactory = _ => "text" };
-        output.AcceptOnlyFromAmong("text", "json");
+        output.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is not ("text" or "json"))
+                r.AddError($"--output: unknown format '{r.GetValueOrDefault<string>()}' (expected text or json)");
+        });
+        output.CompletionSources.Add("text", "json");
         return (new Option<bool>("--json") { Description = "same as --output json" },
             new Option<int>("--timeout") { Description = "seconds to wait for recovery (non-zero exit when exceeded)", DefaultValueFactory = _ => 60 },
             output);

@@ -22,6 +22,20 @@ public sealed class UiNode : ApiOnlyNode
 /// <summary>/ui/: the page is public (it holds no data), every data endpoint needs a credential of a cluster administrator.</summary>
 public sealed class UiEndpointSpecs(UiNode node) : IClassFixture<UiNode>
 {
+    /// <summary>Until the apiserver has bootstrapped (its namespaces exist), so store partitions are running.</summary>
+    private async Task BootstrappedAsync()
+    {
+        using var http = WithToken(UiNode.AdminToken);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            using (var r = await http.GetAsync("/api/v1/namespaces/kube-node-lease"))
+                if (r.StatusCode == HttpStatusCode.OK) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the apiserver did not bootstrap its namespaces within 60 s");
+            await Task.Delay(200);
+        }
+    }
+
     private HttpClient Anonymous() => node.NewHttpClient(configure: h => h.SslOptions.ClientCertificates = null);
 
     private HttpClient WithToken(string token)
@@ -75,6 +89,7 @@ public sealed class UiEndpointSpecs(UiNode node) : IClassFixture<UiNode>
     [Fact]
     public async Task The_administrator_token_reads_placement_and_the_actor_tree_of_a_member()
     {
+        await BootstrappedAsync();
         using var http = WithToken(UiNode.AdminToken);
         var me = JsonNode.Parse(await http.GetStringAsync("/ui/api/whoami"))!;
         Assert.Equal("akkakube-admin", me["user"]!.GetValue<string>());
@@ -109,8 +124,9 @@ public sealed class UiEndpointSpecs(UiNode node) : IClassFixture<UiNode>
     }
 
     [Fact]
-    public void The_hot_actors_report_their_mailbox_depth()
+    public async Task The_hot_actors_report_their_mailbox_depth()
     {
+        await BootstrappedAsync();
         Actors.Observability.MailboxMetrics.Update(node.System);
         var labels = Actors.Observability.MailboxMetrics.Depth.GetAllLabelValues().Select(l => l[0]).ToList();
         Assert.Contains("apiserver", labels);
