@@ -340,7 +340,7 @@ function renderTimeline(evs) {
     const x0 = Math.max(0, x(e.first)), x1 = Math.max(x0 + 2, x(e.last));
     const r = svg('rect', { x: x0, y: 0, width: x1 - x0, height: h - 14, class: 'chaos', 'data-testid': 'chaos-window' }, root);
     svg('title', {}, r).textContent = `chaos ${e.chaos.fault}: ${e.message}`;
-    svg('text', { x: x0 + 2, y: 10, class: 'chaos-label' }, root).textContent = e.chaos.fault + (e.chaos.recovered ? '' : ' (not recovered)');
+    svg('text', { x: Math.min(x0 + 2, w - 90), y: 10, class: 'chaos-label' }, root).textContent = e.chaos.fault + (e.chaos.recovered ? '' : ' (not recovered)');
   }
   for (const e of evs) {
     if (e.last < from || e.chaos) continue;
@@ -355,7 +355,7 @@ function renderTimeline(evs) {
     svg('polyline', { points: line((p) => p.latency, maxLat), class: 'latency' }, root);
   }
   svg('line', { x1: 0, x2: w, y1: h - 14, y2: h - 14, class: 'axis' }, root);
-  for (let m = 0; m <= 15; m += 5) svg('text', { x: x(now - m * 60000) - (m === 0 ? 20 : 10), y: h - 2 }, root).textContent = m === 0 ? 'now' : `-${m}m`;
+  for (let m = 0; m <= 15; m += 5) svg('text', { x: m === 15 ? 2 : x(now - m * 60000) - (m === 0 ? 20 : 10), y: h - 2 }, root).textContent = m === 0 ? 'now' : `-${m}m`;
   svg('text', { x: 4, y: h - 18 }, root).textContent = `events ▏ API ${maxRate.toFixed(1)} req/s max (blue) · mean latency ${(maxLat * 1000).toFixed(0)} ms max (amber)`;
   el.replaceChildren(root);
 }
