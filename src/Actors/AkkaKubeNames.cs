@@ -5,6 +5,30 @@ public static class AkkaKubeNames
 {
     public const string SystemName = "akkakube";
 
+    /// <summary>Akka remoting address schemes: plain TCP, or mutual TLS with --remoting-tls.</summary>
+    public static class Remoting
+    {
+        public const string TlsScheme = "akka.ssl.tcp";
+        public const string PlainScheme = "akka.tcp";
+
+        public static string Scheme(bool tls) => tls ? TlsScheme : PlainScheme;
+
+        /// <summary>The address of the node process listening on <paramref name="host"/>:<paramref name="port"/>.</summary>
+        public static string NodeAddress(string host, int port, bool tls) => $"{Scheme(tls)}://{SystemName}@{host}:{port}";
+
+        /// <summary>
+        /// <paramref name="address"/> with the scheme of this node's transport: a seed written akka.tcp:// (as most Akka
+        /// docs write it) names the same node as akka.ssl.tcp://, and Akka only joins addresses of its own scheme.
+        /// </summary>
+        public static string WithScheme(string address, bool tls)
+        {
+            foreach (var scheme in new[] { TlsScheme, PlainScheme })
+                if (address.StartsWith(scheme + "://", StringComparison.Ordinal))
+                    return Scheme(tls) + address[scheme.Length..];
+            return address;
+        }
+    }
+
     public static class Roles
     {
         public const string ControlPlane = "control-plane";

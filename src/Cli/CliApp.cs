@@ -79,12 +79,14 @@ public static class CliApp
                 r.AddError($"--failover: unknown profile '{r.GetValueOrDefault<string>()}' (expected standard or fast)");
         });
         var insecureHttp = new Option<bool>("--insecure-http") { Description = "Serve the API over plain HTTP without credentials (every local process is cluster-admin); warned about at every start" };
+        var remotingTls = new Option<bool>("--remoting-tls") { Description = "Akka remoting between the nodes over mutual TLS with the cluster CA (a process without its certificate cannot join); docs/security.md" };
+        var encryption = new Option<string>("--encryption-provider-config") { Description = "EncryptionConfiguration file (as kube-apiserver's) passed to every node: encrypts the resources it names (e.g. secrets) at rest in the store; docs/security.md" };
         var addressBlock = new Option<int>("--address-block") { Description = "Share of the loopback ranges (0-63): block B uses node IPs 127.1.B.k, pod CIDRs 127.(64+B).k.0/24, ClusterIPs 127.128.4B.0/22, LB IPs 127.200.4B.0/22; give clusters side by side different blocks", DefaultValueFactory = _ => 0 };
         var runtime = new Option<string>("--runtime") { Description = "Container runtime of the workers: process (pods as host processes, default) or containerd (root: one containerd per worker, pods in CRI sandboxes with their own network namespace on 10.244.<k>.0/24; load images with `akkakube image load`; docs/kubelet.md)", DefaultValueFactory = _ => "process" };
         runtime.AcceptOnlyFromAmong("process", "containerd");
         var name = ClusterCommands.NameOption("Cluster name (several side by side): data in ~/.akkakube/clusters/NAME, a free address block and API port, kubeconfig context akkakube-NAME");
         var noKubeconfig = new Option<bool>("--no-kubeconfig") { Description = "Do not merge the context akkakube-NAME into $KUBECONFIG or ~/.kube/config" };
-        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres, insecureHttp, name, noKubeconfig, runtime };
+        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres, insecureHttp, remotingTls, encryption, name, noKubeconfig, runtime };
         cmd.SetAction(async (parse, ct) =>
         {
             var clusterName = parse.GetValue(name);
@@ -103,14 +105,32 @@ public static class CliApp
                 ApiPort = named && parse.GetResult(apiPort) is null or { Implicit: true } ? LocalClusterLauncher.FreePort(System.Net.IPAddress.Loopback) : parse.GetValue(apiPort),
                 Timeout = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(timeout))),
                 AddressBlock = named && parse.GetResult(addressBlock) is null or { Implicit: true } ? ClusterRegistry.FreeAddressBlock() : parse.GetValue(addressBlock),
-                ExtraNodeArgs = parse.GetValue(failover) == "fast" ? ["--failover", "fast"] : [],
+                ExtraNodeArgs = [.. parse.GetValue(failover) == "fast" ? ["--failover", "fast"] : Array.Empty<string>(),
+                                 .. EncryptionArgs(parse.GetValue(encryption))],
                 Postgres = parse.GetValue(postgres) is { Length: > 0 } pg ? pg : null,
                 Runtime = parse.GetValue(runtime)!,
                 InsecureHttp = parse.GetValue(insecureHttp),
+                RemotingTls = parse.GetValue(remotingTls),
             };
             return await UpAsync(options, parse.GetValue(foreground), ct);
         });
         return cmd;
+    }
+
+    /// <summary>The node flag for `up --encryption-provider-config`, checked here so a bad file fails before any node starts.</summary>
+    private static string[] EncryptionArgs(string? file)
+    {
+        if (string.IsNullOrEmpty(file)) return [];
+        var path = Path.GetFullPath(file);
+        try
+        {
+            Actors.Security.EncryptionConfiguration.Load(path);
+        }
+        catch (Actors.Security.EncryptionConfigException e)
+        {
+            throw new CliException($"--encryption-provider-config: {e.Message}");
+        }
+        return ["--encryption-provider-config", path];
     }
 
     private static async Task<int> UpAsync(UpOptions options, bool foreground, CancellationToken ct)

@@ -71,7 +71,10 @@ public sealed record NodeState
     public string? ContainerdDirectory { get; init; }
     public int ContainerdPid { get; init; }
 
-    [JsonIgnore] public string Address => $"akka.tcp://{Actors.AkkaKubeNames.SystemName}@{Ip}:{Port}";
+    /// <summary>The node runs Akka remoting over mutual TLS (`up --remoting-tls`): its address scheme is akka.ssl.tcp.</summary>
+    public bool RemotingTls { get; init; }
+
+    [JsonIgnore] public string Address => Actors.AkkaKubeNames.Remoting.NodeAddress(Ip, Port, RemotingTls);
     /// <summary>http://IP:port of /metrics, /livez, /readyz, /healthz; null when unknown.</summary>
     [JsonIgnore] public string? MetricsUrl => MetricsPort > 0 ? $"http://{Ip}:{MetricsPort}" : null;
     [JsonIgnore] public bool ControlPlane => Roles.Split(',').Contains("control-plane");

@@ -28,6 +28,8 @@ public sealed record UpOptions
     public IReadOnlyList<string> ExtraNodeArgs { get; init; } = [];
     /// <summary>Plain HTTP without credentials instead of HTTPS with the cluster CA (`up --insecure-http`; warned about).</summary>
     public bool InsecureHttp { get; init; }
+    /// <summary>Akka remoting over mutual TLS with the cluster CA (`up --remoting-tls`); default plain TCP.</summary>
+    public bool RemotingTls { get; init; }
     /// <summary>PostgreSQL connection string for the journal of every node (`--postgres`); null = SQLite in the data directory.</summary>
     public string? Postgres { get; init; }
     /// <summary>process (default) or containerd: each worker gets its own containerd and runs the cri runtime (root).</summary>
@@ -115,7 +117,7 @@ public static class LocalClusterLauncher
         }
         var ports = nodes.ToDictionary(n => n.Name, n => (Remoting: FreePort(IPAddress.Parse(n.Ip)), Cmd: FreePort(IPAddress.Loopback), Metrics: FreePort(IPAddress.Parse(n.Ip))));
         var seeds = nodes.Where(n => n.ControlPlane)
-            .Select(n => $"akka.tcp://{Actors.AkkaKubeNames.SystemName}@{n.Ip}:{ports[n.Name].Remoting}").ToList();
+            .Select(n => Actors.AkkaKubeNames.Remoting.NodeAddress(n.Ip, ports[n.Name].Remoting, options.RemotingTls)).ToList();
 
         var states = new List<NodeState>();
         var startedContainerds = new List<(ContainerdNode Node, int Pid)>();
@@ -148,6 +150,7 @@ public static class LocalClusterLauncher
                 if (postgres is not null) args.AddRange(["--postgres-file", postgresFile]);
                 if (options.InsecureHttp) args.Add("--insecure-http");
                 if (tokenFile is not null && n.ControlPlane) args.AddRange(["--token-auth-file", tokenFile]);
+                if (options.RemotingTls) args.Add("--remoting-tls");
                 args.AddRange(options.ExtraNodeArgs);
                 var command = binary.Concat(args).ToList();
                 var log = Path.Combine(LogDirectory(dataDir), $"{n.Name}.log");
@@ -158,7 +161,7 @@ public static class LocalClusterLauncher
                     Name = n.Name, Ordinal = n.Ordinal, Roles = n.Roles, Zone = n.Zone, Ip = n.Ip,
                     Port = ports[n.Name].Remoting, CmdPort = ports[n.Name].Cmd, MetricsPort = ports[n.Name].Metrics, PodCidr = n.PodCidr,
                     LogFile = log, Command = command, Pid = pid, HollowNodes = n.HollowNodes,
-                    ContainerdDirectory = containerd?.Directory, ContainerdPid = containerdPid,
+                    ContainerdDirectory = containerd?.Directory, ContainerdPid = containerdPid, RemotingTls = options.RemotingTls,
                 });
                 Snapshot().Save();
             }

@@ -14,7 +14,7 @@ public static class NodeCommandLine
     public static readonly Option<string> Region = new("--region") { Description = "Region. Env: AKKAKUBE_REGION", DefaultValueFactory = _ => "local" };
     public static readonly Option<string> NodeIp = new("--node-ip") { Description = "The node's own loopback address (127.1.0.0/16). Env: AKKAKUBE_NODE_IP", DefaultValueFactory = _ => "127.0.0.1" };
     public static readonly Option<int> Port = new("--port") { Description = "Akka remoting port (0 = any free port). Env: AKKAKUBE_PORT" };
-    public static readonly Option<string[]> Seeds = new("--seed") { Description = "Seed node address, e.g. akka.tcp://akkakube@127.1.0.1:4053 (repeatable). Env: AKKAKUBE_SEEDS (comma-separated)", AllowMultipleArgumentsPerToken = true };
+    public static readonly Option<string[]> Seeds = new("--seed") { Description = "Seed node address, e.g. akka.tcp://akkakube@127.1.0.1:4053 (akka.ssl.tcp:// names the same node; repeatable). Env: AKKAKUBE_SEEDS (comma-separated)", AllowMultipleArgumentsPerToken = true };
     public static readonly Option<string> PodCidr = new("--pod-cidr") { Description = "Pod CIDR of this node (a /24 in 127.64.0.0/10). Env: AKKAKUBE_POD_CIDR" };
     public static readonly Option<string> ApiAddress = new("--api-address") { Description = "Apiserver listen address. Env: AKKAKUBE_API_ADDRESS", DefaultValueFactory = _ => "127.0.0.1" };
     public static readonly Option<int> ApiPort = new("--api-port") { Description = "Apiserver port, shared by all local control-plane nodes (SO_REUSEPORT). Env: AKKAKUBE_API_PORT", DefaultValueFactory = _ => 6443 };
@@ -23,6 +23,11 @@ public static class NodeCommandLine
     public static readonly Option<string> TlsKeyFile = new("--tls-private-key-file") { Description = "PEM private key of --tls-cert-file. Env: AKKAKUBE_TLS_PRIVATE_KEY_FILE" };
     public static readonly Option<string> ClientCaFile = new("--client-ca-file") { Description = "PEM CA bundle client certificates must chain to (CN = user, O = groups); default: the cluster CA DATA/pki/ca.crt. Env: AKKAKUBE_CLIENT_CA_FILE" };
     public static readonly Option<string> TokenAuthFile = new("--token-auth-file") { Description = "Static tokens (token,user,uid[,\"groups\"] per line, as kube-apiserver): every API request needs one. Env: AKKAKUBE_TOKEN_AUTH_FILE" };
+    public static readonly Option<bool> RemotingTlsFlag = new("--remoting-tls") { Description = "Akka remoting over mutual TLS with the cluster CA (every node of a cluster must agree; default plain TCP, see docs/security.md)" };
+    public static readonly Option<string> RemotingCertFile = new("--remoting-cert-file") { Description = "PEM certificate of this node's remoting identity (with --remoting-key-file); default: issued at start by the cluster CA in DATA/pki. Env: AKKAKUBE_REMOTING_CERT_FILE" };
+    public static readonly Option<string> RemotingKeyFile = new("--remoting-key-file") { Description = "PEM private key of --remoting-cert-file. Env: AKKAKUBE_REMOTING_KEY_FILE" };
+    public static readonly Option<string> RemotingCaFile = new("--remoting-ca-file") { Description = "PEM CA bundle remoting peers must chain to; default: the cluster CA DATA/pki/ca.crt. Env: AKKAKUBE_REMOTING_CA_FILE" };
+    public static readonly Option<string> EncryptionProviderConfig = new("--encryption-provider-config") { Description = "EncryptionConfiguration file (as kube-apiserver's): encrypt these resources at rest in the store's journal and snapshots (aesgcm, identity). Env: AKKAKUBE_ENCRYPTION_PROVIDER_CONFIG" };
     public static readonly Option<int> MetricsPort = new("--metrics-port") { Description = "Metrics and health port on --node-ip (/metrics, /livez, /readyz, /healthz; 0 = any free port, logged at start). Env: AKKAKUBE_METRICS_PORT" };
     public static readonly Option<string> CmdAddress = new("--cmd-address") { Description = "Command host listen address. Env: AKKAKUBE_CMD_ADDRESS", DefaultValueFactory = _ => "127.0.0.1" };
     public static readonly Option<int> CmdPort = new("--cmd-port") { Description = "Command host port (akkakube cmd). Env: AKKAKUBE_CMD_PORT", DefaultValueFactory = _ => 9110 };
@@ -38,7 +43,7 @@ public static class NodeCommandLine
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand("AkkaKube node process: one member of the AkkaKube Akka.NET cluster.");
-        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, PostgresFile, Failover, Runtime, ContainerRuntimeEndpoint, ConfigFiles })
+        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, RemotingTlsFlag, RemotingCertFile, RemotingKeyFile, RemotingCaFile, EncryptionProviderConfig, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, PostgresFile, Failover, Runtime, ContainerRuntimeEndpoint, ConfigFiles })
             root.Options.Add(option);
         return root;
     }
@@ -100,18 +105,28 @@ public static class NodeCommandLine
         var apiAddress = ParseIp(Get(ApiAddress, "AKKAKUBE_API_ADDRESS")!, "--api-address");
         var apiPort = CheckPort(GetInt(ApiPort, "AKKAKUBE_API_PORT"), "--api-port", allowZero: false);
         var insecure = parse.GetValue(InsecureHttp);
-        var tlsCert = FullPathOrNull(Get(TlsCertFile, "AKKAKUBE_TLS_CERT_FILE"));
-        var tlsKey = FullPathOrNull(Get(TlsKeyFile, "AKKAKUBE_TLS_PRIVATE_KEY_FILE"));
-        if ((tlsCert is null) != (tlsKey is null))
-            throw new NodeConfigException("--tls-cert-file and --tls-private-key-file go together: give both or neither");
-        if (tlsCert is not null && tlsKey is not null)
-            LoadCertificate(tlsCert, tlsKey);
-        var clientCa = FullPathOrNull(Get(ClientCaFile, "AKKAKUBE_CLIENT_CA_FILE"));
-        if (clientCa is not null)
-            LoadClientCa(clientCa);
+        var (tlsCert, tlsKey) = CertificatePair(FullPathOrNull(Get(TlsCertFile, "AKKAKUBE_TLS_CERT_FILE")), TlsCertFile.Name,
+            FullPathOrNull(Get(TlsKeyFile, "AKKAKUBE_TLS_PRIVATE_KEY_FILE")), TlsKeyFile.Name);
+        var clientCa = CaBundle(FullPathOrNull(Get(ClientCaFile, "AKKAKUBE_CLIENT_CA_FILE")), ClientCaFile.Name);
         var tokenFile = FullPathOrNull(Get(TokenAuthFile, "AKKAKUBE_TOKEN_AUTH_FILE"));
         if (tokenFile is not null)
             LoadTokens(tokenFile);
+        var remotingTls = parse.GetValue(RemotingTlsFlag);
+        var (remotingCert, remotingKey) = CertificatePair(FullPathOrNull(Get(RemotingCertFile, "AKKAKUBE_REMOTING_CERT_FILE")), RemotingCertFile.Name,
+            FullPathOrNull(Get(RemotingKeyFile, "AKKAKUBE_REMOTING_KEY_FILE")), RemotingKeyFile.Name);
+        var remotingCa = CaBundle(FullPathOrNull(Get(RemotingCaFile, "AKKAKUBE_REMOTING_CA_FILE")), RemotingCaFile.Name);
+        var encryptionConfig = FullPathOrNull(Get(EncryptionProviderConfig, "AKKAKUBE_ENCRYPTION_PROVIDER_CONFIG"));
+        if (encryptionConfig is not null)
+        {
+            try
+            {
+                Actors.Security.EncryptionConfiguration.Load(encryptionConfig);
+            }
+            catch (Actors.Security.EncryptionConfigException e)
+            {
+                throw new NodeConfigException($"--encryption-provider-config: {e.Message}");
+            }
+        }
         var metricsPort = CheckPort(GetInt(MetricsPort, "AKKAKUBE_METRICS_PORT"), "--metrics-port", allowZero: true);
         var cmdAddress = ParseIp(Get(CmdAddress, "AKKAKUBE_CMD_ADDRESS")!, "--cmd-address");
         var cmdPort = CheckPort(GetInt(CmdPort, "AKKAKUBE_CMD_PORT"), "--cmd-port", allowZero: true);
@@ -162,6 +177,11 @@ public static class NodeCommandLine
             ApiTlsCertFile = tlsCert,
             ApiTlsKeyFile = tlsKey,
             ApiTokenAuthFile = tokenFile,
+            RemotingTls = remotingTls,
+            RemotingCertFile = remotingCert,
+            RemotingKeyFile = remotingKey,
+            RemotingCaFile = remotingCa,
+            EncryptionProviderConfig = encryptionConfig,
             MetricsPort = metricsPort,
             CmdAddress = cmdAddress,
             CmdPort = cmdPort,
@@ -213,7 +233,7 @@ public static class NodeCommandLine
     private static string? FullPathOrNull(string? path) => string.IsNullOrWhiteSpace(path) ? null : Path.GetFullPath(path);
 
     /// <summary>Loads the PEM pair now, so a bad file is a one-line error at start, not a failure on the first connection.</summary>
-    public static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate(string certFile, string keyFile)
+    public static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate(string certFile, string keyFile, string flags)
     {
         try
         {
@@ -221,11 +241,27 @@ public static class NodeCommandLine
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
         {
-            throw new NodeConfigException($"--tls-cert-file/--tls-private-key-file: cannot load '{certFile}' with '{keyFile}': {e.Message}");
+            throw new NodeConfigException($"{flags}: cannot load '{certFile}' with '{keyFile}': {e.Message}");
         }
     }
 
-    private static void LoadClientCa(string file)
+    /// <summary>A PEM certificate and its key, given together or not at all, checked to load.</summary>
+    private static (string? Cert, string? Key) CertificatePair(string? cert, string certFlag, string? key, string keyFlag)
+    {
+        if ((cert is null) != (key is null))
+            throw new NodeConfigException($"{certFlag} and {keyFlag} go together: give both or neither");
+        if (cert is not null && key is not null)
+            LoadCertificate(cert, key, $"{certFlag}/{keyFlag}");
+        return (cert, key);
+    }
+
+    private static string? CaBundle(string? file, string flag)
+    {
+        if (file is not null) LoadCa(file, flag);
+        return file;
+    }
+
+    private static void LoadCa(string file, string flag)
     {
         try
         {
@@ -233,7 +269,7 @@ public static class NodeCommandLine
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or System.Security.Cryptography.CryptographicException)
         {
-            throw new NodeConfigException($"--client-ca-file '{file}': {e.Message}");
+            throw new NodeConfigException($"{flag} '{file}': {e.Message}");
         }
     }
 

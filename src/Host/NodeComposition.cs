@@ -6,6 +6,7 @@ using AkkaKube.Actors.Controllers.EndpointSlice;
 using AkkaKube.Actors.Proxy;
 using AkkaKube.Actors.Services;
 using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Security;
 using AkkaKube.Actors.Cmd;
 using AkkaKube.Actors.Cmd.Palettes;
 using AkkaKube.Actors.Chaos;
@@ -25,6 +26,7 @@ internal static class NodeComposition
 {
     public static void ConfigureAkka(AkkaConfigurationBuilder builder, NodeOptions node, IServiceProvider services)
     {
+        builder.AddRemotingTls(node);
         builder.AddNodeInfo(node);
         builder.AddObservability(node);
         builder.AddRefusedMemberDowning(node);

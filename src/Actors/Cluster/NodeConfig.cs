@@ -53,15 +53,18 @@ public static class NodeConfig
             ? node.PostgresConnectionString!
             // Shared by several local processes: wait on the file lock, but less than the apiserver's store timeout.
             : AkkaKube.Actors.Store.SqliteDurability.ConnectionString(node.SqliteFile);
-        var seeds = string.Join(", ", node.SeedNodes.Select(Quote));
+        var seeds = string.Join(", ", node.SeedNodes.Select(s => Quote(AkkaKubeNames.Remoting.WithScheme(s, node.RemotingTls))));
         var roles = string.Join(", ", node.Roles.Select(Quote));
         var runtime = node.Runtime is null ? "" : $"akkakube.kubelet.runtime = {Quote(node.Runtime)}";
+        var encryption = node.EncryptionProviderConfig is null ? "" : $"akkakube.store.encryption-provider-config = {Quote(node.EncryptionProviderConfig)}";
         var endpoint = node.ContainerRuntimeEndpoint is null ? "" : $"akkakube.kubelet.container-runtime-endpoint = {Quote(node.ContainerRuntimeEndpoint)}";
         return ConfigurationFactory.ParseString($$"""
             {{runtime}}
             {{endpoint}}
+            {{encryption}}
             akka.remote.dot-netty.tcp.hostname = {{Quote(node.NodeIp.ToString())}}
             akka.remote.dot-netty.tcp.port = {{node.RemotingPort}}
+            akka.remote.dot-netty.tcp.enable-ssl = {{(node.RemotingTls ? "on" : "off")}}
             akka.cluster.roles = [{{roles}}]
             akka.cluster.seed-nodes = [{{seeds}}]
             akka.persistence.journal.sql.connection-string = {{Quote(connection)}}

@@ -24,6 +24,14 @@ public sealed record NodeOptions
     public int RemotingPort { get; init; }
     public IReadOnlyList<string> SeedNodes { get; init; } = [];
 
+    /// <summary>--remoting-tls: mutual TLS with the cluster CA between nodes (every node of a cluster must agree); default plain TCP (docs/security.md says why).</summary>
+    public bool RemotingTls { get; init; }
+    /// <summary>PEM certificate and key of this node's remoting identity (--remoting-cert-file/--remoting-key-file); default: issued at start by the cluster CA in DATA/pki.</summary>
+    public string? RemotingCertFile { get; init; }
+    public string? RemotingKeyFile { get; init; }
+    /// <summary>CA bundle remoting peers must chain to (--remoting-ca-file); default: the cluster CA DATA/pki/ca.crt.</summary>
+    public string? RemotingCaFile { get; init; }
+
     /// <summary>The node's pod CIDR, a /24 in 127.64.0.0/10.</summary>
     public string? PodCidr { get; init; }
 
@@ -43,6 +51,9 @@ public sealed record NodeOptions
     public string? ClientCaFile { get; init; }
 
     public bool ApiTls => !InsecureHttp;
+
+    /// <summary>--encryption-provider-config: the EncryptionConfiguration file of the store's encryption at rest, or null.</summary>
+    public string? EncryptionProviderConfig { get; init; }
 
     /// <summary>The metrics and health port on <see cref="NodeIp"/> (--metrics-port; 0 = any free port).</summary>
     public int MetricsPort { get; init; }

@@ -14,7 +14,7 @@ public sealed record NodeIdentity
     public required string Region { get; init; }
     public bool ControlPlane { get; init; }
     public bool Hollow { get; init; }
-    /// <summary>The node's Akka address (akka.tcp://akkakube@host:port).</summary>
+    /// <summary>The node's Akka address (akka.tcp://akkakube@host:port; akka.ssl.tcp:// with --remoting-tls).</summary>
     public required string AkkaAddress { get; init; }
     /// <summary>Path of this kubelet actor (/user/kubelet, or a hollow kubelet's path).</summary>
     public required string KubeletPath { get; init; }

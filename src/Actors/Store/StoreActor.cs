@@ -35,6 +35,8 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
     private long _replayed;
     private string _resynced = "recovering from the journal";
     private readonly StoreMetrics.Partition _metrics;
+    /// <summary>Encryption at rest of this partition's resource (--encryption-provider-config), or null: stored as is.</summary>
+    private readonly Security.StorageTransformer? _atRest;
 
     /// <summary>Sharding's hand-off message: stop once the queue is drained and the write in flight is done.</summary>
     public sealed class Stop
@@ -61,6 +63,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
         _hub = new WatchHub(partition, settings.WatchWindow);
         PersistenceId = PersistenceIdOf(partition);
         _metrics = StoreMetrics.For(partition);
+        _atRest = settings.Encryption?.For(partition);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -81,19 +84,19 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
             case SnapshotOffer { Snapshot: PartitionSnapshot s } offer:
                 _snapshotSequenceNr = offer.Metadata.SequenceNr;
                 _snapshotTime = offer.Metadata.Timestamp;
-                _state.Restore(s);
+                _state.Restore(FromStorage(s));
                 _hub.Reset(s.Revision);
                 _lastSnapshotRevision = s.Revision;
                 break;
             case IStoreEvent e:
                 _replayed++;
-                _hub.Publish(_state.Apply(e));
+                _hub.Publish(_state.Apply(FromStorage(e)));
                 break;
             case StoreEventBatch b:
                 foreach (var e in b.Unwrap())
                 {
                     _replayed++;
-                    _hub.Publish(_state.Apply(e));
+                    _hub.Publish(_state.Apply(FromStorage(e)));
                 }
                 break;
             case RecoveryCompleted:
@@ -205,9 +208,10 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
 
             _inFlight = batch;
             // The loop persists once (_inFlight stops it); the batch is one journal row unless configured otherwise.
-            IReadOnlyList<object> journalEntries = events.Count == 1 || !_settings.JournalRowPerBatch
-                ? events
-                : [StoreEventBatch.Of(events)];
+            var stored = _atRest is null ? events : events.Select(ToStorage).ToList();
+            IReadOnlyList<object> journalEntries = stored.Count == 1 || !_settings.JournalRowPerBatch
+                ? stored
+                : [StoreEventBatch.Of(stored)];
             var remaining = journalEntries.Count;
             var commitStarted = _metrics.BatchStarted(batch.Count, events.Count);
             PersistAllAsync(journalEntries, _ =>
@@ -250,8 +254,28 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
         if (_state.Revision - _lastSnapshotRevision < _settings.SnapshotThreshold(_state.Count)) return;
         _lastSnapshotRevision = _state.Revision;
         _metrics.SnapshotStarted();
-        SaveSnapshot(_state.ToSnapshot());
+        SaveSnapshot(ToStorage(_state.ToSnapshot()));
     }
+
+    // ------------------------------------------------------------------ encryption at rest (journal and snapshots only)
+
+    private IStoreEvent ToStorage(IStoreEvent e) => _atRest is null ? e : WithJson(e, _atRest.ToStorage(e.ObjectJson, _partition));
+
+    private IStoreEvent FromStorage(IStoreEvent e) => _atRest is null ? e : WithJson(e, _atRest.FromStorage(e.ObjectJson, _partition));
+
+    private PartitionSnapshot ToStorage(PartitionSnapshot s) =>
+        _atRest is null ? s : s with { Objects = s.Objects.Select(o => _atRest.ToStorage(o, _partition)).ToList() };
+
+    private PartitionSnapshot FromStorage(PartitionSnapshot s) =>
+        _atRest is null ? s : s with { Objects = s.Objects.Select(o => _atRest.FromStorage(o, _partition)).ToList() };
+
+    private static IStoreEvent WithJson(IStoreEvent e, string json) => e switch
+    {
+        ObjectCreated c => c with { ObjectJson = json },
+        ObjectUpdated u => u with { ObjectJson = json },
+        ObjectDeleted d => d with { ObjectJson = json },
+        _ => throw new InvalidOperationException($"unknown store event {e.GetType().Name}"),
+    };
 
     /// <summary>
     /// `chaos crash-actor`: throws once no write is in flight, so no acknowledged write is lost and no client is left

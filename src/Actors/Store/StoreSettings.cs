@@ -42,6 +42,12 @@ public sealed record StoreSettings
     /// <summary>Largest object as a JSON string on the wire (413 beyond); must stay below the remoting frame size.</summary>
     public long MaxObjectWireBytes { get; init; } = 15L * 1024 * 1024;
 
+    /// <summary>
+    /// Encryption at rest of the journal and snapshots (<c>encryption-provider-config</c>: a kube-apiserver
+    /// EncryptionConfiguration file; node flag --encryption-provider-config); null: everything stored as it is.
+    /// </summary>
+    public Security.EncryptionConfiguration? Encryption { get; init; }
+
     public StoreSettings Validate()
     {
         Positive(WatchWindow, "watch-window");
@@ -74,9 +80,10 @@ public sealed record StoreSettings
                 JournalRowPerBatch = c.GetBoolean("journal-row-per-batch", Default.JournalRowPerBatch),
                 BookmarkInterval = c.GetTimeSpan("bookmark-interval", Default.BookmarkInterval, allowInfinite: false),
                 MaxObjectWireBytes = c.GetByteSize("max-object-wire-bytes") ?? Default.MaxObjectWireBytes,
+                Encryption = c.GetString("encryption-provider-config", "") is { Length: > 0 } file ? Security.EncryptionConfiguration.Load(file) : null,
             }.Validate();
         }
-        catch (Exception e) when (e is FormatException or ConfigurationException or OverflowException)
+        catch (Exception e) when (e is FormatException or ConfigurationException or OverflowException or Security.EncryptionConfigException)
         {
             throw new ArgumentException($"invalid {ConfigPath} settings: {e.Message}", e);
         }

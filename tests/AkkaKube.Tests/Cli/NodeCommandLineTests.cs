@@ -35,6 +35,27 @@ public sealed class NodeCommandLineTests : IDisposable
         return (File("tls.crt", cert.ExportCertificatePem()), File("tls.key", ecdsa.ExportPkcs8PrivateKeyPem()));
     }
 
+    [Theory]
+    [InlineData(new string[0], "akka.tcp://akkakube@127.1.0.1:4001", false)]
+    [InlineData(new[] { "--remoting-tls" }, "akka.ssl.tcp://akkakube@127.1.0.1:4001", true)]
+    public void Remoting_is_tls_with_the_flag_and_seeds_take_the_transports_scheme(string[] flags, string seed, bool ssl)
+    {
+        var options = Parse(["--seed", "akka.tcp://akkakube@127.1.0.1:4001", .. flags]);
+        var config = NodeConfig.Build(options, NodeHost.HoconDirectory);
+        Assert.Equal(ssl, config.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl"));
+        Assert.Equal([seed], config.GetStringList("akka.cluster.seed-nodes"));
+        Assert.Equal(ssl, options.RemotingTls);
+    }
+
+    [Fact]
+    public void Remoting_certificate_flags_go_together_and_bad_files_are_one_line_errors()
+    {
+        var (cert, _) = SelfSigned();
+        Assert.Contains("go together", Assert.Throws<NodeConfigException>(() => Parse("--remoting-cert-file", cert)).Message);
+        var bad = File("bad.crt", "not a pem");
+        Assert.StartsWith("--remoting-ca-file", Assert.Throws<NodeConfigException>(() => Parse("--remoting-ca-file", bad)).Message);
+    }
+
     [Fact]
     public void The_fast_failover_profile_shortens_detection_downing_and_removal_and_standard_keeps_the_safe_margins()
     {

@@ -2,12 +2,13 @@ using Akka.Actor;
 using Akka.Cluster;
 using AkkaKube.Actors;
 using AkkaKube.Actors.Cluster;
+using AkkaKube.Actors.Security;
 using AkkaKube.Host;
 using AkkaKube.Tests.Infrastructure;
 
 namespace AkkaKube.Tests.ClusterSpecs;
 
-/// <summary>Three ActorSystems (port 0) built from the node's real HOCON layers join one cluster.</summary>
+/// <summary>Three ActorSystems (port 0) built from the node's real HOCON layers and remoting TLS join one cluster.</summary>
 public sealed class InProcessClusterTests : IAsyncLifetime
 {
     private readonly TempDir _dir = new();
@@ -21,9 +22,9 @@ public sealed class InProcessClusterTests : IAsyncLifetime
             var options = new NodeOptions
             {
                 NodeName = name, ControlPlane = cp, Worker = worker, Zone = zone,
-                NodeIp = System.Net.IPAddress.Loopback, RemotingPort = 0, DataDirectory = _dir.Path,
+                NodeIp = System.Net.IPAddress.Loopback, RemotingPort = 0, DataDirectory = _dir.Path, RemotingTls = true,
             };
-            _systems.Add(ActorSystem.Create(AkkaKubeNames.SystemName, NodeConfig.Build(options, NodeHost.HoconDirectory)));
+            _systems.Add(ActorSystem.Create(AkkaKubeNames.SystemName, RemotingTls.SystemSetup(options, NodeConfig.Build(options, NodeHost.HoconDirectory))));
         }
         var first = Akka.Cluster.Cluster.Get(_systems[0]).SelfAddress;
         foreach (var s in _systems) Akka.Cluster.Cluster.Get(s).Join(first);

@@ -61,11 +61,12 @@ public sealed class ClusterPalette(CmdSettings settings) : ICmdPalette
         {
             try
             {
-                address = Address.Parse(text);
+                // akka.tcp:// and akka.ssl.tcp:// name the same node: take the scheme of this node's own transport
+                address = Address.Parse(AkkaKubeNames.Remoting.WithScheme(text, cluster.SelfAddress.Protocol == AkkaKubeNames.Remoting.TlsScheme));
             }
             catch (Exception)
             {
-                throw new CmdException($"'{text}' is not an Akka address like akka.tcp://akkakube@127.1.0.1:4053");
+                throw new CmdException($"'{text}' is not an Akka address like akka.ssl.tcp://akkakube@127.1.0.1:4053");
             }
             if (address.Host is null || address.Port is null)
                 throw new CmdException($"'{text}' needs a host and a port");
