@@ -59,6 +59,8 @@ public static class AkkaKubeNames
         public const string CmdHost = "cmd";
         public const string NodeInfo = "node-info";
         public const string RefusedMemberDowning = "refused-member-downing";
+        /// <summary>Answers the web view's questions about this node: placement, actor tree, failures (every node).</summary>
+        public const string NodeInspector = "node-inspector";
 
         /// <summary>Children of a kubelet, one per concern (/user/kubelet/&lt;name&gt;).</summary>
         public static class KubeletChildren

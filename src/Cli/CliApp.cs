@@ -1,3 +1,4 @@
+using AkkaKube.Actors.Security;
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using AkkaKube.Actors.Cmd;
@@ -57,6 +58,7 @@ public static class CliApp
         root.Subcommands.Add(ImageCommand());
         root.Subcommands.Add(CmdCli.Describe());
         root.Subcommands.Add(Chaos.ChaosCli.Describe(DataDir));
+        root.Subcommands.Add(CompletionCommand.Describe());
         return root;
     }
 
@@ -179,6 +181,9 @@ public static class CliApp
         if (options.InsecureHttp)
             Console.Error.WriteLine("WARNING: --insecure-http: the API is plain HTTP without authentication; every local process is cluster-admin");
         Console.WriteLine($"Kubernetes API: {(options.InsecureHttp ? "http" : "https")}://127.0.0.1:{state.ApiPort}   logs: {LocalClusterLauncher.LogDirectory(state.DataDirectory)}");
+        var scheme = options.InsecureHttp ? "http" : "https";
+        Console.WriteLine($"Web view: {WebViewToken.Url(scheme, state.ApiPort, WebViewToken.TryRead(state.DataDirectory))}" +
+                          (options.InsecureHttp ? "" : "   (the token is the admin's: keep the address private; the browser warns about the cluster CA)"));
         Console.WriteLine($"Metrics and health: {string.Join("  ", state.Nodes.Where(n => n.MetricsUrl is not null).Select(n => $"{n.Name} {n.MetricsUrl}"))}");
         Console.WriteLine($"export KUBECONFIG={kubeconfig}");
         if (!foreground)

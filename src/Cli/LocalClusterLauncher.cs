@@ -101,6 +101,13 @@ public static class LocalClusterLauncher
         // The CA and the admin kubeconfig exist before any node starts: the nodes issue their certificates from it.
         WriteKubeconfig(dataDir, options.ApiPort, options.InsecureHttp);
         CmdTokenFile.LoadOrCreate(dataDir);
+        // Bearer tokens for what cannot present the admin client certificate (the web view in a browser).
+        string? tokenFile = null;
+        if (!options.InsecureHttp)
+        {
+            WebViewToken.LoadOrCreate(dataDir);
+            tokenFile = WebViewToken.PathIn(dataDir);
+        }
         var blockArgs = new List<string>();
         if (options.AddressBlock != 0)
         {
@@ -142,6 +149,7 @@ public static class LocalClusterLauncher
                 args.AddRange(blockArgs);
                 if (postgres is not null) args.AddRange(["--postgres-file", postgresFile]);
                 if (options.InsecureHttp) args.Add("--insecure-http");
+                if (tokenFile is not null && n.ControlPlane) args.AddRange(["--token-auth-file", tokenFile]);
                 if (options.RemotingTls) args.Add("--remoting-tls");
                 args.AddRange(options.ExtraNodeArgs);
                 var command = binary.Concat(args).ToList();

@@ -31,6 +31,7 @@ internal static class NodeComposition
         builder.AddObservability(node);
         builder.AddRefusedMemberDowning(node);
         builder.AddCmdHost(node);
+        builder.AddNodeInspector(node);
         builder.AddStore(node);
         builder.AddApiServer(node);
         builder.AddServiceAllocator(node);

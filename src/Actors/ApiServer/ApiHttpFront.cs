@@ -107,6 +107,11 @@ public static partial class ApiHttpFront
     {
         try
         {
+            if (Ui.UiEndpoint.Handles(ctx.Request.Path))
+            {
+                await Ui.UiEndpoint.ServeAsync(ctx, frontend.System, authenticator); // the web view (Ui/UiEndpoint.cs)
+                return;
+            }
             if (authenticator.Authenticate(ctx.Request.Path.Value ?? "/", ctx.Connection.ClientCertificate, ctx.Request.Headers.Authorization.ToString()) is not { } user)
             {
                 await WriteJson(ctx, 401, ApiStatus.Failure(401, "Unauthorized", "Unauthorized"));

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using AkkaKube.Actors.Security;
 
 namespace AkkaKube.Actors.Cmd;
@@ -13,18 +12,8 @@ public static class CmdTokenFile
     public static string PathIn(string dataDir) => Path.Combine(dataDir, "cmd-token");
 
     /// <summary>The token of <paramref name="dataDir"/>, created on first use (once, also when nodes start together).</summary>
-    public static string LoadOrCreate(string dataDir)
-    {
-        PrivateFiles.EnsureDirectory(dataDir);
-        var path = PathIn(dataDir);
-        return PrivateFiles.WithLock(path + ".lock", () =>
-        {
-            if (TryRead(dataDir) is { } existing) return existing;
-            var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
-            PrivateFiles.WriteAllText(path, token + "\n");
-            return token;
-        });
-    }
+    public static string LoadOrCreate(string dataDir) =>
+        PrivateFiles.LoadOrCreateToken(PathIn(dataDir), () => TryRead(dataDir), token => token + "\n");
 
     /// <summary>The token of <paramref name="dataDir"/>, or null when there is none (or it cannot be read).</summary>
     public static string? TryRead(string dataDir)

@@ -32,6 +32,7 @@ public static class ObservabilityHosting
         {
             system.ActorOf(Props.Create(() => new AkkaMetrics.Listener()), ListenerActor);
             AkkaMetrics.Collect(system);
+            MailboxMetrics.Collect(system);
         });
     }
 

@@ -58,6 +58,22 @@ public static class PrivateFiles
     }
 
     /// <summary>
+    /// A secret token kept in <paramref name="path"/> (0600): the one <paramref name="read"/> finds, else a new random one
+    /// written as <paramref name="contents"/>(token) — once, also when several processes start together.
+    /// </summary>
+    public static string LoadOrCreateToken(string path, Func<string?> read, Func<string, string> contents)
+    {
+        EnsureDirectory(Path.GetDirectoryName(path)!);
+        return WithLock(path + ".lock", () =>
+        {
+            if (read() is { } existing) return existing;
+            var token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
+            WriteAllText(path, contents(token));
+            return token;
+        });
+    }
+
+    /// <summary>
     /// Runs <paramref name="action"/> holding an exclusive lock file, so processes sharing a data directory
     /// (several local nodes starting at once) create a CA or token once, not each their own.
     /// </summary>

@@ -24,14 +24,27 @@ public static class ChaosCli
         return chaos;
     }
 
-    private static (Option<bool> Json, Option<int> Timeout) Common() =>
-        (new Option<bool>("--json") { Description = "print the report as one JSON object" },
-         new Option<int>("--timeout") { Description = "seconds to wait for recovery (non-zero exit when exceeded)", DefaultValueFactory = _ => 60 });
+    private static (Option<bool> Json, Option<int> Timeout, Option<string> Output) Common()
+    {
+        var output = new Option<string>("--output", "-o") { Description = "text (default) or json: the report as one JSON object (fault, targets, timeline, recovery, API availability)", DefaultValueFactory = _ => "text" };
+        output.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is not ("text" or "json"))
+                r.AddError($"--output: unknown format '{r.GetValueOrDefault<string>()}' (expected text or json)");
+        });
+        output.CompletionSources.Add("text", "json");
+        return (new Option<bool>("--json") { Description = "same as --output json" },
+            new Option<int>("--timeout") { Description = "seconds to wait for recovery (non-zero exit when exceeded)", DefaultValueFactory = _ => 60 },
+            output);
+    }
+
+    private static bool AsJson(ParseResult parse, Option<bool> json, Option<string> output) =>
+        parse.GetValue(json) || parse.GetValue(output) == "json";
 
     private static Command Fault(string name, string description, FaultKind kind, string? argName, Option<string> dataDir)
     {
-        var (json, timeout) = Common();
-        var cmd = new Command(name, description) { dataDir, json, timeout };
+        var (json, timeout, output) = Common();
+        var cmd = new Command(name, description) { dataDir, json, timeout, output };
         Argument<string>? arg = null;
         if (argName is not null)
         {
@@ -40,7 +53,7 @@ public static class ChaosCli
         }
         cmd.SetAction(async (parse, ct) =>
         {
-            var asJson = parse.GetValue(json);
+            var asJson = AsJson(parse, json, output);
             var runner = new ChaosRunner
             {
                 DataDirectory = parse.GetValue(dataDir)!,
@@ -55,7 +68,7 @@ public static class ChaosCli
 
     private static Command ActorFault(Option<string> dataDir, bool stop)
     {
-        var (json, timeout) = Common();
+        var (json, timeout, output) = Common();
         var node = new Argument<string>("node")
         {
             Description = stop
@@ -69,11 +82,11 @@ public static class ChaosCli
                 : "a controller (replicaset, or /user/controller-manager/controller-manager/replicaset), store/<partition>, pod/<namespace>/<name> (its PodWorker), scheduler, or an actor path (`akkakube cmd <node> actor hierarchy`)",
         };
         var cmd = stop
-            ? new Command("stop-actor", "Stop an actor (a store partition, a PodWorker) and watch its parent re-create it") { dataDir, json, timeout, node, path }
-            : new Command("crash-actor", "Make an actor throw (a controller, a store partition, a PodWorker, the scheduler) and watch its supervisor restart it") { dataDir, json, timeout, node, path };
+            ? new Command("stop-actor", "Stop an actor (a store partition, a PodWorker) and watch its parent re-create it") { dataDir, json, timeout, output, node, path }
+            : new Command("crash-actor", "Make an actor throw (a controller, a store partition, a PodWorker, the scheduler) and watch its supervisor restart it") { dataDir, json, timeout, output, node, path };
         cmd.SetAction(async (parse, ct) =>
         {
-            var asJson = parse.GetValue(json);
+            var asJson = AsJson(parse, json, output);
             var runner = new ChaosRunner
             {
                 DataDirectory = parse.GetValue(dataDir)!,

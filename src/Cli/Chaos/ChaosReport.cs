@@ -32,10 +32,13 @@ public sealed class ChaosReport
     public Dictionary<string, int>? StartsAfter { get; set; }
     /// <summary>crash-actor/stop-actor of a non-controller actor: the actor's incarnations, failure counts and re-sync.</summary>
     public ActorFaultReport? Actor { get; init; }
+    /// <summary>The Event (namespace/name) that records this run in the cluster (<see cref="ChaosRecord"/>).</summary>
+    public string? RecordedAs { get; set; }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    private static readonly JsonSerializerOptions CompactJson = new(Json) { WriteIndented = false };
 
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson(bool indented = true) => JsonSerializer.Serialize(this, indented ? Json : CompactJson);
 
     public void Add(double seconds, string @event, string detail = "")
     {
@@ -69,6 +72,7 @@ public sealed class ChaosReport
             : $"NOT recovered within {TimeoutSeconds:0} s");
         w.WriteLine($"API: {ApiProbes} probes, {ApiFailures} failed, longest outage {LongestApiOutageSeconds:0.00} s; " +
                     $"readyz: {ApiNotReady} not ready, longest {LongestNotReadySeconds:0.00} s");
+        if (RecordedAs is not null) w.WriteLine($"recorded as Event {RecordedAs} (reason {ChaosRecord.Reason})");
         foreach (var n in Notes) w.WriteLine($"note: {n}");
         foreach (var l in Leftovers) w.WriteLine($"leftover: {l}");
         return w.ToString();

@@ -128,7 +128,18 @@ public sealed class ChaosRunner
         }
     }
 
-    public async Task<ChaosReport> RunAsync(FaultKind kind, string? argument, CancellationToken ct)
+    /// <summary>Injects the fault, follows the recovery, and leaves the run's record in the cluster (<see cref="ChaosRecord"/>).</summary>
+    public Task<ChaosReport> RunAsync(FaultKind kind, string? argument, CancellationToken ct) =>
+        RecordedAsync(RunFaultAsync(kind, argument, ct), ct);
+
+    private async Task<ChaosReport> RecordedAsync(Task<ChaosReport> run, CancellationToken ct)
+    {
+        var report = await run;
+        await ChaosRecord.WriteAsync(DataDirectory, report, ct);
+        return report;
+    }
+
+    private async Task<ChaosReport> RunFaultAsync(FaultKind kind, string? argument, CancellationToken ct)
     {
         var state = LoadState();
         using var view = new ClusterView(state, TimeSpan.FromSeconds(2));
@@ -596,13 +607,13 @@ public sealed class ChaosRunner
     /// (<see cref="ActorFaultAsync"/>).
     /// </summary>
     public Task<ChaosReport> CrashActorAsync(string nodeName, string path, CancellationToken ct) =>
-        Actors.Chaos.ChaosPalette.ControllerOf(path) is not null
+        RecordedAsync(Actors.Chaos.ChaosPalette.ControllerOf(path) is not null
             ? CrashControllerAsync(nodeName, path, ct)
-            : ActorFaultAsync(nodeName, path, stop: false, ct);
+            : ActorFaultAsync(nodeName, path, stop: false, ct), ct);
 
     /// <summary>`stop-actor`: stops an actor whose parent re-creates it (store partition, PodWorker) and watches it come back.</summary>
     public Task<ChaosReport> StopActorAsync(string nodeName, string path, CancellationToken ct) =>
-        ActorFaultAsync(nodeName, path, stop: true, ct);
+        RecordedAsync(ActorFaultAsync(nodeName, path, stop: true, ct), ct);
 
     /// <summary>
     /// Controllers: injects a crash through a node's `chaos crash` command, then waits until the controller-manager
