@@ -123,6 +123,13 @@ public sealed record ApiResource(string Group, string Version, string Resource, 
     {
         ShortNames = ["hpa"], Categories = ["all"], Subresources = [StatusOf("autoscaling", "HorizontalPodAutoscaler", "v2")],
     };
+    /// <summary>The review APIs: create-only, answered and not stored.</summary>
+    public static readonly IReadOnlyList<string> CreateOnly = ["create"];
+    public static readonly ApiResource SelfSubjectAccessReviews = new("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", false) { Verbs = CreateOnly };
+    public static readonly ApiResource SelfSubjectRulesReviews = new("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", false) { Verbs = CreateOnly };
+    public static readonly ApiResource SubjectAccessReviews = new("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", false) { Verbs = CreateOnly };
+    public static readonly ApiResource LocalSubjectAccessReviews = new("authorization.k8s.io", "v1", "localsubjectaccessreviews", "LocalSubjectAccessReview", true) { Verbs = CreateOnly };
+    public static readonly ApiResource SelfSubjectReviews = new("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", false) { Verbs = CreateOnly };
     public static readonly ApiResource Roles = new("rbac.authorization.k8s.io", "v1", "roles", "Role", true);
     public static readonly ApiResource ClusterRoles = new("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false);
     public static readonly ApiResource RoleBindings = new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true);

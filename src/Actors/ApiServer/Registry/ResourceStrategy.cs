@@ -87,7 +87,12 @@ public sealed record ScalePaths(string SpecReplicas, string StatusReplicas, stri
 }
 
 /// <summary>What admission may use besides the object: settings, the store, the service allocator, dry-run.</summary>
-public sealed record AdmissionContext(ApiServerSettings Settings, IActorRef Store, Func<IActorRef?> ServiceAllocator, bool DryRun, CancellationToken Ct);
+public sealed record AdmissionContext(ApiServerSettings Settings, IActorRef Store, Func<IActorRef?> ServiceAllocator, bool DryRun, CancellationToken Ct)
+{
+    /// <summary>Who writes (null: an unnamed in-cluster component); RBAC writes are checked against what this user holds.</summary>
+    public Security.UserInfo? User { get; init; }
+    public Security.Rbac.RbacAuthorizer? Authorizer { get; init; }
+}
 
 /// <summary>
 /// A subresource implemented by its kind (pods/binding, pods/eviction): the pipeline resolves the resource and
