@@ -43,7 +43,7 @@ public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTim
         {
             var log = _log;
             _pipeline = new ApiPipeline(ready.Store, _settings, Registry.ApiRegistryExtension.Get(Context.System).Registry, new Eviction.PodDisruptionBudgetPolicy(ready.Store, _settings.StoreTimeout), onUnexpected: e => log.Error(e, "unexpected error in the apiserver pipeline"),
-                serviceAllocator: () => registry.TryGet<Services.ServiceAllocator>(out var allocator) ? allocator : null, authorizer: Security.Rbac.RbacAuthorizer.Get(Context.System));
+                serviceAllocator: () => registry.TryGet<Services.ServiceAllocator>(out var allocator) ? allocator : null, authorizer: Security.Rbac.RbacAuthorizer.Get(Context.System), tokens: Security.ServiceAccountTokens.Get(Context.System));
             Stash.UnstashAll();
             Become(Serving);
             Self.Tell(RetryBootstrap.Instance);
@@ -133,6 +133,8 @@ public static class ApiServerHostingExtensions
         builder.WithActors((system, registry) =>
         {
             var settings = ApiServerSettings.Create(system.Settings.Config);
+            if (node.ControlPlane)
+                Security.ServiceAccountTokens.Get(system).Initialize(node.DataDirectory);
             if (node.ControlPlane)
                 registry.Register<ApiServerActor>(system.ActorOf(ApiServerActor.Props(registry, settings), AkkaKubeNames.Actors.ApiServer));
             var path = $"/user/{AkkaKubeNames.Actors.ApiServer}";

@@ -72,5 +72,6 @@ public static class ControllerNames
     public const string Namespace = "namespace";
     public const string NodeLifecycle = "node-lifecycle";
     public const string ClusterRoleAggregation = "clusterrole-aggregation";
-    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation];
+    public const string ServiceAccount = "serviceaccount";
+    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount];
 }

@@ -104,7 +104,10 @@ public sealed record ApiResource(string Group, string Version, string Resource, 
 
     // ---- kinds served for manifests (issue 18): objects stored, validated and printed; controllers are separate ----
 
-    public static readonly ApiResource ServiceAccounts = new("", "v1", "serviceaccounts", "ServiceAccount", true) { ShortNames = ["sa"] };
+    public static readonly ApiResource ServiceAccounts = new("", "v1", "serviceaccounts", "ServiceAccount", true)
+    {
+        ShortNames = ["sa"], Subresources = [new ApiSubresource("token", "authentication.k8s.io", "v1", "TokenRequest", ["create"])],
+    };
     public static readonly ApiResource ResourceQuotas = new("", "v1", "resourcequotas", "ResourceQuota", true) { ShortNames = ["quota"], Subresources = [StatusOf("", "ResourceQuota")] };
     public static readonly ApiResource LimitRanges = new("", "v1", "limitranges", "LimitRange", true) { ShortNames = ["limits"] };
     public static readonly ApiResource PersistentVolumeClaims = new("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true) { ShortNames = ["pvc"], Subresources = [StatusOf("", "PersistentVolumeClaim")] };

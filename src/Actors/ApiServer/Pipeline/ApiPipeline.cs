@@ -30,7 +30,7 @@ public sealed class AllowAllEvictions : IEvictionPolicy
 /// a metav1.Status.
 /// </summary>
 public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings settings, ApiRegistry registry, IEvictionPolicy? evictions = null,
-    Action<Exception>? onUnexpected = null, Func<IActorRef?>? serviceAllocator = null, Security.Rbac.RbacAuthorizer? authorizer = null)
+    Action<Exception>? onUnexpected = null, Func<IActorRef?>? serviceAllocator = null, Security.Rbac.RbacAuthorizer? authorizer = null, Security.ServiceAccountTokens? tokens = null)
 {
     private readonly IActorRef _store = store;
     private readonly ApiServerSettings _settings = settings;
@@ -43,6 +43,8 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
     public IEvictionPolicy Evictions { get; } = evictions ?? AllowAllEvictions.Instance;
     /// <summary>Answers the review APIs and checks RBAC writes for escalation; null: neither (unit tests of the pipeline alone).</summary>
     public Security.Rbac.RbacAuthorizer? Authorizer { get; } = authorizer;
+    /// <summary>Issues ServiceAccount tokens (serviceaccounts/token); null: not on this pipeline.</summary>
+    public Security.ServiceAccountTokens? Tokens { get; } = tokens;
 
     private sealed record Result(int Code, JsonNode Body, List<string> Warnings);
 

@@ -22,6 +22,9 @@ public class ResourceStrategy
     /// <summary>metadata.name must be a DNS-1123 label (Namespace, Service) rather than a subdomain.</summary>
     public virtual bool NameIsDnsLabel => false;
 
+    /// <summary>metadata.name only needs to be a valid path segment (RBAC kinds: system:discovery…).</summary>
+    public virtual bool NameIsPathSegment => false;
+
     /// <summary>Defaulting, run on create and on every update (Kubernetes' SetDefaults_* functions).</summary>
     public virtual void Default(JsonObject obj) { }
 
@@ -43,7 +46,7 @@ public class ResourceStrategy
     /// </summary>
     public List<StatusCause> ValidateWrite(JsonObject obj, JsonObject? old, bool statusUpdate = false)
     {
-        var causes = Validation.ObjectMeta(obj, NameIsDnsLabel).Concat(Validate(obj)).ToList();
+        var causes = Validation.ObjectMeta(obj, NameIsDnsLabel, NameIsPathSegment).Concat(Validate(obj)).ToList();
         if (old is not null) causes.AddRange(statusUpdate ? ValidateStatusUpdate(obj, old) : ValidateUpdate(obj, old));
         return causes;
     }

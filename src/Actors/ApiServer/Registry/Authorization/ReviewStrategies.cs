@@ -12,6 +12,35 @@ namespace AkkaKube.Actors.ApiServer.Registry.Authorization;
 /// </summary>
 public abstract class ReviewStrategy : ResourceStrategy
 {
+    /// <summary>k8s.io/api authorization/v1 and authentication/v1 numbering: kubectl sends these bodies as protobuf.</summary>
+    private static readonly Dictionary<string, Dictionary<int, Protobuf.F>> Messages = new()
+    {
+        ["SelfSubjectAccessReview"] = Protobuf.M(ObjectMetaField, new(2, "spec", Protobuf.T.Msg, Msg: "SelfSubjectAccessReviewSpec"), new(3, "status", Protobuf.T.Msg, Msg: "SubjectAccessReviewStatus")),
+        ["SelfSubjectAccessReviewSpec"] = Protobuf.M(new Protobuf.F(1, "resourceAttributes", Protobuf.T.Msg, Msg: "ResourceAttributes"), new(2, "nonResourceAttributes", Protobuf.T.Msg, Msg: "NonResourceAttributes")),
+        ["ResourceAttributes"] = Protobuf.M(new Protobuf.F(1, "namespace", Protobuf.T.Str), new(2, "verb", Protobuf.T.Str), new(3, "group", Protobuf.T.Str), new(4, "version", Protobuf.T.Str),
+            new(5, "resource", Protobuf.T.Str), new(6, "subresource", Protobuf.T.Str), new(7, "name", Protobuf.T.Str)),
+        ["NonResourceAttributes"] = Protobuf.M(new Protobuf.F(1, "path", Protobuf.T.Str), new(2, "verb", Protobuf.T.Str)),
+        ["SubjectAccessReviewStatus"] = Protobuf.M(new Protobuf.F(1, "allowed", Protobuf.T.Bool, KeepZero: true), new(4, "denied", Protobuf.T.Bool), new(2, "reason", Protobuf.T.Str), new(3, "evaluationError", Protobuf.T.Str)),
+        ["SubjectAccessReview"] = Protobuf.M(ObjectMetaField, new(2, "spec", Protobuf.T.Msg, Msg: "SubjectAccessReviewSpec"), new(3, "status", Protobuf.T.Msg, Msg: "SubjectAccessReviewStatus")),
+        ["LocalSubjectAccessReview"] = Protobuf.M(ObjectMetaField, new(2, "spec", Protobuf.T.Msg, Msg: "SubjectAccessReviewSpec"), new(3, "status", Protobuf.T.Msg, Msg: "SubjectAccessReviewStatus")),
+        ["SubjectAccessReviewSpec"] = Protobuf.M(new Protobuf.F(1, "resourceAttributes", Protobuf.T.Msg, Msg: "ResourceAttributes"), new(2, "nonResourceAttributes", Protobuf.T.Msg, Msg: "NonResourceAttributes"),
+            new(3, "user", Protobuf.T.Str), new(4, "groups", Protobuf.T.Str, Repeated: true), new(6, "uid", Protobuf.T.Str)),
+        ["SelfSubjectRulesReview"] = Protobuf.M(ObjectMetaField, new(2, "spec", Protobuf.T.Msg, Msg: "SelfSubjectRulesReviewSpec"), new(3, "status", Protobuf.T.Msg, Msg: "SubjectRulesReviewStatus")),
+        ["SelfSubjectRulesReviewSpec"] = Protobuf.M(new Protobuf.F(1, "namespace", Protobuf.T.Str)),
+        ["SubjectRulesReviewStatus"] = Protobuf.M(new Protobuf.F(1, "resourceRules", Protobuf.T.Msg, Repeated: true, Msg: "ResourceRule"), new(2, "nonResourceRules", Protobuf.T.Msg, Repeated: true, Msg: "NonResourceRule"),
+            new(3, "incomplete", Protobuf.T.Bool, KeepZero: true), new(4, "evaluationError", Protobuf.T.Str)),
+        ["ResourceRule"] = Protobuf.M(new Protobuf.F(1, "verbs", Protobuf.T.Str, Repeated: true), new(2, "apiGroups", Protobuf.T.Str, Repeated: true), new(3, "resources", Protobuf.T.Str, Repeated: true),
+            new(4, "resourceNames", Protobuf.T.Str, Repeated: true)),
+        ["NonResourceRule"] = Protobuf.M(new Protobuf.F(1, "verbs", Protobuf.T.Str, Repeated: true), new(2, "nonResourceURLs", Protobuf.T.Str, Repeated: true)),
+        ["SelfSubjectReview"] = Protobuf.M(ObjectMetaField, new(2, "status", Protobuf.T.Msg, Msg: "SelfSubjectReviewStatus")),
+        ["SelfSubjectReviewStatus"] = Protobuf.M(new Protobuf.F(1, "userInfo", Protobuf.T.Msg, Msg: "UserInfo")),
+        ["UserInfo"] = Protobuf.M(new Protobuf.F(1, "username", Protobuf.T.Str), new(2, "uid", Protobuf.T.Str), new(3, "groups", Protobuf.T.Str, Repeated: true)),
+    };
+
+    private static Protobuf.F ObjectMetaField => new(1, "metadata", Protobuf.T.Msg, Msg: "ObjectMeta");
+
+    public override IReadOnlyDictionary<string, Dictionary<int, Protobuf.F>> ProtobufMessages => Messages;
+
     public abstract Task<JsonObject> ReviewAsync(JsonObject review, UserInfo caller, string? ns, RbacAuthorizer authorizer, TimeSpan wait, CancellationToken ct);
 
     protected static JsonObject Spec(JsonObject review) => review["spec"] as JsonObject ?? throw ApiException.BadRequest("spec is required");
@@ -36,9 +65,8 @@ public abstract class ReviewStrategy : ResourceStrategy
     protected static async Task<JsonObject> Decide(JsonObject review, AuthorizationAttributes a, RbacAuthorizer authorizer, TimeSpan wait, CancellationToken ct)
     {
         var allowed = await authorizer.AuthorizeAsync(a, wait, ct);
-        var status = new JsonObject { ["allowed"] = allowed };
-        if (!allowed) status["reason"] = "no RBAC policy matched";
-        review["status"] = status;
+        // as Kubernetes' RBAC authorizer: no reason on a plain "no rule matched" (kubectl prints just "no")
+        review["status"] = new JsonObject { ["allowed"] = allowed };
         review["metadata"] ??= new JsonObject();
         review["metadata"]!["creationTimestamp"] = null;
         return review;

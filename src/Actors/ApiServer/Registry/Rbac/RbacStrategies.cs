@@ -14,6 +14,7 @@ namespace AkkaKube.Actors.ApiServer.Registry.Rbac;
 public sealed class RoleStrategy(bool cluster) : ResourceStrategy
 {
     public override Type Model => cluster ? typeof(V1ClusterRole) : typeof(V1Role);
+    public override bool NameIsPathSegment => true;
 
     public override async Task<JsonObject> AdmitAsync(AdmissionContext context, JsonObject obj, JsonObject? old)
     {
@@ -45,6 +46,7 @@ public sealed class RoleStrategy(bool cluster) : ResourceStrategy
 public sealed class RoleBindingStrategy(bool cluster) : ResourceStrategy
 {
     public override Type Model => cluster ? typeof(V1ClusterRoleBinding) : typeof(V1RoleBinding);
+    public override bool NameIsPathSegment => true;
 
     public override async Task<JsonObject> AdmitAsync(AdmissionContext context, JsonObject obj, JsonObject? old)
     {
