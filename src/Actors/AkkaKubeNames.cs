@@ -51,6 +51,8 @@ public static class AkkaKubeNames
     {
         public const string Store = "store";
         public const string ApiServer = "apiserver";
+        /// <summary>The RBAC authorizer's informer cache on control-plane nodes.</summary>
+        public const string RbacCache = "rbac-authorizer";
         public const string Scheduler = "scheduler";
         public const string ControllerManager = "controller-manager";
         public const string CloudControllerManager = "cloud-controller-manager";

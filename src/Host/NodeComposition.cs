@@ -14,6 +14,7 @@ using AkkaKube.Actors.Controllers;
 using AkkaKube.Actors.Scheduler;
 using AkkaKube.Actors.Store;
 using AkkaKube.Actors.Observability;
+using AkkaKube.Actors.Security.Rbac;
 using Microsoft.AspNetCore.Builder;
 
 namespace AkkaKube.Host;
@@ -34,6 +35,7 @@ internal static class NodeComposition
         builder.AddNodeInspector(node);
         builder.AddStore(node);
         builder.AddApiServer(node);
+        builder.AddRbacAuthorizer(node);
         builder.AddServiceAllocator(node);
         builder.AddKubernetesService(node);
         builder.AddEndpointSliceController(node); // until the controller-manager hosts EndpointSliceController.Props

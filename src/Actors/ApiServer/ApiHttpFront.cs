@@ -29,6 +29,8 @@ public sealed class ApiFrontend(ActorSystem system, ActorRegistry registry, ILog
     public ILogger Log => log;
     public ApiServerSettings Settings { get; } = ApiServerSettings.Create(system.Settings.Config);
     public Registry.ApiRegistry Registry { get; } = AkkaKube.Actors.ApiServer.Registry.ApiRegistryExtension.Get(system).Registry;
+    public Security.Rbac.RbacAuthorizer Authorizer { get; } = Security.Rbac.RbacAuthorizer.Get(system);
+    public ServiceAccountTokens Tokens { get; } = ServiceAccountTokens.Get(system);
 
     public async Task<ApiPipeline> PipelineAsync(CancellationToken ct)
     {
@@ -43,7 +45,7 @@ public sealed class ApiFrontend(ActorSystem system, ActorRegistry registry, ILog
             throw new ApiException(503, "ServiceUnavailable", "the store is not available on this control-plane node yet; retry");
         }
         _pipeline = new ApiPipeline(store, Settings, Registry, new Eviction.PodDisruptionBudgetPolicy(store, Settings.StoreTimeout), onUnexpected: e => log.LogError(e, "unexpected error in the apiserver pipeline"),
-            serviceAllocator: () => registry.TryGet<Services.ServiceAllocator>(out var allocator) ? allocator : null);
+            serviceAllocator: () => registry.TryGet<Services.ServiceAllocator>(out var allocator) ? allocator : null, authorizer: Security.Rbac.RbacAuthorizer.Get(system), tokens: Tokens);
         return _pipeline;
     }
 }
@@ -112,11 +114,15 @@ public static partial class ApiHttpFront
                 await Ui.UiEndpoint.ServeAsync(ctx, frontend.System, authenticator); // the web view (Ui/UiEndpoint.cs)
                 return;
             }
-            if (authenticator.Authenticate(ctx.Request.Path.Value ?? "/", ctx.Connection.ClientCertificate, ctx.Request.Headers.Authorization.ToString()) is not { } user)
+            var authorization = ctx.Request.Headers.Authorization.ToString();
+            var user = authenticator.Authenticate(ctx.Request.Path.Value ?? "/", ctx.Connection.ClientCertificate, authorization)
+                       ?? await AuthenticateServiceAccountAsync(frontend, authorization, ctx.RequestAborted);
+            if (user is null)
             {
                 await WriteJson(ctx, 401, ApiStatus.Failure(401, "Unauthorized", "Unauthorized"));
                 return;
             }
+            user = await ImpersonateAsync(ctx, frontend, user);
             await RouteAsync(ctx, frontend, serverAddress, user);
         }
         catch (ApiException e)

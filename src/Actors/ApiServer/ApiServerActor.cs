@@ -43,7 +43,7 @@ public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTim
         {
             var log = _log;
             _pipeline = new ApiPipeline(ready.Store, _settings, Registry.ApiRegistryExtension.Get(Context.System).Registry, new Eviction.PodDisruptionBudgetPolicy(ready.Store, _settings.StoreTimeout), onUnexpected: e => log.Error(e, "unexpected error in the apiserver pipeline"),
-                serviceAllocator: () => registry.TryGet<Services.ServiceAllocator>(out var allocator) ? allocator : null);
+                serviceAllocator: () => registry.TryGet<Services.ServiceAllocator>(out var allocator) ? allocator : null, authorizer: Security.Rbac.RbacAuthorizer.Get(Context.System), tokens: Security.ServiceAccountTokens.Get(Context.System));
             // every apiserver serves the custom resources itself (registered in this node's registry)
             Context.ActorOf(CustomResources.CustomResourceRegistrar.Props(KubeApi.Get(Context.System).Api, Registry.ApiRegistryExtension.Get(Context.System).Registry),
                 "customresources");
@@ -56,13 +56,13 @@ public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTim
 
     private void Serving()
     {
-        Receive<ApiRequest>(req => _pipeline!.HandleAsync(req).PipeTo(Sender));
+        Receive<ApiRequest>(req => HandleAsync(_pipeline!, Security.Rbac.RbacAuthorizer.Get(Context.System), _settings.StoreTimeout, req).PipeTo(Sender));
         Receive<RetryBootstrap>(_ => BootstrapAsync(_pipeline!).PipeTo(Self));
         Receive<Bootstrapped>(b =>
         {
             if (b.Missing.Count == 0)
             {
-                _log.Info("bootstrap namespaces and system priority classes present: {0}", string.Join(", ", BootstrapNamespaces));
+                _log.Info("bootstrap namespaces, system priority classes and RBAC bootstrap roles present: {0}", string.Join(", ", BootstrapNamespaces));
                 return;
             }
             _log.Info("bootstrap objects not created yet ({0}); retrying", string.Join(", ", b.Missing));
@@ -73,6 +73,23 @@ public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTim
             _log.Warning("bootstrap failed: {0}; retrying", f.Cause.Message);
             Timers.StartSingleTimer("bootstrap", RetryBootstrap.Instance, TimeSpan.FromSeconds(2));
         });
+    }
+
+    /// <summary>An in-cluster request that names its caller is authorized as an HTTP one (unnamed components are trusted).</summary>
+    private static async Task<ApiResponse> HandleAsync(ApiPipeline pipeline, Security.Rbac.RbacAuthorizer authorizer, TimeSpan wait, ApiRequest req)
+    {
+        if (req.User is { } user && req.Verb != "unwatch")
+        {
+            try
+            {
+                await authorizer.RequireAsync(Security.Rbac.AuthorizationAttributes.ForResource(user, req.Verb, req.Group, req.Resource, req.Subresource, req.Namespace, req.Name), wait, default);
+            }
+            catch (ApiException e)
+            {
+                return new ApiResponse(e.Code, e.ToStatus().ToJsonString());
+            }
+        }
+        return await pipeline.HandleAsync(req);
     }
 
     private static async Task<Bootstrapped> BootstrapAsync(ApiPipeline pipeline)
@@ -100,6 +117,7 @@ public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTim
                 new Dictionary<string, string>(), "application/json", body));
             if (response.Code is not (201 or 409)) missing.Add("priorityclass/" + name);
         }
+        missing.AddRange(await RbacBootstrap.EnsureAsync(pipeline));
         return new Bootstrapped(missing);
     }
 
@@ -118,6 +136,8 @@ public static class ApiServerHostingExtensions
         builder.WithActors((system, registry) =>
         {
             var settings = ApiServerSettings.Create(system.Settings.Config);
+            if (node.ControlPlane)
+                Security.ServiceAccountTokens.Get(system).Initialize(node.DataDirectory);
             if (node.ControlPlane)
                 registry.Register<ApiServerActor>(system.ActorOf(ApiServerActor.Props(registry, settings), AkkaKubeNames.Actors.ApiServer));
             var path = $"/user/{AkkaKubeNames.Actors.ApiServer}";

@@ -120,6 +120,8 @@ public sealed class ControllerManager : ReceiveActor
                 ControllerNames.GarbageCollector => GarbageCollector.GarbageCollector.Props(_api, _settings),
                 ControllerNames.Namespace => Namespace.NamespaceController.Props(_api, _settings),
                 ControllerNames.NodeLifecycle => NodeLifecycle.NodeLifecycleController.Props(_api, NodeLifecycle.NodeLifecycleSettings.Create(Context.System.Settings.Config)),
+                ControllerNames.ClusterRoleAggregation => Rbac.ClusterRoleAggregationController.Props(_api, _settings),
+                ControllerNames.ServiceAccount => ServiceAccount.ServiceAccountController.Props(_api, _settings),
                 _ => throw new ArgumentException($"unknown controller {name}"),
             };
             Context.Watch(Context.ActorOf(props, name));

@@ -71,5 +71,7 @@ public static class ControllerNames
     public const string GarbageCollector = "garbage-collector";
     public const string Namespace = "namespace";
     public const string NodeLifecycle = "node-lifecycle";
-    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle];
+    public const string ClusterRoleAggregation = "clusterrole-aggregation";
+    public const string ServiceAccount = "serviceaccount";
+    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount];
 }

@@ -109,7 +109,10 @@ public sealed record ApiResource(string Group, string Version, string Resource, 
 
     // ---- kinds served for manifests (issue 18): objects stored, validated and printed; controllers are separate ----
 
-    public static readonly ApiResource ServiceAccounts = new("", "v1", "serviceaccounts", "ServiceAccount", true) { ShortNames = ["sa"] };
+    public static readonly ApiResource ServiceAccounts = new("", "v1", "serviceaccounts", "ServiceAccount", true)
+    {
+        ShortNames = ["sa"], Subresources = [new ApiSubresource("token", "authentication.k8s.io", "v1", "TokenRequest", ["create"])],
+    };
     public static readonly ApiResource ResourceQuotas = new("", "v1", "resourcequotas", "ResourceQuota", true) { ShortNames = ["quota"], Subresources = [StatusOf("", "ResourceQuota")] };
     public static readonly ApiResource LimitRanges = new("", "v1", "limitranges", "LimitRange", true) { ShortNames = ["limits"] };
     public static readonly ApiResource PersistentVolumeClaims = new("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true) { ShortNames = ["pvc"], Subresources = [StatusOf("", "PersistentVolumeClaim")] };
@@ -135,6 +138,13 @@ public sealed record ApiResource(string Group, string Version, string Resource, 
     };
     /// <summary>events.k8s.io/v1: a view of the core/v1 events (the same partition).</summary>
     public static readonly ApiResource EventsV1 = new("events.k8s.io", "v1", "events", "Event", true) { ShortNames = ["ev"], Partition = "events" };
+    /// <summary>The review APIs: create-only, answered and not stored.</summary>
+    public static readonly IReadOnlyList<string> CreateOnly = ["create"];
+    public static readonly ApiResource SelfSubjectAccessReviews = new("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", false) { Verbs = CreateOnly };
+    public static readonly ApiResource SelfSubjectRulesReviews = new("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", false) { Verbs = CreateOnly };
+    public static readonly ApiResource SubjectAccessReviews = new("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", false) { Verbs = CreateOnly };
+    public static readonly ApiResource LocalSubjectAccessReviews = new("authorization.k8s.io", "v1", "localsubjectaccessreviews", "LocalSubjectAccessReview", true) { Verbs = CreateOnly };
+    public static readonly ApiResource SelfSubjectReviews = new("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", false) { Verbs = CreateOnly };
     public static readonly ApiResource Roles = new("rbac.authorization.k8s.io", "v1", "roles", "Role", true);
     public static readonly ApiResource ClusterRoles = new("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false);
     public static readonly ApiResource RoleBindings = new("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true);

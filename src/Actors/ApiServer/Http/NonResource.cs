@@ -23,6 +23,14 @@ public static partial class ApiHttpFront
                 ctx.Response.ContentType = "text/plain; charset=utf-8";
                 await ctx.Response.WriteAsync("ok");
                 return;
+            case ".well-known" when segs is [_, "openid-configuration"] && frontend.Tokens.Enabled:
+                RequireGet(isGet);
+                await WriteJson(ctx, 200, Security.ServiceAccountTokens.DiscoveryDocument());
+                return;
+            case "openid" when segs is [_, "v1", "jwks"] && frontend.Tokens.Enabled:
+                RequireGet(isGet);
+                await WriteJson(ctx, 200, frontend.Tokens.Jwks());
+                return;
             case "openapi":
                 RequireGet(isGet);
                 await OpenApi.OpenApiEndpoint.ServeAsync(ctx, segs, frontend.Registry);
@@ -55,7 +63,7 @@ public static partial class ApiHttpFront
 
     private static JsonObject RootPaths(ApiFrontend frontend)
     {
-        var paths = new JsonArray("/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/readyz", "/version");
+        var paths = new JsonArray("/.well-known/openid-configuration", "/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/openid/v1/jwks", "/readyz", "/version");
         foreach (var g in frontend.Registry.Groups.Where(g => g.Length > 0))
         {
             paths.Add($"/apis/{g}");

@@ -63,13 +63,14 @@ public static partial class ApiHttpFront
         var watch = query.TryGetValue("watch", out var w) && w is "true" or "1";
         var path = ctx.Request.Path.Value ?? "/";
         var segs = path.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString).ToArray();
+        var info = RequestInfo.Parse(path, ctx.Request.Method, watch);
+        await AuthorizeAsync(ctx, frontend, info, path, user);
         if (segs.Length >= 2 && segs[0] == "apis" && segs[1] == MetricsEndpoint.Group)
         {
             // metrics.k8s.io (`kubectl top`): served here from the kubelets' samples (MetricsEndpoint.cs).
             await WriteJson(ctx, 200, await MetricsEndpoint.HandleAsync(frontend.System, ctx.Request.Method, segs, query, ctx.RequestAborted));
             return;
         }
-        var info = RequestInfo.Parse(path, ctx.Request.Method, watch);
         if (!info.IsResourceRequest)
         {
             await ServeNonResourceAsync(ctx, frontend, info.Segments, serverAddress);

@@ -30,7 +30,7 @@ public sealed class AllowAllEvictions : IEvictionPolicy
 /// a metav1.Status.
 /// </summary>
 public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings settings, ApiRegistry registry, IEvictionPolicy? evictions = null,
-    Action<Exception>? onUnexpected = null, Func<IActorRef?>? serviceAllocator = null)
+    Action<Exception>? onUnexpected = null, Func<IActorRef?>? serviceAllocator = null, Security.Rbac.RbacAuthorizer? authorizer = null, Security.ServiceAccountTokens? tokens = null)
 {
     private readonly IActorRef _store = store;
     private readonly ApiServerSettings _settings = settings;
@@ -41,6 +41,10 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
     public ApiServerSettings Settings => _settings;
     public ApiRegistry Registry => _registry;
     public IEvictionPolicy Evictions { get; } = evictions ?? AllowAllEvictions.Instance;
+    /// <summary>Answers the review APIs and checks RBAC writes for escalation; null: neither (unit tests of the pipeline alone).</summary>
+    public Security.Rbac.RbacAuthorizer? Authorizer { get; } = authorizer;
+    /// <summary>Issues ServiceAccount tokens (serviceaccounts/token); null: not on this pipeline.</summary>
+    public Security.ServiceAccountTokens? Tokens { get; } = tokens;
 
     private sealed record Result(int Code, JsonNode Body, List<string> Warnings);
 
@@ -80,6 +84,7 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
             throw ApiException.NotFound("the server could not find the requested resource");
         var ns = r.Namespaced ? (string.IsNullOrEmpty(req.Namespace) ? null : req.Namespace) : null;
         var c = new RequestScope(this, r, strategy, ns, req, ct);
+        if (strategy is Registry.Authorization.ReviewStrategy review) return ReviewAsync(c, review);
 
         if (req.Subresource is { } sub && strategy.Hooks.TryGetValue(sub, out var hook) && hook.Verb == req.Verb)
             return Named(req, async n =>
@@ -127,7 +132,11 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
         public bool DryRun => Q("dryRun") is { } d && d.Split(',').Contains("All");
         public List<string> Warnings { get; } = [];
 
-        internal AdmissionContext Admission => new(Pipeline.Settings, Pipeline._store, Pipeline._serviceAllocator, DryRun, Ct);
+        internal AdmissionContext Admission => new(Pipeline.Settings, Pipeline._store, Pipeline._serviceAllocator, DryRun, Ct)
+        {
+            User = Req.User,
+            Authorizer = Pipeline.Authorizer,
+        };
 
         /// <summary>The body as an object of <paramref name="kind"/> (a subresource's kind).</summary>
         public JsonObject ParseObject(string kind) => ApiPipeline.ParseObject(this, kind);

@@ -1,4 +1,5 @@
 using AkkaKube.Actors.ApiServer.Registry.Apps;
+using AkkaKube.Actors.ApiServer.Registry.Authorization;
 using AkkaKube.Actors.ApiServer.Registry.Autoscaling;
 using AkkaKube.Actors.ApiServer.Registry.Batch;
 using AkkaKube.Actors.ApiServer.Registry.Coordination;
@@ -47,6 +48,11 @@ public static class BuiltInKinds
         .Register(ApiResource.HorizontalPodAutoscalersV1, new HorizontalPodAutoscalerV1Strategy())
         .Register(ApiResource.EndpointSlices, new EndpointSliceStrategy())
         .Register(ApiResource.PodDisruptionBudgets, new PodDisruptionBudgetStrategy())
+        .Register(ApiResource.SelfSubjectReviews, new SelfSubjectReviewStrategy())
+        .Register(ApiResource.LocalSubjectAccessReviews, new SubjectAccessReviewStrategy(local: true))
+        .Register(ApiResource.SelfSubjectAccessReviews, new SelfSubjectAccessReviewStrategy())
+        .Register(ApiResource.SelfSubjectRulesReviews, new SelfSubjectRulesReviewStrategy())
+        .Register(ApiResource.SubjectAccessReviews, new SubjectAccessReviewStrategy(local: false))
         .Register(ApiResource.Roles, new RoleStrategy(cluster: false))
         .Register(ApiResource.ClusterRoles, new RoleStrategy(cluster: true))
         .Register(ApiResource.RoleBindings, new RoleBindingStrategy(cluster: false))

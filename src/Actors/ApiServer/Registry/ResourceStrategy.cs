@@ -48,6 +48,9 @@ public class ResourceStrategy
     /// <summary>metadata.name must be a DNS-1123 label (Namespace, Service) rather than a subdomain.</summary>
     public virtual bool NameIsDnsLabel => false;
 
+    /// <summary>metadata.name only needs to be a valid path segment (RBAC kinds: system:discovery…).</summary>
+    public virtual bool NameIsPathSegment => false;
+
     /// <summary>Defaulting, run on create and on every update (Kubernetes' SetDefaults_* functions).</summary>
     public virtual void Default(JsonObject obj) { }
 
@@ -69,7 +72,7 @@ public class ResourceStrategy
     /// </summary>
     public List<StatusCause> ValidateWrite(JsonObject obj, JsonObject? old, bool statusUpdate = false)
     {
-        var causes = Validation.ObjectMeta(obj, NameIsDnsLabel).Concat(Validate(obj)).ToList();
+        var causes = Validation.ObjectMeta(obj, NameIsDnsLabel, NameIsPathSegment).Concat(Validate(obj)).ToList();
         if (old is not null) causes.AddRange(statusUpdate ? ValidateStatusUpdate(obj, old) : ValidateUpdate(obj, old));
         return causes;
     }
@@ -113,7 +116,12 @@ public sealed record ScalePaths(string SpecReplicas, string StatusReplicas, stri
 }
 
 /// <summary>What admission may use besides the object: settings, the store, the service allocator, dry-run.</summary>
-public sealed record AdmissionContext(ApiServerSettings Settings, IActorRef Store, Func<IActorRef?> ServiceAllocator, bool DryRun, CancellationToken Ct);
+public sealed record AdmissionContext(ApiServerSettings Settings, IActorRef Store, Func<IActorRef?> ServiceAllocator, bool DryRun, CancellationToken Ct)
+{
+    /// <summary>Who writes (null: an unnamed in-cluster component); RBAC writes are checked against what this user holds.</summary>
+    public Security.UserInfo? User { get; init; }
+    public Security.Rbac.RbacAuthorizer? Authorizer { get; init; }
+}
 
 /// <summary>
 /// A subresource implemented by its kind (pods/binding, pods/eviction): the pipeline resolves the resource and

@@ -56,13 +56,19 @@ public static partial class Validation
     // ---------------- object metadata ----------------
 
     /// <summary>metadata.name (label or subdomain) and metadata.labels.</summary>
-    public static IEnumerable<StatusCause> ObjectMeta(JsonObject obj, bool nameIsLabel)
+    public static IEnumerable<StatusCause> ObjectMeta(JsonObject obj, bool nameIsLabel, bool nameIsPathSegment = false)
     {
         var meta = obj["metadata"] as JsonObject ?? new JsonObject();
         var name = Meta.Str(meta["name"]);
         var causes = new List<StatusCause>();
         if (string.IsNullOrEmpty(name))
             causes.Add(Required("metadata.name", "name or generateName is required"));
+        else if (nameIsPathSegment)
+        {
+            // RBAC names (system:discovery…) only need to be a valid path segment (Kubernetes' path.IsValidPathSegmentName)
+            if (name is "." or ".." || name.Contains('/') || name.Contains('%'))
+                causes.Add(Invalid("metadata.name", name, name is "." or ".." ? $"may not be '{name}'" : "may not contain '/' or '%'"));
+        }
         else if (nameIsLabel ? !IsDns1123Label(name) : !IsDns1123Subdomain(name))
             causes.Add(Invalid("metadata.name", name, nameIsLabel ? LabelMsg : SubdomainMsg));
         Labels(meta["labels"] as JsonObject, "metadata.labels", causes);

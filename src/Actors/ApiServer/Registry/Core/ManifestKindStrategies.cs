@@ -10,6 +10,17 @@ public sealed class ServiceAccountStrategy : ResourceStrategy
 {
     public override Type Model => typeof(V1ServiceAccount);
 
+    public override IReadOnlyDictionary<string, ISubresourceHook> Hooks { get; } = new Dictionary<string, ISubresourceHook> { ["token"] = new TokenRequestHook() };
+
+    /// <summary>TokenRequest (authentication/v1): `kubectl create token` sends it as protobuf.</summary>
+    public override IReadOnlyDictionary<string, Dictionary<int, Protobuf.F>> ProtobufMessages { get; } = new Dictionary<string, Dictionary<int, Protobuf.F>>
+    {
+        ["TokenRequest"] = Protobuf.M(new Protobuf.F(1, "metadata", Protobuf.T.Msg, Msg: "ObjectMeta"), new(2, "spec", Protobuf.T.Msg, Msg: "TokenRequestSpec"), new(3, "status", Protobuf.T.Msg, Msg: "TokenRequestStatus")),
+        ["TokenRequestSpec"] = Protobuf.M(new Protobuf.F(1, "audiences", Protobuf.T.Str, Repeated: true), new(4, "expirationSeconds", Protobuf.T.Int64), new(3, "boundObjectRef", Protobuf.T.Msg, Msg: "BoundObjectReference")),
+        ["BoundObjectReference"] = Protobuf.M(new Protobuf.F(1, "kind", Protobuf.T.Str), new(2, "apiVersion", Protobuf.T.Str), new(3, "name", Protobuf.T.Str), new(4, "uid", Protobuf.T.Str)),
+        ["TokenRequestStatus"] = Protobuf.M(new Protobuf.F(1, "token", Protobuf.T.Str), new(2, "expirationTimestamp", Protobuf.T.Time)),
+    };
+
     public override IReadOnlyList<TableColumn> Columns { get; } =
         [TableColumn.NameColumn, TableColumn.Of("Secrets", o => Cells.Count(o["secrets"]), type: "integer"), TableColumn.AgeColumn];
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Machinery;
+using AkkaKube.Actors.Security.Rbac;
 using k8s.Models;
 using static AkkaKube.Actors.ApiServer.Registry.Validation;
 
@@ -7,11 +8,21 @@ namespace AkkaKube.Actors.ApiServer.Registry.Rbac;
 
 /// <summary>
 /// roles and clusterroles (rbac.authorization.k8s.io/v1): every rule names verbs; a Role's rules name resources
-/// (nonResourceURLs only in ClusterRoles); clusterroles may carry an aggregationRule. Stored, not yet enforced.
+/// (nonResourceURLs only in ClusterRoles); clusterroles may carry an aggregationRule. Enforced by the RBAC authorizer
+/// (Security/Rbac); a write that grants more than the writer holds is refused (escalation prevention).
 /// </summary>
 public sealed class RoleStrategy(bool cluster) : ResourceStrategy
 {
     public override Type Model => cluster ? typeof(V1ClusterRole) : typeof(V1Role);
+    public override bool NameIsPathSegment => true;
+
+    public override async Task<JsonObject> AdmitAsync(AdmissionContext context, JsonObject obj, JsonObject? old)
+    {
+        if (context is { User: { } user, Authorizer: { } authorizer })
+            await EscalationCheck.RoleAsync(authorizer, user, cluster ? "clusterroles" : "roles", cluster ? "" : Meta.Field(obj, "namespace") ?? "",
+                Meta.Field(obj, "name") ?? "", PolicyRule.ParseAll(obj["rules"]), context.Settings.StoreTimeout, context.Ct);
+        return obj;
+    }
 
     public override IEnumerable<StatusCause> Validate(JsonObject obj)
     {
@@ -35,6 +46,15 @@ public sealed class RoleStrategy(bool cluster) : ResourceStrategy
 public sealed class RoleBindingStrategy(bool cluster) : ResourceStrategy
 {
     public override Type Model => cluster ? typeof(V1ClusterRoleBinding) : typeof(V1RoleBinding);
+    public override bool NameIsPathSegment => true;
+
+    public override async Task<JsonObject> AdmitAsync(AdmissionContext context, JsonObject obj, JsonObject? old)
+    {
+        if (context is { User: { } user, Authorizer: { } authorizer })
+            await EscalationCheck.BindingAsync(authorizer, user, cluster ? "clusterrolebindings" : "rolebindings", cluster ? "" : Meta.Field(obj, "namespace") ?? "",
+                Meta.Field(obj, "name") ?? "", Meta.Str(obj["roleRef"]?["kind"]), Meta.Str(obj["roleRef"]?["name"]), context.Settings.StoreTimeout, context.Ct);
+        return obj;
+    }
 
     public override IEnumerable<StatusCause> Validate(JsonObject obj)
     {
