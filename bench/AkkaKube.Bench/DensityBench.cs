@@ -70,7 +70,8 @@ public sealed class DensityBench : IBenchmark
         node.System.Stop(counter);
     }
 
-    private static JsonObject Deployment(int replicas) => JsonNode.Parse("""
+    /// <summary>A Deployment of pause pods without requests, shared with the web view bench.</summary>
+    internal static JsonObject Deployment(int replicas) => JsonNode.Parse("""
         {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"density"},
          "spec":{"replicas":REPLICAS,"selector":{"matchLabels":{"app":"density"}},
           "template":{"metadata":{"labels":{"app":"density"}},
