@@ -169,9 +169,11 @@ public class ApiHttpSpecs(ApiNode api) : IClassFixture<ApiNode>
         var (_, pod, _) = await api.Get($"{Ns}/pods/bindme");
         Assert.Equal("node-1", pod!["spec"]!["nodeName"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.Conflict, (await api.Post($"{Ns}/pods/bindme/binding", binding)).Code);
+        // no Node "node-1" is registered here: the log's kubelet cannot be looked up, as kube-apiserver answers it
         var (logCode, log, _) = await api.Get($"{Ns}/pods/bindme/log");
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, logCode);
+        Assert.Equal(HttpStatusCode.NotFound, logCode);
         Assert.Equal("Status", log!["kind"]!.GetValue<string>());
+        Assert.Contains("nodes \"node-1\" not found", log["message"]!.GetValue<string>());
         var (evictCode, _, _) = await api.Post($"{Ns}/pods/bindme/eviction", """{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"bindme"}}""");
         Assert.Equal(HttpStatusCode.Created, evictCode);
         // A bound pod is deleted gracefully: Terminating until its kubelet (none here) removes it with grace 0.
