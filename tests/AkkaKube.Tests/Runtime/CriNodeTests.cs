@@ -79,9 +79,9 @@ public sealed class CriNodeTests
                      })
                 psi.ArgumentList.Add(a);
             node = Process.Start(psi)!;
-            var nodeLog = new StringBuilder();
-            node.OutputDataReceived += (_, e) => { lock (nodeLog) nodeLog.AppendLine(e.Data); };
-            node.ErrorDataReceived += (_, e) => { lock (nodeLog) nodeLog.AppendLine(e.Data); };
+            var nodeLog = new ProcessOutput();
+            node.OutputDataReceived += (_, e) => nodeLog.Add(e.Data);
+            node.ErrorDataReceived += (_, e) => nodeLog.Add(e.Data);
             node.BeginOutputReadLine();
             node.BeginErrorReadLine();
             // the admin kubeconfig from the node's own cluster CA, as `up` writes it
