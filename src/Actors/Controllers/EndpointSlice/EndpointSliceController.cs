@@ -69,12 +69,12 @@ public sealed class EndpointSliceController : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Services)), "services");
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Pods)), "pods");
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Nodes)), "nodes");
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.EndpointSlices,
-            LabelSelector: $"{EndpointSliceReconciler.ManagedByLabel}={EndpointSliceReconciler.ManagedBy}")), "endpointslices");
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Endpoints)), "endpoints");
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Services), Self);
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Pods), Self);
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Nodes), Self);
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.EndpointSlices,
+            LabelSelector: $"{EndpointSliceReconciler.ManagedByLabel}={EndpointSliceReconciler.ManagedBy}"), Self);
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Endpoints), Self);
     }
 
     private void OnSynced(InformerProtocol.Synced synced)
