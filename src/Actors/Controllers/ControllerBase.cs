@@ -141,6 +141,9 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
     /// <summary>The resources this controller watches (one informer each).</summary>
     protected abstract IEnumerable<ApiResource> Watched { get; }
 
+    /// <summary>The informer a watched resource comes from (all objects by default; a controller may narrow it with a selector).</summary>
+    protected virtual InformerOptions InformerFor(ApiResource resource) => new(resource);
+
     /// <summary>Plans the reconcile of one key from the caches (actor thread); null = nothing to do.</summary>
     protected abstract ReconcileAction? Plan(string key);
 
@@ -226,7 +229,7 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
     {
         Recorder = Context.ActorOf(EventRecorder.Props(Api, Component), "events");
         var informers = SharedInformers.Get(Context.System);
-        foreach (var r in Watched) informers.Subscribe(Api, new InformerOptions(r), Self);
+        foreach (var r in Watched) informers.Subscribe(Api, InformerFor(r), Self);
         Context.Parent.Tell(new ControllerProtocol.Started(Name));
     }
 
