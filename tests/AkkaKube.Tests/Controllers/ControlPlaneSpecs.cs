@@ -25,7 +25,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var conf = Path.Combine(_dir.Path, "test.conf");
-        await File.WriteAllTextAsync(conf, "akkakube.controllers.enabled = [replicaset, deployment, garbage-collector, namespace]\n");
+        await File.WriteAllTextAsync(conf, "akkakube.controllers.enabled = [replicaset, deployment, garbage-collector, namespace, endpointslice]\n");
         Node = new InProcessNode { Configure = o => o with { Worker = false, ConfigFiles = [conf] } };
         await Node.InitializeAsync();
         foreach (var zone in new[] { "zone-a", "zone-b", "zone-c" })
@@ -293,7 +293,7 @@ public sealed class ControlPlaneSpecs(ControlPlaneFixture fixture) : IClassFixtu
         await Eventually(async () =>
         {
             before = await proxy.Ask<ControllerManagerProtocol.Status>(new ControllerManagerProtocol.GetStatus(), TimeSpan.FromSeconds(5));
-            return before.Starts.Count == 4;
+            return before.Starts.Count == 5;
         }, "all controllers started");
         var accepted = await proxy.Ask<ControllerManagerProtocol.CrashAccepted>(new ControllerManagerProtocol.CrashController(ControllerNames.ReplicaSet), TimeSpan.FromSeconds(5));
         Assert.True(accepted.Found);
@@ -303,7 +303,7 @@ public sealed class ControlPlaneSpecs(ControlPlaneFixture fixture) : IClassFixtu
             after = await proxy.Ask<ControllerManagerProtocol.Status>(new ControllerManagerProtocol.GetStatus(), TimeSpan.FromSeconds(5));
             return after.Starts[ControllerNames.ReplicaSet] == before.Starts[ControllerNames.ReplicaSet] + 1;
         }, "replicaset controller restarted");
-        foreach (var name in new[] { ControllerNames.Deployment, ControllerNames.GarbageCollector, ControllerNames.Namespace })
+        foreach (var name in new[] { ControllerNames.Deployment, ControllerNames.GarbageCollector, ControllerNames.Namespace, ControllerNames.EndpointSlice })
             Assert.Equal(before.Starts[name], after.Starts[name]);
         // The restarted controller re-listed and still does its job.
         await Api.CreateAsync(ApiResource.Deployments, "default", Deployment("after-crash", 2, "nginx:1"));
