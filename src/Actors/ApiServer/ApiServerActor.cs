@@ -41,6 +41,12 @@ public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTim
         registry.GetAsync<StoreRegion>().PipeTo(Self, success: store => new StoreReady(store));
         Receive<StoreReady>(ready =>
         {
+            // The in-cluster client is set up by the hosting code after this actor starts; the CRD registrar needs it.
+            if (!KubeApi.Get(Context.System).IsInitialized)
+            {
+                Timers.StartSingleTimer("store-ready", ready, TimeSpan.FromMilliseconds(50));
+                return;
+            }
             var log = _log;
             _pipeline = new ApiPipeline(ready.Store, _settings, Registry.ApiRegistryExtension.Get(Context.System).Registry, new Eviction.PodDisruptionBudgetPolicy(ready.Store, _settings.StoreTimeout), onUnexpected: e => log.Error(e, "unexpected error in the apiserver pipeline"),
                 serviceAllocator: () => registry.TryGet<Services.ServiceAllocator>(out var allocator) ? allocator : null, authorizer: Security.Rbac.RbacAuthorizer.Get(Context.System), tokens: Security.ServiceAccountTokens.Get(Context.System));
@@ -160,6 +166,8 @@ public sealed class KubeApi : IExtension
     private IKubeApi? _api;
 
     public IKubeApi Api => _api ?? throw new InvalidOperationException("IKubeApi is not initialised: AddApiServer was not called on this node");
+
+    public bool IsInitialized => _api is not null;
 
     internal void Initialize(IActorRef router, IActorRef? local, TimeSpan timeout) =>
         _api = new ActorKubeApi(router, local, timeout);
