@@ -73,5 +73,7 @@ public static class ControllerNames
     public const string NodeLifecycle = "node-lifecycle";
     public const string ClusterRoleAggregation = "clusterrole-aggregation";
     public const string ServiceAccount = "serviceaccount";
-    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount];
+    public const string Job = "job";
+    public const string CronJob = "cronjob";
+    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, Job, CronJob];
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.ApiServer.Registry.Core;
+using AkkaKube.Actors.Controllers.CronJob;
 using AkkaKube.Actors.Machinery;
 using k8s.Models;
 using static AkkaKube.Actors.ApiServer.Registry.Validation;
@@ -123,7 +124,8 @@ public sealed class JobStrategy : ResourceStrategy
     }
 }
 
-/// <summary>cronjobs (batch/v1): concurrencyPolicy Allow, history limits 3/1; a five-field schedule; the job template validated as a Job.</summary>
+/// <summary>cronjobs (batch/v1): concurrencyPolicy Allow, history limits 3/1; the schedule parsed as the controller parses it
+/// (<see cref="CronSchedule"/>), an IANA timeZone; the job template validated as a Job.</summary>
 public sealed class CronJobStrategy : ResourceStrategy
 {
     public override Type Model => typeof(V1CronJob);
@@ -144,7 +146,10 @@ public sealed class CronJobStrategy : ResourceStrategy
         var spec = obj["spec"] as JsonObject;
         var schedule = Meta.Str(spec?["schedule"]);
         if (schedule.Length == 0) causes.Add(Required("spec.schedule"));
-        else if (!IsCronSchedule(schedule)) causes.Add(Invalid("spec.schedule", schedule, "unparseable schedule: expected exactly 5 fields or a descriptor such as @hourly"));
+        else if (!CronSchedule.TryParse(schedule, out _, out var error))
+            causes.Add(Invalid("spec.schedule", schedule, error ?? "unparseable schedule"));
+        if (spec?["timeZone"] is { } tz && CronSchedule.FindZone(Meta.Str(tz)) is null)
+            causes.Add(Invalid("spec.timeZone", Meta.Str(tz), $"unknown time zone {Meta.Str(tz)}"));
         var policy = Meta.Str(spec?["concurrencyPolicy"]);
         if (policy.Length > 0 && policy is not ("Allow" or "Forbid" or "Replace"))
             causes.Add(NotSupported("spec.concurrencyPolicy", policy, "Allow", "Forbid", "Replace"));
@@ -152,19 +157,6 @@ public sealed class CronJobStrategy : ResourceStrategy
             NonNegative(spec?[f], $"spec.{f}", causes);
         JobStrategy.ValidateJobSpec(spec?["jobTemplate"]?["spec"] as JsonObject, "spec.jobTemplate.spec", causes);
         return causes;
-    }
-
-    private static readonly string[] Descriptors = ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
-
-    /// <summary>Five whitespace-separated fields of digits, names, '*', '?', ',', '-', '/' (or a descriptor / @every).</summary>
-    public static bool IsCronSchedule(string schedule)
-    {
-        var s = schedule.Trim();
-        if (s.StartsWith("TZ=", StringComparison.Ordinal) || s.StartsWith("CRON_TZ=", StringComparison.Ordinal))
-            s = s[(s.IndexOf(' ') is var i and > 0 ? i + 1 : s.Length)..];
-        if (Descriptors.Contains(s) || s.StartsWith("@every ", StringComparison.Ordinal)) return true;
-        var fields = s.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return fields.Length == 5 && fields.All(f => f.All(c => char.IsAsciiLetterOrDigit(c) || c is '*' or '?' or ',' or '-' or '/'));
     }
 
     public override IReadOnlyList<TableColumn> Columns { get; } =
