@@ -116,7 +116,7 @@ public static class JobLogic
         return set;
     }
 
-    /// <summary>Kubernetes' compressed interval form: consecutive runs as "a-b", separated by commas.</summary>
+    /// <summary>Kubernetes' form: increasing, comma-separated, runs of three or more as "a-b" ("1,3-5,7").</summary>
     public static string FormatIndexes(IEnumerable<int> indexes)
     {
         var sb = new StringBuilder();
@@ -135,7 +135,9 @@ public static class JobLogic
             if (start is not { } s || prev is not { } e) return;
             if (sb.Length > 0) sb.Append(',');
             sb.Append(s.ToString(CultureInfo.InvariantCulture));
-            if (e > s) sb.Append('-').Append(e.ToString(CultureInfo.InvariantCulture));
+            // three or more consecutive indexes are compressed to "a-b"; two stay a list
+            if (e > s + 1) sb.Append('-').Append(e.ToString(CultureInfo.InvariantCulture));
+            else if (e == s + 1) sb.Append(',').Append(e.ToString(CultureInfo.InvariantCulture));
         }
     }
 
@@ -254,6 +256,7 @@ public static class JobLogic
             if (suspended)
             {
                 toDelete.AddRange(active);
+                startTime = null; // suspending resets the activeDeadlineSeconds clock (Kubernetes clears startTime)
                 if (SetCondition(conditions, Suspended, "True", "JobSuspended", "Job suspended", now))
                     events.Add(("Normal", "Suspended", "Job suspended"));
             }
@@ -337,17 +340,18 @@ public static class JobLogic
         }
 
         // 5. The status Kubernetes shows.
-        status["active"] = active.Count - toDelete.Count(IsActive);
+        // Kubernetes omits zero counters (omitempty); ready is a pointer and always written.
+        SetCount(status, "active", active.Count - toDelete.Count(IsActive));
         status["ready"] = ready;
-        status["succeeded"] = succeeded;
-        status["failed"] = failed;
+        SetCount(status, "succeeded", succeeded);
+        SetCount(status, "failed", failed);
         if (startTime is { } start) status["startTime"] = ParseTime(status["startTime"]) == start ? status["startTime"]?.DeepClone() : Timestamp(start);
+        else status.Remove("startTime");
         if (indexed) status["completedIndexes"] = FormatIndexes(completedIndexes);
-        status["uncountedTerminatedPods"] = new JsonObject
-        {
-            ["succeeded"] = new JsonArray(uncSucceeded.Order(StringComparer.Ordinal).Select(u => (JsonNode)JsonValue.Create(u)).ToArray()),
-            ["failed"] = new JsonArray(uncFailed.Order(StringComparer.Ordinal).Select(u => (JsonNode)JsonValue.Create(u)).ToArray()),
-        };
+        var unc = new JsonObject(); // Kubernetes writes {} when nothing is uncounted
+        if (uncSucceeded.Count > 0) unc["succeeded"] = new JsonArray(uncSucceeded.Order(StringComparer.Ordinal).Select(u => (JsonNode)JsonValue.Create(u)).ToArray());
+        if (uncFailed.Count > 0) unc["failed"] = new JsonArray(uncFailed.Order(StringComparer.Ordinal).Select(u => (JsonNode)JsonValue.Create(u)).ToArray());
+        status["uncountedTerminatedPods"] = unc;
         if (conditions.Count > 0) status["conditions"] = conditions;
         var statusChanged = !JsonNode.DeepEquals(Normalize(old), Normalize(status));
         return new JobPlan
@@ -462,6 +466,12 @@ public static class JobLogic
                 }
         }
         return new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Pod", ["metadata"] = meta, ["spec"] = podSpec };
+    }
+
+    private static void SetCount(JsonObject status, string field, int value)
+    {
+        if (value > 0) status[field] = value;
+        else status.Remove(field);
     }
 
     private static HashSet<string> Uids(JsonNode? n) =>
