@@ -122,6 +122,7 @@ public sealed class ControllerManager : ReceiveActor
                 ControllerNames.NodeLifecycle => NodeLifecycle.NodeLifecycleController.Props(_api, NodeLifecycle.NodeLifecycleSettings.Create(Context.System.Settings.Config)),
                 ControllerNames.ClusterRoleAggregation => Rbac.ClusterRoleAggregationController.Props(_api, _settings),
                 ControllerNames.ServiceAccount => ServiceAccount.ServiceAccountController.Props(_api, _settings),
+                ControllerNames.EndpointSlice => EndpointSlice.EndpointSliceController.Props(_api, _settings),
                 ControllerNames.Job => Job.JobController.Props(_api, _settings, Job.JobSettings.Create(Context.System.Settings.Config)),
                 ControllerNames.CronJob => CronJob.CronJobController.Props(_api, _settings),
                 _ => throw new ArgumentException($"unknown controller {name}"),

@@ -73,7 +73,8 @@ public static class ControllerNames
     public const string NodeLifecycle = "node-lifecycle";
     public const string ClusterRoleAggregation = "clusterrole-aggregation";
     public const string ServiceAccount = "serviceaccount";
+    public const string EndpointSlice = "endpointslice";
     public const string Job = "job";
     public const string CronJob = "cronjob";
-    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, Job, CronJob];
+    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, EndpointSlice, Job, CronJob];
 }

@@ -14,7 +14,6 @@ namespace AkkaKube.Actors.Controllers.CronJob;
 public sealed class CronJobController : ControllerBase
 {
     private readonly Func<DateTime> _now;
-    private readonly OwnerIndex _jobs = new(j => Str(OwnerRefOf(j)?["uid"]));
 
     public CronJobController(IKubeApi api, ControllerSettings settings, Func<DateTime>? now) : base(api, settings) =>
         _now = now ?? (() => DateTime.UtcNow);
@@ -37,31 +36,23 @@ public sealed class CronJobController : ControllerBase
     {
         if (resource == ApiResource.CronJobs)
             foreach (var key in CacheOf(ApiResource.CronJobs).Keys) Enqueue(key);
-        else
-        {
-            _jobs.Rebuild(CacheOf(ApiResource.Jobs));
-        }
     }
 
     protected override void OnAdded(ApiResource resource, string key, JsonObject obj)
     {
         if (resource == ApiResource.CronJobs) { Enqueue(key); return; }
-        _jobs.Add(key, obj);
         EnqueueOwner(obj);
     }
 
     protected override void OnUpdated(ApiResource resource, string key, JsonObject old, JsonObject obj)
     {
         if (resource == ApiResource.CronJobs) { Enqueue(key); return; }
-        _jobs.Remove(key, old);
-        _jobs.Add(key, obj);
-        EnqueueOwner(obj);
+                EnqueueOwner(obj);
     }
 
     protected override void OnDeleted(ApiResource resource, string key, JsonObject lastKnown)
     {
         if (resource == ApiResource.CronJobs) return;
-        _jobs.Remove(key, lastKnown);
         EnqueueOwner(lastKnown);
     }
 
@@ -69,7 +60,8 @@ public sealed class CronJobController : ControllerBase
     {
         if (!CacheOf(ApiResource.CronJobs).TryGetValue(key, out var cronJob)) return null;
         var ns = NamespaceOf(cronJob);
-        var jobs = _jobs.Of(UidOf(cronJob), ns);
+        var uid = UidOf(cronJob);
+        var jobs = StoreOf(ApiResource.Jobs).By(InformerIndex.OwnerUid, uid).Where(j => Str(OwnerRefOf(j)?["uid"]) == uid && NamespaceOf(j) == ns).ToList();
         var plan = CronJobLogic.Decide(cronJob, jobs, _now());
         if (plan.Status is null && plan.Create is null && plan.Delete.Count == 0 && plan.Unverified.Count == 0 && plan.Events.Count == 0)
             return plan.RequeueAfter is { } later ? _ => Task.FromResult<TimeSpan?>(later) : null;

@@ -18,7 +18,6 @@ public sealed class JobController : ControllerBase
     private readonly Expectations _expectations;
     private readonly JobSettings _jobSettings;
     private readonly Func<DateTime> _now;
-    private readonly OwnerIndex _pods = new(OwnerUid);
     private readonly Dictionary<string, string> _jobKeyByUid = new(StringComparer.Ordinal);
 
     public JobController(IKubeApi api, ControllerSettings settings, JobSettings jobSettings, Func<DateTime>? now) : base(api, settings)
@@ -57,10 +56,6 @@ public sealed class JobController : ControllerBase
                 Enqueue(key);
             }
         }
-        else
-        {
-            _pods.Rebuild(CacheOf(ApiResource.Pods));
-        }
         if (AllSynced)
             foreach (var (key, pod) in CacheOf(ApiResource.Pods))
                 if (JobLogic.HasFinalizer(pod) && OwnerUid(pod) is { } uid && !_jobKeyByUid.ContainsKey(uid)) Enqueue(OrphanPrefix + key);
@@ -74,7 +69,6 @@ public sealed class JobController : ControllerBase
             Enqueue(key);
             return;
         }
-        _pods.Add(key, obj);
         if (OwnerUid(obj) is { } uid && _jobKeyByUid.TryGetValue(uid, out var job)) _expectations.CreationObserved(job);
         EnqueueFor(key, obj);
     }
@@ -87,8 +81,6 @@ public sealed class JobController : ControllerBase
             Enqueue(key);
             return;
         }
-        _pods.Remove(key, old);
-        _pods.Add(key, obj);
         EnqueueFor(key, obj);
     }
 
@@ -99,11 +91,11 @@ public sealed class JobController : ControllerBase
             _jobKeyByUid.Remove(UidOf(lastKnown));
             _expectations.Delete(key);
             // its pods may still hold the tracking finalizer: release them
-            foreach (var (podKey, pod) in _pods.EntriesOf(UidOf(lastKnown)))
-                if (JobLogic.HasFinalizer(pod)) Enqueue(OrphanPrefix + podKey);
+            var pods = StoreOf(ApiResource.Pods);
+            foreach (var podKey in pods.KeysBy(InformerIndex.OwnerUid, UidOf(lastKnown)))
+                if (pods.TryGet(podKey, out var pod) && JobLogic.HasFinalizer(pod)) Enqueue(OrphanPrefix + podKey);
             return;
         }
-        _pods.Remove(key, lastKnown);
         EnqueueFor(key, lastKnown);
     }
 
@@ -112,7 +104,9 @@ public sealed class JobController : ControllerBase
         if (key.StartsWith(OrphanPrefix, StringComparison.Ordinal)) return PlanOrphan(key[OrphanPrefix.Length..]);
         if (!CacheOf(ApiResource.Jobs).TryGetValue(key, out var job)) return null;
         var ns = NamespaceOf(job);
-        var pods = _pods.Of(UidOf(job), ns);
+        var uid = UidOf(job);
+        // the shared pod informer's owner index holds every owner; the Job's pods are those it controls
+        var pods = StoreOf(ApiResource.Pods).By(InformerIndex.OwnerUid, uid).Where(p => OwnerUid(p) == uid && NamespaceOf(p) == ns).ToList();
         if (IsDeleting(job))
         {
             // A Job being deleted creates nothing; its pods must not keep it (foreground) or themselves alive.

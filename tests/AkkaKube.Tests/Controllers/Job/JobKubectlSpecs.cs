@@ -72,7 +72,7 @@ public sealed class JobKubectlSpecs(JobKubectlSpecs.Cluster cluster) : IClassFix
         await Kubectl("wait", "--for=condition=complete", "job/five", "--timeout=180s");
         var job = JsonNode.Parse(await Kubectl("get", "job", "five", "-o", "json"))!;
         Assert.Equal(5, job["status"]!["succeeded"]!.GetValue<int>());
-        Assert.Null(job["status"]!["failed"]);
+        Assert.Null(job["status"]!["failed"]); // Kubernetes omits zero counters
         Assert.NotNull(job["status"]!["completionTime"]);
         // finished pods are kept, exactly one per completion, none left holding the tracking finalizer
         var pods = await Items("pods", "batch.kubernetes.io/job-name=five");
@@ -135,6 +135,24 @@ public sealed class JobKubectlSpecs(JobKubectlSpecs.Cluster cluster) : IClassFix
         Assert.Equal("PodFailurePolicy", S(failed!["reason"]));
         Assert.Contains("exit code 42", S(failed!["message"]));
         Assert.Single(await Items("pods", "batch.kubernetes.io/job-name=policy"));
+    }
+
+    [SkippableFact]
+    public async Task Job_controller_crashes_mid_run_neither_create_extra_pods_nor_count_a_pod_twice()
+    {
+        SkipWithoutKubectl();
+        await Apply("sturdy", Job("sturdy", "sleep 2", "  completions: 6\n  parallelism: 3"));
+        async Task<int> Pods(string? phase = null) =>
+            (await Items("pods", "batch.kubernetes.io/job-name=sturdy")).Count(p => phase is null || S(p["status"]?["phase"]) == phase);
+        await FailoverSupport.EventuallyAsync(async () => await Pods() >= 1, TimeSpan.FromSeconds(90), "the first pods of job sturdy");
+        await cluster.CmdAsync("cp-1", "chaos", "crash", "job"); // restarted alone, it re-lists and resumes from the stored status
+        await FailoverSupport.EventuallyAsync(async () => await Pods("Succeeded") >= 2, TimeSpan.FromSeconds(120), "two pods of job sturdy succeeded");
+        await cluster.CmdAsync("cp-1", "chaos", "crash", "job");
+        await Kubectl("wait", "--for=condition=complete", "job/sturdy", "--timeout=180s");
+        Assert.Equal(6, await Pods());
+        Assert.Equal(6, await Pods("Succeeded"));
+        Assert.Equal("6", await Kubectl("get", "job", "sturdy", "-o", "jsonpath={.status.succeeded}"));
+        Assert.Equal("", await Kubectl("get", "job", "sturdy", "-o", "jsonpath={.status.failed}"));
     }
 
     private static string CronJob(string name, string schedule, string extra = "") => $$"""
