@@ -275,7 +275,7 @@ public static class JobLogic
             {
                 (string Reason, string Message)? failure = null;
                 if (failJobMessage is not null) failure = (PodFailurePolicyReason, failJobMessage);
-                else if (totalFailed > backoffLimit) failure = (BackoffLimitExceeded, "Job has reached the specified backoff limit");
+                else if (totalFailed + RestartsInPlace(spec, active) > backoffLimit) failure = (BackoffLimitExceeded, "Job has reached the specified backoff limit");
                 else if (spec["activeDeadlineSeconds"] is { } ads && startTime is { } st && st.AddSeconds(Long(ads)) <= now)
                     failure = (DeadlineExceeded, "Job was active longer than specified deadline");
                 if (failure is { } f)
@@ -365,6 +365,11 @@ public static class JobLogic
             Events = events,
         };
     }
+
+    /// <summary>With restartPolicy OnFailure the kubelet restarts failed containers in place; Kubernetes counts those restarts against backoffLimit.</summary>
+    private static long RestartsInPlace(JsonObject spec, List<JsonObject> active) =>
+        Str(spec["template"]?["spec"]?["restartPolicy"]) != "OnFailure" ? 0
+            : active.Sum(p => (p["status"]?["containerStatuses"] as JsonArray)?.OfType<JsonObject>().Sum(c => Long(c["restartCount"])) ?? 0);
 
     private static bool SucceededAll(bool indexed, int? completions, int succeeded, SortedSet<int> completedIndexes, int active)
     {

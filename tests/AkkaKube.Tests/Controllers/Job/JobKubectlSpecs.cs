@@ -193,6 +193,21 @@ public sealed class JobKubectlSpecs(JobKubectlSpecs.Cluster cluster) : IClassFix
     }
 
     [SkippableFact]
+    public async Task An_unknown_time_zone_or_a_non_standard_schedule_is_refused_by_the_apiserver()
+    {
+        SkipWithoutKubectl();
+        await Apply("valid", CronJob("valid", "@hourly", "  timeZone: Europe/Berlin"));
+        var file = Path.Combine(cluster.DataDirectory, "invalid.yaml");
+        await File.WriteAllTextAsync(file, CronJob("mars", "0 0 L * *", "  timeZone: Mars/Olympus_Mons"));
+        var r = await cluster.KubectlAsync("apply", "-f", file);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("The CronJob \"mars\" is invalid", r.Stderr);
+        Assert.Contains("spec.timeZone: Invalid value: \"Mars/Olympus_Mons\": unknown time zone Mars/Olympus_Mons", r.Stderr);
+        Assert.Contains("spec.schedule: Invalid value: \"0 0 L * *\"", r.Stderr);
+        Assert.Equal("Europe/Berlin", await Kubectl("get", "cronjob", "valid", "-o", "jsonpath={.spec.timeZone}"));
+    }
+
+    [SkippableFact]
     public async Task A_cronjob_every_minute_creates_jobs_on_schedule_and_keeps_only_its_history_limit()
     {
         SkipWithoutKubectl();

@@ -152,6 +152,18 @@ public class JobLogicTests
         Assert.Null(next.Status!["completionTime"]);
     }
 
+    [Fact]
+    public void With_restart_policy_on_failure_container_restarts_count_against_the_backoff_limit()
+    {
+        var job = Job(spec: ""","backoffLimit":2""", status: """{"startTime":"2026-01-01T11:00:00Z"}""");
+        job["spec"]!["template"]!["spec"]!["restartPolicy"] = "OnFailure";
+        var pod = Pod("Running");
+        pod["status"]!["containerStatuses"] = new JsonArray(new JsonObject { ["name"] = "c", ["restartCount"] = 3, ["state"] = new JsonObject { ["running"] = new JsonObject() } });
+        var plan = JobLogic.Decide(job, [pod], Now, Backoff, true);
+        Assert.Equal(JobLogic.BackoffLimitExceeded, Condition(plan.Status, JobLogic.FailureTarget));
+        Assert.Equal([pod], plan.Delete);
+    }
+
     [Theory]
     [InlineData("first failure: 10 s after it", 1, 5, 5)]
     [InlineData("second failure: 20 s", 2, 5, 15)]
