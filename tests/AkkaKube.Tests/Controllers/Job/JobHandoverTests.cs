@@ -18,7 +18,7 @@ public sealed class JobHandoverTests(ControlPlaneFailoverCluster cluster, ITestO
         {"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"{{name}}"},
          "spec":{"completions":8,"parallelism":2,"backoffLimit":0,
                  "template":{"spec":{"restartPolicy":"Never","terminationGracePeriodSeconds":2,
-                   "containers":[{"name":"work","image":"busybox","command":["sh","-c","sleep 3"]}]}}}}
+                   "containers":[{"name":"work","image":"busybox","command":["sh","-c","sleep 3"]}]} } } }
         """)!.AsObject();
 
     private static async Task<List<JsonObject>> JobPods(HttpClient http, string job) =>
