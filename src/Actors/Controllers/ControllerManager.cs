@@ -123,6 +123,7 @@ public sealed class ControllerManager : ReceiveActor
                 ControllerNames.ClusterRoleAggregation => Rbac.ClusterRoleAggregationController.Props(_api, _settings),
                 ControllerNames.ServiceAccount => ServiceAccount.ServiceAccountController.Props(_api, _settings),
                 ControllerNames.EndpointSlice => EndpointSlice.EndpointSliceController.Props(_api, _settings),
+                ControllerNames.HorizontalPodAutoscaler => HorizontalPodAutoscaler.HorizontalPodAutoscalerController.Props(_api, _settings),
                 ControllerNames.Job => Job.JobController.Props(_api, _settings, Job.JobSettings.Create(Context.System.Settings.Config)),
                 ControllerNames.CronJob => CronJob.CronJobController.Props(_api, _settings),
                 _ => throw new ArgumentException($"unknown controller {name}"),
