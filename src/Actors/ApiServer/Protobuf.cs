@@ -33,7 +33,10 @@ public static class Protobuf
             new F(1, "name", T.Str), new F(2, "generateName", T.Str), new F(3, "namespace", T.Str),
             new F(4, "selfLink", T.Str), new F(5, "uid", T.Str), new F(6, "resourceVersion", T.Str), new F(7, "generation", T.Int64),
             new F(8, "creationTimestamp", T.Time), new F(11, "labels", T.MapStr), new F(12, "annotations", T.MapStr),
-            new F(14, "finalizers", T.Str, Repeated: true)),
+            new F(13, "ownerReferences", T.Msg, true, "OwnerReference"), new F(14, "finalizers", T.Str, Repeated: true)),
+        ["OwnerReference"] = M(
+            new F(5, "apiVersion", T.Str), new F(1, "kind", T.Str), new F(3, "name", T.Str), new F(4, "uid", T.Str),
+            new F(6, "controller", T.Bool, KeepZero: true), new F(7, "blockOwnerDeletion", T.Bool, KeepZero: true)),
         ["LabelSelector"] = M(new F(1, "matchLabels", T.MapStr), new F(2, "matchExpressions", T.Msg, true, "LabelSelectorRequirement")),
         ["LabelSelectorRequirement"] = M(new F(1, "key", T.Str), new F(2, "operator", T.Str), new F(3, "values", T.Str, true)),
         ["PodTemplateSpec"] = M(new F(1, "metadata", T.Msg, Msg: "ObjectMeta"), new F(2, "spec", T.Msg, Msg: "PodSpec")),

@@ -124,6 +124,8 @@ public sealed class ControllerManager : ReceiveActor
                 ControllerNames.ServiceAccount => ServiceAccount.ServiceAccountController.Props(_api, _settings),
                 ControllerNames.EndpointSlice => EndpointSlice.EndpointSliceController.Props(_api, _settings),
                 ControllerNames.HorizontalPodAutoscaler => HorizontalPodAutoscaler.HorizontalPodAutoscalerController.Props(_api, _settings),
+                ControllerNames.Job => Job.JobController.Props(_api, _settings, Job.JobSettings.Create(Context.System.Settings.Config)),
+                ControllerNames.CronJob => CronJob.CronJobController.Props(_api, _settings),
                 _ => throw new ArgumentException($"unknown controller {name}"),
             };
             Context.Watch(Context.ActorOf(props, name));

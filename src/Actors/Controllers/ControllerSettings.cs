@@ -80,5 +80,7 @@ public static class ControllerNames
     public const string ServiceAccount = "serviceaccount";
     public const string EndpointSlice = "endpointslice";
     public const string HorizontalPodAutoscaler = "horizontalpodautoscaling";
-    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, EndpointSlice, HorizontalPodAutoscaler];
+    public const string Job = "job";
+    public const string CronJob = "cronjob";
+    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, EndpointSlice, HorizontalPodAutoscaler, Job, CronJob];
 }

@@ -95,7 +95,14 @@ public sealed class ReplicaSetController : ControllerBase
         var ns = NamespaceOf(rs);
         return async api =>
         {
-            if (toCreate > 0) await CreatePods(api, key, rs, ns, template, toCreate);
+            if (toCreate > 0)
+                await SlowStart.CreateAsync(api, ApiResource.Pods, ns, Enumerable.Repeat(template, toCreate).ToList(), Settings.MaxBurst,
+                    pod => Record(rs, EventRecorderProtocol.Normal, "SuccessfulCreate", $"Created pod: {NameOf(pod)}"),
+                    (abandoned, error) =>
+                    {
+                        _expectations.Lower(key, abandoned, 0);
+                        Record(rs, EventRecorderProtocol.Warning, "FailedCreate", $"Error creating: {error.Message}");
+                    });
             foreach (var pod in toDelete)
             {
                 try
@@ -127,34 +134,5 @@ public sealed class ReplicaSetController : ControllerBase
             }
             return recheck;
         };
-    }
-
-    /// <summary>Creates in slow-start batches (1, 2, 4 …); stops at the first failure and lowers expectations for the rest.</summary>
-    private async Task CreatePods(IKubeApi api, string key, JsonObject rs, string? ns, JsonObject template, int count)
-    {
-        var remaining = count;
-        var batch = 1;
-        while (remaining > 0)
-        {
-            var n = Math.Min(Math.Min(batch, remaining), Settings.MaxBurst);
-            var tasks = Enumerable.Range(0, n).Select(_ => api.CreateAsync(ApiResource.Pods, ns, template.DeepClone().AsObject())).ToList();
-            try
-            {
-                await Task.WhenAll(tasks);
-            }
-            catch
-            {
-                var failed = tasks.Count(t => !t.IsCompletedSuccessfully);
-                _expectations.Lower(key, failed + remaining - n, 0);
-                foreach (var t in tasks.Where(t => t.IsCompletedSuccessfully))
-                    Record(rs, EventRecorderProtocol.Normal, "SuccessfulCreate", $"Created pod: {NameOf(t.Result)}");
-                var error = tasks.First(t => t.IsFaulted).Exception!.InnerException!;
-                Record(rs, EventRecorderProtocol.Warning, "FailedCreate", $"Error creating: {error.Message}");
-                throw error;
-            }
-            foreach (var t in tasks) Record(rs, EventRecorderProtocol.Normal, "SuccessfulCreate", $"Created pod: {NameOf(t.Result)}");
-            remaining -= n;
-            batch *= 2;
-        }
     }
 }

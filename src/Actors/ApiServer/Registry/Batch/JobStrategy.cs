@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.ApiServer.Registry.Core;
+using AkkaKube.Actors.Controllers.CronJob;
 using AkkaKube.Actors.Machinery;
 using k8s.Models;
+using static AkkaKube.Actors.ApiServer.Protobuf;
 using static AkkaKube.Actors.ApiServer.Registry.Validation;
 
 namespace AkkaKube.Actors.ApiServer.Registry.Batch;
@@ -103,6 +105,26 @@ public sealed class JobStrategy : ResourceStrategy
         TableColumn.Of("Selector", Cells.Selector, 1),
     ];
 
+    /// <summary>k8s.io/api batch/v1 numbering: what `kubectl create job` (also --from=cronjob/…) sends.</summary>
+    public override IReadOnlyDictionary<string, Dictionary<int, F>> ProtobufMessages { get; } = new Dictionary<string, Dictionary<int, F>>
+    {
+        ["Job"] = M(new F(1, "metadata", T.Msg, Msg: "ObjectMeta"), new F(2, "spec", T.Msg, Msg: "JobSpec"), new F(3, "status", T.Msg, Msg: "Empty")),
+        ["JobSpec"] = M(
+            new F(1, "parallelism", T.Int32, KeepZero: true), new F(2, "completions", T.Int32, KeepZero: true),
+            new F(3, "activeDeadlineSeconds", T.Int64, KeepZero: true), new F(4, "selector", T.Msg, Msg: "LabelSelector"),
+            new F(5, "manualSelector", T.Bool, KeepZero: true), new F(6, "template", T.Msg, Msg: "PodTemplateSpec"),
+            new F(7, "backoffLimit", T.Int32, KeepZero: true), new F(8, "ttlSecondsAfterFinished", T.Int32, KeepZero: true),
+            new F(9, "completionMode", T.Str), new F(10, "suspend", T.Bool, KeepZero: true),
+            new F(11, "podFailurePolicy", T.Msg, Msg: "PodFailurePolicy"), new F(12, "backoffLimitPerIndex", T.Int32, KeepZero: true),
+            new F(13, "maxFailedIndexes", T.Int32, KeepZero: true), new F(14, "podReplacementPolicy", T.Str), new F(15, "managedBy", T.Str)),
+        ["PodFailurePolicy"] = M(new F(1, "rules", T.Msg, true, "PodFailurePolicyRule")),
+        ["PodFailurePolicyRule"] = M(
+            new F(1, "action", T.Str), new F(2, "onExitCodes", T.Msg, Msg: "PodFailurePolicyOnExitCodesRequirement"),
+            new F(3, "onPodConditions", T.Msg, true, "PodFailurePolicyOnPodConditionsPattern")),
+        ["PodFailurePolicyOnExitCodesRequirement"] = M(new F(1, "containerName", T.Str), new F(2, "operator", T.Str), new F(3, "values", T.Int32, true)),
+        ["PodFailurePolicyOnPodConditionsPattern"] = M(new F(1, "type", T.Str), new F(2, "status", T.Str)),
+    };
+
     private static bool HasCondition(JsonObject o, string type) =>
         (o["status"]?["conditions"] as JsonArray)?.Any(c => Cells.S(c?["type"]) == type && Cells.S(c?["status"]) == "True") == true;
 
@@ -123,7 +145,8 @@ public sealed class JobStrategy : ResourceStrategy
     }
 }
 
-/// <summary>cronjobs (batch/v1): concurrencyPolicy Allow, history limits 3/1; a five-field schedule; the job template validated as a Job.</summary>
+/// <summary>cronjobs (batch/v1): concurrencyPolicy Allow, history limits 3/1; the schedule parsed as the controller parses it
+/// (<see cref="CronSchedule"/>), an IANA timeZone; the job template validated as a Job.</summary>
 public sealed class CronJobStrategy : ResourceStrategy
 {
     public override Type Model => typeof(V1CronJob);
@@ -144,7 +167,10 @@ public sealed class CronJobStrategy : ResourceStrategy
         var spec = obj["spec"] as JsonObject;
         var schedule = Meta.Str(spec?["schedule"]);
         if (schedule.Length == 0) causes.Add(Required("spec.schedule"));
-        else if (!IsCronSchedule(schedule)) causes.Add(Invalid("spec.schedule", schedule, "unparseable schedule: expected exactly 5 fields or a descriptor such as @hourly"));
+        else if (!CronSchedule.TryParse(schedule, out _, out var error))
+            causes.Add(Invalid("spec.schedule", schedule, error ?? "unparseable schedule"));
+        if (spec?["timeZone"] is { } tz && CronSchedule.FindZone(Meta.Str(tz)) is null)
+            causes.Add(Invalid("spec.timeZone", Meta.Str(tz), $"unknown time zone {Meta.Str(tz)}"));
         var policy = Meta.Str(spec?["concurrencyPolicy"]);
         if (policy.Length > 0 && policy is not ("Allow" or "Forbid" or "Replace"))
             causes.Add(NotSupported("spec.concurrencyPolicy", policy, "Allow", "Forbid", "Replace"));
@@ -154,18 +180,16 @@ public sealed class CronJobStrategy : ResourceStrategy
         return causes;
     }
 
-    private static readonly string[] Descriptors = ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
-
-    /// <summary>Five whitespace-separated fields of digits, names, '*', '?', ',', '-', '/' (or a descriptor / @every).</summary>
-    public static bool IsCronSchedule(string schedule)
+    /// <summary>What `kubectl create cronjob` sends (the job template's JobSpec is the Job strategy's message).</summary>
+    public override IReadOnlyDictionary<string, Dictionary<int, F>> ProtobufMessages { get; } = new Dictionary<string, Dictionary<int, F>>
     {
-        var s = schedule.Trim();
-        if (s.StartsWith("TZ=", StringComparison.Ordinal) || s.StartsWith("CRON_TZ=", StringComparison.Ordinal))
-            s = s[(s.IndexOf(' ') is var i and > 0 ? i + 1 : s.Length)..];
-        if (Descriptors.Contains(s) || s.StartsWith("@every ", StringComparison.Ordinal)) return true;
-        var fields = s.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return fields.Length == 5 && fields.All(f => f.All(c => char.IsAsciiLetterOrDigit(c) || c is '*' or '?' or ',' or '-' or '/'));
-    }
+        ["CronJob"] = M(new F(1, "metadata", T.Msg, Msg: "ObjectMeta"), new F(2, "spec", T.Msg, Msg: "CronJobSpec"), new F(3, "status", T.Msg, Msg: "Empty")),
+        ["CronJobSpec"] = M(
+            new F(1, "schedule", T.Str), new F(8, "timeZone", T.Str), new F(2, "startingDeadlineSeconds", T.Int64, KeepZero: true),
+            new F(3, "concurrencyPolicy", T.Str), new F(4, "suspend", T.Bool, KeepZero: true), new F(5, "jobTemplate", T.Msg, Msg: "JobTemplateSpec"),
+            new F(6, "successfulJobsHistoryLimit", T.Int32, KeepZero: true), new F(7, "failedJobsHistoryLimit", T.Int32, KeepZero: true)),
+        ["JobTemplateSpec"] = M(new F(1, "metadata", T.Msg, Msg: "ObjectMeta"), new F(2, "spec", T.Msg, Msg: "JobSpec")),
+    };
 
     public override IReadOnlyList<TableColumn> Columns { get; } =
     [
