@@ -75,6 +75,8 @@ public static class AkkaKubeNames
             /// <summary>Resource usage of the node and its containers.</summary>
             public const string Stats = "stats";
             public const string Events = "events";
+            /// <summary>Removes the directories of this node's deleted provisioned volumes (Kubelet/VolumeCleaner).</summary>
+            public const string Volumes = "volumes";
             public const string PodsInformer = "pods-informer";
             public const string PodWorkerPrefix = "pod-";
 

@@ -58,6 +58,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
     private readonly Func<DateTime> _now;
     private readonly SchedulingQueue _queue;
     private readonly SchedulerCache _cache = new();
+    private readonly Plugins.VolumeBinding.VolumeSnapshot _volumes = new();
     private readonly SchedulingAlgorithm _algorithm;
     /// <summary>Last seen unassigned pods of ours, by key (the queue holds PodInfos; this holds the JSON for status patches).</summary>
     private readonly Dictionary<string, string> _lastCondition = new(StringComparer.Ordinal);
@@ -84,7 +85,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
         _settings = settings;
         _now = now ?? (() => DateTime.UtcNow);
         _queue = new SchedulingQueue(settings, _now);
-        _algorithm = SchedulingAlgorithm.CreateDefault(settings, seed: Environment.TickCount);
+        _algorithm = SchedulingAlgorithm.CreateDefault(settings, seed: Environment.TickCount, volumes: _volumes);
 
         Receive<InformerProtocol.Synced>(OnSynced);
         Receive<InformerProtocol.Added>(e => OnObject(e.Resource, e.Key, null, e.Object));
@@ -126,6 +127,9 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
         _recorder = Context.ActorOf(EventRecorder.Props(_api, _settings.SchedulerName), "events");
         Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Nodes)), "nodes-informer");
         Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Pods)), "pods-informer");
+        if (_settings.EnabledPlugins.Contains(Plugins.VolumeBinding.VolumeBindingPlugin.PluginName))
+            foreach (var r in VolumeResources)
+                Context.ActorOf(Informer.Props(_api, new InformerOptions(r)), r.Resource + "-informer");
         Timers.StartPeriodicTimer(FlushTimer, Flush.Instance, FlushInterval);
         _log.Info("scheduler {0} started", _settings.SchedulerName);
     }
@@ -134,6 +138,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
 
     private void OnSynced(InformerProtocol.Synced synced)
     {
+        VolumeMap(synced.Resource)?.Clear(); // a re-list replaces what was known
         foreach (var (key, obj) in synced.Objects) OnObject(synced.Resource, key, null, obj);
         if (synced.Resource == ApiResource.Pods) _podsSynced = true;
         if (synced.Resource == ApiResource.Nodes) _nodesSynced = true;
@@ -159,14 +164,36 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
         }
     }
 
+    private static readonly ApiResource[] VolumeResources = [ApiResource.PersistentVolumeClaims, ApiResource.PersistentVolumes, ApiResource.StorageClasses];
+
+    private Dictionary<string, JsonObject>? VolumeMap(ApiResource resource) =>
+        resource == ApiResource.PersistentVolumeClaims ? _volumes.Claims
+        : resource == ApiResource.PersistentVolumes ? _volumes.Volumes
+        : resource == ApiResource.StorageClasses ? _volumes.Classes
+        : null;
+
+    /// <summary>A claim, volume or class changed: pods waiting for a volume get another try.</summary>
+    private void OnVolumeObject(Dictionary<string, JsonObject> map, string key, JsonObject? obj)
+    {
+        if (obj is null) map.Remove(key);
+        else map[key] = obj;
+        if (_queue.UnschedulableCount > 0 && _queue.MoveAllToActiveOrBackoff() > 0) KickSoon();
+    }
+
     private void HandleObject(ApiResource resource, string key, JsonObject? old, JsonObject obj)
     {
-        if (resource == ApiResource.Nodes) OnNode(key, obj);
+        if (VolumeMap(resource) is { } map) OnVolumeObject(map, key, obj);
+        else if (resource == ApiResource.Nodes) OnNode(key, obj);
         else if (resource == ApiResource.Pods && !(old is not null && TryConfirmBinding(key, old, obj))) OnPod(key, obj);
     }
 
     private void OnDeleted(ApiResource resource, string key)
     {
+        if (VolumeMap(resource) is { } map)
+        {
+            OnVolumeObject(map, key, null);
+            return;
+        }
         if (resource == ApiResource.Nodes)
         {
             _cache.RemoveNode(key);

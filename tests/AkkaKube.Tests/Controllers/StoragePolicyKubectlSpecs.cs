@@ -1,0 +1,116 @@
+using AkkaKube.Tests.Failover;
+using AkkaKube.Tests.Infrastructure;
+using AkkaKube.Tests.Kubectl;
+
+namespace AkkaKube.Tests.Controllers;
+
+/// <summary>
+/// Volumes, quotas, limit ranges, disruption budgets and leader leases on a real cluster (one control-plane node and
+/// two workers as processes, pods as host processes), driven through the real kubectl.
+/// </summary>
+public sealed class StoragePolicyKubectlSpecs(StoragePolicyKubectlSpecs.Cluster cluster) : IClassFixture<StoragePolicyKubectlSpecs.Cluster>
+{
+    public sealed class Cluster : LocalCluster
+    {
+        private KubectlRunner? _kubectl;
+
+        public KubectlRunner Kubectl
+        {
+            get
+            {
+                if (_kubectl is not null) return _kubectl;
+                var dir = Path.Combine(DataDirectory, "kubectl");
+                Directory.CreateDirectory(dir);
+                _kubectl = new KubectlRunner(dir);
+                _kubectl.UseKubeconfig(KubeconfigPath);
+                return _kubectl;
+            }
+        }
+    }
+
+    private static void SkipWithoutKubectl() => Skip.If(KubectlRunner.KubectlPath is null, "kubectl is not on PATH");
+
+    private async Task<KubectlRunner.Result> Ok(string args, string? stdin = null)
+    {
+        var r = await cluster.Kubectl.Run(args, stdin, 90);
+        Assert.True(r.Exit == 0, $"kubectl {args} exited {r.Exit}: {r.Err}{r.Out}");
+        return r;
+    }
+
+    /// <summary>kubectl until it succeeds (the first write of a kind waits for its store partition; kubectl does not retry a 504).</summary>
+    private async Task<KubectlRunner.Result> Eventually(string args, string? stdin = null, Func<KubectlRunner.Result, bool>? until = null, int seconds = 90)
+    {
+        KubectlRunner.Result? last = null;
+        await FailoverSupport.EventuallyAsync(async () =>
+        {
+            last = await cluster.Kubectl.Run(args, stdin, 60);
+            return last.Exit == 0 && (until?.Invoke(last) ?? true);
+        }, TimeSpan.FromSeconds(seconds), $"kubectl {args} (last: {last?.Exit} {last?.Out}{last?.Err})");
+        return last!;
+    }
+
+    private static string Pod(string name, string ns, string script, string claim, string workingDir = "") => $$"""
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: {{name}}, namespace: {{ns}}}
+        spec:
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: c
+            image: busybox
+            command: [sh, -c, '{{script}}']
+            {{workingDir}}
+            volumeMounts: [{name: data, mountPath: /data}]
+          volumes:
+          - name: data
+            persistentVolumeClaim: {claimName: {{claim}}}
+        """;
+
+    [SkippableFact]
+    public async Task A_claim_without_a_class_binds_on_its_first_pods_node_and_its_data_outlives_the_pod()
+    {
+        SkipWithoutKubectl();
+        const string ns = "volumes";
+        await Eventually($"create namespace {ns}");
+        await Eventually($"apply -f -", """
+            apiVersion: v1
+            kind: PersistentVolumeClaim
+            metadata: {name: data, namespace: volumes}
+            spec:
+              accessModes: [ReadWriteOnce]
+              resources: {requests: {storage: 16Mi}}
+            """);
+        // DefaultStorageClass admission gave it the bootstrap class; WaitForFirstConsumer keeps it Pending
+        Assert.Equal("standard", (await Ok($"get pvc data -n {ns} -o jsonpath={{.spec.storageClassName}}")).Out);
+        Assert.Equal("Pending", (await Ok($"get pvc data -n {ns} -o jsonpath={{.status.phase}}")).Out);
+        Assert.Contains("standard (default)", (await Ok("get storageclass")).Out);
+
+        await Ok("apply -f -", Pod("writer", ns, "echo kept-across-pods > $AKKAKUBE_VOLUME_DATA/greeting; sleep 600", "data"));
+        await Ok($"wait --for=condition=Ready pod/writer -n {ns} --timeout=90s");
+        var node = (await Ok($"get pod writer -n {ns} -o jsonpath={{.spec.nodeName}}")).Out;
+        await Eventually($"get pvc data -n {ns} -o jsonpath={{.status.phase}}", until: r => r.Out == "Bound");
+        Assert.Equal(node, (await Ok($"get pvc data -n {ns} -o jsonpath={{.metadata.annotations.volume\\.kubernetes\\.io/selected-node}}")).Out);
+        Assert.Equal("yes", (await Ok($"get pvc data -n {ns} -o jsonpath={{.metadata.annotations.pv\\.kubernetes\\.io/bind-completed}}")).Out);
+        var pv = (await Ok($"get pvc data -n {ns} -o jsonpath={{.spec.volumeName}}")).Out;
+        var pvTable = (await Ok($"get pv {pv}")).Out;
+        Assert.Contains($"{ns}/data", pvTable);
+        Assert.Contains("Bound", pvTable);
+        Assert.Contains("Delete", pvTable);
+        Assert.Equal(node, (await Ok($"get pv {pv} -o jsonpath={{.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]}}")).Out);
+        var dir = (await Ok($"get pv {pv} -o jsonpath={{.spec.local.path}}")).Out;
+        await FailoverSupport.EventuallyAsync(() => Task.FromResult(File.Exists(Path.Combine(dir, "greeting"))), TimeSpan.FromSeconds(30), "the writer's file in the volume");
+
+        await Ok($"delete pod writer -n {ns} --wait=true");
+        // the replacement starts in the volume (workingDir is the mountPath) and lands on the volume's node
+        await Ok("apply -f -", Pod("reader", ns, "cat greeting; sleep 600", "data", "workingDir: /data"));
+        await Ok($"wait --for=condition=Ready pod/reader -n {ns} --timeout=90s");
+        Assert.Equal(node, (await Ok($"get pod reader -n {ns} -o jsonpath={{.spec.nodeName}}")).Out);
+        await Eventually($"logs reader -n {ns}", until: r => r.Out.Contains("kept-across-pods"));
+
+        // reclaim policy Delete: the claim goes, the volume is released, deleted, and its node's kubelet removes the directory
+        await Ok($"delete pod reader -n {ns} --wait=true");
+        await Ok($"delete pvc data -n {ns} --wait=true");
+        await Eventually($"get pv -o name", until: r => !r.Out.Contains(pv));
+        Assert.False(Directory.Exists(dir), $"the volume's directory {dir} is gone with the volume");
+    }
+}
