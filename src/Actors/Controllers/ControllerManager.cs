@@ -123,6 +123,7 @@ public sealed class ControllerManager : ReceiveActor
                 ControllerNames.ClusterRoleAggregation => Rbac.ClusterRoleAggregationController.Props(_api, _settings),
                 ControllerNames.ServiceAccount => ServiceAccount.ServiceAccountController.Props(_api, _settings),
                 ControllerNames.PersistentVolume => Volume.PersistentVolumeController.Props(_api, _settings),
+                ControllerNames.ResourceQuota => ResourceQuota.ResourceQuotaController.Props(_api, _settings),
                 _ => throw new ArgumentException($"unknown controller {name}"),
             };
             Context.Watch(Context.ActorOf(props, name));

@@ -74,5 +74,6 @@ public static class ControllerNames
     public const string ClusterRoleAggregation = "clusterrole-aggregation";
     public const string ServiceAccount = "serviceaccount";
     public const string PersistentVolume = "persistentvolume-binder";
-    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, PersistentVolume];
+    public const string ResourceQuota = "resourcequota";
+    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, PersistentVolume, ResourceQuota];
 }

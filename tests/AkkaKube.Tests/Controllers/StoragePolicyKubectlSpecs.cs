@@ -113,4 +113,64 @@ public sealed class StoragePolicyKubectlSpecs(StoragePolicyKubectlSpecs.Cluster 
         await Eventually($"get pv -o name", until: r => !r.Out.Contains(pv));
         Assert.False(Directory.Exists(dir), $"the volume's directory {dir} is gone with the volume");
     }
+
+    [SkippableFact]
+    public async Task A_pod_over_a_quota_is_refused_with_kubernetes_message_and_admitted_once_usage_is_given_back()
+    {
+        SkipWithoutKubectl();
+        const string ns = "quota";
+        await Eventually($"create namespace {ns}");
+        await Eventually($"create quota compute -n {ns} --hard=pods=1,count/configmaps=5");
+        // the quota controller computes the usage first; until then admission cannot decide ("status unknown")
+        await Eventually($"get quota compute -n {ns} -o jsonpath={{.status.used.pods}}", until: r => r.Out == "0");
+        await Ok($"run first --image=akkakube/pause -n {ns}");
+        var refused = await cluster.Kubectl.Run($"run second --image=akkakube/pause -n {ns}");
+        Assert.NotEqual(0, refused.Exit);
+        Assert.Contains("Error from server (Forbidden): pods \"second\" is forbidden: exceeded quota: compute, requested: pods=1, used: pods=1, limited: pods=1", refused.Err);
+        Assert.Contains("pods: 1/1", (await Ok($"get quota compute -n {ns}")).Out);
+
+        await Ok($"delete pod first -n {ns} --wait=true");
+        await Eventually($"get quota compute -n {ns} -o jsonpath={{.status.used.pods}}", until: r => r.Out == "0");
+        await Ok($"run second --image=akkakube/pause -n {ns}");
+        Assert.Equal("1", (await Ok($"get quota compute -n {ns} -o jsonpath={{.status.used.pods}}")).Out);
+    }
+
+    [SkippableFact]
+    public async Task A_limit_range_defaults_container_resources_and_refuses_a_container_over_its_maximum()
+    {
+        SkipWithoutKubectl();
+        const string ns = "limits";
+        await Eventually($"create namespace {ns}");
+        await Eventually("apply -f -", """
+            apiVersion: v1
+            kind: LimitRange
+            metadata: {name: defaults, namespace: limits}
+            spec:
+              limits:
+              - type: Container
+                default: {cpu: 200m, memory: 64Mi}
+                defaultRequest: {cpu: 100m}
+                max: {cpu: "1"}
+            """);
+        await Ok($"run defaulted --image=akkakube/pause -n {ns}");
+        var yaml = (await Ok($"get pod defaulted -n {ns} -o yaml")).Out;
+        Assert.Contains("kubernetes.io/limit-ranger:", yaml);
+        Assert.Contains("cpu: 200m", yaml);
+        Assert.Equal("LimitRanger plugin set: cpu, memory request for container defaulted; cpu, memory limit for container defaulted",
+            (await Ok($"get pod defaulted -n {ns} -o jsonpath={{.metadata.annotations.kubernetes\\.io/limit-ranger}}")).Out);
+        Assert.Equal("200m 64Mi 100m 64Mi", (await Ok($"get pod defaulted -n {ns} -o 'jsonpath={{.spec.containers[0].resources.limits.cpu}} {{.spec.containers[0].resources.limits.memory}} {{.spec.containers[0].resources.requests.cpu}} {{.spec.containers[0].resources.requests.memory}}'")).Out);
+
+        var refused = await cluster.Kubectl.Run("apply -f -", """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: greedy, namespace: limits}
+            spec:
+              containers:
+              - name: c
+                image: akkakube/pause
+                resources: {limits: {cpu: "2"}}
+            """);
+        Assert.NotEqual(0, refused.Exit);
+        Assert.Contains("pods \"greedy\" is forbidden: maximum cpu usage per Container is 1, but limit is 2", refused.Err);
+    }
 }

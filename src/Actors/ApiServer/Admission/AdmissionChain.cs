@@ -52,7 +52,7 @@ public interface IValidatingAdmissionPlugin : IAdmissionPlugin
 /// </summary>
 public sealed class AdmissionChain(IReadOnlyList<IAdmissionPlugin> plugins)
 {
-    public static readonly AdmissionChain Default = new([new DefaultStorageClass()]);
+    public static readonly AdmissionChain Default = new([new LimitRanger(), new DefaultStorageClass(), new ResourceQuotaAdmission()]);
 
     public static readonly AdmissionChain None = new([]);
 
