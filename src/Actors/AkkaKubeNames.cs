@@ -92,4 +92,11 @@ public static class AkkaKubeNames
         public const string Zone = "topology.kubernetes.io/zone";
         public const string Region = "topology.kubernetes.io/region";
     }
+
+    /// <summary>The kube-system leader Leases of the singleton components (Kubernetes' names).</summary>
+    public static class Leases
+    {
+        public const string Scheduler = "kube-scheduler";
+        public const string ControllerManager = "kube-controller-manager";
+    }
 }

@@ -75,5 +75,6 @@ public static class ControllerNames
     public const string ServiceAccount = "serviceaccount";
     public const string PersistentVolume = "persistentvolume-binder";
     public const string ResourceQuota = "resourcequota";
-    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, PersistentVolume, ResourceQuota];
+    public const string Disruption = "disruption";
+    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, PersistentVolume, ResourceQuota, Disruption];
 }

@@ -79,9 +79,10 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
     private sealed record BindFailed(PodInfo Pod, string Node, Exception Error);
     private sealed record StatusPatched(string Key);
 
-    public SchedulerActor(IKubeApi api, SchedulerSettings settings, Func<DateTime>? now)
+    public SchedulerActor(IKubeApi api, SchedulerSettings settings, Func<DateTime>? now, string? leaseNode = null)
     {
         _api = api;
+        _leaseNode = leaseNode;
         _settings = settings;
         _now = now ?? (() => DateTime.UtcNow);
         _queue = new SchedulingQueue(settings, _now);
@@ -119,8 +120,11 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
         while (_decisions.Count > DecisionHistory) _decisions.RemoveLast();
     }
 
-    public static Props Props(IKubeApi api, SchedulerSettings settings, Func<DateTime>? now = null) =>
-        Akka.Actor.Props.Create(() => new SchedulerActor(api, settings, now));
+    /// <summary>The kube-system/kube-scheduler Lease names this node (null: no lease, e.g. tests of the scheduler alone).</summary>
+    private readonly string? _leaseNode;
+
+    public static Props Props(IKubeApi api, SchedulerSettings settings, Func<DateTime>? now = null, string? leaseNode = null) =>
+        Akka.Actor.Props.Create(() => new SchedulerActor(api, settings, now, leaseNode));
 
     protected override void PreStart()
     {
@@ -131,6 +135,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
             foreach (var r in VolumeResources)
                 Context.ActorOf(Informer.Props(_api, new InformerOptions(r)), r.Resource + "-informer");
         Timers.StartPeriodicTimer(FlushTimer, Flush.Instance, FlushInterval);
+        if (_leaseNode is not null) Context.ActorOf(AkkaKube.Actors.Cluster.LeaderLeaseActor.Props(_api, AkkaKubeNames.Leases.Scheduler, _leaseNode), "leader-lease");
         _log.Info("scheduler {0} started", _settings.SchedulerName);
     }
 
@@ -476,6 +481,6 @@ public static class SchedulerHostingExtensions
             AkkaKubeNames.Actors.Scheduler,
             (system, _, _) => SchedulerActor.Props(
                 ApiServer.KubeApi.Get(system).Api,
-                SchedulerSettings.Create(system.Settings.Config)),
+                SchedulerSettings.Create(system.Settings.Config), leaseNode: node.NodeName),
             SingletonProxy.EveryNode);
 }

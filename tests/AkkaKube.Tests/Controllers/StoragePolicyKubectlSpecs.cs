@@ -173,4 +173,60 @@ public sealed class StoragePolicyKubectlSpecs(StoragePolicyKubectlSpecs.Cluster 
         Assert.NotEqual(0, refused.Exit);
         Assert.Contains("pods \"greedy\" is forbidden: maximum cpu usage per Container is 1, but limit is 2", refused.Err);
     }
+
+    [SkippableFact]
+    public async Task A_disruption_budget_shows_the_disruptions_its_deployment_allows()
+    {
+        SkipWithoutKubectl();
+        const string ns = "budgets";
+        await Eventually($"create namespace {ns}");
+        await Eventually("apply -f -", """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: web, namespace: budgets}
+            spec:
+              replicas: 3
+              selector: {matchLabels: {app: web}}
+              template:
+                metadata: {labels: {app: web}}
+                spec:
+                  terminationGracePeriodSeconds: 1
+                  containers: [{name: c, image: akkakube/pause}]
+            ---
+            apiVersion: policy/v1
+            kind: PodDisruptionBudget
+            metadata: {name: web, namespace: budgets}
+            spec:
+              maxUnavailable: 1
+              selector: {matchLabels: {app: web}}
+            """);
+        await Eventually($"get deployment web -n {ns} -o jsonpath={{.status.readyReplicas}}", until: r => r.Out == "3");
+        await Eventually($"get pdb web -n {ns} -o jsonpath={{.status.disruptionsAllowed}}", until: r => r.Out == "1");
+        var table = (await Ok($"get pdb web -n {ns}")).Out;
+        Assert.Matches(@"web\s+N/A\s+1\s+1\s+", table);
+        Assert.Equal("3 2 3 True", (await Ok($"get pdb web -n {ns} -o 'jsonpath={{.status.expectedPods}} {{.status.desiredHealthy}} {{.status.currentHealthy}} {{.status.conditions[0].status}}'")).Out);
+
+        // scaling the deployment up raises what the budget expects; until the new pod is ready nothing may be disrupted
+        await Ok($"scale deployment web -n {ns} --replicas=4");
+        await Eventually($"get pdb web -n {ns} -o jsonpath={{.status.expectedPods}}", until: r => r.Out == "4");
+        await Eventually($"get pdb web -n {ns} -o jsonpath={{.status.disruptionsAllowed}}", until: r => r.Out == "1");
+        Assert.Equal("4", (await Ok($"get pdb web -n {ns} -o jsonpath={{.status.currentHealthy}}")).Out);
+    }
+
+    [SkippableFact]
+    public async Task The_scheduler_and_controller_manager_leases_name_the_node_hosting_them()
+    {
+        SkipWithoutKubectl();
+        var controlPlane = cluster.State.Nodes.First(n => n.Roles.Contains("control-plane")).Name;
+        foreach (var lease in new[] { "kube-scheduler", "kube-controller-manager" })
+        {
+            var holder = (await Eventually($"get lease {lease} -n kube-system -o jsonpath={{.spec.holderIdentity}}", until: r => r.Out.Length > 0)).Out;
+            Assert.StartsWith(controlPlane + "_", holder);
+            var renewed = (await Ok($"get lease {lease} -n kube-system -o jsonpath={{.spec.renewTime}}")).Out;
+            await Eventually($"get lease {lease} -n kube-system -o jsonpath={{.spec.renewTime}}", until: r => r.Out != renewed, seconds: 30);
+        }
+        var table = (await Ok("get lease -n kube-system")).Out;
+        Assert.Contains("kube-scheduler", table);
+        Assert.Contains("kube-controller-manager", table);
+    }
 }
