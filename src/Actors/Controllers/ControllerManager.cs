@@ -126,6 +126,8 @@ public sealed class ControllerManager : ReceiveActor
                 ControllerNames.NodeLifecycle => NodeLifecycle.NodeLifecycleController.Props(_api, NodeLifecycle.NodeLifecycleSettings.Create(Context.System.Settings.Config)),
                 ControllerNames.ClusterRoleAggregation => Rbac.ClusterRoleAggregationController.Props(_api, _settings),
                 ControllerNames.ServiceAccount => ServiceAccount.ServiceAccountController.Props(_api, _settings),
+                ControllerNames.EndpointSlice => EndpointSlice.EndpointSliceController.Props(_api, _settings),
+                ControllerNames.HorizontalPodAutoscaler => HorizontalPodAutoscaler.HorizontalPodAutoscalerController.Props(_api, _settings),
                 ControllerNames.PersistentVolume => Volume.PersistentVolumeController.Props(_api, _settings),
                 ControllerNames.ResourceQuota => ResourceQuota.ResourceQuotaController.Props(_api, _settings),
                 ControllerNames.Disruption => Disruption.DisruptionController.Props(_api, _settings),

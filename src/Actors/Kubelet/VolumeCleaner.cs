@@ -60,7 +60,7 @@ public sealed class VolumeCleaner : ReceiveActor, IWithTimers
         Akka.Actor.Props.Create(() => new VolumeCleaner(api, nodeName, volumesDir));
 
     protected override void PreStart() =>
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.PersistentVolumes)), "informer-persistentvolumes");
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.PersistentVolumes), Self);
 
     private void Consider(string key, JsonObject volume)
     {

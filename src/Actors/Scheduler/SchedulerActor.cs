@@ -129,11 +129,11 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
     protected override void PreStart()
     {
         _recorder = Context.ActorOf(EventRecorder.Props(_api, _settings.SchedulerName), "events");
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Nodes)), "nodes-informer");
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Pods)), "pods-informer");
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Nodes), Self);
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Pods), Self);
         if (_settings.EnabledPlugins.Contains(Plugins.VolumeBinding.VolumeBindingPlugin.PluginName))
             foreach (var r in VolumeResources)
-                Context.ActorOf(Informer.Props(_api, new InformerOptions(r)), r.Resource + "-informer");
+                SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(r), Self);
         Timers.StartPeriodicTimer(FlushTimer, Flush.Instance, FlushInterval);
         if (_leaseNode is not null) Context.ActorOf(AkkaKube.Actors.Cluster.LeaderLeaseActor.Props(_api, AkkaKubeNames.Leases.Scheduler, _leaseNode), "leader-lease");
         _log.Info("scheduler {0} started", _settings.SchedulerName);
