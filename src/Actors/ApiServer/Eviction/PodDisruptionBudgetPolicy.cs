@@ -19,15 +19,29 @@ public sealed class PodDisruptionBudgetPolicy(IActorRef store, TimeSpan timeout)
 {
     private static readonly string Partition = ApiResource.PodDisruptionBudgets.Partition;
 
+    /// <summary>Attempts of the check-and-spend against a budget that changed meanwhile (Kubernetes' RetryOnConflict).</summary>
+    public const int MaxAttempts = 5;
+
     public async Task CheckAsync(JsonObject pod, JsonObject eviction, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await TryCheckAsync(pod, ct)) return;
+            if (attempt >= MaxAttempts)
+                throw new ApiException(429, "TooManyRequests", "Cannot evict pod: the disruption budget changed concurrently; try again.");
+        }
+    }
+
+    /// <summary>One check-and-spend; false when the budget changed concurrently (the disruption controller or another eviction).</summary>
+    private async Task<bool> TryCheckAsync(JsonObject pod, CancellationToken ct)
     {
         var ns = pod["metadata"]?["namespace"]?.GetValue<string>() ?? "default";
         var podName = pod["metadata"]?["name"]?.GetValue<string>() ?? "";
         // A pod that is not ready does not count toward any budget; evicting it cannot hurt availability.
-        if (pod["metadata"]?["deletionTimestamp"] is not null || !DisruptionLogic.IsReady(pod)) return;
+        if (pod["metadata"]?["deletionTimestamp"] is not null || !DisruptionLogic.IsReady(pod)) return true;
 
         var budgets = (await List(Partition, ns, null, ct)).Where(b => DisruptionLogic.Selects(b, pod)).ToList();
-        if (budgets.Count == 0) return;
+        if (budgets.Count == 0) return true;
         if (budgets.Count > 1)
             throw new ApiException(429, "TooManyRequests", "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
 
@@ -68,10 +82,9 @@ public sealed class PodDisruptionBudgetPolicy(IActorRef store, TimeSpan timeout)
         status["desiredHealthy"] = desired;
         status["expectedPods"] = expected;
         var reply = await store.Ask<object>(new StoreProtocol.UpdateObject(Partition, updated.ToJsonString()), timeout, ct);
-        if (reply is StoreProtocol.StoreFailure f)
-            throw f.Code == 409
-                ? new ApiException(429, "TooManyRequests", "Cannot evict pod: the disruption budget changed concurrently; try again.")
-                : new ApiException(f.Code, f.Reason, f.Message);
+        if (reply is StoreProtocol.StoreFailure { Code: 409 }) return false;
+        if (reply is StoreProtocol.StoreFailure f) throw new ApiException(f.Code, f.Reason, f.Message);
+        return true;
     }
 
     private async Task<IReadOnlyList<JsonObject>> List(string partition, string ns, string? labelSelector, CancellationToken ct)
