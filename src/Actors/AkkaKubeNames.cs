@@ -75,6 +75,8 @@ public static class AkkaKubeNames
             /// <summary>Resource usage of the node and its containers.</summary>
             public const string Stats = "stats";
             public const string Events = "events";
+            /// <summary>Removes the directories of this node's deleted provisioned volumes (Kubelet/VolumeCleaner).</summary>
+            public const string Volumes = "volumes";
             public const string PodWorkerPrefix = "pod-";
 
             /// <summary>Path of the pod worker of <paramref name="podUid"/> under the kubelet at <paramref name="kubeletPath"/>.</summary>
@@ -88,5 +90,12 @@ public static class AkkaKubeNames
         public const string Hostname = "kubernetes.io/hostname";
         public const string Zone = "topology.kubernetes.io/zone";
         public const string Region = "topology.kubernetes.io/region";
+    }
+
+    /// <summary>The kube-system leader Leases of the singleton components (Kubernetes' names).</summary>
+    public static class Leases
+    {
+        public const string Scheduler = "kube-scheduler";
+        public const string ControllerManager = "kube-controller-manager";
     }
 }

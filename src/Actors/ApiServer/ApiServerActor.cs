@@ -68,7 +68,7 @@ public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTim
         {
             if (b.Missing.Count == 0)
             {
-                _log.Info("bootstrap namespaces, system priority classes and RBAC bootstrap roles present: {0}", string.Join(", ", BootstrapNamespaces));
+                _log.Info("bootstrap namespaces, system priority classes, the default storage class and RBAC bootstrap roles present: {0}", string.Join(", ", BootstrapNamespaces));
                 return;
             }
             _log.Info("bootstrap objects not created yet ({0}); retrying", string.Join(", ", b.Missing));
@@ -123,6 +123,10 @@ public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTim
                 new Dictionary<string, string>(), "application/json", body));
             if (response.Code is not (201 or 409)) missing.Add("priorityclass/" + name);
         }
+        // the default StorageClass served by the built-in local-path provisioner (docs/storage.md)
+        var storageClass = await pipeline.HandleAsync(new ApiRequest("create", "storage.k8s.io", "v1", "storageclasses", null, null, null,
+            new Dictionary<string, string>(), "application/json", Controllers.Volume.VolumeLogic.DefaultStorageClass().ToJsonString()));
+        if (storageClass.Code is not (201 or 409)) missing.Add("storageclass/" + Controllers.Volume.VolumeLogic.DefaultClassName);
         missing.AddRange(await RbacBootstrap.EnsureAsync(pipeline));
         return new Bootstrapped(missing);
     }

@@ -53,9 +53,10 @@ public sealed class ControllerManager : ReceiveActor
     private readonly ControllerSettings _settings;
     private readonly Dictionary<string, int> _starts = new(StringComparer.Ordinal);
 
-    public ControllerManager(IKubeApi api, ControllerSettings settings)
+    public ControllerManager(IKubeApi api, ControllerSettings settings, string? leaseNode = null)
     {
         _api = api;
+        _leaseNode = leaseNode;
         _settings = settings;
         Receive<ControllerProtocol.Started>(s =>
         {
@@ -74,8 +75,11 @@ public sealed class ControllerManager : ReceiveActor
         Receive<Terminated>(t => _log.Error("controller {0} stopped after exhausting its restart budget", t.ActorRef.Path.Name));
     }
 
-    public static Props Props(IKubeApi api, ControllerSettings settings) =>
-        Akka.Actor.Props.Create(() => new ControllerManager(api, settings));
+    /// <summary>The kube-system/kube-controller-manager Lease names this node (null: no lease, e.g. tests).</summary>
+    private readonly string? _leaseNode;
+
+    public static Props Props(IKubeApi api, ControllerSettings settings, string? leaseNode = null) =>
+        Akka.Actor.Props.Create(() => new ControllerManager(api, settings, leaseNode));
 
     /// <summary>How long a controller may take to answer an inspection before it shows as "not answering".</summary>
     public static readonly TimeSpan InfoTimeout = TimeSpan.FromSeconds(2);
@@ -126,10 +130,14 @@ public sealed class ControllerManager : ReceiveActor
                 ControllerNames.HorizontalPodAutoscaler => HorizontalPodAutoscaler.HorizontalPodAutoscalerController.Props(_api, _settings),
                 ControllerNames.Job => Job.JobController.Props(_api, _settings, Job.JobSettings.Create(Context.System.Settings.Config)),
                 ControllerNames.CronJob => CronJob.CronJobController.Props(_api, _settings),
+                ControllerNames.PersistentVolume => Volume.PersistentVolumeController.Props(_api, _settings),
+                ControllerNames.ResourceQuota => ResourceQuota.ResourceQuotaController.Props(_api, _settings),
+                ControllerNames.Disruption => Disruption.DisruptionController.Props(_api, _settings),
                 _ => throw new ArgumentException($"unknown controller {name}"),
             };
             Context.Watch(Context.ActorOf(props, name));
         }
+        if (_leaseNode is not null) Context.ActorOf(AkkaKube.Actors.Cluster.LeaderLeaseActor.Props(_api, AkkaKubeNames.Leases.ControllerManager, _leaseNode), "leader-lease");
         _log.Info("controller-manager started: {0}", string.Join(", ", _settings.Enabled));
     }
 
@@ -148,6 +156,6 @@ public static class ControllerManagerHostingExtensions
             AkkaKubeNames.Actors.ControllerManager,
             (system, _, _) => ControllerManager.Props(
                 ApiServer.KubeApi.Get(system).Api,
-                ControllerSettings.Create(system.Settings.Config)),
+                ControllerSettings.Create(system.Settings.Config), leaseNode: node.NodeName),
             SingletonProxy.EveryNode);
 }

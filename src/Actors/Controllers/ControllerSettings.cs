@@ -82,5 +82,9 @@ public static class ControllerNames
     public const string HorizontalPodAutoscaler = "horizontalpodautoscaling";
     public const string Job = "job";
     public const string CronJob = "cronjob";
-    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, EndpointSlice, HorizontalPodAutoscaler, Job, CronJob];
+    public const string PersistentVolume = "persistentvolume-binder";
+    public const string ResourceQuota = "resourcequota";
+    public const string Disruption = "disruption";
+    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, EndpointSlice, HorizontalPodAutoscaler,
+        Job, CronJob, PersistentVolume, ResourceQuota, Disruption];
 }

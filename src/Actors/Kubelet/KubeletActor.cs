@@ -63,6 +63,9 @@ public sealed class KubeletActor : ReceiveActor, IWithStash
             var ctx = new PodWorkerContext(_api, _runtime, _settings, _node.NodeName, _node.NodeIp, _dataDir, events);
             var pods = Context.ActorOf(PodManager.Props(_node, ctx), Children.Pods);
             var stats = Context.ActorOf(NodeStatsActor.Props(_node, _settings, _runtime, pods), Children.Stats);
+            // hollow kubelets have no directories to clean (and 1,000 of them must not each watch every volume)
+            if (!_node.Hollow && _node.VolumesDirectory is { } volumesDir)
+                Context.ActorOf(VolumeCleaner.Props(_api, _node.NodeName, volumesDir), Children.Volumes);
             _log.Debug("kubelet of {0}: registered, starting lease, pods and stats", _node.NodeName);
             Become(() => Running(lease, pods, stats));
             Stash.UnstashAll();

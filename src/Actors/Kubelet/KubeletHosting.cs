@@ -102,5 +102,6 @@ public static class KubeletHostingExtensions
         Memory = settings.CapacityMemory ?? NodeObjects.MachineMemory(),
         Pods = settings.CapacityPods,
         RuntimeName = runtime,
+        VolumesDirectory = VolumeManager.VolumesDirectory(node.DataDirectory, name),
     };
 }

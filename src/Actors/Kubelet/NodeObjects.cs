@@ -22,6 +22,8 @@ public sealed record NodeIdentity
     public required string Memory { get; init; }
     public int Pods { get; init; } = 110;
     public string RuntimeName { get; init; } = "process";
+    /// <summary>Where this kubelet keeps provisioned volumes (published as a Node annotation for the provisioner); null: none.</summary>
+    public string? VolumesDirectory { get; init; }
 }
 
 /// <summary>Builds the Node and Lease objects (pure; the kubelet actor writes them).</summary>
@@ -66,11 +68,16 @@ public static class NodeObjects
         return labels;
     }
 
-    public static JsonObject Annotations(NodeIdentity n) => new()
+    public static JsonObject Annotations(NodeIdentity n)
     {
-        [AkkaAddressAnnotation] = n.AkkaAddress,
-        [KubeletPathAnnotation] = n.KubeletPath,
-    };
+        var annotations = new JsonObject
+        {
+            [AkkaAddressAnnotation] = n.AkkaAddress,
+            [KubeletPathAnnotation] = n.KubeletPath,
+        };
+        if (n.VolumesDirectory is { } dir) annotations[Controllers.Volume.VolumeLogic.VolumesDirAnnotation] = dir;
+        return annotations;
+    }
 
     private static string Arch() => RuntimeInformation.OSArchitecture switch
     {

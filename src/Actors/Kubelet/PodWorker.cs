@@ -180,6 +180,17 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             running.Kill();
         }
         RemoveSandbox();
+        if (_ctx.Runtime is not SimulatedRuntime)
+        {
+            try
+            {
+                VolumeManager.RemovePodVolumes(_ctx.DataDirectory, _uid);
+            }
+            catch (IOException e)
+            {
+                _log.Warning("pod {0}/{1}: removing its emptyDir volumes failed: {2}", _ns, _name, e.Message);
+            }
+        }
     }
 
     /// <summary>
@@ -620,8 +631,8 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         var podIp = _podIp ?? "";
         var limits = spec.Resources?.Limits;
         var requests = spec.Resources?.Requests;
-        EnvResolver.ResolveAsync(_ctx.Api, _pod, spec, podIp, _ctx.HostIp).PipeTo(Self,
-            success: env => new LaunchReady(want.Name, container, new ContainerProtocol.Launch(new ContainerLaunch
+        LaunchEnvironmentAsync(_ctx, _pod, spec, podIp).PipeTo(Self,
+            success: prepared => new LaunchReady(want.Name, container, new ContainerProtocol.Launch(new ContainerLaunch
             {
                 Namespace = _ns,
                 PodName = _name,
@@ -629,10 +640,10 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
                 NodeName = _ctx.NodeName,
                 ContainerName = want.Name,
                 Image = spec.Image ?? "",
-                Command = EnvResolver.ExpandAll(spec.Command, env),
-                Args = EnvResolver.ExpandAll(spec.Args, env),
-                WorkingDir = spec.WorkingDir,
-                Env = env,
+                Command = EnvResolver.ExpandAll(spec.Command, prepared.Env),
+                Args = EnvResolver.ExpandAll(spec.Args, prepared.Env),
+                WorkingDir = prepared.WorkingDir,
+                Env = prepared.Env,
                 PodIp = podIp,
                 Port = spec.Ports?.FirstOrDefault()?.ContainerPort,
                 Attempt = attempt,
@@ -641,7 +652,20 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
                 CpuLimitMillis = Quantity(limits, "cpu", 1000),
                 CpuRequestMillis = Quantity(requests, "cpu", 1000) ?? Quantity(limits, "cpu", 1000),
             }, spec, grace)),
-            failure: e => new LaunchFailed(want.Name, container, e is EnvResolutionException ? e.Message : e.GetBaseException().Message));
+            failure: e => new LaunchFailed(want.Name, container, e.GetBaseException().Message));
+    }
+
+    /// <summary>The pod's volumes set up (<see cref="VolumeManager"/>), then the container's env with one variable per volume mount.</summary>
+    private static async Task<(List<KeyValuePair<string, string>> Env, string? WorkingDir)> LaunchEnvironmentAsync(PodWorkerContext ctx, V1Pod pod, V1Container spec, string podIp)
+    {
+        var dirs = ctx.Runtime is SimulatedRuntime
+            ? new Dictionary<string, string>()
+            : await VolumeManager.SetUpAsync(ctx.Api, pod, ctx.NodeName, ctx.DataDirectory).ConfigureAwait(false);
+        var (volumeEnv, workingDir) = VolumeManager.ForContainer(spec, dirs);
+        var env = await EnvResolver.ResolveAsync(ctx.Api, pod, spec, podIp, ctx.HostIp).ConfigureAwait(false);
+        // declared env wins over the volume variables, as later entries win in the kubelet's env list
+        var declared = env.Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
+        return (volumeEnv.Where(v => !declared.Contains(v.Key)).Concat(env).ToList(), workingDir);
     }
 
     private static long? Quantity(IDictionary<string, ResourceQuantity>? resources, string name, int scale) =>

@@ -58,6 +58,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
     private readonly Func<DateTime> _now;
     private readonly SchedulingQueue _queue;
     private readonly SchedulerCache _cache = new();
+    private readonly Plugins.VolumeBinding.VolumeSnapshot _volumes = new();
     private readonly SchedulingAlgorithm _algorithm;
     /// <summary>Last seen unassigned pods of ours, by key (the queue holds PodInfos; this holds the JSON for status patches).</summary>
     private readonly Dictionary<string, string> _lastCondition = new(StringComparer.Ordinal);
@@ -78,13 +79,14 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
     private sealed record BindFailed(PodInfo Pod, string Node, Exception Error);
     private sealed record StatusPatched(string Key);
 
-    public SchedulerActor(IKubeApi api, SchedulerSettings settings, Func<DateTime>? now)
+    public SchedulerActor(IKubeApi api, SchedulerSettings settings, Func<DateTime>? now, string? leaseNode = null)
     {
         _api = api;
+        _leaseNode = leaseNode;
         _settings = settings;
         _now = now ?? (() => DateTime.UtcNow);
         _queue = new SchedulingQueue(settings, _now);
-        _algorithm = SchedulingAlgorithm.CreateDefault(settings, seed: Environment.TickCount);
+        _algorithm = SchedulingAlgorithm.CreateDefault(settings, seed: Environment.TickCount, volumes: _volumes);
 
         Receive<InformerProtocol.Synced>(OnSynced);
         Receive<InformerProtocol.Added>(e => OnObject(e.Resource, e.Key, null, e.Object));
@@ -118,15 +120,22 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
         while (_decisions.Count > DecisionHistory) _decisions.RemoveLast();
     }
 
-    public static Props Props(IKubeApi api, SchedulerSettings settings, Func<DateTime>? now = null) =>
-        Akka.Actor.Props.Create(() => new SchedulerActor(api, settings, now));
+    /// <summary>The kube-system/kube-scheduler Lease names this node (null: no lease, e.g. tests of the scheduler alone).</summary>
+    private readonly string? _leaseNode;
+
+    public static Props Props(IKubeApi api, SchedulerSettings settings, Func<DateTime>? now = null, string? leaseNode = null) =>
+        Akka.Actor.Props.Create(() => new SchedulerActor(api, settings, now, leaseNode));
 
     protected override void PreStart()
     {
         _recorder = Context.ActorOf(EventRecorder.Props(_api, _settings.SchedulerName), "events");
         SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Nodes), Self);
         SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Pods), Self);
+        if (_settings.EnabledPlugins.Contains(Plugins.VolumeBinding.VolumeBindingPlugin.PluginName))
+            foreach (var r in VolumeResources)
+                SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(r), Self);
         Timers.StartPeriodicTimer(FlushTimer, Flush.Instance, FlushInterval);
+        if (_leaseNode is not null) Context.ActorOf(AkkaKube.Actors.Cluster.LeaderLeaseActor.Props(_api, AkkaKubeNames.Leases.Scheduler, _leaseNode), "leader-lease");
         _log.Info("scheduler {0} started", _settings.SchedulerName);
     }
 
@@ -134,6 +143,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
 
     private void OnSynced(InformerProtocol.Synced synced)
     {
+        VolumeMap(synced.Resource)?.Clear(); // a re-list replaces what was known
         foreach (var (key, obj) in synced.Objects) OnObject(synced.Resource, key, null, obj);
         if (synced.Resource == ApiResource.Pods) _podsSynced = true;
         if (synced.Resource == ApiResource.Nodes) _nodesSynced = true;
@@ -159,14 +169,36 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
         }
     }
 
+    private static readonly ApiResource[] VolumeResources = [ApiResource.PersistentVolumeClaims, ApiResource.PersistentVolumes, ApiResource.StorageClasses];
+
+    private Dictionary<string, JsonObject>? VolumeMap(ApiResource resource) =>
+        resource == ApiResource.PersistentVolumeClaims ? _volumes.Claims
+        : resource == ApiResource.PersistentVolumes ? _volumes.Volumes
+        : resource == ApiResource.StorageClasses ? _volumes.Classes
+        : null;
+
+    /// <summary>A claim, volume or class changed: pods waiting for a volume get another try.</summary>
+    private void OnVolumeObject(Dictionary<string, JsonObject> map, string key, JsonObject? obj)
+    {
+        if (obj is null) map.Remove(key);
+        else map[key] = obj;
+        if (_queue.UnschedulableCount > 0 && _queue.MoveAllToActiveOrBackoff() > 0) KickSoon();
+    }
+
     private void HandleObject(ApiResource resource, string key, JsonObject? old, JsonObject obj)
     {
-        if (resource == ApiResource.Nodes) OnNode(key, obj);
+        if (VolumeMap(resource) is { } map) OnVolumeObject(map, key, obj);
+        else if (resource == ApiResource.Nodes) OnNode(key, obj);
         else if (resource == ApiResource.Pods && !(old is not null && TryConfirmBinding(key, old, obj))) OnPod(key, obj);
     }
 
     private void OnDeleted(ApiResource resource, string key)
     {
+        if (VolumeMap(resource) is { } map)
+        {
+            OnVolumeObject(map, key, null);
+            return;
+        }
         if (resource == ApiResource.Nodes)
         {
             _cache.RemoveNode(key);
@@ -449,6 +481,6 @@ public static class SchedulerHostingExtensions
             AkkaKubeNames.Actors.Scheduler,
             (system, _, _) => SchedulerActor.Props(
                 ApiServer.KubeApi.Get(system).Api,
-                SchedulerSettings.Create(system.Settings.Config)),
+                SchedulerSettings.Create(system.Settings.Config), leaseNode: node.NodeName),
             SingletonProxy.EveryNode);
 }

@@ -33,7 +33,7 @@ public sealed record SchedulerSettings
     /// <summary>Plugins in the order Filter runs them.</summary>
     public IReadOnlyList<string> EnabledPlugins { get; init; } =
     [
-        "NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodeResourcesFit",
+        "NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodeResourcesFit", "VolumeBinding",
         "PodTopologySpread", "InterPodAffinity", "NodeResourcesBalancedAllocation",
     ];
 

@@ -26,10 +26,13 @@ public sealed partial class ApiPipeline
             meta.Remove(key);
         FieldValidation(c, obj);
         c.Strategy.Default(obj);
+        var attributes = new Admission.AdmissionAttributes(c.R, c.Ns ?? Meta.Field(obj, "namespace"), Meta.Field(obj, "name") ?? "", c.Admission);
+        await Admission.MutateAsync(attributes, obj);
         c.Strategy.PrepareForCreate(obj, c.Admission);
         Validate(c, obj, null);
         await CheckNamespaceExists(c);
         obj = await c.Strategy.AdmitAsync(c.Admission, obj, null);
+        await Admission.ValidateAsync(attributes, obj);
         var name = Meta.Field(obj, "name")!;
         return await StoreObject(new StoreProtocol.CreateObject(c.R.Partition, StorageJson(c.R, obj), c.DryRun), c.R, name, c.Ct);
     }

@@ -89,6 +89,8 @@ public static class PluginRegistry
         [Plugins.TaintToleration.TaintTolerationPlugin.PluginName] = _ => new Plugins.TaintToleration.TaintTolerationPlugin(),
         [Plugins.PodTopologySpread.PodTopologySpreadPlugin.PluginName] = _ => new Plugins.PodTopologySpread.PodTopologySpreadPlugin(),
         [Plugins.InterPodAffinity.InterPodAffinityPlugin.PluginName] = _ => new Plugins.InterPodAffinity.InterPodAffinityPlugin(),
+        // reads the scheduler's volume snapshot: SchedulingAlgorithm.CreateDefault hands the scheduler's own one over
+        [Plugins.VolumeBinding.VolumeBindingPlugin.PluginName] = _ => new Plugins.VolumeBinding.VolumeBindingPlugin(new()),
     };
 
     /// <summary>The default profile: every in-tree plugin with kube-scheduler's default score weights.</summary>

@@ -75,10 +75,12 @@ public sealed class SchedulingAlgorithm
     }
 
     /// <summary>The default profile: every in-tree plugin with the weights from settings (falling back to Kubernetes' defaults).</summary>
-    public static SchedulingAlgorithm CreateDefault(SchedulerSettings settings, int seed = 0)
+    /// <remarks><paramref name="volumes"/>: the scheduler's claims and volumes for VolumeBinding (empty when not given).</remarks>
+    public static SchedulingAlgorithm CreateDefault(SchedulerSettings settings, int seed = 0, Plugins.VolumeBinding.VolumeSnapshot? volumes = null)
     {
-        var plugins = settings.EnabledPlugins.Select(name => PluginRegistry.InTree.TryGetValue(name, out var factory)
-            ? factory(Akka.Configuration.Config.Empty)
+        var plugins = settings.EnabledPlugins.Select(name =>
+            name == Plugins.VolumeBinding.VolumeBindingPlugin.PluginName ? new Plugins.VolumeBinding.VolumeBindingPlugin(volumes ?? new())
+            : PluginRegistry.InTree.TryGetValue(name, out var factory) ? factory(Akka.Configuration.Config.Empty)
             : throw new ArgumentException($"akkakube.scheduler.plugins: unknown plugin '{name}'")).ToList();
         return new SchedulingAlgorithm(plugins, settings.Weights, settings, seed);
     }

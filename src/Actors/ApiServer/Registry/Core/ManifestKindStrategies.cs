@@ -30,6 +30,16 @@ public sealed class ResourceQuotaStrategy : ResourceStrategy
 {
     public override Type Model => typeof(V1ResourceQuota);
 
+    /// <summary>`kubectl create quota` sends protobuf (k8s.io/api core/v1 numbering).</summary>
+    public override IReadOnlyDictionary<string, Dictionary<int, Protobuf.F>> ProtobufMessages { get; } = new Dictionary<string, Dictionary<int, Protobuf.F>>
+    {
+        ["ResourceQuota"] = Protobuf.M(new Protobuf.F(1, "metadata", Protobuf.T.Msg, Msg: "ObjectMeta"), new(2, "spec", Protobuf.T.Msg, Msg: "ResourceQuotaSpec")),
+        ["ResourceQuotaSpec"] = Protobuf.M(new Protobuf.F(1, "hard", Protobuf.T.MapMsg, Msg: "Quantity"), new(2, "scopes", Protobuf.T.Str, Repeated: true),
+            new(3, "scopeSelector", Protobuf.T.Msg, Msg: "ScopeSelector")),
+        ["ScopeSelector"] = Protobuf.M(new Protobuf.F(1, "matchExpressions", Protobuf.T.Msg, Repeated: true, Msg: "ScopedResourceSelectorRequirement")),
+        ["ScopedResourceSelectorRequirement"] = Protobuf.M(new Protobuf.F(1, "scopeName", Protobuf.T.Str), new(2, "operator", Protobuf.T.Str), new(3, "values", Protobuf.T.Str, Repeated: true)),
+    };
+
     public override IEnumerable<StatusCause> Validate(JsonObject obj)
     {
         if (obj["spec"]?["hard"] is JsonObject hard)
@@ -62,6 +72,25 @@ public sealed class ResourceQuotaStrategy : ResourceStrategy
 public sealed class LimitRangeStrategy : ResourceStrategy
 {
     public override Type Model => typeof(V1LimitRange);
+
+    /// <summary>
+    /// Kubernetes' SetDefaults_LimitRangeItem for Container items: default (limit) from max, defaultRequest from
+    /// default, then from min, resource by resource.
+    /// </summary>
+    public override void Default(JsonObject obj)
+    {
+        foreach (var item in (obj["spec"]?["limits"] as JsonArray)?.OfType<JsonObject>() ?? [])
+        {
+            if (Meta.Str(item["type"]) != "Container") continue;
+            var defaults = Meta.Obj(item, "default");
+            var requests = Meta.Obj(item, "defaultRequest");
+            foreach (var (k, v) in item["max"] as JsonObject ?? []) if (!defaults.ContainsKey(k)) defaults[k] = v?.DeepClone();
+            foreach (var (k, v) in defaults) if (!requests.ContainsKey(k)) requests[k] = v?.DeepClone();
+            foreach (var (k, v) in item["min"] as JsonObject ?? []) if (!requests.ContainsKey(k)) requests[k] = v?.DeepClone();
+            if (defaults.Count == 0) item.Remove("default");
+            if (requests.Count == 0) item.Remove("defaultRequest");
+        }
+    }
 
     public override IEnumerable<StatusCause> Validate(JsonObject obj)
     {

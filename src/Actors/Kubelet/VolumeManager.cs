@@ -1,0 +1,125 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using AkkaKube.Actors.Client;
+using AkkaKube.Actors.Controllers.Volume;
+using AkkaKube.Actors.Machinery;
+using k8s.Models;
+
+namespace AkkaKube.Actors.Kubelet;
+
+/// <summary>A volume of the pod cannot be set up yet (claim not bound in time, volume on another node): the container waits.</summary>
+public sealed class VolumeNotReadyException(string message) : Exception(message);
+
+/// <summary>
+/// The kubelet's volume manager for runtimes without mounts (process, simulated): every volume of a pod is a
+/// directory on this node, and each volumeMount is exposed to the container as <c>AKKAKUBE_VOLUME_&lt;NAME&gt;</c> (the
+/// volume name upper-cased, other characters than A–Z and 0–9 as '_') holding the directory's path (with the mount's
+/// subPath); a container whose workingDir is a mountPath starts in that directory (docs/storage.md).
+/// <list type="bullet">
+/// <item>persistentVolumeClaim: the claim must be Bound (waited for up to <see cref="ClaimWait"/>, as Kubernetes'
+/// WaitForAttachAndMount) to a volume whose node affinity names this node; its directory (spec.local.path or
+/// spec.hostPath.path) is created on first use and outlives the pod.</item>
+/// <item>emptyDir: DATA/pods/&lt;uid&gt;/volumes/kubernetes.io~empty-dir/&lt;name&gt;, removed with the pod.</item>
+/// <item>hostPath: the path itself (created for type DirectoryOrCreate).</item>
+/// </list>
+/// Other volume kinds (configMap, secret, projected…) are not materialized by these runtimes.
+/// </summary>
+public static class VolumeManager
+{
+    public const string EnvPrefix = "AKKAKUBE_VOLUME_";
+    public static readonly TimeSpan ClaimWait = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan ClaimPoll = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Where the provisioner puts this node's volumes (published on the Node; hollow nodes share a data dir, hence the name).</summary>
+    public static string VolumesDirectory(string dataDir, string nodeName) => Path.Combine(dataDir, "volumes", nodeName);
+
+    public static string PodVolumesDirectory(string dataDir, string podUid) => Path.Combine(dataDir, "pods", podUid, "volumes");
+
+    public static string EmptyDir(string dataDir, string podUid, string volume) =>
+        Path.Combine(PodVolumesDirectory(dataDir, podUid), "kubernetes.io~empty-dir", volume);
+
+    /// <summary>The environment variable naming a volume's directory.</summary>
+    public static string EnvName(string volume)
+    {
+        var sb = new StringBuilder(EnvPrefix);
+        foreach (var ch in volume.ToUpperInvariant()) sb.Append(ch is >= 'A' and <= 'Z' or >= '0' and <= '9' ? ch : '_');
+        return sb.ToString();
+    }
+
+    /// <summary>Sets up every volume of the pod that these runtimes can materialize: volume name → directory on this node.</summary>
+    public static async Task<IReadOnlyDictionary<string, string>> SetUpAsync(IKubeApi api, V1Pod pod, string nodeName, string dataDir, CancellationToken ct = default)
+    {
+        var dirs = new Dictionary<string, string>(StringComparer.Ordinal);
+        var ns = pod.Metadata?.NamespaceProperty ?? "default";
+        foreach (var v in pod.Spec?.Volumes ?? [])
+        {
+            string? dir = null;
+            if (v.EmptyDir is not null) dir = EmptyDir(dataDir, pod.Metadata?.Uid ?? "", v.Name);
+            else if (v.HostPath is { } hp)
+            {
+                if (hp.Type is not ("DirectoryOrCreate" or "" or null) && !Directory.Exists(hp.Path) && !File.Exists(hp.Path))
+                    throw new VolumeNotReadyException($"hostPath type check failed: {hp.Path} does not exist");
+                dir = hp.Path;
+            }
+            else if (v.PersistentVolumeClaim is { } claimSource) dir = await ClaimDirectoryAsync(api, ns, claimSource.ClaimName, nodeName, ct);
+            if (dir is null) continue;
+            Directory.CreateDirectory(dir);
+            dirs[v.Name] = dir;
+        }
+        return dirs;
+    }
+
+    private static async Task<string> ClaimDirectoryAsync(IKubeApi api, string ns, string claimName, string nodeName, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + ClaimWait;
+        while (true)
+        {
+            string why;
+            try
+            {
+                var claim = await api.GetAsync(ApiResource.PersistentVolumeClaims, ns, claimName, ct);
+                if (ControllerBaseStr(claim["spec"]?["volumeName"]) is { Length: > 0 } volumeName && VolumeLogic.Phase(claim) == "Bound")
+                {
+                    var volume = await api.GetAsync(ApiResource.PersistentVolumes, null, volumeName, ct);
+                    if (VolumeLogic.NodeOf(volume) is { } node && node != nodeName)
+                        throw new VolumeNotReadyException($"volume {volumeName} of claim {claimName} lives on node {node}, not on {nodeName} (volume node affinity conflict)");
+                    return VolumeLogic.PathOf(volume) ?? throw new VolumeNotReadyException($"volume {volumeName} of claim {claimName} has no local or hostPath directory");
+                }
+                why = $"persistentvolumeclaim \"{claimName}\" is not bound";
+            }
+            catch (KubeApiException e) when (e.IsNotFound)
+            {
+                why = $"persistentvolumeclaim \"{claimName}\" not found";
+            }
+            if (DateTime.UtcNow >= deadline) throw new VolumeNotReadyException($"unable to attach or mount volumes: {why}");
+            await Task.Delay(ClaimPoll, ct);
+        }
+    }
+
+    private static string? ControllerBaseStr(JsonNode? n) => Controllers.ControllerBase.Str(n);
+
+    /// <summary>The container's view of the volumes: one env variable per mount, and the working directory when it is a mountPath.</summary>
+    public static (List<KeyValuePair<string, string>> Env, string? WorkingDir) ForContainer(V1Container container, IReadOnlyDictionary<string, string> dirs)
+    {
+        var env = new List<KeyValuePair<string, string>>();
+        var workingDir = container.WorkingDir;
+        foreach (var m in container.VolumeMounts ?? [])
+        {
+            if (!dirs.TryGetValue(m.Name, out var dir)) continue;
+            var path = string.IsNullOrEmpty(m.SubPath) ? dir : Path.Combine(dir, m.SubPath);
+            if (path != dir) Directory.CreateDirectory(path);
+            env.Add(new(EnvName(m.Name), path));
+            if (!string.IsNullOrEmpty(container.WorkingDir) && TrimSlash(container.WorkingDir) == TrimSlash(m.MountPath)) workingDir = path;
+        }
+        return (env, workingDir);
+    }
+
+    private static string TrimSlash(string p) => p.Length > 1 ? p.TrimEnd('/') : p;
+
+    /// <summary>Removes the pod's own volumes (emptyDir) when its worker stops for good; claims' directories stay.</summary>
+    public static void RemovePodVolumes(string dataDir, string podUid)
+    {
+        var dir = Path.Combine(dataDir, "pods", podUid);
+        if (podUid.Length > 0 && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+}
