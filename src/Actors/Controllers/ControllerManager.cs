@@ -122,6 +122,8 @@ public sealed class ControllerManager : ReceiveActor
                 ControllerNames.NodeLifecycle => NodeLifecycle.NodeLifecycleController.Props(_api, NodeLifecycle.NodeLifecycleSettings.Create(Context.System.Settings.Config)),
                 ControllerNames.ClusterRoleAggregation => Rbac.ClusterRoleAggregationController.Props(_api, _settings),
                 ControllerNames.ServiceAccount => ServiceAccount.ServiceAccountController.Props(_api, _settings),
+                ControllerNames.StatefulSet => StatefulSet.StatefulSetController.Props(_api, _settings),
+                ControllerNames.DaemonSet => DaemonSet.DaemonSetController.Props(_api, _settings),
                 _ => throw new ArgumentException($"unknown controller {name}"),
             };
             Context.Watch(Context.ActorOf(props, name));

@@ -73,5 +73,7 @@ public static class ControllerNames
     public const string NodeLifecycle = "node-lifecycle";
     public const string ClusterRoleAggregation = "clusterrole-aggregation";
     public const string ServiceAccount = "serviceaccount";
-    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount];
+    public const string StatefulSet = "statefulset";
+    public const string DaemonSet = "daemonset";
+    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, StatefulSet, DaemonSet];
 }
