@@ -180,13 +180,15 @@ public static class DaemonSetLogic
                     continue;
                 }
                 var running = new List<JsonObject>();
+                var finished = false;
                 foreach (var pod in onNode.Where(p => !IsDeleting(p)))
                 {
-                    if (IsFinished(pod)) steps.Add(new SetStep.DeletePod(NameOf(pod), UidOf(pod)));
-                    else running.Add(pod);
+                    if (!IsFinished(pod)) { running.Add(pod); continue; }
+                    steps.Add(new SetStep.DeletePod(NameOf(pod), UidOf(pod)));
+                    finished = true;
                 }
-                // A terminating pod still holds the node: its replacement comes once it is gone.
-                if (running.Count == 0 && shouldRun && onNode.All(p => !IsDeleting(p) || IsFinished(p)))
+                // A failed pod is replaced in the next pass; a terminating one still holds the node until it is gone.
+                if (running.Count == 0 && shouldRun && !finished && onNode.All(p => !IsDeleting(p) || IsFinished(p)))
                     steps.Add(new SetStep.CreatePod(NewPod(ds, hash, name)));
                 if (running.Count > 1)
                 {
