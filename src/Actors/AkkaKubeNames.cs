@@ -70,12 +70,11 @@ public static class AkkaKubeNames
             /// <summary>Registers the Node and reports its status.</summary>
             public const string Node = "node";
             public const string Lease = "lease";
-            /// <summary>The pod manager: informer of the node's pods and one pod worker per pod (pod-&lt;uid&gt;).</summary>
+            /// <summary>The pod manager: subscribed to the shared informer of the node's pods; one pod worker per pod (pod-&lt;uid&gt;).</summary>
             public const string Pods = "pods";
             /// <summary>Resource usage of the node and its containers.</summary>
             public const string Stats = "stats";
             public const string Events = "events";
-            public const string PodsInformer = "pods-informer";
             public const string PodWorkerPrefix = "pod-";
 
             /// <summary>Path of the pod worker of <paramref name="podUid"/> under the kubelet at <paramref name="kubeletPath"/>.</summary>

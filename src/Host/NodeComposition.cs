@@ -2,7 +2,6 @@ using Akka.Hosting;
 using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Kubelet;
 using AkkaKube.Actors.Cloud;
-using AkkaKube.Actors.Controllers.EndpointSlice;
 using AkkaKube.Actors.Proxy;
 using AkkaKube.Actors.Services;
 using AkkaKube.Actors.Cluster;
@@ -38,7 +37,6 @@ internal static class NodeComposition
         builder.AddRbacAuthorizer(node);
         builder.AddServiceAllocator(node);
         builder.AddKubernetesService(node);
-        builder.AddEndpointSliceController(node); // until the controller-manager hosts EndpointSliceController.Props
         builder.AddCloudControllerManager(node);
         builder.AddProxy(node);
         builder.AddScheduler(node);

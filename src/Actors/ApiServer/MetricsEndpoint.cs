@@ -22,9 +22,6 @@ public static class MetricsEndpoint
     public const string Version = "v1beta1";
     public const string GroupVersion = Group + "/" + Version;
 
-    /// <summary>How long one kubelet may take to answer; a kubelet that does not answer leaves its node out.</summary>
-    public static readonly TimeSpan KubeletTimeout = TimeSpan.FromSeconds(5);
-
     private sealed record Resource(string Name, string Singular, string Kind, bool Namespaced);
 
     private static readonly Resource NodesResource = new("nodes", "", "NodeMetrics", false);
@@ -117,7 +114,7 @@ public static class MetricsEndpoint
             catch (KubeApiException e) when (e.IsNotFound) { throw MetricsNotFound("nodemetrics", name); }
         }
         else nodes = [.. (await List(api, ApiResource.Nodes, null, labelSelector, fieldSelector, ct)).Items];
-        var metrics = await AskKubelets(system, nodes, ct);
+        var metrics = await KubeletUsage.AskAsync(system, nodes, ct);
         var items = new JsonArray();
         foreach (var node in nodes.OrderBy(n => Str(n, "metadata", "name"), StringComparer.Ordinal))
         {
@@ -156,7 +153,7 @@ public static class MetricsEndpoint
             try { nodes.Add(await api.GetAsync(ApiResource.Nodes, null, n, ct)); }
             catch (KubeApiException e) when (e.IsNotFound) { }
         }
-        var metrics = await AskKubelets(system, nodes, ct);
+        var metrics = await KubeletUsage.AskAsync(system, nodes, ct);
         var byUid = metrics.Values.SelectMany(m => m.Pods).GroupBy(p => p.Uid).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var items = new JsonArray();
         foreach (var pod in pods.OrderBy(p => Str(p, "metadata", "namespace"), StringComparer.Ordinal).ThenBy(p => Str(p, "metadata", "name"), StringComparer.Ordinal))
@@ -192,28 +189,6 @@ public static class MetricsEndpoint
         {
             throw new ApiException(e.Code, e.Reason, e.Message);
         }
-    }
-
-    /// <summary>Asks the kubelet of each node (in parallel) for its latest sample; nodes whose kubelet is unknown or silent are absent.</summary>
-    private static async Task<Dictionary<string, KubeletProtocol.NodeMetrics>> AskKubelets(ActorSystem system, IReadOnlyList<JsonObject> nodes, CancellationToken ct)
-    {
-        var asks = nodes.Select(async node =>
-        {
-            var address = Str(node, "metadata", "annotations", NodeObjects.AkkaAddressAnnotation);
-            if (address.Length == 0) return null;
-            var path = Str(node, "metadata", "annotations", NodeObjects.KubeletPathAnnotation) is { Length: > 0 } p ? p : "/user/" + AkkaKubeNames.Actors.Kubelet;
-            try
-            {
-                var m = await system.ActorSelection(address + path).Ask<KubeletProtocol.NodeMetrics>(new KubeletProtocol.GetMetrics(), KubeletTimeout, ct);
-                return m.NodeName == Str(node, "metadata", "name") ? m : null;
-            }
-            catch (AskTimeoutException)
-            {
-                return null;
-            }
-        });
-        var results = await Task.WhenAll(asks);
-        return results.OfType<KubeletProtocol.NodeMetrics>().GroupBy(m => m.NodeName).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
     }
 
     // ---------------- shapes ----------------

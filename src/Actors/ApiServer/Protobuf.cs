@@ -72,6 +72,9 @@ public static class Protobuf
         return all;
     }
 
+    /// <summary>The root message name of a kind whose protobuf shape differs between its versions.</summary>
+    public static string VersionedName(string apiVersion, string kind) => $"{apiVersion}/{kind}";
+
     public static bool IsProtobuf(string? contentType) =>
         contentType is not null && contentType.Split(';')[0].Trim().Equals(MediaType, StringComparison.OrdinalIgnoreCase);
 
@@ -107,10 +110,13 @@ public static class Protobuf
             }
             if (contentEncoding.Length > 0) throw ApiException.BadRequest($"protobuf contentEncoding \"{contentEncoding}\" is not supported");
             if (kind.Length == 0) throw ApiException.BadRequest("protobuf envelope has no kind");
-            if (!messages.ContainsKey(kind) || Common.ContainsKey(kind) || kind is "ObjectMeta" or "Empty" || char.IsLower(kind[0]))
+            // A kind served in two versions with different fields (autoscaling/v1 and v2) names its root message
+            // "<apiVersion>/<kind>"; every other kind has one shape across its versions.
+            var root = messages.ContainsKey(VersionedName(apiVersion, kind)) ? VersionedName(apiVersion, kind) : kind;
+            if (!messages.ContainsKey(root) || Common.ContainsKey(kind) || kind is "ObjectMeta" or "Empty" || char.IsLower(kind[0]))
                 throw new ApiException(415, "UnsupportedMediaType", $"protobuf bodies of kind {kind} are not supported; send JSON");
             var obj = new JsonObject { ["apiVersion"] = apiVersion, ["kind"] = kind };
-            foreach (var (k, v) in DecodeMessage(raw ?? [], kind, kind, warnings, 0, messages)) obj[k] = v?.DeepClone();
+            foreach (var (k, v) in DecodeMessage(raw ?? [], root, kind, warnings, 0, messages)) obj[k] = v?.DeepClone();
             return obj;
         }
         catch (ProtoException e)
@@ -180,6 +186,7 @@ public static class Protobuf
             case T.Int64: Expect(0); return JsonValue.Create((long)r.Varint());
             case T.Bool: Expect(0); return JsonValue.Create(r.Varint() != 0);
             case T.Msg: Expect(2); return DecodeMessage(r.Bytes(), f.Msg!, path, warnings, depth + 1, messages);
+            case T.Quantity: Expect(2); return QuantityString(r.Bytes());
             case T.Time:
             {
                 Expect(2);

@@ -6,18 +6,25 @@ using AkkaKube.Actors.Machinery;
 namespace AkkaKube.Actors.Client;
 
 /// <summary>
-/// Messages an <see cref="Informer"/> sends to its owner (local only, never serialized).
+/// Messages an <see cref="Informer"/> sends to its subscribers (local only, never serialized).
 /// </summary>
 public static class InformerProtocol
 {
-    /// <summary>The cache after a (re)list; owners reconcile everything in it.</summary>
-    public sealed record Synced(ApiResource Resource, IReadOnlyDictionary<string, JsonObject> Objects, string ResourceVersion);
+    /// <summary>
+    /// The cache after a (re)list, or on subscription to an informer that has listed; subscribers reconcile everything
+    /// in it. <paramref name="Store"/> is the same cache with its indexes.
+    /// </summary>
+    public sealed record Synced(ApiResource Resource, IReadOnlyDictionary<string, JsonObject> Objects, string ResourceVersion, InformerStore Store);
 
-    public sealed record Added(ApiResource Resource, string Key, JsonObject Object);
+    /// <summary>Each event carries the store as it is after the event.</summary>
+    public sealed record Added(ApiResource Resource, string Key, JsonObject Object, InformerStore Store);
 
-    public sealed record Updated(ApiResource Resource, string Key, JsonObject Old, JsonObject New);
+    public sealed record Updated(ApiResource Resource, string Key, JsonObject Old, JsonObject New, InformerStore Store);
 
-    public sealed record Deleted(ApiResource Resource, string Key, JsonObject LastKnown);
+    public sealed record Deleted(ApiResource Resource, string Key, JsonObject LastKnown, InformerStore Store);
+
+    /// <summary>Adds a subscriber (death-watched); one already subscribed (a restarted actor) gets <see cref="Synced"/> again.</summary>
+    public sealed record Subscribe(IActorRef Subscriber);
 }
 
 public sealed record InformerOptions(
@@ -38,7 +45,8 @@ public sealed record InformerOptions(
 /// List, then watch from the list's resourceVersion, keeping a cache keyed "namespace/name" (or "name"),
 /// exactly as client-go's reflector does: a watch that ends (410 Expired, a moved store partition, an
 /// apiserver lost) leads to a re-list, whose differences to the cache are delivered as Added/Updated/Deleted
-/// before <see cref="InformerProtocol.Synced"/>. The owner (parent by default) receives all events.
+/// before <see cref="InformerProtocol.Synced"/>. Every subscriber receives every event; a process shares one
+/// informer per resource between its controllers through <see cref="SharedInformers"/>.
 /// A partition that dies with its node (kill -9) cannot end its watches: the informer death-watches the
 /// partition that confirmed its watch (the sender of WatchStarted) and re-lists when it terminates, and it
 /// re-lists when no partition confirms a watch in time (the StartWatch was lost on the way).
@@ -50,8 +58,8 @@ public sealed class Informer : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IKubeApi _api;
     private readonly InformerOptions _options;
-    private readonly IActorRef _owner;
-    private Dictionary<string, JsonObject> _cache = new(StringComparer.Ordinal);
+    private readonly HashSet<IActorRef> _subscribers = [];
+    private InformerStore _store = InformerStore.Empty;
     private string _watchId = "";
     private string _resourceVersion = "";
     private TimeSpan _retry;
@@ -63,17 +71,32 @@ public sealed class Informer : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public Informer(IKubeApi api, InformerOptions options, IActorRef? owner)
+    /// <param name="subscribers">Who receives the events from the start (a shared informer's factory adds more with
+    /// <see cref="InformerProtocol.Subscribe"/>).</param>
+    public Informer(IKubeApi api, InformerOptions options, IEnumerable<IActorRef> subscribers)
     {
         _api = api;
         _options = options;
-        _owner = owner ?? Context.Parent;
+        foreach (var subscriber in subscribers) Add(subscriber);
         _retry = options.MinRetry;
         Listing();
     }
 
-    public static Props Props(IKubeApi api, InformerOptions options, IActorRef? owner = null) =>
-        Akka.Actor.Props.Create(() => new Informer(api, options, owner));
+    /// <summary>An informer delivering to <paramref name="owner"/> only; processes share informers through <see cref="SharedInformers"/>.</summary>
+    public static Props Props(IKubeApi api, InformerOptions options, IActorRef owner) => Props(api, options, [owner]);
+
+    public static Props Props(IKubeApi api, InformerOptions options, IReadOnlyCollection<IActorRef> subscribers) =>
+        Akka.Actor.Props.Create(() => new Informer(api, options, subscribers));
+
+    private void Add(IActorRef subscriber)
+    {
+        if (_subscribers.Add(subscriber)) Context.Watch(subscriber);
+    }
+
+    private void Publish(object message)
+    {
+        foreach (var subscriber in _subscribers) subscriber.Tell(message);
+    }
 
     public static string KeyOf(JsonObject obj)
     {
@@ -126,24 +149,38 @@ public sealed class Informer : ReceiveActor, IWithTimers
             var fresh = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
             foreach (var item in done.List.Items)
                 fresh[KeyOf(item)] = item;
-            // Deliver what changed while we were not watching, then the whole cache.
-            foreach (var (key, old) in _cache)
-                if (!fresh.ContainsKey(key))
-                    _owner.Tell(new InformerProtocol.Deleted(_options.Resource, key, old));
-            foreach (var (key, obj) in fresh)
+            if (!_synced)
+                _store = InformerStore.Of(fresh.Select(kv => { InformerStore.Materialize(kv.Value); return kv; }));
+            else
             {
-                if (!_cache.TryGetValue(key, out var old))
+                // Deliver what changed while we were not watching (each event with the store after it), then the
+                // whole cache; unchanged objects keep the tree subscribers already hold.
+                foreach (var (key, old) in _store.Objects)
+                    if (!fresh.ContainsKey(key))
+                    {
+                        _store = _store.Remove(key);
+                        Publish(new InformerProtocol.Deleted(_options.Resource, key, old, _store));
+                    }
+                foreach (var (key, obj) in fresh)
                 {
-                    if (_synced) _owner.Tell(new InformerProtocol.Added(_options.Resource, key, obj));
+                    if (!_store.TryGet(key, out var old))
+                    {
+                        InformerStore.Materialize(obj);
+                        _store = _store.Set(key, obj);
+                        Publish(new InformerProtocol.Added(_options.Resource, key, obj, _store));
+                    }
+                    else if (ResourceVersionOf(old) != ResourceVersionOf(obj))
+                    {
+                        InformerStore.Materialize(obj);
+                        _store = _store.Set(key, obj);
+                        Publish(new InformerProtocol.Updated(_options.Resource, key, old, obj, _store));
+                    }
                 }
-                else if (ResourceVersionOf(old) != ResourceVersionOf(obj))
-                    _owner.Tell(new InformerProtocol.Updated(_options.Resource, key, old, obj));
             }
-            _cache = fresh;
             _resourceVersion = done.List.ResourceVersion;
             _synced = true;
             InformerHealth.Synced(Self);
-            _owner.Tell(new InformerProtocol.Synced(_options.Resource, new Dictionary<string, JsonObject>(_cache), _resourceVersion));
+            Publish(new InformerProtocol.Synced(_options.Resource, _store.Objects, _resourceVersion, _store));
             var options = new ListOptions(_options.LabelSelector, _options.FieldSelector);
             _watchId = "";
             _watchConfirmed = false;
@@ -151,6 +188,12 @@ public sealed class Informer : ReceiveActor, IWithTimers
             Timers.StartSingleTimer(WatchStartTimer, new WatchStartOverdue(_watchGeneration), _options.WatchStartTimeout);
             _api.WatchAsync(_options.Resource, _options.Namespace, Self, _resourceVersion, options)
                 .PipeTo(Self, success: id => new WatchOpened(id), failure: e => new Failed(e));
+        });
+        Receive<InformerProtocol.Subscribe>(subscribe =>
+        {
+            Add(subscribe.Subscriber);
+            if (_synced)
+                subscribe.Subscriber.Tell(new InformerProtocol.Synced(_options.Resource, _store.Objects, _resourceVersion, _store));
         });
         Receive<WatchOpened>(opened =>
         {
@@ -177,6 +220,7 @@ public sealed class Informer : ReceiveActor, IWithTimers
         });
         Receive<Terminated>(t =>
         {
+            if (_subscribers.Remove(t.ActorRef)) return;
             if (!t.ActorRef.Equals(_partition)) return;
             _partition = null;
             _log.Info("store partition of {0} terminated (its node left or died); re-listing", _options.Resource.Partition);
@@ -221,25 +265,21 @@ public sealed class Informer : ReceiveActor, IWithTimers
         if (e.WatchId != _watchId && _watchId.Length > 0) return;
         if (e.Type == "BOOKMARK") return;
         if (JsonNode.Parse(e.ObjectJson) is not JsonObject obj) return;
+        InformerStore.Materialize(obj);
         var key = KeyOf(obj);
         _resourceVersion = e.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
         switch (e.Type)
         {
             case "ADDED" or "MODIFIED":
-                if (_cache.TryGetValue(key, out var old))
-                {
-                    _cache[key] = obj;
-                    _owner.Tell(new InformerProtocol.Updated(_options.Resource, key, old, obj));
-                }
-                else
-                {
-                    _cache[key] = obj;
-                    _owner.Tell(new InformerProtocol.Added(_options.Resource, key, obj));
-                }
+                var existed = _store.TryGet(key, out var old);
+                _store = _store.Set(key, obj);
+                Publish(existed
+                    ? new InformerProtocol.Updated(_options.Resource, key, old, obj, _store)
+                    : new InformerProtocol.Added(_options.Resource, key, obj, _store));
                 break;
             case "DELETED":
-                _cache.Remove(key);
-                _owner.Tell(new InformerProtocol.Deleted(_options.Resource, key, obj));
+                _store = _store.Remove(key);
+                Publish(new InformerProtocol.Deleted(_options.Resource, key, obj, _store));
                 break;
         }
     }

@@ -74,7 +74,7 @@ public sealed class CloudControllerManager : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Services)), "services");
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Services), Self);
         if (_cloud.Instances is { } instances) Context.ActorOf(CloudNodeController.Props(_api, instances, _settings), "nodes");
     }
 

@@ -135,7 +135,7 @@ public sealed class CloudNodeController : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Nodes)), "nodes");
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Nodes), Self);
         Timers.StartPeriodicTimer(MonitorTimer, Monitor.Instance, _settings.NodeMonitorPeriod);
     }
 

@@ -36,14 +36,15 @@ public delegate Task<TimeSpan?> ReconcileAction(IKubeApi api);
 /// The shape of every controller, as Kubernetes' workqueue-based controllers: informers keep caches; event
 /// handlers only turn events into keys; a de-duplicated key set feeds reconciles (at most one per key at a
 /// time, up to <see cref="ControllerSettings.Workers"/> in parallel); failures requeue the key with
-/// exponential back-off on a timer. On (re)start everything is re-listed, so a crash loses nothing.
+/// exponential back-off on a timer. Informers are the process's shared ones (<see cref="SharedInformers"/>); on (re)start
+/// the controller is handed their whole caches again and reconciles every key, so a crash loses nothing.
 /// </summary>
 public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjectedCrashes
 {
     protected readonly ILoggingAdapter Log = Context.GetLogger();
     protected readonly IKubeApi Api;
     protected readonly ControllerSettings Settings;
-    private readonly Dictionary<ApiResource, Dictionary<string, JsonObject>> _caches = new();
+    private readonly Dictionary<ApiResource, InformerStore> _stores = new();
     private readonly HashSet<ApiResource> _synced = [];
     private readonly HashSet<string> _queued = new(StringComparer.Ordinal);
     private readonly Queue<string> _queue = new();
@@ -67,9 +68,7 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
         _metrics = new WorkqueueMetrics(() => Name);
         Receive<InformerProtocol.Synced>(s =>
         {
-            var cache = CacheOf(s.Resource);
-            cache.Clear();
-            foreach (var (k, v) in s.Objects) cache[k] = v;
+            _stores[s.Resource] = s.Store;
             var first = _synced.Add(s.Resource);
             Guarded(s.Resource, "", null, () => OnSynced(s.Resource, first));
             if (AllSynced)
@@ -80,19 +79,19 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
         });
         Receive<InformerProtocol.Added>(e =>
         {
-            CacheOf(e.Resource)[e.Key] = e.Object;
+            _stores[e.Resource] = e.Store;
             Guarded(e.Resource, e.Key, e.Object, () => OnAdded(e.Resource, e.Key, e.Object));
             Pump();
         });
         Receive<InformerProtocol.Updated>(e =>
         {
-            CacheOf(e.Resource)[e.Key] = e.New;
+            _stores[e.Resource] = e.Store;
             Guarded(e.Resource, e.Key, e.New, () => OnUpdated(e.Resource, e.Key, e.Old, e.New));
             Pump();
         });
         Receive<InformerProtocol.Deleted>(e =>
         {
-            CacheOf(e.Resource).Remove(e.Key);
+            _stores[e.Resource] = e.Store;
             Guarded(e.Resource, e.Key, e.LastKnown, () => OnDeleted(e.Resource, e.Key, e.LastKnown));
             Pump();
         });
@@ -142,6 +141,9 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
     /// <summary>The resources this controller watches (one informer each).</summary>
     protected abstract IEnumerable<ApiResource> Watched { get; }
 
+    /// <summary>The informer a watched resource comes from (all objects by default; a controller may narrow it with a selector).</summary>
+    protected virtual InformerOptions InformerFor(ApiResource resource) => new(resource);
+
     /// <summary>Plans the reconcile of one key from the caches (actor thread); null = nothing to do.</summary>
     protected abstract ReconcileAction? Plan(string key);
 
@@ -152,11 +154,11 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
 
     protected bool AllSynced => Watched.All(_synced.Contains);
 
-    protected Dictionary<string, JsonObject> CacheOf(ApiResource resource)
-    {
-        if (!_caches.TryGetValue(resource, out var c)) _caches[resource] = c = new(StringComparer.Ordinal);
-        return c;
-    }
+    /// <summary>The shared informer's cache of a watched resource, as of the last event this controller handled. Read only.</summary>
+    protected IReadOnlyDictionary<string, JsonObject> CacheOf(ApiResource resource) => StoreOf(resource).Objects;
+
+    /// <summary>The same cache with its indexes (<see cref="InformerIndex"/>: by namespace, owner uid, node).</summary>
+    protected InformerStore StoreOf(ApiResource resource) => _stores.GetValueOrDefault(resource, InformerStore.Empty);
 
     protected TimeSpan Backoff(int failures)
     {
@@ -226,8 +228,8 @@ public abstract class ControllerBase : ReceiveActor, IWithTimers, ITakesInjected
     protected override void PreStart()
     {
         Recorder = Context.ActorOf(EventRecorder.Props(Api, Component), "events");
-        foreach (var r in Watched)
-            Context.ActorOf(Informer.Props(Api, new InformerOptions(r)), "informer-" + r.Partition.Replace('.', '-'));
+        var informers = SharedInformers.Get(Context.System);
+        foreach (var r in Watched) informers.Subscribe(Api, InformerFor(r), Self);
         Context.Parent.Tell(new ControllerProtocol.Started(Name));
     }
 

@@ -124,6 +124,8 @@ public sealed class ControllerManager : ReceiveActor
                 ControllerNames.ServiceAccount => ServiceAccount.ServiceAccountController.Props(_api, _settings),
                 ControllerNames.StatefulSet => StatefulSet.StatefulSetController.Props(_api, _settings),
                 ControllerNames.DaemonSet => DaemonSet.DaemonSetController.Props(_api, _settings),
+                ControllerNames.EndpointSlice => EndpointSlice.EndpointSliceController.Props(_api, _settings),
+                ControllerNames.HorizontalPodAutoscaler => HorizontalPodAutoscaler.HorizontalPodAutoscalerController.Props(_api, _settings),
                 _ => throw new ArgumentException($"unknown controller {name}"),
             };
             Context.Watch(Context.ActorOf(props, name));

@@ -27,6 +27,9 @@ public sealed record ControllerSettings
     /// <summary>How often the namespace controller re-checks a terminating namespace that is not empty yet.</summary>
     public TimeSpan NamespaceRecheck { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How often every HorizontalPodAutoscaler is synced (Kubernetes' --horizontal-pod-autoscaler-sync-period).</summary>
+    public TimeSpan HpaSyncPeriod { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Controllers to run (child actor names).</summary>
     public IReadOnlyList<string> Enabled { get; init; } = ControllerNames.All;
 
@@ -45,6 +48,7 @@ public sealed record ControllerSettings
             ExpectationsTimeout = c.GetTimeSpan("expectations-timeout", d.ExpectationsTimeout),
             MaxBurst = c.GetInt("max-burst", d.MaxBurst),
             NamespaceRecheck = c.GetTimeSpan("namespace-recheck", d.NamespaceRecheck),
+            HpaSyncPeriod = c.GetTimeSpan("hpa-sync-period", d.HpaSyncPeriod),
             Enabled = enabled.ToList(),
         };
         s.Validate();
@@ -58,6 +62,7 @@ public sealed record ControllerSettings
         if (MaxRetry < MinRetry) throw new ArgumentException("akkakube.controllers.max-retry must be at least min-retry");
         if (MaxRestarts < 0) throw new ArgumentException("akkakube.controllers.max-restarts must not be negative");
         if (RestartWindow <= TimeSpan.Zero) throw new ArgumentException("akkakube.controllers.restart-window must be positive");
+        if (HpaSyncPeriod <= TimeSpan.Zero) throw new ArgumentException("akkakube.controllers.hpa-sync-period must be positive");
         if (MaxBurst < 1) throw new ArgumentException("akkakube.controllers.max-burst must be at least 1");
         foreach (var e in Enabled)
             if (!ControllerNames.All.Contains(e)) throw new ArgumentException($"akkakube.controllers.enabled: unknown controller '{e}' (known: {string.Join(", ", ControllerNames.All)})");
@@ -73,7 +78,9 @@ public static class ControllerNames
     public const string NodeLifecycle = "node-lifecycle";
     public const string ClusterRoleAggregation = "clusterrole-aggregation";
     public const string ServiceAccount = "serviceaccount";
+    public const string EndpointSlice = "endpointslice";
+    public const string HorizontalPodAutoscaler = "horizontalpodautoscaling";
     public const string StatefulSet = "statefulset";
     public const string DaemonSet = "daemonset";
-    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, StatefulSet, DaemonSet];
+    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, EndpointSlice, HorizontalPodAutoscaler, StatefulSet, DaemonSet];
 }

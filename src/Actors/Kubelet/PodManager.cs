@@ -104,8 +104,7 @@ public sealed class PodManager : ReceiveActor, IWithTimers
     public static Props Props(NodeIdentity node, PodWorkerContext ctx) => Akka.Actor.Props.Create(() => new PodManager(node, ctx));
 
     protected override void PreStart() =>
-        Context.ActorOf(Informer.Props(_ctx.Api, new InformerOptions(ApiResource.Pods, FieldSelector: $"spec.nodeName={_node.NodeName}")),
-            AkkaKubeNames.Actors.KubeletChildren.PodsInformer);
+        SharedInformers.Get(Context.System).Subscribe(_ctx.Api, new InformerOptions(ApiResource.Pods, FieldSelector: $"spec.nodeName={_node.NodeName}"), Self);
 
     private static string? UidOf(JsonObject pod) => pod["metadata"]?["uid"]?.GetValue<string>();
 

@@ -81,8 +81,8 @@ public sealed class ProxyActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Services)), "services");
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.EndpointSlices)), "endpointslices");
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Services), Self);
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.EndpointSlices), Self);
     }
 
     protected override void PostStop() => _connections.CloseAll();

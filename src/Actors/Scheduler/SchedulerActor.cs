@@ -124,8 +124,8 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
     protected override void PreStart()
     {
         _recorder = Context.ActorOf(EventRecorder.Props(_api, _settings.SchedulerName), "events");
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Nodes)), "nodes-informer");
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Pods)), "pods-informer");
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Nodes), Self);
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Pods), Self);
         Timers.StartPeriodicTimer(FlushTimer, Flush.Instance, FlushInterval);
         _log.Info("scheduler {0} started", _settings.SchedulerName);
     }

@@ -60,7 +60,7 @@ public sealed class CustomResourceRegistrar : ReceiveActor, IWithTimers
     public static Props Props(IKubeApi api, ApiRegistry registry) => Akka.Actor.Props.Create(() => new CustomResourceRegistrar(api, registry));
 
     protected override void PreStart() =>
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(CustomResourceDefinitionSpec.Resource)), "informer-customresourcedefinitions");
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(CustomResourceDefinitionSpec.Resource), Self);
 
     private void Seen(JsonObject crd)
     {

@@ -60,7 +60,7 @@ public sealed class DaemonSetController(IKubeApi api, ControllerSettings setting
     {
         if (!CacheOf(ApiResource.DaemonSets).TryGetValue(key, out var ds)) return null;
         if (!Trusted(key)) return null;
-        var plan = DaemonSetLogic.Plan(ds, CacheOf(ApiResource.Nodes).Values.ToList(), Pods.Of(ds), Revisions.Of(ds), Now());
+        var plan = DaemonSetLogic.Plan(ds, CacheOf(ApiResource.Nodes).Values.ToList(), OwnedBy(ApiResource.Pods, ds), OwnedBy(ApiResource.ControllerRevisions, ds), Now());
         return Execute(key, ds, plan);
     }
 }

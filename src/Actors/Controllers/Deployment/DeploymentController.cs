@@ -57,7 +57,7 @@ public sealed class DeploymentController : ControllerBase
     {
         if (!CacheOf(ApiResource.Deployments).TryGetValue(key, out var d)) return null;
         var uid = UidOf(d);
-        var owned = CacheOf(ApiResource.ReplicaSets).Values
+        var owned = StoreOf(ApiResource.ReplicaSets).By(InformerIndex.OwnerUid, uid)
             .Where(rs => NamespaceOf(rs) == NamespaceOf(d) && Str(ControllerRef(rs)?["uid"]) == uid).ToList();
         var plan = DeploymentLogic.Plan(d, owned, _now());
         if (plan.Steps.Count == 0) return plan.RequeueAfter is null ? null : _ => Task.FromResult(plan.RequeueAfter);

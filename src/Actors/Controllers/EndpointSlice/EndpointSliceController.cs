@@ -1,10 +1,7 @@
 using System.Text.Json.Nodes;
 using Akka.Actor;
-using Akka.Cluster.Hosting;
 using Akka.Event;
-using Akka.Hosting;
 using AkkaKube.Actors.Client;
-using AkkaKube.Actors.Cluster;
 using k8s.Models;
 using AkkaKube.Actors.Machinery;
 
@@ -12,99 +9,65 @@ namespace AkkaKube.Actors.Controllers.EndpointSlice;
 
 /// <summary>
 /// The EndpointSlice and Endpoints controllers (discovery.k8s.io/v1 and core/v1), level-triggered like
-/// kube-controller-manager's: informers on services, pods, nodes, managed slices and endpoints turn events
-/// into service keys; each dirty key is reconciled from the caches by <see cref="EndpointSliceReconciler"/>
-/// (idempotent: deterministic slice names, resourceVersion preconditions) and retried with back-off when a
-/// write fails (a 409 from a stale cache heals once the informer catches up).
+/// kube-controller-manager's, on <see cref="ControllerBase"/>: the shared informers of services, pods, nodes, managed
+/// slices and endpoints turn events into service keys; each key is reconciled from the caches by
+/// <see cref="EndpointSliceReconciler"/> (idempotent: deterministic slice names, resourceVersion preconditions) and
+/// requeued with back-off when a write fails (a 409 from a stale cache heals once the informer catches up).
+/// Services and pods are also kept as typed models (the reconciler's input), parsed once per event.
 /// </summary>
-public sealed class EndpointSliceController : ReceiveActor, IWithTimers
+public sealed class EndpointSliceController : ControllerBase
 {
-    private const string FlushTimer = "flush";
-    private static readonly TimeSpan Batch = TimeSpan.FromMilliseconds(20);
-    private static readonly TimeSpan MinRetry = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(10);
-
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly IKubeApi _api;
     private readonly Dictionary<string, V1Service> _services = new(StringComparer.Ordinal);
     private readonly Dictionary<string, V1Pod> _pods = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _zones = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, JsonObject> _slices = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, JsonObject> _endpoints = new(StringComparer.Ordinal);
-    private readonly HashSet<ApiResource> _synced = [];
-    private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _inFlight = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, TimeSpan> _retries = new(StringComparer.Ordinal);
 
-    public ITimerScheduler Timers { get; set; } = null!;
+    public EndpointSliceController(IKubeApi api, ControllerSettings settings) : base(api, settings) { }
 
-    public EndpointSliceController(IKubeApi api)
+    public static Props Props(IKubeApi api, ControllerSettings settings) =>
+        Akka.Actor.Props.Create(() => new EndpointSliceController(api, settings));
+
+    protected override string Name => ControllerNames.EndpointSlice;
+    protected override string Component => "endpointslice-controller";
+
+    protected override IEnumerable<ApiResource> Watched =>
+        [ApiResource.Services, ApiResource.Pods, ApiResource.Nodes, ApiResource.EndpointSlices, ApiResource.Endpoints];
+
+    /// <summary>Only the slices this controller manages (as Kubernetes' controller filters its informer).</summary>
+    protected override InformerOptions InformerFor(ApiResource resource) => resource == ApiResource.EndpointSlices
+        ? new InformerOptions(resource, LabelSelector: $"{EndpointSliceReconciler.ManagedByLabel}={EndpointSliceReconciler.ManagedBy}")
+        : new InformerOptions(resource);
+
+    protected override void OnSynced(ApiResource resource, bool first)
     {
-        _api = api;
-        Receive<InformerProtocol.Synced>(OnSynced);
-        Receive<InformerProtocol.Added>(e => OnChange(e.Resource, e.Key, null, e.Object));
-        Receive<InformerProtocol.Updated>(e => OnChange(e.Resource, e.Key, e.Old, e.New));
-        Receive<InformerProtocol.Deleted>(e => OnDelete(e.Resource, e.Key, e.LastKnown));
-        Receive<Flush>(_ => FlushDirty());
-        Receive<Retry>(r => MarkDirty(r.Key));
-        Receive<Done>(OnDone);
+        if (resource == ApiResource.Services) _services.Clear();
+        else if (resource == ApiResource.Pods) _pods.Clear();
+        else if (resource == ApiResource.Nodes) _zones.Clear();
+        foreach (var (key, obj) in CacheOf(resource)) Put(resource, key, obj);
+        foreach (var key in _services.Keys) Enqueue(key);
     }
 
-    /// <summary>Props for a host (the controller-manager, or <see cref="EndpointSliceHostingExtensions.AddEndpointSliceController"/>).</summary>
-    public static Props Props(IKubeApi api) => Akka.Actor.Props.Create(() => new EndpointSliceController(api));
-
-    private sealed class Flush
+    protected override void OnAdded(ApiResource resource, string key, JsonObject obj)
     {
-        public static readonly Flush Instance = new();
-    }
-
-    private sealed record Retry(string Key);
-
-    private sealed record Done(string Key, Exception? Error);
-
-    private static readonly ApiResource[] Watched =
-    [
-        ApiResource.Services, ApiResource.Pods, ApiResource.Nodes, ApiResource.EndpointSlices, ApiResource.Endpoints,
-    ];
-
-    protected override void PreStart()
-    {
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Services)), "services");
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Pods)), "pods");
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Nodes)), "nodes");
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.EndpointSlices,
-            LabelSelector: $"{EndpointSliceReconciler.ManagedByLabel}={EndpointSliceReconciler.ManagedBy}")), "endpointslices");
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Endpoints)), "endpoints");
-    }
-
-    private void OnSynced(InformerProtocol.Synced synced)
-    {
-        if (synced.Resource == ApiResource.Services) _services.Clear();
-        else if (synced.Resource == ApiResource.Pods) _pods.Clear();
-        else if (synced.Resource == ApiResource.Nodes) _zones.Clear();
-        else if (synced.Resource == ApiResource.EndpointSlices) _slices.Clear();
-        else if (synced.Resource == ApiResource.Endpoints) _endpoints.Clear();
-        foreach (var (key, obj) in synced.Objects) Put(synced.Resource, key, obj);
-        _synced.Add(synced.Resource);
-        foreach (var key in _services.Keys) MarkDirty(key);
-    }
-
-    private void OnChange(ApiResource resource, string key, JsonObject? old, JsonObject obj)
-    {
-        if (resource == ApiResource.Pods && old is not null && _pods.TryGetValue(key, out var oldPod))
-            foreach (var svc in ServicesSelecting(oldPod)) MarkDirty(svc);
         Put(resource, key, obj);
         Touch(resource, key, obj);
     }
 
-    private void OnDelete(ApiResource resource, string key, JsonObject last)
+    protected override void OnUpdated(ApiResource resource, string key, JsonObject old, JsonObject obj)
     {
+        if (resource == ApiResource.Pods && _pods.TryGetValue(key, out var oldPod))
+            foreach (var svc in ServicesSelecting(oldPod)) Enqueue(svc);
+        Put(resource, key, obj);
+        Touch(resource, key, obj);
+    }
+
+    protected override void OnDeleted(ApiResource resource, string key, JsonObject lastKnown)
+    {
+        var pod = resource == ApiResource.Pods ? _pods.GetValueOrDefault(key) : null;
         if (resource == ApiResource.Services) _services.Remove(key);
         else if (resource == ApiResource.Pods) _pods.Remove(key);
         else if (resource == ApiResource.Nodes) _zones.Remove(key);
-        else if (resource == ApiResource.EndpointSlices) _slices.Remove(key);
-        else if (resource == ApiResource.Endpoints) _endpoints.Remove(key);
-        Touch(resource, key, last);
+        if (pod is not null) foreach (var svc in ServicesSelecting(pod)) Enqueue(svc);
+        else Touch(resource, key, lastKnown);
     }
 
     private void Put(ApiResource resource, string key, JsonObject obj)
@@ -118,62 +81,52 @@ public sealed class EndpointSliceController : ReceiveActor, IWithTimers
                 if (obj["metadata"]?["labels"]?[AkkaKubeNames.Labels.Zone] is JsonValue z && z.TryGetValue<string>(out var zone)) _zones[key] = zone;
                 else _zones.Remove(key);
             }
-            else if (resource == ApiResource.EndpointSlices) _slices[key] = obj;
-            else if (resource == ApiResource.Endpoints) _endpoints[key] = obj;
         }
         catch (System.Text.Json.JsonException e)
         {
-            _log.Warning("ignoring unreadable {0} {1}: {2}", resource.Resource, key, e.Message);
+            Log.Warning("ignoring unreadable {0} {1}: {2}", resource.Resource, key, e.Message);
         }
     }
 
     /// <summary>Event → the service keys it concerns.</summary>
     private void Touch(ApiResource resource, string key, JsonObject obj)
     {
-        if (resource == ApiResource.Services) MarkDirty(key);
+        if (resource == ApiResource.Services) Enqueue(key);
         else if (resource == ApiResource.Pods)
         {
-            if (_pods.TryGetValue(key, out var pod)) foreach (var svc in ServicesSelecting(pod)) MarkDirty(svc);
-            else if (TryPod(obj) is { } gone) foreach (var svc in ServicesSelecting(gone)) MarkDirty(svc);
+            if (_pods.TryGetValue(key, out var pod)) foreach (var svc in ServicesSelecting(pod)) Enqueue(svc);
+            else if (TryPod(obj) is { } gone) foreach (var svc in ServicesSelecting(gone)) Enqueue(svc);
         }
-        else if (resource == ApiResource.Nodes) foreach (var svc in _services.Keys) MarkDirty(svc);
+        else if (resource == ApiResource.Nodes) foreach (var svc in _services.Keys) Enqueue(svc);
         else if (resource == ApiResource.EndpointSlices)
         {
             var ns = obj["metadata"]?["namespace"]?.GetValue<string>();
             if (obj["metadata"]?["labels"]?[EndpointSliceReconciler.ServiceNameLabel] is JsonValue s && s.TryGetValue<string>(out var svcName))
-                MarkDirty($"{ns}/{svcName}");
+                Enqueue($"{ns}/{svcName}");
         }
-        else if (resource == ApiResource.Endpoints) MarkDirty(key);
+        else if (resource == ApiResource.Endpoints) Enqueue(key);
     }
 
-    private V1Pod? TryPod(JsonObject obj)
+    private static V1Pod? TryPod(JsonObject obj)
     {
         try { return EndpointSliceReconciler.ToPod(obj); }
         catch (System.Text.Json.JsonException) { return null; }
     }
 
-    private IEnumerable<string> ServicesSelecting(V1Pod pod) =>
+    private List<string> ServicesSelecting(V1Pod pod) =>
         _services.Where(s => s.Value.Metadata.NamespaceProperty == pod.Metadata?.NamespaceProperty
                              && EndpointSliceReconciler.Matches(s.Value.Spec?.Selector, pod.Metadata?.Labels))
             .Select(s => s.Key).ToList();
 
-    private void MarkDirty(string key)
+    protected override ReconcileAction? Plan(string key)
     {
-        _dirty.Add(key);
-        if (!Timers.IsTimerActive(FlushTimer)) Timers.StartSingleTimer(FlushTimer, Flush.Instance, Batch);
-    }
-
-    private void FlushDirty()
-    {
-        if (_synced.Count < Watched.Length) return; // all caches first, as a real controller waits for HasSynced
-        foreach (var key in _dirty.Where(k => !_inFlight.Contains(k)).ToList())
+        var work = PlanFor(key);
+        if (work.Plan.IsEmpty && work.DeleteEndpoints is null) return null;
+        return async api =>
         {
-            _dirty.Remove(key);
-            var work = PlanFor(key);
-            if (work.Plan.IsEmpty && work.DeleteEndpoints is null) continue;
-            _inFlight.Add(key);
-            Execute(_api, work).PipeTo(Self, success: () => new Done(key, null), failure: e => new Done(key, e));
-        }
+            await Execute(api, work).ConfigureAwait(false);
+            return null;
+        };
     }
 
     private sealed record Work(string Namespace, EndpointSlicePlan Plan, string? DeleteEndpoints);
@@ -183,7 +136,8 @@ public sealed class EndpointSliceController : ReceiveActor, IWithTimers
         var slash = key.IndexOf('/');
         var ns = slash > 0 ? key[..slash] : "";
         var name = key[(slash + 1)..];
-        var mine = _slices.Values.Where(s =>
+        var endpoints = CacheOf(ApiResource.Endpoints);
+        var mine = StoreOf(ApiResource.EndpointSlices).By(InformerIndex.Namespace, ns).Where(s =>
             s["metadata"]?["namespace"]?.GetValue<string>() == ns
             && s["metadata"]?["labels"]?[EndpointSliceReconciler.ServiceNameLabel]?.GetValue<string>() == name
             && s["metadata"]?["labels"]?[EndpointSliceReconciler.ManagedByLabel]?.GetValue<string>() == EndpointSliceReconciler.ManagedBy).ToList();
@@ -191,10 +145,10 @@ public sealed class EndpointSliceController : ReceiveActor, IWithTimers
         {
             // service gone or without selector: remove the slices this controller made; the Endpoints of a
             // deleted service go too (those of a selector-less service belong to the user and stay)
-            var deleteEndpoints = !_services.ContainsKey(key) && _endpoints.ContainsKey(key) ? name : null;
+            var deleteEndpoints = !_services.ContainsKey(key) && endpoints.ContainsKey(key) ? name : null;
             return new Work(ns, new EndpointSlicePlan([], [], mine.Select(EndpointSliceReconciler.Name).ToList(), null, null), deleteEndpoints);
         }
-        return new Work(ns, EndpointSliceReconciler.Plan(svc, _pods.Values, _zones, mine, _endpoints.GetValueOrDefault(key)), null);
+        return new Work(ns, EndpointSliceReconciler.Plan(svc, _pods.Values, _zones, mine, endpoints.GetValueOrDefault(key)), null);
     }
 
     private static async Task Execute(IKubeApi api, Work work)
@@ -202,8 +156,7 @@ public sealed class EndpointSliceController : ReceiveActor, IWithTimers
         var (ns, plan, deleteEndpoints) = work;
         foreach (var slice in plan.Create)
         {
-            try { await api.CreateAsync(ApiResource.EndpointSlices, ns, slice); }
-            catch (KubeApiException e) when (e.IsAlreadyExists) { throw new InvalidOperationException("slice exists; cache behind", e); }
+            await api.CreateAsync(ApiResource.EndpointSlices, ns, slice); // AlreadyExists: the cache is behind, requeued
         }
         foreach (var slice in plan.Update)
             await api.UpdateAsync(ApiResource.EndpointSlices, ns, slice);
@@ -214,8 +167,7 @@ public sealed class EndpointSliceController : ReceiveActor, IWithTimers
         }
         if (plan.EndpointsCreate is not null)
         {
-            try { await api.CreateAsync(ApiResource.Endpoints, ns, plan.EndpointsCreate); }
-            catch (KubeApiException e) when (e.IsAlreadyExists) { throw new InvalidOperationException("endpoints exist; cache behind", e); }
+            await api.CreateAsync(ApiResource.Endpoints, ns, plan.EndpointsCreate); // AlreadyExists: as above
         }
         if (plan.EndpointsUpdate is not null)
             await api.UpdateAsync(ApiResource.Endpoints, ns, plan.EndpointsUpdate);
@@ -224,40 +176,5 @@ public sealed class EndpointSliceController : ReceiveActor, IWithTimers
             try { await api.DeleteAsync(ApiResource.Endpoints, ns, deleteEndpoints); }
             catch (KubeApiException e) when (e.IsNotFound) { }
         }
-    }
-
-    private void OnDone(Done done)
-    {
-        _inFlight.Remove(done.Key);
-        if (done.Error is null)
-        {
-            _retries.Remove(done.Key);
-            if (_dirty.Contains(done.Key)) MarkDirty(done.Key);
-            return;
-        }
-        var delay = _retries.TryGetValue(done.Key, out var previous) ? TimeSpan.FromTicks(Math.Min(previous.Ticks * 2, MaxRetry.Ticks)) : MinRetry;
-        _retries[done.Key] = delay;
-        _log.Info("syncing endpoints of {0} failed ({1}); retrying in {2}", done.Key, done.Error.GetBaseException().Message, delay);
-        Timers.StartSingleTimer("retry-" + done.Key, new Retry(done.Key), delay);
-    }
-}
-
-/// <summary>Registry key of the endpointslice-controller singleton proxy (until the controller-manager hosts it).</summary>
-public sealed class EndpointSliceControllerKey;
-
-public static class EndpointSliceHostingExtensions
-{
-    public const string SingletonName = "endpointslice-controller";
-
-    /// <summary>
-    /// Runs the EndpointSlice/Endpoints controller as a cluster singleton on control-plane nodes. When the
-    /// controller-manager hosts <see cref="EndpointSliceController.Props"/> itself, drop this line.
-    /// </summary>
-    public static AkkaConfigurationBuilder AddEndpointSliceController(this AkkaConfigurationBuilder builder, NodeOptions node,
-        Func<ActorSystem, IActorRegistry, IKubeApi>? api = null)
-    {
-        return builder.WithControlPlaneSingleton<EndpointSliceControllerKey>(node, SingletonName,
-            (system, registry, resolver) => EndpointSliceController.Props(api?.Invoke(system, registry) ?? AkkaKube.Actors.ApiServer.KubeApi.Get(system).Api),
-            SingletonProxy.None);
     }
 }

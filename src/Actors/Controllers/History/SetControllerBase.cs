@@ -6,7 +6,8 @@ using AkkaKube.Actors.Machinery;
 namespace AkkaKube.Actors.Controllers.History;
 
 /// <summary>
-/// What the StatefulSet and DaemonSet controllers share: their pods and ControllerRevisions indexed by owner, and the
+/// What the StatefulSet and DaemonSet controllers share: their pods and ControllerRevisions found through the shared
+/// informers' owner-uid index, and the
 /// execution of a <see cref="SetPlan"/> under <see cref="Expectations"/> — a plan's pod creates and deletes must be seen
 /// by the pod watch before the next decision is made, so a lagging cache never creates a pod twice nor deletes one
 /// twice. A controller restart or singleton hand-over re-lists first, so it starts from the store's truth.
@@ -14,16 +15,14 @@ namespace AkkaKube.Actors.Controllers.History;
 public abstract class SetControllerBase : ControllerBase
 {
     private readonly Expectations _expectations;
+    private readonly string _kind;
     protected readonly Func<DateTime> Now;
-    protected readonly OwnerIndex Pods;
-    protected readonly OwnerIndex Revisions;
 
     protected SetControllerBase(IKubeApi api, ControllerSettings settings, Func<DateTime>? now, string kind) : base(api, settings)
     {
         Now = now ?? (() => DateTime.UtcNow);
         _expectations = new Expectations(settings.ExpectationsTimeout, Now);
-        Pods = new OwnerIndex(kind);
-        Revisions = new OwnerIndex(kind);
+        _kind = kind;
     }
 
     /// <summary>The set resource (StatefulSets or DaemonSets).</summary>
@@ -32,8 +31,23 @@ public abstract class SetControllerBase : ControllerBase
     protected abstract string CreatedMessage(JsonObject set, string pod);
     protected abstract string DeletedMessage(JsonObject set, string pod);
 
-    private OwnerIndex? IndexOf(ApiResource resource) =>
-        resource == ApiResource.Pods ? Pods : resource == ApiResource.ControllerRevisions ? Revisions : null;
+    private static bool Owned(ApiResource resource) => resource == ApiResource.Pods || resource == ApiResource.ControllerRevisions;
+
+    /// <summary>"namespace/name" of the set of this kind controlling the object, or null.</summary>
+    private string? OwnerKey(JsonObject obj)
+    {
+        var r = ControllerRef(obj);
+        return r is not null && Str(r["kind"]) == _kind ? $"{NamespaceOf(obj)}/{Str(r["name"])}" : null;
+    }
+
+    /// <summary>The pods or revisions the set controls (through the informer's owner-uid index).</summary>
+    protected List<JsonObject> OwnedBy(ApiResource resource, JsonObject set)
+    {
+        var uid = UidOf(set);
+        return StoreOf(resource).By(InformerIndex.OwnerUid, uid)
+            .Where(o => NamespaceOf(o) == NamespaceOf(set) && ControllerRef(o) is { } r && Str(r["uid"]) == uid && Str(r["kind"]) == _kind)
+            .ToList();
+    }
 
     protected void EnqueueAll()
     {
@@ -42,16 +56,13 @@ public abstract class SetControllerBase : ControllerBase
 
     protected override void OnSynced(ApiResource resource, bool first)
     {
-        if (IndexOf(resource) is { } index) index.Reset(CacheOf(resource));
         if (resource == Owners) EnqueueAll();
     }
 
     protected override void OnAdded(ApiResource resource, string key, JsonObject obj)
     {
         if (resource == Owners) { Enqueue(key); return; }
-        if (IndexOf(resource) is not { } index) return;
-        index.Add(key, obj);
-        if (index.OwnerKey(obj) is not { } set) return;
+        if (!Owned(resource) || OwnerKey(obj) is not { } set) return;
         if (resource == ApiResource.Pods) _expectations.CreationObserved(set);
         Enqueue(set);
     }
@@ -59,11 +70,9 @@ public abstract class SetControllerBase : ControllerBase
     protected override void OnUpdated(ApiResource resource, string key, JsonObject old, JsonObject obj)
     {
         if (resource == Owners) { Enqueue(key); return; }
-        if (IndexOf(resource) is not { } index) return;
-        index.Remove(key, old);
-        index.Add(key, obj);
-        if (index.OwnerKey(old) is { } before) Enqueue(before);
-        if (index.OwnerKey(obj) is not { } set) return;
+        if (!Owned(resource)) return;
+        if (OwnerKey(old) is { } before) Enqueue(before);
+        if (OwnerKey(obj) is not { } set) return;
         // A pod that starts terminating counts as deleted for expectations (as Kubernetes does).
         if (resource == ApiResource.Pods && IsDeleting(obj) && !IsDeleting(old)) _expectations.DeletionObserved(set);
         Enqueue(set);
@@ -72,9 +81,7 @@ public abstract class SetControllerBase : ControllerBase
     protected override void OnDeleted(ApiResource resource, string key, JsonObject lastKnown)
     {
         if (resource == Owners) { _expectations.Delete(key); return; }
-        if (IndexOf(resource) is not { } index) return;
-        index.Remove(key, lastKnown);
-        if (index.OwnerKey(lastKnown) is not { } set) return;
+        if (!Owned(resource) || OwnerKey(lastKnown) is not { } set) return;
         if (resource == ApiResource.Pods && !IsDeleting(lastKnown)) _expectations.DeletionObserved(set);
         Enqueue(set);
     }

@@ -110,9 +110,9 @@ public sealed class NodeLifecycleController : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         Context.Parent.Tell(new ControllerProtocol.Started(ControllerNames.NodeLifecycle));
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Nodes)), "nodes");
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Leases, "kube-node-lease")), "leases");
-        Context.ActorOf(Informer.Props(_api, new InformerOptions(ApiResource.Pods)), "pods");
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Nodes), Self);
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Leases, "kube-node-lease"), Self);
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Pods), Self);
         Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
             typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
         Timers.StartPeriodicTimer(TickTimer, Tick.Instance, _settings.MonitorPeriod);

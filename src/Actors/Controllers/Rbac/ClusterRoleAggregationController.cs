@@ -22,7 +22,7 @@ public sealed class ClusterRoleAggregationController : ControllerBase
     protected override string Component => "clusterrole-aggregation-controller";
     protected override IEnumerable<ApiResource> Watched => [ApiResource.ClusterRoles];
 
-    private Dictionary<string, JsonObject> Roles => CacheOf(ApiResource.ClusterRoles);
+    private IReadOnlyDictionary<string, JsonObject> Roles => CacheOf(ApiResource.ClusterRoles);
 
     /// <summary>Any change may feed any aggregated role (labels, rules): re-check every aggregated one.</summary>
     private void EnqueueAggregated()

@@ -14,8 +14,6 @@ public sealed class ReplicaSetController : ControllerBase
 {
     private readonly Expectations _expectations;
     private readonly Func<DateTime> _now;
-    /// <summary>Pods by the uid of their controller ownerReference, so a reconcile reads its own pods, not the whole cache.</summary>
-    private readonly Dictionary<string, Dictionary<string, JsonObject>> _podsByOwner = new(StringComparer.Ordinal);
 
     public ReplicaSetController(IKubeApi api, ControllerSettings settings, Func<DateTime>? now) : base(api, settings)
     {
@@ -36,29 +34,8 @@ public sealed class ReplicaSetController : ControllerBase
         return r is not null && Str(r["kind"]) == "ReplicaSet" ? $"{NamespaceOf(pod)}/{Str(r["name"])}" : null;
     }
 
-    private static string? OwnerUid(JsonObject pod) => Str(ControllerRef(pod)?["uid"]);
-
-    private void Index(string key, JsonObject pod)
-    {
-        if (OwnerUid(pod) is not { Length: > 0 } uid) return;
-        if (!_podsByOwner.TryGetValue(uid, out var pods)) _podsByOwner[uid] = pods = new(StringComparer.Ordinal);
-        pods[key] = pod;
-    }
-
-    private void Unindex(string key, JsonObject pod)
-    {
-        if (OwnerUid(pod) is not { Length: > 0 } uid || !_podsByOwner.TryGetValue(uid, out var pods)) return;
-        pods.Remove(key);
-        if (pods.Count == 0) _podsByOwner.Remove(uid);
-    }
-
     protected override void OnSynced(ApiResource resource, bool first)
     {
-        if (resource == ApiResource.Pods)
-        {
-            _podsByOwner.Clear();
-            foreach (var (key, pod) in CacheOf(ApiResource.Pods)) Index(key, pod);
-        }
         if (resource == ApiResource.ReplicaSets)
             foreach (var key in CacheOf(ApiResource.ReplicaSets).Keys) Enqueue(key);
     }
@@ -66,7 +43,6 @@ public sealed class ReplicaSetController : ControllerBase
     protected override void OnAdded(ApiResource resource, string key, JsonObject obj)
     {
         if (resource == ApiResource.ReplicaSets) { Enqueue(key); return; }
-        Index(key, obj);
         if (OwnerKey(obj) is { } rs)
         {
             _expectations.CreationObserved(rs);
@@ -77,8 +53,6 @@ public sealed class ReplicaSetController : ControllerBase
     protected override void OnUpdated(ApiResource resource, string key, JsonObject old, JsonObject obj)
     {
         if (resource == ApiResource.ReplicaSets) { Enqueue(key); return; }
-        Unindex(key, old);
-        Index(key, obj);
         if (OwnerKey(old) is { } before) Enqueue(before);
         if (OwnerKey(obj) is { } after)
         {
@@ -91,7 +65,6 @@ public sealed class ReplicaSetController : ControllerBase
     protected override void OnDeleted(ApiResource resource, string key, JsonObject lastKnown)
     {
         if (resource == ApiResource.ReplicaSets) { _expectations.Delete(key); return; }
-        Unindex(key, lastKnown);
         if (OwnerKey(lastKnown) is { } rs)
         {
             if (!IsDeleting(lastKnown)) _expectations.DeletionObserved(rs);
@@ -103,9 +76,10 @@ public sealed class ReplicaSetController : ControllerBase
     {
         if (!CacheOf(ApiResource.ReplicaSets).TryGetValue(key, out var rs)) return null;
         var uid = UidOf(rs);
-        var pods = _podsByOwner.TryGetValue(uid, out var owned)
-            ? owned.Values.Where(p => NamespaceOf(p) == NamespaceOf(rs)).ToList()
-            : [];
+        // The shared pod informer's owner index holds every owner; the ReplicaSet's pods are those it controls.
+        var pods = StoreOf(ApiResource.Pods).By(InformerIndex.OwnerUid, uid)
+            .Where(p => Str(ControllerRef(p)?["uid"]) == uid && NamespaceOf(p) == NamespaceOf(rs))
+            .ToList();
         var active = pods.Where(ReplicaSetLogic.IsActive).ToList();
         var desired = (int)Long(rs["spec"]?["replicas"], 1);
         var diff = IsDeleting(rs) ? 0 : desired - active.Count;

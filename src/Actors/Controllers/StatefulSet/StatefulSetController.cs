@@ -55,7 +55,7 @@ public sealed class StatefulSetController(IKubeApi api, ControllerSettings setti
         // Until the watch has shown the last pass's creates and deletes, the cache may still hold a pod already
         // deleted (or lack one just made): deciding now could delete it twice.
         if (!Trusted(key)) return null;
-        var pods = Pods.Of(set);
+        var pods = OwnedBy(ApiResource.Pods, set);
         var ns = NamespaceOf(set);
         var ordinals = Math.Max(StatefulSetLogic.Replicas(set), pods.Select(p => StatefulSetLogic.Ordinal(set, NameOf(p)) + 1).DefaultIfEmpty(0).Max());
         var claimCache = CacheOf(ApiResource.PersistentVolumeClaims);
@@ -66,7 +66,7 @@ public sealed class StatefulSetController(IKubeApi api, ControllerSettings setti
                 var name = StatefulSetLogic.ClaimName(template, set, i);
                 if (claimCache.TryGetValue($"{ns}/{name}", out var claim)) claims[name] = claim;
             }
-        return Execute(key, set, StatefulSetLogic.Plan(set, pods, claims, Revisions.Of(set), Now()));
+        return Execute(key, set, StatefulSetLogic.Plan(set, pods, claims, OwnedBy(ApiResource.ControllerRevisions, set), Now()));
     }
 
     protected override async Task ExecuteOther(IKubeApi api, JsonObject set, SetStep step)

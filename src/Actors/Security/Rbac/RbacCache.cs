@@ -44,7 +44,7 @@ public sealed class RbacCache : ReceiveActor
     protected override void PreStart()
     {
         foreach (var r in Resources)
-            Context.ActorOf(Informer.Props(_api, new InformerOptions(r)), r.Resource);
+            SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(r), Self);
     }
 
     private void Publish()

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Machinery;
 using k8s.Models;
+using static AkkaKube.Actors.ApiServer.Protobuf;
 using static AkkaKube.Actors.ApiServer.Registry.Validation;
 
 namespace AkkaKube.Actors.ApiServer.Registry.Autoscaling;
@@ -49,6 +50,30 @@ public sealed class HorizontalPodAutoscalerStrategy : ResourceStrategy
         }).ToList() ?? [];
         return parts.Count == 0 ? "<none>" : string.Join(", ", parts);
     }
+
+    /// <summary>What `kubectl autoscale` sends (k8s.io/api autoscaling/v2 numbering); the status is the client's empty one.</summary>
+    public override IReadOnlyDictionary<string, Dictionary<int, F>> ProtobufMessages { get; } = new Dictionary<string, Dictionary<int, F>>
+    {
+        ["HorizontalPodAutoscaler"] = M(new F(1, "metadata", T.Msg, Msg: "ObjectMeta"), new F(2, "spec", T.Msg, Msg: "HorizontalPodAutoscalerSpec"), new F(3, "status", T.Msg, Msg: "Empty")),
+        ["HorizontalPodAutoscalerSpec"] = M(
+            new F(1, "scaleTargetRef", T.Msg, Msg: "CrossVersionObjectReference"), new F(2, "minReplicas", T.Int32, KeepZero: true),
+            new F(3, "maxReplicas", T.Int32), new F(4, "metrics", T.Msg, true, "MetricSpec"), new F(5, "behavior", T.Msg, Msg: "HorizontalPodAutoscalerBehavior")),
+        ["CrossVersionObjectReference"] = M(new F(1, "kind", T.Str), new F(2, "name", T.Str), new F(3, "apiVersion", T.Str)),
+        ["MetricSpec"] = M(
+            new F(1, "type", T.Str), new F(2, "object", T.Msg, Msg: "ObjectMetricSource"), new F(3, "pods", T.Msg, Msg: "PodsMetricSource"),
+            new F(4, "resource", T.Msg, Msg: "ResourceMetricSource"), new F(5, "external", T.Msg, Msg: "ExternalMetricSource"),
+            new F(7, "containerResource", T.Msg, Msg: "ContainerResourceMetricSource")),
+        ["ResourceMetricSource"] = M(new F(1, "name", T.Str), new F(2, "target", T.Msg, Msg: "MetricTarget")),
+        ["ContainerResourceMetricSource"] = M(new F(1, "name", T.Str), new F(2, "target", T.Msg, Msg: "MetricTarget"), new F(3, "container", T.Str)),
+        ["PodsMetricSource"] = M(new F(1, "metric", T.Msg, Msg: "MetricIdentifier"), new F(2, "target", T.Msg, Msg: "MetricTarget")),
+        ["ExternalMetricSource"] = M(new F(1, "metric", T.Msg, Msg: "MetricIdentifier"), new F(2, "target", T.Msg, Msg: "MetricTarget")),
+        ["ObjectMetricSource"] = M(new F(1, "describedObject", T.Msg, Msg: "CrossVersionObjectReference"), new F(2, "target", T.Msg, Msg: "MetricTarget"), new F(3, "metric", T.Msg, Msg: "MetricIdentifier")),
+        ["MetricIdentifier"] = M(new F(1, "name", T.Str), new F(2, "selector", T.Msg, Msg: "LabelSelector")),
+        ["MetricTarget"] = M(new F(1, "type", T.Str), new F(2, "value", T.Quantity), new F(3, "averageValue", T.Quantity), new F(4, "averageUtilization", T.Int32, KeepZero: true)),
+        ["HorizontalPodAutoscalerBehavior"] = M(new F(1, "scaleUp", T.Msg, Msg: "HPAScalingRules"), new F(2, "scaleDown", T.Msg, Msg: "HPAScalingRules")),
+        ["HPAScalingRules"] = M(new F(3, "stabilizationWindowSeconds", T.Int32, KeepZero: true), new F(1, "selectPolicy", T.Str), new F(2, "policies", T.Msg, true, "HPAScalingPolicy")),
+        ["HPAScalingPolicy"] = M(new F(1, "type", T.Str), new F(2, "value", T.Int32), new F(3, "periodSeconds", T.Int32)),
+    };
 
     public override IReadOnlyList<TableColumn> Columns { get; } =
     [

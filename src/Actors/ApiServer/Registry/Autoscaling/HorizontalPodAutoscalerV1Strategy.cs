@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Machinery;
 using k8s.Models;
+using static AkkaKube.Actors.ApiServer.Protobuf;
 using static AkkaKube.Actors.ApiServer.Registry.Validation;
 
 namespace AkkaKube.Actors.ApiServer.Registry.Autoscaling;
@@ -39,6 +40,16 @@ public sealed class HorizontalPodAutoscalerV1Strategy : ResourceStrategy
 
     public HorizontalPodAutoscalerV1Strategy() =>
         Columns = _v2.Columns.Select(c => c with { Cell = (o, now) => c.Cell(ToV2(o), now) }).ToList();
+
+    /// <summary>What `kubectl autoscale` sends: an autoscaling/v1 object (k8s.io/api autoscaling/v1 numbering).</summary>
+    public override IReadOnlyDictionary<string, Dictionary<int, F>> ProtobufMessages { get; } = new Dictionary<string, Dictionary<int, F>>
+    {
+        [VersionedName("autoscaling/v1", "HorizontalPodAutoscaler")] = M(
+            new F(1, "metadata", T.Msg, Msg: "ObjectMeta"), new F(2, "spec", T.Msg, Msg: "HorizontalPodAutoscalerSpecV1"), new F(3, "status", T.Msg, Msg: "Empty")),
+        ["HorizontalPodAutoscalerSpecV1"] = M(
+            new F(1, "scaleTargetRef", T.Msg, Msg: "CrossVersionObjectReference"), new F(2, "minReplicas", T.Int32, KeepZero: true),
+            new F(3, "maxReplicas", T.Int32), new F(4, "targetCPUUtilizationPercentage", T.Int32, KeepZero: true)),
+    };
 
     /// <summary>The v2 columns over the converted object (kubectl prints both versions alike).</summary>
     public override IReadOnlyList<TableColumn> Columns { get; }

@@ -1,0 +1,140 @@
+using System.Text.Json.Nodes;
+using AkkaKube.Tests.Infrastructure;
+using AkkaKube.Tests.Kubectl;
+
+namespace AkkaKube.Tests.Controllers.HorizontalPodAutoscaler;
+
+/// <summary>An all-in-one node whose kubelet samples usage every 500 ms and whose HPAs sync every second.</summary>
+public sealed class HpaNode : IAsyncLifetime
+{
+    private readonly TempDir _dir = new();
+    public InProcessNode Node { get; private set; } = null!;
+    public KubectlRunner Kubectl { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var file = Path.Combine(_dir.Path, "hpa-test.conf");
+        await File.WriteAllTextAsync(file, "akkakube.kubelet { metrics-interval = 500ms }\nakkakube.controllers.hpa-sync-period = 1s\n");
+        Node = new InProcessNode { Configure = o => o with { ConfigFiles = [file] } };
+        await Node.InitializeAsync();
+        Kubectl = new KubectlRunner(_dir.Path);
+        Kubectl.UseKubeconfig(Node.KubeconfigPath);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Node.DisposeAsync();
+        _dir.Dispose();
+    }
+}
+
+/// <summary>
+/// The horizontal pod autoscaler through the real kubectl against real pods: a pod that burns CPU against a
+/// 10m request is far above a 50 % target (scale up to max), idle pods are far below it (scale down to min).
+/// </summary>
+public sealed class HorizontalPodAutoscalerTests(HpaNode fixture) : IClassFixture<HpaNode>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(120);
+
+    private static string Deployment(string name, int replicas, string cpuRequest, string[] command) => new JsonObject
+    {
+        ["apiVersion"] = "apps/v1", ["kind"] = "Deployment",
+        ["metadata"] = new JsonObject { ["name"] = name },
+        ["spec"] = new JsonObject
+        {
+            ["replicas"] = replicas,
+            ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = name } },
+            ["template"] = new JsonObject
+            {
+                ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = name } },
+                ["spec"] = new JsonObject
+                {
+                    ["terminationGracePeriodSeconds"] = 1,
+                    ["containers"] = new JsonArray(new JsonObject
+                    {
+                        ["name"] = "main", ["image"] = "busybox",
+                        ["command"] = new JsonArray([.. command.Select(c => (JsonNode)c)]),
+                        ["resources"] = new JsonObject { ["requests"] = new JsonObject { ["cpu"] = cpuRequest, ["memory"] = "16Mi" } },
+                    }),
+                },
+            },
+        },
+    }.ToJsonString();
+
+    private async Task<string> Ok(string args, string? stdin = null)
+    {
+        var r = await fixture.Kubectl.Run(args, stdin);
+        Assert.True(r.Exit == 0, $"kubectl {args}: {r.Err}{r.Out}");
+        return r.Out;
+    }
+
+    private async Task<JsonObject> Get(string what) => (JsonObject)JsonNode.Parse(await Ok($"get {what} -o json"))!;
+
+    private async Task Until(Func<Task<bool>> condition, Func<Task<string>> explain)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail(await explain());
+            await Task.Delay(500);
+        }
+    }
+
+    [SkippableFact]
+    public async Task Kubectl_autoscale_scales_a_deployment_whose_pods_burn_cpu_up_to_max()
+    {
+        Skip.If(KubectlRunner.KubectlPath is null, "kubectl is not on PATH");
+        await Ok("apply -f -", Deployment("burn", 1, "10m", ["sh", "-c", "while :; do :; done"]));
+        try
+        {
+            await Ok("autoscale deployment burn --cpu-percent=50 --min=1 --max=2");
+            await Until(async () => (int)(await Get("deployment burn"))["spec"]!["replicas"]! == 2,
+                async () => "the HPA did not scale burn to 2:\n" + await Ok("get hpa burn -o yaml") + await Ok("get events --field-selector involvedObject.name=burn"));
+
+            var hpa = await Get("hpa burn");
+            var metric = hpa["status"]!["currentMetrics"]![0]!["resource"]!;
+            Assert.Equal("cpu", (string)metric["name"]!);
+            Assert.True((int)metric["current"]!["averageUtilization"]! > 50, hpa.ToJsonString());
+            Assert.Contains(hpa["status"]!["conditions"]!.AsArray(), c => (string)c!["type"]! == "ScalingActive" && (string)c["status"]! == "True");
+            // kubectl's own columns: TARGETS shows current/target, REPLICAS the current count.
+            var table = await Ok("get hpa burn");
+            Assert.Matches(@"burn\s+Deployment/burn\s+cpu: \d+%/50%\s+1\s+2\s+\d", table);
+            Assert.Contains("SuccessfulRescale", await Ok("get events --field-selector involvedObject.kind=HorizontalPodAutoscaler,involvedObject.name=burn"));
+        }
+        finally
+        {
+            await fixture.Kubectl.Run("delete deployment burn --wait=false");
+            await fixture.Kubectl.Run("delete hpa burn --wait=false");
+        }
+    }
+
+    [SkippableFact]
+    public async Task Idle_pods_are_scaled_down_to_min_once_the_stabilization_window_allows()
+    {
+        Skip.If(KubectlRunner.KubectlPath is null, "kubectl is not on PATH");
+        await Ok("apply -f -", Deployment("idle", 3, "200m", ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]));
+        try
+        {
+            await Until(async () => (int?)(await Get("deployment idle"))["status"]?["readyReplicas"] == 3,
+                async () => "idle did not become ready:\n" + await Ok("get pods -o wide"));
+            await Ok("apply -f -", """
+                {"apiVersion":"autoscaling/v2","kind":"HorizontalPodAutoscaler","metadata":{"name":"idle"},
+                 "spec":{"scaleTargetRef":{"apiVersion":"apps/v1","kind":"Deployment","name":"idle"},"minReplicas":1,"maxReplicas":3,
+                   "metrics":[{"type":"Resource","resource":{"name":"cpu","target":{"type":"Utilization","averageUtilization":50}}}],
+                   "behavior":{"scaleDown":{"stabilizationWindowSeconds":0}}}}
+                """);
+            await Until(async () => (int)(await Get("deployment idle"))["spec"]!["replicas"]! == 1,
+                async () => "the HPA did not scale idle down to 1:\n" + await Ok("get hpa idle -o yaml"));
+            var hpa = await Get("hpa idle");
+            Assert.Contains(hpa["status"]!["conditions"]!.AsArray(), c => (string)c!["type"]! == "ScalingLimited" && (string)c["reason"]! == "TooFewReplicas");
+            // The same object read through autoscaling/v1 shows the utilization there.
+            var v1 = await Get("horizontalpodautoscalers.v1.autoscaling idle");
+            Assert.Equal(50, (int)v1["spec"]!["targetCPUUtilizationPercentage"]!);
+        }
+        finally
+        {
+            await fixture.Kubectl.Run("delete deployment idle --wait=false");
+            await fixture.Kubectl.Run("delete hpa idle --wait=false");
+        }
+    }
+}
