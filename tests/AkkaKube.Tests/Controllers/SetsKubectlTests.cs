@@ -75,12 +75,13 @@ public sealed class SetsKubectlTests(SetsCluster cluster) : IClassFixture<SetsCl
 
     private IReadOnlyList<string> Workers => cluster.Cluster.State.Nodes.Where(n => n.Worker).Select(n => n.Name).Order(StringComparer.Ordinal).ToList();
 
-    private static string DaemonSet(string name, string nodeSelector = "") => $$"""
+    private static string DaemonSet(string name, string nodeSelector = "", int minReadySeconds = 0) => $$"""
         apiVersion: apps/v1
         kind: DaemonSet
         metadata:
           name: {{name}}
         spec:
+          minReadySeconds: {{minReadySeconds}}
           selector:
             matchLabels: {app: {{name}}}
           updateStrategy:
@@ -263,5 +264,60 @@ public sealed class SetsKubectlTests(SetsCluster cluster) : IClassFixture<SetsCl
             "the pre-restart template on both pods");
         Assert.Null((await Json("get sts web"))["spec"]!["template"]!["metadata"]?["annotations"]?["kubectl.kubernetes.io/restartedAt"]);
         await Ok("delete sts web --wait=false");
+    }
+
+    /// <summary>Per message, how many times an event of this reason was recorded for the object (aggregated counts summed).</summary>
+    private async Task<Dictionary<string, int>> EventCounts(string kind, string name, string reason) =>
+        (await Items($"get events --field-selector involvedObject.kind={kind},involvedObject.name={name},reason={reason}"))
+            .GroupBy(e => S(e["message"])).ToDictionary(g => g.Key, g => g.Sum(e => e["count"]?.GetValue<int>() ?? 1));
+
+    private async Task CrashController(string controller)
+    {
+        var cp = cluster.Cluster.State.Nodes.First(n => n.ControlPlane).Name;
+        var report = await new AkkaKube.Cli.Chaos.ChaosRunner
+        {
+            DataDirectory = cluster.Cluster.DataDirectory,
+            Timeout = TimeSpan.FromSeconds(60),
+            SteadyTimeout = TimeSpan.FromSeconds(90),
+        }.CrashActorAsync(cp, controller, CancellationToken.None);
+        Assert.True(report.Recovered, report.ToText());
+    }
+
+    [SkippableFact]
+    public async Task A_controller_crash_mid_rollout_creates_no_extra_pod_and_deletes_none_twice()
+    {
+        SkipWithoutKubectl();
+        await Ok("apply -f -", StatefulSet.Replace("name: web", "name: db").Replace("app: web", "app: db").Replace("serviceName: web", "serviceName: db"));
+        await Eventually(async () => await Items("get pods -l app=db"), ps => ps.Count >= 1, "db-0 created");
+        await CrashController("statefulset");
+        Assert.Matches(RolledOut, (await Ok("rollout status sts/db --timeout=180s", timeoutSeconds: 190)).Out);
+        Assert.Equal(["db-0", "db-1", "db-2"], (await Items("get pods -l app=db")).Select(Name).Order(StringComparer.Ordinal));
+        var creates = await EventCounts("StatefulSet", "db", "SuccessfulCreate");
+        foreach (var i in new[] { 0, 1, 2 })
+            Assert.Equal(1, creates.GetValueOrDefault($"create Pod db-{i} in StatefulSet db successful"));
+
+        // minReadySeconds keeps each node's replacement going for seconds: the crash lands mid-rollout.
+        await Ok("apply -f -", DaemonSet("probe", minReadySeconds: 4));
+        await Eventually(async () => await Items("get pods -l app=probe"), ps => ps.Count >= 1, "a first probe pod");
+        await CrashController("daemonset");
+        Assert.Contains("successfully rolled out", (await Ok("rollout status ds/probe --timeout=150s", timeoutSeconds: 160)).Out);
+        var pods = (await Items("get pods -l app=probe")).Where(p => !Deleting(p)).ToList();
+        Assert.Equal(Workers, pods.Select(p => S(p["spec"]!["nodeName"])).Order(StringComparer.Ordinal).ToList());
+        Assert.Equal(Workers.Count, (await EventCounts("DaemonSet", "probe", "SuccessfulCreate")).Values.Sum());
+
+        // Mid-rollout: a crash while old pods are being replaced deletes none of them twice.
+        var before = pods.Select(Name).ToHashSet();
+        await Ok("rollout restart ds/probe");
+        await Eventually(async () => await Items("get pods -l app=probe"),
+            ps => ps.Any(p => !before.Contains(Name(p))) || ps.Count(p => before.Contains(Name(p)) && !Deleting(p)) < Workers.Count, "the rollout under way");
+        Assert.Contains("Waiting", (await Ok("rollout status ds/probe --watch=false")).Out);
+        await CrashController("daemonset");
+        Assert.Contains("successfully rolled out", (await Ok("rollout status ds/probe --timeout=150s", timeoutSeconds: 160)).Out);
+        var deletes = await EventCounts("DaemonSet", "probe", "SuccessfulDelete");
+        Assert.Equal(Workers.Count, deletes.Count);
+        Assert.All(deletes, kv => Assert.True(kv.Value == 1, $"{kv.Key} recorded {kv.Value} times"));
+        Assert.Equal(2 * Workers.Count, (await EventCounts("DaemonSet", "probe", "SuccessfulCreate")).Values.Sum());
+        await Ok("delete ds probe --wait=false");
+        await Ok("delete sts db --wait=false");
     }
 }
