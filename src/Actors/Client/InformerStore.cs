@@ -68,13 +68,18 @@ public sealed class InformerStore
 
     public InformerStore Set(string key, JsonObject obj)
     {
-        var indexes = _indexes;
-        if (Objects.TryGetValue(key, out var old)) indexes = Unindex(indexes, key, old);
-        return new InformerStore(Objects.SetItem(key, obj), Index(indexes, key, obj));
+        if (!Objects.TryGetValue(key, out var old)) return new InformerStore(Objects.SetItem(key, obj), Index(_indexes, key, InformerIndex.ValuesOf(obj)));
+        // Most updates (status, heartbeats) keep namespace, owners and node: touch only the index entries that changed.
+        var before = InformerIndex.ValuesOf(old).ToHashSet();
+        var after = InformerIndex.ValuesOf(obj).ToHashSet();
+        var indexes = before.SetEquals(after)
+            ? _indexes
+            : Index(Unindex(_indexes, key, before.Except(after)), key, after.Except(before));
+        return new InformerStore(Objects.SetItem(key, obj), indexes);
     }
 
     public InformerStore Remove(string key) =>
-        Objects.TryGetValue(key, out var old) ? new InformerStore(Objects.Remove(key), Unindex(_indexes, key, old)) : this;
+        Objects.TryGetValue(key, out var old) ? new InformerStore(Objects.Remove(key), Unindex(_indexes, key, InformerIndex.ValuesOf(old))) : this;
 
     /// <summary>A store of exactly these objects (after a list), built in one pass.</summary>
     public static InformerStore Of(IEnumerable<KeyValuePair<string, JsonObject>> objects)
@@ -95,17 +100,17 @@ public sealed class InformerStore
     }
 
     private static ImmutableDictionary<(string, string), ImmutableHashSet<string>> Index(
-        ImmutableDictionary<(string, string), ImmutableHashSet<string>> indexes, string key, JsonObject obj)
+        ImmutableDictionary<(string, string), ImmutableHashSet<string>> indexes, string key, IEnumerable<(string, string)> entries)
     {
-        foreach (var entry in InformerIndex.ValuesOf(obj))
+        foreach (var entry in entries)
             indexes = indexes.SetItem(entry, indexes.GetValueOrDefault(entry, NoKeys).Add(key));
         return indexes;
     }
 
     private static ImmutableDictionary<(string, string), ImmutableHashSet<string>> Unindex(
-        ImmutableDictionary<(string, string), ImmutableHashSet<string>> indexes, string key, JsonObject obj)
+        ImmutableDictionary<(string, string), ImmutableHashSet<string>> indexes, string key, IEnumerable<(string, string)> entries)
     {
-        foreach (var entry in InformerIndex.ValuesOf(obj))
+        foreach (var entry in entries)
         {
             if (!indexes.TryGetValue(entry, out var keys)) continue;
             keys = keys.Remove(key);
