@@ -19,6 +19,8 @@ public sealed class SetsCluster : IAsyncLifetime
     {
         if (KubectlRunner.KubectlPath is null) return;
         await Cluster.InitializeAsync();
+        // Every worker's Node registered and Ready before a test counts daemon pods per worker.
+        await AkkaKube.Cli.LocalClusterLauncher.WaitUntilNodesReadyAsync(Cluster.State, TimeSpan.FromSeconds(180));
         Kubectl.UseKubeconfig(Cluster.KubeconfigPath);
     }
 
