@@ -290,13 +290,16 @@ public sealed class SetsKubectlTests(SetsCluster cluster) : IClassFixture<SetsCl
     {
         SkipWithoutKubectl();
         await Ok("apply -f -", StatefulSet.Replace("name: web", "name: db").Replace("app: web", "app: db").Replace("serviceName: web", "serviceName: db"));
-        await Eventually(async () => await Items("get pods -l app=db"), ps => ps.Count >= 1, "db-0 created");
+        var first = (await Eventually(async () => await Items("get pods -l app=db"), ps => ps.Count >= 1, "db-0 created")).Single(p => Name(p) == "db-0");
         await CrashController("statefulset");
         Assert.Matches(RolledOut, (await Ok("rollout status sts/db --timeout=180s", timeoutSeconds: 190)).Out);
-        Assert.Equal(["db-0", "db-1", "db-2"], (await Items("get pods -l app=db")).Select(Name).Order(StringComparer.Ordinal));
+        var dbPods = await Items("get pods -l app=db");
+        Assert.Equal(["db-0", "db-1", "db-2"], dbPods.Select(Name).Order(StringComparer.Ordinal));
+        // The pod made before the crash is the same one (never deleted and made again).
+        Assert.Equal(S(first["metadata"]!["uid"]), S(dbPods.Single(p => Name(p) == "db-0")["metadata"]!["uid"]));
+        // Events of the crashed controller's recorder may be lost with it, never repeated: at most one per pod.
         var creates = await EventCounts("StatefulSet", "db", "SuccessfulCreate");
-        foreach (var i in new[] { 0, 1, 2 })
-            Assert.Equal(1, creates.GetValueOrDefault($"create Pod db-{i} in StatefulSet db successful"));
+        Assert.All(creates, kv => Assert.True(kv.Value == 1, $"{kv.Key} recorded {kv.Value} times"));
 
         // minReadySeconds keeps each node's replacement going for seconds: the crash lands mid-rollout.
         await Ok("apply -f -", DaemonSet("probe", minReadySeconds: 4));
@@ -305,7 +308,9 @@ public sealed class SetsKubectlTests(SetsCluster cluster) : IClassFixture<SetsCl
         Assert.Contains("successfully rolled out", (await Ok("rollout status ds/probe --timeout=150s", timeoutSeconds: 160)).Out);
         var pods = (await Items("get pods -l app=probe")).Where(p => !Deleting(p)).ToList();
         Assert.Equal(Workers, pods.Select(p => S(p["spec"]!["nodeName"])).Order(StringComparer.Ordinal).ToList());
-        Assert.Equal(Workers.Count, (await EventCounts("DaemonSet", "probe", "SuccessfulCreate")).Values.Sum());
+        // An extra pod would show as a third create (and a delete of the surplus).
+        Assert.True((await EventCounts("DaemonSet", "probe", "SuccessfulCreate")).Values.Sum() <= Workers.Count);
+        Assert.Empty(await EventCounts("DaemonSet", "probe", "SuccessfulDelete"));
 
         // Mid-rollout: a crash while old pods are being replaced deletes none of them twice.
         var before = pods.Select(Name).ToHashSet();
@@ -316,9 +321,12 @@ public sealed class SetsKubectlTests(SetsCluster cluster) : IClassFixture<SetsCl
         await CrashController("daemonset");
         Assert.Contains("successfully rolled out", (await Ok("rollout status ds/probe --timeout=150s", timeoutSeconds: 160)).Out);
         var deletes = await EventCounts("DaemonSet", "probe", "SuccessfulDelete");
-        Assert.Equal(Workers.Count, deletes.Count);
+        Assert.True(deletes.Count <= Workers.Count, "deleted: " + string.Join(", ", deletes.Keys));
         Assert.All(deletes, kv => Assert.True(kv.Value == 1, $"{kv.Key} recorded {kv.Value} times"));
-        Assert.Equal(2 * Workers.Count, (await EventCounts("DaemonSet", "probe", "SuccessfulCreate")).Values.Sum());
+        Assert.True((await EventCounts("DaemonSet", "probe", "SuccessfulCreate")).Values.Sum() <= 2 * Workers.Count);
+        var after = (await Items("get pods -l app=probe")).Where(p => !Deleting(p)).ToList();
+        Assert.Equal(Workers, after.Select(p => S(p["spec"]!["nodeName"])).Order(StringComparer.Ordinal).ToList());
+        Assert.DoesNotContain(after, p => before.Contains(Name(p)));
         await Ok("delete ds probe --wait=false");
         await Ok("delete sts db --wait=false");
     }
