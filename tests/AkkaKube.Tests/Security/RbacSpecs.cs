@@ -256,7 +256,10 @@ public sealed class RbacSpecs(RbacNode rbac) : IClassFixture<RbacNode>
             Assert.True(role is not null, name);
             Assert.Equal("true", role!["metadata"]!["annotations"]!["rbac.authorization.kubernetes.io/autoupdate"]!.GetValue<string>());
         }
-        var binding = await RbacNode.GetJson(Admin, "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/cluster-admin");
+        // The bootstrap writes the roles before the bindings: the binding may land a moment after the roles.
+        JsonNode? binding = null;
+        await RbacNode.Until(async () => (binding = await RbacNode.GetJson(Admin, "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/cluster-admin")) is not null,
+            "the cluster-admin ClusterRoleBinding exists");
         Assert.Equal(UserInfo.MastersGroup, binding!["subjects"]![0]!["name"]!.GetValue<string>());
 
         var widgets = """
