@@ -126,6 +126,8 @@ public sealed class ControllerManager : ReceiveActor
                 ControllerNames.NodeLifecycle => NodeLifecycle.NodeLifecycleController.Props(_api, NodeLifecycle.NodeLifecycleSettings.Create(Context.System.Settings.Config)),
                 ControllerNames.ClusterRoleAggregation => Rbac.ClusterRoleAggregationController.Props(_api, _settings),
                 ControllerNames.ServiceAccount => ServiceAccount.ServiceAccountController.Props(_api, _settings),
+                ControllerNames.StatefulSet => StatefulSet.StatefulSetController.Props(_api, _settings),
+                ControllerNames.DaemonSet => DaemonSet.DaemonSetController.Props(_api, _settings),
                 ControllerNames.EndpointSlice => EndpointSlice.EndpointSliceController.Props(_api, _settings),
                 ControllerNames.HorizontalPodAutoscaler => HorizontalPodAutoscaler.HorizontalPodAutoscalerController.Props(_api, _settings),
                 ControllerNames.Job => Job.JobController.Props(_api, _settings, Job.JobSettings.Create(Context.System.Settings.Config)),

@@ -85,6 +85,8 @@ public static class ControllerNames
     public const string PersistentVolume = "persistentvolume-binder";
     public const string ResourceQuota = "resourcequota";
     public const string Disruption = "disruption";
+    public const string StatefulSet = "statefulset";
+    public const string DaemonSet = "daemonset";
     public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, EndpointSlice, HorizontalPodAutoscaler,
-        Job, CronJob, PersistentVolume, ResourceQuota, Disruption];
+        Job, CronJob, PersistentVolume, ResourceQuota, Disruption, StatefulSet, DaemonSet];
 }

@@ -56,6 +56,12 @@ public static class DeploymentLogic
     public static string PodTemplateHash(JsonNode? template, long collisionCount)
     {
         var text = Canonical(TemplateWithoutHash(template)) + (collisionCount > 0 ? collisionCount.ToString(CultureInfo.InvariantCulture) : "");
+        return SafeHash(text);
+    }
+
+    /// <summary>FNV-32a of the text, its decimal digits mapped onto Kubernetes' safe alphabet (no vowels, no look-alikes).</summary>
+    public static string SafeHash(string text)
+    {
         uint hash = 2166136261;
         foreach (var b in Encoding.UTF8.GetBytes(text))
         {
