@@ -114,6 +114,124 @@ public abstract class ControlPlaneKillSpecs<TCluster>(TCluster cluster, ITestOut
 public sealed class ControlPlaneFailoverTests(ControlPlaneFailoverCluster cluster, ITestOutputHelper output)
     : ControlPlaneKillSpecs<ControlPlaneFailoverCluster>(cluster, output), IClassFixture<ControlPlaneFailoverCluster>
 {
+    /// <summary>
+    /// Rollouts of every workload kind in flight while the node hosting the controller-manager singleton is killed:
+    /// each finishes after the hand-over, with exactly the pods it should have (no extra pod from a controller that
+    /// forgot what its predecessor created, no completion counted twice).
+    /// </summary>
+    [Fact]
+    public async Task Rollouts_of_every_workload_kind_finish_after_the_controller_manager_host_is_killed_with_no_extra_pods()
+    {
+        await FailoverSupport.EnsureAllUpAsync(Cluster);
+        using var http = FailoverSupport.Http(Cluster);
+        const string ns = "/namespaces/default";
+        await FailoverSupport.CreateAsync(http, $"/apis/apps/v1{ns}/deployments", FailoverSupport.Deployment("roll", 4));
+        await FailoverSupport.EventuallyAsync(async () => (await FailoverSupport.PodsAsync(http, "roll")).Count(FailoverSupport.IsReadyRunning) == 4,
+            TimeSpan.FromSeconds(90), "4 roll pods Ready");
+
+        // Start every rollout, then kill at once.
+        using (var patch = new HttpRequestMessage(HttpMethod.Patch, $"/apis/apps/v1{ns}/deployments/roll")
+               {
+                   Content = new StringContent("""{"spec":{"template":{"metadata":{"annotations":{"rollout":"2"}}}}}""", System.Text.Encoding.UTF8, "application/merge-patch+json"),
+               })
+        using (var r = await http.SendAsync(patch))
+            Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
+        await FailoverSupport.CreateAsync(http, $"/apis/batch/v1{ns}/jobs", JsonNode.Parse("""
+            {"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"batch"},
+             "spec":{"completions":6,"parallelism":2,"backoffLimit":0,"template":{"metadata":{"labels":{"app":"batch"}},"spec":{
+               "restartPolicy":"Never","terminationGracePeriodSeconds":1,
+               "containers":[{"name":"work","image":"busybox","command":["sh","-c","sleep 1"]}]}}}}
+            """)!.AsObject());
+        await FailoverSupport.CreateAsync(http, $"/apis/apps/v1{ns}/statefulsets", JsonNode.Parse("""
+            {"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"web"},
+             "spec":{"replicas":3,"serviceName":"web","selector":{"matchLabels":{"app":"web"}},
+               "template":{"metadata":{"labels":{"app":"web"}},"spec":{"terminationGracePeriodSeconds":1,
+                 "containers":[{"name":"echo","image":"akkakube/echo"}]}}}}
+            """)!.AsObject());
+        await FailoverSupport.CreateAsync(http, $"/apis/apps/v1{ns}/daemonsets", JsonNode.Parse("""
+            {"apiVersion":"apps/v1","kind":"DaemonSet","metadata":{"name":"agent"},
+             "spec":{"selector":{"matchLabels":{"app":"agent"}},
+               "template":{"metadata":{"labels":{"app":"agent"}},"spec":{"terminationGracePeriodSeconds":1,
+                 "containers":[{"name":"pause","image":"akkakube/pause"}]}}}}
+            """)!.AsObject());
+
+        // Every pod uid seen while the rollouts run: an upper bound on what the controllers created.
+        var seen = new ConcurrentDictionary<string, string>();
+        using var stop = new CancellationTokenSource();
+        var observer = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    var list = await FailoverSupport.SendAsync(http, HttpMethod.Get, $"/api/v1{ns}/pods");
+                    foreach (var pod in (list!["items"] as JsonArray ?? []).OfType<JsonObject>())
+                        seen.TryAdd((string)pod["metadata"]!["uid"]!, (string?)pod["metadata"]!["labels"]?["app"] ?? "");
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
+                await Task.Delay(200);
+            }
+        });
+        ChaosReport report;
+        try
+        {
+            report = await FailoverSupport.Runner(Cluster, 120).RunAsync(FaultKind.KillLeader, null, CancellationToken.None);
+            Output.WriteLine(report.ToText());
+            Assert.True(report.Recovered, report.ToText());
+            Assert.Contains(report.Timeline, t => t.Event == "singletons moved");
+
+            async Task<JsonObject> Get(string path) => (await FailoverSupport.SendAsync(http, HttpMethod.Get, path))!;
+            await FailoverSupport.EventuallyAsync(async () =>
+            {
+                var d = await Get($"/apis/apps/v1{ns}/deployments/roll");
+                return (int?)d["status"]?["updatedReplicas"] == 4 && (int?)d["status"]?["readyReplicas"] == 4 && (int?)d["status"]?["replicas"] == 4;
+            }, TimeSpan.FromSeconds(120), "the Deployment rollout finished");
+            await FailoverSupport.EventuallyAsync(async () =>
+                (await Get($"/apis/batch/v1{ns}/jobs/batch"))["status"]?["conditions"]?.AsArray()
+                    .Any(c => (string?)c!["type"] == "Complete" && (string?)c["status"] == "True") == true,
+                TimeSpan.FromSeconds(120), "the Job completed");
+            await FailoverSupport.EventuallyAsync(async () => (int?)(await Get($"/apis/apps/v1{ns}/statefulsets/web"))["status"]?["readyReplicas"] == 3,
+                TimeSpan.FromSeconds(120), "the StatefulSet has 3 ready replicas");
+            await FailoverSupport.EventuallyAsync(async () =>
+            {
+                var ds = (await Get($"/apis/apps/v1{ns}/daemonsets/agent"))["status"];
+                return (int?)ds?["desiredNumberScheduled"] is > 0 and var want && (int?)ds?["numberReady"] == want && (int?)ds?["updatedNumberScheduled"] == want;
+            }, TimeSpan.FromSeconds(120), "the DaemonSet is ready on every eligible node");
+        }
+        finally
+        {
+            stop.Cancel();
+            await observer;
+        }
+
+        var pods = (await FailoverSupport.SendAsync(http, HttpMethod.Get, $"/api/v1{ns}/pods"))!["items"]!.AsArray().OfType<JsonObject>()
+            .Where(p => p["metadata"]!["deletionTimestamp"] is null).ToList();
+        List<JsonObject> Of(string app) => pods.Where(p => (string?)p["metadata"]!["labels"]?["app"] == app).ToList();
+
+        // Deployment: exactly 4 pods, all of the new template; at most the 4 old + 4 new ever existed.
+        var roll = Of("roll");
+        Assert.Equal(4, roll.Count);
+        Assert.Single(roll.Select(p => (string?)p["metadata"]!["labels"]!["pod-template-hash"]).Distinct());
+        Assert.True(seen.Count(kv => kv.Value == "roll") <= 8, $"{seen.Count(kv => kv.Value == "roll")} roll pods existed (at most 4 old + 4 new)");
+        // Job: 6 completions from exactly 6 succeeded pods, none failed (backoffLimit 0 would fail the Job).
+        var job = (await FailoverSupport.SendAsync(http, HttpMethod.Get, $"/apis/batch/v1{ns}/jobs/batch"))!;
+        Assert.Equal(6, (int)job["status"]!["succeeded"]!);
+        Assert.Equal(6, Of("batch").Count(p => (string?)p["status"]?["phase"] == "Succeeded"));
+        Assert.True(seen.Count(kv => kv.Value == "batch") == 6, $"{seen.Count(kv => kv.Value == "batch")} Job pods existed for 6 completions");
+        // StatefulSet: web-0..2, each once.
+        Assert.Equal(["web-0", "web-1", "web-2"], Of("web").Select(p => (string)p["metadata"]!["name"]!).Order());
+        Assert.True(seen.Count(kv => kv.Value == "web") == 3, $"{seen.Count(kv => kv.Value == "web")} StatefulSet pods existed for 3 replicas");
+        // DaemonSet: one pod per node it chose.
+        var agents = Of("agent");
+        Assert.Equal(agents.Count, agents.Select(p => (string?)p["spec"]?["nodeName"]).Distinct().Count());
+
+        foreach (var path in new[] { $"/apis/apps/v1{ns}/deployments/roll", $"/apis/batch/v1{ns}/jobs/batch", $"/apis/apps/v1{ns}/statefulsets/web", $"/apis/apps/v1{ns}/daemonsets/agent" })
+        {
+            try { await FailoverSupport.SendAsync(http, HttpMethod.Delete, path + "?propagationPolicy=Background"); }
+            catch (HttpRequestException) { }
+        }
+    }
+
     [Fact]
     public async Task A_history_recorded_while_a_control_plane_node_is_killed_and_restarted_is_linearizable()
     {
