@@ -101,8 +101,8 @@ public sealed class Informer : ReceiveActor, IWithTimers
     public static string KeyOf(JsonObject obj)
     {
         var meta = obj["metadata"] as JsonObject;
-        var ns = meta?["namespace"]?.GetValue<string>();
-        var name = meta?["name"]?.GetValue<string>() ?? "";
+        var ns = meta?["namespace"] is JsonValue n && n.TryGetValue<string>(out var nsText) ? nsText : null;
+        var name = meta?["name"] is JsonValue v && v.TryGetValue<string>(out var nameText) ? nameText : "";
         return string.IsNullOrEmpty(ns) ? name : $"{ns}/{name}";
     }
 

@@ -18,11 +18,13 @@ public static class InformerIndex
         var meta = obj["metadata"] as JsonObject;
         if (meta?["namespace"] is JsonValue ns && ns.TryGetValue<string>(out var nsName) && nsName.Length > 0)
             yield return (Namespace, nsName);
+        // Defensive on shape: an object stored with a malformed field (a list where an object belongs) must be
+        // cached and indexed anyway, never crash the informer every subscriber depends on.
         if (meta?["ownerReferences"] is JsonArray owners)
             foreach (var owner in owners)
-                if (owner?["uid"] is JsonValue uid && uid.TryGetValue<string>(out var u) && u.Length > 0)
+                if (owner is JsonObject o && o["uid"] is JsonValue uid && uid.TryGetValue<string>(out var u) && u.Length > 0)
                     yield return (OwnerUid, u);
-        if (obj["spec"]?["nodeName"] is JsonValue node && node.TryGetValue<string>(out var n) && n.Length > 0)
+        if (obj["spec"] is JsonObject spec && spec["nodeName"] is JsonValue node && node.TryGetValue<string>(out var n) && n.Length > 0)
             yield return (NodeName, n);
     }
 }

@@ -118,4 +118,15 @@ public sealed class SharedInformerTests : TestKit
         Assert.Single(removed.Objects);
         Assert.Same(removed, removed.Remove("default/missing"));
     }
+
+    [Fact]
+    public void A_malformed_object_is_stored_and_indexed_by_what_can_be_read()
+    {
+        // spec as a list, an owner reference as a number: a stored object the informer must still carry.
+        var odd = (JsonObject)JsonNode.Parse("""{"metadata":{"name":"odd","namespace":"default","ownerReferences":[7,{"uid":"u"}]},"spec":[1,2]}""")!;
+        var store = InformerStore.Empty.Set(Informer.KeyOf(odd), odd);
+        Assert.Equal(["default/odd"], store.KeysBy(InformerIndex.OwnerUid, "u"));
+        Assert.Equal(["default/odd"], store.KeysBy(InformerIndex.Namespace, "default"));
+        Assert.Equal("odd", Informer.KeyOf((JsonObject)JsonNode.Parse("""{"metadata":{"name":"odd","namespace":5}}""")!));
+    }
 }

@@ -125,8 +125,14 @@ public sealed class HorizontalPodAutoscalerTests(HpaNode fixture) : IClassFixtur
                 """);
             await Until(async () => (int)(await Get("deployment idle"))["spec"]!["replicas"]! == 1,
                 async () => "the HPA did not scale idle down to 1:\n" + await Ok("get hpa idle -o yaml"));
-            var hpa = await Get("hpa idle");
-            Assert.Contains(hpa["status"]!["conditions"]!.AsArray(), c => (string)c!["type"]! == "ScalingLimited" && (string)c["reason"]! == "TooFewReplicas");
+            // The status is written after the scale: wait for it to say so (currentMetrics and a valid metric).
+            await Until(async () =>
+            {
+                var status = (await Get("hpa idle"))["status"];
+                return (int?)status?["desiredReplicas"] == 1
+                       && status?["conditions"]?.AsArray().Any(c => (string?)c!["type"] == "ScalingActive" && (string?)c["status"] == "True") == true
+                       && (int?)status?["currentMetrics"]?[0]?["resource"]?["current"]?["averageUtilization"] < 50;
+            }, async () => "the HPA status did not show the scale-down:\n" + await Ok("get hpa idle -o yaml"));
             // The same object read through autoscaling/v1 shows the utilization there.
             var v1 = await Get("horizontalpodautoscalers.v1.autoscaling idle");
             Assert.Equal(50, (int)v1["spec"]!["targetCPUUtilizationPercentage"]!);
