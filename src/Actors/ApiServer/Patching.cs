@@ -5,7 +5,7 @@ namespace AkkaKube.Actors.ApiServer;
 
 /// <summary>
 /// The four patch types of the Kubernetes API, as pure functions over JSON trees. Errors throw
-/// <see cref="ApiException"/> (400 BadRequest for malformed patches, 422 for a failed JSON-patch test).
+/// <see cref="ApiException"/> (400 BadRequest for malformed patches, 422 for a JSON patch that does not apply: a missing path, a failed test).
 /// </summary>
 public static class Patching
 {
@@ -48,7 +48,7 @@ public static class Patching
                 }
                 case "test":
                     if (!JsonNode.DeepEquals(Get(doc, path), ValueOf(op)))
-                        throw new ApiException(422, "Invalid", $"the json patch test operation failed at {string.Join("/", path)}");
+                        throw Unprocessable($"the json patch test operation failed at /{string.Join("/", path)}");
                     break;
                 default:
                     throw ApiException.BadRequest($"unknown json patch operation \"{name}\"");
@@ -56,6 +56,9 @@ public static class Patching
         }
         return doc;
     }
+
+    /// <summary>A well-formed patch that does not apply to this object: 422, as Kubernetes answers (a malformed patch is a 400).</summary>
+    private static ApiException Unprocessable(string message) => new(422, "Invalid", message);
 
     private static JsonNode? ValueOf(JsonObject op)
     {
@@ -81,7 +84,7 @@ public static class Patching
             {
                 JsonObject o when o.TryGetPropertyValue(seg, out var v) => v,
                 JsonArray a when int.TryParse(seg, out var i) && i >= 0 && i < a.Count => a[i],
-                _ => throw ApiException.BadRequest($"json patch path /{string.Join("/", path)} does not exist"),
+                _ => throw Unprocessable($"json patch path /{string.Join("/", path)} does not exist"),
             };
         }
         return cur;
@@ -104,14 +107,14 @@ public static class Patching
                 a.Insert(i, value);
                 break;
             default:
-                throw ApiException.BadRequest($"json patch cannot add at /{string.Join("/", path)}");
+                throw Unprocessable($"json patch cannot add at /{string.Join("/", path)}");
         }
         return doc;
     }
 
     private static JsonNode? Remove(JsonNode? doc, List<string> path, out JsonNode? removed)
     {
-        if (path.Count == 0) throw ApiException.BadRequest("json patch cannot remove the whole document");
+        if (path.Count == 0) throw Unprocessable("json patch cannot remove the whole document");
         var parent = Get(doc, path[..^1]);
         var last = path[^1];
         switch (parent)
@@ -126,7 +129,7 @@ public static class Patching
                 a.RemoveAt(i);
                 break;
             default:
-                throw ApiException.BadRequest($"json patch path /{string.Join("/", path)} does not exist");
+                throw Unprocessable($"json patch path /{string.Join("/", path)} does not exist");
         }
         return doc;
     }

@@ -28,7 +28,9 @@ public static class SlowStart
             catch
             {
                 foreach (var t in tasks.Where(t => t.IsCompletedSuccessfully)) onCreated(t.Result);
-                var error = tasks.First(t => t.IsFaulted).Exception!.InnerException!;
+                // a canceled call (a timeout) is a failure too; it has no Exception of its own
+                var error = tasks.FirstOrDefault(t => t.IsFaulted)?.Exception?.InnerException
+                            ?? new TaskCanceledException("the create call was canceled");
                 onAbandoned(tasks.Count(t => !t.IsCompletedSuccessfully) + objects.Count - next - n, error);
                 throw error;
             }

@@ -106,10 +106,10 @@ public sealed class PartitionState
         if (c.DryRun)
         {
             metadata.Remove("resourceVersion");
-            return Decision.Read(new ObjectReply(obj.ToJsonString(), Revision));
+            return Decision.Read(new ObjectReply(StoreJson.Write(obj), Revision));
         }
         metadata["resourceVersion"] = Rv(revision);
-        var json = obj.ToJsonString();
+        var json = StoreJson.Write(obj);
         if (TooLarge(json, name) is { } tooLarge) return Decision.Read(tooLarge);
         return new Decision(new ObjectReply(json, revision), [new ObjectCreated(json, revision)]);
     }
@@ -159,7 +159,7 @@ public sealed class PartitionState
 
         var revision = Revision + 1;
         metadata["resourceVersion"] = Rv(revision);
-        var json = obj.ToJsonString();
+        var json = StoreJson.Write(obj);
         if (TooLarge(json, name) is { } tooLarge) return Decision.Read(tooLarge);
         var finalizersGone = metadata["finalizers"] is not JsonArray { Count: > 0 };
         // A graceful deletion (grace > 0) ends with its own delete, not with an update that happens to clear finalizers.
@@ -188,15 +188,15 @@ public sealed class PartitionState
             var meta = MetadataOf(marked);
             meta["deletionTimestamp"] = Timestamp(_clock().AddSeconds(grace));
             meta["deletionGracePeriodSeconds"] = grace;
-            if (d.DryRun) return Decision.Read(new ObjectReply(marked.ToJsonString(), Revision));
+            if (d.DryRun) return Decision.Read(new ObjectReply(StoreJson.Write(marked), Revision));
             meta["resourceVersion"] = Rv(revision);
-            var markedJson = marked.ToJsonString();
+            var markedJson = StoreJson.Write(marked);
             return new Decision(new ObjectReply(markedJson, revision), [new ObjectUpdated(markedJson, revision)]);
         }
         if (d.DryRun) return Decision.Read(new ObjectReply(current.Json, Revision));
         var gone = current.MutableCopy();
         MetadataOf(gone)["resourceVersion"] = Rv(revision);
-        var json = gone.ToJsonString();
+        var json = StoreJson.Write(gone);
         return new Decision(new ObjectReply(json, revision), [new ObjectDeleted(json, revision)]);
     }
 
@@ -317,7 +317,7 @@ public sealed class PartitionState
     {
         var copy = o.MutableCopy();
         MetadataOf(copy)["resourceVersion"] = Rv(revision);
-        return copy.ToJsonString();
+        return StoreJson.Write(copy);
     }
 
     private StoreFailure NotFound(string name) => new(404, "NotFound", $"{Resource} \"{name}\" not found");

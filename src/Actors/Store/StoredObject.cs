@@ -55,7 +55,7 @@ public sealed class StoredObject
 
     public static StoredObject FromJson(string json) => new(json, (JsonObject)JsonNode.Parse(json)!);
 
-    public static StoredObject FromNode(JsonObject node) => new(node.ToJsonString(), node);
+    public static StoredObject FromNode(JsonObject node) => new(StoreJson.Write(node), node);
 
     public static string KeyOf(string? ns, string name) => (ns ?? "") + "/" + name;
 

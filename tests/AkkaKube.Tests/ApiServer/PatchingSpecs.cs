@@ -89,12 +89,22 @@ public class PatchingSpecs
     [Theory]
     [InlineData("""{"op":"add"}""")]
     [InlineData("""[{"op":"explode","path":"/a"}]""")]
-    [InlineData("""[{"op":"remove","path":"/missing"}]""")]
     [InlineData("""[{"op":"add","path":"no-slash","value":1}]""")]
     public void Malformed_json_patches_are_bad_requests(string patch)
     {
         var e = Assert.Throws<ApiException>(() => Patching.JsonPatch(J("""{"a":1}"""), J(patch)));
         Assert.Equal(400, e.Code);
+    }
+
+    /// <summary>Kubernetes: a well-formed JSON patch that cannot be applied to the object is 422, not 400.</summary>
+    [Theory]
+    [InlineData("""[{"op":"remove","path":"/missing"}]""")]
+    [InlineData("""[{"op":"replace","path":"/b/c","value":1}]""")]
+    [InlineData("""[{"op":"add","path":"/a/b","value":1}]""")]
+    public void Json_patches_that_do_not_apply_are_unprocessable(string patch)
+    {
+        var e = Assert.Throws<ApiException>(() => Patching.JsonPatch(J("""{"a":1}"""), J(patch)));
+        Assert.Equal(422, e.Code);
     }
 
     [Fact]

@@ -16,8 +16,12 @@ public sealed class TempDir : IDisposable
 {
     public string Path { get; } = Directory.CreateTempSubdirectory("akkakube-test-").FullName;
 
+    /// <summary>AKKAKUBE_TEST_KEEP_DATA=1 keeps every data directory (node logs, journals) for a post-mortem.</summary>
+    private static readonly bool Keep = Environment.GetEnvironmentVariable("AKKAKUBE_TEST_KEEP_DATA") == "1";
+
     public void Dispose()
     {
+        if (Keep) return;
         try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

@@ -42,7 +42,7 @@ public sealed partial class ApiPipeline
     }
 
     /// <summary>The object as its partition stores it (the strategy converts other versions to the storage version).</summary>
-    internal string StorageJson(ApiResource r, JsonObject obj) => _registry.StrategyFor(r).ToStorage(obj).ToJsonString();
+    internal string StorageJson(ApiResource r, JsonObject obj) => Store.StoreJson.Write(_registry.StrategyFor(r).ToStorage(obj));
 
     /// <summary>A stored object (list item) in the version of <paramref name="r"/>.</summary>
     private JsonObject FromStorage(ApiResource r, string json) => _registry.StrategyFor(r).FromStorage(ParseStored(json));

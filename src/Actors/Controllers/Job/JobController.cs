@@ -123,45 +123,50 @@ public sealed class JobController : ControllerBase
             return plan.RequeueAfter is { } later ? _ => Task.FromResult<TimeSpan?>(later) : null;
         return async api =>
         {
-            if (plan.Status is { } status)
+            // Creations are expected from here on: whatever fails before they are attempted must lower them, or the
+            // Job would wait out the expectations timeout (5 min) before creating again.
+            var creating = false;
+            try
             {
-                var fresh = job.DeepClone().AsObject();
-                fresh["status"] = status.DeepClone();
-                try
+                if (plan.Status is { } status)
                 {
-                    await api.UpdateAsync(ApiResource.Jobs, ns, fresh, subresource: "status");
-                }
-                catch (KubeApiException e) when (e.IsNotFound)
-                {
-                    _expectations.Lower(key, plan.Create.Count, 0);
-                    return null;
-                }
-                catch
-                {
-                    _expectations.Lower(key, plan.Create.Count, 0);
-                    throw;
-                }
-            }
-            foreach (var (type, reason, message) in plan.Events) Record(job, type, reason, message);
-            // Only now that the uids are stored in uncountedTerminatedPods may the pods go.
-            foreach (var p in plan.ReleaseFinalizer) await ReleaseFinalizer(api, p);
-            foreach (var p in plan.Delete)
-            {
-                try
-                {
-                    await api.DeleteAsync(ApiResource.Pods, ns, NameOf(p), new DeleteOptions(PreconditionUid: UidOf(p)));
-                    Record(job, EventRecorderProtocol.Normal, "SuccessfulDelete", $"Deleted pod: {NameOf(p)}");
-                }
-                catch (KubeApiException e) when (e.IsNotFound) { }
-            }
-            if (plan.Create.Count > 0)
-                await SlowStart.CreateAsync(api, ApiResource.Pods, ns, plan.Create, Settings.MaxBurst,
-                    pod => Record(job, EventRecorderProtocol.Normal, "SuccessfulCreate", $"Created pod: {NameOf(pod)}"),
-                    (abandoned, error) =>
+                    var fresh = job.DeepClone().AsObject();
+                    fresh["status"] = status.DeepClone();
+                    try
                     {
-                        _expectations.Lower(key, abandoned, 0);
-                        Record(job, EventRecorderProtocol.Warning, "FailedCreate", $"Error creating: {error.Message}");
-                    });
+                        await api.UpdateAsync(ApiResource.Jobs, ns, fresh, subresource: "status");
+                    }
+                    catch (KubeApiException e) when (e.IsNotFound)
+                    {
+                        return null;
+                    }
+                }
+                foreach (var (type, reason, message) in plan.Events) Record(job, type, reason, message);
+                // Only now that the uids are stored in uncountedTerminatedPods may the pods go.
+                foreach (var p in plan.ReleaseFinalizer) await ReleaseFinalizer(api, p);
+                foreach (var p in plan.Delete)
+                {
+                    try
+                    {
+                        await api.DeleteAsync(ApiResource.Pods, ns, NameOf(p), new DeleteOptions(PreconditionUid: UidOf(p)));
+                        Record(job, EventRecorderProtocol.Normal, "SuccessfulDelete", $"Deleted pod: {NameOf(p)}");
+                    }
+                    catch (KubeApiException e) when (e.IsNotFound) { }
+                }
+                creating = true;
+                if (plan.Create.Count > 0)
+                    await SlowStart.CreateAsync(api, ApiResource.Pods, ns, plan.Create, Settings.MaxBurst,
+                        pod => Record(job, EventRecorderProtocol.Normal, "SuccessfulCreate", $"Created pod: {NameOf(pod)}"),
+                        (abandoned, error) =>
+                        {
+                            _expectations.Lower(key, abandoned, 0);
+                            Record(job, EventRecorderProtocol.Warning, "FailedCreate", $"Error creating: {error.Message}");
+                        });
+            }
+            finally
+            {
+                if (!creating) _expectations.Lower(key, plan.Create.Count, 0);
+            }
             if (plan.DeleteJob)
             {
                 try
@@ -185,7 +190,11 @@ public sealed class JobController : ControllerBase
         };
     }
 
-    /// <summary>Removes the tracking finalizer with a JSON patch that tests it is still at that position (no lost update).</summary>
+    /// <summary>
+    /// Removes the tracking finalizer with a JSON patch that tests it is still at that position (no lost update). A 422
+    /// says the pod's finalizers are no longer what the cache shows (another controller instance, before a hand-over,
+    /// already released it): the pod's update event brings the fresh view and requeues the Job.
+    /// </summary>
     private static async Task ReleaseFinalizer(IKubeApi api, JsonObject pod)
     {
         var finalizers = Meta(pod)["finalizers"] as JsonArray;
@@ -196,6 +205,6 @@ public sealed class JobController : ControllerBase
         {
             await api.PatchAsync(ApiResource.Pods, NamespaceOf(pod), NameOf(pod), PatchType.Json, patch);
         }
-        catch (KubeApiException e) when (e.IsNotFound) { }
+        catch (KubeApiException e) when (e.IsNotFound || e.Code == 422) { }
     }
 }

@@ -103,8 +103,9 @@ public sealed class ReplicaSetController : ControllerBase
                         _expectations.Lower(key, abandoned, 0);
                         Record(rs, EventRecorderProtocol.Warning, "FailedCreate", $"Error creating: {error.Message}");
                     });
-            foreach (var pod in toDelete)
+            for (var i = 0; i < toDelete.Count; i++)
             {
+                var pod = toDelete[i];
                 try
                 {
                     await api.DeleteAsync(ApiResource.Pods, ns, NameOf(pod), new DeleteOptions(PreconditionUid: UidOf(pod)));
@@ -116,7 +117,8 @@ public sealed class ReplicaSetController : ControllerBase
                 }
                 catch
                 {
-                    _expectations.DeletionObserved(key);
+                    // this deletion and the ones never tried will not be observed
+                    _expectations.Lower(key, 0, toDelete.Count - i);
                     throw;
                 }
             }

@@ -31,11 +31,6 @@ public sealed class JobHandoverTests(ControlPlaneFailoverCluster cluster, ITestO
     public async Task A_job_running_through_a_kill_of_the_controller_manager_host_completes_with_exactly_its_completions()
     {
         Skip.If(cluster.SkipReason is not null, cluster.SkipReason);
-        // Failed in 1 of 2 full-suite runs (the 8-completion Job was not Complete 240 s after the hand-over); the
-        // cross-kind kill test (ControlPlaneFailoverTests.Rollouts_of_every_workload_kind…) covers a Job through the
-        // same kill and passes. Kept visible until the cause is found (issue 19 note).
-        Skip.If(Environment.GetEnvironmentVariable("AKKAKUBE_TEST_JOB_HANDOVER") != "1",
-            "under investigation: a Job was once not Complete after the controller-manager hand-over (set AKKAKUBE_TEST_JOB_HANDOVER=1 to run)");
         await FailoverSupport.EnsureAllUpAsync(cluster);
         using var http = FailoverSupport.Http(cluster);
         await FailoverSupport.CreateAsync(http, Jobs, SleepyJob("handover"));

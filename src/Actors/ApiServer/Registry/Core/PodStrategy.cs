@@ -148,22 +148,59 @@ public sealed class PodStrategy : ResourceStrategy
         return $"{ready}/{total}";
     }
 
+    /// <summary>
+    /// The STATUS column as Kubernetes' pod printer computes it: the phase or status.reason; the first failing or waiting
+    /// init container as "Init:…"; otherwise the reason of the first container that is waiting or terminated (a finished
+    /// pod shows "Completed" or "Error", as the kubelet names the exit), "Running"/"NotReady" again while another runs;
+    /// "Terminating" for a pod being deleted that has not finished.
+    /// </summary>
     private static string PodStatus(JsonObject o)
     {
-        if (o["metadata"]?["deletionTimestamp"] is not null) return "Terminating";
-        var reason = Cells.S(o["status"]?["reason"]);
-        var phase = Cells.S(o["status"]?["phase"]);
-        var status = reason.Length > 0 ? reason : phase.Length > 0 ? phase : "Pending";
-        if (o["status"]?["containerStatuses"] is JsonArray statuses)
-            foreach (var cs in statuses.Reverse())
+        var status = o["status"];
+        var phase = Cells.S(status?["phase"]);
+        var reason = Cells.S(status?["reason"]) is { Length: > 0 } r ? r : phase.Length > 0 ? phase : "Pending";
+        var initializing = false;
+        var initStatuses = (status?["initContainerStatuses"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+        var initCount = (o["spec"]?["initContainers"] as JsonArray)?.Count ?? initStatuses.Count;
+        for (var i = 0; i < initStatuses.Count; i++)
+        {
+            var state = initStatuses[i]["state"];
+            var terminated = state?["terminated"] as JsonObject;
+            if (terminated is not null && Cells.I(terminated["exitCode"]) == 0) continue;
+            if (Cells.S(initStatuses[i]["restartPolicy"]) == "Always" && initStatuses[i]["started"] is JsonValue sv && sv.TryGetValue<bool>(out var started) && started) continue;
+            var waiting = Cells.S(state?["waiting"]?["reason"]);
+            reason = terminated is not null ? "Init:" + TerminatedReason(terminated)
+                : waiting.Length > 0 && waiting != "PodInitializing" ? "Init:" + waiting
+                : $"Init:{i}/{initCount}";
+            initializing = true;
+            break;
+        }
+        if (!initializing && status?["containerStatuses"] is JsonArray statuses)
+        {
+            var hasRunning = false;
+            foreach (var cs in statuses.OfType<JsonObject>().Reverse())
             {
-                var waiting = Cells.S(cs?["state"]?["waiting"]?["reason"]);
-                var terminated = Cells.S(cs?["state"]?["terminated"]?["reason"]);
-                if (waiting.Length > 0) return waiting;
-                if (terminated.Length > 0 && status != "Succeeded") return terminated;
+                var state = cs["state"];
+                var waiting = Cells.S(state?["waiting"]?["reason"]);
+                if (waiting.Length > 0) reason = waiting;
+                else if (state?["terminated"] is JsonObject terminated) reason = TerminatedReason(terminated);
+                else if (state?["running"] is not null && cs["ready"] is JsonValue rv && rv.TryGetValue<bool>(out var ready) && ready) hasRunning = true;
             }
-        return status;
+            if (reason == "Completed" && hasRunning)
+                reason = (status?["conditions"] as JsonArray)?.Any(c => Cells.S(c?["type"]) == "Ready" && Cells.S(c?["status"]) == "True") == true ? "Running" : "NotReady";
+        }
+        if (o["metadata"]?["deletionTimestamp"] is not null)
+        {
+            if (Cells.S(status?["reason"]) == "NodeLost") return "Unknown";
+            if (phase is not ("Succeeded" or "Failed")) return "Terminating";
+        }
+        return reason;
     }
+
+    private static string TerminatedReason(JsonObject terminated) =>
+        Cells.S(terminated["reason"]) is { Length: > 0 } r ? r
+        : Cells.I(terminated["signal"]) is var signal and not 0 ? $"Signal:{signal}"
+        : $"ExitCode:{Cells.I(terminated["exitCode"])}";
 
     private static string Restarts(JsonObject o) =>
         ((o["status"]?["containerStatuses"] as JsonArray)?.Sum(cs => Cells.I(cs?["restartCount"])) ?? 0).ToString(CultureInfo.InvariantCulture);
