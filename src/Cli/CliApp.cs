@@ -56,6 +56,7 @@ public static class CliApp
         root.Subcommands.Add(ClusterCommands.List());
         root.Subcommands.Add(ClusterCommands.Kubeconfig(DataDir));
         root.Subcommands.Add(ImageCommand());
+        root.Subcommands.Add(NodeAdd.Describe(DataDir));
         root.Subcommands.Add(CmdCli.Describe());
         root.Subcommands.Add(Chaos.ChaosCli.Describe(DataDir));
         root.Subcommands.Add(CompletionCommand.Describe());
@@ -207,7 +208,8 @@ public static class CliApp
         });
         await stop.Task;
         Console.WriteLine("stopping the cluster …");
-        var killed = LocalClusterLauncher.Stop(state, TimeSpan.FromSeconds(20));
+        // cluster.json again: `akkakube node add` may have added workers since
+        var killed = LocalClusterLauncher.Stop(ClusterState.Load(state.DataDirectory) ?? state, TimeSpan.FromSeconds(20));
         File.Delete(ClusterState.PathIn(state.DataDirectory));
         Console.WriteLine(killed.Count == 0 ? "all nodes stopped" : $"all nodes stopped ({string.Join(", ", killed)} needed SIGKILL)");
         return 0;

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Akka;
 using Akka.Actor;
 using Akka.Event;
 
@@ -14,8 +15,22 @@ public sealed class SharedInformers : IExtension
 {
     private readonly IActorRef _factory;
 
-    internal SharedInformers(ExtendedActorSystem system) =>
+    internal SharedInformers(ExtendedActorSystem system)
+    {
         _factory = system.SystemActorOf(InformerFactory.Props(), "shared-informers");
+        // Informers watch their (often remote) store partitions. As system actors they would otherwise stop after user
+        // actors, racing remoting's own shutdown: their unwatch messages then fail ("Remoting is not running") and are
+        // logged as errors. Stopping them while the cluster is still up ends every watch cleanly.
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceStop, "stop-shared-informers", async () =>
+        {
+            try
+            {
+                await _factory.GracefulStop(TimeSpan.FromSeconds(5));
+            }
+            catch (TaskCanceledException) { }
+            return Done.Instance;
+        });
+    }
 
     public static SharedInformers Get(ActorSystem system) => system.WithExtension<SharedInformers, SharedInformersProvider>();
 

@@ -131,6 +131,7 @@ public sealed class ControllerManager : ReceiveActor
                 ControllerNames.EndpointSlice => EndpointSlice.EndpointSliceController.Props(_api, _settings),
                 ControllerNames.HorizontalPodAutoscaler => HorizontalPodAutoscaler.HorizontalPodAutoscalerController.Props(_api, _settings),
                 ControllerNames.Job => Job.JobController.Props(_api, _settings, Job.JobSettings.Create(Context.System.Settings.Config)),
+                ControllerNames.PodGc => PodGc.PodGcController.Props(_api, _settings, PodGc.PodGcSettings.Create(Context.System.Settings.Config)),
                 ControllerNames.CronJob => CronJob.CronJobController.Props(_api, _settings),
                 ControllerNames.PersistentVolume => Volume.PersistentVolumeController.Props(_api, _settings),
                 ControllerNames.ResourceQuota => ResourceQuota.ResourceQuotaController.Props(_api, _settings),

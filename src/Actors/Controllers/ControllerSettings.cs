@@ -87,6 +87,7 @@ public static class ControllerNames
     public const string Disruption = "disruption";
     public const string StatefulSet = "statefulset";
     public const string DaemonSet = "daemonset";
+    public const string PodGc = "podgc";
     public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, EndpointSlice, HorizontalPodAutoscaler,
-        Job, CronJob, PersistentVolume, ResourceQuota, Disruption, StatefulSet, DaemonSet];
+        Job, CronJob, PersistentVolume, ResourceQuota, Disruption, StatefulSet, DaemonSet, PodGc];
 }

@@ -199,7 +199,7 @@ public static class DaemonSetLogic
                     foreach (var pod in running.Where(p => !keep.Contains(p))) steps.Add(new SetStep.DeletePod(NameOf(pod), UidOf(pod)));
                 }
             }
-            // Pods meant for nodes that are gone (AkkaKube has no pod GC controller to collect them).
+            // Pods meant for nodes that are gone: deleted here, force-deleted by the pod GC once the Node stays gone.
             foreach (var (node, onNode) in byNode)
                 if (!fits.ContainsKey(node))
                     foreach (var pod in onNode.Where(p => !IsDeleting(p))) steps.Add(new SetStep.DeletePod(NameOf(pod), UidOf(pod)));
