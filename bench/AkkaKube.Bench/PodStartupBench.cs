@@ -84,7 +84,7 @@ public sealed class PodStartupBench : IBenchmark
         {
             try
             {
-                await api.GetAsync(ApiResource.Nodes, null, name, ct);
+                await api.GetAsync(ApiResource.Nodes, null, name, ct: ct);
                 return;
             }
             catch (KubeApiException) when (DateTime.UtcNow < deadline) { await Task.Delay(200, ct); }

@@ -110,7 +110,7 @@ public static class MetricsEndpoint
         List<JsonObject> nodes;
         if (name is not null)
         {
-            try { nodes = [await api.GetAsync(ApiResource.Nodes, null, name, ct)]; }
+            try { nodes = [await api.GetAsync(ApiResource.Nodes, null, name, ct: ct)]; }
             catch (KubeApiException e) when (e.IsNotFound) { throw MetricsNotFound("nodemetrics", name); }
         }
         else nodes = [.. (await List(api, ApiResource.Nodes, null, labelSelector, fieldSelector, ct)).Items];
@@ -142,7 +142,7 @@ public static class MetricsEndpoint
         if (name is not null)
         {
             if (ns is null) throw ApiException.NotFound("the server could not find the requested resource");
-            try { pods = [await api.GetAsync(ApiResource.Pods, ns, name, ct)]; }
+            try { pods = [await api.GetAsync(ApiResource.Pods, ns, name, ct: ct)]; }
             catch (KubeApiException e) when (e.IsNotFound) { throw MetricsNotFound("podmetrics", name); }
         }
         else pods = [.. (await List(api, ApiResource.Pods, ns, labelSelector, fieldSelector, ct)).Items];
@@ -150,7 +150,7 @@ public static class MetricsEndpoint
         var nodes = new List<JsonObject>();
         foreach (var n in nodeNames)
         {
-            try { nodes.Add(await api.GetAsync(ApiResource.Nodes, null, n, ct)); }
+            try { nodes.Add(await api.GetAsync(ApiResource.Nodes, null, n, ct: ct)); }
             catch (KubeApiException e) when (e.IsNotFound) { }
         }
         var metrics = await KubeletUsage.AskAsync(system, nodes, ct);

@@ -25,13 +25,13 @@ public static class PodLogEndpoint
         var request = ParseQuery(ns, name, query, out var limitBytes);
         var api = KubeApi.Get(system).Api;
         JsonObjectHolder pod;
-        try { pod = new(await api.GetAsync(ApiResource.Pods, ns, name, ctx.RequestAborted)); }
+        try { pod = new(await api.GetAsync(ApiResource.Pods, ns, name, ct: ctx.RequestAborted)); }
         catch (KubeApiException e) when (e.IsNotFound) { throw ApiException.ResourceNotFound(ApiResource.Pods, name); }
         var nodeName = pod.Str("spec", "nodeName");
         if (nodeName.Length == 0)
             throw ApiException.BadRequest($"pod {name} does not have a host assigned");
         JsonObjectHolder node;
-        try { node = new(await api.GetAsync(ApiResource.Nodes, null, nodeName, ctx.RequestAborted)); }
+        try { node = new(await api.GetAsync(ApiResource.Nodes, null, nodeName, ct: ctx.RequestAborted)); }
         catch (KubeApiException e) when (e.IsNotFound) { throw ApiException.ResourceNotFound(ApiResource.Nodes, nodeName); } // as Kubernetes: nodes "X" not found
         var address = node.Str("metadata", "annotations", NodeObjects.AkkaAddressAnnotation);
         if (address.Length == 0)

@@ -156,7 +156,7 @@ public sealed class ChaosPalette(IActorRegistry registry) : ICmdPalette
         try { api = ApiServer.KubeApi.Get(call.System).Api; }
         catch (InvalidOperationException) { throw new CmdException($"no in-cluster API on {call.Node.NodeName}: give the PodWorker's path /user/kubelet/pods/pod-<uid>"); }
         System.Text.Json.Nodes.JsonObject pod;
-        try { pod = await api.GetAsync(ApiResource.Pods, ns, name, call.Cancelled); }
+        try { pod = await api.GetAsync(ApiResource.Pods, ns, name, ct: call.Cancelled); }
         catch (KubeApiException e) when (e.IsNotFound) { throw new CmdException($"pod {ns}/{name} not found"); }
         var uid = (string?)pod["metadata"]?["uid"] ?? throw new CmdException($"pod {ns}/{name} has no uid");
         var node = (string?)pod["spec"]?["nodeName"];

@@ -46,8 +46,8 @@ public sealed class ActorKubeApi(IActorRef router, IActorRef? local, TimeSpan ti
     private static string Name(JsonObject obj) =>
         Meta.Str(obj["metadata"]?["name"]) is { Length: > 0 } n ? n : throw new KubeApiException(400, "BadRequest", "metadata.name is required");
 
-    public async Task<JsonObject> GetAsync(ApiResource resource, string? ns, string name, CancellationToken ct = default) =>
-        (JsonObject)await Call("get", resource, ns, name, null, null, null, null, ct);
+    public async Task<JsonObject> GetAsync(ApiResource resource, string? ns, string name, string? subresource = null, CancellationToken ct = default) =>
+        (JsonObject)await Call("get", resource, ns, name, subresource, null, null, null, ct);
 
     public async Task<ObjectList> ListAsync(ApiResource resource, string? ns, ListOptions? options = null, CancellationToken ct = default)
     {

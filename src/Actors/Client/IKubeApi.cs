@@ -11,7 +11,8 @@ namespace AkkaKube.Actors.Client;
 /// </summary>
 public interface IKubeApi
 {
-    Task<JsonObject> GetAsync(ApiResource resource, string? ns, string name, CancellationToken ct = default);
+    /// <summary>GET; subresource "status" reads the object, "scale" its autoscaling/v1 Scale.</summary>
+    Task<JsonObject> GetAsync(ApiResource resource, string? ns, string name, string? subresource = null, CancellationToken ct = default);
 
     Task<ObjectList> ListAsync(ApiResource resource, string? ns, ListOptions? options = null, CancellationToken ct = default);
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Akka.Actor;
+using AkkaKube.Actors.ApiServer.CustomResources;
 using AkkaKube.Actors.Machinery;
 
 namespace AkkaKube.Actors.Client;
@@ -9,7 +10,8 @@ namespace AkkaKube.Actors.Client;
 /// <summary>
 /// The in-memory stand-in for <see cref="IKubeApi"/> (the one used by every unit test and benchmark of
 /// in-cluster components), with the apiserver semantics components rely on: generateName,
-/// uid/resourceVersion/generation, optimistic concurrency, status and binding subresources, finalizers and
+/// uid/resourceVersion/generation, optimistic concurrency, status, scale (built-in kinds and stored CRDs) and binding
+/// subresources, finalizers and
 /// deletionTimestamp, propagationPolicy (Foreground/Orphan finalizers), namespace Terminating, graceful pod
 /// deletion (opt-in), merge patches, label/field selectors (the same parser as the store) and watches that
 /// replay what happened since their resourceVersion. No admission, no defaulting beyond what is listed.
@@ -73,11 +75,43 @@ public sealed class InMemoryKubeApi : IKubeApi
 
     private static KubeApiException NotFound(ApiResource r, string name) => new(404, "NotFound", $"{r.Resource} \"{name}\" not found");
 
-    public Task<JsonObject> GetAsync(ApiResource resource, string? ns, string name, CancellationToken ct = default)
+    public Task<JsonObject> GetAsync(ApiResource resource, string? ns, string name, string? subresource = null, CancellationToken ct = default)
     {
-        Check("get", resource);
+        Check("get", resource, subresource);
         lock (_lock)
-            return Task.FromResult(Table(resource).TryGetValue(KeyOf(Ns(resource, ns), name), out var o) ? o.DeepClone().AsObject() : throw NotFound(resource, name));
+        {
+            var paths = subresource == "scale" ? ScalePathsOf(resource) : null;
+            if (subresource is not (null or "status") && paths is null) throw NoSubresource(resource, subresource!);
+            if (!Table(resource).TryGetValue(KeyOf(Ns(resource, ns), name), out var o)) throw NotFound(resource, name);
+            return Task.FromResult(paths is null ? o.DeepClone().AsObject() : ScaleSubresource.ToScale(o, paths));
+        }
+    }
+
+    private static KubeApiException NoSubresource(ApiResource r, string subresource) =>
+        new(404, "NotFound", $"the server could not find the requested resource ({r.Resource}/{subresource})");
+
+    /// <summary>
+    /// Where the scale subresource of <paramref name="r"/> reads and writes, or null when it has none: a custom resource
+    /// has the paths its stored definition declares for the version, a built-in kind with a scale subresource the default.
+    /// </summary>
+    private ScalePaths? ScalePathsOf(ApiResource r)
+    {
+        if (Table(CustomResourceDefinitionSpec.Resource).TryGetValue(KeyOf(null, r.QualifiedName), out var crd))
+            return CustomResourceDefinitionSpec.Parse(crd).Versions.FirstOrDefault(v => v.Served && v.Name == r.Version)?.Scale?.Paths;
+        return r.FindSubresource("scale") is null ? null : ScalePaths.Default;
+    }
+
+    /// <summary>Writes a Scale's spec.replicas into the object at its kind's path (a resourceVersion in the Scale is a precondition).</summary>
+    private JsonObject WriteScale(ApiResource resource, string? ns, string name, JsonObject scale)
+    {
+        var paths = ScalePathsOf(resource) ?? throw NoSubresource(resource, "scale");
+        if (!Table(resource).TryGetValue(KeyOf(Ns(resource, ns), name), out var current)) throw NotFound(resource, name);
+        if (scale["spec"]?["replicas"] is not JsonValue rv || !rv.TryGetValue<int>(out var replicas) || replicas < 0)
+            throw new KubeApiException(422, "Invalid", "Scale.autoscaling \"" + name + "\" is invalid: spec.replicas: must be an integer greater than or equal to 0");
+        var next = current.DeepClone().AsObject();
+        ScaleSubresource.SetAt(next, paths.SpecReplicas, replicas);
+        if (Meta.Str(scale["metadata"]?["resourceVersion"]) is { Length: > 0 } precondition) next["metadata"]!["resourceVersion"] = precondition;
+        return ScaleSubresource.ToScale(Replace(resource, ns, next, null), paths);
     }
 
     private static string? Ns(ApiResource r, string? ns) => r.Namespaced ? ns : null;
@@ -165,7 +199,10 @@ public sealed class InMemoryKubeApi : IKubeApi
     public Task<JsonObject> UpdateAsync(ApiResource resource, string? ns, JsonObject obj, string? subresource = null, CancellationToken ct = default)
     {
         Check("update", resource, subresource);
-        lock (_lock) return Task.FromResult(Replace(resource, ns, obj, subresource));
+        lock (_lock)
+            return Task.FromResult(subresource == "scale"
+                ? WriteScale(resource, ns, Meta.Str(obj["metadata"]?["name"]), obj)
+                : Replace(resource, ns, obj, subresource));
     }
 
     private JsonObject Replace(ApiResource resource, string? ns, JsonObject obj, string? subresource)
@@ -243,6 +280,11 @@ public sealed class InMemoryKubeApi : IKubeApi
             var key = KeyOf(Ns(resource, ns), name);
             if (!table.TryGetValue(key, out var current)) throw NotFound(resource, name);
             var patchNode = JsonNode.Parse(patch) as JsonObject ?? throw new KubeApiException(400, "BadRequest", "patch must be a JSON object");
+            if (subresource == "scale")
+            {
+                var scale = JsonMergePatch.Apply(ScaleSubresource.ToScale(current, ScalePathsOf(resource) ?? throw NoSubresource(resource, "scale")), patchNode)!.AsObject();
+                return Task.FromResult(WriteScale(resource, ns, name, scale));
+            }
             var merged = JsonMergePatch.Apply(current, patchNode)!.AsObject();
             if (subresource == "status")
             {

@@ -30,7 +30,7 @@ public static class EnvResolver
         async Task<JsonObject?> Get(ApiResource resource, Dictionary<string, JsonObject?> cache, string name)
         {
             if (cache.TryGetValue(name, out var o)) return o;
-            try { o = await api.GetAsync(resource, ns, name, ct); }
+            try { o = await api.GetAsync(resource, ns, name, ct: ct); }
             catch (KubeApiException e) when (e.IsNotFound) { o = null; }
             cache[name] = o;
             return o;
@@ -149,7 +149,7 @@ public static class EnvResolver
         if (ns != "default" || !links)
         {
             // The `kubernetes` service is always linked.
-            try { services.Add(await api.GetAsync(ApiResource.Services, "default", "kubernetes", ct)); }
+            try { services.Add(await api.GetAsync(ApiResource.Services, "default", "kubernetes", ct: ct)); }
             catch (KubeApiException e) when (e.IsNotFound) { }
         }
         return AkkaKube.Actors.Services.ServiceEnv.For(ns, links, services);

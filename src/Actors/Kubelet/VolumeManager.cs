@@ -77,10 +77,10 @@ public static class VolumeManager
             string why;
             try
             {
-                var claim = await api.GetAsync(ApiResource.PersistentVolumeClaims, ns, claimName, ct);
+                var claim = await api.GetAsync(ApiResource.PersistentVolumeClaims, ns, claimName, ct: ct);
                 if (ControllerBaseStr(claim["spec"]?["volumeName"]) is { Length: > 0 } volumeName && VolumeLogic.Phase(claim) == "Bound")
                 {
-                    var volume = await api.GetAsync(ApiResource.PersistentVolumes, null, volumeName, ct);
+                    var volume = await api.GetAsync(ApiResource.PersistentVolumes, null, volumeName, ct: ct);
                     if (VolumeLogic.NodeOf(volume) is { } node && node != nodeName)
                         throw new VolumeNotReadyException($"volume {volumeName} of claim {claimName} lives on node {node}, not on {nodeName} (volume node affinity conflict)");
                     return VolumeLogic.PathOf(volume) ?? throw new VolumeNotReadyException($"volume {volumeName} of claim {claimName} has no local or hostPath directory");

@@ -69,7 +69,7 @@ public sealed class InformerWatchLivenessTests : TestKit
         public string LastWatchId { get; private set; } = "";
         private int _lost;
 
-        public Task<JsonObject> GetAsync(ApiResource resource, string? ns, string name, CancellationToken ct = default) => Inner.GetAsync(resource, ns, name, ct);
+        public Task<JsonObject> GetAsync(ApiResource resource, string? ns, string name, string? subresource = null, CancellationToken ct = default) => Inner.GetAsync(resource, ns, name, subresource, ct);
         public Task<ObjectList> ListAsync(ApiResource resource, string? ns, ListOptions? options = null, CancellationToken ct = default) => Inner.ListAsync(resource, ns, options, ct);
         public Task<JsonObject> CreateAsync(ApiResource resource, string? ns, JsonObject obj, string? subresource = null, CancellationToken ct = default) => Inner.CreateAsync(resource, ns, obj, subresource, ct);
         public Task<JsonObject> UpdateAsync(ApiResource resource, string? ns, JsonObject obj, string? subresource = null, CancellationToken ct = default) => Inner.UpdateAsync(resource, ns, obj, subresource, ct);

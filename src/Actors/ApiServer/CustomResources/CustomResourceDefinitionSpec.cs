@@ -11,7 +11,11 @@ namespace AkkaKube.Actors.ApiServer.CustomResources;
 public sealed record PrinterColumn(string Name, string Type, string Format, string Description, int Priority, string JsonPath);
 
 /// <summary>The scale subresource's paths (.spec.replicas, .status.replicas, .status.selector).</summary>
-public sealed record ScaleSpec(string SpecReplicasPath, string StatusReplicasPath, string? LabelSelectorPath);
+public sealed record ScaleSpec(string SpecReplicasPath, string StatusReplicasPath, string? LabelSelectorPath)
+{
+    /// <summary>The JSONPaths (".spec.replicas") as the dotted paths the scale subresource reads and writes.</summary>
+    public ScalePaths Paths => new(SpecReplicasPath.TrimStart('.'), StatusReplicasPath.TrimStart('.'), LabelSelectorPath?.TrimStart('.'));
+}
 
 /// <summary>One version of a CustomResourceDefinition.</summary>
 public sealed record CrdVersion(string Name, bool Served, bool Storage, JsonObject? Schema, bool Status, ScaleSpec? Scale, IReadOnlyList<PrinterColumn> Columns);

@@ -28,9 +28,7 @@ public sealed class CustomResourceStrategy : ResourceStrategy
         Columns = version.Columns.Count == 0
             ? TableColumn.NameAge
             : [TableColumn.NameColumn, .. version.Columns.Select(Column)];
-        Scale = version.Scale is { } s
-            ? new ScalePaths(s.SpecReplicasPath.TrimStart('.'), s.StatusReplicasPath.TrimStart('.'), s.LabelSelectorPath?.TrimStart('.'))
-            : ScalePaths.Default;
+        Scale = version.Scale?.Paths ?? ScalePaths.Default;
     }
 
     public CustomResourceDefinitionSpec Definition { get; }

@@ -23,7 +23,7 @@ public sealed partial class ApiPipeline
         for (var attempt = 0; ; attempt++)
         {
             var old = await Get(c.R, c.Ns, name, c.Ct);
-            var target = c.Req.Subresource == "scale" ? ToScale(old, c.Strategy.Scale) : (JsonObject)old.DeepClone();
+            var target = c.Req.Subresource == "scale" ? ScaleSubresource.ToScale(old, c.Strategy.Scale) : (JsonObject)old.DeepClone();
             var patched = type switch
             {
                 "application/merge-patch+json" => Patching.MergePatch(target, patch),

@@ -10,42 +10,7 @@ public sealed partial class ApiPipeline
 {
 
     private async Task<Result> GetScaleAsync(RequestScope c, string name) =>
-        new(200, ToScale(await Get(c.R, c.Ns, name, c.Ct), c.Strategy.Scale), c.Warnings);
-
-    private static JsonNode? At(JsonObject obj, string path)
-    {
-        JsonNode? cur = obj;
-        foreach (var segment in path.Split('.')) cur = cur is JsonObject o ? o[segment] : null;
-        return cur;
-    }
-
-    private static void SetAt(JsonObject obj, string path, JsonNode value)
-    {
-        var segments = path.Split('.');
-        var cur = obj;
-        foreach (var segment in segments[..^1]) cur = Meta.Obj(cur, segment);
-        cur[segments[^1]] = value;
-    }
-
-    /// <summary>The Scale view of an object, read at the strategy's paths (a selector object prints in its string form).</summary>
-    private static JsonObject ToScale(JsonObject obj, ScalePaths paths)
-    {
-        var meta = new JsonObject();
-        foreach (var key in new[] { "name", "namespace", "uid", "resourceVersion", "creationTimestamp" })
-            if (obj["metadata"]?[key] is { } v) meta[key] = v.DeepClone();
-        return new JsonObject
-        {
-            ["kind"] = "Scale",
-            ["apiVersion"] = "autoscaling/v1",
-            ["metadata"] = meta,
-            ["spec"] = new JsonObject { ["replicas"] = At(obj, paths.SpecReplicas)?.DeepClone() ?? 0 },
-            ["status"] = new JsonObject
-            {
-                ["replicas"] = At(obj, paths.StatusReplicas)?.DeepClone() ?? 0,
-                ["selector"] = paths.LabelSelector is null ? "" : At(obj, paths.LabelSelector) is JsonObject selector ? LabelSelectors.Format(selector) : Meta.Str(At(obj, paths.LabelSelector)),
-            },
-        };
-    }
+        new(200, ScaleSubresource.ToScale(await Get(c.R, c.Ns, name, c.Ct), c.Strategy.Scale), c.Warnings);
 
     private async Task<(int, JsonObject)> WriteScale(RequestScope c, string name, JsonObject scale, bool preconditionFromBody, JsonObject? old = null)
     {
@@ -64,12 +29,12 @@ public sealed partial class ApiPipeline
         {
             old ??= await Get(c.R, c.Ns, name, c.Ct);
             var next = (JsonObject)old.DeepClone();
-            SetAt(next, c.Strategy.Scale.SpecReplicas, replicas);
+            ScaleSubresource.SetAt(next, c.Strategy.Scale.SpecReplicas, replicas);
             if (preconditionFromBody && Meta.Field(scale, "resourceVersion") is { Length: > 0 } prv) Meta.Of(next)["resourceVersion"] = prv;
             try
             {
                 var stored = await StoreObject(new StoreProtocol.UpdateObject(c.R.Partition, StorageJson(c.R, next), c.DryRun), c.R, name, c.Ct);
-                return (200, ToScale(stored, c.Strategy.Scale));
+                return (200, ScaleSubresource.ToScale(stored, c.Strategy.Scale));
             }
             catch (ApiException e) when (e.Code == 409 && !preconditionFromBody && attempt < 4)
             {

@@ -109,12 +109,6 @@ public class ResourceStrategy
     private static readonly IReadOnlyDictionary<string, ISubresourceHook> NoHooks = new Dictionary<string, ISubresourceHook>();
 }
 
-/// <summary>Where the scale subresource maps: dotted paths into the object (CustomResourceDefinition scale uses the same shape).</summary>
-public sealed record ScalePaths(string SpecReplicas, string StatusReplicas, string? LabelSelector)
-{
-    public static readonly ScalePaths Default = new("spec.replicas", "status.replicas", "spec.selector");
-}
-
 /// <summary>What admission may use besides the object: settings, the store, the service allocator, dry-run.</summary>
 public sealed record AdmissionContext(ApiServerSettings Settings, IActorRef Store, Func<IActorRef?> ServiceAllocator, bool DryRun, CancellationToken Ct)
 {

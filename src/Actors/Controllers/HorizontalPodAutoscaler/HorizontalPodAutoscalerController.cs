@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Akka.Actor;
+using AkkaKube.Actors.ApiServer.CustomResources;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Kubelet;
 using AkkaKube.Actors.Machinery;
@@ -10,14 +11,15 @@ namespace AkkaKube.Actors.Controllers.HorizontalPodAutoscaler;
 /// <summary>
 /// The horizontal pod autoscaler (autoscaling/v2) on <see cref="ControllerBase"/>: every HPA is reconciled each
 /// <see cref="ControllerSettings.HpaSyncPeriod"/> (Kubernetes' --horizontal-pod-autoscaler-sync-period, 15 s). A sync
-/// reads the scale target (Deployment, ReplicaSet, StatefulSet, ReplicationController) and its pods from the shared
-/// informers, asks the kubelets of their nodes for usage (the samples behind the metrics API), decides with
-/// <see cref="HpaLogic"/>, sets the target's replicas through its scale subresource and writes the HPA's status.
+/// resolves the scale target (<see cref="ScaleTargets"/>) and reads its autoscaling/v1 Scale — from the shared informers
+/// for Deployment, ReplicaSet, StatefulSet and ReplicationController, from the apiserver's scale subresource for a custom
+/// resource whose definition declares one — selects its pods with the Scale's selector, asks the kubelets of their nodes
+/// for usage (the samples behind the metrics API), decides with <see cref="HpaLogic"/>, sets the target's replicas
+/// through its scale subresource and writes the HPA's status.
 /// </summary>
 public sealed class HorizontalPodAutoscalerController : ControllerBase
 {
-    private static readonly ApiResource[] Targets =
-        [ApiResource.Deployments, ApiResource.ReplicaSets, ApiResource.StatefulSets, ApiResource.ReplicationControllers];
+    private static readonly ApiResource Definitions = CustomResourceDefinitionSpec.Resource;
 
     private readonly Func<DateTime> _now;
     /// <summary>Per HPA key; read and changed only by that key's reconcile (ControllerBase runs one per key at a time).</summary>
@@ -31,7 +33,8 @@ public sealed class HorizontalPodAutoscalerController : ControllerBase
 
     protected override string Name => ControllerNames.HorizontalPodAutoscaler;
     protected override string Component => "horizontal-pod-autoscaler";
-    protected override IEnumerable<ApiResource> Watched => [ApiResource.HorizontalPodAutoscalers, ApiResource.Pods, ApiResource.Nodes, .. Targets];
+    protected override IEnumerable<ApiResource> Watched =>
+        [ApiResource.HorizontalPodAutoscalers, ApiResource.Pods, ApiResource.Nodes, Definitions, .. ScaleTargets.Cached];
 
     protected override void OnSynced(ApiResource resource, bool first)
     {
@@ -61,36 +64,58 @@ public sealed class HorizontalPodAutoscalerController : ControllerBase
         var ns = NamespaceOf(hpa) ?? "default";
         var period = Settings.HpaSyncPeriod;
         var reference = hpa["spec"]?["scaleTargetRef"] as JsonObject;
-        var kind = Str(reference?["kind"]);
         var targetName = Str(reference?["name"]) ?? "";
-        var targetResource = Targets.FirstOrDefault(r => r.Kind == kind);
         if (!_histories.TryGetValue(key, out var history)) _histories[key] = history = new HpaHistory();
 
-        if (targetResource is null)
-            return Report(hpa, ns, null, "FailedGetScale", $"the HPA controller was unable to get the target's current scale: no scale subresource known for kind \"{kind}\" (supported: {string.Join(", ", Targets.Select(t => t.Kind))})", period);
-        if (!CacheOf(targetResource).TryGetValue($"{ns}/{targetName}", out var target))
-            return Report(hpa, ns, null, "FailedGetScale", $"the HPA controller was unable to get the target's current scale: {targetResource.Resource}.{targetResource.Group} \"{targetName}\" not found", period);
-
-        var current = (int)Long(target["spec"]?["replicas"], 1);
-        var selector = LabelSelectors.From(target["spec"]?["selector"] as JsonObject);
-        var pods = selector is null ? [] : StoreOf(ApiResource.Pods).By(InformerIndex.Namespace, ns)
-            .Where(p => !IsDeleting(p) && Str(p["status"]?["phase"]) is not ("Succeeded" or "Failed")
-                        && selector.Matches(Machinery.Meta.Labels(Meta(p)["labels"] as JsonObject)))
-            .ToList();
-        var nodeNames = pods.Select(p => Str(p["spec"]?["nodeName"])).OfType<string>().ToHashSet(StringComparer.Ordinal);
-        var nodes = nodeNames.Select(n => CacheOf(ApiResource.Nodes).GetValueOrDefault(n)).OfType<JsonObject>().ToList();
-        var system = Context.System;
+        var resolved = ScaleTargets.Resolve(Str(reference?["apiVersion"]), Str(reference?["kind"]), CacheOf(Definitions).Values);
+        if (resolved.Target is not { } target)
+            return Report(hpa, ns, null, "FailedGetScale", $"the HPA controller was unable to get the target's current scale: {resolved.Failure}", period);
+        JsonObject? cachedScale = null;
+        if (target.FromCache)
+        {
+            if (!CacheOf(target.Resource).TryGetValue($"{ns}/{targetName}", out var obj))
+                return Report(hpa, ns, null, "FailedGetScale", $"the HPA controller was unable to get the target's current scale: {target.Resource.QualifiedName} \"{targetName}\" not found", period);
+            cachedScale = ScaleSubresource.ToScale(obj, ScalePaths.Default);
+        }
+        // The caches are immutable snapshots: safe to read from the reconcile's task.
+        var cluster = new ClusterView(Context.System, StoreOf(ApiResource.Pods), CacheOf(ApiResource.Nodes));
         var now = _now;
 
         return async api =>
         {
-            var samples = await KubeletUsage.AskAsync(system, nodes, CancellationToken.None).ConfigureAwait(false);
-            var usageByUid = samples.Values.SelectMany(m => m.Pods).GroupBy(p => p.Uid)
-                .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
-            var podSamples = pods.Select(p => Sample(p, usageByUid.GetValueOrDefault(UidOf(p)))).ToList();
-            await Sync(api, hpa, ns, target, targetResource, current, podSamples, history, now()).ConfigureAwait(false);
+            JsonObject scale;
+            if (cachedScale is not null) scale = cachedScale;
+            else
+                try
+                {
+                    scale = await api.GetAsync(target.Resource, ns, targetName, "scale").ConfigureAwait(false);
+                }
+                catch (KubeApiException e)
+                {
+                    // A missing object or subresource, or an apiserver that did not answer: reported, retried next period.
+                    return await Report(hpa, ns, null, "FailedGetScale", $"the HPA controller was unable to get the target's current scale: {e.Message}", period)(api).ConfigureAwait(false);
+                }
+            await Sync(api, hpa, ns, target.Resource, targetName, scale, cluster, history, now()).ConfigureAwait(false);
             return period;
         };
+    }
+
+    /// <summary>What a sync reads besides the Scale: the pods and nodes caches, and the system that reaches the kubelets.</summary>
+    private sealed record ClusterView(ActorSystem System, InformerStore Pods, IReadOnlyDictionary<string, JsonObject> Nodes);
+
+    /// <summary>The usage of the pods <paramref name="selector"/> picks in <paramref name="ns"/>, as the HPA's algorithm takes it.</summary>
+    private static async Task<List<PodSample>> SamplePods(ClusterView cluster, string ns, LabelSelector selector)
+    {
+        var pods = cluster.Pods.By(InformerIndex.Namespace, ns)
+            .Where(p => !IsDeleting(p) && Str(p["status"]?["phase"]) is not ("Succeeded" or "Failed")
+                        && selector.Matches(Machinery.Meta.Labels(Meta(p)["labels"] as JsonObject)))
+            .ToList();
+        var nodes = pods.Select(p => Str(p["spec"]?["nodeName"])).OfType<string>().Distinct(StringComparer.Ordinal)
+            .Select(n => cluster.Nodes.GetValueOrDefault(n)).OfType<JsonObject>().ToList();
+        var samples = await KubeletUsage.AskAsync(cluster.System, nodes, CancellationToken.None).ConfigureAwait(false);
+        var usageByUid = samples.Values.SelectMany(m => m.Pods).GroupBy(p => p.Uid)
+            .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        return pods.Select(p => Sample(p, usageByUid.GetValueOrDefault(UidOf(p)))).ToList();
     }
 
     private static PodSample Sample(JsonObject pod, KubeletProtocol.PodMetrics? metrics)
@@ -113,19 +138,39 @@ public sealed class HorizontalPodAutoscalerController : ControllerBase
         return new PodSample(NameOf(pod), ready, requests, usage);
     }
 
-    private async Task Sync(IKubeApi api, JsonObject hpa, string ns, JsonObject target, ApiResource targetResource, int current,
-        IReadOnlyList<PodSample> pods, HpaHistory history, DateTime now)
+    private async Task Sync(IKubeApi api, JsonObject hpa, string ns, ApiResource targetResource, string targetName, JsonObject scale,
+        ClusterView cluster, HpaHistory history, DateTime now)
     {
         var spec = hpa["spec"] as JsonObject ?? new JsonObject();
         var minReplicas = (int)Long(spec["minReplicas"], 1);
         var maxReplicas = (int)Long(spec["maxReplicas"], 1);
+        var current = (int)Long(scale["spec"]?["replicas"]);
+        var gotScale = Condition("AbleToScale", "True", "SucceededGetScale", "the HPA controller was able to get the target's current scale");
         if (current == 0 && minReplicas != 0)
         {
-            await WriteStatus(api, hpa, ns, current, current, [], now, null,
-                Condition("AbleToScale", "True", "SucceededGetScale", "the HPA controller was able to get the target's current scale"),
+            await WriteStatus(api, hpa, ns, current, current, [], now, null, gotScale,
                 Condition("ScalingActive", "False", "ScalingDisabled", "scaling is disabled since the replica count of the target is zero")).ConfigureAwait(false);
             return;
         }
+
+        // Kubernetes' validateAndParseSelector: the Scale's status.selector picks the pods; none is not "all pods".
+        var selectorText = Str(scale["status"]?["selector"]) ?? "";
+        LabelSelector selector;
+        try
+        {
+            selector = selectorText.Length == 0 ? throw new SelectorException("selector is required") : LabelSelector.Parse(selectorText);
+        }
+        catch (SelectorException e)
+        {
+            var (eventReason, message) = selectorText.Length == 0
+                ? ("SelectorRequired", "the HPA target's scale is missing a selector")
+                : ("InvalidSelector", $"couldn't convert selector into a corresponding internal selector object: {e.Message}");
+            Record(hpa, "Warning", eventReason, selectorText.Length == 0 ? e.Message : message);
+            await WriteStatus(api, hpa, ns, current, current, [], now, null, gotScale,
+                Condition("ScalingActive", "False", "InvalidSelector", message)).ConfigureAwait(false);
+            return;
+        }
+        var pods = await SamplePods(cluster, ns, selector).ConfigureAwait(false);
 
         var metrics = new List<MetricResult>();
         try
@@ -149,8 +194,7 @@ public sealed class HorizontalPodAutoscalerController : ControllerBase
         catch (HpaException e)
         {
             Record(hpa, "Warning", e.Reason, e.Message);
-            await WriteStatus(api, hpa, ns, current, current, metrics, now, null,
-                Condition("AbleToScale", "True", "SucceededGetScale", "the HPA controller was able to get the target's current scale"),
+            await WriteStatus(api, hpa, ns, current, current, metrics, now, null, gotScale,
                 Condition("ScalingActive", "False", e.Reason, e.Message)).ConfigureAwait(false);
             return;
         }
@@ -163,12 +207,23 @@ public sealed class HorizontalPodAutoscalerController : ControllerBase
         DateTime? scaledAt = null;
         if (desired != current)
         {
-            await api.PatchAsync(targetResource, ns, NameOf(target), PatchType.Merge,
-                new JsonObject { ["spec"] = new JsonObject { ["replicas"] = desired } }.ToJsonString(), "scale").ConfigureAwait(false);
+            var reason = $"{best.Description} {(desired > current ? "above" : "below")} target";
+            try
+            {
+                // Through the scale subresource, whatever the kind: the apiserver maps spec.replicas to the kind's path.
+                await api.PatchAsync(targetResource, ns, targetName, PatchType.Merge,
+                    new JsonObject { ["spec"] = new JsonObject { ["replicas"] = desired } }.ToJsonString(), "scale").ConfigureAwait(false);
+            }
+            catch (KubeApiException e)
+            {
+                Record(hpa, "Warning", "FailedRescale", $"New size: {desired}; reason: {reason}; error: {e.Message}");
+                await WriteStatus(api, hpa, ns, current, current, metrics, now, null,
+                    Condition("AbleToScale", "False", "FailedUpdateScale", $"the HPA controller was unable to update the target scale: {e.Message}")).ConfigureAwait(false);
+                throw;
+            }
             HpaLogic.RecordScale(history, current, desired, now);
             scaledAt = now;
-            var direction = desired > current ? "above" : "below";
-            Record(hpa, "Normal", "SuccessfulRescale", $"New size: {desired}; reason: {best.Description} {direction} target");
+            Record(hpa, "Normal", "SuccessfulRescale", $"New size: {desired}; reason: {reason}");
         }
         await WriteStatus(api, hpa, ns, current, desired, metrics, now, scaledAt,
             Condition("AbleToScale", "True", ableReason, ableReason == "ReadyForNewScale"

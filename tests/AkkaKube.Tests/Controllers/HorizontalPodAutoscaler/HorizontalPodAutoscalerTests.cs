@@ -68,6 +68,30 @@ public sealed class HorizontalPodAutoscalerTests(HpaNode fixture) : IClassFixtur
         return r.Out;
     }
 
+    /// <summary>A namespaced CustomResourceDefinition of group hpa.example.com with one version, once Established.</summary>
+    private async Task Crd(string plural, string kind, string version)
+    {
+        var crd = new JsonObject
+        {
+            ["apiVersion"] = "apiextensions.k8s.io/v1", ["kind"] = "CustomResourceDefinition",
+            ["metadata"] = new JsonObject { ["name"] = $"{plural}.hpa.example.com" },
+            ["spec"] = new JsonObject
+            {
+                ["group"] = "hpa.example.com", ["scope"] = "Namespaced",
+                ["names"] = new JsonObject { ["plural"] = plural, ["singular"] = kind.ToLowerInvariant(), ["kind"] = kind },
+                ["versions"] = new JsonArray(JsonNode.Parse(version)),
+            },
+        };
+        await Ok("apply -f -", crd.ToJsonString());
+        await Ok($"wait --for=condition=Established crd/{plural}.hpa.example.com --timeout=60s");
+    }
+
+    /// <summary>Deletes what a test made, without waiting (the node outlives the class's tests).</summary>
+    private async Task Delete(params string[] objects)
+    {
+        foreach (var o in objects) await fixture.Kubectl.Run($"delete {o} --wait=false");
+    }
+
     private async Task<JsonObject> Get(string what) => (JsonObject)JsonNode.Parse(await Ok($"get {what} -o json"))!;
 
     private async Task Until(Func<Task<bool>> condition, Func<Task<string>> explain)
@@ -103,8 +127,85 @@ public sealed class HorizontalPodAutoscalerTests(HpaNode fixture) : IClassFixtur
         }
         finally
         {
-            await fixture.Kubectl.Run("delete deployment burn --wait=false");
-            await fixture.Kubectl.Run("delete hpa burn --wait=false");
+            await Delete("deployment burn", "hpa burn");
+        }
+    }
+
+    /// <summary>
+    /// A custom resource that runs pods (as an operator's would: here the pods come from a Deployment the test stands in
+    /// for the operator with) declares a scale subresource whose labelSelectorPath names those pods. The HPA reads its
+    /// Scale, measures the pods and writes the custom object's spec.replicas through /scale.
+    /// </summary>
+    [SkippableFact]
+    public async Task An_hpa_scales_a_custom_resource_through_the_scale_subresource_its_definition_declares()
+    {
+        Skip.If(KubectlRunner.KubectlPath is null, "kubectl is not on PATH");
+        try
+        {
+            await Crd("burners", "Burner", """
+                {"name":"v1","served":true,"storage":true,
+                 "subresources":{"status":{},"scale":{"specReplicasPath":".spec.replicas","statusReplicasPath":".status.replicas","labelSelectorPath":".status.selector"}},
+                 "schema":{"openAPIV3Schema":{"type":"object","properties":{
+                   "spec":{"type":"object","properties":{"replicas":{"type":"integer","minimum":0}}},
+                   "status":{"type":"object","properties":{"replicas":{"type":"integer"},"selector":{"type":"string"}}}}}}}
+                """);
+            await Ok("apply -f -", Deployment("crd-burn", 1, "10m", ["sh", "-c", "while :; do :; done"]));
+            await Ok("apply -f -", """{"apiVersion":"hpa.example.com/v1","kind":"Burner","metadata":{"name":"crd-burn"},"spec":{"replicas":1}}""");
+            // What the Burner's operator would report: its pods and how many run.
+            await Ok("""patch burner crd-burn --subresource=status --type=merge -p '{"status":{"replicas":1,"selector":"app=crd-burn"}}'""");
+            var scale = (JsonObject)JsonNode.Parse(await Ok("get --raw /apis/hpa.example.com/v1/namespaces/default/burners/crd-burn/scale"))!;
+            Assert.Equal("app=crd-burn", (string?)scale["status"]?["selector"]);
+
+            await Ok("apply -f -", """
+                {"apiVersion":"autoscaling/v2","kind":"HorizontalPodAutoscaler","metadata":{"name":"crd-burn"},
+                 "spec":{"scaleTargetRef":{"apiVersion":"hpa.example.com/v1","kind":"Burner","name":"crd-burn"},"minReplicas":1,"maxReplicas":3,
+                   "metrics":[{"type":"Resource","resource":{"name":"cpu","target":{"type":"Utilization","averageUtilization":50}}}]}}
+                """);
+            await Until(async () => (int?)(await Get("burner crd-burn"))["spec"]?["replicas"] == 3,
+                async () => "the HPA did not scale the Burner to 3:\n" + await Ok("get hpa crd-burn -o yaml") + await Ok("get events --field-selector involvedObject.name=crd-burn"));
+            await Until(async () => (int?)(await Get("hpa crd-burn"))["status"]?["desiredReplicas"] == 3,
+                async () => "the HPA status did not show the scale-up:\n" + await Ok("get hpa crd-burn -o yaml"));
+
+            var hpa = await Get("hpa crd-burn");
+            Assert.True((int)hpa["status"]!["currentMetrics"]![0]!["resource"]!["current"]!["averageUtilization"]! > 50, hpa.ToJsonString());
+            Assert.Matches(@"crd-burn\s+Burner/crd-burn\s+cpu: \d+%/50%\s+1\s+3\s+\d", await Ok("get hpa crd-burn"));
+            Assert.Contains("SuccessfulRescale", await Ok("get events --field-selector involvedObject.kind=HorizontalPodAutoscaler,involvedObject.name=crd-burn"));
+            // Only spec.replicas moved: the status is the (absent) operator's, the Deployment is not the HPA's target.
+            var burner = await Get("burner crd-burn");
+            Assert.Equal(1, (int?)burner["status"]?["replicas"]);
+            Assert.Equal(1, (int?)(await Get("deployment crd-burn"))["spec"]?["replicas"]);
+        }
+        finally
+        {
+            await Delete("hpa crd-burn", "deployment crd-burn", "crd burners.hpa.example.com");
+        }
+    }
+
+    [SkippableFact]
+    public async Task An_hpa_on_a_custom_resource_without_a_scale_subresource_reports_FailedGetScale()
+    {
+        Skip.If(KubectlRunner.KubectlPath is null, "kubectl is not on PATH");
+        try
+        {
+            await Crd("statics", "Static", """
+                {"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}
+                """);
+            await Ok("apply -f -", """{"apiVersion":"hpa.example.com/v1","kind":"Static","metadata":{"name":"fixed"},"spec":{"replicas":1}}""");
+            // (kubectl autoscale refuses a kind without /scale in discovery: the HPA is applied as a manifest would be)
+            await Ok("apply -f -", """
+                {"apiVersion":"autoscaling/v2","kind":"HorizontalPodAutoscaler","metadata":{"name":"fixed"},
+                 "spec":{"scaleTargetRef":{"apiVersion":"hpa.example.com/v1","kind":"Static","name":"fixed"},"minReplicas":1,"maxReplicas":3,
+                   "metrics":[{"type":"Resource","resource":{"name":"cpu","target":{"type":"Utilization","averageUtilization":50}}}]}}
+                """);
+            await Until(async () => (await Get("hpa fixed"))["status"]?["conditions"]?.AsArray()
+                    .Any(c => (string?)c!["type"] == "AbleToScale" && (string?)c["status"] == "False" && (string?)c["reason"] == "FailedGetScale") == true,
+                async () => "no FailedGetScale condition:\n" + await Ok("get hpa fixed -o yaml"));
+            Assert.Contains("FailedGetScale", await Ok("get events --field-selector involvedObject.kind=HorizontalPodAutoscaler,involvedObject.name=fixed"));
+            Assert.Matches(@"fixed\s+Static/fixed\s+cpu: <unknown>/50%", await Ok("get hpa fixed"));
+        }
+        finally
+        {
+            await Delete("hpa fixed", "crd statics.hpa.example.com");
         }
     }
 
@@ -139,8 +240,7 @@ public sealed class HorizontalPodAutoscalerTests(HpaNode fixture) : IClassFixtur
         }
         finally
         {
-            await fixture.Kubectl.Run("delete deployment idle --wait=false");
-            await fixture.Kubectl.Run("delete hpa idle --wait=false");
+            await Delete("deployment idle", "hpa idle");
         }
     }
 }

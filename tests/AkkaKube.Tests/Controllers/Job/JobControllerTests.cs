@@ -69,7 +69,7 @@ public sealed class JobControllerTests : Akka.TestKit.Xunit2.TestKit
             Interlocked.Decrement(ref _failed);
             var ops = JsonNode.Parse(patch)!.AsArray();
             var index = int.Parse(ops[1]!["path"]!.GetValue<string>().Split('/')[^1], System.Globalization.CultureInfo.InvariantCulture);
-            var pod = await Inner.GetAsync(resource, ns, name, ct);
+            var pod = await Inner.GetAsync(resource, ns, name, ct: ct);
             var finalizers = pod["metadata"]!["finalizers"]!.AsArray();
             if (index >= finalizers.Count || finalizers[index]!.GetValue<string>() != ops[0]!["value"]!.GetValue<string>())
                 throw new KubeApiException(422, "Invalid", "the json patch test operation failed");
@@ -78,7 +78,7 @@ public sealed class JobControllerTests : Akka.TestKit.Xunit2.TestKit
         }
 
         public Task<JsonObject> CreateAsync(ApiResource resource, string? ns, JsonObject obj, string? subresource = null, CancellationToken ct = default) => Inner.CreateAsync(resource, ns, obj, subresource, ct);
-        public Task<JsonObject> GetAsync(ApiResource resource, string? ns, string name, CancellationToken ct = default) => Inner.GetAsync(resource, ns, name, ct);
+        public Task<JsonObject> GetAsync(ApiResource resource, string? ns, string name, string? subresource = null, CancellationToken ct = default) => Inner.GetAsync(resource, ns, name, subresource, ct);
         public Task<ObjectList> ListAsync(ApiResource resource, string? ns, ListOptions? options = null, CancellationToken ct = default) => Inner.ListAsync(resource, ns, options, ct);
         public Task<JsonObject> UpdateAsync(ApiResource resource, string? ns, JsonObject obj, string? subresource = null, CancellationToken ct = default) => Inner.UpdateAsync(resource, ns, obj, subresource, ct);
         public Task DeleteAsync(ApiResource resource, string? ns, string name, DeleteOptions? options = null, CancellationToken ct = default) => Inner.DeleteAsync(resource, ns, name, options, ct);
