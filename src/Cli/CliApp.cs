@@ -163,6 +163,13 @@ public static class CliApp
                     Say($"/readyz ok on {ready}/{total} nodes" + (waiting.Count > 0 ? $" (waiting: {string.Join(", ", waiting.Take(3).Select(w => $"{w.Node} {(w.Error is null ? string.Join(",", w.Failed) : "no answer")}"))})" : ""));
                 lastHealthy = ready;
             }, ct);
+            if (state.Nodes.Count(n => n.ControlPlane) > 1)
+            {
+                Say("waiting for the store's partitions to spread over the control planes");
+                Say(await LocalClusterLauncher.WaitUntilStoreBalancedAsync(state, options.Timeout, ct)
+                    ? "store partitions spread evenly (`akkakube cmd cp-1 cluster shards` shows where)"
+                    : "store partitions still moving between control planes; requests to a moving partition may time out (504) for a few seconds");
+            }
         }
         catch (Exception)
         {

@@ -259,6 +259,59 @@ public static class LocalClusterLauncher
         }
     }
 
+    /// <summary>
+    /// Waits until the store's shards are spread evenly over the live control-plane nodes and stay so between two
+    /// looks (`cluster shards -t store`): shards allocated while the first control plane was alone move to the others
+    /// as they join, and a partition in the middle of such a move answers nothing for a while. Returns false (no
+    /// error) when the spread did not settle within <paramref name="timeout"/>: the cluster works, only less evenly.
+    /// </summary>
+    public static async Task<bool> WaitUntilStoreBalancedAsync(ClusterState state, TimeSpan timeout, CancellationToken ct = default)
+    {
+        var controlPlanes = Alive(state).Where(n => n.ControlPlane).ToList();
+        if (controlPlanes.Count < 2) return true;
+        var deadline = DateTime.UtcNow + timeout;
+        string? previous = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            ct.ThrowIfCancellationRequested();
+            var spread = await StoreShardSpreadAsync(state, controlPlanes, ct);
+            if (spread is not null && spread.Count == controlPlanes.Count && spread.Values.Max() - spread.Values.Min() <= 1)
+            {
+                var key = string.Join(",", spread.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
+                if (key == previous) return true;
+                previous = key;
+            }
+            else previous = null;
+            await Task.Delay(1000, ct);
+        }
+        return false;
+    }
+
+    /// <summary>Store shards per control-plane node address, from the first command host that answers; null when none does.</summary>
+    private static async Task<Dictionary<string, int>?> StoreShardSpreadAsync(ClusterState state, IReadOnlyList<NodeState> controlPlanes, CancellationToken ct)
+    {
+        foreach (var n in controlPlanes)
+        {
+            try
+            {
+                var replies = await CmdClient.RunAsync("127.0.0.1", n.CmdPort, new CmdRequest("cluster", "shards", ["-t", Actors.AkkaKubeNames.Actors.Store]),
+                    TimeSpan.FromSeconds(10), ct, state.CmdToken);
+                var table = replies.FirstOrDefault(r => r.Type == CmdReply.Kinds.Table);
+                if (table?.Rows is null || table.Columns is null) continue;
+                var cols = table.Columns.ToList();
+                int node = cols.IndexOf("node"), shards = cols.IndexOf("shards");
+                if (node < 0 || shards < 0) continue;
+                var addresses = controlPlanes.Select(c => c.Address).ToHashSet(StringComparer.Ordinal);
+                return table.Rows.Where(r => addresses.Contains(r[node]))
+                    .ToDictionary(r => r[node], r => int.TryParse(r[shards], out var v) ? v : 0, StringComparer.Ordinal);
+            }
+            catch (CliException)
+            {
+            }
+        }
+        return null;
+    }
+
     /// <summary>`cluster show` from the first node whose command host answers (control-plane first); null when none does.</summary>
     public static async Task<IReadOnlyList<MemberView>?> QueryMembersAsync(ClusterState state, TimeSpan timeout, CancellationToken ct = default)
     {

@@ -71,6 +71,9 @@ public class LocalCluster : IAsyncLifetime
                 AddressBlock = AddressBlock,
             });
             await LocalClusterLauncher.WaitUntilUpAsync(State, StartTimeout);
+            // As `up` does: the store's partitions first allocated to the first control plane move to the others as
+            // they join; tests start once that has settled (a partition answers nothing while it moves).
+            await LocalClusterLauncher.WaitUntilStoreBalancedAsync(State, StartTimeout);
         }
         catch
         {
