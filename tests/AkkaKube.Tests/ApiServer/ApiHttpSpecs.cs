@@ -386,4 +386,33 @@ public class ApiHttpSpecs(ApiNode api) : IClassFixture<ApiNode>
         Assert.Equal("Expired", ev["object"]!["reason"]!.GetValue<string>());
         Assert.Null(await reader.ReadLineAsync()); // and the stream is closed
     }
+
+    /// <summary>Kubernetes' per-kind field labels: a selector on any other field is a 400, on list, watch and deletecollection.</summary>
+    [Theory]
+    [InlineData("/api/v1/pods?fieldSelector=spec.nodeName%3Dw1,status.phase!%3DFailed", 200, null)]
+    [InlineData("/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dx", 200, null)]
+    [InlineData("/api/v1/events?fieldSelector=involvedObject.kind%3DPod,reason%3DScheduled", 200, null)]
+    [InlineData("/api/v1/nodes?fieldSelector=spec.unschedulable%3Dfalse", 200, null)]
+    [InlineData("/api/v1/pods?fieldSelector=spec.containers%3Dx", 400, "field label not supported: spec.containers")]
+    [InlineData("/api/v1/namespaces/default/configmaps?fieldSelector=data.a%3D1", 400, "field label not supported: data.a")]
+    [InlineData("/api/v1/namespaces/default/configmaps?watch=true&fieldSelector=data.a%3D1", 400, "field label not supported: data.a")]
+    [InlineData("/apis/apps/v1/deployments?fieldSelector=spec.replicas%3D1", 400, "field label not supported: spec.replicas")]
+    public async Task A_field_selector_may_name_only_the_kinds_field_labels(string path, int expected, string? message)
+    {
+        var (code, body, _) = await api.Get(path);
+        Assert.Equal(expected, (int)code);
+        if (message is null) return;
+        Assert.Equal("BadRequest", body!["reason"]!.GetValue<string>());
+        Assert.Equal(message, body["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Deletecollection_with_an_unsupported_field_label_deletes_nothing()
+    {
+        await api.Post($"{Ns}/configmaps", ConfigMap("kept-by-bad-selector"));
+        var (deleted, _, _) = await api.Send(HttpMethod.Delete, $"{Ns}/configmaps?fieldSelector=data.a%3D1");
+        Assert.Equal(HttpStatusCode.BadRequest, deleted);
+        var (code, _, _) = await api.Get($"{Ns}/configmaps/kept-by-bad-selector");
+        Assert.Equal(HttpStatusCode.OK, code);
+    }
 }

@@ -18,7 +18,11 @@ public sealed record ScaleSpec(string SpecReplicasPath, string StatusReplicasPat
 }
 
 /// <summary>One version of a CustomResourceDefinition.</summary>
-public sealed record CrdVersion(string Name, bool Served, bool Storage, JsonObject? Schema, bool Status, ScaleSpec? Scale, IReadOnlyList<PrinterColumn> Columns);
+public sealed record CrdVersion(string Name, bool Served, bool Storage, JsonObject? Schema, bool Status, ScaleSpec? Scale, IReadOnlyList<PrinterColumn> Columns)
+{
+    /// <summary>spec.versions[].selectableFields as field labels (".spec.color" → "spec.color"), besides metadata.name/namespace.</summary>
+    public IReadOnlyList<string> SelectableFields { get; init; } = [];
+}
 
 /// <summary>
 /// An apiextensions.k8s.io/v1 CustomResourceDefinition read into what the apiserver needs to serve its
@@ -72,7 +76,11 @@ public sealed partial record CustomResourceDefinitionSpec(
                 : null,
             (v["additionalPrinterColumns"] as JsonArray ?? []).OfType<JsonObject>().Select(c => new PrinterColumn(
                 Str(c["name"]), Str(c["type"]), Str(c["format"]), Str(c["description"]),
-                c["priority"] is JsonValue p && p.TryGetValue<int>(out var priority) ? priority : 0, Str(c["jsonPath"]))).ToList())).ToList();
+                c["priority"] is JsonValue p && p.TryGetValue<int>(out var priority) ? priority : 0, Str(c["jsonPath"]))).ToList())
+        {
+            SelectableFields = (v["selectableFields"] as JsonArray ?? []).OfType<JsonObject>()
+                .Select(f => Str(f["jsonPath"]).TrimStart('.')).Where(f => f.Length > 0).ToList(),
+        }).ToList();
         return new CustomResourceDefinitionSpec(
             Str(crd["metadata"]?["name"]), Str(spec["group"]), Str(names["plural"]), Str(names["singular"]), Str(names["kind"]),
             Str(names["listKind"]), Str(spec["scope"]) == "Namespaced",

@@ -29,7 +29,10 @@ public sealed class CustomResourceStrategy : ResourceStrategy
             ? TableColumn.NameAge
             : [TableColumn.NameColumn, .. version.Columns.Select(Column)];
         Scale = version.Scale?.Paths ?? ScalePaths.Default;
+        FieldLabels = [.. FieldLabelSets.Metadata, .. version.SelectableFields];
     }
+
+    public override IReadOnlyCollection<string> FieldLabels { get; }
 
     public CustomResourceDefinitionSpec Definition { get; }
 

@@ -100,6 +100,8 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
                 ? ApiException.NotFound("the server could not find the requested resource")
                 : new ApiException(503, "ServiceUnavailable", $"{r.Resource}/{streamed} is streamed by the HTTP front; request it over HTTP");
 
+        if (req.Verb is "list" or "watch" or "deletecollection") CheckFieldLabels(c.Q("fieldSelector"), strategy, r);
+
         return (req.Verb, req.Subresource) switch
         {
             ("get", null or "status") => Named(req, n => GetAsync(c, n)),
@@ -119,6 +121,24 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
             _ => throw ApiException.MethodNotAllowed(
                 $"the server does not allow this method on the requested resource ({req.Verb} {r.Resource}{(req.Subresource is null ? "" : "/" + req.Subresource)})"),
         };
+    }
+
+    /// <summary>A fieldSelector may only name the kind's field labels: Kubernetes answers any other with a 400.</summary>
+    private static void CheckFieldLabels(string? selector, Registry.ResourceStrategy strategy, ApiResource r)
+    {
+        if (string.IsNullOrWhiteSpace(selector)) return;
+        FieldSelector parsed;
+        try
+        {
+            parsed = FieldSelector.Parse(selector);
+        }
+        catch (SelectorException e)
+        {
+            throw ApiException.BadRequest(e.Message);
+        }
+        foreach (var requirement in parsed.Requirements)
+            if (!strategy.FieldLabels.Contains(requirement.Path))
+                throw ApiException.BadRequest($"field label not supported: {requirement.Path}");
     }
 
     private static Task<Result> Named(ApiRequest req, Func<string, Task<Result>> f) =>

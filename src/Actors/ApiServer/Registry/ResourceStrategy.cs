@@ -84,6 +84,12 @@ public class ResourceStrategy
     public virtual IReadOnlyList<TableColumn> Columns => TableColumn.NameAge;
 
     /// <summary>
+    /// The fields a fieldSelector may name (Kubernetes' per-kind field labels); any other is a 400 "field label not
+    /// supported". Every kind has metadata.name and metadata.namespace.
+    /// </summary>
+    public virtual IReadOnlyCollection<string> FieldLabels => FieldLabelSets.Metadata;
+
+    /// <summary>
     /// The merge key of the list at <paramref name="path"/> (the patchMergeKey struct tags of k8s.io/api), or null
     /// when the list is atomic. The base knows the keys shared by every kind embedding a pod template or metadata.
     /// </summary>
@@ -148,4 +154,19 @@ public static class MergeKeys
         "ownerReferences" => "uid",
         _ => null,
     };
+}
+
+/// <summary>The field labels Kubernetes supports per kind (pkg/registry/*/strategy.go, GetAttrs / fieldLabelConversionFuncs).</summary>
+public static class FieldLabelSets
+{
+    public static readonly IReadOnlyCollection<string> Metadata = ["metadata.name", "metadata.namespace"];
+
+    public static IReadOnlyCollection<string> With(params string[] fields) => [.. Metadata, .. fields];
+
+    public static readonly IReadOnlyCollection<string> Pod = With("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+        "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName");
+
+    public static readonly IReadOnlyCollection<string> Event = With("involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+        "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+        "reason", "reportingComponent", "type");
 }

@@ -57,6 +57,16 @@ public class CustomResourceDefinitionSpecTests
         Assert.Equal(["Spec", "Replicas", "Age"], served[0].Version.Columns.Select(c => c.Name));
     }
 
+    [Fact]
+    public void Selectable_fields_become_the_field_labels_of_the_custom_resource()
+    {
+        var crd = Crd(c => c["spec"]!["versions"]![0]!["selectableFields"] = new JsonArray(new JsonObject { ["jsonPath"] = ".spec.cronSpec" }));
+        var served = CustomResourceDefinitionSpec.Parse(crd).Served().ToList();
+        var v1 = new CustomResourceStrategy(CustomResourceDefinitionSpec.Parse(crd), served[0].Version);
+        Assert.Equal(["metadata.name", "metadata.namespace", "spec.cronSpec"], v1.FieldLabels);
+        Assert.Equal(["metadata.name", "metadata.namespace"], new CustomResourceStrategy(CustomResourceDefinitionSpec.Parse(crd), served[1].Version).FieldLabels);
+    }
+
     [Theory]
     [InlineData("name", "metadata.name")]
     [InlineData("group", "spec.group")]

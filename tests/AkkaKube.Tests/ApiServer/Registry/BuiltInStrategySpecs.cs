@@ -71,6 +71,26 @@ public class BuiltInStrategySpecs
         Assert.Contains(Strategy("Pod").ValidateWrite(command, old), c => c.Field == "spec" && c.Reason == "FieldValueForbidden");
     }
 
+    [Theory]
+    [InlineData("binding sets the volume name", """{"volumeName":"pv-1"}""", null)]
+    [InlineData("the default class given to a claim without one", """{"storageClassName":"standard"}""", null)]
+    [InlineData("access modes", """{"accessModes":["ReadWriteMany"]}""", "spec")]
+    [InlineData("a smaller request", """{"resources":{"requests":{"storage":"500Mi"}}}""", "spec.resources.requests.storage")]
+    [InlineData("a larger request (no class expands)", """{"resources":{"requests":{"storage":"2Gi"}}}""", "spec.resources.requests.storage")]
+    public void A_claim_spec_is_immutable_but_for_binding(string name, string change, string? forbiddenField)
+    {
+        var old = J("""{"metadata":{"name":"c"},"spec":{"accessModes":["ReadWriteOnce"],"volumeMode":"Filesystem","resources":{"requests":{"storage":"1Gi"}}}}""");
+        var updated = old.DeepClone().AsObject();
+        foreach (var (k, v) in J(change)) updated["spec"]![k] = v?.DeepClone();
+        var causes = Strategy("PersistentVolumeClaim").ValidateWrite(updated, old).ToList();
+        if (forbiddenField is null) Assert.True(causes.Count == 0, $"{name}: {string.Join("; ", causes.Select(c => c.Message))}");
+        else Assert.True(causes.Any(c => c.Field == forbiddenField && c.Reason == "FieldValueForbidden"), $"{name}: {string.Join("; ", causes.Select(c => c.Field + " " + c.Message))}");
+        var bound = J("""{"metadata":{"name":"c"},"spec":{"accessModes":["ReadWriteOnce"],"volumeName":"pv-1","resources":{"requests":{"storage":"1Gi"}}}}""");
+        var rebound = bound.DeepClone().AsObject();
+        rebound["spec"]!["volumeName"] = "pv-2";
+        Assert.Contains(Strategy("PersistentVolumeClaim").ValidateWrite(rebound, bound), c => c.Field == "spec");
+    }
+
     [Fact]
     public void The_deployment_selector_is_immutable()
     {

@@ -61,6 +61,8 @@ public sealed class DeploymentStrategy : ResourceStrategy
 /// <summary>replicasets (apps/v1): replicas 1 by default, selector required and immutable, scale subresource.</summary>
 public sealed class ReplicaSetStrategy : ResourceStrategy
 {
+    public override IReadOnlyCollection<string> FieldLabels { get; } = FieldLabelSets.With("status.replicas");
+
     public override Type Model => typeof(V1ReplicaSet);
 
     public override void Default(JsonObject obj)

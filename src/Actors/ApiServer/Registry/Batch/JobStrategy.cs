@@ -15,6 +15,8 @@ namespace AkkaKube.Actors.ApiServer.Registry.Batch;
 /// </summary>
 public sealed class JobStrategy : ResourceStrategy
 {
+    public override IReadOnlyCollection<string> FieldLabels { get; } = FieldLabelSets.With("status.successful");
+
     public const string JobNameLabel = "batch.kubernetes.io/job-name";
 
     public override Type Model => typeof(V1Job);

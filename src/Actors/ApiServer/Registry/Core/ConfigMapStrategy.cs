@@ -44,6 +44,8 @@ public sealed class ConfigMapStrategy : ResourceStrategy
 /// <summary>secrets (core/v1): type Opaque by default, stringData folded into data, base64 data, immutable data.</summary>
 public sealed class SecretStrategy : ResourceStrategy
 {
+    public override IReadOnlyCollection<string> FieldLabels { get; } = FieldLabelSets.With("type");
+
     public override Type Model => typeof(V1Secret);
 
     public override void Default(JsonObject obj)

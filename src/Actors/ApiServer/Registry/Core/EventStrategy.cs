@@ -6,6 +6,8 @@ namespace AkkaKube.Actors.ApiServer.Registry.Core;
 /// <summary>events (core/v1): printed as `kubectl get events` does (last seen, type, reason, object, message).</summary>
 public sealed class EventStrategy : ResourceStrategy
 {
+    public override IReadOnlyCollection<string> FieldLabels { get; } = FieldLabelSets.Event;
+
     public override Type Model => typeof(Corev1Event);
 
     public override IReadOnlyList<TableColumn> Columns { get; } =

@@ -130,6 +130,51 @@ public sealed class PersistentVolumeClaimStrategy : ResourceStrategy
         if (spec?["resources"]?["requests"]?["storage"] is null) yield return Required("spec.resources[storage]");
     }
 
+    /// <summary>
+    /// Kubernetes' claim update rules: the spec is fixed once created, except that binding sets volumeName (and a claim
+    /// without a class may get the default one), volumeAttributesClassName may change, and resources.requests may
+    /// grow only where the class supports expansion — none of AkkaKube's provisioners does (a directory on the node).
+    /// </summary>
+    public override IEnumerable<StatusCause> ValidateUpdate(JsonObject obj, JsonObject old)
+    {
+        var spec = obj["spec"] as JsonObject ?? [];
+        var before = old["spec"] as JsonObject ?? [];
+        var oldStorage = ResourceQuantity(before["resources"]?["requests"]?["storage"]);
+        var newStorage = ResourceQuantity(spec["resources"]?["requests"]?["storage"]);
+        if (!JsonNode.DeepEquals(before["resources"], spec["resources"]))
+        {
+            if (newStorage is { } n && oldStorage is { } o && n < o)
+                yield return Forbidden("spec.resources.requests.storage", "field can not be less than previous value");
+            else
+                yield return Forbidden("spec.resources.requests.storage",
+                    "only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize");
+        }
+        var comparable = before.DeepClone().AsObject();
+        if (string.IsNullOrEmpty(Meta.Str(before["volumeName"]))) comparable["volumeName"] = spec["volumeName"]?.DeepClone();
+        if (before["storageClassName"] is null) comparable["storageClassName"] = spec["storageClassName"]?.DeepClone();
+        comparable["volumeAttributesClassName"] = spec["volumeAttributesClassName"]?.DeepClone();
+        comparable["resources"] = spec["resources"]?.DeepClone();
+        var next = spec.DeepClone().AsObject();
+        foreach (var o in new[] { comparable, next })
+            foreach (var (k, v) in o.ToList())
+                if (v is null) o.Remove(k);
+        if (!JsonNode.DeepEquals(comparable, next))
+            yield return Forbidden("spec", "spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims");
+    }
+
+    private static decimal? ResourceQuantity(JsonNode? n)
+    {
+        if (n is not JsonValue v || !v.TryGetValue<string>(out var text)) return null;
+        try
+        {
+            return new k8s.Models.ResourceQuantity(text).ToDecimal();
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
+        {
+            return null;
+        }
+    }
+
     public override IReadOnlyList<TableColumn> Columns { get; } =
     [
         TableColumn.NameColumn,
@@ -246,6 +291,8 @@ public sealed class PodTemplateStrategy : ResourceStrategy
 /// <summary>replicationcontrollers (core/v1): replicas 1, selector defaulted from the template labels; scale.</summary>
 public sealed class ReplicationControllerStrategy : ResourceStrategy
 {
+    public override IReadOnlyCollection<string> FieldLabels { get; } = FieldLabelSets.With("status.replicas");
+
     public override Type Model => typeof(V1ReplicationController);
 
     public override void Default(JsonObject obj)

@@ -8,6 +8,8 @@ namespace AkkaKube.Actors.ApiServer.Registry.Core;
 /// <summary>namespaces (core/v1): the name label, the kubernetes finalizer, phase Active.</summary>
 public sealed class NamespaceStrategy : ResourceStrategy
 {
+    public override IReadOnlyCollection<string> FieldLabels { get; } = FieldLabelSets.With("status.phase");
+
     public override Type Model => typeof(V1Namespace);
     public override bool NameIsDnsLabel => true;
 

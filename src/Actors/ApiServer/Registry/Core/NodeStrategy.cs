@@ -6,6 +6,8 @@ namespace AkkaKube.Actors.ApiServer.Registry.Core;
 /// <summary>nodes (core/v1): registered by kubelets; printed with status, roles and versions.</summary>
 public sealed class NodeStrategy : ResourceStrategy
 {
+    public override IReadOnlyCollection<string> FieldLabels { get; } = FieldLabelSets.With("spec.unschedulable");
+
     public override Type Model => typeof(V1Node);
 
     public override IReadOnlyList<TableColumn> Columns { get; } =

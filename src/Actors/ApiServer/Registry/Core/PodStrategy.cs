@@ -9,6 +9,8 @@ namespace AkkaKube.Actors.ApiServer.Registry.Core;
 /// <summary>pods (core/v1): pod-spec defaulting and validation, DefaultTolerationSeconds, graceful deletion, binding and eviction.</summary>
 public sealed class PodStrategy : ResourceStrategy
 {
+    public override IReadOnlyCollection<string> FieldLabels { get; } = FieldLabelSets.Pod;
+
     public override Type Model => typeof(V1Pod);
 
     public override void Default(JsonObject obj)

@@ -14,6 +14,8 @@ namespace AkkaKube.Actors.ApiServer.Registry.Events;
 /// </summary>
 public sealed class EventStrategy : ResourceStrategy
 {
+    public override IReadOnlyCollection<string> FieldLabels { get; } = FieldLabelSets.Event;
+
     /// <summary>(events.k8s.io field, core/v1 field): renamed at the top level; the rest keeps its name.</summary>
     private static readonly (string V1, string Core)[] Renamed =
     [
