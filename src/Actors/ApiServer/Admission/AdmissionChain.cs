@@ -16,7 +16,15 @@ public sealed record AdmissionAttributes(ApiResource Resource, string? Namespace
     /// <summary>The objects of a partition in the namespace (null: all), read from the store as admission plugins' listers do.</summary>
     public async Task<List<JsonObject>> ListAsync(ApiResource resource, string? ns)
     {
-        var reply = await Context.Store.Ask<object>(new StoreProtocol.ListObjects(resource.Partition, ns, null, null), Context.Settings.StoreTimeout, Context.Ct);
+        object reply;
+        try
+        {
+            reply = await Context.Store.Ask<object>(new StoreProtocol.ListObjects(resource.Partition, ns, null, null), Context.Settings.StoreTimeout, Context.Ct);
+        }
+        catch (AskTimeoutException)
+        {
+            throw new ApiException(504, "Timeout", $"the store did not answer within {Context.Settings.StoreTimeout.TotalSeconds:0.#}s ({resource.Partition}, for admission); retry");
+        }
         return reply switch
         {
             StoreProtocol.ListReply l => l.Items.Select(i => JsonNode.Parse(i)!.AsObject()).ToList(),

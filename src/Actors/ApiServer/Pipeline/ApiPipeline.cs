@@ -61,6 +61,12 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
         {
             return new ApiResponse(e.Code, e.ToStatus().ToJsonString());
         }
+        catch (AskTimeoutException e)
+        {
+            // A store or actor that did not answer in time (an admission plugin's lister, a partition that is moving):
+            // the client retries a 504, as from kube-apiserver when etcd is slow; not an internal error.
+            return new ApiResponse(504, ApiStatus.Failure(504, "Timeout", $"an internal request did not complete in time ({e.Message.Split('\n')[0]}); retry").ToJsonString());
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             _onUnexpected?.Invoke(e);

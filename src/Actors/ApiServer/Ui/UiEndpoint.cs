@@ -6,6 +6,7 @@ using Akka.Cluster;
 using AkkaKube.Actors.Machinery;
 using AkkaKube.Actors.Observability;
 using AkkaKube.Actors.Security;
+using AkkaKube.Actors.Security.Rbac;
 using Microsoft.AspNetCore.Http;
 using AkkaCluster = Akka.Cluster.Cluster;
 
@@ -16,7 +17,7 @@ namespace AkkaKube.Actors.ApiServer.Ui;
 /// cluster data and is served to anyone who can reach the port, as a browser cannot attach a credential to a
 /// navigation; every piece of data comes from authenticated calls the page makes with the bearer token it keeps in
 /// sessionStorage: the API's own list + watch (nodes, pods, events) and the read-only /ui/api/ endpoints here
-/// (control-plane placement, a node's actor tree), which need a user in system:masters. docs/operations.md#web-view.
+/// (control-plane placement, a node's actor tree), which RBAC authorizes as non-resource URLs. docs/operations.md#web-view.
 /// </summary>
 public static class UiEndpoint
 {
@@ -70,9 +71,12 @@ public static class UiEndpoint
             await WriteAsync(ctx, 401, ApiStatus.Failure(401, "Unauthorized", "Unauthorized"));
             return;
         }
-        if (!user.InGroup(UserInfo.MastersGroup))
+        // A non-resource URL for RBAC, as kube-apiserver authorizes /metrics or /debug: system:masters may, and anyone a
+        // (Cluster)Role grants `get` on nonResourceURLs ["/ui/api/*"] (docs/operations.md#web-view).
+        var attributes = AuthorizationAttributes.ForPath(user, "get", path);
+        if (!await RbacAuthorizer.Get(system).AuthorizeAsync(attributes, TimeSpan.FromSeconds(10), ctx.RequestAborted))
         {
-            await WriteAsync(ctx, 403, ApiStatus.Failure(403, "Forbidden", $"User \"{user.Name}\" cannot get path \"{path}\": the web view's placement and actor data are for cluster administrators (system:masters)"));
+            await WriteAsync(ctx, 403, ApiStatus.Failure(403, "Forbidden", attributes.ForbiddenMessage()));
             return;
         }
         switch (path[(Prefix.Length + "/api/".Length)..])

@@ -10,10 +10,11 @@ public sealed class UiNode : ApiOnlyNode
 {
     public const string AdminToken = "admin-token-0123456789";
     public const string ViewerToken = "viewer-token-0123456789";
+    public const string ReaderToken = "reader-token-0123456789";
 
     public UiNode()
     {
-        var tokens = HoconFile($"{AdminToken},akkakube-admin,1,\"system:masters\"\n{ViewerToken},jane,2,\"viewers\"\n");
+        var tokens = HoconFile($"{AdminToken},akkakube-admin,1,\"system:masters\"\n{ViewerToken},jane,2,\"viewers\"\n{ReaderToken},rita,3,\"ui-readers\"\n");
         var inner = Configure;
         Configure = o => inner(o) with { ApiTokenAuthFile = tokens };
     }
@@ -78,12 +79,32 @@ public sealed class UiEndpointSpecs(UiNode node) : IClassFixture<UiNode>
     }
 
     [Fact]
-    public async Task A_user_outside_system_masters_is_forbidden_the_placement()
+    public async Task A_user_without_a_role_for_the_ui_api_is_forbidden_the_placement()
     {
         using var http = WithToken(UiNode.ViewerToken);
         using var r = await http.GetAsync("/ui/api/placement");
         Assert.Equal(HttpStatusCode.Forbidden, r.StatusCode);
         Assert.Equal("Forbidden", JsonNode.Parse(await r.Content.ReadAsStringAsync())!["reason"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_cluster_role_granting_the_ui_api_urls_lets_a_viewer_read_the_placement()
+    {
+        await BootstrappedAsync();
+        using var admin = WithToken(UiNode.AdminToken);
+        var role = """{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"web-view-reader"},"rules":[{"nonResourceURLs":["/ui/api/*"],"verbs":["get"]}]}""";
+        var binding = """{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"web-view-readers"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"web-view-reader"},"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"Group","name":"ui-readers"}]}""";
+        foreach (var (path, body) in new[] { ("/apis/rbac.authorization.k8s.io/v1/clusterroles", role), ("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", binding) })
+            using (var created = await admin.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, "application/json")))
+                Assert.True(created.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict, await created.Content.ReadAsStringAsync());
+        using var viewer = WithToken(UiNode.ReaderToken);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        HttpStatusCode code;
+        while ((code = (await viewer.GetAsync("/ui/api/placement")).StatusCode) != HttpStatusCode.OK && DateTime.UtcNow < deadline) await Task.Delay(200);
+        Assert.Equal(HttpStatusCode.OK, code);
+        // the role names /ui/api/* only: the rest of the API stays forbidden
+        using var secrets = await viewer.GetAsync("/api/v1/secrets");
+        Assert.Equal(HttpStatusCode.Forbidden, secrets.StatusCode);
     }
 
     [Fact]
