@@ -130,19 +130,15 @@ public sealed class PodGcController : ControllerBase
 
     private ReconcileAction? PlanTerminated()
     {
-        var excess = PodGcLogic.TerminatedBeyond(CacheOf(ApiResource.Pods).Values, _gc.TerminatedPodThreshold);
+        // fewer pods than the threshold cannot hold too many finished ones: no scan on every finished pod's event
+        var pods = CacheOf(ApiResource.Pods);
+        if (_gc.TerminatedPodThreshold == 0 || pods.Count <= _gc.TerminatedPodThreshold) return null;
+        var excess = PodGcLogic.TerminatedBeyond(pods.Values, _gc.TerminatedPodThreshold);
         if (excess.Count == 0) return null;
         Log.Info("pod-garbage-collector: deleting {0} finished pods beyond the threshold of {1}", excess.Count, _gc.TerminatedPodThreshold);
         return async api =>
         {
-            foreach (var pod in excess)
-            {
-                try
-                {
-                    await api.DeleteAsync(ApiResource.Pods, NamespaceOf(pod), NameOf(pod), new DeleteOptions(GracePeriodSeconds: 0, PreconditionUid: UidOf(pod)));
-                }
-                catch (KubeApiException e) when (e.IsNotFound || e.IsConflict) { }
-            }
+            foreach (var pod in excess) await ForceDelete(api, pod);
             return null;
         };
     }

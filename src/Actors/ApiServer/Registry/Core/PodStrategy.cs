@@ -169,7 +169,9 @@ public sealed class PodStrategy : ResourceStrategy
             var state = initStatuses[i]["state"];
             var terminated = state?["terminated"] as JsonObject;
             if (terminated is not null && Cells.I(terminated["exitCode"]) == 0) continue;
-            if (Cells.S(initStatuses[i]["restartPolicy"]) == "Always" && initStatuses[i]["started"] is JsonValue sv && sv.TryGetValue<bool>(out var started) && started) continue;
+            // a sidecar (the spec's init container with restartPolicy Always) that has started does not hold initialization
+            var sidecar = Cells.S(o["spec"]?["initContainers"]?[i]?["restartPolicy"]) == "Always";
+            if (sidecar && initStatuses[i]["started"] is JsonValue sv && sv.TryGetValue<bool>(out var started) && started) continue;
             var waiting = Cells.S(state?["waiting"]?["reason"]);
             reason = terminated is not null ? "Init:" + TerminatedReason(terminated)
                 : waiting.Length > 0 && waiting != "PodInitializing" ? "Init:" + waiting
