@@ -1,6 +1,7 @@
 using AkkaKube.Actors.Security;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using Akka.Event;
 using Akka.Actor;
 using AkkaKube.Actors.Machinery;
 using Microsoft.AspNetCore.Http;
@@ -51,12 +52,14 @@ public static partial class ApiHttpFront
             await ctx.Response.Body.FlushAsync(ctx.RequestAborted); // clients wait for the headers before they go on
             if (response.Code == 410)
             {
-                await WriteEvent(ctx, "ERROR", JsonNode.Parse(response.Body)!);
+                await WriteEvent(ctx, "ERROR", JsonNode.Parse(response.Body)!, ctx.RequestAborted);
                 return;
             }
 
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
             cts.CancelAfter(timeout);
+            // A write blocked on a client that does not read is abandoned as soon as its buffer overflows.
+            using var writing = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, buffer.CutOff);
             while (true)
             {
                 object message;
@@ -72,32 +75,45 @@ public static partial class ApiHttpFront
                 {
                     message = buffer.OverflowEnd;
                 }
-                if (buffer.Overflowed) message = buffer.OverflowEnd; // cut off now, not after draining what is queued
-                switch (message)
+                if (buffer.Overflowed)
                 {
-                    case WatchProtocol.WatchEvent ev:
-                        buffer.Taken(ev);
-                        if (ev.Type == "BOOKMARK" && !bookmarks) continue;
-                        var obj = JsonNode.Parse(ev.ObjectJson)!;
-                        // the partition sends the storage version; the client asked for this resource's version
-                        if (ev.Type != "BOOKMARK" && registration is not null && obj is JsonObject stored) obj = registration.Strategy.FromStorage(stored);
-                        if (table && ev.Type != "BOOKMARK") obj = Tables.ToTable(registration!.Strategy.Columns, WithRv(obj, ev.Revision), tableVersion);
-                        await WriteEvent(ctx, ev.Type, obj);
-                        ApiServerMetrics.WatchEventSent(info.Group, info.Version, res?.Kind ?? info.Resource);
-                        break;
-                    case WatchProtocol.WatchEnded ended:
-                        if (ended.Code == 410)
-                            await WriteEvent(ctx, "ERROR", ApiStatus.Failure(410, "Expired", string.IsNullOrEmpty(ended.Message) ? "too old resource version" : ended.Message));
-                        else if (ended.Code == 504 && ended.Message.StartsWith("Too large resource version", StringComparison.Ordinal))
-                            // as Kubernetes' NewTooLargeResourceVersionError: client-go recognises the cause and re-lists
-                            await WriteEvent(ctx, "ERROR", ApiStatus.Failure(504, "Timeout", ended.Message, new JsonObject
-                            {
-                                ["causes"] = new JsonArray(new JsonObject { ["reason"] = "ResourceVersionTooLarge", ["message"] = "Too large resource version" }),
-                                ["retryAfterSeconds"] = 1,
-                            }));
-                        else if (ended.Code >= 400)
-                            await WriteEvent(ctx, "ERROR", ApiStatus.Failure(ended.Code, string.IsNullOrEmpty(ended.Reason) ? ApiStatus.ReasonFor(ended.Code) : ended.Reason, ended.Message));
-                        return; // the partition ended the watch: close, clients re-list
+                    // cut off now, not after draining what is queued
+                    await CutOffAsync(ctx, frontend, buffer, info);
+                    return;
+                }
+                try
+                {
+                    switch (message)
+                    {
+                        case WatchProtocol.WatchEvent ev:
+                            buffer.Taken(ev);
+                            if (ev.Type == "BOOKMARK" && !bookmarks) continue;
+                            var obj = JsonNode.Parse(ev.ObjectJson)!;
+                            // the partition sends the storage version; the client asked for this resource's version
+                            if (ev.Type != "BOOKMARK" && registration is not null && obj is JsonObject stored) obj = registration.Strategy.FromStorage(stored);
+                            if (table && ev.Type != "BOOKMARK") obj = Tables.ToTable(registration!.Strategy.Columns, WithRv(obj, ev.Revision), tableVersion);
+                            await WriteEvent(ctx, ev.Type, obj, writing.Token);
+                            ApiServerMetrics.WatchEventSent(info.Group, info.Version, res?.Kind ?? info.Resource);
+                            break;
+                        case WatchProtocol.WatchEnded ended:
+                            if (ended.Code == 410)
+                                await WriteEvent(ctx, "ERROR", ApiStatus.Failure(410, "Expired", string.IsNullOrEmpty(ended.Message) ? "too old resource version" : ended.Message));
+                            else if (ended.Code == 504 && ended.Message.StartsWith("Too large resource version", StringComparison.Ordinal))
+                                // as Kubernetes' NewTooLargeResourceVersionError: client-go recognises the cause and re-lists
+                                await WriteEvent(ctx, "ERROR", ApiStatus.Failure(504, "Timeout", ended.Message, new JsonObject
+                                {
+                                    ["causes"] = new JsonArray(new JsonObject { ["reason"] = "ResourceVersionTooLarge", ["message"] = "Too large resource version" }),
+                                    ["retryAfterSeconds"] = 1,
+                                }));
+                            else if (ended.Code >= 400)
+                                await WriteEvent(ctx, "ERROR", ApiStatus.Failure(ended.Code, string.IsNullOrEmpty(ended.Reason) ? ApiStatus.ReasonFor(ended.Code) : ended.Reason, ended.Message));
+                            return; // the partition ended the watch: close, clients re-list
+                    }
+                }
+                catch (OperationCanceledException) when (buffer.Overflowed && !ctx.RequestAborted.IsCancellationRequested)
+                {
+                    await CutOffAsync(ctx, frontend, buffer, info);
+                    return;
                 }
             }
         }
@@ -120,11 +136,34 @@ public static partial class ApiHttpFront
         return single;
     }
 
-    private static async Task WriteEvent(HttpContext ctx, string type, JsonNode obj)
+    private static Task WriteEvent(HttpContext ctx, string type, JsonNode obj) => WriteEvent(ctx, type, obj, ctx.RequestAborted);
+
+    private static async Task WriteEvent(HttpContext ctx, string type, JsonNode obj, CancellationToken ct)
     {
         var line = new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() }.ToJsonString() + "\n";
-        await ctx.Response.WriteAsync(line, ctx.RequestAborted);
-        await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+        await ctx.Response.WriteAsync(line, ct);
+        await ctx.Response.Body.FlushAsync(ct);
+    }
+
+    /// <summary>
+    /// Ends the watch of a client that fell behind its buffer: a 410 Expired ERROR event (client-go re-lists) if the
+    /// client takes it within the grace, else the connection is closed, as kube-apiserver forces an unresponsive
+    /// watcher closed. Either way nothing more is queued for it.
+    /// </summary>
+    private static async Task CutOffAsync(HttpContext ctx, ApiFrontend frontend, WatchBuffer buffer, RequestInfo info)
+    {
+        var end = buffer.OverflowEnd;
+        frontend.System.Log.Info("watch of {0} from {1} cut off: {2}", info.Resource, ctx.Connection.RemoteIpAddress, end.Message);
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
+        grace.CancelAfter(frontend.Settings.WatchCutOffGrace);
+        try
+        {
+            await WriteEvent(ctx, "ERROR", ApiStatus.Failure(end.Code, end.Reason, end.Message), grace.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            ctx.Abort();
+        }
     }
 }
 
@@ -168,8 +207,13 @@ internal sealed class WatchBuffer(int maxEvents, long maxBytes)
     private long _events;
     private long _bytes;
     private volatile bool _overflowed;
+    // never disposed: it has no timer, and the sink may still offer an event after the response ended
+    private readonly CancellationTokenSource _cutOff = new();
 
     public bool Overflowed => _overflowed;
+
+    /// <summary>Cancelled when a bound is passed: a write blocked on the client gives up.</summary>
+    public CancellationToken CutOff => _cutOff.Token;
 
     /// <summary>The end a cut-off client gets: 410, as for a resourceVersion gone from the window, so it re-lists.</summary>
     public WatchProtocol.WatchEnded OverflowEnd => new("", 410, "Expired",
@@ -183,8 +227,10 @@ internal sealed class WatchBuffer(int maxEvents, long maxBytes)
         var bytes = Interlocked.Add(ref _bytes, e.ObjectJson.Length);
         if (events <= maxEvents && bytes <= maxBytes) return true;
         _overflowed = true;
+        _cutOff.Cancel();
         return false;
     }
+
 
     public void Taken(WatchProtocol.WatchEvent e)
     {
