@@ -48,6 +48,9 @@ public static partial class ApiHttpFront
             ctx.Response.ContentType = "application/json";
             ctx.Response.Headers.CacheControl = "no-cache, private";
             ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+            // A watch's own bounds (watch-buffer-bytes/-events, then watch-cutoff-grace) decide when a slow client is
+            // cut off, with a 410 it understands, not Kestrel's minimum response data rate.
+            if (ctx.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.IHttpMinResponseDataRateFeature>() is { } rate) rate.MinDataRate = null;
             await ctx.Response.StartAsync(ctx.RequestAborted);
             await ctx.Response.Body.FlushAsync(ctx.RequestAborted); // clients wait for the headers before they go on
             if (response.Code == 410)
@@ -58,8 +61,8 @@ public static partial class ApiHttpFront
 
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
             cts.CancelAfter(timeout);
-            // A write blocked on a client that does not read is abandoned as soon as its buffer overflows.
-            using var writing = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, buffer.CutOff);
+            // A write blocked on a client that does not read is abandoned as soon as its buffer overflows (or the watch's time is up).
+            using var writing = CancellationTokenSource.CreateLinkedTokenSource(cts.Token, buffer.CutOff);
             while (true)
             {
                 object message;
@@ -113,6 +116,11 @@ public static partial class ApiHttpFront
                 catch (OperationCanceledException) when (buffer.Overflowed && !ctx.RequestAborted.IsCancellationRequested)
                 {
                     await CutOffAsync(ctx, frontend, buffer, info);
+                    return;
+                }
+                catch (OperationCanceledException) when (!ctx.RequestAborted.IsCancellationRequested)
+                {
+                    ctx.Abort(); // the watch's time ran out while a write was blocked on the client: nothing more can be sent
                     return;
                 }
             }
