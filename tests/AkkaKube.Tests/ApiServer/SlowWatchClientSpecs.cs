@@ -76,7 +76,8 @@ public sealed class SlowWatchClientSpecs(SlowWatchNode fixture, Xunit.Abstractio
         Assert.True(await readerSawAll, "the reading watch client did not get every event");
 
         // The server ended the stuck watch (no timeoutSeconds was asked, so only a cut-off ends it): reading now
-        // reaches the end of the stream, and what arrives is less than every event or ends in a 410 ERROR event.
+        // reaches the end of the stream (a closed connection or the last chunk), and what arrives is less than every
+        // event or ends in a 410 ERROR event.
         using var endCts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var (events, last) = await ReadToEnd(tls, endCts.Token);
         Assert.False(endCts.IsCancellationRequested, "the apiserver kept the watch of a client that did not read");
@@ -121,7 +122,8 @@ public sealed class SlowWatchClientSpecs(SlowWatchNode fixture, Xunit.Abstractio
         try
         {
             int n;
-            while ((n = await s.ReadAsync(buffer, ct)) > 0) body.Write(buffer, 0, n);
+            // the end: the connection closes, or the chunked body's last chunk arrives (the connection is kept alive)
+            while (!EndsWithLastChunk(body) && (n = await s.ReadAsync(buffer, ct)) > 0) body.Write(buffer, 0, n);
         }
         catch (IOException) { } // reset: the server closed a connection that still had unread data
         catch (OperationCanceledException) { return (0, null); }
@@ -141,6 +143,12 @@ public sealed class SlowWatchClientSpecs(SlowWatchNode fixture, Xunit.Abstractio
             }
         }
         return (events, last);
+    }
+
+    private static bool EndsWithLastChunk(MemoryStream body)
+    {
+        ReadOnlySpan<byte> last = "\r\n0\r\n\r\n"u8;
+        return body.Length >= last.Length && body.GetBuffer().AsSpan((int)body.Length - last.Length, last.Length).SequenceEqual(last);
     }
 
     private static string Dechunk(byte[] raw)

@@ -19,7 +19,7 @@ public static partial class ApiHttpFront
         var registration = frontend.Registry.Find(info.Group, info.Version, info.Resource);
         var res = registration?.Resource;
         var channel = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
-        var buffer = new WatchBuffer(frontend.Settings.WatchBufferEvents, frontend.Settings.WatchBufferBytes);
+        var buffer = new WatchBuffer(frontend.Settings.WatchBufferEvents, frontend.Settings.WatchBufferBytes, frontend.Settings.WatchCutOffGrace);
         var sink = frontend.System.ActorOf(Props.Create(() => new WatchSinkActor(channel.Writer, buffer)));
         var watchId = Guid.NewGuid().ToString("N");
         query["watchId"] = watchId;
@@ -61,7 +61,7 @@ public static partial class ApiHttpFront
 
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
             cts.CancelAfter(timeout);
-            // A write blocked on a client that does not read is abandoned as soon as its buffer overflows (or the watch's time is up).
+            // A write blocked on a client that does not read is abandoned a grace after its buffer overflowed (or when the watch's time is up).
             using var writing = CancellationTokenSource.CreateLinkedTokenSource(cts.Token, buffer.CutOff);
             while (true)
             {
@@ -81,7 +81,7 @@ public static partial class ApiHttpFront
                 if (buffer.Overflowed)
                 {
                     // cut off now, not after draining what is queued
-                    await CutOffAsync(ctx, frontend, buffer, info);
+                    await CutOffAsync(ctx, frontend, buffer, info, writeBlocked: false);
                     return;
                 }
                 try
@@ -113,9 +113,9 @@ public static partial class ApiHttpFront
                             return; // the partition ended the watch: close, clients re-list
                     }
                 }
-                catch (OperationCanceledException) when (buffer.Overflowed && !ctx.RequestAborted.IsCancellationRequested)
+                catch (OperationCanceledException) when (buffer.Overflowed)
                 {
-                    await CutOffAsync(ctx, frontend, buffer, info);
+                    await CutOffAsync(ctx, frontend, buffer, info, writeBlocked: true);
                     return;
                 }
                 catch (OperationCanceledException) when (!ctx.RequestAborted.IsCancellationRequested)
@@ -156,12 +156,19 @@ public static partial class ApiHttpFront
     /// <summary>
     /// Ends the watch of a client that fell behind its buffer: a 410 Expired ERROR event (client-go re-lists) if the
     /// client takes it within the grace, else the connection is closed, as kube-apiserver forces an unresponsive
-    /// watcher closed. Either way nothing more is queued for it.
+    /// watcher closed. A write still blocked on the client a grace after the bound passed is cancelled, and Kestrel
+    /// closes a connection whose write is cancelled: that client gets the closed connection. Nothing more is queued for it.
     /// </summary>
-    private static async Task CutOffAsync(HttpContext ctx, ApiFrontend frontend, WatchBuffer buffer, RequestInfo info)
+    private static async Task CutOffAsync(HttpContext ctx, ApiFrontend frontend, WatchBuffer buffer, RequestInfo info, bool writeBlocked)
     {
         var end = buffer.OverflowEnd;
-        frontend.System.Log.Info("watch of {0} from {1} cut off: {2}", info.Resource, ctx.Connection.RemoteIpAddress, end.Message);
+        frontend.System.Log.Info("watch of {0} from {1} cut off ({2}): {3}", info.Resource, ctx.Connection.RemoteIpAddress,
+            writeBlocked ? "connection closed, it was not reading" : "410 ERROR event", end.Message);
+        if (writeBlocked)
+        {
+            ctx.Abort();
+            return;
+        }
         using var grace = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
         grace.CancelAfter(frontend.Settings.WatchCutOffGrace);
         try
@@ -210,17 +217,17 @@ internal sealed class WatchSinkActor : ReceiveActor
 /// What a watch has queued for its client, in events and bytes. A client that reads slower than events arrive
 /// (or not at all) is cut off once either bound is passed, rather than buffered without bound in the apiserver.
 /// </summary>
-internal sealed class WatchBuffer(int maxEvents, long maxBytes)
+internal sealed class WatchBuffer(int maxEvents, long maxBytes, TimeSpan cutOffGrace = default)
 {
     private long _events;
     private long _bytes;
     private volatile bool _overflowed;
-    // never disposed: it has no timer, and the sink may still offer an event after the response ended
+    // never disposed: its one timer ends by itself, and the sink may still offer an event after the response ended
     private readonly CancellationTokenSource _cutOff = new();
 
     public bool Overflowed => _overflowed;
 
-    /// <summary>Cancelled when a bound is passed: a write blocked on the client gives up.</summary>
+    /// <summary>Cancelled a grace after a bound is passed: a write still blocked on the client gives up.</summary>
     public CancellationToken CutOff => _cutOff.Token;
 
     /// <summary>The end a cut-off client gets: 410, as for a resourceVersion gone from the window, so it re-lists.</summary>
@@ -235,7 +242,8 @@ internal sealed class WatchBuffer(int maxEvents, long maxBytes)
         var bytes = Interlocked.Add(ref _bytes, e.ObjectJson.Length);
         if (events <= maxEvents && bytes <= maxBytes) return true;
         _overflowed = true;
-        _cutOff.Cancel();
+        if (cutOffGrace > TimeSpan.Zero) _cutOff.CancelAfter(cutOffGrace);
+        else _cutOff.Cancel();
         return false;
     }
 
