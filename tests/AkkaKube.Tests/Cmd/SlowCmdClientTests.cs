@@ -75,3 +75,23 @@ public sealed class SlowCmdClientTests(SlowCmdNode node) : IClassFixture<SlowCmd
         ];
     }
 }
+
+public sealed class OutputBudgetTests
+{
+    [Fact]
+    public void Replies_fit_until_the_bound_then_the_connection_is_cut_off_and_one_reply_alone_always_fits()
+    {
+        var budget = new CmdConnectionActor.OutputBudget(maxBytes: 100);
+        Assert.True(budget.TryAdd(60));
+        Assert.True(budget.TryAdd(40));
+        Assert.False(budget.TryAdd(1));
+        Assert.True(budget.IsCutOff);
+        Assert.False(budget.TryAdd(1));
+
+        var big = new CmdConnectionActor.OutputBudget(maxBytes: 100);
+        Assert.True(big.TryAdd(5000)); // a table larger than the bound still goes out when nothing else waits
+        big.Taken(5000);
+        Assert.True(big.TryAdd(100));
+        Assert.False(big.IsCutOff);
+    }
+}
