@@ -480,7 +480,7 @@ public static class SchedulerHostingExtensions
         builder.WithControlPlaneSingleton<SchedulerActor>(node,
             AkkaKubeNames.Actors.Scheduler,
             (system, _, _) => SchedulerActor.Props(
-                ApiServer.KubeApi.Get(system).Api,
+                Security.ComponentIdentities.AsControlPlane(ApiServer.KubeApi.Get(system).Api, Security.ComponentIdentities.KubeScheduler),
                 SchedulerSettings.Create(system.Settings.Config), leaseNode: node.NodeName),
             SingletonProxy.EveryNode);
 }
