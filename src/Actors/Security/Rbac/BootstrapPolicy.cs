@@ -92,8 +92,8 @@ public static class BootstrapPolicy
             R(["list", "watch", "create", "delete", "patch"], "", "pods"),
             R(["create"], "", "pods/binding"),
             R(["get", "list", "watch", "create", "delete", "update", "patch"], "apps", "controllerrevisions"),
-            // akkakube: the revision history records the current revision on the DaemonSet with a patch
-            R(["patch"], "apps", "daemonsets"),
+            // akkakube: the revision history records the current revision and the status on the DaemonSet with patches
+            R(["patch"], "apps", "daemonsets", "daemonsets/status"),
             Events(),
         ]),
         new(ControllerRolePrefix + "deployment-controller",
@@ -138,6 +138,8 @@ public static class BootstrapPolicy
             R(Read, "autoscaling", "horizontalpodautoscalers"),
             R(["update"], "autoscaling", "horizontalpodautoscalers/status"),
             R(["get", "update"], "*", "*/scale"),
+            // akkakube: the new replica count is written to the scale subresource with a merge patch
+            R(["patch"], "*", "*/scale"),
             R(["list"], "", "pods"),
             R(["list"], "metrics.k8s.io", "pods"),
             R(["get", "list"], "custom.metrics.k8s.io", "*"),
@@ -225,8 +227,8 @@ public static class BootstrapPolicy
             R(["get", "create", "delete", "update", "patch", "list", "watch"], "apps", "controllerrevisions"),
             R(["get", "create"], "", "persistentvolumeclaims"),
             R(["update"], "", "persistentvolumeclaims"),
-            // akkakube: the revision history records the current revision on the StatefulSet with a patch
-            R(["patch"], "apps", "statefulsets"),
+            // akkakube: the revision history records the current revision and the status on the StatefulSet with patches
+            R(["patch"], "apps", "statefulsets", "statefulsets/status"),
             Events(),
         ]),
     ];
