@@ -53,6 +53,9 @@ public static class AkkaKubeNames
         public const string ApiServer = "apiserver";
         /// <summary>The RBAC authorizer's informer cache on control-plane nodes.</summary>
         public const string RbacCache = "rbac-authorizer";
+
+        /// <summary>The Node authorizer's graph of pods and what they reference (control-plane nodes).</summary>
+        public const string NodeGraph = "node-authorizer";
         public const string Scheduler = "scheduler";
         public const string ControllerManager = "controller-manager";
         public const string CloudControllerManager = "cloud-controller-manager";

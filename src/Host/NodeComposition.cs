@@ -1,3 +1,4 @@
+using AkkaKube.Actors.Security.Node;
 using Akka.Hosting;
 using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Kubelet;
@@ -35,6 +36,7 @@ internal static class NodeComposition
         builder.AddStore(node);
         builder.AddApiServer(node);
         builder.AddRbacAuthorizer(node);
+        builder.AddNodeAuthorizer(node);
         builder.AddServiceAllocator(node);
         builder.AddKubernetesService(node);
         builder.AddCloudControllerManager(node);

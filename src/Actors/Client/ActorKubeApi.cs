@@ -10,16 +10,51 @@ namespace AkkaKube.Actors.Client;
 /// <see cref="IKubeApi"/> over actor messages: each call is an <see cref="ApiRequest"/> asked of the
 /// local `apiserver` actor when this node has one, else of the cluster-aware router to the
 /// control-plane nodes. Non-2xx answers throw <see cref="KubeApiException"/> with the Status code and reason.
+/// Every request carries <see cref="Caller"/>, which the apiserver authenticates no further (the actor path is inside
+/// the cluster) but authorizes and admits exactly as an HTTP caller's identity.
 /// </summary>
-public sealed class ActorKubeApi(IActorRef router, IActorRef? local, TimeSpan timeout, Security.UserInfo? caller = null) : IKubeApi
+public sealed class ActorKubeApi : IKubeApi
 {
-    /// <summary>The identity this client's requests carry (components without their own yet: <see cref="Security.UserInfo.InClusterComponent"/>).</summary>
-    public Security.UserInfo Caller { get; } = caller ?? Security.UserInfo.InClusterComponent;
+    /// <summary>What every identity's client of one process shares: the route to the apiservers and one client per identity.</summary>
+    private sealed class Transport(IActorRef router, IActorRef? local, TimeSpan timeout)
+    {
+        public IActorRef Target { get; } = local ?? router;
+        public TimeSpan Timeout { get; } = timeout;
+        public System.Collections.Concurrent.ConcurrentDictionary<string, ActorKubeApi> InformerClients { get; } = new(StringComparer.Ordinal);
+    }
 
-    /// <summary>The same client speaking as <paramref name="user"/> (a kubelet as system:node:&lt;name&gt;).</summary>
-    public ActorKubeApi As(Security.UserInfo user) => new(router, local, timeout, user);
+    private readonly Transport _transport;
 
-    private IActorRef Target => local ?? router;
+    public ActorKubeApi(IActorRef router, IActorRef? local, TimeSpan timeout, Security.UserInfo? caller = null)
+        : this(new Transport(router, local, timeout), caller ?? Security.UserInfo.InClusterComponent, null) { }
+
+    private ActorKubeApi(Transport transport, Security.UserInfo caller, Security.UserInfo? informerCaller)
+    {
+        _transport = transport;
+        Caller = caller;
+        InformerCaller = informerCaller ?? caller;
+    }
+
+    /// <summary>The identity this client's requests carry (operator tools and the apiserver's own loopback: <see cref="Security.UserInfo.InClusterComponent"/>).</summary>
+    public Security.UserInfo Caller { get; }
+
+    /// <summary>
+    /// The identity the shared informers this client subscribes to list and watch as (docs/decisions.md): a controller
+    /// writes as its ServiceAccount while the controller-manager's informers read as system:kube-controller-manager.
+    /// </summary>
+    public Security.UserInfo InformerCaller { get; }
+
+    /// <summary>The same transport speaking as <paramref name="user"/>; its informers run as <paramref name="informers"/> (default: the user).</summary>
+    public ActorKubeApi As(Security.UserInfo user, Security.UserInfo? informers = null) => new(_transport, user, informers);
+
+    /// <summary>
+    /// The client shared informers of <see cref="InformerCaller"/> run on: one instance per identity and transport, so
+    /// <see cref="SharedInformers"/> shares an informer between every component reading as the same identity.
+    /// </summary>
+    public ActorKubeApi InformerClient =>
+        _transport.InformerClients.GetOrAdd(InformerCaller.ToString(), (_, arg) => new ActorKubeApi(arg.Transport, arg.User, null), (Transport: _transport, User: InformerCaller));
+
+    private IActorRef Target => _transport.Target;
 
     private static readonly IReadOnlyDictionary<string, string> NoQuery = new Dictionary<string, string>();
 
@@ -30,11 +65,11 @@ public sealed class ActorKubeApi(IActorRef router, IActorRef? local, TimeSpan ti
         ApiResponse response;
         try
         {
-            response = await Target.Ask<ApiResponse>(request, timeout, ct);
+            response = await Target.Ask<ApiResponse>(request, _transport.Timeout, ct);
         }
         catch (AskTimeoutException)
         {
-            throw new KubeApiException(504, "Timeout", $"no apiserver answered {verb} {r.Partition} within {timeout.TotalSeconds:0.#}s");
+            throw new KubeApiException(504, "Timeout", $"no apiserver answered {verb} {r.Partition} within {_transport.Timeout.TotalSeconds:0.#}s");
         }
         var node = JsonNode.Parse(response.Body) ?? new JsonObject();
         if (response.Code is < 200 or > 299)

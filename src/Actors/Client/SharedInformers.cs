@@ -38,9 +38,11 @@ public sealed class SharedInformers : IExtension
     /// Subscribes <paramref name="subscriber"/> (death-watched) to the process's informer for these options, starting
     /// it if none runs. A subscriber subscribing again (an actor restarted by its supervisor) is sent the whole cache
     /// again as <see cref="InformerProtocol.Synced"/>, which is what a restarted controller needs.
+    /// An in-cluster client's informer lists and watches as that client's <see cref="ActorKubeApi.InformerCaller"/>
+    /// (docs/decisions.md): components reading as the same identity share one informer, other identities get their own.
     /// </summary>
     public void Subscribe(IKubeApi api, InformerOptions options, IActorRef subscriber) =>
-        _factory.Tell(new InformerFactory.Subscribe(api, options, subscriber));
+        _factory.Tell(new InformerFactory.Subscribe(api is ActorKubeApi actor ? actor.InformerClient : api, options, subscriber));
 
     /// <summary>For `akkakube cmd` and tests: the informers this process runs and their subscriber counts.</summary>
     public Task<InformerFactory.Informers> ListAsync(TimeSpan timeout) =>

@@ -139,7 +139,7 @@ public static class CloudControllerManagerHostingExtensions
             {
                 var settings = CloudSettings.Create(system.Settings.Config);
                 return CloudControllerManager.Props(
-                    api?.Invoke(system, registry) ?? AkkaKube.Actors.ApiServer.KubeApi.Get(system).Api,
+                    Security.ComponentIdentities.AsControlPlane(api?.Invoke(system, registry) ?? AkkaKube.Actors.ApiServer.KubeApi.Get(system).Api, Security.ComponentIdentities.CloudControllerManager),
                     new LocalCloudProvider(settings, node.DataDirectory, node.Region), settings);
             },
             SingletonProxy.None);

@@ -117,25 +117,27 @@ public sealed class ControllerManager : ReceiveActor
     {
         foreach (var name in _settings.Enabled)
         {
+            // each controller calls the API as its ServiceAccount (Kubernetes' --use-service-account-credentials)
+            var api = Security.ComponentIdentities.WithCaller(_api, Security.ComponentIdentities.ServiceAccount(Security.Rbac.BootstrapPolicy.ControllerServiceAccounts[name]));
             var props = name switch
             {
-                ControllerNames.ReplicaSet => ReplicaSet.ReplicaSetController.Props(_api, _settings),
-                ControllerNames.Deployment => Deployment.DeploymentController.Props(_api, _settings),
-                ControllerNames.GarbageCollector => GarbageCollector.GarbageCollector.Props(_api, _settings),
-                ControllerNames.Namespace => Namespace.NamespaceController.Props(_api, _settings),
-                ControllerNames.NodeLifecycle => NodeLifecycle.NodeLifecycleController.Props(_api, NodeLifecycle.NodeLifecycleSettings.Create(Context.System.Settings.Config)),
-                ControllerNames.ClusterRoleAggregation => Rbac.ClusterRoleAggregationController.Props(_api, _settings),
-                ControllerNames.ServiceAccount => ServiceAccount.ServiceAccountController.Props(_api, _settings),
-                ControllerNames.StatefulSet => StatefulSet.StatefulSetController.Props(_api, _settings),
-                ControllerNames.DaemonSet => DaemonSet.DaemonSetController.Props(_api, _settings),
-                ControllerNames.EndpointSlice => EndpointSlice.EndpointSliceController.Props(_api, _settings),
-                ControllerNames.HorizontalPodAutoscaler => HorizontalPodAutoscaler.HorizontalPodAutoscalerController.Props(_api, _settings),
-                ControllerNames.Job => Job.JobController.Props(_api, _settings, Job.JobSettings.Create(Context.System.Settings.Config)),
-                ControllerNames.PodGc => PodGc.PodGcController.Props(_api, _settings, PodGc.PodGcSettings.Create(Context.System.Settings.Config)),
-                ControllerNames.CronJob => CronJob.CronJobController.Props(_api, _settings),
-                ControllerNames.PersistentVolume => Volume.PersistentVolumeController.Props(_api, _settings),
-                ControllerNames.ResourceQuota => ResourceQuota.ResourceQuotaController.Props(_api, _settings),
-                ControllerNames.Disruption => Disruption.DisruptionController.Props(_api, _settings),
+                ControllerNames.ReplicaSet => ReplicaSet.ReplicaSetController.Props(api, _settings),
+                ControllerNames.Deployment => Deployment.DeploymentController.Props(api, _settings),
+                ControllerNames.GarbageCollector => GarbageCollector.GarbageCollector.Props(api, _settings),
+                ControllerNames.Namespace => Namespace.NamespaceController.Props(api, _settings),
+                ControllerNames.NodeLifecycle => NodeLifecycle.NodeLifecycleController.Props(api, NodeLifecycle.NodeLifecycleSettings.Create(Context.System.Settings.Config)),
+                ControllerNames.ClusterRoleAggregation => Rbac.ClusterRoleAggregationController.Props(api, _settings),
+                ControllerNames.ServiceAccount => ServiceAccount.ServiceAccountController.Props(api, _settings),
+                ControllerNames.StatefulSet => StatefulSet.StatefulSetController.Props(api, _settings),
+                ControllerNames.DaemonSet => DaemonSet.DaemonSetController.Props(api, _settings),
+                ControllerNames.EndpointSlice => EndpointSlice.EndpointSliceController.Props(api, _settings),
+                ControllerNames.HorizontalPodAutoscaler => HorizontalPodAutoscaler.HorizontalPodAutoscalerController.Props(api, _settings),
+                ControllerNames.Job => Job.JobController.Props(api, _settings, Job.JobSettings.Create(Context.System.Settings.Config)),
+                ControllerNames.PodGc => PodGc.PodGcController.Props(api, _settings, PodGc.PodGcSettings.Create(Context.System.Settings.Config)),
+                ControllerNames.CronJob => CronJob.CronJobController.Props(api, _settings),
+                ControllerNames.PersistentVolume => Volume.PersistentVolumeController.Props(api, _settings),
+                ControllerNames.ResourceQuota => ResourceQuota.ResourceQuotaController.Props(api, _settings),
+                ControllerNames.Disruption => Disruption.DisruptionController.Props(api, _settings),
                 _ => throw new ArgumentException($"unknown controller {name}"),
             };
             Context.Watch(Context.ActorOf(props, name));
@@ -158,7 +160,7 @@ public static class ControllerManagerHostingExtensions
         builder.WithControlPlaneSingleton<ControllerManager>(node,
             AkkaKubeNames.Actors.ControllerManager,
             (system, _, _) => ControllerManager.Props(
-                ApiServer.KubeApi.Get(system).Api,
+                Security.ComponentIdentities.AsControlPlane(ApiServer.KubeApi.Get(system).Api, Security.ComponentIdentities.KubeControllerManager),
                 ControllerSettings.Create(system.Settings.Config), leaseNode: node.NodeName),
             SingletonProxy.EveryNode);
 }

@@ -65,7 +65,7 @@ public sealed class KubeletActor : ReceiveActor, IWithStash
             var stats = Context.ActorOf(NodeStatsActor.Props(_node, _settings, _runtime, pods), Children.Stats);
             // hollow kubelets have no directories to clean (and 1,000 of them must not each watch every volume)
             if (!_node.Hollow && _node.VolumesDirectory is { } volumesDir)
-                Context.ActorOf(VolumeCleaner.Props(_api, _node.NodeName, volumesDir), Children.Volumes);
+                Context.ActorOf(VolumeCleaner.Props(Security.ComponentIdentities.As(_api, Security.ComponentIdentities.LocalPathProvisioner), _node.NodeName, volumesDir), Children.Volumes);
             _log.Debug("kubelet of {0}: registered, starting lease, pods and stats", _node.NodeName);
             Become(() => Running(lease, pods, stats));
             Stash.UnstashAll();

@@ -60,7 +60,7 @@ public static class KubeletHostingExtensions
                 _ => new ProcessRuntime(settings.RuntimeSettings),
             };
             var identity = Identity(node, node.NodeName, podCidr, address, "/user/" + AkkaKubeNames.Actors.Kubelet, settings, runtime.Name, hollow: false);
-            yield return (AkkaKubeNames.Actors.Kubelet, KubeletActor.Props(identity, settings, api, runtime, node.DataDirectory));
+            yield return (AkkaKubeNames.Actors.Kubelet, KubeletActor.Props(identity, settings, Security.ComponentIdentities.As(api, Security.UserInfo.Node(identity.NodeName)), runtime, node.DataDirectory));
             yield break;
         }
         var simulated = new SimulatedRuntime(settings.RuntimeSettings, system.Scheduler);
@@ -69,7 +69,7 @@ public static class KubeletHostingExtensions
             var ordinal = settings.HollowCidrOffset + (nodeOrdinal * 1000 + i) % Math.Max(1, 16384 - settings.HollowCidrOffset);
             var actorName = $"{AkkaKubeNames.Actors.Kubelet}-hollow-{i}";
             var identity = Identity(node, $"{node.NodeName}-hollow-{i}", NodeOptions.PodCidrFor(ordinal), address, "/user/" + actorName, settings, simulated.Name, hollow: true);
-            yield return (actorName, KubeletActor.Props(identity, settings, api, simulated, node.DataDirectory, settings.HollowLeaseInterval));
+            yield return (actorName, KubeletActor.Props(identity, settings, Security.ComponentIdentities.As(api, Security.UserInfo.Node(identity.NodeName)), simulated, node.DataDirectory, settings.HollowLeaseInterval));
         }
     }
 

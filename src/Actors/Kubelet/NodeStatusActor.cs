@@ -136,15 +136,8 @@ public sealed class NodeStatusActor : ReceiveActor, IWithTimers
             existing["spec"] = spec;
             stored = await _api.UpdateAsync(ApiResource.Nodes, null, existing);
         }
+        // kube-node-lease is created by the apiserver at start (a kubelet may not create namespaces)
         await PatchStatusAsync(now);
-        try
-        {
-            await _api.CreateAsync(ApiResource.Namespaces, null, new JsonObject
-            {
-                ["apiVersion"] = "v1", ["kind"] = "Namespace", ["metadata"] = new JsonObject { ["name"] = NodeObjects.LeaseNamespace },
-            });
-        }
-        catch (KubeApiException e) when (e.IsAlreadyExists || e.IsConflict) { }
         return stored["metadata"]?["uid"]?.GetValue<string>();
     }
 

@@ -164,7 +164,7 @@ public static class ProxyHostingExtensions
         if (!node.Worker) return builder;
         return builder.WithActors((system, registry, resolver) =>
         {
-            var kubeApi = api?.Invoke(system, registry) ?? AkkaKube.Actors.ApiServer.KubeApi.Get(system).Api;
+            var kubeApi = Security.ComponentIdentities.As(api?.Invoke(system, registry) ?? AkkaKube.Actors.ApiServer.KubeApi.Get(system).Api, Security.ComponentIdentities.KubeProxy);
             var settings = ProxySettings.Create(system.Settings.Config);
             registry.Register<ProxyActorKey>(system.ActorOf(ProxyActor.Props(node, kubeApi, settings), AkkaKubeNames.Actors.Proxy));
         });

@@ -77,7 +77,8 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
     private sealed class Flush { public static readonly Flush Instance = new(); }
     private sealed record Bound(PodInfo Pod, string Node);
     private sealed record BindFailed(PodInfo Pod, string Node, Exception Error);
-    private sealed record StatusPatched(string Key);
+    /// <summary>Failed: the condition was not written (a 403 before the scheduler's role is bootstrapped, a timeout) and is written again at the next attempt.</summary>
+    private sealed record StatusPatched(string Key, string? Failed = null);
 
     public SchedulerActor(IKubeApi api, SchedulerSettings settings, Func<DateTime>? now, string? leaseNode = null)
     {
@@ -100,7 +101,10 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
         });
         Receive<Bound>(OnBound);
         Receive<BindFailed>(OnBindFailed);
-        Receive<StatusPatched>(_ => { });
+        Receive<StatusPatched>(p =>
+        {
+            if (p.Failed is not null && _lastCondition.TryGetValue(p.Key, out var current) && current == p.Failed) _lastCondition.Remove(p.Key);
+        });
         Receive<Chaos.ChaosProtocol.InjectCrash>(_ => throw new Chaos.InjectedCrashException("the scheduler"));
         Receive<Chaos.ChaosProtocol.GetResync>(_ => Sender.Tell(new Chaos.ChaosProtocol.Resynced(_podsSynced && _nodesSynced
             ? "re-listed nodes and pods (informers synced; the scheduling queue is rebuilt from the pod list)"
@@ -429,7 +433,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers, Chaos.ITakesInje
             .PipeTo(Self, success: _ => new StatusPatched(pod.Key), failure: e =>
             {
                 _log.Debug("could not mark {0} unschedulable: {1}", pod.Key, Unwrap(e).Message);
-                return new StatusPatched(pod.Key);
+                return new StatusPatched(pod.Key, wanted);
             });
     }
 
@@ -480,7 +484,7 @@ public static class SchedulerHostingExtensions
         builder.WithControlPlaneSingleton<SchedulerActor>(node,
             AkkaKubeNames.Actors.Scheduler,
             (system, _, _) => SchedulerActor.Props(
-                ApiServer.KubeApi.Get(system).Api,
+                Security.ComponentIdentities.AsControlPlane(ApiServer.KubeApi.Get(system).Api, Security.ComponentIdentities.KubeScheduler),
                 SchedulerSettings.Create(system.Settings.Config), leaseNode: node.NodeName),
             SingletonProxy.EveryNode);
 }

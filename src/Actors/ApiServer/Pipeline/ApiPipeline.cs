@@ -98,6 +98,7 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
         if (req.Subresource is { } sub && strategy.Hooks.TryGetValue(sub, out var hook) && hook.Verb == req.Verb)
             return Named(req, async n =>
             {
+                await ApiServer.Admission.NodeRestriction.AdmitSubresourceAsync(c, n);
                 var (code, body) = await hook.HandleAsync(c, n);
                 return new Result(code, body, c.Warnings);
             });

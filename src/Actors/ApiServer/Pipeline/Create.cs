@@ -32,6 +32,7 @@ public sealed partial class ApiPipeline
         Validate(c, obj, null);
         await CheckNamespaceExists(c);
         obj = await c.Strategy.AdmitAsync(c.Admission, obj, null);
+        ApiServer.Admission.NodeRestriction.AdmitCreate(c.Req.User, c.R, obj);
         await Admission.ValidateAsync(attributes, obj);
         var name = Meta.Field(obj, "name")!;
         return await StoreObject(new StoreProtocol.CreateObject(c.R.Partition, StorageJson(c.R, obj), c.DryRun), c.R, name, c.Ct);

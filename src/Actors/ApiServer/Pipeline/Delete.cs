@@ -56,6 +56,7 @@ public sealed partial class ApiPipeline
     private async Task<Result> DeleteObject(RequestScope c, string name, DeleteOpts o)
     {
         var old = await Get(c.R, c.Ns, name, c.Ct);
+        ApiServer.Admission.NodeRestriction.AdmitDelete(c.Req.User, c.R, old);
         if (o.Uid is not null && Meta.Field(old, "uid") != o.Uid)
             throw ApiException.Conflict(c.R, name, $"Precondition failed: UID in precondition: {o.Uid}, UID in object meta: {Meta.Field(old, "uid")}");
         if (o.ResourceVersion is not null && Meta.Field(old, "resourceVersion") != o.ResourceVersion)

@@ -30,6 +30,7 @@ public sealed partial class ApiPipeline
     private async Task<JsonObject> Replace(RequestScope c, JsonObject obj, JsonObject old, bool keepPrecondition)
     {
         CheckNamespace(c, obj);
+        ApiServer.Admission.NodeRestriction.AdmitUpdate(c.Req.User, c.R, c.Req.Subresource, old);
         var rvSent = Meta.Field(obj, "resourceVersion");
         FieldValidation(c, obj);
         JsonObject next;

@@ -50,7 +50,9 @@ public sealed class ServiceAccountController : ControllerBase
                     ["apiVersion"] = "v1", ["kind"] = "ServiceAccount", ["metadata"] = new JsonObject { ["name"] = DefaultName, ["namespace"] = key },
                 });
             }
-            catch (KubeApiException e) when (e.IsAlreadyExists || e.IsNotFound || e.Code == 403) { } // exists, or the namespace is going away
+            // exists, or the namespace is going away; any other 403 (this controller's role not bootstrapped yet) is retried
+            catch (KubeApiException e) when (e.IsAlreadyExists || e.IsNotFound ||
+                                             e.Code == 403 && e.Message.Contains("because it is being terminated", StringComparison.Ordinal)) { }
             return null;
         };
     }

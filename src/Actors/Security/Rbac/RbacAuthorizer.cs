@@ -4,16 +4,18 @@ using AkkaKube.Actors.Machinery;
 namespace AkkaKube.Actors.Security.Rbac;
 
 /// <summary>
-/// The apiserver's authorizer, in Kubernetes' order: members of system:masters are always allowed (the privileged
-/// group authorizer: the admin kubeconfig and the in-cluster components keep working whatever RBAC holds), then RBAC
-/// over the informer-fed <see cref="RbacPolicy"/> snapshot — no store round-trip per request. Until the cache has
-/// listed once, other callers wait for it (bounded), then get a 503, never a wrong answer.
-/// One per node: <c>RbacAuthorizer.Get(system)</c>; its cache (<see cref="RbacCache"/>) runs on control-plane nodes.
+/// The apiserver's authorizer, in Kubernetes' order (<c>--authorization-mode=Node,RBAC</c> after the privileged group):
+/// members of system:masters are always allowed (the admin kubeconfig and the apiserver's own loopback keep working
+/// whatever RBAC holds), then the Node authorizer decides for kubelets (<see cref="Node.NodeAuthorizer"/>, over the
+/// <see cref="Node.NodeGraph"/>), then RBAC over the informer-fed <see cref="RbacPolicy"/> snapshot — no store
+/// round-trip per request. Until a cache has listed once, callers that need it wait (bounded), then get a 503, never a
+/// wrong answer. One per node: <c>RbacAuthorizer.Get(system)</c>; its caches run on control-plane nodes.
 /// </summary>
-public sealed class RbacAuthorizer : IExtension
+public sealed class RbacAuthorizer(Node.NodeGraph? graph = null) : IExtension
 {
     private volatile RbacPolicy _policy = RbacPolicy.Empty;
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Node.NodeGraph _graph = graph ?? new Node.NodeGraph();
 
     public static RbacAuthorizer Get(ActorSystem system) => system.WithExtension<RbacAuthorizer, RbacAuthorizerProvider>();
 
@@ -27,18 +29,26 @@ public sealed class RbacAuthorizer : IExtension
         if (synced) _synced.TrySetResult();
     }
 
-    /// <summary>Whether the request is allowed; waits (up to <paramref name="wait"/>) for the first sync when RBAC must decide.</summary>
-    public async Task<bool> AuthorizeAsync(AuthorizationAttributes attributes, TimeSpan wait, CancellationToken ct)
+    /// <summary>Whether the request is allowed; waits (up to <paramref name="wait"/>) for the first sync when a cache must decide.</summary>
+    public async Task<bool> AuthorizeAsync(AuthorizationAttributes attributes, TimeSpan wait, CancellationToken ct) =>
+        (await DecideAsync(attributes, wait, ct)).Allowed;
+
+    /// <summary>As <see cref="AuthorizeAsync"/>, with the reason an authorizer gave for not allowing (the Node authorizer's).</summary>
+    public async Task<(bool Allowed, string? Reason)> DecideAsync(AuthorizationAttributes attributes, TimeSpan wait, CancellationToken ct)
     {
-        if (attributes.User.InGroup(UserInfo.MastersGroup)) return true;
+        if (attributes.User.InGroup(UserInfo.MastersGroup)) return (true, null);
+        if (Node.NodeAuthorizer.NeedsGraph(attributes)) await _graph.WaitSyncedAsync(wait, ct);
+        var node = await Node.NodeAuthorizer.AuthorizeAsync(attributes, _graph, Node.NodeAuthorizer.GraphGrace, ct);
+        if (node.Allowed) return (true, null);
         await WaitSyncedAsync(wait, ct);
-        return _policy.Allows(attributes);
+        return (_policy.Allows(attributes), node.Reason);
     }
 
     /// <summary>As <see cref="AuthorizeAsync"/>, but a denial is the 403 Status Kubernetes answers.</summary>
     public async Task RequireAsync(AuthorizationAttributes attributes, TimeSpan wait, CancellationToken ct)
     {
-        if (!await AuthorizeAsync(attributes, wait, ct)) throw Forbidden(attributes);
+        var (allowed, reason) = await DecideAsync(attributes, wait, ct);
+        if (!allowed) throw Forbidden(attributes, reason);
     }
 
     public async Task WaitSyncedAsync(TimeSpan wait, CancellationToken ct)
@@ -70,7 +80,7 @@ public sealed class RbacAuthorizer : IExtension
 
 public sealed class RbacAuthorizerProvider : ExtensionIdProvider<RbacAuthorizer>
 {
-    public override RbacAuthorizer CreateExtension(ExtendedActorSystem system) => new();
+    public override RbacAuthorizer CreateExtension(ExtendedActorSystem system) => new(Node.NodeGraph.Get(system));
 }
 
 /// <summary>
