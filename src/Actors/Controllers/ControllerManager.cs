@@ -126,6 +126,7 @@ public sealed class ControllerManager : ReceiveActor
                 ControllerNames.NodeLifecycle => NodeLifecycle.NodeLifecycleController.Props(_api, NodeLifecycle.NodeLifecycleSettings.Create(Context.System.Settings.Config)),
                 ControllerNames.ClusterRoleAggregation => Rbac.ClusterRoleAggregationController.Props(_api, _settings),
                 ControllerNames.ServiceAccount => ServiceAccount.ServiceAccountController.Props(_api, _settings),
+                ControllerNames.RootCaPublisher => RootCaPublisher.RootCaPublisher.Props(_api, _settings),
                 ControllerNames.StatefulSet => StatefulSet.StatefulSetController.Props(_api, _settings),
                 ControllerNames.DaemonSet => DaemonSet.DaemonSetController.Props(_api, _settings),
                 ControllerNames.EndpointSlice => EndpointSlice.EndpointSliceController.Props(_api, _settings),
@@ -159,6 +160,7 @@ public static class ControllerManagerHostingExtensions
             AkkaKubeNames.Actors.ControllerManager,
             (system, _, _) => ControllerManager.Props(
                 ApiServer.KubeApi.Get(system).Api,
-                ControllerSettings.Create(system.Settings.Config), leaseNode: node.NodeName),
+                ControllerSettings.Create(system.Settings.Config) with { RootCaFile = node.ApiTls ? Security.ClusterCa.CertFile(node.DataDirectory) : null },
+                leaseNode: node.NodeName),
             SingletonProxy.EveryNode);
 }

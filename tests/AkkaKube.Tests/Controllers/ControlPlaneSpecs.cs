@@ -25,7 +25,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var conf = Path.Combine(_dir.Path, "test.conf");
-        await File.WriteAllTextAsync(conf, "akkakube.controllers.enabled = [replicaset, deployment, garbage-collector, namespace, endpointslice]\n");
+        await File.WriteAllTextAsync(conf, "akkakube.controllers.enabled = [replicaset, deployment, garbage-collector, namespace, endpointslice, serviceaccount]\n");
         Node = new InProcessNode { Configure = o => o with { Worker = false, ConfigFiles = [conf] } };
         await Node.InitializeAsync();
         foreach (var zone in new[] { "zone-a", "zone-b", "zone-c" })
