@@ -132,10 +132,10 @@ public sealed class AuditLog : IAsyncDisposable
                 ReportDrops();
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
             // The log cannot be written (disk full, removed directory): requests go on, the events are lost and said so.
-            _log.LogError("audit log {Path} cannot be written; auditing stops: {Message}", _settings.LogPath, e.Message);
+            _log.LogError(e, "audit log {Path} cannot be written; auditing stops: {Message}", _settings.LogPath, e.Message);
         }
         finally
         {
@@ -193,7 +193,8 @@ public sealed class AuditLog : IAsyncDisposable
         {
             var objectRef = new JsonObject { ["resource"] = info.Resource };
             if (info.Namespace is { } ns) objectRef["namespace"] = ns;
-            if (info.Name is { } name) objectRef["name"] = name;
+            // a create names its object in the body, not the URL: taken from what was stored (or sent), as Kubernetes does
+            if ((info.Name ?? NameOf(a.ResponseBody, "application/json") ?? NameOf(a.RequestBody, a.RequestContentType)) is { Length: > 0 } name) objectRef["name"] = name;
             objectRef["apiGroup"] = info.Group;
             objectRef["apiVersion"] = info.Version;
             if (info.Subresource is { } sub) objectRef["subresource"] = sub;
@@ -231,6 +232,9 @@ public sealed class AuditLog : IAsyncDisposable
             return null;
         }
     }
+
+    private static string? NameOf(string? body, string? contentType) =>
+        ObjectOf(body, contentType) is JsonObject o && o["kind"]?.GetValue<string>() != "Status" ? o["metadata"]?["name"]?.GetValue<string>() : null;
 
     private static string Micro(DateTime t) => t.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
 
