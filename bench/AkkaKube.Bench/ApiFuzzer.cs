@@ -27,11 +27,13 @@ public sealed record FuzzResult(long Requests, IReadOnlyDictionary<int, long> By
 /// (names fuzz-…), and never deletes collections of cluster-scoped resources, so the cluster it runs against keeps working.
 /// Findings: any 5xx, and an object present after its create was refused.
 /// </summary>
-public sealed class ApiFuzzer(HttpClient http, int seed, string ns = "fuzz")
+public sealed partial class ApiFuzzer(HttpClient http, int seed, string ns = "fuzz")
 {
     private const int MaxFindings = 50;
     private readonly ConcurrentDictionary<int, long> _byStatus = new();
-    private readonly ConcurrentQueue<string> _serverErrors = new();
+    // One example per distinct finding (method, path shape, status, message shape) with its count: a frequent finding
+    // must not hide the rare ones behind MaxFindings.
+    private readonly ConcurrentDictionary<string, (string Example, long Count)> _serverErrors = new();
     private readonly ConcurrentQueue<string> _written = new();
     // objects this fuzzer created, per resource path: the only ones it updates, patches or deletes
     private readonly ConcurrentDictionary<string, ConcurrentBag<string>> _created = new();
@@ -79,7 +81,7 @@ public sealed class ApiFuzzer(HttpClient http, int seed, string ns = "fuzz")
                 await OneAsync(random, targets, Interlocked.Read(ref next), ct);
         }, ct)).ToList();
         await Task.WhenAll(workers);
-        return new FuzzResult(Interlocked.Read(ref _requests), new SortedDictionary<int, long>(_byStatus), _serverErrors.ToList(), _written.ToList(), targets.Count, clock.Elapsed);
+        return new FuzzResult(Interlocked.Read(ref _requests), new SortedDictionary<int, long>(_byStatus), _serverErrors.OrderByDescending(f => f.Value.Count).Select(f => $"{f.Value.Count}× {f.Value.Example}").ToList(), _written.ToList(), targets.Count, clock.Elapsed);
     }
 
     private async Task OneAsync(Random random, IReadOnlyList<FuzzTarget> targets, long n, CancellationToken ct)
@@ -153,8 +155,13 @@ public sealed class ApiFuzzer(HttpClient http, int seed, string ns = "fuzz")
             }
             Interlocked.Increment(ref _requests);
             _byStatus.AddOrUpdate(code, 1, (_, c) => c + 1);
-            if (code >= 500 && _serverErrors.Count < MaxFindings)
-                _serverErrors.Enqueue($"{request.Method} {request.RequestUri} [{request.Content?.Headers.ContentType}] -> {code} {Trim(body)}");
+            if (code >= 500)
+            {
+                var example = $"{request.Method} {request.RequestUri} [{request.Content?.Headers.ContentType}] -> {code} {Trim(body)}";
+                var shape = $"{request.Method} {Shape(request.RequestUri!.OriginalString.Split('?')[0])} -> {code} {Shape(Trim(body))}";
+                if (_serverErrors.Count < MaxFindings || _serverErrors.ContainsKey(shape))
+                    _serverErrors.AddOrUpdate(shape, (example, 1), (_, f) => (f.Example, f.Count + 1));
+            }
             if (verb == "create" && t.Subresource is null && code is 200 or 201 or 202 && nsPart.EndsWith("/" + ns, StringComparison.Ordinal))
                 pool.Add(name);
             if (verb == "create" && t.Subresource is null && code is 400 or 413 or 415 or 422 && name != existing && t.Verbs.Contains("get"))
@@ -168,6 +175,15 @@ public sealed class ApiFuzzer(HttpClient http, int seed, string ns = "fuzz")
         if (get.StatusCode != HttpStatusCode.NotFound && (int)get.StatusCode < 500 && get.StatusCode != HttpStatusCode.BadRequest && _written.Count < MaxFindings)
             _written.Enqueue($"{refused.Method} {refused.RequestUri} was refused with {code} but GET {path} answers {(int)get.StatusCode}");
     }
+
+    /// <summary>A path or message with the fuzzer's names and numbers blanked, so findings of one cause group together.</summary>
+    private static string Shape(string s) => Numbers().Replace(FuzzNames().Replace(s, "NAME"), "N");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"fuzz-\d+-\d+")]
+    private static partial System.Text.RegularExpressions.Regex FuzzNames();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\d+")]
+    private static partial System.Text.RegularExpressions.Regex Numbers();
 
     private static string Trim(string s) => s.Length > 300 ? s[..300] + "…" : s;
 

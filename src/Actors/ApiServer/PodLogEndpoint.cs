@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Akka.Actor;
 using AkkaKube.Actors.Client;
@@ -35,7 +36,12 @@ public static class PodLogEndpoint
         catch (KubeApiException e) when (e.IsNotFound) { throw ApiException.ResourceNotFound(ApiResource.Nodes, nodeName); } // as Kubernetes: nodes "X" not found
         var address = node.Str("metadata", "annotations", NodeObjects.AkkaAddressAnnotation);
         if (address.Length == 0)
+        {
+            // No kubelet ever registered this Node (an object created through the API). A container that never
+            // ran has no log anywhere: answer as its kubelet would. Only one that ran needs the unreachable kubelet.
+            if (NeverRan(pod.Object, request) is { } waiting) throw ApiException.BadRequest(waiting);
             throw new ApiException(503, "ServiceUnavailable", $"node {nodeName} has no {NodeObjects.AkkaAddressAnnotation} annotation; its kubelet cannot be reached");
+        }
         var path = node.Str("metadata", "annotations", NodeObjects.KubeletPathAnnotation) is { Length: > 0 } p ? p : "/user/" + AkkaKubeNames.Actors.Kubelet;
 
         var channel = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -121,13 +127,37 @@ public static class PodLogEndpoint
             follow, Long("tailLines", 0), Bool("timestamps"), previous, since);
     }
 
-    private sealed class JsonObjectHolder(System.Text.Json.Nodes.JsonObject obj)
+    /// <summary>The kubelet's answer for a container the pod's status shows never started, or null.</summary>
+    private static string? NeverRan(JsonObject pod, KubeletProtocol.GetLogs request)
     {
+        var spec = pod["spec"] as JsonObject;
+        var status = pod["status"] as JsonObject;
+        static string Name(JsonNode? n) => (n as JsonObject)?["name"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : "";
+        static IEnumerable<JsonNode?> Items(JsonObject? o, string key) => o?[key] as JsonArray ?? [];
+        var main = Items(spec, "containers").Select(Name).Where(n => n.Length > 0).ToList();
+        var known = Items(spec, "initContainers").Concat(Items(spec, "ephemeralContainers")).Select(Name).Concat(main).ToHashSet();
+        var name = request.Container ?? (main.Count == 1 ? main[0] : null);
+        if (name is null || !known.Contains(name)) return null; // the kubelet's own messages cover these
+        var own = new[] { "initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses" }
+            .SelectMany(list => Items(status, list)).OfType<JsonObject>().FirstOrDefault(c => Name(c) == name);
+        var state = own?["state"] as JsonObject;
+        var ranBefore = (own?["lastState"] as JsonObject)?["terminated"] is not null;
+        if (request.Previous)
+            return ranBefore ? null : $"previous terminated container \"{name}\" in pod \"{request.PodName}\" not found";
+        if (ranBefore || state?["running"] is not null || state?["terminated"] is not null) return null;
+        var reason = (state?["waiting"] as JsonObject)?["reason"] is JsonValue r && r.TryGetValue<string>(out var why) && why.Length > 0 ? why : "ContainerCreating";
+        return $"container \"{name}\" in pod \"{request.PodName}\" is waiting to start: {reason}";
+    }
+
+    private sealed class JsonObjectHolder(JsonObject obj)
+    {
+        public JsonObject Object => obj;
+
         public string Str(params string[] path)
         {
-            System.Text.Json.Nodes.JsonNode? n = obj;
-            foreach (var p in path) n = n?[p];
-            return n is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var s) ? s : "";
+            JsonNode? n = obj;
+            foreach (var p in path) n = (n as JsonObject)?[p];
+            return n is JsonValue v && v.TryGetValue<string>(out var s) ? s : "";
         }
     }
 

@@ -57,6 +57,8 @@ public static class NodeConfig
         var roles = string.Join(", ", node.Roles.Select(Quote));
         var runtime = node.Runtime is null ? "" : $"akkakube.kubelet.runtime = {Quote(node.Runtime)}";
         var encryption = node.EncryptionProviderConfig is null ? "" : $"akkakube.store.encryption-provider-config = {Quote(node.EncryptionProviderConfig)}";
+        // Every node of a cluster shares the data directory's pki (as it shares the CA): the secret is created once there.
+        var secretFile = Security.RemotingSecret.EnsureFile(node.DataDirectory);
         var endpoint = node.ContainerRuntimeEndpoint is null ? "" : $"akkakube.kubelet.container-runtime-endpoint = {Quote(node.ContainerRuntimeEndpoint)}";
         return ConfigurationFactory.ParseString($$"""
             {{runtime}}
@@ -65,6 +67,8 @@ public static class NodeConfig
             akka.remote.dot-netty.tcp.hostname = {{Quote(node.NodeIp.ToString())}}
             akka.remote.dot-netty.tcp.port = {{node.RemotingPort}}
             akka.remote.dot-netty.tcp.enable-ssl = {{(node.RemotingTls ? "on" : "off")}}
+            akka.remote.dot-netty.tcp.applied-adapters = ["akkakube-secret"]
+            akkakube.remoting.secret-file = {{Quote(secretFile)}}
             akka.cluster.roles = [{{roles}}]
             akka.cluster.seed-nodes = [{{seeds}}]
             akka.persistence.journal.sql.connection-string = {{Quote(connection)}}

@@ -264,6 +264,13 @@ public sealed class KubeletNodeTests(KubeletNodeFixture fixture) : IClassFixture
         await CreatePod(Pod("graceful", "busybox", c => c["command"] = new JsonArray("sh", "-c",
             $"trap 'echo term > {marker}; exit 0' TERM; echo started; while true; do sleep 0.1; done")));
         await Eventually(async () => (await GetPod("graceful")).Phase() == "Running", "Running");
+        // Running means the process exists, not that the shell has installed its trap yet: a SIGTERM before the
+        // trap ends sh by the default action and writes no marker. "started" is echoed after the trap.
+        await Eventually(async () =>
+        {
+            using var log = await Http.GetAsync("/api/v1/namespaces/default/pods/graceful/log");
+            return log.IsSuccessStatusCode && (await log.Content.ReadAsStringAsync()).Contains("started");
+        }, "the trap is installed");
         using (var response = await Http.DeleteAsync("/api/v1/namespaces/default/pods/graceful"))
             Assert.True(response.IsSuccessStatusCode);
         await Eventually(() => Task.FromResult(File.Exists(marker)), "the process got SIGTERM");

@@ -69,21 +69,21 @@ public sealed class RemotingTlsTests : IAsyncLifetime
     public async Task A_process_with_a_certificate_of_another_ca_cannot_join()
     {
         var intruder = Start("intruder", _foreignDir.Path);
-        var failed = AssociationFailure(intruder);
+        var failed = RemotingIntruders.AssociationFailure(intruder);
         Akka.Cluster.Cluster.Get(intruder).Join(_seedAddress);
         await failed.WaitAsync(TimeSpan.FromSeconds(60));
-        AssertNotMember(intruder);
+        RemotingIntruders.AssertNotMember(_seed, intruder);
     }
 
     [Fact]
     public async Task A_process_without_tls_cannot_join()
     {
         var intruder = Start("plain", _foreignDir.Path, tls: false);
-        var failed = AssociationFailure(intruder);
+        var failed = RemotingIntruders.AssociationFailure(intruder);
         var plainSeed = new Address(AkkaKubeNames.Remoting.PlainScheme, _seedAddress.System, _seedAddress.Host, _seedAddress.Port);
         Akka.Cluster.Cluster.Get(intruder).Join(plainSeed);
         await failed.WaitAsync(TimeSpan.FromSeconds(60));
-        AssertNotMember(intruder);
+        RemotingIntruders.AssertNotMember(_seed, intruder);
     }
 
     [Fact]
@@ -126,32 +126,6 @@ public sealed class RemotingTlsTests : IAsyncLifetime
         catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)
         {
             return false;
-        }
-    }
-
-    private void AssertNotMember(ActorSystem intruder)
-    {
-        var self = Akka.Cluster.Cluster.Get(intruder).SelfAddress;
-        Assert.DoesNotContain(Akka.Cluster.Cluster.Get(_seed).State.Members, m => m.Address.Equals(self));
-        Assert.DoesNotContain(Akka.Cluster.Cluster.Get(intruder).State.Members, m => m.Status == MemberStatus.Up);
-    }
-
-    /// <summary>Completes when <paramref name="system"/>'s remoting reports a failed association (the refused handshake).</summary>
-    private static Task AssociationFailure(ActorSystem system)
-    {
-        var failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var listener = system.ActorOf(Props.Create(() => new AssociationListener(failed)));
-        system.EventStream.Subscribe(listener, typeof(AssociationErrorEvent));
-        system.EventStream.Subscribe(listener, typeof(DisassociatedEvent));
-        return failed.Task;
-    }
-
-    private sealed class AssociationListener : ReceiveActor
-    {
-        public AssociationListener(TaskCompletionSource failed)
-        {
-            Receive<AssociationErrorEvent>(_ => failed.TrySetResult());
-            Receive<DisassociatedEvent>(_ => failed.TrySetResult());
         }
     }
 
