@@ -293,7 +293,7 @@ public sealed class ControlPlaneSpecs(ControlPlaneFixture fixture) : IClassFixtu
         await Eventually(async () =>
         {
             before = await proxy.Ask<ControllerManagerProtocol.Status>(new ControllerManagerProtocol.GetStatus(), TimeSpan.FromSeconds(5));
-            return before.Starts.Count == 5;
+            return before.Starts.Count == 6; // the five it tests and serviceaccount (pods need their "default" account)
         }, "all controllers started");
         var accepted = await proxy.Ask<ControllerManagerProtocol.CrashAccepted>(new ControllerManagerProtocol.CrashController(ControllerNames.ReplicaSet), TimeSpan.FromSeconds(5));
         Assert.True(accepted.Found);
