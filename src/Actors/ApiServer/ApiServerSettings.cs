@@ -27,6 +27,12 @@ public sealed record ApiServerSettings
     public long WatchBufferBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>
+    /// A cut-off watch's client gets this long to take its final 410 ERROR event; one that does not read it is closed
+    /// (Kubernetes: "Forcing watcher close due to unresponsiveness").
+    /// </summary>
+    public TimeSpan WatchCutOffGrace { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// tolerationSeconds of the not-ready/unreachable NoExecute tolerations added to every new pod
     /// (Kubernetes' DefaultTolerationSeconds admission: 300 s). See docs/failover.md for the choice.
     /// </summary>
@@ -49,8 +55,10 @@ public sealed record ApiServerSettings
             WatchBufferEvents = c.GetInt("watch-buffer-events", 10_000),
             WatchBufferBytes = c.GetByteSize("watch-buffer-bytes") ?? 64L * 1024 * 1024,
             DisableAdmissionPlugins = c.HasPath("disable-admission-plugins") ? c.GetStringList("disable-admission-plugins").ToList() : [],
+            WatchCutOffGrace = c.GetTimeSpan("watch-cutoff-grace", TimeSpan.FromSeconds(5)),
         };
         Admission.AdmissionChain.Default.Without(s.DisableAdmissionPlugins); // refuses unknown names at start
+        if (s.WatchCutOffGrace <= TimeSpan.Zero) throw new ArgumentException("akkakube.apiserver.watch-cutoff-grace must be positive");
         if (s.WatchBufferEvents < 1 || s.WatchBufferBytes < 1024) throw new ArgumentException("akkakube.apiserver.watch-buffer-events must be positive and watch-buffer-bytes at least 1024");
         if (s.DefaultTolerationSeconds < 0) throw new ArgumentException("akkakube.apiserver.default-toleration-seconds must not be negative");
         if (s.MaxRequestBodyBytes < 1024) throw new ArgumentException("akkakube.apiserver.max-request-body-bytes must be at least 1024");

@@ -122,8 +122,27 @@ public sealed class InMemoryKubeApi : IKubeApi
         lock (_lock)
         {
             var match = Matcher(ns, options);
-            var items = Table(resource).Values.Where(match).Select(o => o.DeepClone().AsObject()).ToList();
-            return Task.FromResult(new ObjectList(items, _revision.ToString(CultureInfo.InvariantCulture), null));
+            // Paged as the store pages: keys in ordinal order, the token names the first page's revision and the last key served.
+            var revision = _revision;
+            IEnumerable<KeyValuePair<string, JsonObject>> rows = Table(resource);
+            if (!string.IsNullOrEmpty(options?.Continue))
+            {
+                var token = Store.ContinueToken.TryDecode(options.Continue)
+                    ?? throw new KubeApiException(400, "BadRequest", "continue key is not valid: the token is malformed");
+                revision = token.Revision;
+                rows = rows.Where(kv => string.CompareOrdinal(kv.Key, token.LastKey) > 0);
+            }
+            var matching = rows.Where(kv => match(kv.Value));
+            var limit = options?.Limit ?? 0;
+            var page = (limit > 0 ? matching.Take(limit + 1) : matching).ToList();
+            string? next = null;
+            if (limit > 0 && page.Count > limit)
+            {
+                page.RemoveAt(limit);
+                next = new Store.ContinueToken(revision, page[^1].Key).Encode();
+            }
+            var items = page.Select(kv => kv.Value.DeepClone().AsObject()).ToList();
+            return Task.FromResult(new ObjectList(items, revision.ToString(CultureInfo.InvariantCulture), next));
         }
     }
 

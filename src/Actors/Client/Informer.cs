@@ -39,10 +39,18 @@ public sealed record InformerOptions(
     public TimeSpan MaxRetry { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>A watch whose partition has not confirmed it (WatchStarted) within this long is given up: re-list.</summary>
     public TimeSpan WatchStartTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Objects per list page (client-go's pager: 500); the informer follows the continue tokens to the end.
+    /// 0 lists everything in one reply.
+    /// </summary>
+    public int PageSize { get; init; } = DefaultPageSize;
+
+    public const int DefaultPageSize = 500;
 }
 
 /// <summary>
-/// List, then watch from the list's resourceVersion, keeping a cache keyed "namespace/name" (or "name"),
+/// List (in pages of <see cref="InformerOptions.PageSize"/>, following continue tokens as client-go's pager does; a
+/// token that expired mid-way falls back to one full list), then watch from the list's resourceVersion, keeping a cache keyed "namespace/name" (or "name"),
 /// exactly as client-go's reflector does: a watch that ends (410 Expired, a moved store partition, an
 /// apiserver lost) leads to a re-list, whose differences to the cache are delivered as Added/Updated/Deleted
 /// before <see cref="InformerProtocol.Synced"/>. Every subscriber receives every event; a process shares one
@@ -122,7 +130,8 @@ public sealed class Informer : ReceiveActor, IWithTimers
             _ = _api.CancelWatchAsync(_options.Resource, _watchId);
     }
 
-    private sealed record ListDone(ObjectList List);
+    private sealed record PageDone(ObjectList Page, bool Continued);
+    private sealed record ContinueFailed(Exception Error);
     private sealed record WatchOpened(string WatchId);
     private sealed record Failed(Exception Error);
     private sealed class Relist { public static readonly Relist Instance = new(); }
@@ -136,58 +145,49 @@ public sealed class Informer : ReceiveActor, IWithTimers
         if (_listInFlight) return;
         _listInFlight = true;
         Timers.Cancel(RelistTimer);
-        var options = new ListOptions(_options.LabelSelector, _options.FieldSelector);
+        _pages.Clear();
+        RequestPage(null, _options.PageSize);
+    }
+
+    /// <summary>Items of the pages listed so far; the list's resourceVersion is its first page's.</summary>
+    private readonly List<JsonObject> _pages = [];
+    private string _listRevision = "";
+
+    private void RequestPage(string? continueToken, int limit)
+    {
+        var options = new ListOptions(_options.LabelSelector, _options.FieldSelector, limit, continueToken);
+        var continued = continueToken is not null;
         _api.ListAsync(_options.Resource, _options.Namespace, options)
-            .PipeTo(Self, success: l => new ListDone(l), failure: e => new Failed(e));
+            .PipeTo(Self, success: l => new PageDone(l, continued), failure: e => continued ? new ContinueFailed(e) : new Failed(e));
     }
 
     private void Listing()
     {
-        Receive<ListDone>(done =>
+        Receive<PageDone>(done =>
         {
-            _listInFlight = false;
-            var fresh = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
-            foreach (var item in done.List.Items)
-                fresh[KeyOf(item)] = item;
-            if (!_synced)
-                _store = InformerStore.Of(fresh.Select(kv => { InformerStore.Materialize(kv.Value); return kv; }));
-            else
+            if (!done.Continued) _listRevision = done.Page.ResourceVersion;
+            _pages.AddRange(done.Page.Items);
+            if (!string.IsNullOrEmpty(done.Page.Continue))
             {
-                // Deliver what changed while we were not watching (each event with the store after it), then the
-                // whole cache; unchanged objects keep the tree subscribers already hold.
-                foreach (var (key, old) in _store.Objects)
-                    if (!fresh.ContainsKey(key))
-                    {
-                        _store = _store.Remove(key);
-                        Publish(new InformerProtocol.Deleted(_options.Resource, key, old, _store));
-                    }
-                foreach (var (key, obj) in fresh)
-                {
-                    if (!_store.TryGet(key, out var old))
-                    {
-                        InformerStore.Materialize(obj);
-                        _store = _store.Set(key, obj);
-                        Publish(new InformerProtocol.Added(_options.Resource, key, obj, _store));
-                    }
-                    else if (ResourceVersionOf(old) != ResourceVersionOf(obj))
-                    {
-                        InformerStore.Materialize(obj);
-                        _store = _store.Set(key, obj);
-                        Publish(new InformerProtocol.Updated(_options.Resource, key, old, obj, _store));
-                    }
-                }
+                RequestPage(done.Page.Continue, _options.PageSize);
+                return;
             }
-            _resourceVersion = done.List.ResourceVersion;
-            _synced = true;
-            InformerHealth.Synced(Self);
-            Publish(new InformerProtocol.Synced(_options.Resource, _store.Objects, _resourceVersion, _store));
-            var options = new ListOptions(_options.LabelSelector, _options.FieldSelector);
-            _watchId = "";
-            _watchConfirmed = false;
-            _watchGeneration++;
-            Timers.StartSingleTimer(WatchStartTimer, new WatchStartOverdue(_watchGeneration), _options.WatchStartTimeout);
-            _api.WatchAsync(_options.Resource, _options.Namespace, Self, _resourceVersion, options)
-                .PipeTo(Self, success: id => new WatchOpened(id), failure: e => new Failed(e));
+            var items = _pages.ToList();
+            _pages.Clear();
+            Listed(new ObjectList(items, _listRevision, null));
+        });
+        Receive<ContinueFailed>(failed =>
+        {
+            if (failed.Error is KubeApiException { Code: 410 })
+            {
+                // client-go's pager (FullListIfExpired): the pages so far are of a revision the store no longer
+                // serves consistently; one list without paging replaces them.
+                _log.Info("continue token of a paged list of {0} expired ({1}); listing in full", _options.Resource.Partition, failed.Error.Message);
+                _pages.Clear();
+                RequestPage(null, 0);
+                return;
+            }
+            Self.Tell(new Failed(failed.Error));
         });
         Receive<InformerProtocol.Subscribe>(subscribe =>
         {
@@ -253,6 +253,54 @@ public sealed class Informer : ReceiveActor, IWithTimers
         Receive<Relist>(_ => StartList());
     }
 
+    /// <summary>A whole list (every page): the cache takes it, then the watch starts from its resourceVersion.</summary>
+    private void Listed(ObjectList list)
+    {
+        _listInFlight = false;
+        var fresh = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
+        foreach (var item in list.Items)
+            fresh[KeyOf(item)] = item;
+        if (!_synced)
+            _store = InformerStore.Of(fresh.Select(kv => { InformerStore.Materialize(kv.Value); return kv; }));
+        else
+        {
+            // Deliver what changed while we were not watching (each event with the store after it), then the
+            // whole cache; unchanged objects keep the tree subscribers already hold.
+            foreach (var (key, old) in _store.Objects)
+                if (!fresh.ContainsKey(key))
+                {
+                    _store = _store.Remove(key);
+                    Publish(new InformerProtocol.Deleted(_options.Resource, key, old, _store));
+                }
+            foreach (var (key, obj) in fresh)
+            {
+                if (!_store.TryGet(key, out var old))
+                {
+                    InformerStore.Materialize(obj);
+                    _store = _store.Set(key, obj);
+                    Publish(new InformerProtocol.Added(_options.Resource, key, obj, _store));
+                }
+                else if (ResourceVersionOf(old) != ResourceVersionOf(obj))
+                {
+                    InformerStore.Materialize(obj);
+                    _store = _store.Set(key, obj);
+                    Publish(new InformerProtocol.Updated(_options.Resource, key, old, obj, _store));
+                }
+            }
+        }
+        _resourceVersion = list.ResourceVersion;
+        _synced = true;
+        InformerHealth.Synced(Self);
+        Publish(new InformerProtocol.Synced(_options.Resource, _store.Objects, _resourceVersion, _store));
+        var options = new ListOptions(_options.LabelSelector, _options.FieldSelector);
+        _watchId = "";
+        _watchConfirmed = false;
+        _watchGeneration++;
+        Timers.StartSingleTimer(WatchStartTimer, new WatchStartOverdue(_watchGeneration), _options.WatchStartTimeout);
+        _api.WatchAsync(_options.Resource, _options.Namespace, Self, _resourceVersion, options)
+            .PipeTo(Self, success: id => new WatchOpened(id), failure: e => new Failed(e));
+    }
+
     private void CancelCurrentWatch()
     {
         if (_watchId.Length > 0) _ = _api.CancelWatchAsync(_options.Resource, _watchId);
@@ -268,6 +316,11 @@ public sealed class Informer : ReceiveActor, IWithTimers
         InformerStore.Materialize(obj);
         var key = KeyOf(obj);
         _resourceVersion = e.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // The later pages of a paged list read the store as it was then, newer than the first page's revision the
+        // watch replays from: an event older than the cached object is already in the cache.
+        if (_store.TryGet(key, out var cached) && long.TryParse(ResourceVersionOf(cached), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var cachedRevision) && cachedRevision >= e.Revision)
+            return;
         switch (e.Type)
         {
             case "ADDED" or "MODIFIED":

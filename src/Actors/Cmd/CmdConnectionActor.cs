@@ -13,21 +13,32 @@ namespace AkkaKube.Actors.Cmd;
 /// One client connection of the command host. A reader task turns request lines into messages to this actor;
 /// a writer task drains a channel of reply lines to the socket. One command runs at a time; its output goes
 /// through this actor (so replies are ordered) and it ends with one "done" or "error" line. The client closing
-/// the connection cancels the running command and stops this actor.
+/// the connection cancels the running command and stops this actor. Replies are counted in bytes from the moment a
+/// command produces them until they are on the socket: a client that does not read is cut off (its command stopped,
+/// one "error" line, the connection closed) once <see cref="CmdSettings.MaxOutputBufferBytes"/> are waiting.
 /// </summary>
 public sealed class CmdConnectionActor : ReceiveActor
 {
     private sealed record LineIn(string Line);
     private sealed record ClientGone(string Reason);
     private sealed record Finished(int CallId, Exception? Error);
-    internal sealed record Out(int CallId, CmdReply Reply);
+    internal sealed record Out(int CallId, string Line, int Bytes);
+    private sealed class CutOff
+    {
+        public static readonly CutOff Instance = new();
+    }
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly TcpClient _client;
     private readonly NodeOptions _node;
     private readonly CmdSettings _settings;
-    private readonly Channel<string> _outbox = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(string Line, int Bytes)> _outbox = Channel.CreateUnbounded<(string, int)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly OutputBudget _budget;
+    /// <summary>Cancelled <see cref="CmdSettings.OutputCutOffGrace"/> after a cut-off: the writer's last chance to send.</summary>
+    private readonly CancellationTokenSource _cutOffDeadline = new();
     private readonly CancellationTokenSource _connectionCts = new();
+    private CancellationTokenSource? _writeCts;
+    private bool _cutOffSent;
     private CancellationTokenSource? _callCts;
     private int _callId;
     private bool _running;
@@ -37,11 +48,30 @@ public sealed class CmdConnectionActor : ReceiveActor
         _client = client;
         _node = node;
         _settings = settings;
+        _budget = new OutputBudget(settings.MaxOutputBufferBytes);
 
-        Receive<LineIn>(l => OnRequest(l.Line));
+        Receive<LineIn>(l =>
+        {
+            if (!_budget.IsCutOff) OnRequest(l.Line);
+        });
         Receive<Out>(o =>
         {
-            if (o.CallId == _callId && _running) Send(o.Reply);
+            if (o.CallId == _callId && _running && !_budget.IsCutOff) _outbox.Writer.TryWrite((o.Line, o.Bytes));
+            else _budget.Taken(o.Bytes);
+        });
+        Receive<CutOff>(_ =>
+        {
+            if (_cutOffSent) return;
+            _cutOffSent = true;
+            _log.Info("command client cut off: more than {0} bytes of replies not read", _settings.MaxOutputBufferBytes);
+            _callCts?.Cancel();
+            _running = false;
+            // Queued replies are dropped by the writer; this line goes out once what is on the wire now is taken.
+            _outbox.Writer.TryWrite(Line(CmdReply.Fail(
+                $"output cut off: this client read too slowly (more than {_settings.MaxOutputBufferBytes} bytes of replies waiting, " +
+                "akkakube.cmd.max-output-buffer-bytes); the command was stopped")));
+            _outbox.Writer.TryComplete();
+            _cutOffDeadline.CancelAfter(_settings.OutputCutOffGrace);
         });
         Receive<Finished>(f =>
         {
@@ -102,19 +132,25 @@ public sealed class CmdConnectionActor : ReceiveActor
             if (!token.IsCancellationRequested) self.Tell(new ClientGone(reason));
         }, CancellationToken.None);
 
+        var budget = _budget;
+        _writeCts = CancellationTokenSource.CreateLinkedTokenSource(token, _cutOffDeadline.Token);
+        var writeToken = _writeCts.Token;
         _ = Task.Run(async () =>
         {
             try
             {
-                await foreach (var line in _outbox.Reader.ReadAllAsync(token))
+                await foreach (var (line, count) in _outbox.Reader.ReadAllAsync(token))
                 {
-                    var bytes = Encoding.UTF8.GetBytes(line + "\n");
-                    await stream.WriteAsync(bytes, token);
+                    // after a cut-off only the final error line (the last one queued) is still sent
+                    var skip = budget.IsCutOff && _outbox.Reader.TryPeek(out _);
+                    if (!skip) await stream.WriteAsync(Encoding.UTF8.GetBytes(line + "\n"), writeToken);
+                    budget.Taken(count);
                 }
+                if (budget.IsCutOff && !token.IsCancellationRequested) self.Tell(new ClientGone("cut off: it did not read its replies"));
             }
             catch (Exception e)
             {
-                if (!token.IsCancellationRequested) self.Tell(new ClientGone(e.Message));
+                if (!token.IsCancellationRequested) self.Tell(new ClientGone(budget.IsCutOff ? "cut off: it did not read its replies" : e.Message));
             }
         }, CancellationToken.None);
     }
@@ -127,9 +163,24 @@ public sealed class CmdConnectionActor : ReceiveActor
         _client.Dispose();
         _callCts?.Dispose();
         _connectionCts.Dispose();
+        _writeCts?.Dispose();
+        _cutOffDeadline.Dispose();
     }
 
-    private void Send(CmdReply reply) => _outbox.Writer.TryWrite(CmdWire.Serialize(reply));
+    private static (string Line, int Bytes) Line(CmdReply reply)
+    {
+        var line = CmdWire.Serialize(reply);
+        return (line, Encoding.UTF8.GetByteCount(line) + 1);
+    }
+
+    /// <summary>A reply of this actor's own (a final done/error line): counted, never refused, as a command's last word.</summary>
+    private void Send(CmdReply reply)
+    {
+        if (_budget.IsCutOff) return;
+        var line = Line(reply);
+        _budget.Force(line.Bytes);
+        _outbox.Writer.TryWrite(line);
+    }
 
     private void OnRequest(string line)
     {
@@ -175,7 +226,7 @@ public sealed class CmdConnectionActor : ReceiveActor
         _callCts?.Dispose();
         _callCts = CancellationTokenSource.CreateLinkedTokenSource(_connectionCts.Token);
         var self = Self;
-        var call = new CmdCall(Context.System, _node, args, new ActorOutput(self, callId), _callCts.Token);
+        var call = new CmdCall(Context.System, _node, args, new ActorOutput(self, callId, _budget), _callCts.Token);
         Task.Run(() => command.Run(call), CancellationToken.None)
             .ContinueWith(t => new Finished(callId, t.Exception?.GetBaseException() ?? (t.IsCanceled ? new OperationCanceledException() : null)),
                 TaskScheduler.Default)
@@ -222,14 +273,49 @@ public sealed class CmdConnectionActor : ReceiveActor
         return Task.CompletedTask;
     });
 
-    private sealed class ActorOutput(IActorRef connection, int callId) : ICmdOutput
+    /// <summary>
+    /// Serializes on the command's thread and counts the bytes before they reach this actor's mailbox, so a command
+    /// that outruns its client is stopped whether its replies wait in the mailbox, the outbox or the socket.
+    /// </summary>
+    private sealed class ActorOutput(IActorRef connection, int callId, OutputBudget budget) : ICmdOutput
     {
-        public void Text(string line) => connection.Tell(new Out(callId, CmdReply.Line(line)));
+        private void Emit(CmdReply reply)
+        {
+            if (budget.IsCutOff) return;
+            var (line, bytes) = Line(reply);
+            if (budget.TryAdd(bytes)) connection.Tell(new Out(callId, line, bytes));
+            else connection.Tell(CutOff.Instance);
+        }
 
-        public void Table(IReadOnlyList<string> columns, IEnumerable<IReadOnlyList<string>> rows) =>
-            connection.Tell(new Out(callId, CmdReply.MakeTable(columns, rows.ToList())));
+        public void Text(string line) => Emit(CmdReply.Line(line));
 
-        public void Json(JsonNode? payload) => connection.Tell(new Out(callId, CmdReply.Payload(payload)));
+        public void Table(IReadOnlyList<string> columns, IEnumerable<IReadOnlyList<string>> rows) => Emit(CmdReply.MakeTable(columns, rows.ToList()));
+
+        public void Json(JsonNode? payload) => Emit(CmdReply.Payload(payload));
+    }
+
+    /// <summary>Reply bytes produced and not yet written to the socket, with the bound that cuts a connection off.</summary>
+    internal sealed class OutputBudget(long maxBytes)
+    {
+        private long _bytes;
+        private volatile bool _cutOff;
+
+        public bool IsCutOff => _cutOff;
+
+        /// <summary>False (and the connection is cut off) when these bytes would pass the bound; one reply alone always fits.</summary>
+        public bool TryAdd(int bytes)
+        {
+            if (_cutOff) return false;
+            var after = Interlocked.Add(ref _bytes, bytes);
+            if (after <= maxBytes || after == bytes) return true;
+            Interlocked.Add(ref _bytes, -bytes);
+            _cutOff = true;
+            return false;
+        }
+
+        public void Force(int bytes) => Interlocked.Add(ref _bytes, bytes);
+
+        public void Taken(int bytes) => Interlocked.Add(ref _bytes, -bytes);
     }
 
     public static Props Props(TcpClient client, NodeOptions node, CmdSettings settings) =>

@@ -215,6 +215,18 @@ public sealed class LabelSelector
 public sealed record FieldRequirement(string Path, bool Equal, string Value)
 {
     public bool Matches(JsonNode? obj) => (FieldSelector.ValueAt(obj, Path) == Value) == Equal;
+
+    /// <summary>The term as selector text, its value escaped so that it parses back to this requirement.</summary>
+    public override string ToString()
+    {
+        var value = new StringBuilder();
+        foreach (var c in Value)
+        {
+            if (c is '\\' or ',' or '=' or '!') value.Append('\\');
+            value.Append(c);
+        }
+        return $"{Path}{(Equal ? "=" : "!=")}{value}";
+    }
 }
 
 /// <summary>
@@ -231,6 +243,12 @@ public sealed class FieldSelector
     public IReadOnlyList<FieldRequirement> Requirements { get; }
 
     public bool IsEmpty => Requirements.Count == 0;
+
+    /// <summary>This selector with every path renamed by <paramref name="paths"/> (a field label to the object's path).</summary>
+    public FieldSelector WithPaths(IReadOnlyDictionary<string, string> paths) =>
+        new([.. Requirements.Select(r => paths.TryGetValue(r.Path, out var path) ? r with { Path = path } : r)]);
+
+    public override string ToString() => string.Join(",", Requirements);
 
     public bool Matches(JsonNode? obj)
     {

@@ -192,7 +192,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
                     else batch.Add(new WatchItem(s, _state.Revision));
                     continue;
                 }
-                var decision = _state.Process(command);
+                var decision = ExpiredContinue(command) is { } expired ? Decision.Read(expired) : _state.Process(command);
                 if (decision.Events.Count == 0 && events.Count == 0)
                 {
                     // Nothing of this batch is unacknowledged yet: a read (or refused write) is answered at once.
@@ -229,6 +229,17 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
             });
         }
     }
+
+    /// <summary>
+    /// A later page of a list reads the objects as they are now, so it is consistent with its first page only while
+    /// every change since that page's revision can still be watched (the informer watches from it): a token older than
+    /// the watch window is 410 Expired, as etcd's compaction makes it in Kubernetes; the client lists again.
+    /// </summary>
+    private StoreFailure? ExpiredContinue(IPartitionCommand command) =>
+        command is ListObjects { Continue.Length: > 0 } l && ContinueToken.TryDecode(l.Continue) is { } token && token.Revision < _hub.WindowStart
+            ? new StoreFailure(410, "Expired",
+                $"the provided continue parameter is too old to display a consistent list result (revision {token.Revision}, the oldest still watchable is {_hub.WindowStart}): start a new list without the continue parameter")
+            : null;
 
     private void Complete(BatchItem item)
     {

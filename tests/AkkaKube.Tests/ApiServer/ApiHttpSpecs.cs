@@ -406,6 +406,33 @@ public class ApiHttpSpecs(ApiNode api) : IClassFixture<ApiNode>
         Assert.Equal(message, body["message"]!.GetValue<string>());
     }
 
+    /// <summary>Events' <c>source</c> label selects by source.component, as Kubernetes; reportingComponent is the field's own JSON name.</summary>
+    [Fact]
+    public async Task Event_field_labels_that_name_another_path_select_by_that_path()
+    {
+        JsonObject Event(string name, string component, string controller) => new()
+        {
+            ["apiVersion"] = "v1", ["kind"] = "Event",
+            ["metadata"] = new JsonObject { ["name"] = name },
+            ["involvedObject"] = new JsonObject { ["kind"] = "Pod", ["name"] = "p", ["namespace"] = "default" },
+            ["reason"] = "Tested", ["message"] = "m", ["type"] = "Normal",
+            ["source"] = new JsonObject { ["component"] = component },
+            ["reportingComponent"] = controller,
+        };
+        Assert.Equal(HttpStatusCode.Created, (await api.Post($"{Ns}/events", Event("from-kubelet", "kubelet", "kubelet-x").ToJsonString())).Code);
+        Assert.Equal(HttpStatusCode.Created, (await api.Post($"{Ns}/events", Event("from-scheduler", "default-scheduler", "scheduler-x").ToJsonString())).Code);
+        static IEnumerable<string> Names(JsonNode? list) => list!["items"]!.AsArray().Select(i => i!["metadata"]!["name"]!.GetValue<string>());
+
+        var (code, bySource, _) = await api.Get($"{Ns}/events?fieldSelector=source%3Dkubelet,reason%3DTested");
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Equal(["from-kubelet"], Names(bySource));
+        var (_, byController, _) = await api.Get($"{Ns}/events?fieldSelector=reportingComponent%3Dscheduler-x,reason%3DTested");
+        Assert.Equal(["from-scheduler"], Names(byController));
+        var (_, notSource, _) = await api.Get($"{Ns}/events?fieldSelector=source!%3Dkubelet,reason%3DTested");
+        Assert.DoesNotContain("from-kubelet", Names(notSource));
+        Assert.Contains("from-scheduler", Names(notSource));
+    }
+
     [Fact]
     public async Task Deletecollection_with_an_unsupported_field_label_deletes_nothing()
     {

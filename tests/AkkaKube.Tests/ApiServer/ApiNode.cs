@@ -7,15 +7,22 @@ using AkkaKube.Tests.Infrastructure;
 namespace AkkaKube.Tests.ApiServer;
 
 /// <summary>One in-process all-in-one node per test class, with an HttpClient on its apiserver; ready once the bootstrap namespaces exist.</summary>
-public sealed class ApiNode : IAsyncLifetime
+public class ApiNode : IAsyncLifetime
 {
+    private readonly string _hocon;
+
+    // a small watch window so a 410 is reachable in a test
+    public ApiNode() : this("akkakube.store.watch-window = 5\n") { }
+
+    /// <summary>A node configured with <paramref name="hocon"/> (after the quiet API-only settings).</summary>
+    protected ApiNode(string hocon) => _hocon = hocon;
+
     public InProcessNode Node { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        // a small watch window so a 410 is reachable in a test
-        Node = new ApiOnlyNode("akkakube.store.watch-window = 5\n");
+        Node = new ApiOnlyNode(_hocon);
         await Node.InitializeAsync();
         Http = Node.NewHttpClient();
         var deadline = DateTime.UtcNow.AddSeconds(60);

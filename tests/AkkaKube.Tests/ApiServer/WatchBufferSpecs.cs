@@ -34,4 +34,19 @@ public sealed class WatchBufferSpecs
         Assert.False(buffer.Offer(Event(1500)));
         Assert.True(buffer.Overflowed);
     }
+
+    [Fact]
+    public void An_overflow_gives_a_blocked_write_its_grace_and_without_one_ends_it_at_once()
+    {
+        var graced = new WatchBuffer(maxEvents: 1, maxBytes: 1_000_000, cutOffGrace: TimeSpan.FromHours(1));
+        Assert.True(graced.Offer(Event(10)));
+        Assert.False(graced.Offer(Event(10)));
+        Assert.True(graced.Overflowed);
+        Assert.False(graced.CutOff.IsCancellationRequested);
+
+        var immediate = new WatchBuffer(maxEvents: 1, maxBytes: 1_000_000);
+        Assert.True(immediate.Offer(Event(10)));
+        Assert.False(immediate.Offer(Event(10)));
+        Assert.True(immediate.CutOff.IsCancellationRequested);
+    }
 }

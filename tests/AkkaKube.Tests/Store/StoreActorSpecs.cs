@@ -144,6 +144,24 @@ public sealed class StoreActorSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_continue_token_is_served_while_its_revision_is_watchable_and_expires_410_after()
+    {
+        var store = Start(StoreSettings.Default with { WatchWindow = 5 });
+        for (var i = 1; i <= 10; i++) Create(store, Objects.ConfigMap($"cm-{i:D2}").Json);
+        var first = Ask<ListReply>(store, new ListObjects(P, null, null, null, Limit: 4));
+        Assert.Equal((4, 10L), (first.Items.Count, first.Revision));
+
+        for (var i = 1; i <= 3; i++) Create(store, Objects.ConfigMap($"new-{i}").Json); // window 9..13: revision 10 is still watchable
+        var second = Ask<ListReply>(store, new ListObjects(P, null, null, null, Limit: 4, Continue: first.Continue));
+        Assert.Equal((4, 10L), (second.Items.Count, second.Revision));
+
+        for (var i = 4; i <= 10; i++) Create(store, Objects.ConfigMap($"new-{i}").Json); // window 16..20
+        var expired = Ask<StoreFailure>(store, new ListObjects(P, null, null, null, Limit: 4, Continue: second.Continue));
+        Assert.Equal((410, "Expired"), (expired.Code, expired.Reason));
+        Assert.Contains("too old to display a consistent list result", expired.Message);
+    }
+
+    [Fact]
     public void A_watch_resumes_inside_the_window_and_gets_410_before_it()
     {
         var store = Start(StoreSettings.Default with { WatchWindow = 5 });

@@ -1,6 +1,7 @@
 using AkkaKube.Actors.Security;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using Akka.Event;
 using Akka.Actor;
 using AkkaKube.Actors.Machinery;
 using Microsoft.AspNetCore.Http;
@@ -18,7 +19,7 @@ public static partial class ApiHttpFront
         var registration = frontend.Registry.Find(info.Group, info.Version, info.Resource);
         var res = registration?.Resource;
         var channel = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
-        var buffer = new WatchBuffer(frontend.Settings.WatchBufferEvents, frontend.Settings.WatchBufferBytes);
+        var buffer = new WatchBuffer(frontend.Settings.WatchBufferEvents, frontend.Settings.WatchBufferBytes, frontend.Settings.WatchCutOffGrace);
         var sink = frontend.System.ActorOf(Props.Create(() => new WatchSinkActor(channel.Writer, buffer)));
         var watchId = Guid.NewGuid().ToString("N");
         query["watchId"] = watchId;
@@ -47,16 +48,21 @@ public static partial class ApiHttpFront
             ctx.Response.ContentType = "application/json";
             ctx.Response.Headers.CacheControl = "no-cache, private";
             ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+            // A watch's own bounds (watch-buffer-bytes/-events, then watch-cutoff-grace) decide when a slow client is
+            // cut off, with a 410 it understands, not Kestrel's minimum response data rate.
+            if (ctx.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.IHttpMinResponseDataRateFeature>() is { } rate) rate.MinDataRate = null;
             await ctx.Response.StartAsync(ctx.RequestAborted);
             await ctx.Response.Body.FlushAsync(ctx.RequestAborted); // clients wait for the headers before they go on
             if (response.Code == 410)
             {
-                await WriteEvent(ctx, "ERROR", JsonNode.Parse(response.Body)!);
+                await WriteEvent(ctx, "ERROR", JsonNode.Parse(response.Body)!, ctx.RequestAborted);
                 return;
             }
 
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
             cts.CancelAfter(timeout);
+            // A write blocked on a client that does not read is abandoned a grace after its buffer overflowed (or when the watch's time is up).
+            using var writing = CancellationTokenSource.CreateLinkedTokenSource(cts.Token, buffer.CutOff);
             while (true)
             {
                 object message;
@@ -72,32 +78,50 @@ public static partial class ApiHttpFront
                 {
                     message = buffer.OverflowEnd;
                 }
-                if (buffer.Overflowed) message = buffer.OverflowEnd; // cut off now, not after draining what is queued
-                switch (message)
+                if (buffer.Overflowed)
                 {
-                    case WatchProtocol.WatchEvent ev:
-                        buffer.Taken(ev);
-                        if (ev.Type == "BOOKMARK" && !bookmarks) continue;
-                        var obj = JsonNode.Parse(ev.ObjectJson)!;
-                        // the partition sends the storage version; the client asked for this resource's version
-                        if (ev.Type != "BOOKMARK" && registration is not null && obj is JsonObject stored) obj = registration.Strategy.FromStorage(stored);
-                        if (table && ev.Type != "BOOKMARK") obj = Tables.ToTable(registration!.Strategy.Columns, WithRv(obj, ev.Revision), tableVersion);
-                        await WriteEvent(ctx, ev.Type, obj);
-                        ApiServerMetrics.WatchEventSent(info.Group, info.Version, res?.Kind ?? info.Resource);
-                        break;
-                    case WatchProtocol.WatchEnded ended:
-                        if (ended.Code == 410)
-                            await WriteEvent(ctx, "ERROR", ApiStatus.Failure(410, "Expired", string.IsNullOrEmpty(ended.Message) ? "too old resource version" : ended.Message));
-                        else if (ended.Code == 504 && ended.Message.StartsWith("Too large resource version", StringComparison.Ordinal))
-                            // as Kubernetes' NewTooLargeResourceVersionError: client-go recognises the cause and re-lists
-                            await WriteEvent(ctx, "ERROR", ApiStatus.Failure(504, "Timeout", ended.Message, new JsonObject
-                            {
-                                ["causes"] = new JsonArray(new JsonObject { ["reason"] = "ResourceVersionTooLarge", ["message"] = "Too large resource version" }),
-                                ["retryAfterSeconds"] = 1,
-                            }));
-                        else if (ended.Code >= 400)
-                            await WriteEvent(ctx, "ERROR", ApiStatus.Failure(ended.Code, string.IsNullOrEmpty(ended.Reason) ? ApiStatus.ReasonFor(ended.Code) : ended.Reason, ended.Message));
-                        return; // the partition ended the watch: close, clients re-list
+                    // cut off now, not after draining what is queued
+                    await CutOffAsync(ctx, frontend, buffer, info, writeBlocked: false);
+                    return;
+                }
+                try
+                {
+                    switch (message)
+                    {
+                        case WatchProtocol.WatchEvent ev:
+                            buffer.Taken(ev);
+                            if (ev.Type == "BOOKMARK" && !bookmarks) continue;
+                            var obj = JsonNode.Parse(ev.ObjectJson)!;
+                            // the partition sends the storage version; the client asked for this resource's version
+                            if (ev.Type != "BOOKMARK" && registration is not null && obj is JsonObject stored) obj = registration.Strategy.FromStorage(stored);
+                            if (table && ev.Type != "BOOKMARK") obj = Tables.ToTable(registration!.Strategy.Columns, WithRv(obj, ev.Revision), tableVersion);
+                            await WriteEvent(ctx, ev.Type, obj, writing.Token);
+                            ApiServerMetrics.WatchEventSent(info.Group, info.Version, res?.Kind ?? info.Resource);
+                            break;
+                        case WatchProtocol.WatchEnded ended:
+                            if (ended.Code == 410)
+                                await WriteEvent(ctx, "ERROR", ApiStatus.Failure(410, "Expired", string.IsNullOrEmpty(ended.Message) ? "too old resource version" : ended.Message));
+                            else if (ended.Code == 504 && ended.Message.StartsWith("Too large resource version", StringComparison.Ordinal))
+                                // as Kubernetes' NewTooLargeResourceVersionError: client-go recognises the cause and re-lists
+                                await WriteEvent(ctx, "ERROR", ApiStatus.Failure(504, "Timeout", ended.Message, new JsonObject
+                                {
+                                    ["causes"] = new JsonArray(new JsonObject { ["reason"] = "ResourceVersionTooLarge", ["message"] = "Too large resource version" }),
+                                    ["retryAfterSeconds"] = 1,
+                                }));
+                            else if (ended.Code >= 400)
+                                await WriteEvent(ctx, "ERROR", ApiStatus.Failure(ended.Code, string.IsNullOrEmpty(ended.Reason) ? ApiStatus.ReasonFor(ended.Code) : ended.Reason, ended.Message));
+                            return; // the partition ended the watch: close, clients re-list
+                    }
+                }
+                catch (OperationCanceledException) when (buffer.Overflowed)
+                {
+                    await CutOffAsync(ctx, frontend, buffer, info, writeBlocked: true);
+                    return;
+                }
+                catch (OperationCanceledException) when (!ctx.RequestAborted.IsCancellationRequested)
+                {
+                    ctx.Abort(); // the watch's time ran out while a write was blocked on the client: nothing more can be sent
+                    return;
                 }
             }
         }
@@ -120,11 +144,41 @@ public static partial class ApiHttpFront
         return single;
     }
 
-    private static async Task WriteEvent(HttpContext ctx, string type, JsonNode obj)
+    private static Task WriteEvent(HttpContext ctx, string type, JsonNode obj) => WriteEvent(ctx, type, obj, ctx.RequestAborted);
+
+    private static async Task WriteEvent(HttpContext ctx, string type, JsonNode obj, CancellationToken ct)
     {
         var line = new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() }.ToJsonString() + "\n";
-        await ctx.Response.WriteAsync(line, ctx.RequestAborted);
-        await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+        await ctx.Response.WriteAsync(line, ct);
+        await ctx.Response.Body.FlushAsync(ct);
+    }
+
+    /// <summary>
+    /// Ends the watch of a client that fell behind its buffer: a 410 Expired ERROR event (client-go re-lists) if the
+    /// client takes it within the grace, else the connection is closed, as kube-apiserver forces an unresponsive
+    /// watcher closed. A write still blocked on the client a grace after the bound passed is cancelled, and Kestrel
+    /// closes a connection whose write is cancelled: that client gets the closed connection. Nothing more is queued for it.
+    /// </summary>
+    private static async Task CutOffAsync(HttpContext ctx, ApiFrontend frontend, WatchBuffer buffer, RequestInfo info, bool writeBlocked)
+    {
+        var end = buffer.OverflowEnd;
+        frontend.System.Log.Info("watch of {0} from {1} cut off ({2}): {3}", info.Resource, ctx.Connection.RemoteIpAddress,
+            writeBlocked ? "connection closed, it was not reading" : "410 ERROR event", end.Message);
+        if (writeBlocked)
+        {
+            ctx.Abort();
+            return;
+        }
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
+        grace.CancelAfter(frontend.Settings.WatchCutOffGrace);
+        try
+        {
+            await WriteEvent(ctx, "ERROR", ApiStatus.Failure(end.Code, end.Reason, end.Message), grace.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            ctx.Abort();
+        }
     }
 }
 
@@ -163,13 +217,18 @@ internal sealed class WatchSinkActor : ReceiveActor
 /// What a watch has queued for its client, in events and bytes. A client that reads slower than events arrive
 /// (or not at all) is cut off once either bound is passed, rather than buffered without bound in the apiserver.
 /// </summary>
-internal sealed class WatchBuffer(int maxEvents, long maxBytes)
+internal sealed class WatchBuffer(int maxEvents, long maxBytes, TimeSpan cutOffGrace = default)
 {
     private long _events;
     private long _bytes;
     private volatile bool _overflowed;
+    // never disposed: its one timer ends by itself, and the sink may still offer an event after the response ended
+    private readonly CancellationTokenSource _cutOff = new();
 
     public bool Overflowed => _overflowed;
+
+    /// <summary>Cancelled a grace after a bound is passed: a write still blocked on the client gives up.</summary>
+    public CancellationToken CutOff => _cutOff.Token;
 
     /// <summary>The end a cut-off client gets: 410, as for a resourceVersion gone from the window, so it re-lists.</summary>
     public WatchProtocol.WatchEnded OverflowEnd => new("", 410, "Expired",
@@ -183,8 +242,11 @@ internal sealed class WatchBuffer(int maxEvents, long maxBytes)
         var bytes = Interlocked.Add(ref _bytes, e.ObjectJson.Length);
         if (events <= maxEvents && bytes <= maxBytes) return true;
         _overflowed = true;
+        if (cutOffGrace > TimeSpan.Zero) _cutOff.CancelAfter(cutOffGrace);
+        else _cutOff.Cancel();
         return false;
     }
+
 
     public void Taken(WatchProtocol.WatchEvent e)
     {

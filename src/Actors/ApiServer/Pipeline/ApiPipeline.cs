@@ -91,6 +91,7 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
         if (req.Subresource is not null && req.Name is null)
             throw ApiException.NotFound("the server could not find the requested resource");
         var ns = r.Namespaced ? (string.IsNullOrEmpty(req.Namespace) ? null : req.Namespace) : null;
+        if (req.Verb is "list" or "watch" or "deletecollection") req = CheckFieldLabels(req, strategy);
         var c = new RequestScope(this, r, strategy, ns, req, ct);
         if (strategy is Registry.Authorization.ReviewStrategy review) return ReviewAsync(c, review);
 
@@ -105,8 +106,6 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
                 // /api/v1/pods/NAME/log: Kubernetes serves pods/log only under a namespace
                 ? ApiException.NotFound("the server could not find the requested resource")
                 : new ApiException(503, "ServiceUnavailable", $"{r.Resource}/{streamed} is streamed by the HTTP front; request it over HTTP");
-
-        if (req.Verb is "list" or "watch" or "deletecollection") CheckFieldLabels(c.Q("fieldSelector"), strategy, r);
 
         return (req.Verb, req.Subresource) switch
         {
@@ -129,10 +128,13 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
         };
     }
 
-    /// <summary>A fieldSelector may only name the kind's field labels: Kubernetes answers any other with a 400.</summary>
-    private static void CheckFieldLabels(string? selector, Registry.ResourceStrategy strategy, ApiResource r)
+    /// <summary>
+    /// A fieldSelector may only name the kind's field labels: Kubernetes answers any other with a 400. A label that is
+    /// not the object's own path (events' <c>source</c>) is rewritten to its path for the store, which matches by path.
+    /// </summary>
+    private static ApiRequest CheckFieldLabels(ApiRequest req, Registry.ResourceStrategy strategy)
     {
-        if (string.IsNullOrWhiteSpace(selector)) return;
+        if (!req.Query.TryGetValue("fieldSelector", out var selector) || string.IsNullOrWhiteSpace(selector)) return req;
         FieldSelector parsed;
         try
         {
@@ -145,6 +147,9 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
         foreach (var requirement in parsed.Requirements)
             if (!strategy.FieldLabels.Contains(requirement.Path))
                 throw ApiException.BadRequest($"field label not supported: {requirement.Path}");
+        if (!parsed.Requirements.Any(x => strategy.FieldLabelPaths.ContainsKey(x.Path))) return req;
+        var query = new Dictionary<string, string>(req.Query) { ["fieldSelector"] = parsed.WithPaths(strategy.FieldLabelPaths).ToString() };
+        return req with { Query = query };
     }
 
     private static Task<Result> Named(ApiRequest req, Func<string, Task<Result>> f) =>

@@ -89,6 +89,9 @@ public class ResourceStrategy
     /// </summary>
     public virtual IReadOnlyCollection<string> FieldLabels => FieldLabelSets.Metadata;
 
+    /// <summary>Field labels that are not the object's own path (events' <c>source</c> is <c>source.component</c>).</summary>
+    public virtual IReadOnlyDictionary<string, string> FieldLabelPaths => FieldLabelSets.NoAliases;
+
     /// <summary>
     /// The merge key of the list at <paramref name="path"/> (the patchMergeKey struct tags of k8s.io/api), or null
     /// when the list is atomic. The base knows the keys shared by every kind embedding a pod template or metadata.
@@ -168,5 +171,10 @@ public static class FieldLabelSets
 
     public static readonly IReadOnlyCollection<string> Event = With("involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
         "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
-        "reason", "reportingComponent", "type");
+        "reason", "reportingComponent", "source", "type");
+
+    public static readonly IReadOnlyDictionary<string, string> NoAliases = new Dictionary<string, string>();
+
+    /// <summary>Kubernetes' event field label that names another path (pkg/registry/core/event ToSelectableFields).</summary>
+    public static readonly IReadOnlyDictionary<string, string> EventAliases = new Dictionary<string, string> { ["source"] = "source.component" };
 }

@@ -8,6 +8,8 @@ public sealed class EventStrategy : ResourceStrategy
 {
     public override IReadOnlyCollection<string> FieldLabels { get; } = FieldLabelSets.Event;
 
+    public override IReadOnlyDictionary<string, string> FieldLabelPaths => FieldLabelSets.EventAliases;
+
     public override Type Model => typeof(Corev1Event);
 
     public override IReadOnlyList<TableColumn> Columns { get; } =

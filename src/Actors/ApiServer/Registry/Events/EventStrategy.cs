@@ -16,6 +16,8 @@ public sealed class EventStrategy : ResourceStrategy
 {
     public override IReadOnlyCollection<string> FieldLabels { get; } = FieldLabelSets.Event;
 
+    public override IReadOnlyDictionary<string, string> FieldLabelPaths => FieldLabelSets.EventAliases;
+
     /// <summary>(events.k8s.io field, core/v1 field): renamed at the top level; the rest keeps its name.</summary>
     private static readonly (string V1, string Core)[] Renamed =
     [
