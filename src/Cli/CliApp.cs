@@ -82,12 +82,14 @@ public static class CliApp
         var insecureHttp = new Option<bool>("--insecure-http") { Description = "Serve the API over plain HTTP without credentials (every local process is cluster-admin); warned about at every start" };
         var remotingTls = new Option<bool>("--remoting-tls") { Description = "Akka remoting between the nodes over mutual TLS with the cluster CA (a process without its certificate cannot join); docs/security.md" };
         var encryption = new Option<string>("--encryption-provider-config") { Description = "EncryptionConfiguration file (as kube-apiserver's) passed to every node: encrypts the resources it names (e.g. secrets) at rest in the store; docs/security.md" };
+        var auditPolicy = new Option<string>("--audit-policy-file") { Description = "Audit policy (audit.k8s.io/v1 Policy, as kube-apiserver's) for every control-plane node; with --audit-log-path. docs/security.md" };
+        var auditLog = new Option<string>("--audit-log-path") { Description = "Audit log (one audit.k8s.io/v1 Event per line); with several control-plane nodes each writes PATH with -NODE before the extension" };
         var addressBlock = new Option<int>("--address-block") { Description = "Share of the loopback ranges (0-63): block B uses node IPs 127.1.B.k, pod CIDRs 127.(64+B).k.0/24, ClusterIPs 127.128.4B.0/22, LB IPs 127.200.4B.0/22; give clusters side by side different blocks", DefaultValueFactory = _ => 0 };
         var runtime = new Option<string>("--runtime") { Description = "Container runtime of the workers: process (pods as host processes, default) or containerd (root: one containerd per worker, pods in CRI sandboxes with their own network namespace on 10.244.<k>.0/24; load images with `akkakube image load`; docs/kubelet.md)", DefaultValueFactory = _ => "process" };
         runtime.AcceptOnlyFromAmong("process", "containerd");
         var name = ClusterCommands.NameOption("Cluster name (several side by side): data in ~/.akkakube/clusters/NAME, a free address block and API port, kubeconfig context akkakube-NAME");
         var noKubeconfig = new Option<bool>("--no-kubeconfig") { Description = "Do not merge the context akkakube-NAME into $KUBECONFIG or ~/.kube/config" };
-        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres, insecureHttp, remotingTls, encryption, name, noKubeconfig, runtime };
+        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres, insecureHttp, remotingTls, encryption, auditPolicy, auditLog, name, noKubeconfig, runtime };
         cmd.SetAction(async (parse, ct) =>
         {
             var clusterName = parse.GetValue(name);
@@ -112,10 +114,30 @@ public static class CliApp
                 Runtime = parse.GetValue(runtime)!,
                 InsecureHttp = parse.GetValue(insecureHttp),
                 RemotingTls = parse.GetValue(remotingTls),
+                AuditPolicyFile = AuditPolicyPath(parse.GetValue(auditPolicy), parse.GetValue(auditLog)),
+                AuditLogPath = parse.GetValue(auditLog) is { Length: > 0 } log ? Path.GetFullPath(log) : null,
             };
             return await UpAsync(options, parse.GetValue(foreground), ct);
         });
         return cmd;
+    }
+
+    /// <summary>`up --audit-policy-file`, checked here so a bad policy fails before any node starts.</summary>
+    private static string? AuditPolicyPath(string? policy, string? log)
+    {
+        if (string.IsNullOrEmpty(policy) != string.IsNullOrEmpty(log))
+            throw new CliException("--audit-policy-file and --audit-log-path go together: give both to write an audit log");
+        if (string.IsNullOrEmpty(policy)) return null;
+        var path = Path.GetFullPath(policy);
+        try
+        {
+            Actors.ApiServer.Audit.AuditPolicy.Load(path);
+        }
+        catch (Actors.ApiServer.Audit.AuditPolicyException e)
+        {
+            throw new CliException($"--audit-policy-file: {e.Message}");
+        }
+        return path;
     }
 
     /// <summary>The node flag for `up --encryption-provider-config`, checked here so a bad file fails before any node starts.</summary>

@@ -30,6 +30,9 @@ public sealed record UpOptions
     public bool InsecureHttp { get; init; }
     /// <summary>Akka remoting over mutual TLS with the cluster CA (`up --remoting-tls`); default plain TCP.</summary>
     public bool RemotingTls { get; init; }
+    /// <summary>`up --audit-policy-file/--audit-log-path`: every control-plane node audits; with several, each writes PATH with "-NODE" before its extension.</summary>
+    public string? AuditPolicyFile { get; init; }
+    public string? AuditLogPath { get; init; }
     /// <summary>PostgreSQL connection string for the journal of every node (`--postgres`); null = SQLite in the data directory.</summary>
     public string? Postgres { get; init; }
     /// <summary>process (default) or containerd: each worker gets its own containerd and runs the cri runtime (root).</summary>
@@ -46,6 +49,10 @@ public sealed record MemberView(string Address, string Roles, string Zone, strin
 public static class LocalClusterLauncher
 {
     public static string LogDirectory(string dataDir) => Path.Combine(dataDir, "logs");
+    /// <summary>The audit log file of one control-plane node: the path itself with one control plane, else PATH with "-NODE" before the extension.</summary>
+    public static string AuditLogOf(string path, string node, int controlPlanes) => controlPlanes <= 1 ? path
+        : Path.Combine(Path.GetDirectoryName(path) ?? "", $"{Path.GetFileNameWithoutExtension(path)}-{node}{Path.GetExtension(path)}");
+
     public static string KubeconfigPath(string dataDir) => Path.Combine(dataDir, "kubeconfig");
 
     /// <summary>Checks that <paramref name="dataDir"/> can hold a cluster; returns its full path.</summary>
@@ -151,6 +158,8 @@ public static class LocalClusterLauncher
                 if (options.InsecureHttp) args.Add("--insecure-http");
                 if (tokenFile is not null && n.ControlPlane) args.AddRange(["--token-auth-file", tokenFile]);
                 if (options.RemotingTls) args.Add("--remoting-tls");
+                if (options.AuditPolicyFile is not null && options.AuditLogPath is not null && n.ControlPlane)
+                    args.AddRange(["--audit-policy-file", options.AuditPolicyFile, "--audit-log-path", AuditLogOf(options.AuditLogPath, n.Name, options.ControlPlanes)]);
                 args.AddRange(options.ExtraNodeArgs);
                 var command = binary.Concat(args).ToList();
                 var log = Path.Combine(LogDirectory(dataDir), $"{n.Name}.log");

@@ -28,6 +28,10 @@ public static class NodeCommandLine
     public static readonly Option<string> RemotingKeyFile = new("--remoting-key-file") { Description = "PEM private key of --remoting-cert-file. Env: AKKAKUBE_REMOTING_KEY_FILE" };
     public static readonly Option<string> RemotingCaFile = new("--remoting-ca-file") { Description = "PEM CA bundle remoting peers must chain to; default: the cluster CA DATA/pki/ca.crt. Env: AKKAKUBE_REMOTING_CA_FILE" };
     public static readonly Option<string> EncryptionProviderConfig = new("--encryption-provider-config") { Description = "EncryptionConfiguration file (as kube-apiserver's): encrypt these resources at rest in the store's journal and snapshots (aesgcm, identity). Env: AKKAKUBE_ENCRYPTION_PROVIDER_CONFIG" };
+    public static readonly Option<string> AuditPolicyFile = new("--audit-policy-file") { Description = "Audit policy (audit.k8s.io/v1 Policy, as kube-apiserver's): which requests are logged at which level; with --audit-log-path. Env: AKKAKUBE_AUDIT_POLICY_FILE" };
+    public static readonly Option<string> AuditLogPath = new("--audit-log-path") { Description = "Audit log file: one audit.k8s.io/v1 Event per line (0600). Env: AKKAKUBE_AUDIT_LOG_PATH" };
+    public static readonly Option<int> AuditLogMaxSize = new("--audit-log-maxsize") { Description = "Megabytes of the audit log before it is rotated (0: never)" };
+    public static readonly Option<int> AuditLogMaxBackup = new("--audit-log-maxbackup") { Description = "Rotated audit log files kept (0: all)" };
     public static readonly Option<int> MetricsPort = new("--metrics-port") { Description = "Metrics and health port on --node-ip (/metrics, /livez, /readyz, /healthz; 0 = any free port, logged at start). Env: AKKAKUBE_METRICS_PORT" };
     public static readonly Option<string> CmdAddress = new("--cmd-address") { Description = "Command host listen address. Env: AKKAKUBE_CMD_ADDRESS", DefaultValueFactory = _ => "127.0.0.1" };
     public static readonly Option<int> CmdPort = new("--cmd-port") { Description = "Command host port (akkakube cmd). Env: AKKAKUBE_CMD_PORT", DefaultValueFactory = _ => 9110 };
@@ -43,7 +47,7 @@ public static class NodeCommandLine
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand("AkkaKube node process: one member of the AkkaKube Akka.NET cluster.");
-        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, RemotingTlsFlag, RemotingCertFile, RemotingKeyFile, RemotingCaFile, EncryptionProviderConfig, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, PostgresFile, Failover, Runtime, ContainerRuntimeEndpoint, ConfigFiles })
+        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, RemotingTlsFlag, RemotingCertFile, RemotingKeyFile, RemotingCaFile, EncryptionProviderConfig, AuditPolicyFile, AuditLogPath, AuditLogMaxSize, AuditLogMaxBackup, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, PostgresFile, Failover, Runtime, ContainerRuntimeEndpoint, ConfigFiles })
             root.Options.Add(option);
         return root;
     }
@@ -127,6 +131,24 @@ public static class NodeCommandLine
                 throw new NodeConfigException($"--encryption-provider-config: {e.Message}");
             }
         }
+        var auditPolicy = FullPathOrNull(Get(AuditPolicyFile, "AKKAKUBE_AUDIT_POLICY_FILE"));
+        var auditLog = FullPathOrNull(Get(AuditLogPath, "AKKAKUBE_AUDIT_LOG_PATH"));
+        if ((auditPolicy is null) != (auditLog is null))
+            throw new NodeConfigException("--audit-policy-file and --audit-log-path go together: give both to write an audit log");
+        if (auditPolicy is not null)
+        {
+            try
+            {
+                Actors.ApiServer.Audit.AuditPolicy.Load(auditPolicy);
+            }
+            catch (Actors.ApiServer.Audit.AuditPolicyException e)
+            {
+                throw new NodeConfigException($"--audit-policy-file: {e.Message}");
+            }
+        }
+        var auditMaxSize = parse.GetValue(AuditLogMaxSize);
+        var auditMaxBackup = parse.GetValue(AuditLogMaxBackup);
+        if (auditMaxSize < 0 || auditMaxBackup < 0) throw new NodeConfigException("--audit-log-maxsize and --audit-log-maxbackup must not be negative");
         var metricsPort = CheckPort(GetInt(MetricsPort, "AKKAKUBE_METRICS_PORT"), "--metrics-port", allowZero: true);
         var cmdAddress = ParseIp(Get(CmdAddress, "AKKAKUBE_CMD_ADDRESS")!, "--cmd-address");
         var cmdPort = CheckPort(GetInt(CmdPort, "AKKAKUBE_CMD_PORT"), "--cmd-port", allowZero: true);
@@ -182,6 +204,10 @@ public static class NodeCommandLine
             RemotingKeyFile = remotingKey,
             RemotingCaFile = remotingCa,
             EncryptionProviderConfig = encryptionConfig,
+            AuditPolicyFile = auditPolicy,
+            AuditLogPath = auditLog,
+            AuditLogMaxSize = auditMaxSize,
+            AuditLogMaxBackup = auditMaxBackup,
             MetricsPort = metricsPort,
             CmdAddress = cmdAddress,
             CmdPort = cmdPort,

@@ -68,6 +68,9 @@ public static partial class ApiHttpFront
         builder.Services.AddSingleton<ApiFrontend>();
         var security = ApiServerSecurity.Create(node, config);
         builder.Services.AddSingleton(security);
+        builder.Services.AddSingleton(sp => new Audit.AuditLog(
+            new Audit.AuditSettings(node.AuditPolicyFile, node.AuditLogPath, node.AuditLogMaxSize, node.AuditLogMaxBackup),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("AkkaKube.ApiServer.Audit")));
         builder.WebHost.UseSockets(o => o.CreateBoundListenSocket = endpoint =>
         {
             var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -94,6 +97,8 @@ public static partial class ApiHttpFront
         var authenticator = app.Services.GetRequiredService<ApiServerSecurity>().Authenticator;
         ApiTls.LogStart(log, node, authenticator);
         var frontend = app.Services.GetRequiredService<ApiFrontend>();
+        var audit = app.Services.GetRequiredService<Audit.AuditLog>();
+        if (audit.Enabled) log.LogInformation("audit log on: policy {Policy}, events to {Path}", node.AuditPolicyFile, node.AuditLogPath);
         var serverAddress = $"{node.ApiAddress}:{node.ApiPort}";
         OpenApi.OpenApiService.Warm(frontend.Registry);
         // Which control-plane process answered (they share one address): for diagnosing a multi-apiserver cluster.
@@ -102,7 +107,21 @@ public static partial class ApiHttpFront
             ctx.Response.Headers[ServedByHeader] = node.NodeName;
             return next(ctx);
         });
-        app.Run(ctx => HandleAsync(ctx, frontend, authenticator, serverAddress));
+        app.Run(ctx => audit.Enabled ? AuditedAsync(ctx, frontend, authenticator, serverAddress, audit) : HandleAsync(ctx, frontend, authenticator, serverAddress));
+    }
+
+    /// <summary>A request under the audit log: its event is queued once it is answered (or failed), whatever happened.</summary>
+    private static async Task AuditedAsync(HttpContext ctx, ApiFrontend frontend, ApiAuthenticator authenticator, string serverAddress, Audit.AuditLog audit)
+    {
+        var context = Audit.AuditContext.Begin(ctx);
+        try
+        {
+            await HandleAsync(ctx, frontend, authenticator, serverAddress);
+        }
+        finally
+        {
+            audit.Complete(ctx, context);
+        }
     }
 
     private static async Task HandleAsync(HttpContext ctx, ApiFrontend frontend, ApiAuthenticator authenticator, string serverAddress)
@@ -122,7 +141,11 @@ public static partial class ApiHttpFront
                 await WriteJson(ctx, 401, ApiStatus.Failure(401, "Unauthorized", "Unauthorized"));
                 return;
             }
+            var audit = Audit.AuditContext.Of(ctx);
+            if (audit is not null) audit.User = user;
+            var caller = user;
             user = await ImpersonateAsync(ctx, frontend, user);
+            if (audit is not null && !ReferenceEquals(user, caller)) audit.ImpersonatedUser = user;
             await RouteAsync(ctx, frontend, serverAddress, user);
         }
         catch (ApiException e)

@@ -38,6 +38,9 @@ public sealed record ApiServerSettings
     /// </summary>
     public long DefaultTolerationSeconds { get; init; } = 5;
 
+    /// <summary>Built-in admission plugins switched off by name (kube-apiserver's --disable-admission-plugins), e.g. ServiceAccount.</summary>
+    public IReadOnlyList<string> DisableAdmissionPlugins { get; init; } = [];
+
     public static ApiServerSettings Create(Config config)
     {
         var c = config.GetConfig("akkakube.apiserver");
@@ -51,8 +54,10 @@ public sealed record ApiServerSettings
             DefaultTolerationSeconds = c.GetLong("default-toleration-seconds", 5),
             WatchBufferEvents = c.GetInt("watch-buffer-events", 10_000),
             WatchBufferBytes = c.GetByteSize("watch-buffer-bytes") ?? 64L * 1024 * 1024,
+            DisableAdmissionPlugins = c.HasPath("disable-admission-plugins") ? c.GetStringList("disable-admission-plugins").ToList() : [],
             WatchCutOffGrace = c.GetTimeSpan("watch-cutoff-grace", TimeSpan.FromSeconds(5)),
         };
+        Admission.AdmissionChain.Default.Without(s.DisableAdmissionPlugins); // refuses unknown names at start
         if (s.WatchCutOffGrace <= TimeSpan.Zero) throw new ArgumentException("akkakube.apiserver.watch-cutoff-grace must be positive");
         if (s.WatchBufferEvents < 1 || s.WatchBufferBytes < 1024) throw new ArgumentException("akkakube.apiserver.watch-buffer-events must be positive and watch-buffer-bytes at least 1024");
         if (s.DefaultTolerationSeconds < 0) throw new ArgumentException("akkakube.apiserver.default-toleration-seconds must not be negative");

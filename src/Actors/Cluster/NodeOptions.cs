@@ -55,6 +55,13 @@ public sealed record NodeOptions
     /// <summary>--encryption-provider-config: the EncryptionConfiguration file of the store's encryption at rest, or null.</summary>
     public string? EncryptionProviderConfig { get; init; }
 
+    /// <summary>--audit-policy-file (audit.k8s.io/v1 Policy) and --audit-log-path (JSON lines): both given = the audit log is on.</summary>
+    public string? AuditPolicyFile { get; init; }
+    public string? AuditLogPath { get; init; }
+    /// <summary>--audit-log-maxsize in megabytes before the log rotates (0: never); --audit-log-maxbackup old files kept (0: all).</summary>
+    public int AuditLogMaxSize { get; init; }
+    public int AuditLogMaxBackup { get; init; }
+
     /// <summary>The metrics and health port on <see cref="NodeIp"/> (--metrics-port; 0 = any free port).</summary>
     public int MetricsPort { get; init; }
 

@@ -128,6 +128,7 @@ public sealed class ControllerManager : ReceiveActor
                 ControllerNames.NodeLifecycle => NodeLifecycle.NodeLifecycleController.Props(api, NodeLifecycle.NodeLifecycleSettings.Create(Context.System.Settings.Config)),
                 ControllerNames.ClusterRoleAggregation => Rbac.ClusterRoleAggregationController.Props(api, _settings),
                 ControllerNames.ServiceAccount => ServiceAccount.ServiceAccountController.Props(api, _settings),
+                ControllerNames.RootCaPublisher => RootCaPublisher.RootCaPublisher.Props(api, _settings),
                 ControllerNames.StatefulSet => StatefulSet.StatefulSetController.Props(api, _settings),
                 ControllerNames.DaemonSet => DaemonSet.DaemonSetController.Props(api, _settings),
                 ControllerNames.EndpointSlice => EndpointSlice.EndpointSliceController.Props(api, _settings),
@@ -161,6 +162,7 @@ public static class ControllerManagerHostingExtensions
             AkkaKubeNames.Actors.ControllerManager,
             (system, _, _) => ControllerManager.Props(
                 Security.ComponentIdentities.AsControlPlane(ApiServer.KubeApi.Get(system).Api, Security.ComponentIdentities.KubeControllerManager),
-                ControllerSettings.Create(system.Settings.Config), leaseNode: node.NodeName),
+                ControllerSettings.Create(system.Settings.Config) with { RootCaFile = node.ApiTls ? Security.ClusterCa.CertFile(node.DataDirectory) : null },
+                leaseNode: node.NodeName),
             SingletonProxy.EveryNode);
 }

@@ -30,6 +30,9 @@ public sealed record ControllerSettings
     /// <summary>How often every HorizontalPodAutoscaler is synced (Kubernetes' --horizontal-pod-autoscaler-sync-period).</summary>
     public TimeSpan HpaSyncPeriod { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>The CA published as kube-root-ca.crt (kube-controller-manager's --root-ca-file): the cluster CA of the node's data directory.</summary>
+    public string? RootCaFile { get; init; }
+
     /// <summary>Controllers to run (child actor names).</summary>
     public IReadOnlyList<string> Enabled { get; init; } = ControllerNames.All;
 
@@ -78,6 +81,7 @@ public static class ControllerNames
     public const string NodeLifecycle = "node-lifecycle";
     public const string ClusterRoleAggregation = "clusterrole-aggregation";
     public const string ServiceAccount = "serviceaccount";
+    public const string RootCaPublisher = "root-ca-cert-publisher";
     public const string EndpointSlice = "endpointslice";
     public const string HorizontalPodAutoscaler = "horizontalpodautoscaling";
     public const string Job = "job";
@@ -88,6 +92,6 @@ public static class ControllerNames
     public const string StatefulSet = "statefulset";
     public const string DaemonSet = "daemonset";
     public const string PodGc = "podgc";
-    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, EndpointSlice, HorizontalPodAutoscaler,
+    public static readonly IReadOnlyList<string> All = [ReplicaSet, Deployment, GarbageCollector, Namespace, NodeLifecycle, ClusterRoleAggregation, ServiceAccount, RootCaPublisher, EndpointSlice, HorizontalPodAutoscaler,
         Job, CronJob, PersistentVolume, ResourceQuota, Disruption, StatefulSet, DaemonSet, PodGc];
 }

@@ -40,6 +40,8 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         public const string TerminationDeadline = "termination-deadline";
         /// <summary>Preparing: the next try after a failed sandbox creation.</summary>
         public const string SandboxRetry = "sandbox-retry";
+        /// <summary>The projected ServiceAccount tokens are rewritten at 80% of their lifetime (Kubernetes' token manager).</summary>
+        public const string TokenRefresh = "token-refresh";
     }
 
     public const string RecreatedPrefix = "re-created by the kubelet from its pod cache";
@@ -47,6 +49,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     private static readonly TimeSpan HandoverWindow = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan DeadlineSlack = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan SandboxRetryDelay = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan TokenRefreshRetry = TimeSpan.FromSeconds(10);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly PodWorkerContext _ctx;
@@ -110,7 +113,9 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
 
     private sealed record AdoptingData(ImmutableHashSet<string> AwaitingLaunch, bool GotPod, PodWorkerProtocol.PodRemoved? Removed);
     private sealed record TerminatingData(TimeSpan Grace, bool RemoveObject);
-    private sealed record LaunchReady(string Name, IActorRef Container, ContainerProtocol.Launch Launch);
+    private sealed record LaunchReady(string Name, IActorRef Container, ContainerProtocol.Launch Launch, DateTimeOffset? RefreshTokensAt = null);
+    private sealed class RefreshTokens { public static readonly RefreshTokens Instance = new(); }
+    private sealed record TokensRefreshed(DateTimeOffset? Next);
     private sealed record LaunchFailed(string Name, IActorRef Container, string Message);
     private sealed class Flush { public static readonly Flush Instance = new(); }
     private sealed class Deadline { public static readonly Deadline Instance = new(); }
@@ -440,7 +445,18 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             var image = _specs[r.Name].Image ?? "";
             Event(r.Name, "Normal", "Pulled", $"Container image \"{image}\" already present on machine");
             r.Container.Tell(r.Launch);
+            ScheduleTokenRefresh(r.RefreshTokensAt);
         });
+        Receive<RefreshTokens>(_ =>
+        {
+            var log = _log;
+            VolumeManager.RefreshProjectedAsync(_ctx.Api, _pod, _ctx.DataDirectory).PipeTo(Self, success: next => new TokensRefreshed(next), failure: e =>
+            {
+                log.Warning("pod {0}/{1}: refreshing its projected token failed (retrying in {2}): {3}", _ns, _name, TokenRefreshRetry, e.GetBaseException().Message);
+                return new TokensRefreshed(DateTimeOffset.UtcNow + TokenRefreshRetry);
+            });
+        });
+        Receive<TokensRefreshed>(r => ScheduleTokenRefresh(r.Next));
         Receive<LaunchFailed>(f =>
         {
             _launching.Remove(f.Name);
@@ -460,8 +476,15 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     }
 
     /// <summary>What every state but Adopting handles: readiness, events, status writes, logs, hand-over end, chaos.</summary>
+    private void ScheduleTokenRefresh(DateTimeOffset? at)
+    {
+        if (at is { } when) Timers.StartSingleTimer(TimerNames.TokenRefresh, RefreshTokens.Instance, when - DateTimeOffset.UtcNow is var d && d > TimeSpan.Zero ? d : TimeSpan.Zero);
+    }
+
     private void Common()
     {
+        Receive<RefreshTokens>(_ => { }); // not running containers any more: nothing to refresh
+        Receive<TokensRefreshed>(_ => { });
         Receive<ContainerProtocol.ReadinessChanged>(r =>
         {
             if (Find(r.Name) is { } c && c.Starts - 1 == r.Attempt && c.Phase == ContainerPhase.Running && c.Ready != r.Ready)
@@ -644,6 +667,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
                 Args = EnvResolver.ExpandAll(spec.Args, prepared.Env),
                 WorkingDir = prepared.WorkingDir,
                 Env = prepared.Env,
+                Mounts = prepared.Mounts,
                 PodIp = podIp,
                 Port = spec.Ports?.FirstOrDefault()?.ContainerPort,
                 Attempt = attempt,
@@ -651,21 +675,23 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
                 MemoryLimitBytes = Quantity(limits, "memory", 1),
                 CpuLimitMillis = Quantity(limits, "cpu", 1000),
                 CpuRequestMillis = Quantity(requests, "cpu", 1000) ?? Quantity(limits, "cpu", 1000),
-            }, spec, grace)),
+            }, spec, grace), prepared.RefreshAt),
             failure: e => new LaunchFailed(want.Name, container, e.GetBaseException().Message));
     }
 
+    private sealed record PreparedLaunch(List<KeyValuePair<string, string>> Env, string? WorkingDir, IReadOnlyList<VolumeMount> Mounts, DateTimeOffset? RefreshAt);
+
     /// <summary>The pod's volumes set up (<see cref="VolumeManager"/>), then the container's env with one variable per volume mount.</summary>
-    private static async Task<(List<KeyValuePair<string, string>> Env, string? WorkingDir)> LaunchEnvironmentAsync(PodWorkerContext ctx, V1Pod pod, V1Container spec, string podIp)
+    private static async Task<PreparedLaunch> LaunchEnvironmentAsync(PodWorkerContext ctx, V1Pod pod, V1Container spec, string podIp)
     {
-        var dirs = ctx.Runtime is SimulatedRuntime
-            ? new Dictionary<string, string>()
+        var volumes = ctx.Runtime is SimulatedRuntime
+            ? new PodVolumes(new Dictionary<string, string>(), null)
             : await VolumeManager.SetUpAsync(ctx.Api, pod, ctx.NodeName, ctx.DataDirectory).ConfigureAwait(false);
-        var (volumeEnv, workingDir) = VolumeManager.ForContainer(spec, dirs);
+        var mine = VolumeManager.ForContainer(spec, volumes.Directories);
         var env = await EnvResolver.ResolveAsync(ctx.Api, pod, spec, podIp, ctx.HostIp).ConfigureAwait(false);
         // declared env wins over the volume variables, as later entries win in the kubelet's env list
         var declared = env.Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
-        return (volumeEnv.Where(v => !declared.Contains(v.Key)).Concat(env).ToList(), workingDir);
+        return new PreparedLaunch(mine.Env.Where(v => !declared.Contains(v.Key)).Concat(env).ToList(), mine.WorkingDir, mine.Mounts, volumes.RefreshAt);
     }
 
     private static long? Quantity(IDictionary<string, ResourceQuantity>? resources, string name, int scale) =>

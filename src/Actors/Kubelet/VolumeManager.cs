@@ -7,6 +7,12 @@ using k8s.Models;
 
 namespace AkkaKube.Actors.Kubelet;
 
+/// <summary>A pod's volume directories by volume name, and when its projected tokens need refreshing (null: no token).</summary>
+public sealed record PodVolumes(IReadOnlyDictionary<string, string> Directories, DateTimeOffset? RefreshAt);
+
+/// <summary>What one container gets of the pod's volumes: env variables, its working directory, bind mounts (cri).</summary>
+public sealed record ContainerVolumes(List<KeyValuePair<string, string>> Env, string? WorkingDir, IReadOnlyList<Runtime.VolumeMount> Mounts);
+
 /// <summary>A volume of the pod cannot be set up yet (claim not bound in time, volume on another node): the container waits.</summary>
 public sealed class VolumeNotReadyException(string message) : Exception(message);
 
@@ -21,12 +27,18 @@ public sealed class VolumeNotReadyException(string message) : Exception(message)
 /// spec.hostPath.path) is created on first use and outlives the pod.</item>
 /// <item>emptyDir: DATA/pods/&lt;uid&gt;/volumes/kubernetes.io~empty-dir/&lt;name&gt;, removed with the pod.</item>
 /// <item>hostPath: the path itself (created for type DirectoryOrCreate).</item>
+/// <item>projected (the ServiceAccount token volume among them): DATA/pods/&lt;uid&gt;/volumes/kubernetes.io~projected/&lt;name&gt;,
+/// written by <see cref="ProjectedVolume"/>, refreshed before its token expires, removed with the pod. A mount at
+/// /var/run/secrets/kubernetes.io/serviceaccount is also exposed as <see cref="ServiceAccountDirEnv"/>.</item>
 /// </list>
-/// Other volume kinds (configMap, secret, projected…) are not materialized by these runtimes.
+/// Runtimes with mounts (cri) bind-mount the same directories at the mountPaths (<see cref="ForContainer"/>'s mounts).
+/// Other volume kinds (configMap, secret…) are not materialized yet.
 /// </summary>
 public static class VolumeManager
 {
     public const string EnvPrefix = "AKKAKUBE_VOLUME_";
+    /// <summary>The directory a process-runtime container finds its ServiceAccount token, ca.crt and namespace in.</summary>
+    public const string ServiceAccountDirEnv = "AKKAKUBE_SERVICEACCOUNT_DIR";
     public static readonly TimeSpan ClaimWait = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan ClaimPoll = TimeSpan.FromMilliseconds(250);
 
@@ -46,10 +58,14 @@ public static class VolumeManager
         return sb.ToString();
     }
 
-    /// <summary>Sets up every volume of the pod that these runtimes can materialize: volume name → directory on this node.</summary>
-    public static async Task<IReadOnlyDictionary<string, string>> SetUpAsync(IKubeApi api, V1Pod pod, string nodeName, string dataDir, CancellationToken ct = default)
+    /// <summary>
+    /// Sets up every volume of the pod that these runtimes can materialize: volume name → directory on this node, and
+    /// when its projected tokens are due for a refresh (null: none).
+    /// </summary>
+    public static async Task<PodVolumes> SetUpAsync(IKubeApi api, V1Pod pod, string nodeName, string dataDir, CancellationToken ct = default)
     {
         var dirs = new Dictionary<string, string>(StringComparer.Ordinal);
+        DateTimeOffset? refresh = null;
         var ns = pod.Metadata?.NamespaceProperty ?? "default";
         foreach (var v in pod.Spec?.Volumes ?? [])
         {
@@ -62,11 +78,28 @@ public static class VolumeManager
                 dir = hp.Path;
             }
             else if (v.PersistentVolumeClaim is { } claimSource) dir = await ClaimDirectoryAsync(api, ns, claimSource.ClaimName, nodeName, ct);
+            else if (v.Projected is { } projected)
+            {
+                dir = ProjectedVolume.Directory(dataDir, pod.Metadata?.Uid ?? "", v.Name);
+                if (await ProjectedVolume.WriteAsync(api, pod, projected, dir, ct) is { } at && (refresh is null || at < refresh)) refresh = at;
+            }
             if (dir is null) continue;
             Directory.CreateDirectory(dir);
             dirs[v.Name] = dir;
         }
-        return dirs;
+        return new PodVolumes(dirs, refresh);
+    }
+
+    /// <summary>Writes the pod's projected volumes again (fresh tokens); returns the next refresh time.</summary>
+    public static async Task<DateTimeOffset?> RefreshProjectedAsync(IKubeApi api, V1Pod pod, string dataDir, CancellationToken ct = default)
+    {
+        DateTimeOffset? refresh = null;
+        foreach (var v in pod.Spec?.Volumes ?? [])
+            if (v.Projected is { } projected &&
+                await ProjectedVolume.WriteAsync(api, pod, projected, ProjectedVolume.Directory(dataDir, pod.Metadata?.Uid ?? "", v.Name), ct) is { } at &&
+                (refresh is null || at < refresh))
+                refresh = at;
+        return refresh;
     }
 
     private static async Task<string> ClaimDirectoryAsync(IKubeApi api, string ns, string claimName, string nodeName, CancellationToken ct)
@@ -98,10 +131,14 @@ public static class VolumeManager
 
     private static string? ControllerBaseStr(JsonNode? n) => Controllers.ControllerBase.Str(n);
 
-    /// <summary>The container's view of the volumes: one env variable per mount, and the working directory when it is a mountPath.</summary>
-    public static (List<KeyValuePair<string, string>> Env, string? WorkingDir) ForContainer(V1Container container, IReadOnlyDictionary<string, string> dirs)
+    /// <summary>
+    /// The container's view of the volumes: one env variable per mount (and <see cref="ServiceAccountDirEnv"/> for the
+    /// token mount), the working directory when it is a mountPath, and the bind mounts a runtime with mounts makes.
+    /// </summary>
+    public static ContainerVolumes ForContainer(V1Container container, IReadOnlyDictionary<string, string> dirs)
     {
         var env = new List<KeyValuePair<string, string>>();
+        var mounts = new List<Runtime.VolumeMount>();
         var workingDir = container.WorkingDir;
         foreach (var m in container.VolumeMounts ?? [])
         {
@@ -109,9 +146,11 @@ public static class VolumeManager
             var path = string.IsNullOrEmpty(m.SubPath) ? dir : Path.Combine(dir, m.SubPath);
             if (path != dir) Directory.CreateDirectory(path);
             env.Add(new(EnvName(m.Name), path));
+            if (TrimSlash(m.MountPath) == ApiServer.Admission.ServiceAccountAdmissionLogic.MountPath) env.Add(new(ServiceAccountDirEnv, path));
+            mounts.Add(new Runtime.VolumeMount(path, m.MountPath, m.ReadOnlyProperty == true));
             if (!string.IsNullOrEmpty(container.WorkingDir) && TrimSlash(container.WorkingDir) == TrimSlash(m.MountPath)) workingDir = path;
         }
-        return (env, workingDir);
+        return new ContainerVolumes(env, workingDir, mounts);
     }
 
     private static string TrimSlash(string p) => p.Length > 1 ? p.TrimEnd('/') : p;

@@ -42,6 +42,8 @@ public sealed record ContainerLaunch
     public IReadOnlyList<string> Args { get; init; } = [];
     public string? WorkingDir { get; init; }
     public IReadOnlyList<KeyValuePair<string, string>> Env { get; init; } = [];
+    /// <summary>The pod's volume directories at their mountPaths: bind-mounted by runtimes with mounts (cri); the process runtime has env variables instead.</summary>
+    public IReadOnlyList<VolumeMount> Mounts { get; init; } = [];
     public required string PodIp { get; init; }
     /// <summary>First declared containerPort (or null); built-in images listen on it.</summary>
     public int? Port { get; init; }
@@ -58,6 +60,9 @@ public sealed record ContainerLaunch
 
     public string ContainerId => $"akkakube://{NodeName}/{PodUid}/{ContainerName}/{Attempt}";
 }
+
+/// <summary>A directory of this node seen by a container at <paramref name="ContainerPath"/>.</summary>
+public sealed record VolumeMount(string HostPath, string ContainerPath, bool ReadOnly);
 
 /// <summary>How a container instance ended.</summary>
 public sealed record ContainerExit(int ExitCode, string Reason, DateTimeOffset FinishedAt, string? Signal = null);

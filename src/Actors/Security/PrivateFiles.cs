@@ -22,14 +22,19 @@ public static class PrivateFiles
     }
 
     /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> with mode 0600 from the first byte on (temp file + rename).</summary>
-    public static void WriteAllText(string path, string text)
+    public static void WriteAllText(string path, string text) => WriteAtomically(path, System.Text.Encoding.UTF8.GetBytes(text), FileMode);
+
+    /// <summary>
+    /// Replaces <paramref name="path"/> atomically: a temp file beside it, created with <paramref name="mode"/>, then renamed
+    /// over it, so a reader sees the old content or the new one, never a part.
+    /// </summary>
+    public static void WriteAtomically(string path, byte[] content, UnixFileMode mode)
     {
         var temp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         var options = new FileStreamOptions { Mode = System.IO.FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = FileMode;
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = mode;
         using (var stream = new FileStream(temp, options))
-        using (var writer = new StreamWriter(stream))
-            writer.Write(text);
+            stream.Write(content);
         File.Move(temp, path, overwrite: true);
     }
 

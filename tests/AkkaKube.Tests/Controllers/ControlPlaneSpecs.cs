@@ -25,7 +25,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var conf = Path.Combine(_dir.Path, "test.conf");
-        await File.WriteAllTextAsync(conf, "akkakube.controllers.enabled = [replicaset, deployment, garbage-collector, namespace, endpointslice]\n");
+        await File.WriteAllTextAsync(conf, "akkakube.controllers.enabled = [replicaset, deployment, garbage-collector, namespace, endpointslice, serviceaccount]\n");
         Node = new InProcessNode { Configure = o => o with { Worker = false, ConfigFiles = [conf] } };
         await Node.InitializeAsync();
         foreach (var zone in new[] { "zone-a", "zone-b", "zone-c" })
@@ -293,7 +293,7 @@ public sealed class ControlPlaneSpecs(ControlPlaneFixture fixture) : IClassFixtu
         await Eventually(async () =>
         {
             before = await proxy.Ask<ControllerManagerProtocol.Status>(new ControllerManagerProtocol.GetStatus(), TimeSpan.FromSeconds(5));
-            return before.Starts.Count == 5;
+            return before.Starts.Count == 6; // the five it tests and serviceaccount (pods need their "default" account)
         }, "all controllers started");
         var accepted = await proxy.Ask<ControllerManagerProtocol.CrashAccepted>(new ControllerManagerProtocol.CrashController(ControllerNames.ReplicaSet), TimeSpan.FromSeconds(5));
         Assert.True(accepted.Found);

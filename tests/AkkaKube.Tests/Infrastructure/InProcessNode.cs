@@ -91,7 +91,8 @@ public class InProcessNode : IAsyncLifetime
 /// </summary>
 public class ApiOnlyNode : InProcessNode
 {
-    public const string QuietHocon = "akkakube.controllers.enabled = []\nakkakube.scheduler.scheduler-name = \"no-pod-uses-this\"\n";
+    /// <summary>No controllers (hence no "default" ServiceAccounts: the ServiceAccount admission plugin is off, as it must be then) and no scheduling.</summary>
+    public const string QuietHocon = "akkakube.controllers.enabled = []\nakkakube.scheduler.scheduler-name = \"no-pod-uses-this\"\nakkakube.apiserver.disable-admission-plugins = [ServiceAccount]\n";
 
     public ApiOnlyNode(string extraHocon = "")
     {

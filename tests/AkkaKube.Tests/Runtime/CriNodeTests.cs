@@ -40,8 +40,13 @@ public sealed class CriNodeTests
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { }
     }
 
+    /// <summary>Prints what the container finds at /var/run/secrets/kubernetes.io/serviceaccount, and whether it can write there.</summary>
+    private const string ServiceAccountProbe =
+        "SA=/var/run/secrets/kubernetes.io/serviceaccount; echo \"sa-ns=$(cat $SA/namespace) ca=$(head -n 1 $SA/ca.crt) token=$(cut -c 1-3 $SA/token)\"; " +
+        "touch $SA/probe 2>/dev/null || echo sa-mount-read-only; ";
+
     [SkippableFact]
-    public async Task A_pod_runs_from_a_loaded_image_in_its_own_network_namespace_logs_through_the_api_and_is_removed_from_containerd()
+    public async Task A_pod_runs_from_a_loaded_image_in_its_own_network_namespace_with_its_service_account_mount_logs_through_the_api_and_is_removed_from_containerd()
     {
         var missing = ContainerdNode.Missing();
         Skip.If(missing is not null, $"the cri runtime test {missing}");
@@ -100,7 +105,7 @@ public sealed class CriNodeTests
                     ["containers"] = new JsonArray(new JsonObject
                     {
                         ["name"] = "shell", ["image"] = "akkakube/busybox",
-                        ["command"] = new JsonArray("sh", "-c", "echo \"hello from $GREETING in $(pwd)\"; ip -4 -o addr show eth0; trap 'exit 0' TERM; while :; do sleep 1; done"),
+                        ["command"] = new JsonArray("sh", "-c", "echo \"hello from $GREETING in $(pwd)\"; " + ServiceAccountProbe + "ip -4 -o addr show eth0; trap 'exit 0' TERM; while :; do sleep 1; done"),
                         ["workingDir"] = "/tmp",
                         ["env"] = new JsonArray(new JsonObject { ["name"] = "GREETING", ["value"] = "cri" }),
                         ["resources"] = new JsonObject { ["limits"] = new JsonObject { ["memory"] = "64Mi", ["cpu"] = "500m" } },
@@ -147,6 +152,9 @@ public sealed class CriNodeTests
                 await Task.Delay(300);
             }
             Assert.Contains("hello from cri in /tmp", log);
+            // its ServiceAccount token volume, bind-mounted read-only at the standard path
+            Assert.Contains("sa-ns=default ca=-----BEGIN CERTIFICATE----- token=eyJ", log);
+            Assert.Contains("sa-mount-read-only", log);
 
             using (var r = await http.DeleteAsync(api + "/box"))
                 Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());

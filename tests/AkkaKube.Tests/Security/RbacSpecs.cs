@@ -49,6 +49,16 @@ public sealed class RbacNode : IAsyncLifetime
         }
     }
 
+    /// <summary>An HttpClient on <paramref name="node"/>'s API presenting only <paramref name="token"/> (no client certificate).</summary>
+    public static HttpClient BearerClient(InProcessNode node, string token)
+    {
+        var handler = node.Credentials.CreateHandler();
+        handler.SslOptions.ClientCertificates = null;
+        var http = new HttpClient(handler) { BaseAddress = node.Credentials.Server, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return http;
+    }
+
     /// <summary>An HttpClient authenticated by a client certificate the cluster CA issues to <paramref name="user"/>.</summary>
     public HttpClient ClientFor(string user, params string[] groups)
     {

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using AkkaKube.Tests.Infrastructure;
 using AkkaKube.Tests.Kubectl;
@@ -16,14 +15,7 @@ public sealed class ServiceAccountTokenSpecs(RbacNode rbac) : IClassFixture<Rbac
 {
     private HttpClient Admin => rbac.Admin;
 
-    private HttpClient Bearer(string token)
-    {
-        var handler = rbac.Node.Credentials.CreateHandler();
-        handler.SslOptions.ClientCertificates = null;
-        var http = new HttpClient(handler) { BaseAddress = rbac.Node.Credentials.Server, Timeout = TimeSpan.FromSeconds(30) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return http;
-    }
+    private HttpClient Bearer(string token) => RbacNode.BearerClient(rbac.Node, token);
 
     private async Task Post(string path, string json)
     {

@@ -14,24 +14,37 @@ public sealed record AdmissionAttributes(ApiResource Resource, string? Namespace
         new(403, "Forbidden", $"{Resource.Resource} \"{Name}\" is forbidden: {why}", ApiException.DetailsFor(Resource, Name));
 
     /// <summary>The objects of a partition in the namespace (null: all), read from the store as admission plugins' listers do.</summary>
-    public async Task<List<JsonObject>> ListAsync(ApiResource resource, string? ns)
+    public async Task<List<JsonObject>> ListAsync(ApiResource resource, string? ns) =>
+        await AskStoreAsync(resource, new StoreProtocol.ListObjects(resource.Partition, ns, null, null)) switch
+        {
+            StoreProtocol.ListReply l => l.Items.Select(i => JsonNode.Parse(i)!.AsObject()).ToList(),
+            var other => throw Unexpected(other),
+        };
+
+    /// <summary>One object from the store, or null when there is none.</summary>
+    public async Task<JsonObject?> GetAsync(ApiResource resource, string? ns, string name) =>
+        await AskStoreAsync(resource, new StoreProtocol.GetObject(resource.Partition, ns, name)) switch
+        {
+            StoreProtocol.ObjectReply o => JsonNode.Parse(o.ObjectJson)!.AsObject(),
+            StoreProtocol.StoreFailure { Code: 404 } => null,
+            var other => throw Unexpected(other),
+        };
+
+    private async Task<object> AskStoreAsync(ApiResource resource, object command)
     {
-        object reply;
         try
         {
-            reply = await Context.Store.Ask<object>(new StoreProtocol.ListObjects(resource.Partition, ns, null, null), Context.Settings.StoreTimeout, Context.Ct);
+            return await Context.Store.Ask<object>(command, Context.Settings.StoreTimeout, Context.Ct);
         }
         catch (AskTimeoutException)
         {
             throw new ApiException(504, "Timeout", $"the store did not answer within {Context.Settings.StoreTimeout.TotalSeconds:0.#}s ({resource.Partition}, for admission); retry");
         }
-        return reply switch
-        {
-            StoreProtocol.ListReply l => l.Items.Select(i => JsonNode.Parse(i)!.AsObject()).ToList(),
-            StoreProtocol.StoreFailure f => throw new ApiException(f.Code, f.Reason, f.Message),
-            _ => throw new ApiException(500, "InternalError", "unexpected store reply"),
-        };
     }
+
+    private static ApiException Unexpected(object reply) => reply is StoreProtocol.StoreFailure f
+        ? new ApiException(f.Code, f.Reason, f.Message)
+        : new ApiException(500, "InternalError", "unexpected store reply");
 }
 
 /// <summary>An admission plugin (Kubernetes' admission.Interface): only a name; it implements the phases it needs.</summary>
@@ -60,11 +73,21 @@ public interface IValidatingAdmissionPlugin : IAdmissionPlugin
 /// </summary>
 public sealed class AdmissionChain(IReadOnlyList<IAdmissionPlugin> plugins)
 {
-    public static readonly AdmissionChain Default = new([new LimitRanger(), new DefaultStorageClass(), new ResourceQuotaAdmission()]);
+    public static readonly AdmissionChain Default = new([new ServiceAccountAdmission(), new LimitRanger(), new DefaultStorageClass(), new ResourceQuotaAdmission()]);
 
     public static readonly AdmissionChain None = new([]);
 
     public IReadOnlyList<IAdmissionPlugin> Plugins { get; } = plugins;
+
+    /// <summary>This chain without the named plugins (kube-apiserver's --disable-admission-plugins); unknown names are refused.</summary>
+    public AdmissionChain Without(IReadOnlyCollection<string> disabled)
+    {
+        if (disabled.Count == 0) return this;
+        foreach (var name in disabled)
+            if (Plugins.All(p => p.Name != name))
+                throw new ArgumentException($"disable-admission-plugins: unknown plugin '{name}' (known: {string.Join(", ", Plugins.Select(p => p.Name))})");
+        return new AdmissionChain(Plugins.Where(p => !disabled.Contains(p.Name)).ToList());
+    }
 
     public async Task MutateAsync(AdmissionAttributes attributes, JsonObject obj)
     {

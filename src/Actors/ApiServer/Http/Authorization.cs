@@ -23,7 +23,17 @@ public static partial class ApiHttpFront
     {
         if (!info.IsResourceRequest && AlwaysAllowPaths.Any(p => path == p || path.StartsWith(p + "/", StringComparison.Ordinal))) return;
         if (info.IsResourceRequest && info.Verb.Length == 0) return; // refused as 405 by the router
-        await frontend.Authorizer.RequireAsync(AttributesOf(info, ctx.Request.Method, path, user), frontend.Settings.StoreTimeout, ctx.RequestAborted);
+        var audit = Audit.AuditContext.Of(ctx);
+        try
+        {
+            await frontend.Authorizer.RequireAsync(AttributesOf(info, ctx.Request.Method, path, user), frontend.Settings.StoreTimeout, ctx.RequestAborted);
+        }
+        catch (ApiException e) when (e.Code == 403 && audit is not null)
+        {
+            audit.Decision = "forbid";
+            throw;
+        }
+        if (audit is not null) audit.Decision = "allow";
     }
 
     /// <summary>

@@ -64,6 +64,7 @@ public static partial class ApiHttpFront
         var path = ctx.Request.Path.Value ?? "/";
         var segs = path.Split('/', StringSplitOptions.RemoveEmptyEntries).Select(Uri.UnescapeDataString).ToArray();
         var info = RequestInfo.Parse(path, ctx.Request.Method, watch);
+        if (Audit.AuditContext.Of(ctx) is { } audit) audit.Info = info;
         await AuthorizeAsync(ctx, frontend, info, path, user);
         if (segs.Length >= 2 && segs[0] == "apis" && segs[1] == MetricsEndpoint.Group)
         {
@@ -96,6 +97,8 @@ public static partial class ApiHttpFront
         }
 
         var (contentType, body, warnings) = await ReadBody(ctx, frontend, info.Verb);
+        var audit = Audit.AuditContext.Of(ctx);
+        if (audit is not null) (audit.RequestContentType, audit.RequestBody) = (contentType, body);
         var pipeline = await frontend.PipelineAsync(ctx.RequestAborted);
 
         if (info.Verb == "watch")
@@ -106,6 +109,7 @@ public static partial class ApiHttpFront
 
         var request = new ApiRequest(info.Verb, info.Group, info.Version, info.Resource, info.Namespace, info.Name, info.Subresource, query, contentType, body) { User = user };
         var response = await pipeline.HandleAsync(request, ctx.RequestAborted);
+        if (audit is not null) audit.ResponseBody = response.Body;
         foreach (var warning in warnings.Concat(response.Warnings ?? []))
             ctx.Response.Headers.Append("Warning", $"299 - \"{warning.Replace("\"", "\\\"")}\"");
 

@@ -42,7 +42,7 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
     public ApiRegistry Registry => _registry;
     public IEvictionPolicy Evictions { get; } = evictions ?? AllowAllEvictions.Instance;
     /// <summary>The built-in admission plugins run on create (Admission/AdmissionChain.cs).</summary>
-    public Admission.AdmissionChain Admission { get; init; } = ApiServer.Admission.AdmissionChain.Default;
+    public Admission.AdmissionChain Admission { get; init; } = ApiServer.Admission.AdmissionChain.Default.Without(settings.DisableAdmissionPlugins);
     /// <summary>Answers the review APIs and checks RBAC writes for escalation; null: neither (unit tests of the pipeline alone).</summary>
     public Security.Rbac.RbacAuthorizer? Authorizer { get; } = authorizer;
     /// <summary>Issues ServiceAccount tokens (serviceaccounts/token); null: not on this pipeline.</summary>

@@ -147,6 +147,7 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
         config.Command.AddRange(launch.Command);
         config.Args.AddRange(launch.Args);
         config.Envs.AddRange(launch.Env.Select(e => new KeyValue { Key = e.Key, Value = e.Value }));
+        config.Mounts.AddRange(launch.Mounts.Select(m => new Mount { HostPath = m.HostPath, ContainerPath = m.ContainerPath, Readonly = m.ReadOnly }));
         config.Labels.Add(PodLabels(launch.Namespace, launch.PodName, launch.PodUid));
         config.Labels[Labels.ContainerName] = launch.ContainerName;
         string id;

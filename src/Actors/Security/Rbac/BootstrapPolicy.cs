@@ -212,6 +212,11 @@ public static class BootstrapPolicy
             R(["update"], "", "resourcequotas/status"),
             Events(),
         ]),
+        new(ControllerRolePrefix + "root-ca-cert-publisher",
+        [
+            R(["create", "update"], "", "configmaps"),
+            Events(),
+        ]),
         new(ControllerRolePrefix + "service-account-controller",
         [
             R(["create"], "", "serviceaccounts"),
@@ -253,6 +258,7 @@ public static class BootstrapPolicy
         ["resourcequota"] = "resourcequota-controller",
         ["disruption"] = "disruption-controller",
         ["podgc"] = "pod-garbage-collector",
+        ["root-ca-cert-publisher"] = "root-ca-cert-publisher",
     };
 
     /// <summary>A bootstrap ClusterRole: its rules, labels and (for admin/edit/view) the label it aggregates.</summary>
