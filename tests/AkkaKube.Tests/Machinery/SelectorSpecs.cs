@@ -104,4 +104,18 @@ public sealed class SelectorSpecs
         var e = Assert.Throws<SelectorException>(() => FieldSelector.Parse(selector));
         Assert.True(e.Message.Contains(problem, StringComparison.Ordinal), $"{name}: '{e.Message}' lacks '{problem}'");
     }
+
+    /// <summary>The apiserver re-serializes a selector whose labels it renames (events' source): every escaped value must parse back unchanged.</summary>
+    [Theory]
+    [InlineData("source=kubelet")]
+    [InlineData(@"source!=a\,b,type=Normal")]
+    [InlineData(@"metadata.name=x\=y\!z\\w")]
+    public void A_field_selector_with_renamed_paths_parses_back_to_the_same_values(string text)
+    {
+        var parsed = FieldSelector.Parse(text);
+        var renamed = parsed.WithPaths(new Dictionary<string, string> { ["source"] = "source.component" });
+        var again = FieldSelector.Parse(renamed.ToString());
+        Assert.Equal(parsed.Requirements.Select(r => (r.Equal, r.Value)), again.Requirements.Select(r => (r.Equal, r.Value)));
+        Assert.DoesNotContain(again.Requirements, r => r.Path == "source");
+    }
 }
