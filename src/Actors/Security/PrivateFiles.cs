@@ -9,7 +9,10 @@ public static class PrivateFiles
     public const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
-    /// <summary>Creates <paramref name="path"/> (and parents) and narrows it to 0700.</summary>
+    /// <summary>
+    /// Creates <paramref name="path"/> (and parents) and narrows it to 0700. A shared directory (world-writable, like /tmp)
+    /// is refused rather than narrowed: closing /tmp to everyone else would break the machine, and keys do not belong there.
+    /// </summary>
     public static void EnsureDirectory(string path)
     {
         if (OperatingSystem.IsWindows())
@@ -17,6 +20,8 @@ public static class PrivateFiles
             Directory.CreateDirectory(path);
             return;
         }
+        if (Directory.Exists(path) && (File.GetUnixFileMode(path) & (UnixFileMode.OtherWrite | UnixFileMode.StickyBit)) != 0)
+            throw new IOException($"'{path}' is a shared directory (writable by every user); give the cluster a directory of its own, e.g. '{Path.Combine(path, "akkakube")}'");
         Directory.CreateDirectory(path, DirectoryMode);
         if (File.GetUnixFileMode(path) != DirectoryMode) File.SetUnixFileMode(path, DirectoryMode);
     }

@@ -1,3 +1,4 @@
+using AkkaKube.Tests.Infrastructure;
 using System.Text.Json.Nodes;
 using Akka.Actor;
 using AkkaKube.Actors.Chaos;
@@ -19,12 +20,19 @@ public sealed class PodWorkerSupervisionTests : Akka.TestKit.Xunit2.TestKit
     private static readonly TimeSpan Max = TimeSpan.FromSeconds(15);
     private readonly InMemoryKubeApi _api = new() { GracefulPodDeletion = true };
     private readonly FakeRuntime _runtime = new();
+    private readonly TempDir _data = new();
 
     public PodWorkerSupervisionTests() : base("akka.loglevel = WARNING") { }
 
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) _data.Dispose();
+    }
+
     private void StartKubelet() =>
         Sys.ActorOf(KubeletActor.Props(KubeletTestSupport.Node(), KubeletTestSupport.FastSettings with { WorkerRecreateDelay = TimeSpan.FromMilliseconds(100) },
-            _api, _runtime, Path.GetTempPath()), "kubelet");
+            _api, _runtime, _data.Path), "kubelet");
 
     private IActorRef Worker(string pod)
     {

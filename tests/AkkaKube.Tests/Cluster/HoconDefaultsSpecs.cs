@@ -1,3 +1,4 @@
+using AkkaKube.Tests.Infrastructure;
 using AkkaKube.Actors.Cluster;
 
 namespace AkkaKube.Tests.ClusterSpecs;
@@ -8,7 +9,8 @@ public class HoconDefaultsSpecs
     [Fact]
     public void Every_component_block_sits_directly_under_akkakube_for_an_all_in_one_node()
     {
-        var node = new NodeOptions { NodeName = "n", DataDirectory = Path.GetTempPath() };
+        using var data = new TempDir();
+        var node = new NodeOptions { NodeName = "n", DataDirectory = data.Path };
         var config = NodeConfig.Build(node, AkkaKube.Host.NodeHost.HoconDirectory);
         var blocks = config.GetConfig("akkakube").AsEnumerable().Select(kv => kv.Key.Split('.')[0]).ToHashSet();
         string[] expected = ["apiserver", "cloud", "cluster", "cmd", "controllers", "kubelet", "node-lifecycle", "observability", "proxy", "remoting", "runtime", "scheduler", "services", "store"];

@@ -1,3 +1,4 @@
+using AkkaKube.Tests.Infrastructure;
 using System.Collections;
 using System.Reflection;
 using System.Text.Json;
@@ -14,10 +15,22 @@ namespace AkkaKube.Tests.ClusterSpecs;
 /// Every IAkkaKubeMessage in the Actors assembly (found by reflection, so new messages are covered) is bound to the
 /// System.Text.Json serializer, never the default one, and a generated sample of each round-trips.
 /// </summary>
-public sealed class SerializerBindingTests() : TestKit(NodeConfig.Build(
-    new NodeOptions { NodeName = "ser", NodeIp = System.Net.IPAddress.Loopback, RemotingPort = 0, DataDirectory = Path.GetTempPath() },
-    NodeHost.HoconDirectory), "akkakube")
+public sealed class SerializerBindingTests : TestKit
 {
+    private readonly TempDir _data;
+
+    public SerializerBindingTests() : this(new TempDir()) { }
+
+    private SerializerBindingTests(TempDir data) : base(NodeConfig.Build(
+        new NodeOptions { NodeName = "ser", NodeIp = System.Net.IPAddress.Loopback, RemotingPort = 0, DataDirectory = data.Path },
+        NodeHost.HoconDirectory), "akkakube") => _data = data;
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) _data.Dispose();
+    }
+
     public static IEnumerable<object[]> MessageTypes() =>
         typeof(IAkkaKubeMessage).Assembly.GetTypes()
             .Where(t => typeof(IAkkaKubeMessage).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false, ContainsGenericParameters: false })

@@ -1,3 +1,4 @@
+using AkkaKube.Tests.Infrastructure;
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Machinery;
@@ -11,7 +12,15 @@ public sealed class EnvExpansionTests : Akka.TestKit.Xunit2.TestKit
 {
     private static readonly Dictionary<string, string> Vars = new() { ["MY_IP"] = "127.64.7.2", ["PORT"] = "8080", ["EMPTY"] = "" };
 
+    private readonly TempDir _data = new();
+
     public EnvExpansionTests() : base("akka.loglevel = WARNING") { }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) _data.Dispose();
+    }
 
     [Theory]
     [InlineData("$(MY_IP)", "127.64.7.2")]
@@ -36,7 +45,7 @@ public sealed class EnvExpansionTests : Akka.TestKit.Xunit2.TestKit
     {
         var fake = new FakeRuntime();
         var api = new InMemoryKubeApi();
-        Sys.ActorOf(KubeletActor.Props(KubeletTestSupport.Node(), KubeletTestSupport.FastSettings, api, fake, Path.GetTempPath()), "kubelet");
+        Sys.ActorOf(KubeletActor.Props(KubeletTestSupport.Node(), KubeletTestSupport.FastSettings, api, fake, _data.Path), "kubelet");
         api.CreateNow(ApiResource.Pods, MakePod("expand").Container("c", "test/run", c =>
         {
             c["command"] = new JsonArray("serve", "--bind=$(MY_IP)", "$$(MY_IP)", "$(NOPE)");

@@ -1,3 +1,4 @@
+using AkkaKube.Tests.Infrastructure;
 using System.Text.Json.Nodes;
 using Akka.Actor;
 using AkkaKube.Actors.Client;
@@ -12,11 +13,18 @@ public sealed class KubeletActorTests : Akka.TestKit.Xunit2.TestKit
     private static readonly TimeSpan Max = TimeSpan.FromSeconds(15);
     private readonly InMemoryKubeApi _api = new() { GracefulPodDeletion = true };
     private readonly FakeRuntime _runtime = new();
+    private readonly TempDir _data = new();
 
     public KubeletActorTests() : base("akka.loglevel = WARNING") { }
 
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) _data.Dispose();
+    }
+
     private IActorRef StartKubelet(KubeletSettings? settings = null, NodeIdentity? node = null, string? dataDir = null) =>
-        Sys.ActorOf(KubeletActor.Props(node ?? KubeletTestSupport.Node(), settings ?? KubeletTestSupport.FastSettings, _api, _runtime, dataDir ?? Path.GetTempPath()), "kubelet");
+        Sys.ActorOf(KubeletActor.Props(node ?? KubeletTestSupport.Node(), settings ?? KubeletTestSupport.FastSettings, _api, _runtime, dataDir ?? _data.Path), "kubelet");
 
     private void Create(JsonObject pod) => _api.CreateNow(ApiResource.Pods, pod);
 
@@ -359,14 +367,22 @@ public sealed class KubeletActorTests : Akka.TestKit.Xunit2.TestKit
 
 public sealed class HollowKubeletTests : Akka.TestKit.Xunit2.TestKit
 {
+    private readonly TempDir _data = new();
+
     public HollowKubeletTests() : base("akka.loglevel = WARNING") { }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) _data.Dispose();
+    }
 
     [Fact]
     public void Hollow_kubelets_register_one_node_each_and_run_their_pods_with_the_simulated_runtime()
     {
         var api = new InMemoryKubeApi { GracefulPodDeletion = true };
         var settings = KubeletTestSupport.FastSettings with { HollowNodes = 3, Runtime = "simulated" };
-        var node = new AkkaKube.Actors.Cluster.NodeOptions { NodeName = "w1", DataDirectory = Path.GetTempPath(), NodeIp = System.Net.IPAddress.Parse("127.1.0.5") };
+        var node = new AkkaKube.Actors.Cluster.NodeOptions { NodeName = "w1", DataDirectory = _data.Path, NodeIp = System.Net.IPAddress.Parse("127.1.0.5") };
         var kubelets = KubeletHostingExtensions.KubeletProps(Sys, node, settings, api).ToList();
         Assert.Equal(["kubelet-hollow-0", "kubelet-hollow-1", "kubelet-hollow-2"], kubelets.Select(k => k.Name));
         foreach (var (name, props) in kubelets) Sys.ActorOf(props, name);

@@ -1,3 +1,4 @@
+using AkkaKube.Tests.Infrastructure;
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Kubelet;
@@ -10,7 +11,15 @@ public sealed class NodeStatusReportTests : Akka.TestKit.Xunit2.TestKit
     private static readonly TimeSpan Max = TimeSpan.FromSeconds(15);
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
+    private readonly TempDir _data = new();
+
     public NodeStatusReportTests() : base("akka.loglevel = WARNING") { }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) _data.Dispose();
+    }
 
     [Fact]
     public void A_status_that_differs_only_in_heartbeat_times_is_not_a_change()
@@ -56,7 +65,7 @@ public sealed class NodeStatusReportTests : Akka.TestKit.Xunit2.TestKit
     {
         var api = new InMemoryKubeApi { GracefulPodDeletion = true };
         var settings = KubeletTestSupport.FastSettings with { NodeStatusInterval = TimeSpan.FromMilliseconds(100), NodeStatusReportFrequency = TimeSpan.FromHours(1) };
-        Sys.ActorOf(KubeletActor.Props(KubeletTestSupport.Node(), settings, api, new FakeRuntime(), Path.GetTempPath()), "kubelet");
+        Sys.ActorOf(KubeletActor.Props(KubeletTestSupport.Node(), settings, api, new FakeRuntime(), _data.Path), "kubelet");
         AwaitAssert(() => Assert.NotNull(api.Peek(ApiResource.Nodes, null, "node-a")?["status"]), Max);
         // Several status intervals pass (each reads the Node); the status was posted once, at registration.
         var reads = api.Calls.Count(c => c == "get nodes");
