@@ -107,6 +107,7 @@ public static partial class ApiHttpFront
             ctx.Response.Headers[ServedByHeader] = node.NodeName;
             return next(ctx);
         });
+        app.UseWebSockets(); // pods/exec (ctx.WebSockets); keep-alive pings are the client's (kubectl pings every 5 s)
         app.Run(ctx => audit.Enabled ? AuditedAsync(ctx, frontend, authenticator, serverAddress, audit) : HandleAsync(ctx, frontend, authenticator, serverAddress));
     }
 

@@ -24,28 +24,17 @@ public static class PodLogEndpoint
     public static async Task ServeAsync(HttpContext ctx, ActorSystem system, string ns, string name, IReadOnlyDictionary<string, string> query)
     {
         var request = ParseQuery(ns, name, query, out var limitBytes);
-        var api = KubeApi.Get(system).Api;
-        JsonObjectHolder pod;
-        try { pod = new(await api.GetAsync(ApiResource.Pods, ns, name, ct: ctx.RequestAborted)); }
-        catch (KubeApiException e) when (e.IsNotFound) { throw ApiException.ResourceNotFound(ApiResource.Pods, name); }
-        var nodeName = pod.Str("spec", "nodeName");
-        if (nodeName.Length == 0)
-            throw ApiException.BadRequest($"pod {name} does not have a host assigned");
-        JsonObjectHolder node;
-        try { node = new(await api.GetAsync(ApiResource.Nodes, null, nodeName, ct: ctx.RequestAborted)); }
-        catch (KubeApiException e) when (e.IsNotFound) { throw ApiException.ResourceNotFound(ApiResource.Nodes, nodeName); } // as Kubernetes: nodes "X" not found
-        var address = node.Str("metadata", "annotations", NodeObjects.AkkaAddressAnnotation);
-        if (address.Length == 0)
+        var (pod, nodeName, kubelet) = await KubeletOfPodAsync(system, ns, name, ctx.RequestAborted);
+        if (kubelet is null)
         {
             // No kubelet ever registered this Node (an object created through the API). A container that never
             // ran has no log anywhere: answer as its kubelet would. Only one that ran needs the unreachable kubelet.
-            if (NeverRan(pod.Object, request) is { } waiting) throw ApiException.BadRequest(waiting);
-            throw new ApiException(503, "ServiceUnavailable", $"node {nodeName} has no {NodeObjects.AkkaAddressAnnotation} annotation; its kubelet cannot be reached");
+            if (NeverRan(pod, request) is { } waiting) throw ApiException.BadRequest(waiting);
+            throw NoKubelet(nodeName);
         }
-        var path = node.Str("metadata", "annotations", NodeObjects.KubeletPathAnnotation) is { Length: > 0 } p ? p : "/user/" + AkkaKubeNames.Actors.Kubelet;
 
         var channel = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var relay = system.ActorOf(Props.Create(() => new LogRelay(channel.Writer, system.ActorSelection(address + path), request)));
+        var relay = system.ActorOf(Props.Create(() => new LogRelay(channel.Writer, kubelet, request)));
         try
         {
             using var first = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
@@ -91,6 +80,31 @@ public static class PodLogEndpoint
             system.Stop(relay);
         }
     }
+
+    /// <summary>
+    /// The pod (404 when missing), its node (400 when unscheduled) and the node's kubelet over remoting, from the Node's
+    /// akkakube.io/akka-address (+ akkakube.io/kubelet-path) annotation; null when no kubelet ever registered the Node.
+    /// </summary>
+    internal static async Task<(JsonObject Pod, string NodeName, ActorSelection? Kubelet)> KubeletOfPodAsync(ActorSystem system, string ns, string name, CancellationToken ct)
+    {
+        var api = KubeApi.Get(system).Api;
+        JsonObjectHolder pod;
+        try { pod = new(await api.GetAsync(ApiResource.Pods, ns, name, ct: ct)); }
+        catch (KubeApiException e) when (e.IsNotFound) { throw ApiException.ResourceNotFound(ApiResource.Pods, name); }
+        var nodeName = pod.Str("spec", "nodeName");
+        if (nodeName.Length == 0)
+            throw ApiException.BadRequest($"pod {name} does not have a host assigned");
+        JsonObjectHolder node;
+        try { node = new(await api.GetAsync(ApiResource.Nodes, null, nodeName, ct: ct)); }
+        catch (KubeApiException e) when (e.IsNotFound) { throw ApiException.ResourceNotFound(ApiResource.Nodes, nodeName); } // as Kubernetes: nodes "X" not found
+        var address = node.Str("metadata", "annotations", NodeObjects.AkkaAddressAnnotation);
+        if (address.Length == 0) return (pod.Object, nodeName, null);
+        var path = node.Str("metadata", "annotations", NodeObjects.KubeletPathAnnotation) is { Length: > 0 } p ? p : "/user/" + AkkaKubeNames.Actors.Kubelet;
+        return (pod.Object, nodeName, system.ActorSelection(address + path));
+    }
+
+    internal static ApiException NoKubelet(string nodeName) =>
+        new(503, "ServiceUnavailable", $"node {nodeName} has no {NodeObjects.AkkaAddressAnnotation} annotation; its kubelet cannot be reached");
 
     private static KubeletProtocol.GetLogs ParseQuery(string ns, string name, IReadOnlyDictionary<string, string> q, out long? limitBytes)
     {

@@ -11,7 +11,7 @@ namespace AkkaKube.Actors.Kubelet;
 /// The kubelet of one (possibly hollow) node, a parent with one child per concern (<see cref="Children"/>):
 /// <see cref="NodeStatusActor"/> (node: registration and status), then, once the Node exists, <see cref="NodeLeaseActor"/>
 /// (lease), <see cref="PodManager"/> (pods: informer and one <see cref="PodWorker"/> per pod) and <see cref="NodeStatsActor"/>
-/// (stats: resource usage), beside the event recorder. Answers <see cref="KubeletProtocol.GetLogs"/> (through the pod
+/// (stats: resource usage), beside the event recorder. Answers <see cref="KubeletProtocol.GetLogs"/> and <see cref="KubeletProtocol.StartExec"/> (through the pod
 /// manager) and <see cref="KubeletProtocol.GetMetrics"/> (through stats) over remoting.
 /// </summary>
 public sealed class KubeletActor : ReceiveActor, IWithStash
@@ -71,6 +71,7 @@ public sealed class KubeletActor : ReceiveActor, IWithStash
             Stash.UnstashAll();
         });
         Receive<KubeletProtocol.GetLogs>(_ => Sender.Tell(new KubeletProtocol.LogEnd(503, "ServiceUnavailable", $"kubelet of node {_node.NodeName} is still registering")));
+        Receive<KubeletProtocol.StartExec>(_ => Sender.Tell(new KubeletProtocol.StreamRefused(503, "ServiceUnavailable", $"kubelet of node {_node.NodeName} is still registering")));
         Receive<KubeletProtocol.GetMetrics>(_ => Sender.Tell(NodeStatsActor.Empty(_node, _settings)));
         ReceiveAny(_ => Stash.Stash());
     }
@@ -79,6 +80,7 @@ public sealed class KubeletActor : ReceiveActor, IWithStash
     {
         Receive<NodeStatusActor.NodeRegistered>(r => lease.Tell(r)); // registered again after the Node was deleted
         Receive<KubeletProtocol.GetLogs>(g => pods.Forward(g));
+        Receive<KubeletProtocol.StartExec>(g => pods.Forward(g));
         Receive<KubeletProtocol.GetMetrics>(g => stats.Forward(g));
     }
 }

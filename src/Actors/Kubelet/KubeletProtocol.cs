@@ -25,6 +25,46 @@ public static class KubeletProtocol
         public static readonly LogEnd Ok = new(200, "", "");
     }
 
+    /// <summary>
+    /// Start a command in a pod's container (kubectl exec). The kubelet answers the sender with <see cref="StreamStarted"/>
+    /// from the session actor (then <see cref="StreamData"/> on channels 1 and 2, one <see cref="StreamExit"/>) or with
+    /// <see cref="StreamRefused"/>. Container null = the pod's only container.
+    /// </summary>
+    public sealed record StartExec(string Namespace, string PodName, string? Container, IReadOnlyList<string> Command,
+        bool Stdin, bool Stdout, bool Stderr, bool Tty) : IAkkaKubeMessage;
+
+    /// <summary>The session runs; its sender is the session actor, the peer of every later stream message.</summary>
+    public sealed record StreamStarted : IAkkaKubeMessage
+    {
+        public static readonly StreamStarted Instance = new();
+    }
+
+    /// <summary>No session: an HTTP code (400, 404, 503) with Kubernetes' reason and message.</summary>
+    public sealed record StreamRefused(int Code, string Reason, string Message) : IAkkaKubeMessage;
+
+    /// <summary>
+    /// Bytes on a remote-command channel (0 stdin, 1 stdout, 2 stderr). Each is acknowledged with one
+    /// <see cref="StreamAck"/> once written on; a side keeps at most <see cref="StreamWindow"/> unacknowledged.
+    /// </summary>
+    public sealed record StreamData(int Channel, byte[] Data) : IAkkaKubeMessage;
+
+    public sealed record StreamAck : IAkkaKubeMessage
+    {
+        public static readonly StreamAck Instance = new();
+    }
+
+    /// <summary>The client ended its stdin (v5's close signal): the command reads end of file.</summary>
+    public sealed record StreamCloseStdin : IAkkaKubeMessage
+    {
+        public static readonly StreamCloseStdin Instance = new();
+    }
+
+    /// <summary>The command ended (after all its output was sent): ExitCode, or Error when it failed to run.</summary>
+    public sealed record StreamExit(int ExitCode, string? Error = null) : IAkkaKubeMessage;
+
+    /// <summary>Unacknowledged <see cref="StreamData"/> messages a side may have in flight (32 KiB each at most).</summary>
+    public const int StreamWindow = 8;
+
     /// <summary>Ask the resource usage of this node and its pods (reply: <see cref="NodeMetrics"/>).</summary>
     public sealed record GetMetrics : IAkkaKubeMessage;
 

@@ -98,6 +98,13 @@ public sealed class PodManager : ReceiveActor, IWithTimers
             else
                 Sender.Tell(new KubeletProtocol.LogEnd(404, "NotFound", $"pod \"{g.PodName}\" in namespace \"{g.Namespace}\" is not running on node {_node.NodeName}"));
         });
+        Receive<KubeletProtocol.StartExec>(g =>
+        {
+            if (_uidByKey.TryGetValue($"{g.Namespace}/{g.PodName}", out var uid) && _workers.TryGetValue(uid, out var entry))
+                entry.Worker.Forward(g);
+            else
+                Sender.Tell(new KubeletProtocol.StreamRefused(404, "NotFound", $"pod \"{g.PodName}\" in namespace \"{g.Namespace}\" is not running on node {_node.NodeName}"));
+        });
         Receive<GetActivePods>(_ => Sender.Tell(new ActivePods(_workers.Values.Where(e => !e.Finished).Select(e => e.Pod).ToList())));
     }
 

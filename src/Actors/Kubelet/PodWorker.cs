@@ -506,6 +506,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         Receive<PodStatusWriter.Stored>(_ => OnStored());
         Receive<Deadline>(_ => { });
         Receive<KubeletProtocol.GetLogs>(OnGetLogs);
+        Receive<KubeletProtocol.StartExec>(OnStartExec);
         Receive<Terminated>(_ => { });
         Receive<HandoverDone>(_ => KillUnadopted());
         Receive<SandboxReady>(_ => RemoveSandbox()); // created after the pod was gone
@@ -847,6 +848,26 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         var index = _init.FindIndex(c => c.Name == container);
         var fieldPath = index >= 0 ? $"spec.initContainers{{{container}}}" : $"spec.containers{{{container}}}";
         _ctx.Events.Tell(new EventRecorderProtocol.Record(new InvolvedObject("Pod", _ns, _name, _uid, "v1", FieldPath: fieldPath), type, reason, message));
+    }
+
+    /// <summary>kubectl exec: a session child on the running instance of the container (the runtime's record of it).</summary>
+    private void OnStartExec(KubeletProtocol.StartExec req)
+    {
+        var name = req.Container is { Length: > 0 } n ? n : _main.Count == 1 ? _main[0].Name : null;
+        if (name is null)
+        {
+            Sender.Tell(new KubeletProtocol.StreamRefused(400, "BadRequest", $"a container name must be specified for pod {_name}, choose one of: [{string.Join(" ", _main.Select(c => c.Name))}]"));
+            return;
+        }
+        var running = _state == PodWorkerState.Terminated ? null
+            : _ctx.Runtime.List(_uid).FirstOrDefault(c => c.Launch.ContainerName == name && !c.Exited.IsCompleted);
+        if (running is null)
+        {
+            // the kubelet's words when the runtime has no running container of that name
+            Sender.Tell(new KubeletProtocol.StreamRefused(400, "BadRequest", $"container not found (\"{name}\")"));
+            return;
+        }
+        Context.ActorOf(ExecSession.Props(_ctx.Runtime, running, req, Sender));
     }
 
     private void OnGetLogs(KubeletProtocol.GetLogs req)

@@ -69,6 +69,7 @@ public sealed record ApiResource(string Group, string Version, string Resource, 
             new("binding", "", "v1", "Binding", ["create"]),
             new("eviction", "policy", "v1", "Eviction", ["create"]),
             new("log", "", "v1", "Pod", ["get"]),
+            new("exec", "", "v1", "PodExecOptions", ["create", "get"]),
         ],
     };
 

@@ -26,7 +26,34 @@ public interface IContainerRuntime
 
     /// <summary>The containers started and not yet ended, of one pod (by UID) or of all pods when null (the kubelet's relist).</summary>
     IReadOnlyList<IRunningContainer> List(string? podUid = null);
+
+    /// <summary>
+    /// Starts a command in a running container with its stdio as streams (kubectl exec, cp). A runtime that cannot
+    /// throws <see cref="StreamingUnavailableException"/>, which the apiserver answers as a 400 Status.
+    /// </summary>
+    Task<IExecProcess> OpenExecAsync(IRunningContainer container, ExecSpec spec, CancellationToken ct = default) =>
+        throw new StreamingUnavailableException($"the {Name} runtime cannot run commands in containers");
 }
+
+/// <summary>A command to run in a container: stdin wanted, a terminal wanted (stdout and stderr then merged).</summary>
+public sealed record ExecSpec(IReadOnlyList<string> Command, bool Stdin, bool Tty);
+
+/// <summary>A command running in a container (an exec session): its stdio and its exit code.</summary>
+public interface IExecProcess : IDisposable
+{
+    /// <summary>The command's stdin; null when not asked for (the command then reads end of file).</summary>
+    Stream? Stdin { get; }
+    Stream Stdout { get; }
+    /// <summary>Null with a terminal (its output is all on <see cref="Stdout"/>).</summary>
+    Stream? Stderr { get; }
+    /// <summary>The exit code (128 + signal when killed); completes once, never faults.</summary>
+    Task<int> Exited { get; }
+    /// <summary>Kills the command and everything it started. Idempotent.</summary>
+    void Kill();
+}
+
+/// <summary>The runtime cannot stream to this container (or the command cannot start): a 400 Status with the message.</summary>
+public sealed class StreamingUnavailableException(string message) : Exception(message);
 
 /// <summary>Everything needed to start one container instance (the kubelet resolves env, IP and paths).</summary>
 public sealed record ContainerLaunch

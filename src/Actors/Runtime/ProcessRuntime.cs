@@ -97,9 +97,9 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
         return env;
     }
 
-    internal static string? FindInPath(string exe)
+    internal static string? FindInPath(string exe, string? path = null)
     {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var dir in (path ?? Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
             var p = Path.Combine(dir, exe);
             if (File.Exists(p)) return p;
@@ -155,6 +155,93 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
         p.StandardInput.Close();
         var text = (await output) + (await error);
         return new ExecResult(p.ExitCode, text.Length > 4096 ? text[..4096] : text);
+    }
+
+    /// <summary>
+    /// kubectl exec: the command as a host process with the container's environment and working directory, leader of its
+    /// own process group (killed whole when the session ends). A terminal comes from util-linux <c>script</c> (a real pty:
+    /// echo, line discipline, stderr merged); without it, or without a terminal asked, plain pipes.
+    /// </summary>
+    public Task<IExecProcess> OpenExecAsync(IRunningContainer container, ExecSpec spec, CancellationToken ct = default)
+    {
+        if (spec.Command.Count == 0) throw new StreamingUnavailableException("you must specify at least one command for the container");
+        var pc = container as ProcessContainer;
+        var env = pc?.Environment ?? new Dictionary<string, string>();
+        var exe = spec.Command[0];
+        if (!exe.Contains('/') && FindInPath(exe, env.GetValueOrDefault("PATH")) is null)
+            throw new StreamingUnavailableException($"exec: \"{exe}\": executable file not found in $PATH");
+        if (exe.Contains('/') && !File.Exists(exe))
+            throw new StreamingUnavailableException($"exec: \"{exe}\": stat {exe}: no such file or directory");
+        var tty = spec.Tty && FindInPath("script") is not null;
+        var psi = new ProcessStartInfo("setsid")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = pc?.WorkDir is { } wd && Directory.Exists(wd) ? wd : "/",
+        };
+        if (tty)
+        {
+            // script runs its -c string with $SHELL -c: quote each argument for sh; -e returns the command's exit code.
+            foreach (var a in new[] { "script", "-q", "-f", "-e", "-c", string.Join(' ', spec.Command.Select(ShellQuote)), "/dev/null" }) psi.ArgumentList.Add(a);
+        }
+        else
+            foreach (var a in spec.Command) psi.ArgumentList.Add(a);
+        psi.Environment.Clear();
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        if (tty) psi.Environment["SHELL"] = "/bin/sh";
+        if (tty && !psi.Environment.ContainsKey("TERM")) psi.Environment["TERM"] = "xterm";
+        var p = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        try
+        {
+            p.Start();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            p.Dispose();
+            throw new StreamingUnavailableException(e.Message);
+        }
+        if (!spec.Stdin) p.StandardInput.Close();
+        return Task.FromResult<IExecProcess>(new ExecProcess(p, spec.Stdin, tty));
+    }
+
+    internal static string ShellQuote(string s) =>
+        s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,@%+".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
+
+    private sealed class ExecProcess : IExecProcess
+    {
+        private readonly Process _process;
+        private readonly int _pid;
+        private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ExecProcess(Process process, bool stdin, bool tty)
+        {
+            _process = process;
+            _pid = process.Id;
+            Stdin = stdin ? process.StandardInput.BaseStream : null;
+            Stdout = process.StandardOutput.BaseStream;
+            Stderr = tty ? null : process.StandardError.BaseStream;
+            if (tty) _ = process.StandardError.BaseStream.CopyToAsync(Stream.Null); // script writes nothing there; never block it
+            process.Exited += (_, _) => _exited.TrySetResult(process.ExitCode);
+            if (process.HasExited) _exited.TrySetResult(process.ExitCode);
+        }
+
+        public Stream? Stdin { get; }
+        public Stream Stdout { get; }
+        public Stream? Stderr { get; }
+        public Task<int> Exited => _exited.Task;
+
+        public void Kill()
+        {
+            if (!_exited.Task.IsCompleted) Signals.KillGroup(_pid);
+        }
+
+        public void Dispose()
+        {
+            Kill();
+            _process.Dispose();
+        }
     }
 
     private sealed class ProcessContainer : IRunningContainer

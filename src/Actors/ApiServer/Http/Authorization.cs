@@ -27,6 +27,11 @@ public static partial class ApiHttpFront
         try
         {
             await frontend.Authorizer.RequireAsync(AttributesOf(info, ctx.Request.Method, path, user), frontend.Settings.StoreTimeout, ctx.RequestAborted);
+            // A WebSocket exec/attach/portforward is a GET (verb get), but it runs something: it also needs `create`, as the
+            // SPDY POST always did (Kubernetes' AuthorizePodWebsocketUpgradeCreatePermission, on by default since 1.35;
+            // 1.32 checked only `get`).
+            if (info is { IsResourceRequest: true, Verb: "get", Group: "", Resource: "pods", Subresource: "exec" or "attach" or "portforward" })
+                await frontend.Authorizer.RequireAsync(AttributesOf(info with { Verb = "create" }, ctx.Request.Method, path, user), frontend.Settings.StoreTimeout, ctx.RequestAborted);
         }
         catch (ApiException e) when (e.Code == 403 && audit is not null)
         {

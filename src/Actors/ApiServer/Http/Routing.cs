@@ -89,8 +89,8 @@ public static partial class ApiHttpFront
         // the resource is resolved before the body is decoded: an unserved resource is 404 whatever the body
         var registration = frontend.Registry.Find(info.Group, info.Version, info.Resource) ?? throw ApiException.NotFound(
             $"the server could not find the requested resource ({info.Resource}.{(info.Group.Length == 0 ? info.Version : $"{info.Group}/{info.Version}")})");
-        if (info is { Verb: "get", Namespace: not null, Name: not null, Subresource: { } sub } && registration is not null &&
-            registration.Strategy.HttpSubresources.TryGetValue(sub, out var streamed))
+        if (info is { Namespace: not null, Name: not null, Subresource: { } sub } && registration is not null &&
+            registration.Strategy.HttpSubresources.TryGetValue(sub, out var streamed) && streamed.Verbs.Contains(info.Verb))
         {
             await streamed.ServeAsync(ctx, frontend.System, info.Namespace, info.Name, query);
             return;

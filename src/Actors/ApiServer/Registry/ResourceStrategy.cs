@@ -110,7 +110,7 @@ public class ResourceStrategy
     /// <summary>Subresources served by a hook instead of the generic status/scale handling (pods: binding, eviction).</summary>
     public virtual IReadOnlyDictionary<string, ISubresourceHook> Hooks => NoHooks;
 
-    /// <summary>Subresources streamed by the HTTP front itself (pods/log), GET only.</summary>
+    /// <summary>Subresources streamed by the HTTP front itself (pods/log, pods/exec).</summary>
     public virtual IReadOnlyDictionary<string, IHttpSubresource> HttpSubresources => NoHttp;
 
     private static readonly IReadOnlyDictionary<string, IHttpSubresource> NoHttp = new Dictionary<string, IHttpSubresource>();
@@ -137,9 +137,12 @@ public interface ISubresourceHook
     Task<(int Code, JsonNode Body)> HandleAsync(ApiPipeline.RequestScope scope, string name);
 }
 
-/// <summary>A subresource the HTTP front streams itself (GET): it needs the response, not a JSON answer.</summary>
+/// <summary>A subresource the HTTP front streams itself: it needs the response (or the connection), not a JSON answer.</summary>
 public interface IHttpSubresource
 {
+    /// <summary>The verbs it serves (GET = get; POST = create, as for exec's SPDY and WebSocket requests).</summary>
+    IReadOnlyCollection<string> Verbs => ["get"];
+
     Task ServeAsync(Microsoft.AspNetCore.Http.HttpContext ctx, ActorSystem system, string ns, string name, IReadOnlyDictionary<string, string> query);
 }
 

@@ -87,6 +87,7 @@ public sealed class PodStrategy : ResourceStrategy
     public override IReadOnlyDictionary<string, IHttpSubresource> HttpSubresources { get; } = new Dictionary<string, IHttpSubresource>
     {
         ["log"] = new PodLogSubresource(),
+        ["exec"] = new PodExecSubresource(),
     };
 
     // ---------------- defaulting (shared with every kind embedding a pod template) ----------------
@@ -283,4 +284,13 @@ internal sealed class PodLogSubresource : IHttpSubresource
 {
     public Task ServeAsync(Microsoft.AspNetCore.Http.HttpContext ctx, Akka.Actor.ActorSystem system, string ns, string name, IReadOnlyDictionary<string, string> query) =>
         PodLogEndpoint.ServeAsync(ctx, system, ns, name, query);
+}
+
+/// <summary>pods/exec: a WebSocket to a command in the container, through the pod's kubelet (<see cref="Streaming.PodExecEndpoint"/>).</summary>
+internal sealed class PodExecSubresource : IHttpSubresource
+{
+    public IReadOnlyCollection<string> Verbs => ["get", "create"];
+
+    public Task ServeAsync(Microsoft.AspNetCore.Http.HttpContext ctx, Akka.Actor.ActorSystem system, string ns, string name, IReadOnlyDictionary<string, string> query) =>
+        Streaming.PodExecEndpoint.ServeAsync(ctx, system, ns, name);
 }

@@ -1,0 +1,152 @@
+using AkkaKube.Tests.Failover;
+using AkkaKube.Tests.Infrastructure;
+using AkkaKube.Tests.Kubectl;
+
+namespace AkkaKube.Tests.ApiServer.Streaming;
+
+/// <summary>
+/// kubectl exec and cp on a real multi-process cluster (the process runtime: commands are host processes with the
+/// container's environment), through the apiserver's WebSocket (v5.channel.k8s.io) and the kubelet's exec session.
+/// </summary>
+public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassFixture<KubectlExecSpecs.Cluster>
+{
+    public sealed class Cluster : LocalCluster
+    {
+        public override int Workers => 1;
+
+        public const string Pod = "shell";
+
+        public Dictionary<string, string> Env => new() { ["KUBECONFIG"] = KubeconfigPath, ["HOME"] = DataDirectory };
+
+        public string[] Kubectl(params string[] args) => ["--cache-dir", Path.Combine(DataDirectory, "kubectl-cache"), .. args];
+
+        public Task<ProcessResult> KubectlAsync(params string[] args) =>
+            ProcessRunner.RunAsync("kubectl", Kubectl(args), TimeSpan.FromSeconds(120), env: Env);
+
+        private Task? _pod;
+
+        /// <summary>The one pod every test execs into, created by the first test (tests of a class run one at a time).</summary>
+        public Task PodReady => _pod ??= CreatePodAsync();
+
+        private async Task CreatePodAsync()
+        {
+            var file = Path.Combine(DataDirectory, "shell.yaml");
+            await File.WriteAllTextAsync(file, $$"""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: {{Pod}}}
+                spec:
+                  terminationGracePeriodSeconds: 1
+                  containers:
+                  - name: app
+                    image: akkakube/echo
+                    ports: [{containerPort: 8080}]
+                    env: [{name: GREETING, value: hello-from-env}]
+                """);
+            // the first write of a kind waits for its store partition to start; kubectl apply does not retry a 504
+            await FailoverSupport.EventuallyAsync(async () => (await KubectlAsync("apply", "-f", file)).ExitCode == 0, TimeSpan.FromSeconds(60), "kubectl apply");
+            var ready = await KubectlAsync("wait", "--for=condition=Ready", "pod/" + Pod, "--timeout=90s");
+            Assert.True(ready.ExitCode == 0, ready.Output);
+        }
+    }
+
+    private Task SkipWithoutKubectl()
+    {
+        Skip.If(KubectlRunner.KubectlPath is null, "kubectl is not on PATH");
+        return cluster.PodReady;
+    }
+
+    [SkippableFact]
+    public async Task Exec_runs_in_the_container_environment_and_kubectl_exits_with_the_command_exit_code()
+    {
+        await SkipWithoutKubectl();
+        var r = await cluster.KubectlAsync("exec", Cluster.Pod, "--", "sh", "-c", "echo $HOSTNAME $GREETING; echo to-stderr >&2; exit 3");
+        Assert.Equal(3, r.ExitCode);
+        Assert.Equal($"{Cluster.Pod} hello-from-env\n", r.Stdout);
+        Assert.Contains("to-stderr", r.Stderr);
+        Assert.Contains("command terminated with exit code 3", r.Stderr);
+
+        var ok = await cluster.KubectlAsync("exec", Cluster.Pod, "-c", "app", "--", "true");
+        Assert.True(ok.ExitCode == 0, ok.Output);
+    }
+
+    [SkippableFact]
+    public async Task Exec_with_stdin_pipes_the_input_through_and_ends_when_it_ends()
+    {
+        await SkipWithoutKubectl();
+        var input = Path.Combine(cluster.DataDirectory, "stdin.txt");
+        var text = string.Concat(Enumerable.Range(0, 5000).Select(i => $"line {i}\n")); // several chunks
+        await File.WriteAllTextAsync(input, text);
+        var command = string.Join(' ', cluster.Kubectl("exec", "-i", Cluster.Pod, "--", "sha256sum").Select(Quote)) + " < " + Quote(input);
+        var r = await ProcessRunner.RunAsync("sh", ["-c", "kubectl " + command], TimeSpan.FromSeconds(60), env: cluster.Env);
+        Assert.True(r.ExitCode == 0, r.Output);
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+        Assert.StartsWith(expected, r.Stdout);
+    }
+
+    [SkippableFact]
+    public async Task Cp_copies_a_file_into_the_container_and_back_byte_for_byte()
+    {
+        await SkipWithoutKubectl();
+        var bytes = new byte[200_000];
+        new Random(7).NextBytes(bytes);
+        var local = Path.Combine(cluster.DataDirectory, "cp-source.bin");
+        await File.WriteAllBytesAsync(local, bytes);
+        // the process runtime's container sees the node's filesystem: the pod path is a directory of this test
+        var inPod = Path.Combine(cluster.DataDirectory, "cp-in-pod");
+        Directory.CreateDirectory(inPod);
+        var to = await cluster.KubectlAsync("cp", local, $"default/{Cluster.Pod}:{inPod}/copied.bin");
+        Assert.True(to.ExitCode == 0, to.Output);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(inPod, "copied.bin")));
+
+        var back = Path.Combine(cluster.DataDirectory, "cp-back.bin");
+        var from = await cluster.KubectlAsync("cp", $"default/{Cluster.Pod}:{inPod}/copied.bin", back);
+        Assert.True(from.ExitCode == 0, from.Output);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(back));
+    }
+
+    [SkippableFact]
+    public async Task Exec_into_a_missing_container_or_pod_fails_with_kubernetes_words()
+    {
+        await SkipWithoutKubectl();
+        var container = await cluster.KubectlAsync("exec", Cluster.Pod, "-c", "nope", "--", "true");
+        Assert.NotEqual(0, container.ExitCode);
+        Assert.Contains($"container nope is not valid for pod {Cluster.Pod}", container.Stderr);
+
+        var pod = await cluster.KubectlAsync("exec", "no-such-pod", "--", "true");
+        Assert.NotEqual(0, pod.ExitCode);
+        Assert.Contains("pods \"no-such-pod\" not found", pod.Stderr);
+    }
+
+    [SkippableFact]
+    public async Task A_user_who_may_read_pods_but_not_create_pods_exec_is_forbidden()
+    {
+        await SkipWithoutKubectl();
+        var rbac = Path.Combine(cluster.DataDirectory, "carol.yaml");
+        await File.WriteAllTextAsync(rbac, """
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: Role
+            metadata: {name: pod-reader}
+            rules:
+            - apiGroups: [""]
+              resources: [pods, pods/exec]
+              verbs: [get, list, watch]
+            ---
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: RoleBinding
+            metadata: {name: carol-reads}
+            roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pod-reader}
+            subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}]
+            """);
+        var applied = await cluster.KubectlAsync("apply", "-f", rbac);
+        Assert.True(applied.ExitCode == 0, applied.Output);
+        // the authorizer reads roles from its informer: wait until carol may read the pod
+        await FailoverSupport.EventuallyAsync(async () => (await cluster.KubectlAsync("--as=carol", "get", "pod", Cluster.Pod)).ExitCode == 0,
+            TimeSpan.FromSeconds(30), "carol may get the pod");
+        var r = await cluster.KubectlAsync("--as=carol", "exec", Cluster.Pod, "--", "true");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.True(r.Stderr.Contains("User \"carol\" cannot create resource \"pods/exec\"", StringComparison.Ordinal), r.Stderr);
+    }
+
+    private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
+}
