@@ -6,7 +6,7 @@ using static AkkaKube.Actors.Kubelet.KubeletProtocol;
 namespace AkkaKube.Actors.Kubelet;
 
 /// <summary>
-/// One <c>kubectl exec</c> on the kubelet (a child of the pod's worker): starts the command through the runtime, sends
+/// One <c>kubectl exec</c> or port-forward connection on the kubelet (a child of the pod's worker): starts the command through the runtime (or connects), sends
 /// its stdout/stderr to the apiserver's relay as <see cref="StreamData"/> (at most <see cref="StreamWindow"/> unacknowledged),
 /// writes the relay's stdin to the command, and ends with one <see cref="StreamExit"/> once all output is out. It watches
 /// the relay: a client gone kills the command; the command or the pod gone ends the stream.
@@ -21,9 +21,8 @@ public sealed class ExecSession : ReceiveActor
     private sealed class StdinWritten { public static readonly StdinWritten Instance = new(); }
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly IContainerRuntime _runtime;
-    private readonly IRunningContainer _container;
-    private readonly StartExec _request;
+    private readonly Func<CancellationToken, Task<IExecProcess>> _open;
+    private readonly string _what;
     private readonly IActorRef _relay;
     private readonly SemaphoreSlim _window = new(StreamWindow, StreamWindow);
     private readonly CancellationTokenSource _stop = new();
@@ -32,11 +31,10 @@ public sealed class ExecSession : ReceiveActor
     private bool _writing;
     private bool _stdinClosed;
 
-    public ExecSession(IContainerRuntime runtime, IRunningContainer container, StartExec request, IActorRef relay)
+    public ExecSession(Func<CancellationToken, Task<IExecProcess>> open, string what, IActorRef relay)
     {
-        _runtime = runtime;
-        _container = container;
-        _request = request;
+        _open = open;
+        _what = what;
         _relay = relay;
         Receive<Opened>(o => Run(o.Process));
         Receive<Failed>(f =>
@@ -47,14 +45,17 @@ public sealed class ExecSession : ReceiveActor
         Receive<Terminated>(_ => Context.Stop(Self)); // the relay (client) is gone
     }
 
-    public static Props Props(IContainerRuntime runtime, IRunningContainer container, StartExec request, IActorRef relay) =>
-        Akka.Actor.Props.Create(() => new ExecSession(runtime, container, request, relay));
+    /// <summary><paramref name="open"/> starts the command (or connection); <paramref name="what"/> names it in logs.</summary>
+    public static Props Props(Func<CancellationToken, Task<IExecProcess>> open, string what, IActorRef relay) =>
+        Akka.Actor.Props.Create(() => new ExecSession(open, what, relay));
 
     protected override void PreStart()
     {
         Context.Watch(_relay);
-        var spec = new ExecSpec(_request.Command, _request.Stdin, _request.Tty);
-        _runtime.OpenExecAsync(_container, spec, _stop.Token).ContinueWith<object>(t =>
+        Task<IExecProcess> opening;
+        try { opening = _open(_stop.Token); }
+        catch (Exception e) { opening = Task.FromException<IExecProcess>(e); } // an opener that throws before its first await
+        opening.ContinueWith<object>(t =>
             t.IsCompletedSuccessfully ? new Opened(t.Result) : new Failed(t.Exception?.GetBaseException().Message ?? "exec was cancelled"),
             TaskScheduler.Default).PipeTo(Self);
     }
@@ -156,7 +157,7 @@ public sealed class ExecSession : ReceiveActor
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
         {
-            _log.Debug("exec output {0} of {1}/{2} ended: {3}", channel, _request.Namespace, _request.PodName, e.Message);
+            _log.Debug("{0}: output {1} ended: {2}", _what, channel, e.Message);
         }
     }
 }

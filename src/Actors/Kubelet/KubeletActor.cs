@@ -71,7 +71,7 @@ public sealed class KubeletActor : ReceiveActor, IWithStash
             Stash.UnstashAll();
         });
         Receive<KubeletProtocol.GetLogs>(_ => Sender.Tell(new KubeletProtocol.LogEnd(503, "ServiceUnavailable", $"kubelet of node {_node.NodeName} is still registering")));
-        Receive<KubeletProtocol.StartExec>(_ => Sender.Tell(new KubeletProtocol.StreamRefused(503, "ServiceUnavailable", $"kubelet of node {_node.NodeName} is still registering")));
+        Receive<KubeletProtocol.IPodStreamRequest>(_ => Sender.Tell(new KubeletProtocol.StreamRefused(503, "ServiceUnavailable", $"kubelet of node {_node.NodeName} is still registering")));
         Receive<KubeletProtocol.GetMetrics>(_ => Sender.Tell(NodeStatsActor.Empty(_node, _settings)));
         ReceiveAny(_ => Stash.Stash());
     }
@@ -80,7 +80,7 @@ public sealed class KubeletActor : ReceiveActor, IWithStash
     {
         Receive<NodeStatusActor.NodeRegistered>(r => lease.Tell(r)); // registered again after the Node was deleted
         Receive<KubeletProtocol.GetLogs>(g => pods.Forward(g));
-        Receive<KubeletProtocol.StartExec>(g => pods.Forward(g));
+        Receive<KubeletProtocol.IPodStreamRequest>(g => pods.Forward(g));
         Receive<KubeletProtocol.GetMetrics>(g => stats.Forward(g));
     }
 }

@@ -31,7 +31,21 @@ public static class KubeletProtocol
     /// <see cref="StreamRefused"/>. Container null = the pod's only container.
     /// </summary>
     public sealed record StartExec(string Namespace, string PodName, string? Container, IReadOnlyList<string> Command,
-        bool Stdin, bool Stdout, bool Stderr, bool Tty) : IAkkaKubeMessage;
+        bool Stdin, bool Stdout, bool Stderr, bool Tty) : IAkkaKubeMessage, IPodStreamRequest;
+
+    /// <summary>
+    /// Open a TCP connection to the pod's IP on Port (kubectl port-forward, one per forwarded connection): answered as
+    /// <see cref="StartExec"/>; channel 0 carries bytes to the pod, 1 bytes from it; <see cref="StreamCloseStdin"/>
+    /// half-closes the connection.
+    /// </summary>
+    public sealed record StartPortForward(string Namespace, string PodName, int Port) : IAkkaKubeMessage, IPodStreamRequest;
+
+    /// <summary>A stream session on one pod (routed by the kubelet to the pod's worker).</summary>
+    public interface IPodStreamRequest
+    {
+        string Namespace { get; }
+        string PodName { get; }
+    }
 
     /// <summary>The session runs; its sender is the session actor, the peer of every later stream message.</summary>
     public sealed record StreamStarted : IAkkaKubeMessage

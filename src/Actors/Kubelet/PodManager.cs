@@ -98,7 +98,7 @@ public sealed class PodManager : ReceiveActor, IWithTimers
             else
                 Sender.Tell(new KubeletProtocol.LogEnd(404, "NotFound", $"pod \"{g.PodName}\" in namespace \"{g.Namespace}\" is not running on node {_node.NodeName}"));
         });
-        Receive<KubeletProtocol.StartExec>(g =>
+        Receive<KubeletProtocol.IPodStreamRequest>(g =>
         {
             if (_uidByKey.TryGetValue($"{g.Namespace}/{g.PodName}", out var uid) && _workers.TryGetValue(uid, out var entry))
                 entry.Worker.Forward(g);

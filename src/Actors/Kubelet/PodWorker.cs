@@ -507,6 +507,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         Receive<Deadline>(_ => { });
         Receive<KubeletProtocol.GetLogs>(OnGetLogs);
         Receive<KubeletProtocol.StartExec>(OnStartExec);
+        Receive<KubeletProtocol.StartPortForward>(OnStartPortForward);
         Receive<Terminated>(_ => { });
         Receive<HandoverDone>(_ => KillUnadopted());
         Receive<SandboxReady>(_ => RemoveSandbox()); // created after the pod was gone
@@ -867,7 +868,21 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             Sender.Tell(new KubeletProtocol.StreamRefused(400, "BadRequest", $"container not found (\"{name}\")"));
             return;
         }
-        Context.ActorOf(ExecSession.Props(_ctx.Runtime, running, req, Sender));
+        var spec = new ExecSpec(req.Command, req.Stdin, req.Tty);
+        Context.ActorOf(ExecSession.Props(ct => _ctx.Runtime.OpenExecAsync(running, spec, ct), $"exec in {_ns}/{_name}/{name}", Sender));
+    }
+
+    /// <summary>kubectl port-forward: a TCP connection to the pod's IP (from the kubelet, as the kubelet's own port-forward does in the pod's network).</summary>
+    private void OnStartPortForward(KubeletProtocol.StartPortForward req)
+    {
+        var ip = _state == PodWorkerState.Terminated ? null
+            : _ctx.Runtime.List(_uid).FirstOrDefault(c => !c.Exited.IsCompleted)?.Launch.PodIp;
+        if (string.IsNullOrEmpty(ip))
+        {
+            Sender.Tell(new KubeletProtocol.StreamRefused(400, "BadRequest", $"pod {_name} has no running container to forward port {req.Port} to"));
+            return;
+        }
+        Context.ActorOf(ExecSession.Props(ct => TcpForward.ConnectAsync(ip, req.Port, _name, ct), $"port-forward to {_ns}/{_name}:{req.Port}", Sender));
     }
 
     private void OnGetLogs(KubeletProtocol.GetLogs req)

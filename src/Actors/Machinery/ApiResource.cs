@@ -70,6 +70,7 @@ public sealed record ApiResource(string Group, string Version, string Resource, 
             new("eviction", "policy", "v1", "Eviction", ["create"]),
             new("log", "", "v1", "Pod", ["get"]),
             new("exec", "", "v1", "PodExecOptions", ["create", "get"]),
+            new("portforward", "", "v1", "PodPortForwardOptions", ["create", "get"]),
         ],
     };
 

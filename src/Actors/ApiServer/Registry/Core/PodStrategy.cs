@@ -88,6 +88,7 @@ public sealed class PodStrategy : ResourceStrategy
     {
         ["log"] = new PodLogSubresource(),
         ["exec"] = new PodExecSubresource(),
+        ["portforward"] = new PodPortForwardSubresource(),
     };
 
     // ---------------- defaulting (shared with every kind embedding a pod template) ----------------
@@ -293,4 +294,13 @@ internal sealed class PodExecSubresource : IHttpSubresource
 
     public Task ServeAsync(Microsoft.AspNetCore.Http.HttpContext ctx, Akka.Actor.ActorSystem system, string ns, string name, IReadOnlyDictionary<string, string> query) =>
         Streaming.PodExecEndpoint.ServeAsync(ctx, system, ns, name);
+}
+
+/// <summary>pods/portforward: SPDY/3.1 tunneled in a WebSocket, each connection relayed to the pod's kubelet (<see cref="Streaming.PortForwardEndpoint"/>).</summary>
+internal sealed class PodPortForwardSubresource : IHttpSubresource
+{
+    public IReadOnlyCollection<string> Verbs => ["get", "create"];
+
+    public Task ServeAsync(Microsoft.AspNetCore.Http.HttpContext ctx, Akka.Actor.ActorSystem system, string ns, string name, IReadOnlyDictionary<string, string> query) =>
+        Streaming.PortForwardEndpoint.ServeAsync(ctx, system, ns, name);
 }
