@@ -148,48 +148,5 @@ public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassF
         Assert.True(r.Stderr.Contains("User \"carol\" cannot create resource \"pods/exec\"", StringComparison.Ordinal), r.Stderr);
     }
 
-    [SkippableFact]
-    public async Task Port_forward_answers_http_through_the_local_port_connection_after_connection()
-    {
-        await SkipWithoutKubectl();
-        var port = FreePort.Next();
-        var psi = new System.Diagnostics.ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in cluster.Kubectl("port-forward", "pod/" + Cluster.Pod, $"{port}:8080")) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in cluster.Env) psi.Environment[k] = v;
-        using var kubectl = System.Diagnostics.Process.Start(psi)!;
-        var errors = kubectl.StandardError.ReadToEndAsync();
-        try
-        {
-            using var ready = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            string? line;
-            do line = await kubectl.StandardOutput.ReadLineAsync(ready.Token);
-            while (line is not null && !line.StartsWith("Forwarding from", StringComparison.Ordinal));
-            Assert.True(line is not null, "kubectl port-forward ended before forwarding: " + await errors);
-            _ = kubectl.StandardOutput.ReadToEndAsync(); // "Handling connection for …" lines
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-            for (var i = 0; i < 3; i++) // a new connection (and SPDY stream pair) each time
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{port}/hello-{i}");
-                request.Headers.ConnectionClose = true;
-                HttpResponseMessage response;
-                try { response = await http.SendAsync(request); }
-                catch (HttpRequestException e)
-                {
-                    if (!kubectl.HasExited) kubectl.Kill();
-                    throw new Xunit.Sdk.XunitException($"connection {i}: {e.Message}; kubectl port-forward said: {await errors}");
-                }
-                var body = await response.Content.ReadAsStringAsync();
-                response.Dispose();
-                Assert.Contains($"pod={Cluster.Pod} namespace=default", body);
-                Assert.Contains($"path=/hello-{i}", body);
-            }
-        }
-        finally
-        {
-            if (!kubectl.HasExited) kubectl.Kill();
-            await kubectl.WaitForExitAsync();
-        }
-    }
-
     private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
 }
