@@ -81,7 +81,13 @@ public sealed class NodeAuthorizerTests
         { "patch", "", "nodes/status", "", "node-b", true, null },
         { "get", "", "nodes", "", "node-b", true, null },
         { "delete", "", "nodes", "", "node-a", false, null },
-        { "watch", "", "pods", "", "", true, null },
+        // pods: its own by name; list and watch only through the field selector spec.nodeName=node-a (AuthorizeNodeWithSelectors)
+        { "get", "", "pods", "team", "web", true, null },
+        { "get", "", "pods", "team", "db", false, "no relationship found between node 'node-a' and this object" },
+        { "get", "", "pods", "team", "pending", false, "no relationship found between node 'node-a' and this object" },
+        { "watch", "", "pods", "", "", false, "can only watch pods with spec.nodeName field selector" },
+        { "list", "", "pods", "team", "", false, "can only list pods with spec.nodeName field selector" },
+        { "create", "", "pods", "team", "", true, null },
         { "patch", "", "pods/status", "team", "web", true, null },
         { "update", "", "pods", "team", "web", false, null },
         { "create", "", "pods/binding", "team", "web", false, null },
@@ -99,6 +105,22 @@ public sealed class NodeAuthorizerTests
         var attributes = AuthorizationAttributes.ForResource(NodeA, verb, group, parts[0], parts.Length > 1 ? parts[1] : null, ns, name);
         var decision = NodeAuthorizer.Authorize(attributes, Graph());
         Assert.Equal((allowed, reason), (decision.Allowed, decision.Reason));
+    }
+
+    [Theory]
+    [InlineData("watch", "spec.nodeName=node-a", true)]
+    [InlineData("list", "spec.nodeName==node-a", true)]
+    [InlineData("list", "metadata.namespace=team,spec.nodeName=node-a", true)]
+    [InlineData("list", "spec.nodeName=node-b", false)]
+    [InlineData("list", "spec.nodeName!=node-b", false)]
+    [InlineData("watch", "spec.nodeName=node-a-1", false)]
+    [InlineData("list", "status.phase=Running", false)]
+    [InlineData("list", "spec.nodeName=node-a=x", false)]
+    [InlineData("get", "spec.nodeName=node-a", false)]
+    public void A_node_lists_and_watches_pods_only_through_its_own_node_name_field_selector(string verb, string selector, bool allowed)
+    {
+        var attributes = AuthorizationAttributes.ForResource(NodeA, verb, "", "pods", null, "", verb == "get" ? "db" : "", selector);
+        Assert.Equal(allowed, NodeAuthorizer.Authorize(attributes, Graph()).Allowed);
     }
 
     [Fact]
