@@ -116,10 +116,11 @@ public static class LocalClusterLauncher
             tokenFile = WebViewToken.PathIn(dataDir);
         }
         var blockArgs = new List<string>();
-        if (options.AddressBlock != 0)
+        if (options.AddressBlock != 0 || withContainerd)
         {
+            // containerd pods have their own loopback: their cluster's Service addresses are routable private ones.
             var networkConf = Path.Combine(dataDir, "address-block.conf");
-            File.WriteAllText(networkConf, AddressBlocks.Hocon(options.AddressBlock));
+            File.WriteAllText(networkConf, AddressBlocks.Hocon(options.AddressBlock, cri: withContainerd));
             blockArgs.AddRange(["--config", networkConf]);
         }
         var ports = nodes.ToDictionary(n => n.Name, n => (Remoting: FreePort(IPAddress.Parse(n.Ip)), Cmd: FreePort(IPAddress.Loopback), Metrics: FreePort(IPAddress.Parse(n.Ip))));
