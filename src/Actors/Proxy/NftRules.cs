@@ -53,7 +53,9 @@ public static class NftRules
         foreach (var svc in services.OrderBy(s => $"{s.Metadata?.NamespaceProperty}/{s.Metadata?.Name}", StringComparer.Ordinal))
         {
             if (svc.Metadata?.Name is null || svc.Spec?.Ports is null || svc.Spec.Type == "ExternalName") continue;
-            var clusterIps = ProxyRules.ClusterIps(svc.Spec).ToList();
+            // Loopback Service addresses (a process-runtime range) are left out: a pod's loopback is its own, and DNAT of the
+            // host's loopback would take traffic meant for the user-space proxies of other clusters on this host.
+            var clusterIps = ProxyRules.ClusterIps(svc.Spec).Where(ip => !IPAddress.IsLoopback(ip)).ToList();
             if (clusterIps.Count == 0) continue; // headless: DNS only
             var key = $"{svc.Metadata.NamespaceProperty}/{svc.Metadata.Name}";
             var svcSlices = slicesByService.GetValueOrDefault(key) ?? [];
@@ -69,7 +71,7 @@ public static class NftRules
                 var portName = port.Name ?? "";
                 var nodePort = svc.Spec.Type is "NodePort" or "LoadBalancer" && port.NodePort is > 0 and <= 65535 ? port.NodePort : null;
                 result.Add(new ServicePortRule(svc.Metadata.NamespaceProperty ?? "default", svc.Metadata.Name, portName, protocol, port.Port,
-                    clusterIps, external.Distinct().ToList(), nodePort, affinity,
+                    clusterIps, external.Where(ip => !IPAddress.IsLoopback(ip)).Distinct().ToList(), nodePort, affinity,
                     ProxyRules.Backends(svcSlices, portName, null, protocol), ProxyRules.Backends(svcSlices, portName, nodeName, protocol),
                     svc.Spec.InternalTrafficPolicy == "Local", svc.Spec.ExternalTrafficPolicy == "Local"));
             }

@@ -108,6 +108,8 @@ public sealed class ProxyActor : ReceiveActor, IWithTimers
     {
         if (_mode.Unavailable is not null) _log.Warning("kube-proxy runs in the userspace mode: {0}", _mode.Unavailable);
         else _log.Info("kube-proxy runs in the {0} mode{1}", _mode.Name, _nftNode is null ? "" : $" (table ip {_nftNode.Table})");
+        if (_nftNode is { ServiceCidr: null })
+            _log.Warning("kube-proxy in the nftables mode with a loopback service CIDR: pods cannot reach loopback ClusterIPs, so none is programmed (a cri cluster's range is 10.96.0.0/16-like: akkakube.services.service-cidr, `up --runtime containerd` sets it)");
         SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Services), Self);
         SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.EndpointSlices), Self);
     }

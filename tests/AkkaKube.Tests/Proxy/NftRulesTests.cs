@@ -86,4 +86,11 @@ public sealed class NftRulesTests
         Assert.True(File.Exists(path), $"no golden file {path} (AKKAKUBE_UPDATE_GOLDEN=1 writes it)");
         Assert.Equal(File.ReadAllText(path), text);
     }
+
+    [Fact]
+    public void Loopback_service_addresses_are_left_out_because_pods_cannot_reach_them_and_the_host_needs_them_for_user_space_proxies()
+    {
+        var svc = Svc("web", "LoadBalancer", lbIp: "127.200.0.5", clusterIp: "127.128.0.10", ports: ("http", "TCP", 80, 8080, 30080));
+        Assert.Empty(NftRules.Compute([svc], [Slice("web", Http, ("10.244.1.5", "node-1", true))], "node-1"));
+    }
 }
