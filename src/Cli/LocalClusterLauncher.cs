@@ -237,7 +237,8 @@ public static class LocalClusterLauncher
     }
 
     /// <summary>One Node as the API reports it.</summary>
-    public sealed record NodeView(string Name, string Zone, bool Ready, bool Hollow);
+    /// <param name="ProxyMode">The node's kube-proxy mode (annotation akkakube.io/proxy-mode), and why nftables is unavailable when it is.</param>
+    public sealed record NodeView(string Name, string Zone, bool Ready, bool Hollow, string? ProxyMode = null, string? ProxyModeUnavailable = null);
 
     /// <summary>GET /api/v1/nodes; null when the API does not answer (yet).</summary>
     public static async Task<IReadOnlyList<NodeView>?> ListNodesAsync(HttpClient http, CancellationToken ct = default)
@@ -256,7 +257,10 @@ public static class LocalClusterLauncher
                 var ready = n.TryGetProperty("status", out var st) && st.TryGetProperty("conditions", out var cs) && cs.ValueKind == System.Text.Json.JsonValueKind.Array
                             && cs.EnumerateArray().Any(c => c.TryGetProperty("type", out var t) && t.GetString() == "Ready"
                                                             && c.TryGetProperty("status", out var s) && s.GetString() == "True");
-                result.Add(new NodeView(name, Label("topology.kubernetes.io/zone") ?? "", ready, Label("akkakube.io/hollow") == "true"));
+                string? Annotation(string key) => meta.TryGetProperty("annotations", out var a) && a.ValueKind == System.Text.Json.JsonValueKind.Object
+                                                 && a.TryGetProperty(key, out var v) ? v.GetString() : null;
+                result.Add(new NodeView(name, Label("topology.kubernetes.io/zone") ?? "", ready, Label("akkakube.io/hollow") == "true",
+                    Annotation(Actors.Proxy.ProxyModes.ModeAnnotation), Annotation(Actors.Proxy.ProxyModes.UnavailableAnnotation)));
             }
             return result;
         }
