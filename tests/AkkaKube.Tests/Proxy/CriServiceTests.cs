@@ -12,8 +12,8 @@ namespace AkkaKube.Tests.Proxy;
 /// <summary>
 /// kube-proxy's nftables mode end to end: a cri node (its own containerd, CNI bridge) whose Service range is routable
 /// (AddressBlocks' cri ranges), two busybox httpd pods behind a ClusterIP Service, and a third pod in its own network
-/// namespace fetching the ClusterIP until both pods have answered. The Node reports the mode in its annotations, and a
-/// graceful stop of the node removes its table. Needs what CriNodeTests needs plus nft; skips naming what is missing.
+/// namespace fetching the ClusterIP until both pods have answered. The Node reports the mode in its annotations; after a
+/// kill -9 the table stays and the restarted node rewrites it (one table, not two); a graceful stop removes it. Needs what CriNodeTests needs plus nft; skips naming what is missing.
 /// </summary>
 public sealed class CriServiceTests
 {
@@ -29,7 +29,7 @@ public sealed class CriServiceTests
     };
 
     [SkippableFact]
-    public async Task A_pod_reaches_both_pods_behind_a_cluster_ip_through_the_nodes_nftables_table_which_a_graceful_stop_removes()
+    public async Task A_pod_reaches_both_pods_behind_a_cluster_ip_through_the_nodes_nftables_table_which_a_restart_rewrites_and_a_graceful_stop_removes()
     {
         var missing = ContainerdNode.Missing() ?? ProxyModes.NftablesMissing();
         Skip.If(missing is not null, $"the nftables end-to-end test {missing}");
@@ -111,6 +111,21 @@ public sealed class CriServiceTests
             var nodeObject = JsonNode.Parse(await http.GetStringAsync($"/api/v1/nodes/{nodeName}"))!;
             Assert.Equal("nftables", (string?)nodeObject["metadata"]!["annotations"]![ProxyModes.ModeAnnotation]);
             Assert.Contains($"table ip {table}", (await CriNodeTests.Run("nft", "list", "tables")).Output);
+
+            // kill -9 leaves the table; the restarted node rewrites it in one transaction (still one table) once it has listed.
+            int Writes() => nodeLog.ToString().Split('\n').Count(l => l.Contains($"nftables table {table}: ", StringComparison.Ordinal));
+            var writes = Writes();
+            CriNodeTests.Kill(node.Id);
+            Assert.True(node.WaitForExit(30_000), "the node did not die on SIGKILL");
+            node.Dispose();
+            Assert.Contains($"table ip {table}", (await CriNodeTests.Run("nft", "list", "tables")).Output);
+            (node, _) = CriNodeTests.StartNode(nodeName, containerd, nodeData, nodeLog, "--config", conf);
+            while (Writes() == writes)
+            {
+                Assert.False(DateTime.UtcNow > deadline.AddSeconds(60) || node.HasExited, "the restarted node did not rewrite its table:\n" + nodeLog);
+                await Task.Delay(300);
+            }
+            Assert.Equal(1, (await CriNodeTests.Run("nft", "list", "tables")).Output.Split('\n').Count(l => l.Trim() == $"table ip {table}"));
 
             // A graceful stop (SIGTERM, as `akkakube down` sends) removes the node's table.
             await CriNodeTests.Run("kill", "-TERM", node.Id.ToString());
