@@ -211,6 +211,30 @@ public static class LocalClusterLauncher
         }
     }
 
+    /// <summary>
+    /// Waits (at most <paramref name="timeout"/>) for the serviceaccount controller to create default/default: until then
+    /// the ServiceAccount admission refuses pods in "default" (`kubectl run` right after `up` would fail). False when it
+    /// did not appear in time (e.g. the controllers are switched off); the caller says so and goes on.
+    /// </summary>
+    public static async Task<bool> WaitForDefaultServiceAccountAsync(ClusterState state, TimeSpan timeout, CancellationToken ct = default)
+    {
+        using var http = ApiClient(state.DataDirectory, TimeSpan.FromSeconds(10));
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var r = await http.GetAsync("/api/v1/namespaces/default/serviceaccounts/default", ct);
+                if (r.IsSuccessStatusCode) return true;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+            }
+            await Task.Delay(250, ct);
+        }
+        return false;
+    }
+
     /// <summary>One Node as the API reports it.</summary>
     public sealed record NodeView(string Name, string Zone, bool Ready, bool Hollow);
 
