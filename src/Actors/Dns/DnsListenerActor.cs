@@ -41,7 +41,17 @@ public sealed class DnsListenerActor : ReceiveActor, IWithTimers
 
     protected override void PreStart() => TryBind();
 
-    protected override void PostStop() => _server?.Stop();
+    protected override void PostStop()
+    {
+        try
+        {
+            _server?.Stop();
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            _log.Debug("dns {0}: closing: {1}", _endpoint, e.Message); // closing anyway: nothing left to release
+        }
+    }
 
     private void TryBind()
     {
