@@ -116,10 +116,11 @@ public static class LocalClusterLauncher
             tokenFile = WebViewToken.PathIn(dataDir);
         }
         var blockArgs = new List<string>();
-        if (options.AddressBlock != 0)
+        if (options.AddressBlock != 0 || withContainerd)
         {
+            // containerd pods have their own loopback: their cluster's Service addresses are routable private ones.
             var networkConf = Path.Combine(dataDir, "address-block.conf");
-            File.WriteAllText(networkConf, AddressBlocks.Hocon(options.AddressBlock));
+            File.WriteAllText(networkConf, AddressBlocks.Hocon(options.AddressBlock, cri: withContainerd));
             blockArgs.AddRange(["--config", networkConf]);
         }
         var ports = nodes.ToDictionary(n => n.Name, n => (Remoting: FreePort(IPAddress.Parse(n.Ip)), Cmd: FreePort(IPAddress.Loopback), Metrics: FreePort(IPAddress.Parse(n.Ip))));
@@ -236,7 +237,8 @@ public static class LocalClusterLauncher
     }
 
     /// <summary>One Node as the API reports it.</summary>
-    public sealed record NodeView(string Name, string Zone, bool Ready, bool Hollow);
+    /// <param name="ProxyMode">The node's kube-proxy mode (annotation akkakube.io/proxy-mode), and why nftables is unavailable when it is.</param>
+    public sealed record NodeView(string Name, string Zone, bool Ready, bool Hollow, string? ProxyMode = null, string? ProxyModeUnavailable = null);
 
     /// <summary>GET /api/v1/nodes; null when the API does not answer (yet).</summary>
     public static async Task<IReadOnlyList<NodeView>?> ListNodesAsync(HttpClient http, CancellationToken ct = default)
@@ -255,7 +257,10 @@ public static class LocalClusterLauncher
                 var ready = n.TryGetProperty("status", out var st) && st.TryGetProperty("conditions", out var cs) && cs.ValueKind == System.Text.Json.JsonValueKind.Array
                             && cs.EnumerateArray().Any(c => c.TryGetProperty("type", out var t) && t.GetString() == "Ready"
                                                             && c.TryGetProperty("status", out var s) && s.GetString() == "True");
-                result.Add(new NodeView(name, Label("topology.kubernetes.io/zone") ?? "", ready, Label("akkakube.io/hollow") == "true"));
+                string? Annotation(string key) => meta.TryGetProperty("annotations", out var a) && a.ValueKind == System.Text.Json.JsonValueKind.Object
+                                                 && a.TryGetProperty(key, out var v) ? v.GetString() : null;
+                result.Add(new NodeView(name, Label("topology.kubernetes.io/zone") ?? "", ready, Label("akkakube.io/hollow") == "true",
+                    Annotation(Actors.Proxy.ProxyModes.ModeAnnotation), Annotation(Actors.Proxy.ProxyModes.UnavailableAnnotation)));
             }
             return result;
         }

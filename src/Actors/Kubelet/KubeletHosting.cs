@@ -59,8 +59,11 @@ public static class KubeletHostingExtensions
                 "cri" => Cri(system, settings.ContainerRuntimeEndpoint!, node.NodeName),
                 _ => new ProcessRuntime(settings.RuntimeSettings),
             };
+            // kube-proxy may not patch Nodes (system:node-proxier reads them): the kubelet reports its mode, decided the same way.
+            var proxyMode = Proxy.ProxyModes.Resolve(system.Settings.Config);
             var identity = Identity(node, node.NodeName, podCidr, address, "/user/" + AkkaKubeNames.Actors.Kubelet, settings, runtime.Name, hollow: false,
-                dnsEndpoint: DnsSettingsOf(system) is { Enabled: true } dns ? Dns.KubeDnsServiceReconciler.Announce(node.NodeIp, dns.Port) : null);
+                dnsEndpoint: DnsSettingsOf(system) is { Enabled: true } dns ? Dns.KubeDnsServiceReconciler.Announce(node.NodeIp, dns.Port) : null)
+                with { ProxyMode = proxyMode.Name, ProxyModeUnavailable = proxyMode.Unavailable };
             yield return (AkkaKubeNames.Actors.Kubelet, KubeletActor.Props(identity, settings, Security.ComponentIdentities.As(api, Security.UserInfo.Node(identity.NodeName)), runtime, node.DataDirectory));
             yield break;
         }
