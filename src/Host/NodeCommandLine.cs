@@ -43,12 +43,13 @@ public static class NodeCommandLine
     public static readonly Option<string> Runtime = new("--runtime") { Description = "Container runtime: process (default), simulated or cri (with --container-runtime-endpoint). Env: AKKAKUBE_RUNTIME" };
     public static readonly Option<string> ProxyMode = new("--proxy-mode") { Description = "kube-proxy mode: auto (default: nftables for --runtime cri, userspace otherwise), userspace or nftables (root, nft). Env: AKKAKUBE_PROXY_MODE" };
     public static readonly Option<string> ContainerRuntimeEndpoint = new("--container-runtime-endpoint") { Description = "CRI socket of the cri runtime, e.g. unix:///run/containerd/containerd.sock. Env: AKKAKUBE_CONTAINER_RUNTIME_ENDPOINT" };
+    public static readonly Option<string> ClusterDomain = new("--cluster-domain") { Description = "The cluster's DNS domain, served by every node's cluster DNS and searched by pods (default cluster.local; docs/dns.md). Env: AKKAKUBE_CLUSTER_DOMAIN" };
     public static readonly Option<string[]> ConfigFiles = new("--config") { Description = "Extra HOCON file(s) layered over the defaults (repeatable)" };
 
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand("AkkaKube node process: one member of the AkkaKube Akka.NET cluster.");
-        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, RemotingTlsFlag, RemotingCertFile, RemotingKeyFile, RemotingCaFile, EncryptionProviderConfig, AuditPolicyFile, AuditLogPath, AuditLogMaxSize, AuditLogMaxBackup, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, PostgresFile, Failover, Runtime, ContainerRuntimeEndpoint, ProxyMode, ConfigFiles })
+        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, RemotingTlsFlag, RemotingCertFile, RemotingKeyFile, RemotingCaFile, EncryptionProviderConfig, AuditPolicyFile, AuditLogPath, AuditLogMaxSize, AuditLogMaxBackup, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, PostgresFile, Failover, Runtime, ContainerRuntimeEndpoint, ProxyMode, ClusterDomain, ConfigFiles })
             root.Options.Add(option);
         return root;
     }
@@ -102,6 +103,10 @@ public static class NodeCommandLine
             throw new NodeConfigException("--runtime cri needs --container-runtime-endpoint unix:///path/to/containerd.sock");
         if (endpoint is not null && !endpoint.StartsWith("unix:///", StringComparison.Ordinal))
             throw new NodeConfigException($"--container-runtime-endpoint '{endpoint}' must be unix:///path/to/socket");
+
+        var clusterDomain = Get(ClusterDomain, "AKKAKUBE_CLUSTER_DOMAIN") is { } d ? Actors.Dns.ClusterZone.Normalize(d) : null;
+        if (clusterDomain is not null && !Actors.Dns.DnsSettings.IsDomain(clusterDomain))
+            throw new NodeConfigException($"--cluster-domain '{clusterDomain}' must be a DNS domain (lower-case labels separated by dots, e.g. cluster.local)");
 
         var podCidr = Get(PodCidr, "AKKAKUBE_POD_CIDR");
         // cri pods live in their own network namespaces: their CIDR is a routable private range (docs/kubelet.md).
@@ -223,6 +228,7 @@ public static class NodeCommandLine
             ConfigFiles = configFiles,
             Runtime = runtime,
             ContainerRuntimeEndpoint = endpoint,
+            ClusterDomain = clusterDomain,
             ProxyMode = proxyMode,
         };
     }

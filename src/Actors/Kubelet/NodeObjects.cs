@@ -27,6 +27,8 @@ public sealed record NodeIdentity
     public string? ProxyModeUnavailable { get; init; }
     /// <summary>Where this kubelet keeps provisioned volumes (published as a Node annotation for the provisioner); null: none.</summary>
     public string? VolumesDirectory { get; init; }
+    /// <summary>"ip:port" of this node's cluster DNS server (published for the kube-dns Service's endpoints); null: none.</summary>
+    public string? DnsEndpoint { get; init; }
 }
 
 /// <summary>Builds the Node and Lease objects (pure; the kubelet actor writes them).</summary>
@@ -79,6 +81,7 @@ public static class NodeObjects
             [KubeletPathAnnotation] = n.KubeletPath,
         };
         if (n.VolumesDirectory is { } dir) annotations[Controllers.Volume.VolumeLogic.VolumesDirAnnotation] = dir;
+        if (n.DnsEndpoint is { } dns) annotations[Dns.KubeDnsServiceReconciler.EndpointAnnotation] = dns;
         if (n.ProxyMode is { } mode) annotations[Proxy.ProxyModes.ModeAnnotation] = mode;
         if (n.ProxyModeUnavailable is { } why) annotations[Proxy.ProxyModes.UnavailableAnnotation] = why;
         return annotations;

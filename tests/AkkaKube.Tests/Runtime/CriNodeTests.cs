@@ -67,6 +67,11 @@ public sealed class CriNodeTests
     }
 
     /// <summary>Prints what the container finds at /var/run/secrets/kubernetes.io/serviceaccount, and whether it can write there.</summary>
+    /// <summary>The pod's resolv.conf (the sandbox's dns_config), its kubelet-managed /etc/hosts, and a cluster name through the node's DNS on the bridge address (bound once the bridge exists: retried).</summary>
+    private const string DnsProbe =
+        "echo \"resolv: $(tr '\\n' ' ' < /etc/resolv.conf)\"; grep -q 'alias.test' /etc/hosts && echo hosts-alias-ok; " +
+        "for i in $(seq 1 30); do nslookup kubernetes.default.svc.cluster.local >/dev/null 2>&1 && { echo dns-ok; break; }; sleep 1; done; ";
+
     private const string ServiceAccountProbe =
         "SA=/var/run/secrets/kubernetes.io/serviceaccount; echo \"sa-ns=$(cat $SA/namespace) ca=$(head -n 1 $SA/ca.crt) token=$(cut -c 1-3 $SA/token)\"; " +
         "touch $SA/probe 2>/dev/null || echo sa-mount-read-only; ";
@@ -112,10 +117,11 @@ public sealed class CriNodeTests
                 {
                     ["nodeName"] = "cri-test",
                     ["terminationGracePeriodSeconds"] = 2,
+                    ["hostAliases"] = new JsonArray(new JsonObject { ["ip"] = "10.1.2.3", ["hostnames"] = new JsonArray("alias.test") }),
                     ["containers"] = new JsonArray(new JsonObject
                     {
                         ["name"] = "shell", ["image"] = "akkakube/busybox",
-                        ["command"] = new JsonArray("sh", "-c", "echo \"hello from $GREETING in $(pwd)\"; " + ServiceAccountProbe + "ip -4 -o addr show eth0; trap 'exit 0' TERM; while :; do sleep 1; done"),
+                        ["command"] = new JsonArray("sh", "-c", "echo \"hello from $GREETING in $(pwd)\"; " + ServiceAccountProbe + DnsProbe + "ip -4 -o addr show eth0; trap 'exit 0' TERM; while :; do sleep 1; done"),
                         ["workingDir"] = "/tmp",
                         ["env"] = new JsonArray(new JsonObject { ["name"] = "GREETING", ["value"] = "cri" }),
                         ["resources"] = new JsonObject { ["limits"] = new JsonObject { ["memory"] = "64Mi", ["cpu"] = "500m" } },
@@ -165,6 +171,13 @@ public sealed class CriNodeTests
             // its ServiceAccount token volume, bind-mounted read-only at the standard path
             Assert.Contains("sa-ns=default ca=-----BEGIN CERTIFICATE----- token=eyJ", log);
             Assert.Contains("sa-mount-read-only", log);
+            // cluster DNS: resolv.conf from the CRI dns_config (the node's DNS on the bridge), hostAliases in /etc/hosts,
+            // and a Service name answered from inside the pod's network namespace
+            Assert.Contains($"resolv: search default.svc.cluster.local svc.cluster.local cluster.local", log.Replace($"nameserver 10.244.{octet}.1 ", ""));
+            Assert.Contains($"nameserver 10.244.{octet}.1", log);
+            Assert.Contains("options ndots:5", log);
+            Assert.Contains("hosts-alias-ok", log);
+            Assert.Contains("dns-ok", log);
 
             using (var r = await http.DeleteAsync(api + "/box"))
                 Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
