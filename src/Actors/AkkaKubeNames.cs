@@ -61,6 +61,10 @@ public static class AkkaKubeNames
         public const string CloudControllerManager = "cloud-controller-manager";
         public const string Kubelet = "kubelet";
         public const string Proxy = "proxy";
+        /// <summary>The node-local cluster DNS server (worker nodes; src/Actors/Dns).</summary>
+        public const string Dns = "dns";
+        /// <summary>Keeps kube-system/kube-dns and its endpoints (control-plane nodes).</summary>
+        public const string KubeDnsService = "kube-dns-service";
         public const string CmdHost = "cmd";
         public const string NodeInfo = "node-info";
         public const string RefusedMemberDowning = "refused-member-downing";

@@ -178,6 +178,8 @@ public static class CliApp
                 if (ready != lastReady) Say($"Nodes Ready {ready}/{total} (kubelets registered, Leases renewed)");
                 lastReady = ready;
             }, ct);
+            if (!await LocalClusterLauncher.WaitForDefaultServiceAccountAsync(state, TimeSpan.FromSeconds(Math.Min(30, options.Timeout.TotalSeconds)), ct))
+                Say("the default ServiceAccount does not exist yet: pods in namespace default are refused until the serviceaccount controller creates it");
             var lastHealthy = -1;
             await NodeHealthClient.WaitUntilReadyAsync(state, options.Timeout, (ready, total, waiting) =>
             {

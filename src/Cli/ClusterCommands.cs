@@ -144,6 +144,10 @@ public static class ClusterCommands
         }
         var zones = string.Join(", ", nodes.GroupBy(n => n.Zone).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{(g.Key.Length == 0 ? "no zone" : g.Key)} {g.Count()}"));
         Console.WriteLine($"Nodes: {nodes.Count} ({nodes.Count(n => n.Hollow)} hollow), {nodes.Count(n => n.Ready)} Ready{(zones.Length > 0 ? "; " + zones : "")}");
+        // kube-proxy's mode per node (nftables for cri nodes, userspace otherwise), as the kubelets report it.
+        var modes = nodes.Where(n => n.ProxyMode is not null).GroupBy(n => (n.ProxyMode, n.ProxyModeUnavailable))
+            .Select(g => $"{g.Key.ProxyMode} on {string.Join(", ", g.Select(n => n.Name).Order(StringComparer.Ordinal))}{(g.Key.ProxyModeUnavailable is { } why ? $" ({why})" : "")}");
+        if (modes.Any()) Console.WriteLine($"kube-proxy: {string.Join("; ", modes)}");
     }
 
     public static Command List()

@@ -116,10 +116,11 @@ public static class LocalClusterLauncher
             tokenFile = WebViewToken.PathIn(dataDir);
         }
         var blockArgs = new List<string>();
-        if (options.AddressBlock != 0)
+        if (options.AddressBlock != 0 || withContainerd)
         {
+            // containerd pods have their own loopback: their cluster's Service addresses are routable private ones.
             var networkConf = Path.Combine(dataDir, "address-block.conf");
-            File.WriteAllText(networkConf, AddressBlocks.Hocon(options.AddressBlock));
+            File.WriteAllText(networkConf, AddressBlocks.Hocon(options.AddressBlock, cri: withContainerd));
             blockArgs.AddRange(["--config", networkConf]);
         }
         var ports = nodes.ToDictionary(n => n.Name, n => (Remoting: FreePort(IPAddress.Parse(n.Ip)), Cmd: FreePort(IPAddress.Loopback), Metrics: FreePort(IPAddress.Parse(n.Ip))));
@@ -211,8 +212,33 @@ public static class LocalClusterLauncher
         }
     }
 
+    /// <summary>
+    /// Waits (at most <paramref name="timeout"/>) for the serviceaccount controller to create default/default: until then
+    /// the ServiceAccount admission refuses pods in "default" (`kubectl run` right after `up` would fail). False when it
+    /// did not appear in time (e.g. the controllers are switched off); the caller says so and goes on.
+    /// </summary>
+    public static async Task<bool> WaitForDefaultServiceAccountAsync(ClusterState state, TimeSpan timeout, CancellationToken ct = default)
+    {
+        using var http = ApiClient(state.DataDirectory, TimeSpan.FromSeconds(10));
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var r = await http.GetAsync("/api/v1/namespaces/default/serviceaccounts/default", ct);
+                if (r.IsSuccessStatusCode) return true;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+            }
+            await Task.Delay(250, ct);
+        }
+        return false;
+    }
+
     /// <summary>One Node as the API reports it.</summary>
-    public sealed record NodeView(string Name, string Zone, bool Ready, bool Hollow);
+    /// <param name="ProxyMode">The node's kube-proxy mode (annotation akkakube.io/proxy-mode), and why nftables is unavailable when it is.</param>
+    public sealed record NodeView(string Name, string Zone, bool Ready, bool Hollow, string? ProxyMode = null, string? ProxyModeUnavailable = null);
 
     /// <summary>GET /api/v1/nodes; null when the API does not answer (yet).</summary>
     public static async Task<IReadOnlyList<NodeView>?> ListNodesAsync(HttpClient http, CancellationToken ct = default)
@@ -231,7 +257,10 @@ public static class LocalClusterLauncher
                 var ready = n.TryGetProperty("status", out var st) && st.TryGetProperty("conditions", out var cs) && cs.ValueKind == System.Text.Json.JsonValueKind.Array
                             && cs.EnumerateArray().Any(c => c.TryGetProperty("type", out var t) && t.GetString() == "Ready"
                                                             && c.TryGetProperty("status", out var s) && s.GetString() == "True");
-                result.Add(new NodeView(name, Label("topology.kubernetes.io/zone") ?? "", ready, Label("akkakube.io/hollow") == "true"));
+                string? Annotation(string key) => meta.TryGetProperty("annotations", out var a) && a.ValueKind == System.Text.Json.JsonValueKind.Object
+                                                 && a.TryGetProperty(key, out var v) ? v.GetString() : null;
+                result.Add(new NodeView(name, Label("topology.kubernetes.io/zone") ?? "", ready, Label("akkakube.io/hollow") == "true",
+                    Annotation(Actors.Proxy.ProxyModes.ModeAnnotation), Annotation(Actors.Proxy.ProxyModes.UnavailableAnnotation)));
             }
             return result;
         }

@@ -41,13 +41,15 @@ public static class NodeCommandLine
     public static readonly Option<string> PostgresFile = new("--postgres-file") { Description = "File (0600) holding the PostgreSQL connection string, so it appears on no command line. Env: AKKAKUBE_POSTGRES_FILE" };
     public static readonly Option<string> Failover = new("--failover") { Description = "Failover profile: standard (safe margins, default) or fast (hand-over in seconds on a quiet machine; see docs/failover.md). Env: AKKAKUBE_FAILOVER" };
     public static readonly Option<string> Runtime = new("--runtime") { Description = "Container runtime: process (default), simulated or cri (with --container-runtime-endpoint). Env: AKKAKUBE_RUNTIME" };
+    public static readonly Option<string> ProxyMode = new("--proxy-mode") { Description = "kube-proxy mode: auto (default: nftables for --runtime cri, userspace otherwise), userspace or nftables (root, nft). Env: AKKAKUBE_PROXY_MODE" };
     public static readonly Option<string> ContainerRuntimeEndpoint = new("--container-runtime-endpoint") { Description = "CRI socket of the cri runtime, e.g. unix:///run/containerd/containerd.sock. Env: AKKAKUBE_CONTAINER_RUNTIME_ENDPOINT" };
+    public static readonly Option<string> ClusterDomain = new("--cluster-domain") { Description = "The cluster's DNS domain, served by every node's cluster DNS and searched by pods (default cluster.local; docs/dns.md). Env: AKKAKUBE_CLUSTER_DOMAIN" };
     public static readonly Option<string[]> ConfigFiles = new("--config") { Description = "Extra HOCON file(s) layered over the defaults (repeatable)" };
 
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand("AkkaKube node process: one member of the AkkaKube Akka.NET cluster.");
-        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, RemotingTlsFlag, RemotingCertFile, RemotingKeyFile, RemotingCaFile, EncryptionProviderConfig, AuditPolicyFile, AuditLogPath, AuditLogMaxSize, AuditLogMaxBackup, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, PostgresFile, Failover, Runtime, ContainerRuntimeEndpoint, ConfigFiles })
+        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, RemotingTlsFlag, RemotingCertFile, RemotingKeyFile, RemotingCaFile, EncryptionProviderConfig, AuditPolicyFile, AuditLogPath, AuditLogMaxSize, AuditLogMaxBackup, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, PostgresFile, Failover, Runtime, ContainerRuntimeEndpoint, ProxyMode, ClusterDomain, ConfigFiles })
             root.Options.Add(option);
         return root;
     }
@@ -94,10 +96,17 @@ public static class NodeCommandLine
         if (runtime is not (null or "process" or "simulated" or "cri"))
             throw new NodeConfigException($"--runtime '{runtime}' must be process, simulated or cri");
         var endpoint = Get(ContainerRuntimeEndpoint, "AKKAKUBE_CONTAINER_RUNTIME_ENDPOINT");
+        var proxyMode = Get(ProxyMode, "AKKAKUBE_PROXY_MODE");
+        if (proxyMode is not (null or "auto" or "userspace" or "nftables"))
+            throw new NodeConfigException($"--proxy-mode '{proxyMode}' must be auto, userspace or nftables");
         if (runtime == "cri" && endpoint is null)
             throw new NodeConfigException("--runtime cri needs --container-runtime-endpoint unix:///path/to/containerd.sock");
         if (endpoint is not null && !endpoint.StartsWith("unix:///", StringComparison.Ordinal))
             throw new NodeConfigException($"--container-runtime-endpoint '{endpoint}' must be unix:///path/to/socket");
+
+        var clusterDomain = Get(ClusterDomain, "AKKAKUBE_CLUSTER_DOMAIN") is { } d ? Actors.Dns.ClusterZone.Normalize(d) : null;
+        if (clusterDomain is not null && !Actors.Dns.DnsSettings.IsDomain(clusterDomain))
+            throw new NodeConfigException($"--cluster-domain '{clusterDomain}' must be a DNS domain (lower-case labels separated by dots, e.g. cluster.local)");
 
         var podCidr = Get(PodCidr, "AKKAKUBE_POD_CIDR");
         // cri pods live in their own network namespaces: their CIDR is a routable private range (docs/kubelet.md).
@@ -219,6 +228,8 @@ public static class NodeCommandLine
             ConfigFiles = configFiles,
             Runtime = runtime,
             ContainerRuntimeEndpoint = endpoint,
+            ClusterDomain = clusterDomain,
+            ProxyMode = proxyMode,
         };
     }
 

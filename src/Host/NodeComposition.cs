@@ -4,6 +4,7 @@ using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Kubelet;
 using AkkaKube.Actors.Cloud;
 using AkkaKube.Actors.Proxy;
+using AkkaKube.Actors.Dns;
 using AkkaKube.Actors.Services;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Security;
@@ -41,6 +42,7 @@ internal static class NodeComposition
         builder.AddKubernetesService(node);
         builder.AddCloudControllerManager(node);
         builder.AddProxy(node);
+        builder.AddDns(node);
         builder.AddScheduler(node);
         builder.AddControllerManager(node);
         builder.AddChaosPalette();

@@ -88,7 +88,8 @@ public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTim
         {
             try
             {
-                await authorizer.RequireAsync(Security.Rbac.AuthorizationAttributes.ForResource(user, req.Verb, req.Group, req.Resource, req.Subresource, req.Namespace, req.Name), wait, default);
+                await authorizer.RequireAsync(Security.Rbac.AuthorizationAttributes.ForResource(user, req.Verb, req.Group, req.Resource, req.Subresource, req.Namespace, req.Name,
+                    req.Query.GetValueOrDefault("fieldSelector")), wait, default);
             }
             catch (ApiException e)
             {

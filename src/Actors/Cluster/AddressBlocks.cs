@@ -18,9 +18,19 @@ public static class AddressBlocks
 
     public static string LoadBalancerCidr(int block) => $"127.200.{Check(block) * 4}.0/22";
 
-    /// <summary>The HOCON a node of block <paramref name="block"/> layers over the defaults.</summary>
-    public static string Hocon(int block) =>
-        $"akkakube.services.service-cidr = \"{ServiceCidr(block)}\"\nakkakube.cloud.load-balancer-cidr = \"{LoadBalancerCidr(block)}\"\n";
+    /// <summary>
+    /// Service addresses of a cluster whose pods live in their own network namespaces (`up --runtime containerd`): loopback
+    /// is the pod's own there, so ClusterIPs are 10.96.4b.0/22 and LoadBalancer IPs 10.97.4b.0/22, private ranges that
+    /// the nftables proxy DNATs on this host and never routes off it (docs/services.md, "nftables mode").
+    /// </summary>
+    public static string CriServiceCidr(int block) => $"10.96.{Check(block) * 4}.0/22";
+
+    public static string CriLoadBalancerCidr(int block) => $"10.97.{Check(block) * 4}.0/22";
+
+    /// <summary>The HOCON a node of block <paramref name="block"/> layers over the defaults (<paramref name="cri"/>: the routable ranges).</summary>
+    public static string Hocon(int block, bool cri = false) =>
+        $"akkakube.services.service-cidr = \"{(cri ? CriServiceCidr(block) : ServiceCidr(block))}\"\n" +
+        $"akkakube.cloud.load-balancer-cidr = \"{(cri ? CriLoadBalancerCidr(block) : LoadBalancerCidr(block))}\"\n";
 
     private static int Check(int block) => block is >= 0 and <= Max
         ? block

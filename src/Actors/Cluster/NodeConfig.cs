@@ -60,9 +60,13 @@ public static class NodeConfig
         // Every node of a cluster shares the data directory's pki (as it shares the CA): the secret is created once there.
         var secretFile = Security.RemotingSecret.EnsureFile(node.DataDirectory);
         var endpoint = node.ContainerRuntimeEndpoint is null ? "" : $"akkakube.kubelet.container-runtime-endpoint = {Quote(node.ContainerRuntimeEndpoint)}";
+        var domain = node.ClusterDomain is null ? "" : $"akkakube.dns.cluster-domain = {Quote(node.ClusterDomain)}";
+        var proxyMode = node.ProxyMode is null ? "" : $"akkakube.proxy.mode = {Quote(node.ProxyMode)}";
         return ConfigurationFactory.ParseString($$"""
             {{runtime}}
+            {{domain}}
             {{endpoint}}
+            {{proxyMode}}
             {{encryption}}
             akka.remote.dot-netty.tcp.hostname = {{Quote(node.NodeIp.ToString())}}
             akka.remote.dot-netty.tcp.port = {{node.RemotingPort}}

@@ -82,6 +82,10 @@ public sealed record NodeOptions
     public string? Runtime { get; init; }
     /// <summary>--container-runtime-endpoint: the CRI socket (unix:///path) of the cri runtime.</summary>
     public string? ContainerRuntimeEndpoint { get; init; }
+    /// <summary>--cluster-domain: the cluster's DNS domain (null: from HOCON akkakube.dns.cluster-domain, default cluster.local).</summary>
+    public string? ClusterDomain { get; init; }
+    /// <summary>--proxy-mode: auto, userspace or nftables (null: from HOCON akkakube.proxy.mode, default auto).</summary>
+    public string? ProxyMode { get; init; }
 
     public IReadOnlyList<string> Roles
     {

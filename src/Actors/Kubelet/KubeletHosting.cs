@@ -26,7 +26,7 @@ public static class KubeletHostingExtensions
             // enabled = off: a worker that runs kube-proxy but no pods (its pods are driven by hand in tests).
             if (!node.Worker || !system.Settings.Config.GetBoolean("akkakube.kubelet.enabled", true)) return;
             var log = Logging.GetLogger(system, "kubelet");
-            var settings = KubeletSettings.Create(system.Settings.Config);
+            var settings = WithDns(KubeletSettings.Create(system.Settings.Config), system.Settings.Config, node);
             IKubeApi? api = apiFactory?.Invoke(system, registry) ?? resolver.GetService<IKubeApi>();
             if (api is null)
             {
@@ -59,7 +59,11 @@ public static class KubeletHostingExtensions
                 "cri" => Cri(system, settings.ContainerRuntimeEndpoint!, node.NodeName),
                 _ => new ProcessRuntime(settings.RuntimeSettings),
             };
-            var identity = Identity(node, node.NodeName, podCidr, address, "/user/" + AkkaKubeNames.Actors.Kubelet, settings, runtime.Name, hollow: false);
+            // kube-proxy may not patch Nodes (system:node-proxier reads them): the kubelet reports its mode, decided the same way.
+            var proxyMode = Proxy.ProxyModes.Resolve(system.Settings.Config);
+            var identity = Identity(node, node.NodeName, podCidr, address, "/user/" + AkkaKubeNames.Actors.Kubelet, settings, runtime.Name, hollow: false,
+                dnsEndpoint: DnsSettingsOf(system) is { Enabled: true } dns ? Dns.KubeDnsServiceReconciler.Announce(node.NodeIp, dns.Port) : null)
+                with { ProxyMode = proxyMode.Name, ProxyModeUnavailable = proxyMode.Unavailable };
             yield return (AkkaKubeNames.Actors.Kubelet, KubeletActor.Props(identity, settings, Security.ComponentIdentities.As(api, Security.UserInfo.Node(identity.NodeName)), runtime, node.DataDirectory));
             yield break;
         }
@@ -72,6 +76,24 @@ public static class KubeletHostingExtensions
             yield return (actorName, KubeletActor.Props(identity, settings, Security.ComponentIdentities.As(api, Security.UserInfo.Node(identity.NodeName)), simulated, node.DataDirectory, settings.HollowLeaseInterval));
         }
     }
+
+    /// <summary>
+    /// Pods' cluster DNS (Kubernetes' --cluster-dns/--cluster-domain): akkakube.kubelet.cluster-dns when given, else this
+    /// node's own DNS server (docs/dns.md), none when cluster DNS is off (pods then use the host's resolver).
+    /// </summary>
+    public static KubeletSettings WithDns(KubeletSettings settings, Akka.Configuration.Config config, NodeOptions node)
+    {
+        var dns = Dns.DnsSettings.Create(config);
+        var configured = config.GetStringList("akkakube.kubelet.cluster-dns") ?? [];
+        foreach (var ip in configured)
+            if (!System.Net.IPAddress.TryParse(ip, out _))
+                throw new Akka.Configuration.ConfigurationException($"akkakube.kubelet.cluster-dns: '{ip}' is not an IP address");
+        IReadOnlyList<string> servers = configured.Count > 0 ? configured.ToList()
+            : dns.Enabled ? [Dns.ClusterDnsAddresses.PodNameserver(node, settings.Runtime).ToString()] : [];
+        return settings with { Dns = new PodDnsSettings(servers, dns.ClusterDomain, dns.ResolvConf) };
+    }
+
+    private static Dns.DnsSettings DnsSettingsOf(ActorSystem system) => Dns.DnsSettings.Create(system.Settings.Config);
 
     /// <summary>The CRI client of this node, closed with the actor system; each pod's cgroup under /akkakube/&lt;node&gt;.</summary>
     private static Runtime.Cri.CriRuntime Cri(ActorSystem system, string endpoint, string nodeName)
@@ -87,7 +109,7 @@ public static class KubeletHostingExtensions
         return b.Length == 4 && b[0] == 127 && b[1] == 1 ? b[2] * 256 + b[3] : 0;
     }
 
-    private static NodeIdentity Identity(NodeOptions node, string name, string podCidr, string address, string path, KubeletSettings settings, string runtime, bool hollow) => new()
+    private static NodeIdentity Identity(NodeOptions node, string name, string podCidr, string address, string path, KubeletSettings settings, string runtime, bool hollow, string? dnsEndpoint = null) => new()
     {
         NodeName = name,
         NodeIp = node.NodeIp.ToString(),
@@ -103,5 +125,6 @@ public static class KubeletHostingExtensions
         Pods = settings.CapacityPods,
         RuntimeName = runtime,
         VolumesDirectory = VolumeManager.VolumesDirectory(node.DataDirectory, name),
+        DnsEndpoint = hollow ? null : dnsEndpoint,
     };
 }

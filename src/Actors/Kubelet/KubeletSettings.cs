@@ -35,6 +35,8 @@ public sealed record KubeletSettings
     public bool HollowEvents { get; init; }
     public int HollowCidrOffset { get; init; } = 8192;
     public RuntimeSettings RuntimeSettings { get; init; } = new();
+    /// <summary>Pods' DNS (cluster-dns, the cluster domain, the host's resolv.conf); set by the hosting from akkakube.dns.</summary>
+    public PodDnsSettings Dns { get; init; } = PodDnsSettings.None;
 
     public static KubeletSettings Create(Config config)
     {

@@ -22,8 +22,13 @@ public sealed record NodeIdentity
     public required string Memory { get; init; }
     public int Pods { get; init; } = 110;
     public string RuntimeName { get; init; } = "process";
+    /// <summary>The mode of this node's kube-proxy (userspace, nftables) and, when nftables was asked for but is unavailable, why (annotations; null: not shown).</summary>
+    public string? ProxyMode { get; init; }
+    public string? ProxyModeUnavailable { get; init; }
     /// <summary>Where this kubelet keeps provisioned volumes (published as a Node annotation for the provisioner); null: none.</summary>
     public string? VolumesDirectory { get; init; }
+    /// <summary>"ip:port" of this node's cluster DNS server (published for the kube-dns Service's endpoints); null: none.</summary>
+    public string? DnsEndpoint { get; init; }
 }
 
 /// <summary>Builds the Node and Lease objects (pure; the kubelet actor writes them).</summary>
@@ -76,6 +81,9 @@ public static class NodeObjects
             [KubeletPathAnnotation] = n.KubeletPath,
         };
         if (n.VolumesDirectory is { } dir) annotations[Controllers.Volume.VolumeLogic.VolumesDirAnnotation] = dir;
+        if (n.DnsEndpoint is { } dns) annotations[Dns.KubeDnsServiceReconciler.EndpointAnnotation] = dns;
+        if (n.ProxyMode is { } mode) annotations[Proxy.ProxyModes.ModeAnnotation] = mode;
+        if (n.ProxyModeUnavailable is { } why) annotations[Proxy.ProxyModes.UnavailableAnnotation] = why;
         return annotations;
     }
 

@@ -321,7 +321,9 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
 
     private void Prepare(IPodSandboxRuntime sandboxes)
     {
-        var request = new PodSandboxRequest(_ns, _name, _uid, _ctx.NodeName, ContainerLogPaths.PodDirectory(_ctx.DataDirectory, _ns, _name, _uid));
+        var dns = _ctx.Settings.Dns;
+        var request = new PodSandboxRequest(_ns, _name, _uid, _ctx.NodeName, ContainerLogPaths.PodDirectory(_ctx.DataDirectory, _ns, _name, _uid),
+            Hostname: PodDns.Hostname(_pod), Dns: PodDns.For(_pod, dns, Dns.ResolvConf.Load(dns.HostResolvConf)));
         sandboxes.RunPodSandboxAsync(request).PipeTo(Self, success: s => new SandboxReady(s), failure: e => new SandboxFailed(e.GetBaseException().Message));
         Enter(PodWorkerState.Preparing, () => WhenPreparing(sandboxes));
     }
@@ -691,9 +693,20 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             : await VolumeManager.SetUpAsync(ctx.Api, pod, ctx.NodeName, ctx.DataDirectory).ConfigureAwait(false);
         var mine = VolumeManager.ForContainer(spec, volumes.Directories);
         var env = await EnvResolver.ResolveAsync(ctx.Api, pod, spec, podIp, ctx.HostIp).ConfigureAwait(false);
+        var mounts = mine.Mounts;
+        if (ctx.Runtime is not SimulatedRuntime)
+        {
+            var files = await PodDnsFiles.WriteAsync(ctx.DataDirectory, pod, podIp, ctx.Settings.Dns).ConfigureAwait(false);
+            mine.Env.AddRange(files.Env);
+            // cri: the kubelet-managed /etc/hosts of every container of a pod with its own network namespace (resolv.conf
+            // comes from the sandbox's DNS config); the process runtime's containers read the paths from the env.
+            if (ctx.Runtime is IPodSandboxRuntime && pod.Spec?.HostNetwork != true
+                && !mounts.Any(m => m.ContainerPath.TrimEnd('/') == "/etc/hosts"))
+                mounts = [.. mounts, new VolumeMount(files.HostsPath, "/etc/hosts", ReadOnly: false)];
+        }
         // declared env wins over the volume variables, as later entries win in the kubelet's env list
         var declared = env.Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
-        return new PreparedLaunch(mine.Env.Where(v => !declared.Contains(v.Key)).Concat(env).ToList(), mine.WorkingDir, mine.Mounts, volumes.RefreshAt);
+        return new PreparedLaunch(mine.Env.Where(v => !declared.Contains(v.Key)).Concat(env).ToList(), mine.WorkingDir, mounts, volumes.RefreshAt);
     }
 
     private static long? Quantity(IDictionary<string, ResourceQuantity>? resources, string name, int scale) =>

@@ -20,4 +20,13 @@ public static class ProxyProtocol
     }
 
     public sealed record ListenerState(ListenerSpec Spec, bool Bound, int Port);
+
+    /// <summary>Ask the proxy which mode it runs in (inspection, tests).</summary>
+    public sealed class GetMode
+    {
+        public static readonly GetMode Instance = new();
+    }
+
+    /// <summary>The proxy's mode; in the nftables mode its table and whether the kernel holds the current rules.</summary>
+    public sealed record ModeStatus(ProxyModeDecision Mode, string? Table, bool Applied, int FailedAttempts);
 }

@@ -28,10 +28,7 @@ public static class ProxyRules
     public static IReadOnlyDictionary<string, ListenerSpec> Compute(
         IEnumerable<V1Service> services, IEnumerable<V1EndpointSlice> slices, string nodeName, IPAddress nodeIp)
     {
-        var slicesByService = slices
-            .Where(s => s.Metadata?.Labels?.ContainsKey(ServiceNameLabel) == true)
-            .GroupBy(s => $"{s.Metadata.NamespaceProperty}/{s.Metadata.Labels[ServiceNameLabel]}")
-            .ToDictionary(g => g.Key, g => g.ToList());
+        var slicesByService = SlicesByService(slices);
         var result = new Dictionary<string, ListenerSpec>(StringComparer.Ordinal);
         foreach (var svc in services)
         {
@@ -67,19 +64,25 @@ public static class ProxyRules
         return result;
     }
 
+    /// <summary>The slices of each service (namespace/name), by their <see cref="ServiceNameLabel"/>.</summary>
+    public static Dictionary<string, List<V1EndpointSlice>> SlicesByService(IEnumerable<V1EndpointSlice> slices) => slices
+        .Where(s => s.Metadata?.Labels?.ContainsKey(ServiceNameLabel) == true)
+        .GroupBy(s => $"{s.Metadata.NamespaceProperty}/{s.Metadata.Labels[ServiceNameLabel]}")
+        .ToDictionary(g => g.Key, g => g.ToList());
+
     /// <summary>
     /// Backends of one service port: ready endpoints (ready unset counts as ready); when none is ready,
     /// serving endpoints that are terminating (kube-proxy's graceful-termination fallback), so a rolling
     /// replacement never leaves the service without a target while old pods still answer.
     /// </summary>
-    public static IReadOnlyList<Backend> Backends(IEnumerable<V1EndpointSlice> slices, string portName, string? onlyNode)
+    public static IReadOnlyList<Backend> Backends(IEnumerable<V1EndpointSlice> slices, string portName, string? onlyNode, string protocol = "TCP")
     {
         var ready = new List<Backend>();
         var terminating = new List<Backend>();
         foreach (var slice in slices.OrderBy(s => s.Metadata?.Name, StringComparer.Ordinal))
         {
             if (slice.AddressType is not null && slice.AddressType != "IPv4") continue;
-            var port = slice.Ports?.FirstOrDefault(p => (p.Name ?? "") == portName && (p.Protocol ?? "TCP") == "TCP");
+            var port = slice.Ports?.FirstOrDefault(p => (p.Name ?? "") == portName && (p.Protocol ?? "TCP") == protocol);
             if (port?.Port is not int number) continue;
             foreach (var ep in slice.Endpoints ?? [])
             {
@@ -98,13 +101,13 @@ public static class ProxyRules
         return chosen.Distinct().ToList();
     }
 
-    private static IEnumerable<IPAddress> ClusterIps(V1ServiceSpec spec)
+    internal static IEnumerable<IPAddress> ClusterIps(V1ServiceSpec spec)
     {
         var ips = spec.ClusterIPs is { Count: > 0 } ? spec.ClusterIPs : spec.ClusterIP is null ? [] : [spec.ClusterIP];
         return Ipv4(ips);
     }
 
-    private static IEnumerable<IPAddress> Ipv4(IEnumerable<string?>? values)
+    internal static IEnumerable<IPAddress> Ipv4(IEnumerable<string?>? values)
     {
         foreach (var value in values ?? [])
             if (value is not null && value != "None" && IPAddress.TryParse(value, out var ip) && ip.AddressFamily == AddressFamily.InterNetwork)

@@ -148,8 +148,12 @@ public sealed class RunningContainers
         _byId.Values.Where(c => podUid is null || c.Launch.PodUid == podUid).ToList();
 }
 
-/// <summary>The pod-level request of a runtime whose pods live in sandboxes (<see cref="IPodSandboxRuntime"/>).</summary>
-public sealed record PodSandboxRequest(string Namespace, string Name, string Uid, string NodeName, string LogDirectory, int Attempt = 0);
+/// <summary>
+/// The pod-level request of a runtime whose pods live in sandboxes (<see cref="IPodSandboxRuntime"/>): with the pod's
+/// hostname and resolver configuration (the kubelet's, see Kubelet/PodDns), which the runtime writes into the sandbox.
+/// </summary>
+public sealed record PodSandboxRequest(string Namespace, string Name, string Uid, string NodeName, string LogDirectory, int Attempt = 0,
+    string? Hostname = null, Dns.ResolvConf? Dns = null);
 
 /// <summary>A pod's sandbox: its runtime ID and the IP of its network namespace.</summary>
 public sealed record PodSandbox(string Id, string Ip);

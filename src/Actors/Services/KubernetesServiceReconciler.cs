@@ -161,21 +161,8 @@ public sealed class KubernetesServiceReconciler : ReceiveActor, IWithTimers
             JsonNode.DeepEquals(current["endpoints"] ?? new JsonArray(), endpoints) && JsonNode.DeepEquals(current["ports"], desired["ports"]));
     }
 
-    private async Task Put(ApiResource resource, JsonObject desired, Func<JsonObject, bool> same)
-    {
-        const string ns = ServiceNetworkSettings.KubernetesServiceNamespace;
-        try
-        {
-            var current = await _api.GetAsync(resource, ns, "kubernetes");
-            if (same(current)) return;
-            desired["metadata"]!["resourceVersion"] = current["metadata"]?["resourceVersion"]?.DeepClone();
-            await _api.UpdateAsync(resource, ns, desired);
-        }
-        catch (KubeApiException e) when (e.IsNotFound)
-        {
-            await _api.CreateAsync(resource, ns, desired);
-        }
-    }
+    private Task Put(ApiResource resource, JsonObject desired, Func<JsonObject, bool> same) =>
+        ApiObjects.PutAsync(_api, resource, ServiceNetworkSettings.KubernetesServiceNamespace, "kubernetes", desired, same);
 }
 
 public static class KubernetesServiceHostingExtensions

@@ -33,6 +33,8 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
     private bool _stopRequested;
     private bool _crashRequested;
     private long _replayed;
+    private readonly DateTime _startedAt = DateTime.UtcNow;
+    private DateTime? _recoveredAt;
     private string _resynced = "recovering from the journal";
     private readonly StoreMetrics.Partition _metrics;
     /// <summary>Encryption at rest of this partition's resource (--encryption-provider-config), or null: stored as is.</summary>
@@ -100,12 +102,14 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
                 }
                 break;
             case RecoveryCompleted:
+                _recoveredAt = DateTime.UtcNow;
                 CommittedRevision = _state.Revision;
                 _metrics.Recovered(_state.Count, _state.Revision);
                 _resynced = $"recovered partition {_partition} from the journal: revision {_state.Revision}, {_state.Count} objects ("
                             + (_snapshotSequenceNr is { } snap ? $"snapshot at seq-nr {snap} + " : "no snapshot, ")
-                            + $"{_replayed} events replayed)";
-                _log.Info("store partition {0} recovered: {1} objects at revision {2}", _partition, _state.Count, _state.Revision);
+                            + $"{_replayed} events replayed, {(_recoveredAt.Value - _startedAt).TotalSeconds:0.000} s)";
+                _log.Info("store partition {0} recovered: {1} objects at revision {2} in {3:0.000} s ({4} events replayed)",
+                    _partition, _state.Count, _state.Revision, (_recoveredAt.Value - _startedAt).TotalSeconds, _replayed);
                 Timers.StartPeriodicTimer(BookmarkTimer, BookmarkTick.Instance, _settings.BookmarkInterval);
                 break;
         }
@@ -120,7 +124,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
             case GetPartitionInfo:
                 Sender.Tell(new PartitionInfo(_partition, CommittedRevision, _state.Count, LastSequenceNr,
                     LastSequenceNr - (_snapshotSequenceNr ?? 0), _eventsSinceStart, _snapshotSequenceNr, _snapshotTime,
-                    _hub.WatcherCount, _hub.WindowCount));
+                    _hub.WatcherCount, _hub.WindowCount, _startedAt, _recoveredAt, _replayed));
                 break;
             case CancelWatch c:
                 if (_hub.Cancel(c.WatchId) is { } subscriber && !_hub.HasSubscriber(subscriber))

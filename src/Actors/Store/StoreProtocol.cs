@@ -69,9 +69,14 @@ public static class StoreProtocol
     /// and SnapshotTime are null when no snapshot exists; Watchers = live watch streams; WindowEvents = events kept for
     /// watch resumes.
     /// </summary>
+    /// <summary>
+    /// A partition's state; StartedAt (the entity's start on this node) and RecoveredAt (journal replay done) are wall-clock
+    /// UTC, so `akkakube chaos` can split a hand-over into shard allocation and recovery against its own fault time.
+    /// </summary>
     public sealed record PartitionInfo(
         string Partition, long Revision, int Objects, long SequenceNr, long JournalLength, long EventsSinceStart,
-        long? SnapshotSequenceNr, DateTime? SnapshotTime, int Watchers, int WindowEvents) : IAkkaKubeMessage;
+        long? SnapshotSequenceNr, DateTime? SnapshotTime, int Watchers, int WindowEvents,
+        DateTime StartedAt = default, DateTime? RecoveredAt = null, long EventsReplayed = 0) : IAkkaKubeMessage;
 
     // ---- replies ----
 

@@ -28,6 +28,11 @@ public sealed class ChaosReport
     public List<string> Notes { get; } = [];
     /// <summary>Store partitions that lived on a killed control-plane node → the node that hosts each now.</summary>
     public Dictionary<string, string>? PartitionMoves { get; set; }
+    /// <summary>
+    /// Each moved partition's hand-over split against <see cref="InjectedAt"/>: when its entity started on the survivor
+    /// (failure detection, removal, coordinator hand-over and shard allocation before it) and when its journal replay ended.
+    /// </summary>
+    public Dictionary<string, PartitionHandover>? PartitionHandovers { get; set; }
     public Dictionary<string, int>? StartsBefore { get; set; }
     public Dictionary<string, int>? StartsAfter { get; set; }
     /// <summary>crash-actor/stop-actor of a non-controller actor: the actor's incarnations, failure counts and re-sync.</summary>
@@ -94,3 +99,6 @@ public sealed class ActorFaultReport
     public int ProbeErrors { get; set; }
     public string? LastProbeError { get; set; }
 }
+
+/// <summary>One store partition's move: the survivor, seconds from the fault to its start there and to the end of its recovery.</summary>
+public sealed record PartitionHandover(string Node, double? StartedAfterSeconds, double? RecoveredAfterSeconds, double? RecoverySeconds, long? EventsReplayed);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Cmd;
 
@@ -110,7 +111,14 @@ public sealed class ChaosRunner
     /// Where each running store partition lives now (partition → node name), from `kube store` on a node not in
     /// <paramref name="exclude"/>; null when no node answered. Partitions that did not answer are left out.
     /// </summary>
-    public static async Task<Dictionary<string, string>?> PartitionHostsAsync(ClusterState state, ClusterView view, IReadOnlySet<string> exclude, CancellationToken ct)
+    public static async Task<Dictionary<string, string>?> PartitionHostsAsync(ClusterState state, ClusterView view, IReadOnlySet<string> exclude, CancellationToken ct) =>
+        (await PartitionPlacementsAsync(state, view, exclude, ct))?.ToDictionary(p => p.Key, p => p.Value.Node, StringComparer.Ordinal);
+
+    /// <summary>A running partition's host and, from its `kube store` row, when it started there and how long its recovery took.</summary>
+    public sealed record PartitionPlacement(string Node, DateTime? StartedAt, double? RecoverySeconds, long? EventsReplayed);
+
+    /// <summary><see cref="PartitionHostsAsync"/> with each partition's start time and recovery duration.</summary>
+    public static async Task<Dictionary<string, PartitionPlacement>?> PartitionPlacementsAsync(ClusterState state, ClusterView view, IReadOnlySet<string> exclude, CancellationToken ct)
     {
         try
         {
@@ -118,14 +126,53 @@ public sealed class ChaosRunner
             var table = replies.FirstOrDefault(r => r.Type == CmdReply.Kinds.Table);
             if (table?.Rows is null) return replies.Count > 0 ? [] : null;
             var nameOf = state.Nodes.ToDictionary(n => n.Address, n => n.Name);
+            var started = table.Columns?.ToList().IndexOf("started") ?? -1;
+            var recovery = table.Columns?.ToList().IndexOf("recovery") ?? -1;
             return table.Rows.Where(row => row.Count > 3 && row[3] != "?")
                 .GroupBy(row => row[0], StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => nameOf.GetValueOrDefault(g.First()[1], g.First()[1]), StringComparer.Ordinal);
+                .ToDictionary(g => g.Key, g =>
+                {
+                    var row = g.First();
+                    var (seconds, events) = recovery >= 0 && recovery < row.Count ? ParseRecovery(row[recovery]) : (null, null);
+                    return new PartitionPlacement(nameOf.GetValueOrDefault(row[1], row[1]),
+                        started >= 0 && started < row.Count && DateTime.TryParse(row[started], CultureInfo.InvariantCulture,
+                            DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var at) ? at : null,
+                        seconds, events);
+                }, StringComparer.Ordinal);
         }
         catch (CliException)
         {
             return null;
         }
+    }
+
+    /// <summary>"0.412s (37 events)" as `kube store` prints a partition's recovery.</summary>
+    internal static (double? Seconds, long? Events) ParseRecovery(string text)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(text, @"^(\d+(?:\.\d+)?)s \((\d+) events\)$");
+        return m.Success
+            ? (double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture))
+            : (null, null);
+    }
+
+    /// <summary>Each moved partition's start and end of recovery as seconds after the fault (same machine: one clock).</summary>
+    internal static Dictionary<string, PartitionHandover> Handovers(IReadOnlyDictionary<string, PartitionPlacement> moves, DateTime injectedAt) =>
+        moves.ToDictionary(m => m.Key, m =>
+        {
+            double? started = m.Value.StartedAt is { } at ? Math.Round((at - injectedAt).TotalSeconds, 3) : null;
+            double? recovered = started is { } s && m.Value.RecoverySeconds is { } r ? Math.Round(s + r, 3) : null;
+            return new PartitionHandover(m.Value.Node, started, recovered, m.Value.RecoverySeconds, m.Value.EventsReplayed);
+        }, StringComparer.Ordinal);
+
+    /// <summary>" (started +3.10–3.25 s, recovered by +3.41 s; recovery 0.02–0.16 s each)", or "" without timings.</summary>
+    internal static string HandoverSummary(IReadOnlyDictionary<string, PartitionHandover> handovers)
+    {
+        var started = handovers.Values.Select(h => h.StartedAfterSeconds).OfType<double>().ToList();
+        var recovered = handovers.Values.Select(h => h.RecoveredAfterSeconds).OfType<double>().ToList();
+        var recovery = handovers.Values.Select(h => h.RecoverySeconds).OfType<double>().ToList();
+        if (started.Count == 0 || recovered.Count == 0) return "";
+        return string.Create(CultureInfo.InvariantCulture,
+            $" (started +{started.Min():0.00}–{started.Max():0.00} s, recovered by +{recovered.Max():0.00} s; recovery {recovery.Min():0.00}–{recovery.Max():0.00} s each)");
     }
 
     /// <summary>Injects the fault, follows the recovery, and leaves the run's record in the cluster (<see cref="ChaosRecord"/>).</summary>
@@ -169,7 +216,7 @@ public sealed class ChaosRunner
         var partitionsToMove = controlPlaneTarget && kind != FaultKind.Restart
             ? (await PartitionHostsAsync(state, view, new HashSet<string>(), ct) ?? []).Where(p => names.Contains(p.Value)).Select(p => p.Key).ToHashSet(StringComparer.Ordinal)
             : [];
-        var partitionMoves = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var partitionMoves = new SortedDictionary<string, PartitionPlacement>(StringComparer.Ordinal);
 
         // API probe: GET /readyz every ProbeInterval while the fault runs.
         var clock = new Stopwatch();
@@ -233,15 +280,16 @@ public sealed class ChaosRunner
         {
             while (!stopPartitionWatch.IsCancellationRequested)
             {
-                if (await PartitionHostsAsync(state, view, names, stopPartitionWatch.Token).ConfigureAwait(false) is { } hosts)
+                if (await PartitionPlacementsAsync(state, view, names, stopPartitionWatch.Token).ConfigureAwait(false) is { } hosts)
                     lock (partitionMoves)
-                        foreach (var p in partitionsToMove.Where(p => !partitionMoves.ContainsKey(p) && hosts.TryGetValue(p, out var h) && !names.Contains(h)))
+                        foreach (var p in partitionsToMove.Where(p => !partitionMoves.ContainsKey(p) && hosts.TryGetValue(p, out var h) && !names.Contains(h.Node)))
                             partitionMoves[p] = hosts[p];
                 lock (partitionMoves)
                     if (partitionMoves.Count == partitionsToMove.Count)
                     {
                         Once("store partitions moved", $"{partitionMoves.Count} recovered from the journal on the survivors: " +
-                            string.Join(", ", partitionMoves.GroupBy(m => m.Value).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{string.Join(" ", g.Select(m => m.Key))} → {g.Key}")));
+                            string.Join(", ", partitionMoves.GroupBy(m => m.Value.Node).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{string.Join(" ", g.Select(m => m.Key))} → {g.Key}")) +
+                            HandoverSummary(Handovers(partitionMoves, report.InjectedAt)));
                         return;
                     }
                 try { await Task.Delay(PollInterval, stopPartitionWatch.Token).ConfigureAwait(false); } catch (OperationCanceledException) { }
@@ -396,10 +444,13 @@ public sealed class ChaosRunner
         // Recovery does not wait for the partitions, but the report does, briefly: each starts on its first request.
         stopPartitionWatch.CancelAfter(report.Recovered ? TimeSpan.FromSeconds(10) : TimeSpan.Zero);
         try { await partitionWatch; } catch (Exception e) when (e is OperationCanceledException or CliException) { }
-        if (partitionMoves.Count > 0) report.PartitionMoves = partitionMoves.ToDictionary(StringComparer.Ordinal);
+        if (partitionMoves.Count > 0)
+        {
+            report.PartitionMoves = partitionMoves.ToDictionary(m => m.Key, m => m.Value.Node, StringComparer.Ordinal);
+            report.PartitionHandovers = Handovers(partitionMoves, report.InjectedAt);
+        }
         if (partitionMoves.Count < partitionsToMove.Count)
         {
-            report.PartitionMoves = partitionMoves.ToDictionary(StringComparer.Ordinal);
             report.Notes.Add($"store partitions not answering on a survivor yet (a partition starts again on its next request): {string.Join(", ", partitionsToMove.Where(p => !partitionMoves.ContainsKey(p)).Order(StringComparer.Ordinal))}");
         }
         if (collateral.Count > 0)

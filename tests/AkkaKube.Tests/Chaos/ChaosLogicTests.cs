@@ -36,6 +36,31 @@ public class ChaosLogicTests
         };
     }
 
+    [Theory]
+    [InlineData("0.412s (37 events)", 0.412, 37L)]
+    [InlineData("12s (0 events)", 12.0, 0L)]
+    [InlineData("recovering", null, null)]
+    [InlineData("?", null, null)]
+    public void A_partitions_recovery_column_parses_back_to_seconds_and_events(string text, double? seconds, long? events) =>
+        Assert.Equal((seconds, events), ChaosRunner.ParseRecovery(text));
+
+    [Fact]
+    public void A_hand_over_is_split_into_start_and_recovery_after_the_fault()
+    {
+        var fault = new DateTime(2026, 12, 7, 10, 0, 0, DateTimeKind.Utc);
+        var moves = new Dictionary<string, ChaosRunner.PartitionPlacement>
+        {
+            ["pods"] = new("cp-2", fault.AddSeconds(3.1), 0.25, 120),
+            ["leases"] = new("cp-3", fault.AddSeconds(3.3), 0.05, 4),
+            ["unknown"] = new("cp-3", null, null, null),
+        };
+        var handovers = ChaosRunner.Handovers(moves, fault);
+        Assert.Equal(new PartitionHandover("cp-2", 3.1, 3.35, 0.25, 120), handovers["pods"]);
+        Assert.Equal(new PartitionHandover("cp-3", null, null, null, null), handovers["unknown"]);
+        Assert.Equal(" (started +3.10–3.30 s, recovered by +3.35 s; recovery 0.05–0.25 s each)", ChaosRunner.HandoverSummary(handovers));
+        Assert.Equal("", ChaosRunner.HandoverSummary(ChaosRunner.Handovers(new Dictionary<string, ChaosRunner.PartitionPlacement> { ["x"] = new("cp-1", null, null, null) }, fault)));
+    }
+
     [Fact]
     public void A_pod_belongs_to_the_deployment_named_by_its_replica_set_minus_the_template_hash()
     {

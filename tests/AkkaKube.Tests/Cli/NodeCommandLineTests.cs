@@ -48,6 +48,14 @@ public sealed class NodeCommandLineTests : IDisposable
     }
 
     [Fact]
+    public void The_cluster_domain_flag_is_a_lower_case_dns_domain_or_a_one_line_error()
+    {
+        Assert.Equal("corp.internal", Parse("--cluster-domain", "Corp.Internal.").ClusterDomain);
+        Assert.Null(Parse().ClusterDomain);
+        Assert.Contains("--cluster-domain", Assert.Throws<NodeConfigException>(() => Parse("--cluster-domain", "bad_domain")).Message);
+    }
+
+    [Fact]
     public void Remoting_certificate_flags_go_together_and_bad_files_are_one_line_errors()
     {
         var (cert, _) = SelfSigned();

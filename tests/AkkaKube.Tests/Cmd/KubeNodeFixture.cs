@@ -29,8 +29,9 @@ public sealed class KubeNodeFixture : IAsyncLifetime
         {
             using var ns = await Http.GetAsync("/api/v1/namespaces/default");
             using var node = await Http.GetAsync($"/api/v1/nodes/{NodeName}");
-            return ns.IsSuccessStatusCode && node.IsSuccessStatusCode;
-        }, "namespace default and the Node exist");
+            using var account = await Http.GetAsync("/api/v1/namespaces/default/serviceaccounts/default");
+            return ns.IsSuccessStatusCode && node.IsSuccessStatusCode && account.IsSuccessStatusCode;
+        }, "namespace default, the Node and the default ServiceAccount exist");
         await CreatePod(PodName, new JsonObject { ["cpu"] = "100m", ["memory"] = "16Mi" });
         await Eventually(async () => (await GetPod(PodName))?["status"]?["podIP"] is not null && (await GetPod(PodName))?["status"]?["phase"]?.GetValue<string>() == "Running",
             $"pod {PodName} runs");

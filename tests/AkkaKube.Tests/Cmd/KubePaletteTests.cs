@@ -68,7 +68,7 @@ public sealed class KubePaletteTests(KubeNodeFixture fixture) : IClassFixture<Ku
         var self = Akka.Cluster.Cluster.Get(fixture.Node.System).SelfAddress.ToString();
         var replies = await Run("store");
         var table = Table(replies);
-        Assert.Equal(["partition", "node", "shard", "revision", "objects", "seq-nr", "journal", "since-start", "snapshot", "snapshot-time", "watchers"], table.Columns);
+        Assert.Equal(["partition", "node", "shard", "revision", "objects", "seq-nr", "journal", "since-start", "snapshot", "snapshot-time", "watchers", "started", "recovery"], table.Columns);
         var pods = table.Rows!.Single(r => r[0] == "pods");
         Assert.Equal(self, pods[1]);
         Assert.True(long.Parse(pods[3]) > 0, "revision");
@@ -76,6 +76,9 @@ public sealed class KubePaletteTests(KubeNodeFixture fixture) : IClassFixture<Ku
         Assert.True(long.Parse(pods[5]) >= long.Parse(pods[6]), "the journal after the snapshot is at most every event");
         Assert.True(long.Parse(pods[7]) > 0, "events persisted since start");
         Assert.True(int.Parse(pods[10]) >= 2, "the kubelet's and the scheduler's pod watches");
+        var started = DateTime.Parse(pods[11], System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal);
+        Assert.True(started <= DateTime.UtcNow && started > DateTime.UtcNow.AddHours(-1), $"started {pods[11]}");
+        Assert.Matches(@"^\d+\.\d{3}s \(\d+ events\)$", pods[12]);
         Assert.Contains(table.Rows!, r => r[0] == "nodes");
         Assert.Contains("partitions on 1 control-plane members", Texts(replies));
     }

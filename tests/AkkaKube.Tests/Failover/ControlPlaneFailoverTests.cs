@@ -72,6 +72,13 @@ public abstract class ControlPlaneKillSpecs<TCluster>(TCluster cluster, ITestOut
         // Every store partition the killed node hosted answers on a survivor again.
         Assert.DoesNotContain(report.Notes, n => n.StartsWith("store partitions not answering", StringComparison.Ordinal));
         Assert.All(report.PartitionMoves ?? [], m => Assert.DoesNotContain(m.Value, report.Targets));
+        // … and the report splits each hand-over: started on the survivor after the fault, recovered no earlier than it started.
+        Assert.Equal((report.PartitionMoves ?? []).Keys.Order(), (report.PartitionHandovers ?? []).Keys.Order());
+        Assert.All(report.PartitionHandovers ?? [], h =>
+        {
+            Assert.True(h.Value.StartedAfterSeconds > 0, $"{h.Key}: {h.Value}");
+            Assert.True(h.Value.RecoveredAfterSeconds >= h.Value.StartedAfterSeconds, $"{h.Key}: {h.Value}");
+        });
         var steadyAfter = (await FailoverSupport.PodsAsync(http, "steady")).Where(FailoverSupport.IsReadyRunning).Select(FailoverSupport.Identity).OrderBy(p => p.Uid).ToList();
         Assert.Equal(steadyBefore, steadyAfter); // same pods (uid, name, IP, node), still Ready: nothing evicted or restarted
         Assert.NotEmpty(acknowledged);

@@ -57,6 +57,36 @@ public class InProcessNode : IAsyncLifetime
         var up = new TaskCompletionSource();
         cluster.RegisterOnMemberUp(() => up.TrySetResult());
         await up.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await WaitForDefaultServiceAccountAsync();
+    }
+
+    /// <summary>
+    /// Pods in "default" are refused until the serviceaccount controller has created default/default (the ServiceAccount
+    /// admission, as in Kubernetes), so a test creating a pod right after start would race it on a busy machine, as
+    /// `akkakube up` waits for it too. Nodes without that controller or plugin (the quiet ones) do not wait.
+    /// </summary>
+    private async Task WaitForDefaultServiceAccountAsync()
+    {
+        var config = System.Settings.Config;
+        if (!Options.ControlPlane
+            || config.GetStringList("akkakube.apiserver.disable-admission-plugins").Contains("ServiceAccount")
+            || !config.GetStringList("akkakube.controllers.enabled").Contains("serviceaccount"))
+            return;
+        using var http = NewHttpClient(TimeSpan.FromSeconds(10));
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                using var r = await http.GetAsync("/api/v1/namespaces/default/serviceaccounts/default");
+                if (r.IsSuccessStatusCode) return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+            }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the default ServiceAccount did not appear within 60 s");
+            await Task.Delay(200);
+        }
     }
 
     /// <summary>The command host token of the node's data directory (DATA/cmd-token), as `akkakube cmd` reads it.</summary>

@@ -74,6 +74,8 @@ public class LocalCluster : IAsyncLifetime
             // As `up` does: the store's partitions first allocated to the first control plane move to the others as
             // they join; tests start once that has settled (a partition answers nothing while it moves).
             await LocalClusterLauncher.WaitUntilStoreBalancedAsync(State, StartTimeout);
+            // … and, as `up`, for the default ServiceAccount, without which pods in "default" are refused
+            await LocalClusterLauncher.WaitForDefaultServiceAccountAsync(State, TimeSpan.FromSeconds(60));
         }
         catch
         {

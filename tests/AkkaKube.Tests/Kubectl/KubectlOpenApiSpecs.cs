@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 namespace AkkaKube.Tests.Kubectl;
 
 /// <summary>kubectl explain and apply validation over the generated OpenAPI documents (one node per class).</summary>
@@ -85,11 +86,26 @@ public class KubectlOpenApiSpecs(KubectlNode k) : IClassFixture<KubectlNode>
         Assert.DoesNotContain("openapi", r.Err);
         Assert.Contains("configmap/validated created", r.Out);
         Assert.Contains("deployment.apps/validated created", r.Out);
-        // the second apply patches: kubectl asks /openapi/v2 in protobuf, gets 406 and goes on with its own types
+        // the second apply patches: kubectl reads /openapi/v2 in protobuf, finds no strategic merge among the PATCH
+        // content types and computes the patch from its compiled-in types
         var again = await k.Run("apply -f -", Manifest.Replace("replicas: 1", "replicas: 2"));
         Assert.True(again.Exit == 0, again.Err);
         Assert.Contains("deployment.apps/validated configured", again.Out);
         Assert.Equal("", again.Err);
+    }
+
+    [SkippableFact]
+    public async Task A_kind_without_PATCH_is_validated_against_the_protobuf_v2_document()
+    {
+        SkipWithoutKubectl();
+        // kubectl validates a kind whose v3 document has no PATCH operation client-side, from /openapi/v2 in protobuf
+        const string review = "apiVersion: authorization.k8s.io/v1\nkind: SelfSubjectRulesReview\nspec:\n  namespace: default\n";
+        var r = await k.Run("create -o json -f -", review);
+        Assert.True(r.Exit == 0, r.Err);
+        Assert.Equal("SelfSubjectRulesReview", (string?)JsonNode.Parse(r.Out)!["kind"]);
+        var bad = await k.Run("create --validate=strict -o json -f -", review + "  bogus: 1\n");
+        Assert.NotEqual(0, bad.Exit);
+        Assert.Contains("unknown field \"bogus\" in io.k8s.api.authorization.v1.SelfSubjectRulesReviewSpec", bad.Err);
     }
 
     [SkippableFact]

@@ -27,14 +27,16 @@ public sealed class KubeletNodeFixture : IAsyncLifetime
         Node = new InProcessNode { Configure = o => o with { ConfigFiles = [file] } };
         await Node.InitializeAsync();
         Http = Node.NewHttpClient(configure: h => h.UseProxy = false);
-        // The apiserver creates the default namespace (and the kubelet its Node) shortly after start.
+        // The apiserver creates the default namespace, the kubelet its Node and the serviceaccount controller the
+        // default ServiceAccount (without which the ServiceAccount admission refuses pods) shortly after start.
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
             using (var ns = await Http.GetAsync("/api/v1/namespaces/default"))
             using (var node = await Http.GetAsync($"/api/v1/nodes/{Node.Options.NodeName}"))
-                if (ns.IsSuccessStatusCode && node.IsSuccessStatusCode) break;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("namespace default / the Node did not appear within 60 s");
+            using (var account = await Http.GetAsync("/api/v1/namespaces/default/serviceaccounts/default"))
+                if (ns.IsSuccessStatusCode && node.IsSuccessStatusCode && account.IsSuccessStatusCode) break;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("namespace default / the Node / the default ServiceAccount did not appear within 60 s");
             await Task.Delay(100);
         }
     }

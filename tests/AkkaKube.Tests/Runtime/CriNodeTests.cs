@@ -16,14 +16,14 @@ namespace AkkaKube.Tests.Runtime;
 /// </summary>
 public sealed class CriNodeTests
 {
-    private static string? RepoFile(string relative)
+    internal static string? RepoFile(string relative)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, relative))) return Path.Combine(dir.FullName, relative);
         return null;
     }
 
-    private static async Task<(int Code, string Output)> Run(string file, params string[] args)
+    internal static async Task<(int Code, string Output)> Run(string file, params string[] args)
     {
         var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -34,13 +34,44 @@ public sealed class CriNodeTests
         return (p.ExitCode, await output + await error);
     }
 
-    private static void Kill(int pid)
+    internal static void Kill(int pid)
     {
         try { Process.GetProcessById(pid).Kill(entireProcessTree: true); }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { }
     }
 
+    /// <summary>
+    /// Starts an all-in-one akkakube-node (control-plane and worker) on the cri runtime of <paramref name="containerd"/>
+    /// with its pod CIDR, data in <paramref name="nodeData"/>, output into <paramref name="log"/>; returns it and its API port.
+    /// </summary>
+    internal static (Process Node, int ApiPort) StartNode(string nodeName, ContainerdNode containerd, string nodeData, ProcessOutput log, params string[] extra)
+    {
+        var apiPort = FreePort.Next();
+        var port = FreePort.Next();
+        Directory.CreateDirectory(nodeData);
+        var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "akkakube-node")) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[]
+                 {
+                     "--node-name", nodeName, "--roles", "control-plane,worker", "--port", port.ToString(),
+                     "--seed", $"akka.tcp://akkakube@127.0.0.1:{port}", "--api-port", apiPort.ToString(),
+                     "--cmd-port", FreePort.Next().ToString(), "--data-dir", nodeData, "--pod-cidr", containerd.PodCidr,
+                     "--runtime", "cri", "--container-runtime-endpoint", containerd.Endpoint,
+                 }.Concat(extra))
+            psi.ArgumentList.Add(a);
+        var node = Process.Start(psi)!;
+        node.OutputDataReceived += (_, e) => log.Add(e.Data);
+        node.ErrorDataReceived += (_, e) => log.Add(e.Data);
+        node.BeginOutputReadLine();
+        node.BeginErrorReadLine();
+        return (node, apiPort);
+    }
+
     /// <summary>Prints what the container finds at /var/run/secrets/kubernetes.io/serviceaccount, and whether it can write there.</summary>
+    /// <summary>The pod's resolv.conf (the sandbox's dns_config), its kubelet-managed /etc/hosts, and a cluster name through the node's DNS on the bridge address (bound once the bridge exists: retried).</summary>
+    private const string DnsProbe =
+        "echo \"resolv: $(tr '\\n' ' ' < /etc/resolv.conf)\"; grep -q 'alias.test' /etc/hosts && echo hosts-alias-ok; " +
+        "for i in $(seq 1 30); do nslookup kubernetes.default.svc.cluster.local >/dev/null 2>&1 && { echo dns-ok; break; }; sleep 1; done; ";
+
     private const string ServiceAccountProbe =
         "SA=/var/run/secrets/kubernetes.io/serviceaccount; echo \"sa-ns=$(cat $SA/namespace) ca=$(head -n 1 $SA/ca.crt) token=$(cut -c 1-3 $SA/token)\"; " +
         "touch $SA/probe 2>/dev/null || echo sa-mount-read-only; ";
@@ -70,25 +101,9 @@ public sealed class CriNodeTests
             foreach (var archive in new[] { "pause.tar", "busybox.tar" })
                 Assert.Contains("akkakube/", await containerd.ImportAsync(Path.Combine(images, archive)));
 
-            var apiPort = FreePort.Next();
-            var port = FreePort.Next();
             var nodeData = Path.Combine(dir.Path, "node");
-            Directory.CreateDirectory(nodeData);
-            var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "akkakube-node")) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[]
-                     {
-                         "--node-name", "cri-test", "--roles", "control-plane,worker", "--port", port.ToString(),
-                         "--seed", $"akka.tcp://akkakube@127.0.0.1:{port}", "--api-port", apiPort.ToString(),
-                         "--cmd-port", FreePort.Next().ToString(), "--data-dir", nodeData, "--pod-cidr", cidr,
-                         "--runtime", "cri", "--container-runtime-endpoint", containerd.Endpoint,
-                     })
-                psi.ArgumentList.Add(a);
-            node = Process.Start(psi)!;
             var nodeLog = new ProcessOutput();
-            node.OutputDataReceived += (_, e) => nodeLog.Add(e.Data);
-            node.ErrorDataReceived += (_, e) => nodeLog.Add(e.Data);
-            node.BeginOutputReadLine();
-            node.BeginErrorReadLine();
+            (node, var apiPort) = StartNode("cri-test", containerd, nodeData, nodeLog);
             // the admin kubeconfig from the node's own cluster CA, as `up` writes it
             using var http = Actors.Security.KubeconfigCredentials.Load(LocalClusterLauncher.WriteKubeconfig(nodeData, apiPort))
                 .CreateClient(TimeSpan.FromSeconds(20), h => h.UseProxy = false);
@@ -102,10 +117,11 @@ public sealed class CriNodeTests
                 {
                     ["nodeName"] = "cri-test",
                     ["terminationGracePeriodSeconds"] = 2,
+                    ["hostAliases"] = new JsonArray(new JsonObject { ["ip"] = "10.1.2.3", ["hostnames"] = new JsonArray("alias.test") }),
                     ["containers"] = new JsonArray(new JsonObject
                     {
                         ["name"] = "shell", ["image"] = "akkakube/busybox",
-                        ["command"] = new JsonArray("sh", "-c", "echo \"hello from $GREETING in $(pwd)\"; " + ServiceAccountProbe + "ip -4 -o addr show eth0; trap 'exit 0' TERM; while :; do sleep 1; done"),
+                        ["command"] = new JsonArray("sh", "-c", "echo \"hello from $GREETING in $(pwd)\"; " + ServiceAccountProbe + DnsProbe + "ip -4 -o addr show eth0; trap 'exit 0' TERM; while :; do sleep 1; done"),
                         ["workingDir"] = "/tmp",
                         ["env"] = new JsonArray(new JsonObject { ["name"] = "GREETING", ["value"] = "cri" }),
                         ["resources"] = new JsonObject { ["limits"] = new JsonObject { ["memory"] = "64Mi", ["cpu"] = "500m" } },
@@ -155,6 +171,13 @@ public sealed class CriNodeTests
             // its ServiceAccount token volume, bind-mounted read-only at the standard path
             Assert.Contains("sa-ns=default ca=-----BEGIN CERTIFICATE----- token=eyJ", log);
             Assert.Contains("sa-mount-read-only", log);
+            // cluster DNS: resolv.conf from the CRI dns_config (the node's DNS on the bridge), hostAliases in /etc/hosts,
+            // and a Service name answered from inside the pod's network namespace
+            Assert.Contains($"resolv: search default.svc.cluster.local svc.cluster.local cluster.local", log.Replace($"nameserver 10.244.{octet}.1 ", ""));
+            Assert.Contains($"nameserver 10.244.{octet}.1", log);
+            Assert.Contains("options ndots:5", log);
+            Assert.Contains("hosts-alias-ok", log);
+            Assert.Contains("dns-ok", log);
 
             using (var r = await http.DeleteAsync(api + "/box"))
                 Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
@@ -185,6 +208,7 @@ public sealed class CriNodeTests
             foreach (var pid in NodeProcesses.Mentioning(containerd.Socket)) Kill(pid);
             Kill(containerdPid);
             await Run("ip", "link", "delete", containerd.Bridge);
+            await Run("nft", "delete", "table", "ip", Actors.Proxy.NftRules.TableFor("cri-test")); // the kill -9 above leaves kube-proxy's table
         }
     }
 }

@@ -121,6 +121,31 @@ public sealed class NodeAuthorizationSpecs(RbacNode rbac) : IClassFixture<RbacNo
     }
 
     [Fact]
+    public async Task A_kubelet_lists_and_watches_only_its_own_pods_and_gets_only_those()
+    {
+        await Objects("pods");
+        using var kubelet = Kubelet("node-a");
+        var (code, body) = await Send(kubelet, HttpMethod.Get, "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a");
+        Assert.True(code == HttpStatusCode.OK, body?.ToJsonString());
+        Assert.Contains(body!["items"]!.AsArray(), p => p!["metadata"]!["name"]!.GetValue<string>() == "web-pods");
+        Assert.All(body["items"]!.AsArray(), p => Assert.Equal("node-a", p!["spec"]!["nodeName"]!.GetValue<string>()));
+        (code, body) = await Send(kubelet, HttpMethod.Get, "/api/v1/pods");
+        Assert.Equal(HttpStatusCode.Forbidden, code);
+        Assert.Equal("pods is forbidden: User \"system:node:node-a\" cannot list resource \"pods\" in API group \"\" at the cluster scope: " +
+                     "can only list pods with spec.nodeName field selector", body!["message"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.Forbidden, (await kubelet.GetAsync("/api/v1/pods?watch=true&fieldSelector=spec.nodeName%3Dnode-b")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await kubelet.GetAsync("/api/v1/namespaces/team-a/pods/web-pods")).StatusCode);
+        using var other = Kubelet("node-b");
+        Assert.Equal(HttpStatusCode.Forbidden, (await other.GetAsync("/api/v1/namespaces/team-a/pods/web-pods")).StatusCode);
+
+        // the in-cluster path carries the selector too
+        var api = ComponentIdentities.As(KubeApi.Get(rbac.Node.System).Api, UserInfo.Node("node-b"));
+        Assert.Equal(403, (await Assert.ThrowsAsync<KubeApiException>(() => api.ListAsync(ApiResource.Pods, null))).Code);
+        var mine = await api.ListAsync(ApiResource.Pods, null, new ListOptions(FieldSelector: "spec.nodeName=node-b"));
+        Assert.DoesNotContain(mine.Items, p => Meta.Name(p) == "web-pods");
+    }
+
+    [Fact]
     public async Task The_in_cluster_API_carries_a_kubelets_identity_through_the_actor_path()
     {
         await Objects("actor");

@@ -81,7 +81,13 @@ public sealed class NodeAuthorizerTests
         { "patch", "", "nodes/status", "", "node-b", true, null },
         { "get", "", "nodes", "", "node-b", true, null },
         { "delete", "", "nodes", "", "node-a", false, null },
-        { "watch", "", "pods", "", "", true, null },
+        // pods: its own by name; list and watch only through the field selector spec.nodeName=node-a (AuthorizeNodeWithSelectors)
+        { "get", "", "pods", "team", "web", true, null },
+        { "get", "", "pods", "team", "db", false, "no relationship found between node 'node-a' and this object" },
+        { "get", "", "pods", "team", "pending", false, "no relationship found between node 'node-a' and this object" },
+        { "watch", "", "pods", "", "", false, "can only watch pods with spec.nodeName field selector" },
+        { "list", "", "pods", "team", "", false, "can only list pods with spec.nodeName field selector" },
+        { "create", "", "pods", "team", "", true, null },
         { "patch", "", "pods/status", "team", "web", true, null },
         { "update", "", "pods", "team", "web", false, null },
         { "create", "", "pods/binding", "team", "web", false, null },
@@ -99,6 +105,22 @@ public sealed class NodeAuthorizerTests
         var attributes = AuthorizationAttributes.ForResource(NodeA, verb, group, parts[0], parts.Length > 1 ? parts[1] : null, ns, name);
         var decision = NodeAuthorizer.Authorize(attributes, Graph());
         Assert.Equal((allowed, reason), (decision.Allowed, decision.Reason));
+    }
+
+    [Theory]
+    [InlineData("watch", "spec.nodeName=node-a", true)]
+    [InlineData("list", "spec.nodeName==node-a", true)]
+    [InlineData("list", "metadata.namespace=team,spec.nodeName=node-a", true)]
+    [InlineData("list", "spec.nodeName=node-b", false)]
+    [InlineData("list", "spec.nodeName!=node-b", false)]
+    [InlineData("watch", "spec.nodeName=node-a-1", false)]
+    [InlineData("list", "status.phase=Running", false)]
+    [InlineData("list", "spec.nodeName=node-a=x", false)]
+    [InlineData("get", "spec.nodeName=node-a", false)]
+    public void A_node_lists_and_watches_pods_only_through_its_own_node_name_field_selector(string verb, string selector, bool allowed)
+    {
+        var attributes = AuthorizationAttributes.ForResource(NodeA, verb, "", "pods", null, "", verb == "get" ? "db" : "", selector);
+        Assert.Equal(allowed, NodeAuthorizer.Authorize(attributes, Graph()).Allowed);
     }
 
     [Fact]
@@ -158,6 +180,9 @@ public sealed class NodeAuthorizerTests
         { "create-pod", """{"metadata":{"name":"m","annotations":{"kubernetes.io/config.mirror":"x"}},"spec":{"nodeName":"node-b"}}""", "pods \"m\" is forbidden: node \"node-a\" can only create pods with spec.nodeName set to itself" },
         { "create-pod", """{"metadata":{"name":"m","annotations":{"kubernetes.io/config.mirror":"x"}},"spec":{"nodeName":"node-a","volumes":[{"name":"s","secret":{"secretName":"x"}}]}}""", "pods \"m\" is forbidden: node \"node-a\" can not create pods that reference secrets" },
         { "create-lease", """{"metadata":{"name":"node-b"}}""", "leases.coordination.k8s.io \"node-b\" is forbidden: can only access node lease with the same name as the requesting node" },
+        { "create-node", """{"metadata":{"name":"node-a","labels":{"kubernetes.io/hostname":"node-a","topology.kubernetes.io/zone":"z","node.kubernetes.io/instance-type":"t","x.kubelet.kubernetes.io/y":"1","node-role.kubernetes.io/worker":"","team":"a","example.com/x":"1"}}}""", null },
+        { "create-node", """{"metadata":{"name":"node-a","labels":{"node-restriction.kubernetes.io/pci":"yes","kubernetes.io/role":"master","a.k8s.io/b":"c","team":"a"}}}""",
+          "nodes \"node-a\" is forbidden: node \"node-a\" is not allowed to set the following labels: a.k8s.io/b, kubernetes.io/role, node-restriction.kubernetes.io/pci" },
     };
 
     [Theory]
@@ -168,9 +193,9 @@ public sealed class NodeAuthorizerTests
         Action admit = operation switch
         {
             "create-node" => () => NodeRestriction.AdmitCreate(NodeA, ApiResource.Nodes, obj),
-            "update-node" => () => NodeRestriction.AdmitUpdate(NodeA, ApiResource.Nodes, "status", obj),
+            "update-node" => () => NodeRestriction.AdmitUpdate(NodeA, ApiResource.Nodes, "status", obj, obj),
             "delete-node" => () => NodeRestriction.AdmitDelete(NodeA, ApiResource.Nodes, obj),
-            "update-pod-status" => () => NodeRestriction.AdmitUpdate(NodeA, ApiResource.Pods, "status", obj),
+            "update-pod-status" => () => NodeRestriction.AdmitUpdate(NodeA, ApiResource.Pods, "status", obj, obj),
             "delete-pod" => () => NodeRestriction.AdmitDelete(NodeA, ApiResource.Pods, obj),
             "create-pod" => () => NodeRestriction.AdmitCreate(NodeA, ApiResource.Pods, obj),
             _ => () => NodeRestriction.AdmitCreate(NodeA, ApiResource.Leases, obj),
@@ -184,6 +209,29 @@ public sealed class NodeAuthorizerTests
         Assert.Equal((403, "Forbidden", refusal), (e.Code, e.Reason, e.Message));
         // other users are not restricted by it
         NodeRestriction.AdmitDelete(ComponentIdentities.KubeScheduler, ApiResource.Pods, obj);
+    }
+
+    [Theory]
+    [InlineData("""{"labels":{"team":"b","node-restriction.kubernetes.io/ssd":"true"}}""", null, null)]
+    [InlineData("""{"labels":{"team":"a","node-restriction.kubernetes.io/ssd":"true","node-restriction.kubernetes.io/pci":"yes"}}""", null, "node \"node-a\" is not allowed to modify labels: node-restriction.kubernetes.io/pci")]
+    [InlineData("""{"labels":{}}""", null, "node \"node-a\" is not allowed to modify labels: node-restriction.kubernetes.io/ssd")]
+    [InlineData("""{"labels":{"team":"a","node-restriction.kubernetes.io/ssd":"true"}}""", """[]""", "node \"node-a\" is not allowed to modify taints")]
+    [InlineData("""{"labels":{"team":"a","node-restriction.kubernetes.io/ssd":"true"}}""", """[{"key":"k","effect":"NoSchedule"},{"key":"x","effect":"NoExecute"}]""", "node \"node-a\" is not allowed to modify taints")]
+    public void A_kubelet_updating_its_Node_keeps_its_taints_and_restricted_labels(string metadata, string? taints, string? refusal)
+    {
+        var old = Obj("""{"metadata":{"name":"node-a","labels":{"team":"a","node-restriction.kubernetes.io/ssd":"true"}},"spec":{"taints":[{"key":"k","effect":"NoSchedule"}]}}""");
+        var next = (JsonObject)old.DeepClone();
+        foreach (var (k, v) in Obj(metadata)) next["metadata"]![k] = v?.DeepClone();
+        if (taints is not null) next["spec"]!["taints"] = JsonNode.Parse(taints);
+        void Admit() => NodeRestriction.AdmitUpdate(NodeA, ApiResource.Nodes, null, old, next);
+        if (refusal is null)
+        {
+            Admit();
+            return;
+        }
+        Assert.Equal("nodes \"node-a\" is forbidden: " + refusal, Assert.Throws<ApiException>(Admit).Message);
+        // other users (the node lifecycle controller taints Nodes) are not restricted by it
+        NodeRestriction.AdmitUpdate(ComponentIdentities.KubeControllerManager, ApiResource.Nodes, null, old, next);
     }
 
     [Fact]

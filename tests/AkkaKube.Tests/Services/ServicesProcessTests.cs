@@ -93,7 +93,7 @@ public sealed class ServicesCluster : LocalCluster
 /// </summary>
 [Trait("Category", "Process")]
 [TestCaseOrderer(DeclarationOrderer.TypeName, DeclarationOrderer.AssemblyName)]
-public sealed class ServicesProcessTests(ServicesCluster cluster) : IClassFixture<ServicesCluster>
+public sealed partial class ServicesProcessTests(ServicesCluster cluster) : IClassFixture<ServicesCluster>
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 

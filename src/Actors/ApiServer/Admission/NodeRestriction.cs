@@ -8,7 +8,8 @@ namespace AkkaKube.Actors.ApiServer.Admission;
 /// <summary>
 /// Kubernetes' NodeRestriction admission plugin: what the Node authorizer lets every kubelet do (system:node's rules)
 /// narrowed to the kubelet's own objects — its Node (create, update, patch, delete), its Lease, the status of pods bound
-/// to it, deleting and evicting those pods, mirror pods for itself only, tokens only for its pods. Runs for users
+/// to it, deleting and evicting those pods, mirror pods for itself only, tokens only for its pods; on its Node it may
+/// not change taints after creation nor set labels outside the kubelet's own (see <see cref="ForbiddenLabels"/>). Runs for users
 /// system:node:NAME on every write (create, update, patch, apply, delete and the eviction/token subresources);
 /// refusals are 403 Forbidden with Kubernetes' words: <c>nodes "b" is forbidden: node "a" is not allowed to modify node "b"</c>.
 /// </summary>
@@ -30,6 +31,8 @@ public static class NodeRestriction
         var name = Meta.Field(obj, "name") ?? "";
         if (Is(r, ApiResource.Nodes) && name != node)
             throw Forbidden(r, name, $"node \"{node}\" is not allowed to modify node \"{name}\"");
+        if (Is(r, ApiResource.Nodes) && ForbiddenLabels(LabelsOf(obj).Keys) is { Count: > 0 } set)
+            throw Forbidden(r, name, $"node \"{node}\" is not allowed to set the following labels: {string.Join(", ", set)}");
         if (Is(r, ApiResource.Leases) && name != node)
             throw Forbidden(r, name, "can only access node lease with the same name as the requesting node");
         if (!Is(r, ApiResource.Pods)) return;
@@ -49,13 +52,22 @@ public static class NodeRestriction
             throw Forbidden(r, name, $"node \"{node}\" can not create pods that reference persistentvolumeclaims");
     }
 
-    /// <summary>An update or patch (<paramref name="subresource"/> null or "status") of <paramref name="old"/>.</summary>
-    public static void AdmitUpdate(UserInfo? user, ApiResource r, string? subresource, JsonObject old)
+    /// <summary>An update or patch (<paramref name="subresource"/> null or "status") of <paramref name="old"/> into <paramref name="next"/>.</summary>
+    public static void AdmitUpdate(UserInfo? user, ApiResource r, string? subresource, JsonObject old, JsonObject next)
     {
         if (user is null || NodeAuthorizer.NodeNameOf(user) is not { } node) return;
         var name = Meta.Field(old, "name") ?? "";
         if (Is(r, ApiResource.Nodes) && name != node)
             throw Forbidden(r, name, $"node \"{node}\" is not allowed to modify node \"{name}\"");
+        if (Is(r, ApiResource.Nodes) && subresource is null or "")
+        {
+            if (!JsonNode.DeepEquals(old["spec"]?["taints"], next["spec"]?["taints"]))
+                throw Forbidden(r, name, $"node \"{node}\" is not allowed to modify taints");
+            var (before, after) = (LabelsOf(old), LabelsOf(next));
+            var modified = before.Keys.Union(after.Keys).Where(k => before.GetValueOrDefault(k) != after.GetValueOrDefault(k));
+            if (ForbiddenLabels(modified) is { Count: > 0 } set)
+                throw Forbidden(r, name, $"node \"{node}\" is not allowed to modify labels: {string.Join(", ", set)}");
+        }
         if (Is(r, ApiResource.Pods))
         {
             if (subresource != "status")
@@ -95,6 +107,38 @@ public static class NodeRestriction
                 throw Forbidden(c.R, name, "node requested token bound to a pod scheduled on a different node");
         }
     }
+
+    /// <summary>
+    /// Labels a kubelet may not set on its Node (Kubernetes' rule): any under node-restriction.kubernetes.io/ (reserved
+    /// for administrators to pin workloads to nodes a compromised kubelet cannot claim), and any other in the kubernetes.io
+    /// or k8s.io namespaces except the kubelet's own (hostname, zone, region, instance type, os, arch, and the
+    /// kubelet.kubernetes.io/ and node.kubernetes.io/ namespaces). One deviation: node-role.kubernetes.io/ is allowed,
+    /// because AkkaKube's kubelet labels its node's roles itself where kubeadm would do it with admin credentials.
+    /// </summary>
+    public static IReadOnlyList<string> ForbiddenLabels(IEnumerable<string> keys) =>
+        keys.Where(IsForbiddenLabel).Order(StringComparer.Ordinal).ToList();
+
+    private static readonly HashSet<string> KubeletLabels =
+    [
+        "kubernetes.io/hostname", "topology.kubernetes.io/zone", "topology.kubernetes.io/region",
+        "failure-domain.beta.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/region",
+        "beta.kubernetes.io/instance-type", "node.kubernetes.io/instance-type",
+        "kubernetes.io/os", "kubernetes.io/arch", "beta.kubernetes.io/os", "beta.kubernetes.io/arch",
+    ];
+
+    private static bool IsForbiddenLabel(string key)
+    {
+        var slash = key.IndexOf('/');
+        if (slash < 0) return false;
+        var ns = key[..slash];
+        static bool In(string ns, string domain) => ns == domain || ns.EndsWith("." + domain, StringComparison.Ordinal);
+        if (In(ns, "node-restriction.kubernetes.io")) return true;
+        if (!In(ns, "kubernetes.io") && !In(ns, "k8s.io")) return false;
+        return !(KubeletLabels.Contains(key) || In(ns, "kubelet.kubernetes.io") || In(ns, "node.kubernetes.io") || ns == "node-role.kubernetes.io");
+    }
+
+    private static Dictionary<string, string> LabelsOf(JsonObject obj) =>
+        (obj["metadata"]?["labels"] as JsonObject ?? []).ToDictionary(kv => kv.Key, kv => Meta.Str(kv.Value), StringComparer.Ordinal);
 
     private static IEnumerable<JsonObject> Containers(JsonObject spec) =>
         new[] { "initContainers", "containers", "ephemeralContainers" }.SelectMany(k => (spec[k] as JsonArray ?? []).OfType<JsonObject>());

@@ -14,10 +14,10 @@ public static partial class ApiHttpFront
     private static readonly System.Text.RegularExpressions.Regex ExtraHeader = new("^Impersonate-Extra-(.+)$", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
 
     /// <summary>The request's attributes for the authorizer (non-resource: lower-case method, HEAD as get).</summary>
-    private static AuthorizationAttributes AttributesOf(RequestInfo info, string method, string path, UserInfo user) =>
+    private static AuthorizationAttributes AttributesOf(RequestInfo info, HttpRequest request, string path, UserInfo user) =>
         info.IsResourceRequest
-            ? AuthorizationAttributes.ForResource(user, info.Verb, info.Group, info.Resource, info.Subresource, info.Namespace, info.Name)
-            : AuthorizationAttributes.ForPath(user, method == "HEAD" ? "get" : method.ToLowerInvariant(), path);
+            ? AuthorizationAttributes.ForResource(user, info.Verb, info.Group, info.Resource, info.Subresource, info.Namespace, info.Name, request.Query["fieldSelector"].ToString())
+            : AuthorizationAttributes.ForPath(user, request.Method == "HEAD" ? "get" : request.Method.ToLowerInvariant(), path);
 
     private static async Task AuthorizeAsync(HttpContext ctx, ApiFrontend frontend, RequestInfo info, string path, UserInfo user)
     {
@@ -26,12 +26,12 @@ public static partial class ApiHttpFront
         var audit = Audit.AuditContext.Of(ctx);
         try
         {
-            await frontend.Authorizer.RequireAsync(AttributesOf(info, ctx.Request.Method, path, user), frontend.Settings.StoreTimeout, ctx.RequestAborted);
+            await frontend.Authorizer.RequireAsync(AttributesOf(info, ctx.Request, path, user), frontend.Settings.StoreTimeout, ctx.RequestAborted);
             // A WebSocket exec/attach/portforward is a GET (verb get), but it runs something: it also needs `create`, as the
             // SPDY POST always did (Kubernetes' AuthorizePodWebsocketUpgradeCreatePermission, on by default since 1.35;
             // 1.32 checked only `get`).
             if (info is { IsResourceRequest: true, Verb: "get", Group: "", Resource: "pods", Subresource: "exec" or "attach" or "portforward" })
-                await frontend.Authorizer.RequireAsync(AttributesOf(info with { Verb = "create" }, ctx.Request.Method, path, user), frontend.Settings.StoreTimeout, ctx.RequestAborted);
+                await frontend.Authorizer.RequireAsync(AttributesOf(info with { Verb = "create" }, ctx.Request, path, user), frontend.Settings.StoreTimeout, ctx.RequestAborted);
         }
         catch (ApiException e) when (e.Code == 403 && audit is not null)
         {

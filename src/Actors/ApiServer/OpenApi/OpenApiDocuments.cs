@@ -13,8 +13,8 @@ namespace AkkaKube.Actors.ApiServer.OpenApi;
 /// </summary>
 public sealed record OpenApiKind(ApiResource Resource, JsonObject? Schema = null);
 
-/// <summary>One serialized document and its hash (the ?hash= of /openapi/v3 and the ETag).</summary>
-public sealed record OpenApiBlob(byte[] Json, string Hash)
+/// <summary>One serialized document (JSON, or protobuf for v2) and its hash (the ?hash= of /openapi/v3 and the ETag).</summary>
+public sealed record OpenApiBlob(byte[] Content, string Hash)
 {
     public static OpenApiBlob Of(JsonNode document)
     {
@@ -36,10 +36,12 @@ public sealed class OpenApiDocuments
     public OpenApiBlob V3Root { get; }
     public IReadOnlyDictionary<string, OpenApiBlob> V3 { get; }
     public OpenApiBlob V2 { get; }
+    /// <summary>The same v2 document in protobuf (<see cref="OpenApiV2Protobuf"/>); its hash is the JSON's.</summary>
+    public OpenApiBlob V2Protobuf { get; }
     public TimeSpan GenerationTime { get; }
 
-    private OpenApiDocuments(OpenApiBlob root, IReadOnlyDictionary<string, OpenApiBlob> v3, OpenApiBlob v2, TimeSpan took) =>
-        (V3Root, V3, V2, GenerationTime) = (root, v3, v2, took);
+    private OpenApiDocuments(OpenApiBlob root, IReadOnlyDictionary<string, OpenApiBlob> v3, OpenApiBlob v2, OpenApiBlob v2Protobuf, TimeSpan took) =>
+        (V3Root, V3, V2, V2Protobuf, GenerationTime) = (root, v3, v2, v2Protobuf, took);
 
     /// <summary>"api/v1", "apis/apps/v1": the path of a group-version under /openapi/v3.</summary>
     public static string GroupVersionPath(string group, string version) => group.Length == 0 ? $"api/{version}" : $"apis/{group}/{version}";
@@ -98,14 +100,16 @@ public sealed class OpenApiDocuments
         var definitions = new JsonObject();
         foreach (var (name, schema) in models.Definitions.Concat(custom).OrderBy(d => d.Key, StringComparer.Ordinal))
             definitions[name] = ToV2(schema);
-        var v2 = OpenApiBlob.Of(new JsonObject
+        var v2Document = new JsonObject
         {
             ["swagger"] = "2.0",
             ["info"] = Info(),
             ["paths"] = v2Paths,
             ["definitions"] = definitions,
-        });
-        return new OpenApiDocuments(root, v3, v2, clock.Elapsed);
+        };
+        var v2 = OpenApiBlob.Of(v2Document);
+        var v2Protobuf = new OpenApiBlob(OpenApiV2Protobuf.Encode(v2Document), v2.Hash);
+        return new OpenApiDocuments(root, v3, v2, v2Protobuf, clock.Elapsed);
     }
 
     private static JsonObject Info() => new() { ["title"] = "Kubernetes", ["version"] = "v1.32.0-akkakube" };

@@ -13,7 +13,10 @@ public static class OpenApiService
 {
     private static readonly Lock Gate = new();
     private static ModelSchemas? _models;
-    private static (string Key, OpenApiDocuments Documents)? _current;
+    // The last few sets of kinds: one per apiserver in this process (several in the in-process test clusters, each with
+    // its own custom resources), so two apiservers alternating do not rebuild each other's documents on every request.
+    private const int Kept = 4;
+    private static volatile (string Key, OpenApiDocuments Documents)[] _recent = [];
 
     /// <summary>How long reading the models' descriptions took (once per process).</summary>
     public static TimeSpan DescriptionsLoadTime { get; private set; }
@@ -29,10 +32,12 @@ public static class OpenApiService
     public static OpenApiDocuments For(IReadOnlyList<OpenApiKind> kinds)
     {
         var key = Fingerprint(kinds);
-        if (_current is { } c && c.Key == key) return c.Documents;
+        foreach (var (k, d) in _recent)
+            if (k == key) return d;
         lock (Gate)
         {
-            if (_current is { } again && again.Key == key) return again.Documents;
+            foreach (var (k, d) in _recent)
+                if (k == key) return d;
             if (_models is null)
             {
                 var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -41,7 +46,7 @@ public static class OpenApiService
                 _models = new ModelSchemas(docs);
             }
             var documents = OpenApiDocuments.Build(kinds, _models);
-            _current = (key, documents);
+            _recent = [(key, documents), .. _recent.Take(Kept - 1)];
             return documents;
         }
     }
@@ -65,8 +70,7 @@ public static class OpenApiService
 /// <summary>
 /// GET /openapi/v2 and /openapi/v3[/{api/v1 | apis/g/v}] as kube-apiserver serves them: ETag and
 /// If-None-Match, immutable caching of a ?hash= URL, and a redirect from an outdated hash to the
-/// current one. /openapi/v2 is JSON only: kubectl asks for it in protobuf and, on 406, goes on
-/// with its compiled-in types.
+/// current one. /openapi/v2 in JSON or, when asked for it, protobuf (what kubectl's client-side validation reads).
 /// </summary>
 public static class OpenApiEndpoint
 {
@@ -75,9 +79,14 @@ public static class OpenApiEndpoint
         var documents = OpenApiService.Current(registry);
         if (segs is [_, "v2"])
         {
-            if (!AcceptsJson(ctx.Request.Headers.Accept.ToString()))
-                throw new ApiException(406, "NotAcceptable", "only the following media types are accepted: application/json");
-            await Serve(ctx, documents.V2, immutable: false);
+            var accept = ctx.Request.Headers.Accept.ToString();
+            if (AcceptsProtobuf(accept))
+                // answered with the dotted spelling, as kube-openapi does: Go's mime parser refuses the '@' in a Content-Type
+                await Serve(ctx, documents.V2Protobuf, immutable: false, OpenApiV2Protobuf.LegacyMediaType);
+            else if (AcceptsJson(accept))
+                await Serve(ctx, documents.V2, immutable: false);
+            else
+                throw new ApiException(406, "NotAcceptable", $"only the following media types are accepted: application/json, {OpenApiV2Protobuf.MediaType}");
             return;
         }
         if (segs is [_, "v3"])
@@ -102,12 +111,17 @@ public static class OpenApiEndpoint
         throw ApiException.NotFound("the server could not find the requested resource");
     }
 
+    /// <summary>Protobuf when the client names it (kubectl asks for it alone; a browser's */* gets JSON).</summary>
+    private static bool AcceptsProtobuf(string accept) =>
+        accept.Split(',').Select(a => a.Split(';')[0].Trim()).Any(t => t is OpenApiV2Protobuf.MediaType or OpenApiV2Protobuf.LegacyMediaType);
+
     private static bool AcceptsJson(string accept) =>
         accept.Length == 0 || accept.Split(',').Select(a => a.Split(';')[0].Trim()).Any(t => t is "application/json" or "*/*" or "application/*");
 
-    private static async Task Serve(HttpContext ctx, OpenApiBlob blob, bool immutable)
+    private static async Task Serve(HttpContext ctx, OpenApiBlob blob, bool immutable, string contentType = "application/json")
     {
-        var etag = $"\"{blob.Hash}\"";
+        // one ETag per representation: a cache must not answer a protobuf request with the JSON it holds
+        var etag = contentType == "application/json" ? $"\"{blob.Hash}\"" : $"\"{blob.Hash}-pb\"";
         ctx.Response.Headers.ETag = etag;
         ctx.Response.Headers.CacheControl = immutable ? "public, immutable" : "no-cache, private";
         ctx.Response.Headers.Vary = "Accept";
@@ -117,9 +131,9 @@ public static class OpenApiEndpoint
             return;
         }
         ctx.Response.StatusCode = 200;
-        ctx.Response.ContentType = "application/json";
-        ctx.Response.ContentLength = blob.Json.Length;
+        ctx.Response.ContentType = contentType;
+        ctx.Response.ContentLength = blob.Content.Length;
         if (!HttpMethods.IsHead(ctx.Request.Method))
-            await ctx.Response.Body.WriteAsync(blob.Json, ctx.RequestAborted);
+            await ctx.Response.Body.WriteAsync(blob.Content, ctx.RequestAborted);
     }
 }

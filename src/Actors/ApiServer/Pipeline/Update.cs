@@ -30,7 +30,6 @@ public sealed partial class ApiPipeline
     private async Task<JsonObject> Replace(RequestScope c, JsonObject obj, JsonObject old, bool keepPrecondition)
     {
         CheckNamespace(c, obj);
-        ApiServer.Admission.NodeRestriction.AdmitUpdate(c.Req.User, c.R, c.Req.Subresource, old);
         var rvSent = Meta.Field(obj, "resourceVersion");
         FieldValidation(c, obj);
         JsonObject next;
@@ -49,6 +48,7 @@ public sealed partial class ApiPipeline
                 else next.Remove("status");
             }
         }
+        ApiServer.Admission.NodeRestriction.AdmitUpdate(c.Req.User, c.R, c.Req.Subresource, old, next);
         var meta = Meta.Of(next);
         foreach (var key in new[] { "uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds" })
         {

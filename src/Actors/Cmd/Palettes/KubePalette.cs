@@ -201,7 +201,7 @@ public sealed class KubePalette(CmdSettings settings, IActorRegistry registry) :
     // ------------------------------------------------------------------ store
 
     public static readonly IReadOnlyList<string> StoreColumns =
-        ["partition", "node", "shard", "revision", "objects", "seq-nr", "journal", "since-start", "snapshot", "snapshot-time", "watchers"];
+        ["partition", "node", "shard", "revision", "objects", "seq-nr", "journal", "since-start", "snapshot", "snapshot-time", "watchers", "started", "recovery"];
 
     /// <summary>
     /// Asks the store's shard region on every Up control-plane member for the partitions it hosts
@@ -237,7 +237,7 @@ public sealed class KubePalette(CmdSettings settings, IActorRegistry registry) :
                 }
                 catch (AskTimeoutException)
                 {
-                    return (IReadOnlyList<string>)[e.Partition, m.Address.ToString(), e.Shard, "?", "?", "?", "?", "?", "?", "?", "?"];
+                    return (IReadOnlyList<string>)[e.Partition, m.Address.ToString(), e.Shard, "?", "?", "?", "?", "?", "?", "?", "?", "?", "?"];
                 }
             }));
             return (Rows: infos.ToList(), Note: (string?)null);
@@ -260,6 +260,9 @@ public sealed class KubePalette(CmdSettings settings, IActorRegistry registry) :
         i.SnapshotSequenceNr?.ToString(CultureInfo.InvariantCulture) ?? "none",
         i.SnapshotTime is { } t ? Time(t) : "-",
         i.Watchers.ToString(CultureInfo.InvariantCulture),
+        // ISO 8601 with milliseconds: `akkakube chaos` reads it back to time the hand-over
+        i.StartedAt.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+        i.RecoveredAt is { } r ? $"{(r - i.StartedAt).TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)}s ({i.EventsReplayed} events)" : "recovering",
     ];
 
     // ------------------------------------------------------------------ scheduler

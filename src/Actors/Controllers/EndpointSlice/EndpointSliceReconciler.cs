@@ -56,7 +56,7 @@ public static class EndpointSliceReconciler
             for (var chunk = 0; chunk * MaxEndpointsPerSlice < ordered.Count; chunk++)
             {
                 var part = ordered.Skip(chunk * MaxEndpointsPerSlice).Take(MaxEndpointsPerSlice).ToList();
-                slices.Add(Slice(svc, $"{group.Key}#{chunk}", part.Select(e => EndpointJson(e, nodeZones)), part[0].Ports));
+                slices.Add(Slice(svc, $"{group.Key}#{chunk}", part.Select(e => EndpointJson(svc, e, nodeZones)), part[0].Ports));
             }
         }
         if (slices.Count == 0)
@@ -200,7 +200,7 @@ public static class EndpointSliceReconciler
     private static string PortsKey(IReadOnlyList<Corev1EndpointPort> ports) =>
         string.Join(",", ports.Select(p => $"{p.Name}={p.Port}/{p.Protocol}"));
 
-    private static JsonObject EndpointJson(PodEndpoint e, IReadOnlyDictionary<string, string> nodeZones)
+    private static JsonObject EndpointJson(V1Service svc, PodEndpoint e, IReadOnlyDictionary<string, string> nodeZones)
     {
         var ep = new JsonObject
         {
@@ -208,6 +208,11 @@ public static class EndpointSliceReconciler
             ["conditions"] = new JsonObject { ["ready"] = e.Ready, ["serving"] = e.Serving, ["terminating"] = e.Terminating },
             ["targetRef"] = TargetRef(e.Pod),
         };
+        // As Kubernetes: a pod's hostname names its endpoint only in the Service its subdomain names (cluster DNS
+        // then answers <hostname>.<service>.<ns>.svc — StatefulSet pods, docs/dns.md).
+        if (e.Pod.Spec?.Hostname is { Length: > 0 } hostname && e.Pod.Spec.Subdomain == svc.Metadata.Name
+            && e.Pod.Metadata.NamespaceProperty == svc.Metadata.NamespaceProperty)
+            ep["hostname"] = hostname;
         if (!string.IsNullOrEmpty(e.Pod.Spec?.NodeName))
         {
             ep["nodeName"] = e.Pod.Spec.NodeName;

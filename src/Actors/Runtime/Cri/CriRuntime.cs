@@ -100,10 +100,18 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
         var config = new PodSandboxConfig
         {
             Metadata = new PodSandboxMetadata { Name = pod.Name, Namespace = pod.Namespace, Uid = pod.Uid, Attempt = (uint)pod.Attempt },
-            Hostname = pod.Name.Length <= 63 ? pod.Name : pod.Name[..63],
+            Hostname = pod.Hostname ?? (pod.Name.Length <= 63 ? pod.Name : pod.Name[..63]),
             LogDirectory = logDirectory,
             Linux = new LinuxPodSandboxConfig { CgroupParent = $"{_cgroupParent}/pod{pod.Uid}" },
         };
+        // The runtime writes the sandbox's resolv.conf from this (containerd: /etc/resolv.conf of every container).
+        if (pod.Dns is { } dns)
+        {
+            config.DnsConfig = new DNSConfig();
+            config.DnsConfig.Servers.AddRange(dns.Nameservers);
+            config.DnsConfig.Searches.AddRange(dns.Searches);
+            config.DnsConfig.Options.AddRange(dns.Options);
+        }
         config.Labels.Add(PodLabels(pod.Namespace, pod.Name, pod.Uid));
         var id = (await _runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = config }, Call(ct))).PodSandboxId;
         var status = (await _runtime.PodSandboxStatusAsync(new PodSandboxStatusRequest { PodSandboxId = id }, Call(ct))).Status;

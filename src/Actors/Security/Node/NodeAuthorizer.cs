@@ -6,7 +6,8 @@ namespace AkkaKube.Actors.Security.Node;
 /// kube-apiserver's Node authorizer (<c>--authorization-mode=Node,RBAC</c>): decides for kubelets (user
 /// system:node:NAME in group system:nodes) before RBAC. Secrets, configmaps, PersistentVolumeClaims, PersistentVolumes
 /// and ServiceAccount tokens only when the <see cref="NodeGraph"/> has a path from the node to the object (a pod bound
-/// to it references it); Leases only the node's own in kube-node-lease; everything else by the static
+/// to it references it); pods: get of a pod bound to the node, list and watch only with the field selector
+/// spec.nodeName=NAME (Kubernetes 1.32's AuthorizeNodeWithSelectors, on by default); Leases only the node's own in kube-node-lease; everything else by the static
 /// <see cref="BootstrapPolicy.NodeRules"/>. Like Kubernetes it never denies outright: a request it does not allow goes
 /// on to RBAC with its reason, which the 403 then carries.
 /// </summary>
@@ -30,7 +31,8 @@ public static class NodeAuthorizer
     /// <summary>Whether <paramref name="a"/> needs the graph (the caller waits for its first sync before asking).</summary>
     public static bool NeedsGraph(AuthorizationAttributes a) =>
         a.IsResourceRequest && NodeNameOf(a.User) is { Length: > 0 } && a.Group.Length == 0 &&
-        a.Resource is "secrets" or "configmaps" or "persistentvolumeclaims" or "persistentvolumes" or "serviceaccounts";
+        (a.Resource is "secrets" or "configmaps" or "persistentvolumeclaims" or "persistentvolumes" or "serviceaccounts" ||
+         a is { Resource: "pods", Subresource: "", Verb: "get" });
 
     /// <summary>
     /// How long a kubelet's request for an object its pod references may wait for this apiserver's graph to learn of the
@@ -83,6 +85,8 @@ public static class NodeAuthorizer
                     return CreateToken(node, a, graph);
                 case ("coordination.k8s.io", "leases"):
                     return Lease(node, a);
+                case ("", "pods") when a.Subresource.Length == 0 && a.Verb is "get" or "list" or "watch":
+                    return ReadPods(node, a, graph);
             }
         }
         return BootstrapPolicy.NodeRules.Any(r => r.Allows(a)) ? Decision.Allow : Decision.NoOpinion;
@@ -120,6 +124,28 @@ public static class NodeAuthorizer
         if (a.Verb != "create" || a.Name.Length == 0) return Decision.Because("can only create tokens for individual service accounts");
         if (a.Subresource != "token") return Decision.Because("can only create token subresource of serviceaccount");
         return graph.HasPath(node, NodeGraph.Kind.ServiceAccount, a.Namespace, a.Name) ? Decision.Allow : NoRelationship(node);
+    }
+
+    /// <summary>A pod bound to the node by name; list and watch only of the node's pods, by their field selector.</summary>
+    private static Decision ReadPods(string node, AuthorizationAttributes a, NodeGraph graph)
+    {
+        if (a.Verb == "get")
+            return a.Name.Length == 0 ? Decision.Because("No Object name found") : graph.HasPod(node, a.Namespace, a.Name) ? Decision.Allow : NoRelationship(node);
+        return SelectsNode(a.FieldSelector, node) ? Decision.Allow : Decision.Because($"can only {a.Verb} pods with spec.nodeName field selector");
+    }
+
+    /// <summary>Whether every object the selector matches has spec.nodeName == node (a selector that does not parse limits nothing).</summary>
+    private static bool SelectsNode(string fieldSelector, string node)
+    {
+        if (fieldSelector.Length == 0) return false;
+        try
+        {
+            return Machinery.FieldSelector.Parse(fieldSelector).Requirements.Any(r => r is { Path: "spec.nodeName", Equal: true } && r.Value == node);
+        }
+        catch (Machinery.SelectorException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The node's own Lease in kube-node-lease (a create's name is checked by NodeRestriction, the object not being known here).</summary>

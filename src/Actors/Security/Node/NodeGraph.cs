@@ -66,6 +66,12 @@ public sealed class NodeGraph : IExtension
         lock (_lock) return _refCounts.ContainsKey((new Vertex(kind, ns, name), node));
     }
 
+    /// <summary>Whether the pod is bound to <paramref name="node"/>.</summary>
+    public bool HasPod(string node, string ns, string name)
+    {
+        lock (_lock) return _pods.TryGetValue($"{ns}/{name}", out var edges) && edges.Node == node;
+    }
+
     /// <summary>Whether a claim bound to the PersistentVolume is used by a pod of <paramref name="node"/>.</summary>
     public bool HasPathToVolume(string node, string volume)
     {

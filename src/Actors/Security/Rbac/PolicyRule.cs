@@ -4,13 +4,16 @@ namespace AkkaKube.Actors.Security.Rbac;
 
 /// <summary>
 /// What a request asks to do, as Kubernetes' authorizer.Attributes: a resource request (verb, group, resource,
-/// subresource, namespace, name) or a non-resource request (verb = lower-case method, path).
+/// subresource, namespace, name; for list, watch and deletecollection also the raw field selector, as Kubernetes 1.32's
+/// AuthorizeWithSelectors passes it) or a non-resource request (verb = lower-case method, path).
 /// </summary>
 public sealed record AuthorizationAttributes(UserInfo User, string Verb, bool IsResourceRequest, string Group = "", string Resource = "",
-    string Subresource = "", string Namespace = "", string Name = "", string Path = "")
+    string Subresource = "", string Namespace = "", string Name = "", string Path = "", string FieldSelector = "")
 {
-    public static AuthorizationAttributes ForResource(UserInfo user, string verb, string group, string resource, string? subresource, string? ns, string? name) =>
-        new(user, verb, true, group, resource, subresource ?? "", ns ?? "", name ?? "");
+    public static AuthorizationAttributes ForResource(UserInfo user, string verb, string group, string resource, string? subresource, string? ns, string? name,
+        string? fieldSelector = null) =>
+        new(user, verb, true, group, resource, subresource ?? "", ns ?? "", name ?? "",
+            FieldSelector: verb is "list" or "watch" or "deletecollection" ? fieldSelector ?? "" : "");
 
     public static AuthorizationAttributes ForPath(UserInfo user, string verb, string path) => new(user, verb, false, Path: path);
 

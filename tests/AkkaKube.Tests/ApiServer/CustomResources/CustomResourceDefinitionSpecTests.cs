@@ -145,15 +145,15 @@ public class CustomResourceDefinitionSpecTests
     {
         var spec = CustomResourceDefinitionSpec.Parse(Crd());
         var docs = OpenApiService.For([.. OpenApiService.Served(AkkaKube.Actors.ApiServer.Registry.ApiRegistry.CreateBuiltIn()), .. spec.OpenApiKinds()]);
-        var v1 = JsonNode.Parse(docs.V3["apis/stable.example.com/v1"].Json)!;
+        var v1 = JsonNode.Parse(docs.V3["apis/stable.example.com/v1"].Content)!;
         var crontab = v1["components"]!["schemas"]!["com.example.stable.v1.CronTab"]!;
         Assert.Equal("string", (string?)crontab["properties"]!["spec"]!["properties"]!["cronSpec"]!["type"]);
         Assert.Equal("CronTab", (string?)crontab["x-kubernetes-group-version-kind"]![0]!["kind"]);
         Assert.NotNull(v1["paths"]!["/apis/stable.example.com/v1/namespaces/{namespace}/crontabs/{name}/scale"]);
-        var v1beta1 = JsonNode.Parse(docs.V3["apis/stable.example.com/v1beta1"].Json)!;
+        var v1beta1 = JsonNode.Parse(docs.V3["apis/stable.example.com/v1beta1"].Content)!;
         Assert.True((bool?)v1beta1["components"]!["schemas"]!["com.example.stable.v1beta1.CronTab"]!["x-kubernetes-preserve-unknown-fields"]);
-        var root = JsonNode.Parse(docs.V3Root.Json)!["paths"]!.AsObject();
+        var root = JsonNode.Parse(docs.V3Root.Content)!["paths"]!.AsObject();
         Assert.True(root.ContainsKey("apis/stable.example.com/v1") && root.ContainsKey("apis/stable.example.com/v1beta1"));
-        Assert.NotNull(JsonNode.Parse(docs.V2.Json)!["definitions"]!["com.example.stable.v1.CronTab"]);
+        Assert.NotNull(JsonNode.Parse(docs.V2.Content)!["definitions"]!["com.example.stable.v1.CronTab"]);
     }
 }

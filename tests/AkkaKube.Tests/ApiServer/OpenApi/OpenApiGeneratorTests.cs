@@ -12,7 +12,7 @@ public class OpenApiGeneratorTests
 
     private static readonly OpenApiDocuments Docs = OpenApiService.Current(Registry);
 
-    private static JsonObject V3(string path) => JsonNode.Parse(Docs.V3[path].Json)!.AsObject();
+    private static JsonObject V3(string path) => JsonNode.Parse(Docs.V3[path].Content)!.AsObject();
 
     private static JsonObject Schemas(JsonObject doc) => doc["components"]!["schemas"]!.AsObject();
 
@@ -84,7 +84,7 @@ public class OpenApiGeneratorTests
     {
         foreach (var (path, blob) in Docs.V3)
         {
-            var doc = JsonNode.Parse(blob.Json)!.AsObject();
+            var doc = JsonNode.Parse(blob.Content)!.AsObject();
             var schemas = Schemas(doc);
             var refs = Refs(doc).ToList();
             Assert.NotEmpty(refs);
@@ -96,10 +96,56 @@ public class OpenApiGeneratorTests
         }
     }
 
+    /// <summary>A protobuf message as (field number, bytes or varint) pairs, read with Google.Protobuf's reader.</summary>
+    private static List<(int Field, byte[]? Bytes, ulong Varint)> Fields(byte[] message)
+    {
+        var fields = new List<(int, byte[]?, ulong)>();
+        var input = new Google.Protobuf.CodedInputStream(message);
+        uint tag;
+        while ((tag = input.ReadTag()) != 0)
+        {
+            var field = Google.Protobuf.WireFormat.GetTagFieldNumber(tag);
+            switch (Google.Protobuf.WireFormat.GetTagWireType(tag))
+            {
+                case Google.Protobuf.WireFormat.WireType.LengthDelimited: fields.Add((field, input.ReadBytes().ToByteArray(), 0)); break;
+                case Google.Protobuf.WireFormat.WireType.Varint: fields.Add((field, null, input.ReadUInt64())); break;
+                case Google.Protobuf.WireFormat.WireType.Fixed64: fields.Add((field, null, input.ReadFixed64())); break;
+                default: throw new InvalidOperationException($"unexpected wire type in field {field}");
+            }
+        }
+        return fields;
+    }
+
+    private static string Text(byte[]? bytes) => System.Text.Encoding.UTF8.GetString(bytes!);
+
+    [Fact]
+    public void The_v2_document_in_protobuf_has_every_definition_with_its_fields_and_extensions()
+    {
+        var json = JsonNode.Parse(Docs.V2.Content)!.AsObject();
+        var document = Fields(Docs.V2Protobuf.Content);
+        Assert.Equal("2.0", Text(document.Single(f => f.Field == 1).Bytes)); // Document.swagger
+        // Document.definitions (9) → NamedSchema (1) {name 1, Schema 2}
+        var named = Fields(document.Single(f => f.Field == 9).Bytes!).Select(f => Fields(f.Bytes!)).ToList();
+        var definitions = named.ToDictionary(n => Text(n.Single(f => f.Field == 1).Bytes), n => Fields(n.Single(f => f.Field == 2).Bytes!));
+        Assert.Equal(json["definitions"]!.AsObject().Select(d => d.Key).Order(), definitions.Keys.Order());
+
+        var deployment = definitions["io.k8s.api.apps.v1.Deployment"];
+        Assert.Equal(["object"], Fields(deployment.Single(f => f.Field == 22).Bytes!).Select(f => Text(f.Bytes))); // Schema.type → TypeItem
+        var properties = Fields(deployment.Single(f => f.Field == 25).Bytes!).Select(f => Fields(f.Bytes!)).ToList();
+        Assert.Equal(["apiVersion", "kind", "metadata", "spec", "status"], properties.Select(p => Text(p.Single(f => f.Field == 1).Bytes)).Order());
+        // Schema.vendor_extension (31) → NamedAny {name, Any{yaml 2}}: the GVK as kubectl reads it
+        var extension = deployment.Where(f => f.Field == 31).Select(f => Fields(f.Bytes!)).Single(n => Text(n.Single(f => f.Field == 1).Bytes) == "x-kubernetes-group-version-kind");
+        var yaml = Text(Fields(extension.Single(f => f.Field == 2).Bytes!).Single(f => f.Field == 2).Bytes);
+        Assert.True(JsonNode.DeepEquals(json["definitions"]!["io.k8s.api.apps.v1.Deployment"]!["x-kubernetes-group-version-kind"], JsonNode.Parse(yaml)));
+        // Document.paths (8) → NamedPathItem (2): one per v2 path
+        var paths = Fields(document.Single(f => f.Field == 8).Bytes!).Where(f => f.Field == 2).Select(f => Text(Fields(f.Bytes!).Single(x => x.Field == 1).Bytes)).ToList();
+        Assert.Equal(json["paths"]!.AsObject().Select(p => p.Key), paths);
+    }
+
     [Fact]
     public void Every_ref_of_the_v2_document_resolves_to_a_definition()
     {
-        var doc = JsonNode.Parse(Docs.V2.Json)!.AsObject();
+        var doc = JsonNode.Parse(Docs.V2.Content)!.AsObject();
         Assert.Equal("2.0", (string?)doc["swagger"]);
         var definitions = doc["definitions"]!.AsObject();
         foreach (var r in Refs(doc))
@@ -188,7 +234,7 @@ public class OpenApiGeneratorTests
     [Fact]
     public void The_root_lists_every_group_version_with_the_hash_of_its_document()
     {
-        var root = JsonNode.Parse(Docs.V3Root.Json)!["paths"]!.AsObject();
+        var root = JsonNode.Parse(Docs.V3Root.Content)!["paths"]!.AsObject();
         var expected = Registry.All.Select(r => OpenApiDocuments.GroupVersionPath(r.Group, r.Version)).Distinct().Order();
         Assert.Equal(expected, root.Select(p => p.Key).Order());
         foreach (var (path, entry) in root)
@@ -220,7 +266,7 @@ public class OpenApiGeneratorTests
               "cronSpec":{"type":"string","description":"the schedule"},"replicas":{"type":"integer","minimum":1}}}}}
             """)!.AsObject();
         var docs = OpenApiService.For([.. OpenApiService.Served(Registry), new OpenApiKind(crontabs, schema)]);
-        var doc = JsonNode.Parse(docs.V3["apis/stable.example.com/v1"].Json)!.AsObject();
+        var doc = JsonNode.Parse(docs.V3["apis/stable.example.com/v1"].Content)!.AsObject();
         var crontab = KindSchema(doc, "stable.example.com", "v1", "CronTab");
         Assert.Same(crontab, Schemas(doc)["com.example.stable.v1.CronTab"]);
         Assert.Equal("the schedule", (string?)Field(doc, crontab, "spec.cronSpec")!["description"]);

@@ -55,11 +55,34 @@ public abstract class ReviewStrategy : ResourceStrategy
             var ns = S(r["namespace"]);
             if (forcedNamespace is not null && ns.Length > 0 && ns != forcedNamespace)
                 throw ApiException.BadRequest($"spec.resourceAttributes.namespace must match namespace: {forcedNamespace}");
-            return AuthorizationAttributes.ForResource(user, S(r["verb"]), S(r["group"]), S(r["resource"]), S(r["subresource"]), forcedNamespace ?? ns, S(r["name"]));
+            return AuthorizationAttributes.ForResource(user, S(r["verb"]), S(r["group"]), S(r["resource"]), S(r["subresource"]), forcedNamespace ?? ns, S(r["name"]),
+                FieldSelectorOf(r["fieldSelector"] as JsonObject));
         }
         if (spec["nonResourceAttributes"] is JsonObject n)
             return AuthorizationAttributes.ForPath(user, S(n["verb"]), S(n["path"]));
         throw new ApiException(422, "Invalid", "spec.resourceAttributes: Invalid value: \"null\": exactly one of nonResourceAttributes or resourceAttributes must be specified");
+    }
+
+    /// <summary>
+    /// resourceAttributes.fieldSelector as selector text: rawSelector, or the requirements (In/NotIn of one value; others
+    /// could only narrow the request, so they are left out and the broader question is asked). Both at once is invalid.
+    /// </summary>
+    private static string? FieldSelectorOf(JsonObject? selector)
+    {
+        if (selector is null) return null;
+        var raw = S(selector["rawSelector"]);
+        var requirements = selector["requirements"] as JsonArray;
+        if (raw.Length > 0 && requirements is { Count: > 0 })
+            throw new ApiException(422, "Invalid", "spec.resourceAttributes.fieldSelector.rawSelector: Invalid value: \"" + raw + "\": may not specified at the same time as requirements");
+        if (raw.Length > 0 || requirements is null) return raw;
+        var terms = new List<string>();
+        foreach (var req in requirements.OfType<JsonObject>())
+        {
+            var values = (req["values"] as JsonArray)?.Select(S).ToList() ?? [];
+            var op = S(req["operator"]) switch { "In" => "=", "NotIn" => "!=", _ => null };
+            if (op is not null && values.Count == 1) terms.Add(new FieldRequirement(S(req["key"]), op == "=", values[0]).ToString());
+        }
+        return string.Join(",", terms);
     }
 
     protected static async Task<JsonObject> Decide(JsonObject review, AuthorizationAttributes a, RbacAuthorizer authorizer, TimeSpan wait, CancellationToken ct)
