@@ -19,6 +19,7 @@ public static class Protobuf
 
     public enum T { Str, Int32, Int64, Bool, Bytes, Msg, MapStr, MapBytes, MapMsg, IntOrStr, Time, Quantity }
 
+    /// <summary>One field; a message field with Json "" is embedded inline (its fields become the parent's, as Go's json:",inline").</summary>
     public sealed record F(int Num, string Json, T Type, bool Repeated = false, string? Msg = null, bool KeepZero = false);
 
     public static Dictionary<int, F> M(params F[] fields) => fields.ToDictionary(f => f.Num);
@@ -155,6 +156,15 @@ public static class Protobuf
                 var arr = obj[f.Json] as JsonArray ?? new JsonArray();
                 arr.Add((JsonNode?)value);
                 obj[f.Json] = arr;
+            }
+            else if (f.Json.Length == 0 && value is JsonObject inline)
+            {
+                // an embedded message Go marshals inline (json:",inline"): its fields belong to this object
+                foreach (var (k, v) in inline.ToList())
+                {
+                    inline.Remove(k);
+                    obj[k] = v;
+                }
             }
             else if (value is JsonNode n)
             {

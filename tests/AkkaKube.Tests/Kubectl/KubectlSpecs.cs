@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Diagnostics;
 using AkkaKube.Tests.ApiServer;
 using AkkaKube.Tests.Infrastructure;
@@ -178,6 +179,53 @@ public class KubectlSpecs(KubectlNode k) : IClassFixture<KubectlNode>
         Assert.Matches(@"configmap/cm\s+1", all.Out);
         Assert.Matches(@"secret/s\s+Opaque\s+1", all.Out);
         Assert.Matches(@"service/svc\s+ClusterIP\s+127\.128\.\d+\.\d+\s+<none>\s+80/TCP", all.Out);
+    }
+
+    [SkippableFact]
+    public async Task Create_rbac_service_account_priority_class_pdb_and_ingress_with_protobuf()
+    {
+        SkipWithoutKubectl();
+        // every `kubectl create <kind>` generator sends protobuf and does not retry a 415 as JSON
+        Assert.Equal(0, (await k.Run("create namespace team-rbac")).Exit);
+        string[] creates =
+        [
+            "-n team-rbac create serviceaccount robot",
+            "-n team-rbac create role reader --verb=get,list --resource=pods,deployments.apps",
+            "-n team-rbac create rolebinding robot-reads --role=reader --serviceaccount=team-rbac:robot --user=jane",
+            "create clusterrole proto-agg --aggregation-rule=team=rbac",
+            "create clusterrolebinding proto-crb --clusterrole=view --group=auditors",
+            "create priorityclass proto-zero --value=0 --description=lowest",
+            "-n team-rbac create poddisruptionbudget web --selector=app=web --min-available=50%",
+            "-n team-rbac create ingress web --class=nginx --rule=shop.example/cart=cart:8080 --rule=shop.example/*=web:http,tls=shop-tls",
+        ];
+        foreach (var create in creates)
+        {
+            var r = await k.Run(create);
+            Assert.True(r.Exit == 0 && r.Err.Length == 0, $"{create}: {r.Err}");
+        }
+        async Task<JsonNode> Get(string what) => JsonNode.Parse((await k.Run($"get {what} -o json")).Out)!;
+        var role = await Get("-n team-rbac role reader");
+        Assert.Equal("""[{"apiGroups":[""],"resources":["pods"],"verbs":["get","list"]},{"apiGroups":["apps"],"resources":["deployments"],"verbs":["get","list"]}]""",
+            role["rules"]!.ToJsonString());
+        var binding = await Get("-n team-rbac rolebinding robot-reads");
+        Assert.Equal("""{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"reader"}""", binding["roleRef"]!.ToJsonString());
+        Assert.Equal(["User/jane", "ServiceAccount/team-rbac/robot"],
+            binding["subjects"]!.AsArray().Select(x => string.Join('/', new[] { (string?)x!["kind"], (string?)x["namespace"], (string?)x["name"] }.Where(p => p is not null))));
+        // the binding works: the ServiceAccount may list pods in its namespace and nothing else
+        Assert.Equal("yes", (await k.Run("auth can-i list pods -n team-rbac --as=system:serviceaccount:team-rbac:robot")).Out.Trim());
+        Assert.Equal("no", (await k.Run("auth can-i delete pods -n team-rbac --as=system:serviceaccount:team-rbac:robot")).Out.Trim());
+        Assert.Equal("team", (await Get("clusterrole proto-agg"))["aggregationRule"]!["clusterRoleSelectors"]![0]!["matchLabels"]!.AsObject().Single().Key);
+        Assert.Equal("auditors", (string?)(await Get("clusterrolebinding proto-crb"))["subjects"]![0]!["name"]);
+        var priority = await Get("priorityclass proto-zero");
+        Assert.Equal((0, "lowest"), ((int)priority["value"]!, (string?)priority["description"]));
+        Assert.Equal("50%", (string?)(await Get("-n team-rbac pdb web"))["spec"]!["minAvailable"]);
+        var ingress = (await Get("-n team-rbac ingress web"))["spec"]!;
+        Assert.Equal("nginx", (string?)ingress["ingressClassName"]);
+        // two rules of one host are one rule with two paths (the rule's value is inline in JSON, a message in protobuf)
+        var paths = ingress["rules"]!.AsArray().Single()!["http"]!["paths"]!.AsArray().ToDictionary(p => (string)p!["backend"]!["service"]!["name"]!, p => p!);
+        Assert.Equal(8080, (int)paths["cart"]["backend"]!["service"]!["port"]!["number"]!);
+        Assert.Equal(("/", "Prefix", "http"), ((string?)paths["web"]["path"], (string?)paths["web"]["pathType"], (string?)paths["web"]["backend"]!["service"]!["port"]!["name"]));
+        Assert.Equal("shop-tls", (string?)ingress["tls"]![0]!["secretName"]);
     }
 
     [SkippableFact]

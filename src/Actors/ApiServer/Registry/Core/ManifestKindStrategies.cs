@@ -15,6 +15,12 @@ public sealed class ServiceAccountStrategy : ResourceStrategy
     /// <summary>TokenRequest (authentication/v1): `kubectl create token` sends it as protobuf.</summary>
     public override IReadOnlyDictionary<string, Dictionary<int, Protobuf.F>> ProtobufMessages { get; } = new Dictionary<string, Dictionary<int, Protobuf.F>>
     {
+        // `kubectl create serviceaccount` sends the ServiceAccount itself as protobuf (core/v1 numbering)
+        ["ServiceAccount"] = Protobuf.M(new Protobuf.F(1, "metadata", Protobuf.T.Msg, Msg: "ObjectMeta"), new(2, "secrets", Protobuf.T.Msg, Repeated: true, Msg: "ObjectReference"),
+            new(3, "imagePullSecrets", Protobuf.T.Msg, Repeated: true, Msg: "LocalObjectReference"), new(4, "automountServiceAccountToken", Protobuf.T.Bool, KeepZero: true)),
+        ["ObjectReference"] = Protobuf.M(new Protobuf.F(1, "kind", Protobuf.T.Str), new(2, "namespace", Protobuf.T.Str), new(3, "name", Protobuf.T.Str),
+            new(4, "uid", Protobuf.T.Str), new(5, "apiVersion", Protobuf.T.Str), new(6, "resourceVersion", Protobuf.T.Str), new(7, "fieldPath", Protobuf.T.Str)),
+        ["LocalObjectReference"] = Protobuf.M(new Protobuf.F(1, "name", Protobuf.T.Str)),
         ["TokenRequest"] = Protobuf.M(new Protobuf.F(1, "metadata", Protobuf.T.Msg, Msg: "ObjectMeta"), new(2, "spec", Protobuf.T.Msg, Msg: "TokenRequestSpec"), new(3, "status", Protobuf.T.Msg, Msg: "TokenRequestStatus")),
         ["TokenRequestSpec"] = Protobuf.M(new Protobuf.F(1, "audiences", Protobuf.T.Str, Repeated: true), new(4, "expirationSeconds", Protobuf.T.Int64), new(3, "boundObjectRef", Protobuf.T.Msg, Msg: "BoundObjectReference")),
         ["BoundObjectReference"] = Protobuf.M(new Protobuf.F(1, "kind", Protobuf.T.Str), new(2, "apiVersion", Protobuf.T.Str), new(3, "name", Protobuf.T.Str), new(4, "uid", Protobuf.T.Str)),

@@ -10,6 +10,24 @@ public sealed class IngressStrategy : ResourceStrategy
 {
     public override Type Model => typeof(V1Ingress);
 
+    /// <summary>`kubectl create ingress` sends protobuf (k8s.io/api networking/v1 numbering; a rule's value is inline).</summary>
+    public override IReadOnlyDictionary<string, Dictionary<int, Protobuf.F>> ProtobufMessages { get; } = new Dictionary<string, Dictionary<int, Protobuf.F>>
+    {
+        ["Ingress"] = Protobuf.M(new Protobuf.F(1, "metadata", Protobuf.T.Msg, Msg: "ObjectMeta"), new(2, "spec", Protobuf.T.Msg, Msg: "IngressSpec"),
+            new(3, "status", Protobuf.T.Msg, Msg: "Empty")),
+        ["IngressSpec"] = Protobuf.M(new Protobuf.F(1, "defaultBackend", Protobuf.T.Msg, Msg: "IngressBackend"), new(2, "tls", Protobuf.T.Msg, Repeated: true, Msg: "IngressTLS"),
+            new(3, "rules", Protobuf.T.Msg, Repeated: true, Msg: "IngressRule"), new(4, "ingressClassName", Protobuf.T.Str)),
+        ["IngressBackend"] = Protobuf.M(new Protobuf.F(4, "service", Protobuf.T.Msg, Msg: "IngressServiceBackend"), new(3, "resource", Protobuf.T.Msg, Msg: "TypedLocalObjectReference")),
+        ["IngressServiceBackend"] = Protobuf.M(new Protobuf.F(1, "name", Protobuf.T.Str), new(2, "port", Protobuf.T.Msg, Msg: "ServiceBackendPort")),
+        ["ServiceBackendPort"] = Protobuf.M(new Protobuf.F(1, "name", Protobuf.T.Str), new(2, "number", Protobuf.T.Int32)),
+        ["TypedLocalObjectReference"] = Protobuf.M(new Protobuf.F(1, "apiGroup", Protobuf.T.Str), new(2, "kind", Protobuf.T.Str), new(3, "name", Protobuf.T.Str)),
+        ["IngressTLS"] = Protobuf.M(new Protobuf.F(1, "hosts", Protobuf.T.Str, Repeated: true), new(2, "secretName", Protobuf.T.Str)),
+        ["IngressRule"] = Protobuf.M(new Protobuf.F(1, "host", Protobuf.T.Str), new(2, "", Protobuf.T.Msg, Msg: "IngressRuleValue")),
+        ["IngressRuleValue"] = Protobuf.M(new Protobuf.F(1, "http", Protobuf.T.Msg, Msg: "HTTPIngressRuleValue")),
+        ["HTTPIngressRuleValue"] = Protobuf.M(new Protobuf.F(1, "paths", Protobuf.T.Msg, Repeated: true, Msg: "HTTPIngressPath")),
+        ["HTTPIngressPath"] = Protobuf.M(new Protobuf.F(1, "path", Protobuf.T.Str), new(2, "backend", Protobuf.T.Msg, Msg: "IngressBackend"), new(3, "pathType", Protobuf.T.Str)),
+    };
+
     public override IEnumerable<StatusCause> Validate(JsonObject obj)
     {
         var spec = obj["spec"] as JsonObject;

@@ -40,6 +40,19 @@ public sealed class RoleStrategy(bool cluster) : ResourceStrategy
 
     public override IReadOnlyList<TableColumn> Columns { get; } =
         [TableColumn.NameColumn, TableColumn.Of("Created At", o => Cells.S(o["metadata"]?["creationTimestamp"]), type: "date")];
+
+    /// <summary>`kubectl create role|clusterrole` sends protobuf (k8s.io/api rbac/v1 numbering).</summary>
+    public override IReadOnlyDictionary<string, Dictionary<int, Protobuf.F>> ProtobufMessages { get; } = new Dictionary<string, Dictionary<int, Protobuf.F>>
+    {
+        [cluster ? "ClusterRole" : "Role"] = Protobuf.M(
+            [new(1, "metadata", Protobuf.T.Msg, Msg: "ObjectMeta"), new(2, "rules", Protobuf.T.Msg, Repeated: true, Msg: "PolicyRule"),
+             .. cluster ? [new Protobuf.F(3, "aggregationRule", Protobuf.T.Msg, Msg: "AggregationRule")] : Array.Empty<Protobuf.F>()]),
+        ["PolicyRule"] = Protobuf.M(
+            new Protobuf.F(1, "verbs", Protobuf.T.Str, Repeated: true), new(2, "apiGroups", Protobuf.T.Str, Repeated: true),
+            new(3, "resources", Protobuf.T.Str, Repeated: true), new(4, "resourceNames", Protobuf.T.Str, Repeated: true),
+            new(5, "nonResourceURLs", Protobuf.T.Str, Repeated: true)),
+        ["AggregationRule"] = Protobuf.M(new Protobuf.F(1, "clusterRoleSelectors", Protobuf.T.Msg, Repeated: true, Msg: "LabelSelector")),
+    };
 }
 
 /// <summary>rolebindings and clusterrolebindings: roleRef (Role or ClusterRole, immutable) and subjects (ServiceAccount, User, Group).</summary>
@@ -105,4 +118,14 @@ public sealed class RoleBindingStrategy(bool cluster) : ResourceStrategy
         TableColumn.Of("Groups", o => Subjects(o, "Group"), 1),
         TableColumn.Of("ServiceAccounts", o => Subjects(o, "ServiceAccount"), 1),
     ];
+
+    /// <summary>`kubectl create rolebinding|clusterrolebinding` sends protobuf (k8s.io/api rbac/v1 numbering).</summary>
+    public override IReadOnlyDictionary<string, Dictionary<int, Protobuf.F>> ProtobufMessages { get; } = new Dictionary<string, Dictionary<int, Protobuf.F>>
+    {
+        [cluster ? "ClusterRoleBinding" : "RoleBinding"] = Protobuf.M(
+            new Protobuf.F(1, "metadata", Protobuf.T.Msg, Msg: "ObjectMeta"), new(2, "subjects", Protobuf.T.Msg, Repeated: true, Msg: "Subject"),
+            new(3, "roleRef", Protobuf.T.Msg, Msg: "RoleRef")),
+        ["Subject"] = Protobuf.M(new Protobuf.F(1, "kind", Protobuf.T.Str), new(2, "apiGroup", Protobuf.T.Str), new(3, "name", Protobuf.T.Str), new(4, "namespace", Protobuf.T.Str)),
+        ["RoleRef"] = Protobuf.M(new Protobuf.F(1, "apiGroup", Protobuf.T.Str), new(2, "kind", Protobuf.T.Str), new(3, "name", Protobuf.T.Str)),
+    };
 }

@@ -23,6 +23,13 @@ public sealed class PriorityClassStrategy : ResourceStrategy
 
     public override Type Model => typeof(V1PriorityClass);
 
+    /// <summary>`kubectl create priorityclass` sends protobuf (k8s.io/api scheduling/v1 numbering; value 0 is sent and kept).</summary>
+    public override IReadOnlyDictionary<string, Dictionary<int, Protobuf.F>> ProtobufMessages { get; } = new Dictionary<string, Dictionary<int, Protobuf.F>>
+    {
+        ["PriorityClass"] = Protobuf.M(new Protobuf.F(1, "metadata", Protobuf.T.Msg, Msg: "ObjectMeta"), new(2, "value", Protobuf.T.Int32, KeepZero: true),
+            new(3, "globalDefault", Protobuf.T.Bool), new(4, "description", Protobuf.T.Str), new(5, "preemptionPolicy", Protobuf.T.Str)),
+    };
+
     public override void Default(JsonObject obj) => obj["preemptionPolicy"] ??= "PreemptLowerPriority";
 
     public override IEnumerable<StatusCause> Validate(JsonObject obj)
