@@ -107,7 +107,7 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
                 _metrics.Recovered(_state.Count, _state.Revision);
                 _resynced = $"recovered partition {_partition} from the journal: revision {_state.Revision}, {_state.Count} objects ("
                             + (_snapshotSequenceNr is { } snap ? $"snapshot at seq-nr {snap} + " : "no snapshot, ")
-                            + $"{_replayed} events replayed, {(_recoveredAt.Value - _startedAt).TotalSeconds:0.000} s)";
+                            + $"{_replayed} events replayed)";
                 _log.Info("store partition {0} recovered: {1} objects at revision {2} in {3:0.000} s ({4} events replayed)",
                     _partition, _state.Count, _state.Revision, (_recoveredAt.Value - _startedAt).TotalSeconds, _replayed);
                 Timers.StartPeriodicTimer(BookmarkTimer, BookmarkTick.Instance, _settings.BookmarkInterval);

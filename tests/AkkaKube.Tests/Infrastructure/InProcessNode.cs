@@ -63,12 +63,13 @@ public class InProcessNode : IAsyncLifetime
     /// <summary>
     /// Pods in "default" are refused until the serviceaccount controller has created default/default (the ServiceAccount
     /// admission, as in Kubernetes), so a test creating a pod right after start would race it on a busy machine, as
-    /// `akkakube up` waits for it too. Nodes without that controller or plugin (the quiet ones) do not wait.
+    /// `akkakube up` waits for it too. Nodes without that controller or plugin (the quiet ones) or without a kubelet
+    /// (no pods run there; a test of such a node may fill its disk before the account exists) do not wait.
     /// </summary>
     private async Task WaitForDefaultServiceAccountAsync()
     {
         var config = System.Settings.Config;
-        if (!Options.ControlPlane
+        if (!Options.ControlPlane || !Options.Worker
             || config.GetStringList("akkakube.apiserver.disable-admission-plugins").Contains("ServiceAccount")
             || !config.GetStringList("akkakube.controllers.enabled").Contains("serviceaccount"))
             return;

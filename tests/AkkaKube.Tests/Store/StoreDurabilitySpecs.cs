@@ -135,7 +135,7 @@ public sealed class StoreDiskFullSpecs
         using var dir = new TempDir();
         var mount = Path.Combine(dir.Path, "data");
         Directory.CreateDirectory(mount);
-        await Run("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", mount);
+        await Run("mount", "-t", "tmpfs", "-o", "size=3m,mode=0700", "tmpfs", mount);
         var node = new InProcessNode { Configure = o => o with { DataDirectory = mount, Worker = false } };
         try
         {
