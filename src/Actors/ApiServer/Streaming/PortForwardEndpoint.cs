@@ -160,7 +160,7 @@ public static class PortForwardEndpoint
     }
 
     /// <summary>The WebSocket's binary messages read as one byte stream (the tunneled SPDY connection); 0 at its close.</summary>
-    private sealed class WebSocketInput(WebSocket socket) : Stream
+    private sealed class WebSocketInput(WebSocket socket) : ReadOnlyStream
     {
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
         {
@@ -174,14 +174,5 @@ public static class PortForwardEndpoint
         }
 
         public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -237,7 +237,7 @@ public static class Spdy
     }
 
     /// <summary>A read-only stream of appended buffers; reads return 0 when nothing is left (more may come).</summary>
-    private sealed class FeedStream : Stream
+    private sealed class FeedStream : ReadOnlyStream
     {
         private readonly Queue<byte[]> _chunks = new();
         private int _offset;
@@ -268,14 +268,5 @@ public static class Spdy
             return total;
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
