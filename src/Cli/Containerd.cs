@@ -127,17 +127,45 @@ public sealed record ContainerdNode(string Directory, string NodeName, string Po
         throw new CliException($"containerd of {NodeName} did not answer on {Socket} within {timeout.TotalSeconds:0}s ({last?.Message ?? "no socket"}); see {LogFile}");
     }
 
+    /// <summary>
+    /// A worker's containerd goes with its machine (`down`, `chaos kill`, a reboot): its shims and their containers first
+    /// (they name its socket), then containerd, then the node's bridge. Nothing is removed through CRI: as after a power
+    /// loss, the next containerd finds the sandboxes not ready.
+    /// </summary>
+    public static void Stop(string directory, int pid)
+    {
+        var socket = Path.Combine(directory, "containerd.sock");
+        foreach (var shim in NodeProcesses.Mentioning(socket)) NodeProcesses.Signal(shim, NodeProcesses.SigKill);
+        if (NodeProcesses.Mentioning(directory).Contains(pid)) NodeProcesses.Signal(pid, NodeProcesses.SigTerm);
+        RemoveBridge(directory);
+    }
+
+    /// <summary>The containerd of a node of cluster.json, with the bridge its CNI config names (to start it again).</summary>
+    public static ContainerdNode Of(string directory, string nodeName, string podCidr) => new(directory, nodeName, podCidr, BridgeOf(directory) ?? "");
+
+    private static string? BridgeOf(string directory)
+    {
+        try
+        {
+            var conf = JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "cni", "10-akkakube.conflist")));
+            return conf?["plugins"]?[0]?["bridge"]?.GetValue<string>() is { Length: > 0 } bridge ? bridge : null;
+        }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>After containerd stopped: removes the node's bridge (named in its CNI config), which outlives containerd.</summary>
     public static void RemoveBridge(string directory)
     {
         try
         {
-            var conf = JsonNode.Parse(File.ReadAllText(Path.Combine(directory, "cni", "10-akkakube.conflist")));
-            if (conf?["plugins"]?[0]?["bridge"]?.GetValue<string>() is not { Length: > 0 } bridge) return;
+            if (BridgeOf(directory) is not { } bridge) return;
             using var p = Process.Start(new ProcessStartInfo("ip", ["link", "delete", bridge]) { UseShellExecute = false, RedirectStandardError = true });
             p?.WaitForExit(5000);
         }
-        catch (Exception e) when (e is IOException or System.Text.Json.JsonException or System.ComponentModel.Win32Exception) { }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException) { }
     }
 
     /// <summary>Imports an OCI or docker image archive into this containerd's k8s.io namespace (where CRI looks), as `kind load image-archive`.</summary>

@@ -179,7 +179,7 @@ public static class LocalClusterLauncher
         catch
         {
             Stop(Snapshot(), TimeSpan.FromSeconds(5));
-            foreach (var (node, pid) in startedContainerds) StopContainerd(node.Directory, pid);
+            foreach (var (node, pid) in startedContainerds) ContainerdNode.Stop(node.Directory, pid);
             throw;
         }
         return Snapshot();
@@ -399,17 +399,8 @@ public static class LocalClusterLauncher
             if (!WaitForExit(n, TimeSpan.FromSeconds(10)))
                 throw new CliException($"node process still alive after SIGKILL: {n.Name} (pid {n.Pid})");
         }
-        foreach (var n in state.Nodes.Where(n => n.ContainerdDirectory is not null)) StopContainerd(n.ContainerdDirectory!, n.ContainerdPid);
+        foreach (var n in state.Nodes.Where(n => n.ContainerdDirectory is not null)) ContainerdNode.Stop(n.ContainerdDirectory!, n.ContainerdPid);
         return killed;
-    }
-
-    /// <summary>A worker's containerd goes with its node: its shims and their containers first (they name its socket), then containerd.</summary>
-    private static void StopContainerd(string directory, int pid)
-    {
-        var socket = Path.Combine(directory, "containerd.sock");
-        foreach (var shim in NodeProcesses.Mentioning(socket)) NodeProcesses.Signal(shim, NodeProcesses.SigKill);
-        if (NodeProcesses.Mentioning(directory).Contains(pid)) NodeProcesses.Signal(pid, NodeProcesses.SigTerm);
-        ContainerdNode.RemoveBridge(directory);
     }
 
     private static bool WaitForExit(NodeState node, TimeSpan timeout)

@@ -95,11 +95,25 @@ public static class KubeletHostingExtensions
 
     private static Dns.DnsSettings DnsSettingsOf(ActorSystem system) => Dns.DnsSettings.Create(system.Settings.Config);
 
-    /// <summary>The CRI client of this node, closed with the actor system; each pod's cgroup under /akkakube/&lt;node&gt;.</summary>
+    /// <summary>
+    /// The CRI client of this node, closed with the actor system; each pod's cgroup under /akkakube/&lt;node&gt;. Before any
+    /// pod worker starts, it takes back what the runtime still runs for this node (a restarted node process re-adopts its
+    /// containers); a runtime that does not answer yet is logged, and its pods start from scratch.
+    /// </summary>
     private static Runtime.Cri.CriRuntime Cri(ActorSystem system, string endpoint, string nodeName)
     {
         var cri = new Runtime.Cri.CriRuntime(endpoint, nodeName, $"/akkakube/{nodeName}");
         system.RegisterOnTermination(cri.Dispose);
+        var log = Logging.GetLogger(system, "kubelet");
+        try
+        {
+            var recovered = cri.RecoverAsync().WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+            if (recovered > 0) log.Info("cri: {0} running container(s) of this node found in the runtime, to be re-adopted by their pod workers", recovered);
+        }
+        catch (Exception e) when (e is Grpc.Core.RpcException or TimeoutException or HttpRequestException)
+        {
+            log.Warning("cri: listing what the runtime runs for this node failed ({0}); nothing is re-adopted", e.Message);
+        }
         return cri;
     }
 

@@ -50,6 +50,27 @@ public sealed class PodManager : ReceiveActor, IWithTimers
 
     private sealed record Recreate(string Uid);
 
+    /// <summary>
+    /// What the runtime still runs for pods no longer bound here and without a worker (deleted while a restarted kubelet
+    /// was down; cri re-adopts from the runtime) is killed and its sandbox removed, as the kubelet's garbage collection does.
+    /// </summary>
+    private void RemoveOrphans(IReadOnlySet<string> bound)
+    {
+        var orphans = _ctx.Runtime.List().Where(c => c.Launch.NodeName == _node.NodeName && !bound.Contains(c.Launch.PodUid) && !_workers.ContainsKey(c.Launch.PodUid)).ToList();
+        foreach (var c in orphans)
+        {
+            _log.Info("pod {0}/{1} (uid {2}) is no longer bound to this node: killing its container {3}", c.Launch.Namespace, c.Launch.PodName, c.Launch.PodUid, c.ContainerId);
+            c.Kill();
+        }
+        if (_ctx.Runtime is not IPodSandboxRuntime sandboxes) return;
+        var log = _log;
+        foreach (var uid in sandboxes.PodUids.Where(u => !bound.Contains(u) && !_workers.ContainsKey(u)).ToList())
+            sandboxes.RemovePodSandboxAsync(uid).ContinueWith(t =>
+            {
+                if (t.IsFaulted) log.Warning("removing the sandbox of pod uid {0} failed: {1}", uid, t.Exception?.GetBaseException().Message);
+            }, TaskScheduler.Default);
+    }
+
     public PodManager(NodeIdentity node, PodWorkerContext ctx)
     {
         _node = node;
@@ -66,6 +87,7 @@ public sealed class PodManager : ReceiveActor, IWithTimers
             }
             foreach (var uid in _workers.Keys.Where(u => !uids.Contains(u)).ToList()) Release(uid, null);
             foreach (var uid in _recreating.Keys.Where(u => !uids.Contains(u)).ToList()) _recreating.Remove(uid);
+            RemoveOrphans(uids);
         });
         Receive<InformerProtocol.Added>(a => Upsert(a.Object));
         Receive<InformerProtocol.Updated>(u => Upsert(u.New));

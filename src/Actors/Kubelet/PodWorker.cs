@@ -170,6 +170,17 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             _resynced = $"{RecreatedPrefix}; starting its containers again";
             _reportWhenReady = true;
         }
+        else if (_ctx.Runtime.List(_uid).Count > 0)
+        {
+            // A restarted node process (kubelet) whose runtime still runs the pod's containers (cri: RecoverAsync): the
+            // state comes back from the pod status, and each container actor re-adopts its container (OnWantLaunch).
+            var status = _podJson["status"] as JsonObject;
+            PodStatusRestore.Apply(_init, status?["initContainerStatuses"] as JsonArray);
+            PodStatusRestore.Apply(_main, status?["containerStatuses"] as JsonArray);
+            PodStatusRestore.Transitions(status, _transitions);
+            if (PodStatusRestore.Time(status?["startTime"]) is { } started) _startTime = started;
+            _resynced = "re-adopting its containers"; // until the first container actor asks (ResyncSummary)
+        }
         MarkDirty();
         if (_pod.Metadata?.DeletionTimestamp is not null) BeginTermination(DeletionGrace(), removeObject: true);
         else if (_ctx.Runtime is IPodSandboxRuntime sandboxes) Prepare(sandboxes);
@@ -638,6 +649,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             state.Terminated = state.LastTerminated = new TerminatedInfo(137, "ContainerStatusUnknown",
                 "The container could not be located when its actor was re-created", state.StartedAt ?? DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, state.ContainerId ?? "");
             MarkDirty();
+            ResyncSummary();
         }
         if (stopGrace is not null || state is null)
         {
@@ -679,15 +691,17 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
                 MemoryLimitBytes = Quantity(limits, "memory", 1),
                 CpuLimitMillis = Quantity(limits, "cpu", 1000),
                 CpuRequestMillis = Quantity(requests, "cpu", 1000) ?? Quantity(limits, "cpu", 1000),
+                Security = prepared.Security,
             }, spec, grace), prepared.RefreshAt),
             failure: e => new LaunchFailed(want.Name, container, e.GetBaseException().Message));
     }
 
-    private sealed record PreparedLaunch(List<KeyValuePair<string, string>> Env, string? WorkingDir, IReadOnlyList<VolumeMount> Mounts, DateTimeOffset? RefreshAt);
+    private sealed record PreparedLaunch(List<KeyValuePair<string, string>> Env, string? WorkingDir, IReadOnlyList<VolumeMount> Mounts, DateTimeOffset? RefreshAt, ContainerSecurity? Security);
 
     /// <summary>The pod's volumes set up (<see cref="VolumeManager"/>), then the container's env with one variable per volume mount.</summary>
     private static async Task<PreparedLaunch> LaunchEnvironmentAsync(PodWorkerContext ctx, V1Pod pod, V1Container spec, string podIp)
     {
+        var security = SecurityContexts.Effective(pod.Spec?.SecurityContext, spec.SecurityContext);
         var volumes = ctx.Runtime is SimulatedRuntime
             ? new PodVolumes(new Dictionary<string, string>(), null)
             : await VolumeManager.SetUpAsync(ctx.Api, pod, ctx.NodeName, ctx.DataDirectory).ConfigureAwait(false);
@@ -706,7 +720,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         }
         // declared env wins over the volume variables, as later entries win in the kubelet's env list
         var declared = env.Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
-        return new PreparedLaunch(mine.Env.Where(v => !declared.Contains(v.Key)).Concat(env).ToList(), mine.WorkingDir, mounts, volumes.RefreshAt);
+        return new PreparedLaunch(mine.Env.Where(v => !declared.Contains(v.Key)).Concat(env).ToList(), mine.WorkingDir, mounts, volumes.RefreshAt, security);
     }
 
     private static long? Quantity(IDictionary<string, ResourceQuantity>? resources, string name, int scale) =>

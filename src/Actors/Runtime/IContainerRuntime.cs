@@ -84,8 +84,28 @@ public sealed record ContainerLaunch
     public long? CpuLimitMillis { get; init; }
     /// <summary>resources.requests.cpu in millicores (null: none): the CPU shares under cri.</summary>
     public long? CpuRequestMillis { get; init; }
+    /// <summary>The effective securityContext (pod defaults, container overrides); applied by runtimes that isolate (cri).</summary>
+    public ContainerSecurity? Security { get; init; }
 
     public string ContainerId => $"akkakube://{NodeName}/{PodUid}/{ContainerName}/{Attempt}";
+}
+
+/// <summary>
+/// A container's effective security settings, as the kubelet computes them from the pod's and the container's
+/// securityContext (Kubelet/SecurityContexts): the CRI LinuxContainerSecurityContext.
+/// </summary>
+public sealed record ContainerSecurity
+{
+    public long? RunAsUser { get; init; }
+    public long? RunAsGroup { get; init; }
+    public bool ReadOnlyRootFilesystem { get; init; }
+    public bool Privileged { get; init; }
+    /// <summary>allowPrivilegeEscalation: false sets no_new_privs.</summary>
+    public bool NoNewPrivileges { get; init; }
+    public IReadOnlyList<string> AddCapabilities { get; init; } = [];
+    public IReadOnlyList<string> DropCapabilities { get; init; } = [];
+    /// <summary>The pod's supplementalGroups, then its fsGroup.</summary>
+    public IReadOnlyList<long> SupplementalGroups { get; init; } = [];
 }
 
 /// <summary>A directory of this node seen by a container at <paramref name="ContainerPath"/>.</summary>
@@ -169,6 +189,9 @@ public interface IPodSandboxRuntime
 
     /// <summary>The sandbox of a pod this runtime created (a restarted pod worker finds its IP here), or null.</summary>
     PodSandbox? SandboxOf(string podUid);
+
+    /// <summary>The UIDs of the pods with a sandbox (created or re-adopted after a kubelet restart).</summary>
+    IReadOnlyCollection<string> PodUids { get; }
 
     /// <summary>Stops and removes the pod's sandbox with every container in it; nothing when it has none.</summary>
     Task RemovePodSandboxAsync(string podUid, CancellationToken ct = default);

@@ -134,19 +134,8 @@ public sealed class CriServiceTests
         }
         finally
         {
-            if (node is not null)
-            {
-                CriNodeTests.Kill(node.Id);
-                node.Dispose();
-            }
-            foreach (var pid in NodeProcesses.Mentioning(containerd.Socket)) CriNodeTests.Kill(pid);
-            CriNodeTests.Kill(containerdPid);
-            await CriNodeTests.Run("ip", "link", "delete", containerd.Bridge);
-            await CriNodeTests.Run("nft", "delete", "table", "ip", table); // after a failure: never leave rules behind
-            // The pods' network namespaces (containerd's, named cni-*): their shims are gone, so nothing else removes them.
-            foreach (var netns in (await CriNodeTests.Run("ip", "netns", "list")).Output.Split('\n').Select(l => l.Split(' ')[0]).Where(n => n.StartsWith("cni-", StringComparison.Ordinal)))
-                if ((await CriNodeTests.Run("ip", "netns", "exec", netns, "ip", "-4", "-o", "addr", "show", "eth0")).Output.Contains($" 10.244.{octet}.", StringComparison.Ordinal))
-                    await CriNodeTests.Run("ip", "netns", "delete", netns);
+            // after a failure too: never leave rules, bridges or network namespaces behind
+            await CriNodeTests.CleanUpAsync(node, containerd, containerdPid, table, $"10.244.{octet}.");
         }
     }
 }

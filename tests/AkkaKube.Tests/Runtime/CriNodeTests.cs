@@ -34,6 +34,28 @@ public sealed class CriNodeTests
         return (p.ExitCode, await output + await error);
     }
 
+    /// <summary>
+    /// Test cleanup of a node on its own containerd: the node process, the shims (and anything they run) of this
+    /// containerd only (they name its socket), containerd, the bridge, kube-proxy's nftables table (a kill -9 leaves
+    /// it), and the pods' network namespaces on <paramref name="cidrPrefix"/> (e.g. "10.244.7.": their shims are gone,
+    /// so nothing else removes them).
+    /// </summary>
+    internal static async Task CleanUpAsync(Process? node, ContainerdNode containerd, int containerdPid, string nftTable, string cidrPrefix)
+    {
+        if (node is not null)
+        {
+            Kill(node.Id);
+            node.Dispose();
+        }
+        foreach (var pid in NodeProcesses.Mentioning(containerd.Socket)) Kill(pid);
+        Kill(containerdPid);
+        await Run("ip", "link", "delete", containerd.Bridge);
+        await Run("nft", "delete", "table", "ip", nftTable);
+        foreach (var netns in (await Run("ip", "netns", "list")).Output.Split('\n').Select(l => l.Split(' ')[0]).Where(n => n.StartsWith("cni-", StringComparison.Ordinal)))
+            if ((await Run("ip", "netns", "exec", netns, "ip", "-4", "-o", "addr", "show", "eth0")).Output.Contains(" " + cidrPrefix, StringComparison.Ordinal))
+                await Run("ip", "netns", "delete", netns);
+    }
+
     internal static void Kill(int pid)
     {
         try { Process.GetProcessById(pid).Kill(entireProcessTree: true); }
@@ -44,17 +66,22 @@ public sealed class CriNodeTests
     /// Starts an all-in-one akkakube-node (control-plane and worker) on the cri runtime of <paramref name="containerd"/>
     /// with its pod CIDR, data in <paramref name="nodeData"/>, output into <paramref name="log"/>; returns it and its API port.
     /// </summary>
-    internal static (Process Node, int ApiPort) StartNode(string nodeName, ContainerdNode containerd, string nodeData, ProcessOutput log, params string[] extra)
+    internal static (Process Node, int ApiPort) StartNode(string nodeName, ContainerdNode containerd, string nodeData, ProcessOutput log, params string[] extra) =>
+        StartNode(nodeName, containerd, nodeData, log, new NodePorts(FreePort.Next(), FreePort.Next(), FreePort.Next()), extra);
+
+    /// <summary>The ports of an all-in-one node: a restarted node gets the same ones.</summary>
+    internal sealed record NodePorts(int Api, int Remoting, int Cmd);
+
+    internal static (Process Node, int ApiPort) StartNode(string nodeName, ContainerdNode containerd, string nodeData, ProcessOutput log, NodePorts ports, params string[] extra)
     {
-        var apiPort = FreePort.Next();
-        var port = FreePort.Next();
+        var (apiPort, port, cmdPort) = (ports.Api, ports.Remoting, ports.Cmd);
         Directory.CreateDirectory(nodeData);
         var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "akkakube-node")) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[]
                  {
                      "--node-name", nodeName, "--roles", "control-plane,worker", "--port", port.ToString(),
                      "--seed", $"akka.tcp://akkakube@127.0.0.1:{port}", "--api-port", apiPort.ToString(),
-                     "--cmd-port", FreePort.Next().ToString(), "--data-dir", nodeData, "--pod-cidr", containerd.PodCidr,
+                     "--cmd-port", cmdPort.ToString(), "--data-dir", nodeData, "--pod-cidr", containerd.PodCidr,
                      "--runtime", "cri", "--container-runtime-endpoint", containerd.Endpoint,
                  }.Concat(extra))
             psi.ArgumentList.Add(a);
@@ -199,16 +226,7 @@ public sealed class CriNodeTests
         }
         finally
         {
-            if (node is not null)
-            {
-                Kill(node.Id);
-                node.Dispose();
-            }
-            // The shims (and anything they run) of this containerd only: they name its socket on their command line.
-            foreach (var pid in NodeProcesses.Mentioning(containerd.Socket)) Kill(pid);
-            Kill(containerdPid);
-            await Run("ip", "link", "delete", containerd.Bridge);
-            await Run("nft", "delete", "table", "ip", Actors.Proxy.NftRules.TableFor("cri-test")); // the kill -9 above leaves kube-proxy's table
+            await CleanUpAsync(node, containerd, containerdPid, Actors.Proxy.NftRules.TableFor("cri-test"), $"10.244.{octet}.");
         }
     }
 }

@@ -35,7 +35,8 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
     private readonly string _cgroupParent;
     private readonly RunningContainers _running = new();
     private readonly ConcurrentDictionary<string, CriContainer> _watched = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, (PodSandbox Sandbox, PodSandboxConfig Config)> _sandboxes = new(StringComparer.Ordinal);
+    /// <summary>Per pod UID; Config is null for a sandbox re-adopted by <see cref="RecoverAsync"/> until the pod worker asks for it again.</summary>
+    private readonly ConcurrentDictionary<string, (PodSandbox Sandbox, PodSandboxConfig? Config)> _sandboxes = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
 
     /// <param name="endpoint">unix:///path/to/socket, as the kubelet's --container-runtime-endpoint.</param>
@@ -94,14 +95,56 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
 
     public async Task<PodSandbox> RunPodSandboxAsync(PodSandboxRequest pod, CancellationToken ct = default)
     {
-        if (_sandboxes.TryGetValue(pod.Uid, out var known)) return known.Sandbox;
-        var logDirectory = Path.GetFullPath(pod.LogDirectory); // containerd resolves paths itself
-        Directory.CreateDirectory(logDirectory);
+        var config = SandboxConfig(pod);
+        if (_sandboxes.TryGetValue(pod.Uid, out var known))
+        {
+            // Re-adopted from the runtime after a kubelet restart (RecoverAsync): the same sandbox, its config rebuilt from the pod.
+            if (known.Config is null) _sandboxes[pod.Uid] = (known.Sandbox, config);
+            return known.Sandbox;
+        }
+        config.Metadata.Attempt = await RemoveStaleSandboxesAsync(pod.Uid, ct);
+        Directory.CreateDirectory(config.LogDirectory);
+        var id = (await _runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = config }, Call(ct))).PodSandboxId;
+        var sandbox = new PodSandbox(id, await SandboxIpAsync(id, ct)
+            ?? throw new InvalidOperationException($"pod sandbox {id} has no IP (is the CNI configuration of the runtime in place?)"));
+        _sandboxes[pod.Uid] = (sandbox, config);
+        return sandbox;
+    }
+
+    /// <summary>
+    /// The pod's earlier sandboxes still in the runtime (not ready: their containers died with a restarted containerd or
+    /// machine) are removed, and the new one gets the next attempt number, as the kubelet does (the runtime reserves
+    /// a sandbox's name, which includes its attempt). Returns that attempt.
+    /// </summary>
+    private async Task<uint> RemoveStaleSandboxesAsync(string podUid, CancellationToken ct)
+    {
+        var request = new ListPodSandboxRequest { Filter = new PodSandboxFilter() };
+        request.Filter.LabelSelector[Labels.PodUid] = podUid;
+        request.Filter.LabelSelector[Labels.Node] = _nodeName;
+        var stale = (await _runtime.ListPodSandboxAsync(request, Call(ct))).Items;
+        foreach (var old in stale)
+        {
+            try
+            {
+                await _runtime.StopPodSandboxAsync(new StopPodSandboxRequest { PodSandboxId = old.Id }, Call(ct));
+                await _runtime.RemovePodSandboxAsync(new RemovePodSandboxRequest { PodSandboxId = old.Id }, Call(ct));
+            }
+            catch (RpcException) { } // the attempt number below keeps the new name apart anyway
+        }
+        return stale.Count == 0 ? 0 : stale.Max(o => o.Metadata?.Attempt ?? 0) + 1;
+    }
+
+    private async Task<string?> SandboxIpAsync(string id, CancellationToken ct) =>
+        (await _runtime.PodSandboxStatusAsync(new PodSandboxStatusRequest { PodSandboxId = id }, Call(ct))).Status.Network?.Ip is { Length: > 0 } ip ? ip : null;
+
+    /// <summary>The sandbox's config, a function of the pod alone (so a restarted kubelet rebuilds the same one).</summary>
+    private PodSandboxConfig SandboxConfig(PodSandboxRequest pod)
+    {
         var config = new PodSandboxConfig
         {
             Metadata = new PodSandboxMetadata { Name = pod.Name, Namespace = pod.Namespace, Uid = pod.Uid, Attempt = (uint)pod.Attempt },
             Hostname = pod.Hostname ?? (pod.Name.Length <= 63 ? pod.Name : pod.Name[..63]),
-            LogDirectory = logDirectory,
+            LogDirectory = Path.GetFullPath(pod.LogDirectory), // containerd resolves paths itself
             Linux = new LinuxPodSandboxConfig { CgroupParent = $"{_cgroupParent}/pod{pod.Uid}" },
         };
         // The runtime writes the sandbox's resolv.conf from this (containerd: /etc/resolv.conf of every container).
@@ -113,15 +156,56 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
             config.DnsConfig.Options.AddRange(dns.Options);
         }
         config.Labels.Add(PodLabels(pod.Namespace, pod.Name, pod.Uid));
-        var id = (await _runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = config }, Call(ct))).PodSandboxId;
-        var status = (await _runtime.PodSandboxStatusAsync(new PodSandboxStatusRequest { PodSandboxId = id }, Call(ct))).Status;
-        var sandbox = new PodSandbox(id, status.Network?.Ip is { Length: > 0 } ip ? ip
-            : throw new InvalidOperationException($"pod sandbox {id} has no IP (is the CNI configuration of the runtime in place?)"));
-        _sandboxes[pod.Uid] = (sandbox, config);
-        return sandbox;
+        return config;
+    }
+
+    /// <summary>
+    /// After a restart of the node process (the kubelet): takes back what the runtime still runs for this node, as a
+    /// restarted Kubernetes kubelet does — every ready sandbox (ListPodSandbox by the node label) and every running
+    /// container in one (ListContainers by the node label, named by the pod UID and container name labels set at
+    /// creation). <see cref="List"/> then returns them with their container IDs and attempts, so the pod workers re-adopt
+    /// them instead of starting new ones. Returns the number of containers taken back.
+    /// </summary>
+    public async Task<int> RecoverAsync(CancellationToken ct = default)
+    {
+        var sandboxes = new ListPodSandboxRequest { Filter = new PodSandboxFilter { State = new PodSandboxStateValue { State = PodSandboxState.SandboxReady } } };
+        sandboxes.Filter.LabelSelector[Labels.Node] = _nodeName;
+        foreach (var s in (await _runtime.ListPodSandboxAsync(sandboxes, Call(ct))).Items)
+            if (s.Labels.TryGetValue(Labels.PodUid, out var uid) && !_sandboxes.ContainsKey(uid) && await SandboxIpAsync(s.Id, ct) is { } ip)
+                _sandboxes.TryAdd(uid, (new PodSandbox(s.Id, ip), null));
+        var containers = new ListContainersRequest { Filter = new ContainerFilter { State = new ContainerStateValue { State = ContainerState.ContainerRunning } } };
+        containers.Filter.LabelSelector[Labels.Node] = _nodeName;
+        var recovered = 0;
+        foreach (var c in (await _runtime.ListContainersAsync(containers, Call(ct))).Containers)
+        {
+            if (_watched.ContainsKey(c.Id)
+                || !c.Labels.TryGetValue(Labels.PodUid, out var uid) || !c.Labels.TryGetValue(Labels.ContainerName, out var name)
+                || !_sandboxes.TryGetValue(uid, out var sandbox) || sandbox.Sandbox.Id != c.PodSandboxId)
+                continue;
+            var status = (await _runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = c.Id }, Call(ct))).Status;
+            var launch = new ContainerLaunch
+            {
+                Namespace = c.Labels.GetValueOrDefault(Labels.PodNamespace, ""),
+                PodName = c.Labels.GetValueOrDefault(Labels.PodName, ""),
+                PodUid = uid,
+                NodeName = _nodeName,
+                ContainerName = name,
+                Image = c.Image?.Image ?? "",
+                PodIp = sandbox.Sandbox.Ip,
+                Attempt = (int)(c.Metadata?.Attempt ?? 0),
+                LogPath = status.LogPath is { Length: > 0 } log ? log : null,
+            };
+            var container = new CriContainer(this, launch, c.Id, FromNanos(status.StartedAt) ?? DateTimeOffset.UtcNow, c.ImageRef);
+            _watched[c.Id] = container;
+            _running.Track(container);
+            recovered++;
+        }
+        return recovered;
     }
 
     public PodSandbox? SandboxOf(string podUid) => _sandboxes.TryGetValue(podUid, out var s) ? s.Sandbox : null;
+
+    public IReadOnlyCollection<string> PodUids => _sandboxes.Keys.ToList();
 
     public async Task RemovePodSandboxAsync(string podUid, CancellationToken ct = default)
     {
@@ -140,17 +224,17 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
 
     public async Task<IRunningContainer> StartAsync(ContainerLaunch launch, CancellationToken ct = default)
     {
-        if (!_sandboxes.TryGetValue(launch.PodUid, out var sandbox))
+        if (!_sandboxes.TryGetValue(launch.PodUid, out var sandbox) || sandbox.Config is null)
             throw new ContainerStartException(ContainerStartException.CreateContainerError, $"pod {launch.Namespace}/{launch.PodName} has no sandbox on this node");
-        var imageRef = await EnsureImageAsync(launch.Image, ct);
+        var image = await EnsureImageAsync(launch.Image, ct);
         var config = new ContainerConfig
         {
             Metadata = new ContainerMetadata { Name = launch.ContainerName, Attempt = (uint)launch.Attempt },
-            Image = new ImageSpec { Image = imageRef },
+            Image = new ImageSpec { Image = image.Id },
             WorkingDir = launch.WorkingDir ?? "",
             // Relative to the sandbox's log directory: the same file the kubelet reads (ContainerLogPaths).
             LogPath = $"{launch.ContainerName}/{launch.Attempt}.log",
-            Linux = new LinuxContainerConfig { Resources = Resources(launch) },
+            Linux = new LinuxContainerConfig { Resources = Resources(launch), SecurityContext = SecurityContext(launch.Security, image) },
         };
         config.Command.AddRange(launch.Command);
         config.Args.AddRange(launch.Args);
@@ -177,7 +261,7 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
             throw new ContainerStartException(ContainerStartException.RunContainerError, e.Status.Detail);
         }
         var status = (await _runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = id }, Call(ct))).Status;
-        var container = new CriContainer(this, launch, id, FromNanos(status.StartedAt) ?? DateTimeOffset.UtcNow, status.ImageRef is { Length: > 0 } r ? r : imageRef);
+        var container = new CriContainer(this, launch, id, FromNanos(status.StartedAt) ?? DateTimeOffset.UtcNow, status.ImageRef is { Length: > 0 } r ? r : image.Id);
         _watched[id] = container;
         _running.Track(container);
         if (status.State == ContainerState.ContainerExited) container.Ended(status);
@@ -198,14 +282,46 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
         return r;
     }
 
-    /// <summary>The image's reference in the runtime: present already, else pulled (an error is ErrImagePull with the runtime's message).</summary>
-    private async Task<string> EnsureImageAsync(string image, CancellationToken ct)
+    /// <summary>
+    /// The CRI security context of a container (null: the runtime's defaults). A runAsGroup without runAsUser takes the
+    /// image's user, as the kubelet does (CRI requires a user with a group).
+    /// </summary>
+    internal static LinuxContainerSecurityContext? SecurityContext(ContainerSecurity? security, Image image)
+    {
+        if (security is null) return null;
+        var sc = new LinuxContainerSecurityContext
+        {
+            Privileged = security.Privileged, ReadonlyRootfs = security.ReadOnlyRootFilesystem, NoNewPrivs = security.NoNewPrivileges,
+        };
+        if (security.RunAsUser is { } uid) sc.RunAsUser = new Int64Value { Value = uid };
+        else if (security.RunAsGroup is not null)
+        {
+            if (image.Uid is not null) sc.RunAsUser = new Int64Value { Value = image.Uid.Value };
+            else if (image.Username is { Length: > 0 } user) sc.RunAsUsername = user;
+            else sc.RunAsUser = new Int64Value { Value = 0 };
+        }
+        if (security.RunAsGroup is { } gid) sc.RunAsGroup = new Int64Value { Value = gid };
+        sc.SupplementalGroups.AddRange(security.SupplementalGroups);
+        if (security.AddCapabilities.Count > 0 || security.DropCapabilities.Count > 0)
+        {
+            sc.Capabilities = new Capability();
+            sc.Capabilities.AddCapabilities.AddRange(security.AddCapabilities);
+            sc.Capabilities.DropCapabilities.AddRange(security.DropCapabilities);
+        }
+        return sc;
+    }
+
+    /// <summary>The image in the runtime: present already, else pulled (an error is ErrImagePull with the runtime's message).</summary>
+    private async Task<Image> EnsureImageAsync(string image, CancellationToken ct)
     {
         try
         {
-            var status = await _images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = image } }, Call(ct));
-            if (status.Image is { Id.Length: > 0 } present) return present.Id;
-            return (await _images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = image } }, Call(ct))).ImageRef;
+            var spec = new ImageSpec { Image = image };
+            var status = await _images.ImageStatusAsync(new ImageStatusRequest { Image = spec }, Call(ct));
+            if (status.Image is { Id.Length: > 0 } present) return present;
+            var pulled = (await _images.PullImageAsync(new PullImageRequest { Image = spec }, Call(ct))).ImageRef;
+            return (await _images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = pulled } }, Call(ct))).Image
+                   ?? new Image { Id = pulled };
         }
         catch (RpcException e)
         {
