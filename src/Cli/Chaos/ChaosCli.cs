@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace AkkaKube.Cli.Chaos;
 
 /// <summary>
-/// `akkakube chaos kill|stop|restart &lt;node&gt;`, `kill-zone &lt;zone&gt;`, `kill-leader`, `crash-actor|stop-actor &lt;node&gt; &lt;path&gt;`:
+/// `akkakube chaos kill|stop|restart|restart-kubelet &lt;node&gt;`, `kill-zone &lt;zone&gt;`, `kill-leader`, `crash-actor|stop-actor &lt;node&gt; &lt;path&gt;`:
 /// inject a fault into the local cluster and print the recovery report (exit 0 recovered, 3 not recovered within
 /// --timeout, 2 not steady beforehand / usage, 1 other errors).
 /// </summary>
@@ -17,6 +17,7 @@ public static class ChaosCli
         chaos.Subcommands.Add(Fault("kill", "SIGKILL a node process, then watch the cluster recover", FaultKind.Kill, "node", dataDir));
         chaos.Subcommands.Add(Fault("stop", "SIGTERM a node process (graceful leave), then watch the cluster recover", FaultKind.Stop, "node", dataDir));
         chaos.Subcommands.Add(Fault("restart", "SIGKILL a node process and start it again with the same arguments (a reboot); wait until it is Up again", FaultKind.Restart, "node", dataDir));
+        chaos.Subcommands.Add(Fault("restart-kubelet", "SIGKILL only a worker's node process (its kubelet) and start it again: under --runtime containerd its containers keep running and are re-adopted (same container IDs, restart counts); on the process runtime they die with it and start again", FaultKind.RestartKubelet, "node", dataDir));
         chaos.Subcommands.Add(Fault("kill-zone", "SIGKILL every worker of a zone, then watch the workloads re-spread", FaultKind.KillZone, "zone", dataDir));
         chaos.Subcommands.Add(Fault("kill-leader", "SIGKILL the control-plane node hosting the singletons (scheduler, controller-manager)", FaultKind.KillLeader, null, dataDir));
         chaos.Subcommands.Add(ActorFault(dataDir, stop: false));

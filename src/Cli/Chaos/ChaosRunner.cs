@@ -5,7 +5,12 @@ using AkkaKube.Actors.Cmd;
 
 namespace AkkaKube.Cli.Chaos;
 
-public enum FaultKind { Kill, Stop, Restart, KillZone, KillLeader }
+/// <summary>
+/// The process faults. RestartKubelet kills only the node process and starts it again: its containerd (cri) and the
+/// containers keep running and are re-adopted; Kill, KillZone, KillLeader and Restart (a reboot) take the node's
+/// containerd and its containers down with it, as a machine that dies.
+/// </summary>
+public enum FaultKind { Kill, Stop, Restart, KillZone, KillLeader, RestartKubelet }
 
 /// <summary>
 /// Runs one process fault against the local cluster: checks the cluster is steady, injects the fault by PID, confirms
@@ -189,9 +194,10 @@ public sealed class ChaosRunner
     private async Task<ChaosReport> RunFaultAsync(FaultKind kind, string? argument, CancellationToken ct)
     {
         var state = LoadState();
+        var restarts = kind is FaultKind.Restart or FaultKind.RestartKubelet;
         using var view = new ClusterView(state, TimeSpan.FromSeconds(2));
         // `restart` of a node that is already down (after `chaos kill`) only starts it again.
-        var alreadyDown = kind == FaultKind.Restart && argument is not null && FindNode(state, argument) is var r && !NodeProcesses.IsNodeAlive(r.Pid, r.Name)
+        var alreadyDown = restarts && argument is not null && FindNode(state, argument) is var r && !NodeProcesses.IsNodeAlive(r.Pid, r.Name)
             ? new HashSet<string> { argument } : new HashSet<string>();
         // Unknown node or zone names fail at once (one line), before the steady check.
         if (kind != FaultKind.KillLeader) await TargetsAsync(state, view, kind, argument, ct);
@@ -201,7 +207,7 @@ public sealed class ChaosRunner
         var names = targets.Select(t => t.Name).ToHashSet();
         var report = new ChaosReport
         {
-            Fault = kind switch { FaultKind.Kill => "kill", FaultKind.Stop => "stop", FaultKind.Restart => "restart", FaultKind.KillZone => "kill-zone", _ => "kill-leader" },
+            Fault = kind switch { FaultKind.Kill => "kill", FaultKind.Stop => "stop", FaultKind.Restart => "restart", FaultKind.RestartKubelet => "restart-kubelet", FaultKind.KillZone => "kill-zone", _ => "kill-leader" },
             Targets = targets.Select(t => t.Name).ToList(),
             TimeoutSeconds = Timeout.TotalSeconds,
         };
@@ -213,10 +219,13 @@ public sealed class ChaosRunner
         var oldSingletonHost = controlPlaneTarget ? await SingletonHostAsync(state, view, new HashSet<string>(), ct) : null;
         var singletonTarget = oldSingletonHost is not null && names.Contains(oldSingletonHost.Name);
         // The store partitions that live on the targets: the report says where each went and when it answered again.
-        var partitionsToMove = controlPlaneTarget && kind != FaultKind.Restart
+        var partitionsToMove = controlPlaneTarget && !restarts
             ? (await PartitionHostsAsync(state, view, new HashSet<string>(), ct) ?? []).Where(p => names.Contains(p.Value)).Select(p => p.Key).ToHashSet(StringComparer.Ordinal)
             : [];
         var partitionMoves = new SortedDictionary<string, PartitionPlacement>(StringComparer.Ordinal);
+
+        // restart-kubelet: what runs on the targets now, to show afterwards that it kept running (same IDs, restart counts, start times).
+        var containersBefore = kind == FaultKind.RestartKubelet ? await ContainersOnAsync(view, names, ct) : null;
 
         // API probe: GET /readyz every ProbeInterval while the fault runs.
         var clock = new Stopwatch();
@@ -241,16 +250,32 @@ public sealed class ChaosRunner
             return report;
         }
         report.Add(clock.Elapsed.TotalSeconds, "process gone", string.Join(", ", targets.Select(t => $"{t.Name} pid {t.Pid}")));
+        // A machine that dies (or reboots) takes its containerd and every container with it; restart-kubelet and a graceful stop do not.
+        if (kind is not (FaultKind.Stop or FaultKind.RestartKubelet))
+            foreach (var t in targets.Where(t => t.ContainerdDirectory is not null && !alreadyDown.Contains(t.Name)))
+            {
+                ContainerdNode.Stop(t.ContainerdDirectory!, t.ContainerdPid);
+                report.Add(clock.Elapsed.TotalSeconds, "containerd stopped", $"{t.Name}: its containers died with the machine");
+            }
 
         var restarted = new Dictionary<string, int>();
         // (Without a surviving control-plane node nobody removes it: start at once.)
-        if (kind == FaultKind.Restart && alreadyDown.Count == 0 && state.Nodes.Any(n => n.ControlPlane && !names.Contains(n.Name)))
+        if (restarts && alreadyDown.Count == 0 && state.Nodes.Any(n => n.ControlPlane && !names.Contains(n.Name)))
             await WaitUntilRemovedAsync(targets, names, view, report, clock, Timeout / 2, ct);
-        if (kind == FaultKind.Restart)
+        if (restarts)
         {
             foreach (var t in targets)
             {
-                File.AppendAllText(t.LogFile, $"---- {DateTime.UtcNow:O} akkakube chaos restart: {string.Join(' ', t.Command)}\n");
+                if (t.ContainerdDirectory is { } containerdDirectory && !NodeProcesses.Mentioning(containerdDirectory).Contains(t.ContainerdPid))
+                {
+                    var containerd = ContainerdNode.Of(containerdDirectory, t.Name, t.PodCidr);
+                    var containerdPid = containerd.Start();
+                    await containerd.WaitReadyAsync(TimeSpan.FromSeconds(60), ct);
+                    state = state with { Nodes = state.Nodes.Select(n => n.Name == t.Name ? n with { ContainerdPid = containerdPid } : n).ToList() };
+                    state.Save();
+                    report.Add(clock.Elapsed.TotalSeconds, "containerd started again", $"{t.Name} pid {containerdPid}");
+                }
+                File.AppendAllText(t.LogFile, $"---- {DateTime.UtcNow:O} akkakube chaos {report.Fault}: {string.Join(' ', t.Command)}\n");
                 var pid = NodeProcesses.StartDetached(RejoinCommand(t.Command, t.Address), t.LogFile);
                 restarted[t.Name] = pid;
                 state = state with { Nodes = state.Nodes.Select(n => n.Name == t.Name ? n with { Pid = pid } : n).ToList() };
@@ -259,7 +284,7 @@ public sealed class ChaosRunner
             }
         }
 
-        var lost = kind == FaultKind.Restart ? new HashSet<string>() : names;
+        var lost = restarts ? new HashSet<string>() : names;
         var seenGone = new HashSet<string>();
         var deadline = clock.Elapsed + Timeout;
         string? probePod = null;
@@ -322,7 +347,7 @@ public sealed class ChaosRunner
         // Membership is watched beside the main loop every 100 ms (`cluster show` needs no store partition): the main
         // loop's snapshot also lists from the API, which waits while partitions move, and would time these events late.
         using var stopMemberWatch = new CancellationTokenSource();
-        var memberWatch = kind == FaultKind.Restart ? Task.CompletedTask : Task.Run(async () =>
+        var memberWatch = restarts ? Task.CompletedTask : Task.Run(async () =>
         {
             try
             {
@@ -346,7 +371,7 @@ public sealed class ChaosRunner
         var nextSingletonCheck = TimeSpan.Zero;
         while (clock.Elapsed < deadline)
         {
-            var snap = await view.SnapshotAsync(kind == FaultKind.Restart ? new HashSet<string>() : names, ct);
+            var snap = await view.SnapshotAsync(restarts ? new HashSet<string>() : names, ct);
             var t = clock.Elapsed.TotalSeconds;
             if (snap.Members is not null) ObserveMembers(snap.Members);
             if (snap.Nodes is not null)
@@ -360,10 +385,10 @@ public sealed class ChaosRunner
                     // NoExecute is what evicts; the node-lifecycle controller withholds it in a partially disrupted zone.
                     if (lifecycle.FirstOrDefault(x => x.EndsWith(":NoExecute", StringComparison.Ordinal)) is { } noExecute)
                         Once($"tainted NoExecute {target.Name}", $"{noExecute} (its pods are evicted when their tolerations run out)");
-                    if (kind == FaultKind.Restart && report.Has($"NotReady {target.Name}") && node.Ready == "True" && taint is null)
+                    if (restarts && report.Has($"NotReady {target.Name}") && node.Ready == "True" && taint is null)
                         Once($"Node Ready again {target.Name}");
                 }
-            if (snap.Pods is not null && podsOnTargets.Count > 0 && kind != FaultKind.Restart)
+            if (snap.Pods is not null && podsOnTargets.Count > 0 && !restarts)
             {
                 var live = snap.Pods.Where(p => !p.Deleting).Select(p => $"{p.Namespace}/{p.Name}").ToHashSet();
                 var evicted = podsOnTargets.Count(p => !live.Contains(p));
@@ -379,12 +404,12 @@ public sealed class ChaosRunner
             }
             if (snap.Deployments is not null && snap.Pods is not null)
             {
-                if (podsOnTargets.Count > 0 && kind != FaultKind.Restart && snap.Deployments.All(d => snap.ReadyElsewhere(d, lost) >= d.Desired))
+                if (podsOnTargets.Count > 0 && !restarts && snap.Deployments.All(d => snap.ReadyElsewhere(d, lost) >= d.Desired))
                     Once("replacement pods Running", "every Deployment has its desired ready pods on live nodes");
-                if ((report.Has("pods evicted") || podsOnTargets.Count == 0 || kind == FaultKind.Restart) && snap.DeploymentsReady(lost))
+                if ((report.Has("pods evicted") || podsOnTargets.Count == 0 || restarts) && snap.DeploymentsReady(lost))
                     Once("all Deployments ready", $"{snap.Deployments.Count} Deployments");
             }
-            if (kind == FaultKind.Restart)
+            if (restarts)
                 foreach (var target in targets.Where(x => !selfUp.Contains(x.Name)))
                 {
                     var self = await SelfViewAsync(target.CmdPort, Actors.Cmd.CmdTokenFile.TryRead(Path.GetFullPath(DataDirectory)), ct);
@@ -404,12 +429,18 @@ public sealed class ChaosRunner
 
             var recovered = kind switch
             {
-                FaultKind.Restart => targets.All(x => selfUp.Contains(x.Name)) && report.Has("all Deployments ready")
+                _ when restarts => targets.All(x => selfUp.Contains(x.Name)) && report.Has("all Deployments ready")
                                      && targets.Where(x => !x.ControlPlane).All(x => report.Has($"Node Ready again {x.Name}") || !report.Has($"NotReady {x.Name}") && snap.Nodes?.FirstOrDefault(n => n.Name == x.Name)?.Ready == "True"),
                 _ => AllGone() && report.Has("all Deployments ready")
                      && (podsOnTargets.Count == 0 || report.Has("pods evicted"))
                      && (!controlPlaneTarget || report.Has("new pod bound")),
             };
+            if (recovered && containersBefore is not null)
+            {
+                var (settled, kept) = await ContainersSettledAsync(view, targets[0], containersBefore, report, clock, ct);
+                if (settled && !kept) break; // reported, not recovered
+                recovered = settled;
+            }
             if (recovered)
             {
                 report.Recovered = true;
@@ -456,7 +487,7 @@ public sealed class ChaosRunner
         if (collateral.Count > 0)
             report.Notes.Add($"{collateral.Count} pods on nodes the fault did not touch were deleted (false eviction or unrelated deletion): {string.Join(", ", collateral.Take(10))}");
         report.CollateralPodDeletions = collateral.Count;
-        if (kind != FaultKind.Restart)
+        if (!restarts)
             foreach (var target in targets)
                 report.Leftovers.Add($"{target.Name} is not running; bring it back with `akkakube chaos restart {target.Name}`");
         if (!report.Recovered)
@@ -465,6 +496,63 @@ public sealed class ChaosRunner
             if (why is not null) report.Notes.Add($"not recovered: {why}");
         }
         return report;
+    }
+
+    /// <summary>One container of a pod on a node, as its status shows it.</summary>
+    internal sealed record ContainerView(string Pod, string Name, string? ContainerId, int RestartCount, string? StartedAt, bool Running);
+
+    /// <summary>The containers of the pods bound to <paramref name="nodes"/> (not deleting), by "namespace/pod/container".</summary>
+    private static async Task<Dictionary<string, ContainerView>> ContainersOnAsync(ClusterView view, IReadOnlySet<string> nodes, CancellationToken ct)
+    {
+        var result = new Dictionary<string, ContainerView>(StringComparer.Ordinal);
+        foreach (var pod in await view.ListAsync("/api/v1/pods", ct) ?? [])
+        {
+            if ((string?)pod["spec"]?["nodeName"] is not { } node || !nodes.Contains(node) || pod["metadata"]?["deletionTimestamp"] is not null) continue;
+            var key = $"{(string?)pod["metadata"]?["namespace"]}/{(string?)pod["metadata"]?["name"]}";
+            foreach (var c in (pod["status"]?["containerStatuses"] as JsonArray)?.OfType<JsonObject>() ?? [])
+                result[$"{key}/{(string?)c["name"]}"] = new ContainerView(key, (string?)c["name"] ?? "", (string?)c["containerID"],
+                    c["restartCount"]?.GetValue<int>() ?? 0, (string?)c["state"]?["running"]?["startedAt"], c["state"]?["running"] is not null);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// restart-kubelet, once the node is back: Settled when every container that ran before runs again and the restarted
+    /// kubelet has dealt with it — cri: each pod worker re-synced from the runtime (`chaos probe pod/…` no longer
+    /// "re-adopting"); process runtime, whose containers die with the node process: each started again (a new start
+    /// time). Then records which kept their container ID, restart count and start time; Kept is false when a cri
+    /// node's containers did not all survive.
+    /// </summary>
+    private async Task<(bool Settled, bool Kept)> ContainersSettledAsync(ClusterView view, NodeState target, Dictionary<string, ContainerView> before,
+        ChaosReport report, Stopwatch clock, CancellationToken ct)
+    {
+        var cri = target.ContainerdDirectory is not null;
+        if (cri)
+            foreach (var pod in before.Values.Select(c => c.Pod).Distinct())
+            {
+                try
+                {
+                    if ((await ProbeActorAsync(view, target.Name, "pod/" + pod, null, ct)).Settling) return (false, false);
+                }
+                catch (Exception e) when (e is CliException or KeyNotFoundException or InvalidOperationException)
+                {
+                    return (false, false); // its worker is not there yet
+                }
+            }
+        var now = await ContainersOnAsync(view, new HashSet<string> { target.Name }, ct);
+        if (before.Keys.Any(k => !now.TryGetValue(k, out var c) || !c.Running)) return (false, false);
+        bool Same(string key) => now[key] is var a && before[key] is var b && a.ContainerId == b.ContainerId && a.RestartCount == b.RestartCount && a.StartedAt == b.StartedAt;
+        if (!cri && before.Keys.Any(Same)) return (false, false); // the new kubelet has not reported its new starts yet
+        var changed = before.Keys.Where(k => !Same(k)).Order(StringComparer.Ordinal).ToList();
+        report.Add(clock.Elapsed.TotalSeconds, cri ? "containers re-adopted" : "containers started again",
+            $"{before.Count - changed.Count} of {before.Count} kept their container ID, restart count and start time" +
+            (changed.Count == 0 ? "" : "; started again: " + string.Join(", ", changed.Take(10).Select(k =>
+                $"{k} ({before[k].ContainerId} restarts {before[k].RestartCount} started {before[k].StartedAt} → {now[k].ContainerId} restarts {now[k].RestartCount} started {now[k].StartedAt})"))));
+        if (!cri)
+            report.Notes.Add($"{target.Name} runs the process runtime: its containers are processes of the node process and die with it (their stdin is its lifeline pipe, their logs pass through it); the restarted kubelet started them again. Under --runtime containerd they keep running and are re-adopted.");
+        else if (changed.Count > 0)
+            report.Notes.Add($"not recovered: {changed.Count} container(s) of {target.Name} did not survive the kubelet restart");
+        return (true, !cri || changed.Count == 0);
     }
 
     /// <summary>GET /readyz every <see cref="ProbeInterval"/> until <paramref name="stop"/>: probes, failures and the longest outage go into the report.</summary>
