@@ -499,7 +499,7 @@ public sealed class ChaosRunner
     }
 
     /// <summary>One container of a pod on a node, as its status shows it.</summary>
-    internal sealed record ContainerView(string Pod, string Name, string? ContainerId, int RestartCount, string? StartedAt, bool Running);
+    internal sealed record ContainerView(string Pod, string PodUid, string Name, string? ContainerId, int RestartCount, string? StartedAt, bool Running);
 
     /// <summary>The containers of the pods bound to <paramref name="nodes"/> (not deleting), by "namespace/pod/container".</summary>
     private static async Task<Dictionary<string, ContainerView>> ContainersOnAsync(ClusterView view, IReadOnlySet<string> nodes, CancellationToken ct)
@@ -510,7 +510,7 @@ public sealed class ChaosRunner
             if ((string?)pod["spec"]?["nodeName"] is not { } node || !nodes.Contains(node) || pod["metadata"]?["deletionTimestamp"] is not null) continue;
             var key = $"{(string?)pod["metadata"]?["namespace"]}/{(string?)pod["metadata"]?["name"]}";
             foreach (var c in (pod["status"]?["containerStatuses"] as JsonArray)?.OfType<JsonObject>() ?? [])
-                result[$"{key}/{(string?)c["name"]}"] = new ContainerView(key, (string?)c["name"] ?? "", (string?)c["containerID"],
+                result[$"{key}/{(string?)c["name"]}"] = new ContainerView(key, (string?)pod["metadata"]?["uid"] ?? "", (string?)c["name"] ?? "", (string?)c["containerID"],
                     c["restartCount"]?.GetValue<int>() ?? 0, (string?)c["state"]?["running"]?["startedAt"], c["state"]?["running"] is not null);
         }
         return result;
@@ -528,11 +528,13 @@ public sealed class ChaosRunner
     {
         var cri = target.ContainerdDirectory is not null;
         if (cri)
-            foreach (var pod in before.Values.Select(c => c.Pod).Distinct())
+            foreach (var uid in before.Values.Select(c => c.PodUid).Distinct())
             {
                 try
                 {
-                    if ((await ProbeActorAsync(view, target.Name, "pod/" + pod, null, ct)).Settling) return (false, false);
+                    // By actor path: `pod/<ns>/<name>` needs an apiserver on the node, which a worker does not run.
+                    var worker = Actors.AkkaKubeNames.Actors.KubeletChildren.PodWorkerPath("/user/" + Actors.AkkaKubeNames.Actors.Kubelet, uid);
+                    if ((await ProbeActorAsync(view, target.Name, worker, null, ct)).Settling) return (false, false);
                 }
                 catch (Exception e) when (e is CliException or KeyNotFoundException or InvalidOperationException)
                 {
