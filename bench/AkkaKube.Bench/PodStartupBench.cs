@@ -12,6 +12,7 @@ using AkkaKube.Host;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using AkkaKube.Actors.Machinery;
+using AkkaKube.Cli;
 
 namespace AkkaKube.Bench;
 
@@ -19,7 +20,8 @@ namespace AkkaKube.Bench;
 /// Kubelet figures: pod startup latency (create → Running seen through a watch) with the process runtime,
 /// for a plain command (sleep) and for the built-in .NET echo image; and the managed memory of one hollow
 /// kubelet (simulated runtime) with its node registered and its lease renewing.
-/// Args: --pods N (default 100), --hollow N (default 200).
+/// Args: --pods N (default 100), --hollow N (default 200), --runtime process|cri (cri: root, containerd, runc, the CNI
+/// plugins and busybox-static; the node gets its own containerd with images from scripts/build-test-images.sh).
 /// </summary>
 public sealed class PodStartupBench : IBenchmark
 {
@@ -43,8 +45,12 @@ public sealed class PodStartupBench : IBenchmark
     {
         var pods = Arg(args, "--pods", smoke ? 5 : 100);
         var hollow = Arg(args, "--hollow", smoke ? 10 : 200);
+        var runtime = Array.IndexOf(args, "--runtime") is var r and >= 0 && r + 1 < args.Length ? args[r + 1] : "process";
+        if (runtime is not ("process" or "cri")) throw new ArgumentException($"--runtime {runtime}: process or cri");
         var dir = Directory.CreateTempSubdirectory("akkakube-bench-").FullName;
         var port = FreePort();
+        ContainerdNode? containerd = null;
+        var containerdPid = 0;
         var node = new NodeOptions
         {
             NodeName = "bench-1",
@@ -55,6 +61,17 @@ public sealed class PodStartupBench : IBenchmark
             PodCidr = "127.64.250.0/24",
             DataDirectory = dir,
         };
+        if (runtime == "cri")
+        {
+            // The node's own containerd with the busybox and pause images (scripts/build-test-images.sh), as `up --runtime containerd`.
+            if (ContainerdNode.Missing() is { } missing) throw new InvalidOperationException($"podstartup --runtime cri {missing}");
+            containerd = new ContainerdNode(Path.Combine(dir, "ctd"), "bench-1", "10.244.251.0/24", "akbench251");
+            containerdPid = containerd.Start();
+            await containerd.WaitReadyAsync(TimeSpan.FromSeconds(60), ct);
+            await BuildAndLoadImagesAsync(containerd, Path.Combine(dir, "images"), ct);
+            node = node with { Runtime = "cri", ContainerRuntimeEndpoint = containerd.Endpoint, PodCidr = containerd.PodCidr };
+        }
+        var image = runtime == "cri" ? "akkakube/busybox" : "busybox";
         var host = NodeHost.Build(node);
         await host.StartAsync(ct);
         try
@@ -64,17 +81,36 @@ public sealed class PodStartupBench : IBenchmark
             await WaitForNode(api, "bench-1", ct);
 
             // Warm-up (store partitions, JIT) so the first measured pods do not pay for it.
-            await MeasureStartup(null, system, api, "warmup", 3, n => Pod(n, "busybox", ["sleep", "3600"]), ct);
-            await MeasureStartup(report, system, api, "sleep", pods, n => Pod(n, "busybox", ["sleep", "3600"]), ct);
-            await MeasureStartup(report, system, api, "echo", pods, n => Pod(n, "akkakube/echo", null), ct);
-            await MeasureHollow(report, system, node, api, hollow, ct);
+            await MeasureStartup(null, system, api, runtime, "warmup", 3, n => Pod(n, image, ["sleep", "3600"]), ct);
+            await MeasureStartup(report, system, api, runtime, "sleep", pods, n => Pod(n, image, ["sleep", "3600"]), ct);
+            if (runtime == "process")
+            {
+                // (no akkakube/echo image for containerd yet; hollow kubelets do not depend on the runtime)
+                await MeasureStartup(report, system, api, runtime, "echo", pods, n => Pod(n, "akkakube/echo", null), ct);
+                await MeasureHollow(report, system, node, api, hollow, ct);
+            }
         }
         finally
         {
             await host.StopAsync(CancellationToken.None);
             host.Dispose();
+            if (containerd is not null) ContainerdNode.Stop(containerd.Directory, containerdPid);
             try { Directory.Delete(dir, true); } catch (IOException) { }
         }
+    }
+
+    private static async Task BuildAndLoadImagesAsync(ContainerdNode containerd, string images, CancellationToken ct)
+    {
+        var script = new[] { AppContext.BaseDirectory, Environment.CurrentDirectory }
+            .SelectMany(start => Enumerable.Range(0, 8).Select(up => Path.GetFullPath(Path.Combine([start, .. Enumerable.Repeat("..", up), "scripts", "build-test-images.sh"]))))
+            .FirstOrDefault(File.Exists) ?? throw new InvalidOperationException("scripts/build-test-images.sh not found (run from the repository)");
+        using (var build = Process.Start(new ProcessStartInfo("bash", [script, images]) { UseShellExecute = false, RedirectStandardOutput = true })!)
+        {
+            await build.StandardOutput.ReadToEndAsync(ct);
+            await build.WaitForExitAsync(ct);
+            if (build.ExitCode != 0) throw new InvalidOperationException($"{script} failed ({build.ExitCode})");
+        }
+        foreach (var archive in new[] { "pause.tar", "busybox.tar" }) await containerd.ImportAsync(Path.Combine(images, archive), ct);
     }
 
     private static async Task WaitForNode(IKubeApi api, string name, CancellationToken ct)
@@ -120,7 +156,7 @@ public sealed class PodStartupBench : IBenchmark
         }
     }
 
-    private static async Task MeasureStartup(BenchReport? report, ActorSystem system, IKubeApi api, string kind, int count, Func<string, JsonObject> make, CancellationToken ct)
+    private static async Task MeasureStartup(BenchReport? report, ActorSystem system, IKubeApi api, string runtime, string kind, int count, Func<string, JsonObject> make, CancellationToken ct)
     {
         var running = new ConcurrentDictionary<string, long>();
         var created = new ConcurrentDictionary<string, long>();
@@ -139,13 +175,14 @@ public sealed class PodStartupBench : IBenchmark
         var all = wall.Elapsed;
         var latencies = names.Where(running.ContainsKey)
             .Select(n => Stopwatch.GetElapsedTime(created[n], running[n]).TotalMilliseconds).OrderBy(x => x).ToList();
-        var setup = $"{count} bare pods created back to back on 1 all-in-one node, process runtime, image {(kind == "echo" ? "akkakube/echo (.NET)" : "busybox: sleep 3600")}";
-        report?.Figure("podstartup", $"{kind}: pods Running", latencies.Count, "pods", setup);
+        var setup = $"{count} bare pods created back to back on 1 all-in-one node, {runtime} runtime, image {(kind == "echo" ? "akkakube/echo (.NET)" : "busybox: sleep 3600")}";
+        var label = runtime == "process" ? kind : $"{runtime} {kind}";
+        report?.Figure("podstartup", $"{label}: pods Running", latencies.Count, "pods", setup);
         if (report is not null && latencies.Count > 0)
         {
-            report.Figure("podstartup", $"{kind}: startup p50", Percentile(latencies, 0.50), "ms", setup);
-            report.Figure("podstartup", $"{kind}: startup p99", Percentile(latencies, 0.99), "ms", setup);
-            report.Figure("podstartup", $"{kind}: all Running after", all.TotalMilliseconds, "ms", setup);
+            report.Figure("podstartup", $"{label}: startup p50", Percentile(latencies, 0.50), "ms", setup);
+            report.Figure("podstartup", $"{label}: startup p99", Percentile(latencies, 0.99), "ms", setup);
+            report.Figure("podstartup", $"{label}: all Running after", all.TotalMilliseconds, "ms", setup);
         }
         system.Stop(informer);
         system.Stop(recorder);
@@ -153,7 +190,8 @@ public sealed class PodStartupBench : IBenchmark
             try { await api.DeleteAsync(ApiResource.Pods, "default", n, ct: ct); } catch (KubeApiException) { }
         // Wait until the kubelet has stopped them (pods disappear from the list once deleted).
         var gone = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < gone && CountProcesses(kind) > 0) await Task.Delay(200, ct);
+        while (DateTime.UtcNow < gone && (runtime == "process" ? CountProcesses(kind) : (await api.ListAsync(ApiResource.Pods, "default", ct: ct)).Items.Count) > 0)
+            await Task.Delay(200, ct);
     }
 
     private static int CountProcesses(string kind) =>

@@ -533,8 +533,11 @@ public sealed class ChaosRunner
                 try
                 {
                     // By actor path: `pod/<ns>/<name>` needs an apiserver on the node, which a worker does not run.
+                    // On the restarted process's command port directly: the view still knows the old PID.
                     var worker = Actors.AkkaKubeNames.Actors.KubeletChildren.PodWorkerPath("/user/" + Actors.AkkaKubeNames.Actors.Kubelet, uid);
-                    if ((await ProbeActorAsync(view, target.Name, worker, null, ct)).Settling) return (false, false);
+                    var replies = await CmdClient.RunAsync("127.0.0.1", target.CmdPort, new CmdRequest("chaos", "probe", [worker]), TimeSpan.FromSeconds(5), ct,
+                        Actors.Cmd.CmdTokenFile.TryRead(Path.GetFullPath(DataDirectory)));
+                    if (ParseProbe(replies).Settling) return (false, false);
                 }
                 catch (Exception e) when (e is CliException or KeyNotFoundException or InvalidOperationException)
                 {
@@ -811,7 +814,11 @@ public sealed class ChaosRunner
     private static async Task<ActorProbe> ProbeActorAsync(ClusterView view, string node, string path, string? mode, CancellationToken ct)
     {
         List<string> args = mode is null ? [path] : [path, "--for", mode];
-        var replies = await view.CmdAsync(new HashSet<string>(), new CmdRequest("chaos", "probe", args), ct, onNode: node);
+        return ParseProbe(await view.CmdAsync(new HashSet<string>(), new CmdRequest("chaos", "probe", args), ct, onNode: node));
+    }
+
+    private static ActorProbe ParseProbe(IReadOnlyList<CmdReply> replies)
+    {
         var rows = replies.First(r => r.Type == CmdReply.Kinds.Table).Rows!.Where(r => r.Count >= 2).ToDictionary(r => r[0], r => r[1]);
         return new ActorProbe(rows["path"], rows["alive"] == "true", rows["uid"], rows["type"], int.Parse(rows["failures"], System.Globalization.CultureInfo.InvariantCulture),
             rows["resynced"], rows["recreated-by"]);
