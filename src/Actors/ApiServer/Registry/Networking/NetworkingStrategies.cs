@@ -85,7 +85,7 @@ public sealed class IngressClassStrategy : ResourceStrategy
     ];
 }
 
-/// <summary>networkpolicies (networking.k8s.io/v1): policyTypes Ingress/Egress (Ingress by default). Stored, not yet enforced.</summary>
+/// <summary>networkpolicies (networking.k8s.io/v1): policyTypes Ingress/Egress (Ingress by default). Enforced per node by src/Actors/Netpol.</summary>
 public sealed class NetworkPolicyStrategy : ResourceStrategy
 {
     public override Type Model => typeof(V1NetworkPolicy);
