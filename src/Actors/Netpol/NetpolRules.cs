@@ -169,14 +169,12 @@ public static class NetpolRules
 
         // Peers: the selector peers' pods as one named set (visible in `nft list`); each ipBlock as a prefix minus its excepts.
         var peerForms = new List<string>();
-        IReadOnlyList<PolicyPod>? peerPods = null; // null: any destination (egress named ports resolve against all pods then)
         if (peers is { Count: > 0 })
         {
             var selectorPeers = peers.Where(p => p.IpBlock is null).ToList();
             if (selectorPeers.Count > 0)
             {
                 var matched = selectorPeers.SelectMany(p => PeerPods(p, ns, all, nsLabels)).DistinctBy(p => p.Key).ToList();
-                peerPods = matched;
                 var set = Name($"{d.Prefix}-peers", $"{PolicyKey(policy)}-{index}");
                 sets.Add((set, matched.SelectMany(p => p.Ips).Distinct().Order(StringComparer.Ordinal).ToList()));
                 peerForms.Add($"{d.Peer} @{set}");
@@ -216,8 +214,8 @@ public static class NetpolRules
                 }
                 else
                 {
-                    // Egress: the named port of each destination pod (among the peers' pods, or every pod when the rule names none).
-                    foreach (var p in (peerPods ?? all).Where(p => p.Ports.Any(q => q.Name == value && q.Protocol.Equals(port.Protocol ?? "TCP", StringComparison.OrdinalIgnoreCase))))
+                    // Egress: the named port of each destination pod; the peer part of the line narrows the destinations.
+                    foreach (var p in all.Where(p => p.Ports.Any(q => q.Name == value && q.Protocol.Equals(port.Protocol ?? "TCP", StringComparison.OrdinalIgnoreCase))))
                         foreach (var ip in p.Ips)
                             foreach (var q in p.Ports.Where(q => q.Name == value && q.Protocol.Equals(port.Protocol ?? "TCP", StringComparison.OrdinalIgnoreCase)))
                                 namedEgress.Add($"{ip} . {protocol} . {q.Port}");
