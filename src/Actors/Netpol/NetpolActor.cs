@@ -89,11 +89,40 @@ public sealed class NetpolActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _recorder = Context.ActorOf(EventRecorder.Props(_api, Component, _node.NodeName), "events");
-        if (_nft is not null) _log.Info("NetworkPolicy enforced by nftables (table inet {0})", _node.Table);
+        if (_nft is not null)
+        {
+            _log.Info("NetworkPolicy enforced by nftables (table inet {0})", _node.Table);
+            EnsureBridgeFiltering();
+        }
         else _log.Info("NetworkPolicy not enforced on this node: {0}", _notEnforced);
         // Without enforcement only the policies matter (each gets its event); pods and namespaces are not needed.
         foreach (var resource in _nft is null ? [ApiResource.NetworkPolicies] : Watched)
             SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(resource), Self);
+    }
+
+    /// <summary>
+    /// Pods on one bridge reach each other without routing: only br_netfilter (bridge-nf-call-iptables) hands such frames
+    /// to the forward hook. Loaded and set here when missing (kube-proxy sets it too); a warning when that is impossible.
+    /// </summary>
+    private void EnsureBridgeFiltering()
+    {
+        if (!OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess) return;
+        const string key = "net/bridge/bridge-nf-call-iptables";
+        var done = NodeNetwork.EnsureSysctl(key, "1");
+        if (done?.EndsWith(": absent", StringComparison.Ordinal) == true)
+        {
+            try
+            {
+                using var modprobe = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("modprobe", ["br_netfilter"])
+                    { UseShellExecute = false, RedirectStandardError = true });
+                modprobe?.WaitForExit(10_000);
+            }
+            catch (System.ComponentModel.Win32Exception) { } // no modprobe: the check below says what is missing
+            done = NodeNetwork.EnsureSysctl(key, "1");
+        }
+        if (done?.EndsWith(": absent", StringComparison.Ordinal) == true)
+            _log.Warning("br_netfilter is not loaded and could not be (modprobe br_netfilter): pods on one bridge reach each other without NetworkPolicy");
+        else if (done is not null) _log.Info("host network: {0}", done);
     }
 
     protected override void PostStop()
