@@ -13,7 +13,8 @@ namespace AkkaKube.Tests.Proxy;
 /// kube-proxy's nftables mode end to end: a cri node (its own containerd, CNI bridge) whose Service range is routable
 /// (AddressBlocks' cri ranges), two busybox httpd pods behind a ClusterIP Service, and a third pod in its own network
 /// namespace fetching the ClusterIP until both pods have answered. The Node reports the mode in its annotations; after a
-/// kill -9 the table stays and the restarted node rewrites it (one table, not two); a graceful stop removes it. Needs what CriNodeTests needs plus nft; skips naming what is missing.
+/// kill -9 the table stays and the restarted node rewrites it (one table, not two); a graceful stop removes it. The node's
+/// NetworkPolicy table too: a default-deny ingress policy stops the client, an allow from app=client lets it through again. Needs what CriNodeTests needs plus nft; skips naming what is missing.
 /// </summary>
 public sealed class CriServiceTests
 {
@@ -51,6 +52,7 @@ public sealed class CriServiceTests
         var containerdPid = containerd.Start();
         Process? node = null;
         var table = NftRules.TableFor(nodeName);
+        var policyTable = Actors.Netpol.NetpolRules.TableFor(nodeName);
         try
         {
             await containerd.WaitReadyAsync(TimeSpan.FromSeconds(60));
@@ -108,32 +110,80 @@ public sealed class CriServiceTests
             }
             Assert.All(log.Split('\n').Where(l => l.StartsWith("got web", StringComparison.Ordinal)), l => Assert.Matches("^got web-[ab]$", l));
 
+            // NetworkPolicy, enforced by the node's own table: a default deny of the web pods' ingress stops the client's
+            // requests; an allow from app=client restores them (NetpolNetnsTests covers the rest of the semantics).
+            async Task<string[]> Log()
+            {
+                try { return (await http.GetStringAsync(pods + "/client/log")).Split('\n'); }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return []; }
+            }
+
+            async Task ClientSees(Func<string, bool> line, string what)
+            {
+                var from = (await Log()).Length;
+                while (!(await Log()).Skip(from).Any(line))
+                {
+                    Assert.False(DateTime.UtcNow > deadline, $"{what}; client log:\n{string.Join("\n", (await Log()).TakeLast(10))}\n" +
+                                                             $"table:\n{(await CriNodeTests.Run("nft", "list", "table", "inet", policyTable)).Output}\nnode:\n{nodeLog}");
+                    await Task.Delay(300);
+                }
+            }
+
+            const string policies = "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies";
+            await Post(policies, new JsonObject
+            {
+                ["apiVersion"] = "networking.k8s.io/v1", ["kind"] = "NetworkPolicy", ["metadata"] = new JsonObject { ["name"] = "web-deny" },
+                ["spec"] = new JsonObject { ["podSelector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "web" } }, ["policyTypes"] = new JsonArray("Ingress") },
+            });
+            await ClientSees(l => l.StartsWith("got wget:", StringComparison.Ordinal), "a default-deny ingress policy did not block the client");
+            await Post(policies, new JsonObject
+            {
+                ["apiVersion"] = "networking.k8s.io/v1", ["kind"] = "NetworkPolicy", ["metadata"] = new JsonObject { ["name"] = "web-from-client" },
+                ["spec"] = new JsonObject
+                {
+                    ["podSelector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "web" } },
+                    ["ingress"] = new JsonArray(new JsonObject
+                    {
+                        ["from"] = new JsonArray(new JsonObject { ["podSelector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "client" } } }),
+                        ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080 }),
+                    }),
+                },
+            });
+            await ClientSees(l => l.StartsWith("got web-", StringComparison.Ordinal), "an allow from app=client did not restore the client's requests");
+            Assert.Contains("ingress-default/web-a", (await CriNodeTests.Run("nft", "list", "table", "inet", policyTable)).Output);
+
             var nodeObject = JsonNode.Parse(await http.GetStringAsync($"/api/v1/nodes/{nodeName}"))!;
             Assert.Equal("nftables", (string?)nodeObject["metadata"]!["annotations"]![ProxyModes.ModeAnnotation]);
             Assert.Contains($"table ip {table}", (await CriNodeTests.Run("nft", "list", "tables")).Output);
 
             // kill -9 leaves the table; the restarted node rewrites it in one transaction (still one table) once it has listed.
-            int Writes() => nodeLog.ToString().Split('\n').Count(l => l.Contains($"nftables table {table}: ", StringComparison.Ordinal));
-            var writes = Writes();
+            int Writes(string t) => nodeLog.ToString().Split('\n').Count(l => l.Contains($"nftables table {t}: ", StringComparison.Ordinal));
+            var writes = Writes(table);
+            var policyWrites = Writes(policyTable);
             CriNodeTests.Kill(node.Id);
             Assert.True(node.WaitForExit(30_000), "the node did not die on SIGKILL");
             node.Dispose();
             Assert.Contains($"table ip {table}", (await CriNodeTests.Run("nft", "list", "tables")).Output);
             (node, _) = CriNodeTests.StartNode(nodeName, containerd, nodeData, nodeLog, "--config", conf);
-            while (Writes() == writes)
+            Assert.Contains($"table inet {policyTable}", (await CriNodeTests.Run("nft", "list", "tables")).Output);
+            while (Writes(table) == writes || Writes(policyTable) == policyWrites)
             {
-                Assert.False(DateTime.UtcNow > deadline.AddSeconds(60) || node.HasExited, "the restarted node did not rewrite its table:\n" + nodeLog);
+                Assert.False(DateTime.UtcNow > deadline.AddSeconds(60) || node.HasExited, "the restarted node did not rewrite its tables:\n" + nodeLog);
                 await Task.Delay(300);
             }
             Assert.Equal(1, (await CriNodeTests.Run("nft", "list", "tables")).Output.Split('\n').Count(l => l.Trim() == $"table ip {table}"));
+            Assert.Equal(1, (await CriNodeTests.Run("nft", "list", "tables")).Output.Split('\n').Count(l => l.Trim() == $"table inet {policyTable}"));
 
             // A graceful stop (SIGTERM, as `akkakube down` sends) removes the node's table.
             await CriNodeTests.Run("kill", "-TERM", node.Id.ToString());
             Assert.True(node.WaitForExit(60_000), "the node did not stop on SIGTERM:\n" + nodeLog);
-            Assert.DoesNotContain($"table ip {table}", (await CriNodeTests.Run("nft", "list", "tables")).Output);
+            var left = (await CriNodeTests.Run("nft", "list", "tables")).Output;
+            Assert.DoesNotContain($"table ip {table}", left);
+            Assert.DoesNotContain($"table inet {policyTable}", left);
         }
         finally
         {
+            await CriNodeTests.Run("nft", "delete", "table", "inet", policyTable);
             // after a failure too: never leave rules, bridges or network namespaces behind
             await CriNodeTests.CleanUpAsync(node, containerd, containerdPid, table, $"10.244.{octet}.");
         }
