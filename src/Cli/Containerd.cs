@@ -138,6 +138,37 @@ public sealed record ContainerdNode(string Directory, string NodeName, string Po
         foreach (var shim in NodeProcesses.Mentioning(socket)) NodeProcesses.Signal(shim, NodeProcesses.SigKill);
         if (NodeProcesses.Mentioning(directory).Contains(pid)) NodeProcesses.Signal(pid, NodeProcesses.SigTerm);
         RemoveBridge(directory);
+        UnmountUnder(directory);
+    }
+
+    /// <summary>
+    /// Lazily unmounts what is still mounted under <paramref name="directory"/>, deepest first: the sandboxes' /dev/shm
+    /// and the containers' rootfs of a containerd whose shims were killed (nobody unmounts them then, and the directory
+    /// cannot be removed).
+    /// </summary>
+    public static void UnmountUnder(string directory)
+    {
+        var prefix = Path.GetFullPath(directory).TrimEnd('/') + "/";
+        List<string> mounts;
+        try
+        {
+            // /proc/self/mounts escapes spaces and the like as \040 (octal): the paths here have none.
+            mounts = File.ReadAllLines("/proc/self/mounts").Select(l => l.Split(' ')).Where(f => f.Length > 1 && f[1].StartsWith(prefix, StringComparison.Ordinal))
+                .Select(f => f[1]).OrderByDescending(m => m.Length).ToList();
+        }
+        catch (IOException)
+        {
+            return;
+        }
+        foreach (var mount in mounts)
+        {
+            try
+            {
+                using var p = Process.Start(new ProcessStartInfo("umount", ["-l", mount]) { UseShellExecute = false, RedirectStandardError = true });
+                p?.WaitForExit(5000);
+            }
+            catch (System.ComponentModel.Win32Exception) { }
+        }
     }
 
     /// <summary>The containerd of a node of cluster.json, with the bridge its CNI config names (to start it again).</summary>
