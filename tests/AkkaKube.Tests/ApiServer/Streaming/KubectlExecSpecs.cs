@@ -155,35 +155,17 @@ public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassF
     {
         await SkipWithoutKubectl();
         var port = FreePort.Next();
-        var psi = new System.Diagnostics.ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in cluster.Kubectl("port-forward", "pod/" + Cluster.Pod, $"{port}:8080")) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in cluster.Env) psi.Environment[k] = v;
-        using var kubectl = System.Diagnostics.Process.Start(psi)!;
-        var errors = kubectl.StandardError.ReadToEndAsync();
-        try
-        {
-            using var ready = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            string? line;
-            do line = await kubectl.StandardOutput.ReadLineAsync(ready.Token);
-            while (line is not null && !line.StartsWith("Forwarding from", StringComparison.Ordinal));
-            if (line is null) Assert.Fail("kubectl port-forward ended before forwarding: " + await errors); // (stderr ends only when kubectl does)
-            _ = kubectl.StandardOutput.ReadToEndAsync(); // "Handling connection for …" lines
+        await using var kubectl = await KubectlPortForward.StartAsync(cluster.Kubectl("port-forward", "pod/" + Cluster.Pod, $"{port}:8080"), cluster.Env);
 
-            // each connection is a new pair of SPDY streams (error, data) in the one tunneled connection
-            for (var i = 0; i < 4; i++)
-                Assert.Contains($"path=/seq-{i}", await GetAsync(await ConnectAsync(), $"/seq-{i}"));
+        // each connection is a new pair of SPDY streams (error, data) in the one tunneled connection
+        for (var i = 0; i < 4; i++)
+            Assert.Contains($"path=/seq-{i}", await GetAsync(await ConnectAsync(), $"/seq-{i}"));
 
-            // two connections open at once: the second is answered while the first still waits for its request
-            using var first = await ConnectAsync();
-            using var second = await ConnectAsync();
-            Assert.Contains("path=/second", await GetAsync(second, "/second"));
-            Assert.Contains("path=/first", await GetAsync(first, "/first"));
-        }
-        finally
-        {
-            if (!kubectl.HasExited) kubectl.Kill();
-            await kubectl.WaitForExitAsync();
-        }
+        // two connections open at once: the second is answered while the first still waits for its request
+        using var first = await ConnectAsync();
+        using var second = await ConnectAsync();
+        Assert.Contains("path=/second", await GetAsync(second, "/second"));
+        Assert.Contains("path=/first", await GetAsync(first, "/first"));
 
         async Task<System.Net.Sockets.TcpClient> ConnectAsync()
         {
@@ -202,7 +184,7 @@ public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassF
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 var response = await reader.ReadToEndAsync(timeout.Token); // the echo server closes after answering
                 Assert.True(response.StartsWith("HTTP/1.1 200", StringComparison.Ordinal),
-                    $"{path}: \"{response}\"; kubectl port-forward said: {(kubectl.HasExited ? await errors : "(still running)")}");
+                    $"{path}: \"{response}\"; kubectl port-forward said: {(kubectl.HasExited ? await kubectl.ErrorsAsync : "(still running)")}");
                 return response;
             }
         }
