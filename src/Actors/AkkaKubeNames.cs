@@ -61,6 +61,8 @@ public static class AkkaKubeNames
         public const string CloudControllerManager = "cloud-controller-manager";
         public const string Kubelet = "kubelet";
         public const string Proxy = "proxy";
+        /// <summary>The node's NetworkPolicy agent (worker nodes; src/Actors/Netpol).</summary>
+        public const string Netpol = "netpol";
         /// <summary>The node-local cluster DNS server (worker nodes; src/Actors/Dns).</summary>
         public const string Dns = "dns";
         /// <summary>Keeps kube-system/kube-dns and its endpoints (control-plane nodes).</summary>

@@ -4,6 +4,7 @@ using AkkaKube.Actors.ApiServer;
 using AkkaKube.Actors.Kubelet;
 using AkkaKube.Actors.Cloud;
 using AkkaKube.Actors.Proxy;
+using AkkaKube.Actors.Netpol;
 using AkkaKube.Actors.Dns;
 using AkkaKube.Actors.Services;
 using AkkaKube.Actors.Cluster;
@@ -42,6 +43,7 @@ internal static class NodeComposition
         builder.AddKubernetesService(node);
         builder.AddCloudControllerManager(node);
         builder.AddProxy(node);
+        builder.AddNetworkPolicy(node);
         builder.AddDns(node);
         builder.AddScheduler(node);
         builder.AddControllerManager(node);

@@ -13,7 +13,8 @@ namespace AkkaKube.Actors.Dns;
 /// kubernetes-service reconciler): the <c>kube-system/kube-dns</c> Service (ClusterIP = the service CIDR's 10th
 /// address, ports 53 dns/UDP and dns-tcp/TCP, label k8s-app=kube-dns, no selector) and its EndpointSlice
 /// <c>kube-dns-nodes</c>: the DNS server of every Ready node that announces one (Node annotation
-/// <see cref="EndpointAnnotation"/>, written by its kubelet). A dead node turns NotReady and drops out.
+/// <see cref="EndpointAnnotation"/>, written by its kubelet). A dead node turns NotReady and drops out at once (a Node
+/// informer triggers a pass when a node's DNS endpoint or readiness changes).
 /// </summary>
 public sealed class KubeDnsServiceReconciler : ReceiveActor, IWithTimers
 {
@@ -28,7 +29,7 @@ public sealed class KubeDnsServiceReconciler : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IKubeApi _api;
     private readonly ServiceNetworkSettings _network;
-    private bool _running;
+    private bool _running, _again;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -38,7 +39,11 @@ public sealed class KubeDnsServiceReconciler : ReceiveActor, IWithTimers
         _network = network;
         Receive<Tick>(_ =>
         {
-            if (_running) return;
+            if (_running)
+            {
+                _again = true;
+                return;
+            }
             _running = true;
             ReconcileAsync().PipeTo(Self, success: () => new Done(null), failure: e => new Done(e));
         });
@@ -46,7 +51,21 @@ public sealed class KubeDnsServiceReconciler : ReceiveActor, IWithTimers
         {
             _running = false;
             if (d.Error is not null) _log.Info("kube-dns service not reconciled yet: {0}", d.Error.GetBaseException().Message);
+            if (_again)
+            {
+                _again = false;
+                Self.Tell(Tick.Instance);
+            }
         });
+        // A node that turns NotReady (or stops announcing DNS) leaves the slice now, not at the next periodic pass:
+        // clients of the kube-dns Service stop being sent to a dead node's server as soon as the node lifecycle says so.
+        Receive<InformerProtocol.Added>(_ => Self.Tell(Tick.Instance));
+        Receive<InformerProtocol.Deleted>(_ => Self.Tell(Tick.Instance));
+        Receive<InformerProtocol.Updated>(u =>
+        {
+            if (!DesiredEndpoints([u.Old]).SequenceEqual(DesiredEndpoints([u.New]))) Self.Tell(Tick.Instance);
+        });
+        Receive<InformerProtocol.Synced>(_ => { });
     }
 
     public static Props Props(IKubeApi api, ServiceNetworkSettings network) =>
@@ -59,7 +78,11 @@ public sealed class KubeDnsServiceReconciler : ReceiveActor, IWithTimers
 
     private sealed record Done(Exception? Error);
 
-    protected override void PreStart() => Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.FromSeconds(1), Interval);
+    protected override void PreStart()
+    {
+        Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.FromSeconds(1), Interval);
+        SharedInformers.Get(Context.System).Subscribe(_api, new InformerOptions(ApiResource.Nodes), Self);
+    }
 
     /// <summary>The conventional cluster DNS address: the 10th of the service CIDR (10.96.0.10 in kubeadm; 127.128.0.10 here).</summary>
     public static string ClusterIp(ServiceNetworkSettings network) => ServiceIpMath.ToAddress(network.FirstIp + 9).ToString();

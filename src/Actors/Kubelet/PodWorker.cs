@@ -602,7 +602,16 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         var changed = !SameSpecAndMetadata(_podJson, pod);
         _podJson = pod;
         if (changed) _pod = KubernetesJson.Deserialize<V1Pod>(pod.ToJsonString());
+        // Someone else changed the stored Ready condition (the node lifecycle controller marks the pods of a NotReady node
+        // not ready): write this worker's own view back, as the kubelet's status manager reconciles with the apiserver.
+        if (_lastWrittenReady is { } mine && ReadyOf(pod["status"] as JsonObject) is { } stored && stored != mine) MarkDirty();
     }
+
+    private string? _lastWrittenReady;
+
+    private static string? ReadyOf(JsonObject? status) =>
+        (status?["conditions"] as JsonArray)?.OfType<JsonObject>()
+            .FirstOrDefault(c => c["type"]?.GetValue<string>() == "Ready")?["status"]?.GetValue<string>();
 
     private void StartContainer(ContainerState c)
     {
@@ -843,6 +852,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     {
         var status = PodStatusBuilder.Build(_init, _main, Initialized, _podIp, _ctx.HostIp, _startTime, _transitions, DateTimeOffset.UtcNow);
         if (!_recreated) _startMetric.StatusWritten(status);
+        _lastWrittenReady = ReadyOf(status);
         _statusWriter.Tell(new PodStatusWriter.Write(status));
     }
 

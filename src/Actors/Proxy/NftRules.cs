@@ -82,7 +82,7 @@ public static class NftRules
     /// <summary>The whole transaction: `add table` (so `delete` never fails), `delete table`, then the table as it must be.</summary>
     public static string Render(NftNode node, IReadOnlyList<ServicePortRule> rules)
     {
-        var t = new TableWriter();
+        var t = new NftWriter();
         var clusterCidr = node.ClusterCidr;
         var serviceIps = new List<string>();
         var nodePorts = new List<string>();
@@ -192,18 +192,18 @@ public static class NftRules
         t.Open($"table ip {node.Table}");
         t.Line($"comment \"kube-proxy (nftables mode) of node {node.NodeName}, written by akkakube\"");
         t.Blank();
-        Chain(t, "nat-prerouting", "type nat hook prerouting priority dstnat; policy accept;", ["jump services"]);
-        Chain(t, "nat-output", "type nat hook output priority -100; policy accept;", ["jump services"]);
-        Chain(t, "nat-postrouting", "type nat hook postrouting priority srcnat; policy accept;", ["jump masquerading"]);
-        Chain(t, "filter-input", "type filter hook input priority filter; policy accept;",
+        t.Chain("nat-prerouting", "type nat hook prerouting priority dstnat; policy accept;", ["jump services"]);
+        t.Chain("nat-output", "type nat hook output priority -100; policy accept;", ["jump services"]);
+        t.Chain("nat-postrouting", "type nat hook postrouting priority srcnat; policy accept;", ["jump masquerading"]);
+        t.Chain("filter-input", "type filter hook input priority filter; policy accept;",
             ["ct state new jump nodeport-endpoints-check", "ct state new jump service-endpoints-check"]);
-        Chain(t, "filter-forward", "type filter hook forward priority filter; policy accept;",
+        t.Chain("filter-forward", "type filter hook forward priority filter; policy accept;",
             ["ct state new jump service-endpoints-check", "ct state new jump cluster-ips-check"]);
-        Chain(t, "filter-output", "type filter hook output priority filter; policy accept;",
+        t.Chain("filter-output", "type filter hook output priority filter; policy accept;",
             ["ct state new jump service-endpoints-check", "ct state new jump cluster-ips-check"]);
-        Chain(t, "mark-for-masquerade", null, [$"mark set mark or {MasqueradeMark}"]);
-        Chain(t, "masquerading", null, [$"mark and {MasqueradeMark} == 0 return", $"mark set mark xor {MasqueradeMark}", "masquerade fully-random"]);
-        Chain(t, "reject-chain", null, ["reject"]);
+        t.Chain("mark-for-masquerade", null, [$"mark set mark or {MasqueradeMark}"]);
+        t.Chain("masquerading", null, [$"mark and {MasqueradeMark} == 0 return", $"mark set mark xor {MasqueradeMark}", "masquerade fully-random"]);
+        t.Chain("reject-chain", null, ["reject"]);
         // A node's pods use this node's table; host processes and off-host clients whichever table the kernel runs first.
         var services = new List<string>();
         if (node.PodCidr is { } podCidr)
@@ -213,23 +213,23 @@ public static class NftRules
         }
         else services.Add("ip daddr . meta l4proto . th dport vmap @service-ips");
         services.Add("ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports");
-        Chain(t, "services", null, services);
-        Chain(t, "service-endpoints-check", null, ["ip daddr . meta l4proto . th dport vmap @no-endpoint-services"]);
-        Chain(t, "nodeport-endpoints-check", null, ["ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports"]);
+        t.Chain("services", null, services);
+        t.Chain("service-endpoints-check", null, ["ip daddr . meta l4proto . th dport vmap @no-endpoint-services"]);
+        t.Chain("nodeport-endpoints-check", null, ["ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports"]);
         var check = new List<string> { "ip daddr @cluster-ips reject" }; // a ClusterIP, but not a port of its service
         if (node.ServiceCidr is { } serviceCidr) check.Add($"ip daddr {serviceCidr} drop"); // unallocated: never leaves the host
-        Chain(t, "cluster-ips-check", null, check);
+        t.Chain("cluster-ips-check", null, check);
 
-        Set(t, "set", "cluster-ips", "ipv4_addr", null, clusterIps.ToList());
-        Set(t, "set", "nodeport-ips", "ipv4_addr", null, node.NodeIps.Select(i => i.ToString()).Distinct().ToList());
-        Set(t, "map", "service-ips", "ipv4_addr . inet_proto . inet_service : verdict", null, serviceIps);
-        Set(t, "map", "service-nodeports", "inet_proto . inet_service : verdict", null, nodePorts);
-        Set(t, "map", "no-endpoint-services", "ipv4_addr . inet_proto . inet_service : verdict", null, noEndpointServices);
-        Set(t, "map", "no-endpoint-nodeports", "inet_proto . inet_service : verdict", null, noEndpointNodePorts);
+        t.Set("set", "cluster-ips", "ipv4_addr", null, clusterIps.ToList());
+        t.Set("set", "nodeport-ips", "ipv4_addr", null, node.NodeIps.Select(i => i.ToString()).Distinct().ToList());
+        t.Set("map", "service-ips", "ipv4_addr . inet_proto . inet_service : verdict", null, serviceIps);
+        t.Set("map", "service-nodeports", "inet_proto . inet_service : verdict", null, nodePorts);
+        t.Set("map", "no-endpoint-services", "ipv4_addr . inet_proto . inet_service : verdict", null, noEndpointServices);
+        t.Set("map", "no-endpoint-nodeports", "inet_proto . inet_service : verdict", null, noEndpointNodePorts);
         foreach (var (name, timeout) in affinitySets.DistinctBy(a => a.Name))
-            Set(t, "set", name, "ipv4_addr", $"flags dynamic,timeout; timeout {(long)timeout.TotalSeconds}s;", []);
-        foreach (var (name, body) in serviceChains) Chain(t, name, null, body);
-        foreach (var (name, body) in endpointChains) Chain(t, name, null, body);
+            t.Set("set", name, "ipv4_addr", $"flags dynamic,timeout; timeout {(long)timeout.TotalSeconds}s;", []);
+        foreach (var (name, body) in serviceChains) t.Chain(name, null, body);
+        foreach (var (name, body) in endpointChains) t.Chain(name, null, body);
         t.Close();
         return t.ToString();
     }
@@ -249,50 +249,5 @@ public static class NftRules
         var chars = new char[8];
         for (var i = 7; i >= 0; i--, bits >>= 5) chars[i] = alphabet[(int)(bits & 31)];
         return new string(chars);
-    }
-
-    private static void Chain(TableWriter t, string name, string? hook, IReadOnlyList<string> rules)
-    {
-        t.Open($"chain {name}");
-        if (hook is not null) t.Line(hook);
-        foreach (var r in rules) t.Line(r);
-        t.Close();
-    }
-
-    private static void Set(TableWriter t, string kind, string name, string type, string? flags, IReadOnlyList<string> elements)
-    {
-        t.Open($"{kind} {name}");
-        t.Line($"type {type}");
-        if (flags is not null) t.Line(flags);
-        if (elements.Count > 0)
-        {
-            t.Line("elements = {");
-            for (var i = 0; i < elements.Count; i++) t.Line($"\t{elements[i]}{(i < elements.Count - 1 ? "," : "")}");
-            t.Line("}");
-        }
-        t.Close();
-    }
-
-    private sealed class TableWriter
-    {
-        private readonly StringBuilder _text = new();
-        private int _depth;
-
-        public void Line(string line) => _text.Append('\t', _depth).Append(line).Append('\n');
-        public void Blank() => _text.Append('\n');
-
-        public void Open(string header)
-        {
-            Line(header + " {");
-            _depth++;
-        }
-
-        public void Close()
-        {
-            _depth--;
-            Line("}");
-        }
-
-        public override string ToString() => _text.ToString();
     }
 }

@@ -27,6 +27,9 @@ public static class ComponentIdentities
     /// <summary>The node half of the local-path provisioner (the kubelet process removes released volumes' directories).</summary>
     public static readonly UserInfo LocalPathProvisioner = ServiceAccount("local-path-provisioner");
 
+    /// <summary>The node agent that enforces NetworkPolicy (or reports it not enforced), as network plugins run: a kube-system ServiceAccount.</summary>
+    public static readonly UserInfo NetworkPolicy = ServiceAccount("network-policy");
+
     /// <summary>A kube-system ServiceAccount as a user: its name and the ServiceAccount groups, as token authentication makes it.</summary>
     public static UserInfo ServiceAccount(string name) =>
         new(ServiceAccountUser.UserName(KubeSystem, name), UserInfo.Authenticated([ServiceAccountUser.AllGroup, ServiceAccountUser.NamespaceGroup(KubeSystem)]));

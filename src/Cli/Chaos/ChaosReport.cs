@@ -37,6 +37,8 @@ public sealed class ChaosReport
     public Dictionary<string, int>? StartsAfter { get; set; }
     /// <summary>crash-actor/stop-actor of a non-controller actor: the actor's incarnations, failure counts and re-sync.</summary>
     public ActorFaultReport? Actor { get; init; }
+    /// <summary>Services behind the targets, their traffic and the surviving nodes' DNS while the fault ran (<see cref="DataPlaneProbe"/>).</summary>
+    public DataPlaneReport? DataPlane { get; set; }
     /// <summary>The Event (namespace/name) that records this run in the cluster (<see cref="ChaosRecord"/>).</summary>
     public string? RecordedAs { get; set; }
 
@@ -77,6 +79,7 @@ public sealed class ChaosReport
             : $"NOT recovered within {TimeoutSeconds:0} s");
         w.WriteLine($"API: {ApiProbes} probes, {ApiFailures} failed, longest outage {LongestApiOutageSeconds:0.00} s; " +
                     $"readyz: {ApiNotReady} not ready, longest {LongestNotReadySeconds:0.00} s");
+        if (DataPlane?.ToText() is { Length: > 0 } dataPlane) w.Write(dataPlane);
         if (RecordedAs is not null) w.WriteLine($"recorded as Event {RecordedAs} (reason {ChaosRecord.Reason})");
         foreach (var n in Notes) w.WriteLine($"note: {n}");
         foreach (var l in Leftovers) w.WriteLine($"leftover: {l}");

@@ -218,10 +218,12 @@ public sealed class ChaosRunner
             : [];
         var partitionMoves = new SortedDictionary<string, PartitionPlacement>(StringComparer.Ordinal);
 
-        // API probe: GET /readyz every ProbeInterval while the fault runs.
+        // API probe: GET /readyz every ProbeInterval while the fault runs; the data plane (Services behind the targets,
+        // the surviving nodes' DNS) beside it.
         var clock = new Stopwatch();
         using var stopProbe = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var probe = ProbeApiAsync(view, report, clock, stopProbe.Token);
+        var dataPlane = kind == FaultKind.Restart ? null : await DataPlaneProbe.PrepareAsync(view, state, names, ct);
 
         // Inject.
         var signal = kind == FaultKind.Stop ? NodeProcesses.SigTerm : NodeProcesses.SigKill;
@@ -268,10 +270,14 @@ public sealed class ChaosRunner
 
         void Once(string ev, string detail = "")
         {
-            if (report.Has(ev)) return;
-            report.Add(clock.Elapsed.TotalSeconds, ev, detail);
+            lock (report.Timeline)
+            {
+                if (report.Has(ev)) return;
+                report.Add(clock.Elapsed.TotalSeconds, ev, detail);
+            }
             Progress?.Invoke($"+{clock.Elapsed.TotalSeconds:0.00}s {ev} {detail}");
         }
+        var dataPlaneProbe = dataPlane is { HasWork: true } ? dataPlane.RunAsync(report, clock, ProbeInterval, Once, stopProbe.Token) : Task.CompletedTask;
 
         // Watched beside the main loop (a `kube store` round can take seconds while partitions move, and must not delay
         // the timeline's other events): records when every partition of the targets answers on a survivor again.
@@ -408,7 +414,8 @@ public sealed class ChaosRunner
                                      && targets.Where(x => !x.ControlPlane).All(x => report.Has($"Node Ready again {x.Name}") || !report.Has($"NotReady {x.Name}") && snap.Nodes?.FirstOrDefault(n => n.Name == x.Name)?.Ready == "True"),
                 _ => AllGone() && report.Has("all Deployments ready")
                      && (podsOnTargets.Count == 0 || report.Has("pods evicted"))
-                     && (!controlPlaneTarget || report.Has("new pod bound")),
+                     && (!controlPlaneTarget || report.Has("new pod bound"))
+                     && (dataPlane?.EndpointsSettled ?? true),
             };
             if (recovered)
             {
@@ -424,6 +431,8 @@ public sealed class ChaosRunner
         stopProbe.Cancel();
         // Stopping the probe cancels its request in flight; that is the end of probing, not a failure.
         try { await probe; }
+        catch (OperationCanceledException) when (stopProbe.IsCancellationRequested && !ct.IsCancellationRequested) { }
+        try { await dataPlaneProbe; }
         catch (OperationCanceledException) when (stopProbe.IsCancellationRequested && !ct.IsCancellationRequested) { }
         if (probePodCreate is not null)
         {
@@ -757,8 +766,11 @@ public sealed class ChaosRunner
         var apiProbe = ProbeApiAsync(view, report, clock, stopProbe.Token);
         void Once(string ev, string detail = "")
         {
-            if (report.Has(ev)) return;
-            report.Add(clock.Elapsed.TotalSeconds, ev, detail);
+            lock (report.Timeline)
+            {
+                if (report.Has(ev)) return;
+                report.Add(clock.Elapsed.TotalSeconds, ev, detail);
+            }
             Progress?.Invoke($"+{clock.Elapsed.TotalSeconds:0.00}s {ev} {detail}");
         }
 

@@ -23,10 +23,20 @@ public abstract class WorkerKillSpecs<TCluster>(TCluster cluster, ITestOutputHel
         using var http = Http(cluster);
         await ReadyNodeZonesAsync(http, 3, TimeSpan.FromSeconds(120));
         await CreateAsync(http, "/apis/apps/v1/namespaces/default/deployments", Deployment("spread", 6));
+        await CreateAsync(http, "/api/v1/namespaces/default/services", JsonNode.Parse("""
+            {"apiVersion":"v1","kind":"Service","metadata":{"name":"spread"},
+             "spec":{"selector":{"app":"spread"},"ports":[{"name":"http","port":80,"targetPort":8080}]}}
+            """)!.AsObject());
         await EventuallyAsync(async () => (await PodsAsync(http, "spread")).Count(IsReadyRunning) == 6,
             TimeSpan.FromSeconds(120), "6 ready pods before the fault");
         var before = (await PodsAsync(http, "spread")).Where(IsReadyRunning).Select(Identity).ToList();
         Assert.True(before.Select(p => p.Node).Distinct().Count() >= 2, $"the pods should spread over the workers, got {string.Join(", ", before.Select(p => p.Node))}");
+        Assert.Contains(before, p => p.Node == "worker-b1");
+        await EventuallyAsync(async () =>
+        {
+            var slices = (await SendAsync(http, HttpMethod.Get, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dspread"))!;
+            return DataPlaneProbe.ReadyOnTargets(((JsonArray)slices["items"]!).OfType<JsonObject>(), new HashSet<string> { "worker-b1" }).ContainsKey("default/spread");
+        }, TimeSpan.FromSeconds(60), "the spread Service lists the pods on worker-b1");
 
         var report = await Runner(cluster, 120).RunAsync(FaultKind.Kill, "worker-b1", CancellationToken.None);
         output.WriteLine(report.ToText());
@@ -41,6 +51,20 @@ public abstract class WorkerKillSpecs<TCluster>(TCluster cluster, ITestOutputHel
         Assert.DoesNotContain(pods, p => (string?)p["spec"]?["nodeName"] == "worker-b1" && p["metadata"]?["deletionTimestamp"] is null);
         await AssertNoPodAliveTwiceAsync(running, before.Where(p => p.Node == "worker-b1"));
         Assert.Contains("akkakube chaos restart worker-b1", string.Join("\n", report.Leftovers));
+
+        // The data plane: the Service dropped worker-b1's endpoints, and traffic to its ClusterIP (through the user-space
+        // proxies, which skip a refusing endpoint) and the surviving nodes' DNS kept answering.
+        var data = report.DataPlane!;
+        Assert.NotNull(data);
+        Assert.Contains(report.Timeline, t => t.Event == "service endpoints off worker-b1");
+        Assert.True(data.EndpointsOffTargetsAfterSeconds.TryGetValue("default/spread", out var off), data.ToText());
+        // The node lifecycle controller marks a NotReady node's pods not ready: the endpoints go before the pods are evicted.
+        Assert.True(off < report.Timeline.First(t => t.Event == "pods evicted").Seconds, report.ToText());
+        Assert.True(data.ServiceRequests > 0, data.ToText());
+        Assert.True(data.LastServiceFailureSeconds is null || data.LastServiceFailureSeconds <= off + 5, "Service traffic failed after the endpoints moved: " + data.ToText());
+        Assert.Equal(2, data.DnsServers.Count);
+        Assert.True(data.DnsQueries > 0 && data.DnsFailures == 0, data.ToText());
+        await SendAsync(http, HttpMethod.Delete, "/api/v1/namespaces/default/services/spread");
     }
 }
 

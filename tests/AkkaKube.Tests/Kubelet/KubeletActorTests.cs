@@ -63,6 +63,21 @@ public sealed class KubeletActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task A_ready_pod_marked_not_ready_by_someone_else_is_written_back_ready_by_its_kubelet()
+    {
+        // The node lifecycle controller marks the pods of a NotReady node not ready; when the node is back (or was only
+        // slow), its kubelet's own view wins again, as the kubelet's status manager reconciles with the apiserver.
+        StartKubelet();
+        Create(MakePod("p").Container("c", "test/run").Build());
+        AwaitAssert(() => Assert.Equal("True", _api.Pod("p").Condition("Ready")), Max);
+        var conditions = (JsonArray)_api.Pod("p")!["status"]!["conditions"]!.DeepClone();
+        foreach (var c in conditions.OfType<JsonObject>().Where(c => (string?)c["type"] == "Ready")) c["status"] = "False";
+        await _api.PatchAsync(ApiResource.Pods, "default", "p", PatchType.Merge,
+            new JsonObject { ["status"] = new JsonObject { ["conditions"] = conditions } }.ToJsonString(), "status");
+        AwaitAssert(() => Assert.Equal("True", _api.Pod("p").Condition("Ready")), Max);
+    }
+
+    [Fact]
     public void The_kubelet_keeps_retrying_registration_while_the_api_is_unavailable()
     {
         _api.Unavailable["nodes"] = true;

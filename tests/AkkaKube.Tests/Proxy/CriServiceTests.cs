@@ -13,7 +13,8 @@ namespace AkkaKube.Tests.Proxy;
 /// kube-proxy's nftables mode end to end: a cri node (its own containerd, CNI bridge) whose Service range is routable
 /// (AddressBlocks' cri ranges), two busybox httpd pods behind a ClusterIP Service, and a third pod in its own network
 /// namespace fetching the ClusterIP until both pods have answered. The Node reports the mode in its annotations; after a
-/// kill -9 the table stays and the restarted node rewrites it (one table, not two); a graceful stop removes it. Needs what CriNodeTests needs plus nft; skips naming what is missing.
+/// kill -9 the table stays and the restarted node rewrites it (one table, not two); a graceful stop removes it. The node's
+/// NetworkPolicy table too: a default-deny ingress policy stops the client, an allow from app=client lets it through again. Needs what CriNodeTests needs plus nft; skips naming what is missing.
 /// </summary>
 public sealed class CriServiceTests
 {
@@ -51,6 +52,7 @@ public sealed class CriServiceTests
         var containerdPid = containerd.Start();
         Process? node = null;
         var table = NftRules.TableFor(nodeName);
+        var policyTable = Actors.Netpol.NetpolRules.TableFor(nodeName);
         try
         {
             await containerd.WaitReadyAsync(TimeSpan.FromSeconds(60));
@@ -108,29 +110,102 @@ public sealed class CriServiceTests
             }
             Assert.All(log.Split('\n').Where(l => l.StartsWith("got web", StringComparison.Ordinal)), l => Assert.Matches("^got web-[ab]$", l));
 
+            // A two-tier app that finds its tiers only by DNS name, as the guestbook's frontends find redis-master: the
+            // frontend's page (a CGI script of busybox httpd) fetches http://web/ (short name, through the pod's search
+            // path and the node's DNS), and a shopper fetches http://frontend.default.svc.cluster.local/ through its Service.
+            await Post("/api/v1/namespaces/default/services", new JsonObject
+            {
+                ["apiVersion"] = "v1", ["kind"] = "Service", ["metadata"] = new JsonObject { ["name"] = "frontend" },
+                ["spec"] = new JsonObject
+                {
+                    ["selector"] = new JsonObject { ["app"] = "frontend" },
+                    ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = 80, ["targetPort"] = 8081 }),
+                },
+            });
+            await Post(pods, Pod("frontend", nodeName, "frontend",
+                "mkdir -p /www/cgi-bin; printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho \"front $(wget -qO- http://web/ 2>&1)\"\\n' > /www/cgi-bin/page; " +
+                "chmod +x /www/cgi-bin/page; exec httpd -f -p 8081 -h /www"));
+            await Post(pods, Pod("shopper", nodeName, "shopper",
+                "while :; do echo \"shop $(wget -qO- http://frontend.default.svc.cluster.local/cgi-bin/page 2>&1)\"; sleep 0.5; done"));
+            var shopped = "";
+            while (!shopped.Split('\n').Any(l => l.StartsWith("shop front web-", StringComparison.Ordinal)))
+            {
+                Assert.False(DateTime.UtcNow > deadline, $"the two-tier app did not answer through DNS names; the shopper's log:\n{shopped}\nnode:\n{nodeLog}");
+                await Task.Delay(500);
+                try { shopped = await http.GetStringAsync(pods + "/shopper/log"); }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
+            }
+
+            // NetworkPolicy, enforced by the node's own table: a default deny of the web pods' ingress stops the client's
+            // requests; an allow from app=client restores them (NetpolNetnsTests covers the rest of the semantics).
+            async Task<string[]> Log()
+            {
+                try { return (await http.GetStringAsync(pods + "/client/log")).Split('\n'); }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { return []; }
+            }
+
+            async Task ClientSees(Func<string, bool> line, string what)
+            {
+                var from = (await Log()).Length;
+                while (!(await Log()).Skip(from).Any(line))
+                {
+                    Assert.False(DateTime.UtcNow > deadline, $"{what}; client log:\n{string.Join("\n", (await Log()).TakeLast(10))}\n" +
+                                                             $"table:\n{(await CriNodeTests.Run("nft", "list", "table", "inet", policyTable)).Output}\nnode:\n{nodeLog}");
+                    await Task.Delay(300);
+                }
+            }
+
+            const string policies = "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies";
+            await Post(policies, new JsonObject
+            {
+                ["apiVersion"] = "networking.k8s.io/v1", ["kind"] = "NetworkPolicy", ["metadata"] = new JsonObject { ["name"] = "web-deny" },
+                ["spec"] = new JsonObject { ["podSelector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "web" } }, ["policyTypes"] = new JsonArray("Ingress") },
+            });
+            await ClientSees(l => l.StartsWith("got wget:", StringComparison.Ordinal), "a default-deny ingress policy did not block the client");
+            await Post(policies, new JsonObject
+            {
+                ["apiVersion"] = "networking.k8s.io/v1", ["kind"] = "NetworkPolicy", ["metadata"] = new JsonObject { ["name"] = "web-from-client" },
+                ["spec"] = new JsonObject
+                {
+                    ["podSelector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "web" } },
+                    ["ingress"] = new JsonArray(new JsonObject
+                    {
+                        ["from"] = new JsonArray(new JsonObject { ["podSelector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "client" } } }),
+                        ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080 }),
+                    }),
+                },
+            });
+            await ClientSees(l => l.StartsWith("got web-", StringComparison.Ordinal), "an allow from app=client did not restore the client's requests");
+            Assert.Contains("ingress-default/web-a", (await CriNodeTests.Run("nft", "list", "table", "inet", policyTable)).Output);
+
             var nodeObject = JsonNode.Parse(await http.GetStringAsync($"/api/v1/nodes/{nodeName}"))!;
             Assert.Equal("nftables", (string?)nodeObject["metadata"]!["annotations"]![ProxyModes.ModeAnnotation]);
             Assert.Contains($"table ip {table}", (await CriNodeTests.Run("nft", "list", "tables")).Output);
 
             // kill -9 leaves the table; the restarted node rewrites it in one transaction (still one table) once it has listed.
-            int Writes() => nodeLog.ToString().Split('\n').Count(l => l.Contains($"nftables table {table}: ", StringComparison.Ordinal));
-            var writes = Writes();
+            int Writes(string t) => nodeLog.ToString().Split('\n').Count(l => l.Contains($"nftables table {t}: ", StringComparison.Ordinal));
+            var writes = Writes(table);
+            var policyWrites = Writes(policyTable);
             CriNodeTests.Kill(node.Id);
             Assert.True(node.WaitForExit(30_000), "the node did not die on SIGKILL");
             node.Dispose();
             Assert.Contains($"table ip {table}", (await CriNodeTests.Run("nft", "list", "tables")).Output);
             (node, _) = CriNodeTests.StartNode(nodeName, containerd, nodeData, nodeLog, "--config", conf);
-            while (Writes() == writes)
+            Assert.Contains($"table inet {policyTable}", (await CriNodeTests.Run("nft", "list", "tables")).Output);
+            while (Writes(table) == writes || Writes(policyTable) == policyWrites)
             {
-                Assert.False(DateTime.UtcNow > deadline.AddSeconds(60) || node.HasExited, "the restarted node did not rewrite its table:\n" + nodeLog);
+                Assert.False(DateTime.UtcNow > deadline.AddSeconds(60) || node.HasExited, "the restarted node did not rewrite its tables:\n" + nodeLog);
                 await Task.Delay(300);
             }
             Assert.Equal(1, (await CriNodeTests.Run("nft", "list", "tables")).Output.Split('\n').Count(l => l.Trim() == $"table ip {table}"));
+            Assert.Equal(1, (await CriNodeTests.Run("nft", "list", "tables")).Output.Split('\n').Count(l => l.Trim() == $"table inet {policyTable}"));
 
             // A graceful stop (SIGTERM, as `akkakube down` sends) removes the node's table.
             await CriNodeTests.Run("kill", "-TERM", node.Id.ToString());
             Assert.True(node.WaitForExit(60_000), "the node did not stop on SIGTERM:\n" + nodeLog);
-            Assert.DoesNotContain($"table ip {table}", (await CriNodeTests.Run("nft", "list", "tables")).Output);
+            var left = (await CriNodeTests.Run("nft", "list", "tables")).Output;
+            Assert.DoesNotContain($"table ip {table}", left);
+            Assert.DoesNotContain($"table inet {policyTable}", left);
         }
         finally
         {
@@ -143,6 +218,7 @@ public sealed class CriServiceTests
             CriNodeTests.Kill(containerdPid);
             await CriNodeTests.Run("ip", "link", "delete", containerd.Bridge);
             await CriNodeTests.Run("nft", "delete", "table", "ip", table); // after a failure: never leave rules behind
+            await CriNodeTests.Run("nft", "delete", "table", "inet", policyTable);
             // The pods' network namespaces (containerd's, named cni-*): their shims are gone, so nothing else removes them.
             foreach (var netns in (await CriNodeTests.Run("ip", "netns", "list")).Output.Split('\n').Select(l => l.Split(' ')[0]).Where(n => n.StartsWith("cni-", StringComparison.Ordinal)))
                 if ((await CriNodeTests.Run("ip", "netns", "exec", netns, "ip", "-4", "-o", "addr", "show", "eth0")).Output.Contains($" 10.244.{octet}.", StringComparison.Ordinal))

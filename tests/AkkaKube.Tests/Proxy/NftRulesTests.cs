@@ -1,5 +1,6 @@
 using System.Net;
 using AkkaKube.Actors.Proxy;
+using AkkaKube.Tests.Infrastructure;
 using k8s.Models;
 
 namespace AkkaKube.Tests.Proxy;
@@ -66,26 +67,9 @@ public sealed class NftRulesTests
     public static string Render(string name) =>
         NftRules.Render(Node, NftRules.Compute(Cases[name].Services, Cases[name].Slices, Node.NodeName));
 
-    private static string GoldenPath(string name)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "tests", "AkkaKube.Tests", "Proxy", "golden");
-            if (Directory.Exists(candidate)) return Path.Combine(candidate, name + ".nft");
-        }
-        throw new DirectoryNotFoundException("tests/AkkaKube.Tests/Proxy/golden not found above " + AppContext.BaseDirectory);
-    }
-
     [Theory]
     [MemberData(nameof(CaseNames))]
-    public void The_table_of_each_case_is_its_golden_text(string name)
-    {
-        var text = Render(name);
-        var path = GoldenPath(name);
-        if (Environment.GetEnvironmentVariable("AKKAKUBE_UPDATE_GOLDEN") == "1") File.WriteAllText(path, text);
-        Assert.True(File.Exists(path), $"no golden file {path} (AKKAKUBE_UPDATE_GOLDEN=1 writes it)");
-        Assert.Equal(File.ReadAllText(path), text);
-    }
+    public void The_table_of_each_case_is_its_golden_text(string name) => GoldenFiles.AssertMatches("Proxy", name, Render(name));
 
     [Fact]
     public void Loopback_service_addresses_are_left_out_because_pods_cannot_reach_them_and_the_host_needs_them_for_user_space_proxies()

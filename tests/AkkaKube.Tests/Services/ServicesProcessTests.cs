@@ -368,6 +368,41 @@ public sealed partial class ServicesProcessTests(ServicesCluster cluster) : ICla
         Assert.DoesNotContain(names, n => n.StartsWith("bad-", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The process runtime cannot enforce NetworkPolicy (pods share the host's network): kubectl apply of a policy works, and
+    /// each worker reports it with a Warning event NotEnforced that says why (docs/network-policy.md).
+    /// </summary>
+    [Fact]
+    public async Task A_network_policy_is_accepted_and_each_worker_reports_it_not_enforced()
+    {
+        var file = Path.Combine(cluster.DataDirectory, "deny.yaml");
+        await File.WriteAllTextAsync(file, """
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: deny-echo}
+            spec:
+              podSelector: {matchLabels: {app: echo}}
+              policyTypes: [Ingress]
+            """);
+        ProcessResult applied = null!;
+        await FailoverSupport.EventuallyAsync(async () => (applied = await cluster.KubectlAsync("apply", "-f", file)).ExitCode == 0, Patience, "kubectl apply of a NetworkPolicy");
+        Assert.Contains("networkpolicy.networking.k8s.io/deny-echo created", applied.Stdout);
+        ProcessResult events = null!;
+        await FailoverSupport.EventuallyAsync(async () =>
+        {
+            events = await cluster.KubectlAsync("get", "events", "--field-selector", "involvedObject.kind=NetworkPolicy,involvedObject.name=deny-echo,reason=NotEnforced",
+                "-o", "jsonpath={range .items[*]}{.type} {.source.host}: {.message}{\"\\n\"}{end}");
+            return events.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length == cluster.Workers;
+        }, Patience, "a NotEnforced event from each worker");
+        Assert.All(events.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), line =>
+        {
+            Assert.StartsWith("Warning ", line);
+            Assert.Contains("NetworkPolicy is not enforced on node ", line);
+            Assert.Contains("the process runtime runs pods as host processes", line);
+        });
+        Assert.Equal(0, (await cluster.KubectlAsync("delete", "-f", file)).ExitCode);
+    }
+
     /// <summary>Declared last: it leaves worker-b1 dead (a later run's first test restarts it).</summary>
     [Fact]
     public async Task Killing_a_worker_process_does_not_stop_the_service_because_the_other_proxy_shares_the_cluster_ip_port()

@@ -135,14 +135,18 @@ public sealed class StoreDiskFullSpecs
         using var dir = new TempDir();
         var mount = Path.Combine(dir.Path, "data");
         Directory.CreateDirectory(mount);
-        await Run("mount", "-t", "tmpfs", "-o", "size=3m,mode=0700", "tmpfs", mount);
+        // Roomy while the node starts (its WAL may grow before a checkpoint on a loaded machine), then narrowed to
+        // just above what it uses, so the disk fills after start-up and not during it.
+        await Run("mount", "-t", "tmpfs", "-o", "size=64m,mode=0700", "tmpfs", mount);
         var node = new InProcessNode { Configure = o => o with { DataDirectory = mount, Worker = false } };
         try
         {
             await node.InitializeAsync();
             using var http = node.NewHttpClient(TimeSpan.FromSeconds(60));
-            await Eventually(async () => (await http.PostAsync("/api/v1/namespaces", Json("""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"disk"}}"""))).StatusCode
-                is HttpStatusCode.Created or HttpStatusCode.Conflict);
+            await CreatedEventually(() => http.PostAsync("/api/v1/namespaces", Json("""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"disk"}}""")));
+            var drive = new DriveInfo(mount);
+            var usedMiB = (drive.TotalSize - drive.AvailableFreeSpace) / (1024 * 1024);
+            await Run("mount", "-o", $"remount,size={usedMiB + 3}m", mount);
 
             var acknowledged = new List<string>();
             HttpResponseMessage? refused = null;
@@ -163,8 +167,7 @@ public sealed class StoreDiskFullSpecs
 
             // Space returns: the partition restarts, recovers every acknowledged write, and takes new ones.
             await Run("mount", "-o", "remount,size=64m", mount);
-            await Eventually(async () => (await http.PostAsync("/api/v1/namespaces/disk/configmaps", Json(ConfigMap("after", "space")))).StatusCode
-                is HttpStatusCode.Created or HttpStatusCode.Conflict);
+            await CreatedEventually(() => http.PostAsync("/api/v1/namespaces/disk/configmaps", Json(ConfigMap("after", "space"))));
             var list = JsonNode.Parse(await http.GetStringAsync("/api/v1/namespaces/disk/configmaps"))!;
             var names = list["items"]!.AsArray().Select(i => i!["metadata"]!["name"]!.GetValue<string>()).ToHashSet();
             var lost = acknowledged.Where(n => !names.Contains(n)).ToList();
@@ -189,12 +192,22 @@ public sealed class StoreDiskFullSpecs
 
     private static StringContent Json(string s) => new(s, Encoding.UTF8, "application/json");
 
-    private static async Task Eventually(Func<Task<bool>> condition)
+    /// <summary>Retries a create until it is Created (or already exists); a timeout names the last answer.</summary>
+    private static async Task CreatedEventually(Func<Task<HttpResponseMessage>> create)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (!await condition())
+        var last = "";
+        while (true)
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("not within 90 s");
+            try
+            {
+                var r = await create();
+                if (r.StatusCode is HttpStatusCode.Created or HttpStatusCode.Conflict) return;
+                last = $"{(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}";
+            }
+            catch (HttpRequestException e) { last = e.Message; }
+            catch (TaskCanceledException e) { last = e.Message; }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("not within 90 s, last answer: " + last);
             await Task.Delay(500);
         }
     }

@@ -148,7 +148,50 @@ public sealed class NodeLifecycleController : ReceiveActor, IWithTimers
             Apply(d, now);
         }
         if (_synced.Contains(ApiResource.Pods))
+        {
+            MarkPodsNotReady(now);
             EvictPods(now);
+        }
+    }
+
+    /// <summary>
+    /// Pods on a node whose Ready condition is not True (marked Unknown here, or False by its kubelet) are not Ready
+    /// either: their Ready condition turns False at once, as Kubernetes' node lifecycle controller does
+    /// (MarkPodsNotReady), so EndpointSlices drop them and Service traffic stops going to a dead node long before its
+    /// pods are evicted. A kubelet that comes back sets Ready from its probes again.
+    /// </summary>
+    private void MarkPodsNotReady(DateTime now)
+    {
+        var notReadyNodes = _nodes.Values
+            .Where(n => (n["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>()
+                .FirstOrDefault(c => c["type"]?.GetValue<string>() == "Ready")?["status"]?.GetValue<string>() is "Unknown" or "False")
+            .Select(Name).ToHashSet(StringComparer.Ordinal);
+        if (notReadyNodes.Count == 0) return;
+        foreach (var pod in _pods.Values)
+        {
+            if (pod["spec"]?["nodeName"]?.GetValue<string>() is not { } nodeName || !notReadyNodes.Contains(nodeName)) continue;
+            if (pod["status"]?["conditions"] is not JsonArray conditions) continue;
+            if (!conditions.OfType<JsonObject>().Any(c => c["type"]?.GetValue<string>() == "Ready" && c["status"]?.GetValue<string>() == "True")) continue;
+            var ns = pod["metadata"]?["namespace"]?.GetValue<string>();
+            var name = Name(pod);
+            var key = $"ready/{ns}/{name}";
+            if (!_inFlight.Add(key)) continue;
+            var updated = (JsonArray)conditions.DeepClone();
+            foreach (var c in updated.OfType<JsonObject>().Where(c => c["type"]?.GetValue<string>() == "Ready"))
+            {
+                c["status"] = "False";
+                c["lastTransitionTime"] = Rfc3339(now);
+            }
+            // resourceVersion makes it conditional: a kubelet's concurrent status update wins, and the next tick decides again.
+            var patch = new JsonObject
+            {
+                ["metadata"] = new JsonObject { ["resourceVersion"] = pod["metadata"]?["resourceVersion"]?.GetValue<string>() },
+                ["status"] = new JsonObject { ["conditions"] = updated },
+            };
+            _log.Info("node {0} is not ready: marking pod {1}/{2} not ready", nodeName, ns, name);
+            _api.PatchAsync(ApiResource.Pods, ns, name, PatchType.Merge, patch.ToJsonString(), "status")
+                .PipeTo(Self, success: () => new Done(key), failure: e => e is KubeApiException { IsNotFound: true } ? new Done(key) : new Failed(key, e));
+        }
     }
 
     private NodeView ToView(JsonObject node)

@@ -394,6 +394,13 @@ public static class BootstrapPolicy
             R(["get", "list", "watch", "update"], "", "persistentvolumes"),
             Events(),
         ]),
+        // akkakube's NetworkPolicy node agent (docs/network-policy.md): reads policies and the pods and namespaces they select
+        new("system:akkakube:network-policy",
+        [
+            R(["list", "watch"], "", "pods", "namespaces"),
+            R(["list", "watch"], "networking.k8s.io", "networkpolicies"),
+            Events(),
+        ]),
         .. ControllerRoles,
     ];
 
@@ -415,6 +422,7 @@ public static class BootstrapPolicy
         new("system:node", "system:node", []),
         new("system:cloud-controller-manager", "system:cloud-controller-manager", [KubeSystemServiceAccount("cloud-controller-manager")]),
         new("system:akkakube:local-path-provisioner", "system:akkakube:local-path-provisioner", [KubeSystemServiceAccount("local-path-provisioner")]),
+        new("system:akkakube:network-policy", "system:akkakube:network-policy", [KubeSystemServiceAccount("network-policy")]),
         .. ControllerRoles.Select(r => new Binding(r.Name, r.Name, [KubeSystemServiceAccount(r.Name[ControllerRolePrefix.Length..])])),
     ];
 

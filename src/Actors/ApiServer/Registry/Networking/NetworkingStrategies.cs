@@ -85,7 +85,7 @@ public sealed class IngressClassStrategy : ResourceStrategy
     ];
 }
 
-/// <summary>networkpolicies (networking.k8s.io/v1): policyTypes Ingress/Egress (Ingress by default). Stored, not yet enforced.</summary>
+/// <summary>networkpolicies (networking.k8s.io/v1): policyTypes Ingress/Egress (Ingress by default). Enforced per node by src/Actors/Netpol.</summary>
 public sealed class NetworkPolicyStrategy : ResourceStrategy
 {
     public override Type Model => typeof(V1NetworkPolicy);
@@ -104,6 +104,83 @@ public sealed class NetworkPolicyStrategy : ResourceStrategy
             for (var i = 0; i < types.Count; i++)
                 if (Meta.Str(types[i]) is not ("Ingress" or "Egress") and var t)
                     yield return NotSupported($"spec.policyTypes[{i}]", t, "Ingress", "Egress");
+        foreach (var (direction, peersField) in new[] { ("ingress", "from"), ("egress", "to") })
+        {
+            if (obj["spec"]?[direction] is not JsonArray rules) continue;
+            for (var i = 0; i < rules.Count; i++)
+            {
+                var rulePath = $"spec.{direction}[{i}]";
+                if (rules[i]?["ports"] is JsonArray ports)
+                    for (var j = 0; j < ports.Count; j++)
+                        foreach (var cause in PolicyPort(ports[j] as JsonObject ?? new JsonObject(), $"{rulePath}.ports[{j}]"))
+                            yield return cause;
+                if (rules[i]?[peersField] is JsonArray peers)
+                    for (var j = 0; j < peers.Count; j++)
+                        foreach (var cause in Peer(peers[j] as JsonObject ?? new JsonObject(), $"{rulePath}.{peersField}[{j}]"))
+                            yield return cause;
+            }
+        }
+    }
+
+    /// <summary>Kubernetes' validateNetworkPolicyPort: protocol, a port number or name, endPort only after a numeric port.</summary>
+    private static IEnumerable<StatusCause> PolicyPort(JsonObject port, string path)
+    {
+        if (port["protocol"] is JsonValue protocol && Meta.Str(protocol) is not ("TCP" or "UDP" or "SCTP") and var p)
+            yield return NotSupported($"{path}.protocol", p, "SCTP", "TCP", "UDP");
+        int? number = null;
+        if (port["port"] is JsonValue value)
+        {
+            if (value.TryGetValue<int>(out var n))
+            {
+                number = n;
+                if (n is < 1 or > 65535) yield return InvalidRaw($"{path}.port", n.ToString(System.Globalization.CultureInfo.InvariantCulture), "must be between 1 and 65535, inclusive");
+            }
+            else if (Meta.Str(value) is var name && !IsPortName(name))
+                yield return Invalid($"{path}.port", name, "must be no more than 15 characters, contain only lowercase letters, digits and '-', at least one letter, and not begin, end or repeat '-'");
+        }
+        if (port["endPort"] is JsonValue endValue && endValue.TryGetValue<int>(out var end))
+        {
+            if (port["port"] is null) yield return Required($"{path}.endPort", "Required value: may not be specified when `port` is not specified");
+            else if (number is null) yield return Forbidden($"{path}.endPort", "may not be specified when `port` is non-numeric");
+            else if (end < number) yield return InvalidRaw($"{path}.endPort", end.ToString(System.Globalization.CultureInfo.InvariantCulture), "must be greater than or equal to `port`");
+        }
+    }
+
+    private static bool IsPortName(string name) =>
+        name.Length is > 0 and <= 15 && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-') && name.Any(char.IsAsciiLetter)
+        && name[0] != '-' && name[^1] != '-' && !name.Contains("--", StringComparison.Ordinal);
+
+    /// <summary>Kubernetes' ValidateNetworkPolicyPeer: at least one peer, ipBlock alone, a parsable CIDR whose excepts lie strictly inside it.</summary>
+    private static IEnumerable<StatusCause> Peer(JsonObject peer, string path)
+    {
+        var count = new[] { "podSelector", "namespaceSelector", "ipBlock" }.Count(k => peer[k] is JsonObject);
+        if (count == 0)
+        {
+            yield return Required(path, "Required value: must specify a peer");
+            yield break;
+        }
+        if (peer["ipBlock"] is not JsonObject block) yield break;
+        if (count > 1) yield return Forbidden(path, "may not specify both ipBlock and another peer");
+        var cidr = Meta.Str(block["cidr"]);
+        if (string.IsNullOrEmpty(cidr))
+        {
+            yield return Required($"{path}.ipBlock.cidr");
+            yield break;
+        }
+        if (!Netpol.NetpolRules.TryPrefix(cidr, out var prefix, out var v6))
+        {
+            yield return Invalid($"{path}.ipBlock.cidr", cidr, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)");
+            yield break;
+        }
+        var network = System.Net.IPNetwork.Parse(prefix);
+        if (block["except"] is not JsonArray except) yield break;
+        for (var i = 0; i < except.Count; i++)
+        {
+            var e = Meta.Str(except[i]);
+            if (!Netpol.NetpolRules.TryPrefix(e, out var ePrefix, out var e6) || e6 != v6
+                || System.Net.IPNetwork.Parse(ePrefix) is var inner && (inner.PrefixLength <= network.PrefixLength || !network.Contains(inner.BaseAddress)))
+                yield return Invalid($"{path}.ipBlock.except[{i}]", e, "must be a strict subset of `cidr`");
+        }
     }
 
     public override IReadOnlyList<TableColumn> Columns { get; } =
