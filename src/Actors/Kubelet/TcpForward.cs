@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using AkkaKube.Actors.ApiServer.Streaming;
 using AkkaKube.Actors.Runtime;
 
 namespace AkkaKube.Actors.Kubelet;
@@ -49,12 +50,10 @@ public sealed class TcpForward : IExecProcess
     }
 
     /// <summary>Writes to the connection; Close shuts down sending only, so the pod still answers.</summary>
-    private sealed class HalfClose(NetworkStream stream, Socket socket) : Stream
+    private sealed class HalfClose(NetworkStream stream, Socket socket) : WriteOnlyStream
     {
         public override void Write(byte[] buffer, int offset, int count) => stream.Write(buffer, offset, count);
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default) => stream.WriteAsync(buffer, ct);
-        public override Task FlushAsync(CancellationToken ct) => Task.CompletedTask;
-        public override void Flush() { }
 
         protected override void Dispose(bool disposing)
         {
@@ -62,14 +61,5 @@ public sealed class TcpForward : IExecProcess
                 try { socket.Shutdown(SocketShutdown.Send); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
             base.Dispose(disposing);
         }
-
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

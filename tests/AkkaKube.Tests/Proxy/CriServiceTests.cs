@@ -110,6 +110,32 @@ public sealed class CriServiceTests
             }
             Assert.All(log.Split('\n').Where(l => l.StartsWith("got web", StringComparison.Ordinal)), l => Assert.Matches("^got web-[ab]$", l));
 
+            // A two-tier app that finds its tiers only by DNS name, as the guestbook's frontends find redis-master: the
+            // frontend's page (a CGI script of busybox httpd) fetches http://web/ (short name, through the pod's search
+            // path and the node's DNS), and a shopper fetches http://frontend.default.svc.cluster.local/ through its Service.
+            await Post("/api/v1/namespaces/default/services", new JsonObject
+            {
+                ["apiVersion"] = "v1", ["kind"] = "Service", ["metadata"] = new JsonObject { ["name"] = "frontend" },
+                ["spec"] = new JsonObject
+                {
+                    ["selector"] = new JsonObject { ["app"] = "frontend" },
+                    ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = 80, ["targetPort"] = 8081 }),
+                },
+            });
+            await Post(pods, Pod("frontend", nodeName, "frontend",
+                "mkdir -p /www/cgi-bin; printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho \"front $(wget -qO- http://web/ 2>&1)\"\\n' > /www/cgi-bin/page; " +
+                "chmod +x /www/cgi-bin/page; exec httpd -f -p 8081 -h /www"));
+            await Post(pods, Pod("shopper", nodeName, "shopper",
+                "while :; do echo \"shop $(wget -qO- http://frontend.default.svc.cluster.local/cgi-bin/page 2>&1)\"; sleep 0.5; done"));
+            var shopped = "";
+            while (!shopped.Split('\n').Any(l => l.StartsWith("shop front web-", StringComparison.Ordinal)))
+            {
+                Assert.False(DateTime.UtcNow > deadline, $"the two-tier app did not answer through DNS names; the shopper's log:\n{shopped}\nnode:\n{nodeLog}");
+                await Task.Delay(500);
+                try { shopped = await http.GetStringAsync(pods + "/shopper/log"); }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
+            }
+
             // NetworkPolicy, enforced by the node's own table: a default deny of the web pods' ingress stops the client's
             // requests; an allow from app=client restores them (NetpolNetnsTests covers the rest of the semantics).
             async Task<string[]> Log()

@@ -211,6 +211,7 @@ public static class Spdy
     /// </summary>
     public sealed class HeaderCompressor
     {
+        private static readonly byte[] SyncFlush = [0, 0, 0, 0xff, 0xff];
         private bool _started;
 
         public byte[] Compress(ReadOnlySpan<byte> block)
@@ -232,6 +233,11 @@ public static class Spdy
                 ms.Write(head);
                 ms.Write(chunk);
             } while (block.Length > 0);
+            // An empty stored block ends every header block, as zlib's sync flush does: Go's inflater hands out a stored
+            // block's bytes only once it has read the next block's header. Without this marker it reads past the frame's
+            // end, its EOF error sticks, and spdystream fails the next header block and closes the connection (kubectl:
+            // "lost connection to pod" at the second stream of a port-forward).
+            ms.Write(SyncFlush);
             return ms.ToArray();
         }
     }

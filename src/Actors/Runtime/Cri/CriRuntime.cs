@@ -346,6 +346,23 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
         }
     }
 
+    /// <summary>
+    /// kubectl exec/cp: CRI Exec answers a URL of the runtime's streaming server, which this node's kubelet then speaks
+    /// to as a client (<see cref="CriStreamSession"/>) and relays like any exec session — the apiserver never reaches
+    /// the runtime itself (its streaming server listens on the node's loopback).
+    /// </summary>
+    public async Task<IExecProcess> OpenExecAsync(IRunningContainer container, ExecSpec spec, CancellationToken ct = default)
+    {
+        if (container is not CriContainer c) throw new StreamingUnavailableException("not a CRI container");
+        // CRI: a terminal merges stderr into stdout (tty and stderr together are refused)
+        var request = new ExecRequest { ContainerId = c.Id, Tty = spec.Tty, Stdin = spec.Stdin, Stdout = true, Stderr = !spec.Tty };
+        request.Cmd.AddRange(spec.Command);
+        string url;
+        try { url = (await _runtime.ExecAsync(request, Call(ct))).Url; }
+        catch (RpcException e) { throw new StreamingUnavailableException(e.Status.Detail); }
+        return await CriStreamSession.OpenAsync(url, spec.Stdin, stderr: !spec.Tty, spec.Tty, ct);
+    }
+
     // ---- relist (PLEG) ----
 
     private async Task RelistLoop()

@@ -42,6 +42,8 @@ public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassF
                     image: akkakube/echo
                     ports: [{containerPort: 8080}]
                     env: [{name: GREETING, value: hello-from-env}]
+                    # Ready once the echo server listens (port-forward connects to it)
+                    readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
                 """);
             // the first write of a kind waits for its store partition to start; kubectl apply does not retry a 504
             await FailoverSupport.EventuallyAsync(async () => (await KubectlAsync("apply", "-f", file)).ExitCode == 0, TimeSpan.FromSeconds(60), "kubectl apply");
@@ -146,6 +148,46 @@ public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassF
         var r = await cluster.KubectlAsync("--as=carol", "exec", Cluster.Pod, "--", "true");
         Assert.NotEqual(0, r.ExitCode);
         Assert.True(r.Stderr.Contains("User \"carol\" cannot create resource \"pods/exec\"", StringComparison.Ordinal), r.Stderr);
+    }
+
+    [SkippableFact]
+    public async Task Port_forward_carries_sequential_and_concurrent_connections_to_the_pod()
+    {
+        await SkipWithoutKubectl();
+        var port = FreePort.Next();
+        await using var kubectl = await KubectlPortForward.StartAsync(cluster.Kubectl("port-forward", "pod/" + Cluster.Pod, $"{port}:8080"), cluster.Env);
+
+        // each connection is a new pair of SPDY streams (error, data) in the one tunneled connection
+        for (var i = 0; i < 4; i++)
+            Assert.Contains($"path=/seq-{i}", await GetAsync(await ConnectAsync(), $"/seq-{i}"));
+
+        // two connections open at once: the second is answered while the first still waits for its request
+        using var first = await ConnectAsync();
+        using var second = await ConnectAsync();
+        Assert.Contains("path=/second", await GetAsync(second, "/second"));
+        Assert.Contains("path=/first", await GetAsync(first, "/first"));
+
+        async Task<System.Net.Sockets.TcpClient> ConnectAsync()
+        {
+            var client = new System.Net.Sockets.TcpClient();
+            await client.ConnectAsync(System.Net.IPAddress.Loopback, port);
+            return client;
+        }
+
+        async Task<string> GetAsync(System.Net.Sockets.TcpClient client, string path)
+        {
+            using (client)
+            {
+                var stream = client.GetStream();
+                await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: pod\r\nConnection: close\r\n\r\n"));
+                using var reader = new StreamReader(stream);
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                var response = await reader.ReadToEndAsync(timeout.Token); // the echo server closes after answering
+                Assert.True(response.StartsWith("HTTP/1.1 200", StringComparison.Ordinal),
+                    $"{path}: \"{response}\"; kubectl port-forward said: {(kubectl.HasExited ? await kubectl.ErrorsAsync : "(still running)")}");
+                return response;
+            }
+        }
     }
 
     private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";

@@ -44,6 +44,15 @@ public sealed class SpdySpecs
     }
 
     [Fact]
+    public void Every_header_block_ends_with_a_sync_flush_so_an_inflater_need_not_read_past_its_frame()
+    {
+        // Go's inflater (kubectl's spdystream) yields a stored block's bytes only after reading the next block's header
+        var compressor = new Spdy.HeaderCompressor();
+        for (var i = 0; i < 3; i++)
+            Assert.Equal(new byte[] { 0, 0, 0, 0xff, 0xff }, compressor.Compress(Spdy.HeaderBlock(new Dictionary<string, string>()))[^5..]);
+    }
+
+    [Fact]
     public async Task Frames_round_trip_through_a_byte_stream()
     {
         var bytes = new MemoryStream([.. Spdy.DataFrame(3, "abc"u8, fin: true), .. Spdy.ControlFrame(Spdy.Ping, 0, [0, 0, 0, 5])]);

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using AkkaKube.Cli;
+using AkkaKube.Tests.Failover;
+using AkkaKube.Tests.Infrastructure;
+using AkkaKube.Tests.Kubectl;
+using static AkkaKube.Tests.Runtime.CriNodeTests;
+
+namespace AkkaKube.Tests.Runtime;
+
+/// <summary>
+/// The real kubectl's exec, cp and port-forward into a container of the `cri` runtime: exec and cp go through the
+/// apiserver to the kubelet, which asks containerd (CRI Exec) for a streaming URL and speaks SPDY to it; port-forward
+/// dials the pod IP from the node. One node and one pod for the whole class. Needs root, containerd and busybox-static.
+/// </summary>
+public sealed class CriStreamingTests(CriStreamingTests.Cluster cluster) : IClassFixture<CriStreamingTests.Cluster>
+{
+    public sealed class Cluster : IAsyncLifetime
+    {
+        public const string Pod = "box";
+        private readonly TempDir _dir = new();
+        private ContainerdNode? _containerd;
+        private int _containerdPid;
+        private Process? _node;
+        private readonly ProcessOutput _nodeLog = new();
+
+        public string? Missing { get; private set; }
+        public string Kubeconfig { get; private set; } = "";
+        public string PodIp { get; private set; } = "";
+        public string DataDirectory => _dir.Path;
+
+        public async Task InitializeAsync()
+        {
+            Missing = ContainerdNode.Missing() is { } m ? $"the cri runtime test {m}"
+                : !File.Exists("/bin/busybox") ? "the cri runtime test needs busybox-static (apt-get install busybox-static)"
+                : KubectlRunner.KubectlPath is null ? "kubectl is not on PATH"
+                : RepoFile("scripts/build-test-images.sh") is null ? "scripts/build-test-images.sh not found above the test binaries"
+                : null;
+            if (Missing is not null) return;
+            var octet = 200 + Random.Shared.Next(50);
+            _containerd = new ContainerdNode(Path.Combine(_dir.Path, "ctd"), "cri-stream", $"10.244.{octet}.0/24", $"aks{octet}x{Random.Shared.Next(1000)}");
+            var images = Path.Combine(_dir.Path, "images");
+            var built = await Run("bash", RepoFile("scripts/build-test-images.sh")!, images);
+            Assert.True(built.Code == 0, built.Output);
+            _containerdPid = _containerd.Start();
+            Assert.StartsWith("containerd ", await _containerd.WaitReadyAsync(TimeSpan.FromSeconds(60)));
+            foreach (var archive in new[] { "pause.tar", "busybox.tar" })
+                Assert.Contains("akkakube/", await _containerd.ImportAsync(Path.Combine(images, archive)));
+            var nodeData = Path.Combine(_dir.Path, "node");
+            (_node, var apiPort) = StartNode("cri-stream", _containerd, nodeData, _nodeLog);
+            Kubeconfig = LocalClusterLauncher.WriteKubeconfig(nodeData, apiPort);
+
+            var manifest = Path.Combine(_dir.Path, "box.yaml");
+            await File.WriteAllTextAsync(manifest, $$"""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: {{Pod}}}
+                spec:
+                  nodeName: cri-stream
+                  terminationGracePeriodSeconds: 1
+                  containers:
+                  - name: shell
+                    image: akkakube/busybox
+                    command: [sh, -c, "mkdir -p /www && echo served-from-the-pod > /www/index.html && exec httpd -f -p 8080 -h /www"]
+                    ports: [{containerPort: 8080}]
+                    readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+                """);
+            await FailoverSupport.EventuallyAsync(async () => (await KubectlAsync("apply", "-f", manifest)).ExitCode == 0,
+                TimeSpan.FromSeconds(120), "kubectl apply on the cri node:\n" + _nodeLog);
+            var ready = await KubectlAsync("wait", "--for=condition=Ready", "pod/" + Pod, "--timeout=120s");
+            Assert.True(ready.ExitCode == 0, ready.Output + "\n" + _nodeLog);
+            PodIp = (await KubectlAsync("get", "pod", Pod, "-o", "jsonpath={.status.podIP}")).Stdout.Trim();
+        }
+
+        public Dictionary<string, string> Env => new() { ["KUBECONFIG"] = Kubeconfig, ["HOME"] = _dir.Path };
+
+        public string[] Kubectl(params string[] args) => ["--cache-dir", Path.Combine(_dir.Path, "kubectl-cache"), .. args];
+
+        public Task<ProcessResult> KubectlAsync(params string[] args) =>
+            ProcessRunner.RunAsync("kubectl", Kubectl(args), TimeSpan.FromSeconds(120), env: Env);
+
+        public async Task DisposeAsync()
+        {
+            if (_node is not null)
+            {
+                Kill(_node.Id);
+                _node.Dispose();
+            }
+            if (_containerd is not null)
+            {
+                foreach (var pid in NodeProcesses.Mentioning(_containerd.Socket)) Kill(pid);
+                Kill(_containerdPid);
+                await Run("ip", "link", "delete", _containerd.Bridge);
+                await Run("nft", "delete", "table", "ip", Actors.Proxy.NftRules.TableFor("cri-stream"));
+            }
+            _dir.Dispose();
+        }
+    }
+
+    [SkippableFact]
+    public async Task Exec_runs_in_the_containers_own_network_namespace_and_reports_the_exit_code()
+    {
+        Skip.If(cluster.Missing is not null, cluster.Missing);
+        var r = await cluster.KubectlAsync("exec", Cluster.Pod, "--", "cat", "/proc/net/fib_trie");
+        Assert.True(r.ExitCode == 0, r.Output);
+        Assert.Contains(cluster.PodIp, r.Stdout);
+
+        var failed = await cluster.KubectlAsync("exec", Cluster.Pod, "--", "sh", "-c", "echo to-stderr >&2; exit 3");
+        Assert.Equal(3, failed.ExitCode);
+        Assert.Contains("to-stderr", failed.Stderr);
+        Assert.Contains("command terminated with exit code 3", failed.Stderr);
+    }
+
+    [SkippableFact]
+    public async Task Exec_with_stdin_and_cp_round_trip_bytes_through_containerds_streaming_server()
+    {
+        Skip.If(cluster.Missing is not null, cluster.Missing);
+        var bytes = new byte[300_000];
+        new Random(11).NextBytes(bytes);
+        var local = Path.Combine(cluster.DataDirectory, "cp-source.bin");
+        await File.WriteAllBytesAsync(local, bytes);
+
+        // stdin to its end (the stdin stream's FIN is what ends sha256sum)
+        var command = string.Join(' ', cluster.Kubectl("exec", "-i", Cluster.Pod, "--", "sha256sum").Select(Quote)) + " < " + Quote(local);
+        var hashed = await ProcessRunner.RunAsync("sh", ["-c", "kubectl " + command], TimeSpan.FromSeconds(60), env: cluster.Env);
+        Assert.True(hashed.ExitCode == 0, hashed.Output);
+        Assert.StartsWith(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)), hashed.Stdout);
+
+        var to = await cluster.KubectlAsync("cp", local, $"default/{Cluster.Pod}:/tmp/copied.bin");
+        Assert.True(to.ExitCode == 0, to.Output);
+        var back = Path.Combine(cluster.DataDirectory, "cp-back.bin");
+        var from = await cluster.KubectlAsync("cp", $"default/{Cluster.Pod}:/tmp/copied.bin", back);
+        Assert.True(from.ExitCode == 0, from.Output);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(back));
+    }
+
+    [SkippableFact]
+    public async Task Port_forward_reaches_the_pods_server()
+    {
+        Skip.If(cluster.Missing is not null, cluster.Missing);
+        var port = FreePort.Next();
+        await using var kubectl = await KubectlPortForward.StartAsync(cluster.Kubectl("port-forward", "pod/" + Cluster.Pod, $"{port}:8080"), cluster.Env);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        for (var i = 0; i < 2; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{port}/index.html");
+            request.Headers.ConnectionClose = true;
+            using var response = await http.SendAsync(request);
+            Assert.Equal("served-from-the-pod\n", await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
+}
