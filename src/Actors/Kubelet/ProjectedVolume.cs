@@ -19,8 +19,8 @@ namespace AkkaKube.Actors.Kubelet;
 public static class ProjectedVolume
 {
     /// <summary>The directory of a pod's projected volume, removed with the pod's other volumes.</summary>
-    public static string Directory(string dataDir, string podUid, string volume) =>
-        Path.Combine(VolumeManager.PodVolumesDirectory(dataDir, podUid), "kubernetes.io~projected", volume);
+    public static string Directory(string dataDir, string podUid, string volume, string plugin = "kubernetes.io~projected") =>
+        Path.Combine(VolumeManager.PodVolumesDirectory(dataDir, podUid), plugin, volume);
 
     /// <summary>Writes every source of <paramref name="source"/> into <paramref name="dir"/>; returns when to refresh (null: no token).</summary>
     public static async Task<DateTimeOffset?> WriteAsync(IKubeApi api, V1Pod pod, V1ProjectedVolumeSource source, string dir, CancellationToken ct = default)
@@ -49,17 +49,58 @@ public static class ProjectedVolume
                 foreach (var item in down.Items ?? [])
                     files.Add((item.Path, Encoding.UTF8.GetBytes(FieldOf(pod, item)), item.Mode is { } m ? (UnixFileMode)m : defaultMode));
         }
-        System.IO.Directory.CreateDirectory(dir);
-        foreach (var (relative, content, mode) in files)
+        foreach (var (relative, _, _) in files)
         {
             var path = Path.GetFullPath(Path.Combine(dir, relative));
-            if (!path.StartsWith(Path.GetFullPath(dir) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            if (relative.StartsWith("..", StringComparison.Ordinal) || !path.StartsWith(Path.GetFullPath(dir) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
                 throw new VolumeNotReadyException($"projected file path \"{relative}\" leaves the volume");
-            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            PrivateFiles.WriteAtomically(path, content, mode);
+        }
+        AtomicVolumeWriter.Write(dir, files);
+        // ConfigMaps, Secrets and the pod's own fields change: written again every ApiObjectRefresh (the kubelet's sync period).
+        if (source.Sources?.Any(s => s.ConfigMap is not null || s.Secret is not null || s.DownwardAPI is not null) == true)
+        {
+            var again = DateTimeOffset.UtcNow + ApiObjectRefresh;
+            if (refresh is null || again < refresh) refresh = again;
         }
         return refresh;
     }
+
+    /// <summary>How often a volume of ConfigMap, Secret or downwardAPI data is written again (Kubernetes: the sync period, about a minute).</summary>
+    public static readonly TimeSpan ApiObjectRefresh = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The projection a configMap, secret or downwardAPI volume amounts to (one source, its defaultMode), null for other
+    /// kinds: they are written, refreshed and swapped exactly as a projected volume with that one source.
+    /// </summary>
+    public static V1ProjectedVolumeSource? AsProjection(V1Volume v) => v switch
+    {
+        { Projected: { } p } => p,
+        { ConfigMap: { } cm } => new V1ProjectedVolumeSource
+        {
+            DefaultMode = cm.DefaultMode,
+            Sources = [new V1VolumeProjection { ConfigMap = new V1ConfigMapProjection { Name = cm.Name, Items = cm.Items, Optional = cm.Optional } }],
+        },
+        { Secret: { } sec } => new V1ProjectedVolumeSource
+        {
+            DefaultMode = sec.DefaultMode,
+            Sources = [new V1VolumeProjection { Secret = new V1SecretProjection { Name = sec.SecretName, Items = sec.Items, Optional = sec.Optional } }],
+        },
+        { DownwardAPI: { } down } => new V1ProjectedVolumeSource
+        {
+            DefaultMode = down.DefaultMode,
+            Sources = [new V1VolumeProjection { DownwardAPI = new V1DownwardAPIProjection { Items = down.Items } }],
+        },
+        _ => null,
+    };
+
+    /// <summary>The plugin directory name Kubernetes uses for the volume's kind.</summary>
+    public static string PluginDirectory(V1Volume v) => v switch
+    {
+        { ConfigMap: not null } => "kubernetes.io~configmap",
+        { Secret: not null } => "kubernetes.io~secret",
+        { DownwardAPI: not null } => "kubernetes.io~downward-api",
+        _ => "kubernetes.io~projected",
+    };
 
     /// <summary>A token for the pod's ServiceAccount, bound to the pod, through serviceaccounts/token (TokenRequest).</summary>
     private static async Task<(string Token, DateTimeOffset Issued, DateTimeOffset Expires)> RequestTokenAsync(

@@ -32,7 +32,9 @@ public sealed class VolumeNotReadyException(string message) : Exception(message)
 /// /var/run/secrets/kubernetes.io/serviceaccount is also exposed as <see cref="ServiceAccountDirEnv"/>.</item>
 /// </list>
 /// Runtimes with mounts (cri) bind-mount the same directories at the mountPaths (<see cref="ForContainer"/>'s mounts).
-/// Other volume kinds (configMap, secret…) are not materialized yet.
+/// configMap, secret and downwardAPI volumes are projected volumes of one source (their own plugin directories,
+/// kubernetes.io~configmap and so on), written again every <see cref="ProjectedVolume.ApiObjectRefresh"/> and swapped
+/// atomically (<see cref="AtomicVolumeWriter"/>), so a container sees an edited ConfigMap's new files, all at once.
 /// </summary>
 public static class VolumeManager
 {
@@ -78,9 +80,9 @@ public static class VolumeManager
                 dir = hp.Path;
             }
             else if (v.PersistentVolumeClaim is { } claimSource) dir = await ClaimDirectoryAsync(api, ns, claimSource.ClaimName, nodeName, ct);
-            else if (v.Projected is { } projected)
+            else if (ProjectedVolume.AsProjection(v) is { } projected)
             {
-                dir = ProjectedVolume.Directory(dataDir, pod.Metadata?.Uid ?? "", v.Name);
+                dir = ProjectedVolume.Directory(dataDir, pod.Metadata?.Uid ?? "", v.Name, ProjectedVolume.PluginDirectory(v));
                 if (await ProjectedVolume.WriteAsync(api, pod, projected, dir, ct) is { } at && (refresh is null || at < refresh)) refresh = at;
             }
             if (dir is null) continue;
@@ -90,13 +92,13 @@ public static class VolumeManager
         return new PodVolumes(dirs, refresh);
     }
 
-    /// <summary>Writes the pod's projected volumes again (fresh tokens); returns the next refresh time.</summary>
+    /// <summary>Writes the pod's projected, configMap, secret and downwardAPI volumes again (fresh tokens, current data); returns the next refresh time.</summary>
     public static async Task<DateTimeOffset?> RefreshProjectedAsync(IKubeApi api, V1Pod pod, string dataDir, CancellationToken ct = default)
     {
         DateTimeOffset? refresh = null;
         foreach (var v in pod.Spec?.Volumes ?? [])
-            if (v.Projected is { } projected &&
-                await ProjectedVolume.WriteAsync(api, pod, projected, ProjectedVolume.Directory(dataDir, pod.Metadata?.Uid ?? "", v.Name), ct) is { } at &&
+            if (ProjectedVolume.AsProjection(v) is { } projected &&
+                await ProjectedVolume.WriteAsync(api, pod, projected, ProjectedVolume.Directory(dataDir, pod.Metadata?.Uid ?? "", v.Name, ProjectedVolume.PluginDirectory(v)), ct) is { } at &&
                 (refresh is null || at < refresh))
                 refresh = at;
         return refresh;
@@ -144,7 +146,8 @@ public static class VolumeManager
         {
             if (!dirs.TryGetValue(m.Name, out var dir)) continue;
             var path = string.IsNullOrEmpty(m.SubPath) ? dir : Path.Combine(dir, m.SubPath);
-            if (path != dir) Directory.CreateDirectory(path);
+            // A subPath names a directory to create inside the volume, or an existing file (a ConfigMap key's nginx.conf).
+            if (path != dir && !File.Exists(path)) Directory.CreateDirectory(path);
             env.Add(new(EnvName(m.Name), path));
             if (TrimSlash(m.MountPath) == ApiServer.Admission.ServiceAccountAdmissionLogic.MountPath) env.Add(new(ServiceAccountDirEnv, path));
             mounts.Add(new Runtime.VolumeMount(path, m.MountPath, m.ReadOnlyProperty == true));

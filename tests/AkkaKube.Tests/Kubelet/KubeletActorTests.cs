@@ -78,6 +78,37 @@ public sealed class KubeletActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task A_config_map_volume_follows_edits_of_its_config_map_swapping_every_file_at_once()
+    {
+        StartKubelet();
+        _api.CreateNow(ApiResource.ConfigMaps, JsonNode.Parse("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"app"},"data":{"a.conf":"one","b.conf":"bee"}}""")!.AsObject());
+        var pod = MakePod("p").Container("c", "test/run").Build();
+        pod["spec"]!["volumes"] = JsonNode.Parse("""[{"name":"conf","configMap":{"name":"app"}},{"name":"info","downwardAPI":{"items":[{"path":"name","fieldRef":{"fieldPath":"metadata.name"}}]}}]""");
+        pod["spec"]!["containers"]![0]!["volumeMounts"] = JsonNode.Parse("""[{"name":"conf","mountPath":"/etc/app"},{"name":"info","mountPath":"/etc/info"}]""");
+        Create(pod);
+        AwaitAssert(() => Assert.Equal("True", _api.Pod("p").Condition("Ready")), Max);
+        var uid = _api.Pod("p")!["metadata"]!["uid"]!.GetValue<string>();
+        var dir = Path.Combine(_data.Path, "pods", uid, "volumes", "kubernetes.io~configmap", "conf");
+        Assert.Equal("one", File.ReadAllText(Path.Combine(dir, "a.conf")));
+        Assert.Equal("bee", File.ReadAllText(Path.Combine(dir, "b.conf")));
+        Assert.Equal("p", File.ReadAllText(Path.Combine(_data.Path, "pods", uid, "volumes", "kubernetes.io~downward-api", "info", "name")));
+        // The container is told where: AKKAKUBE_VOLUME_CONF (process runtime); cri bind-mounts the same directory.
+        Assert.Contains(_runtime.Launches, l => l.Env.Any(e => e.Key == "AKKAKUBE_VOLUME_CONF" && e.Value == dir));
+
+        var edited = _api.Peek(ApiResource.ConfigMaps, "default", "app")!.DeepClone().AsObject();
+        edited["data"] = new JsonObject { ["a.conf"] = "two", ["c.conf"] = "sea" };
+        await _api.UpdateAsync(ApiResource.ConfigMaps, "default", edited);
+        AwaitAssert(() =>
+        {
+            Assert.Equal("two", File.ReadAllText(Path.Combine(dir, "a.conf")));
+            Assert.Equal("sea", File.ReadAllText(Path.Combine(dir, "c.conf")));
+            Assert.False(File.Exists(Path.Combine(dir, "b.conf")), "a key removed from the ConfigMap leaves the volume");
+        }, TimeSpan.FromSeconds(40), TimeSpan.FromMilliseconds(250));
+        // One timestamped directory behind ..data: the previous set is gone.
+        Assert.Single(Directory.GetDirectories(dir, "..2*"));
+    }
+
+    [Fact]
     public void The_kubelet_keeps_retrying_registration_while_the_api_is_unavailable()
     {
         _api.Unavailable["nodes"] = true;
