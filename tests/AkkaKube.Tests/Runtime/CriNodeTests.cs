@@ -51,6 +51,7 @@ public sealed class CriNodeTests
         Kill(containerdPid);
         await Run("ip", "link", "delete", containerd.Bridge);
         await Run("nft", "delete", "table", "ip", nftTable);
+        await Run("nft", "delete", "table", "inet", Actors.Netpol.NetpolRules.TableFor(containerd.NodeName)); // a killed node leaves it
         ContainerdNode.UnmountUnder(containerd.Directory); // the killed sandboxes' shm and rootfs mounts
         foreach (var netns in (await Run("ip", "netns", "list")).Output.Split('\n').Select(l => l.Split(' ')[0]).Where(n => n.StartsWith("cni-", StringComparison.Ordinal)))
             if ((await Run("ip", "netns", "exec", netns, "ip", "-4", "-o", "addr", "show", "eth0")).Output.Contains(" " + cidrPrefix, StringComparison.Ordinal))
