@@ -477,6 +477,13 @@ public static class LocalClusterLauncher
         for (var attempt = 0; attempt < 200; attempt++)
         {
             var port = Random.Shared.Next(low, high);
+            // A port handed out is free until its user binds it: never hand it out twice from this process (parallel
+            // tests each start clusters; a second taker would find it bound, "address already in use").
+            lock (HandedOut)
+            {
+                if (HandedOut.Count > (high - low) / 2) HandedOut.Clear();
+                if (!HandedOut.Add(port)) continue;
+            }
             using var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
@@ -491,6 +498,8 @@ public static class LocalClusterLauncher
         }
         throw new CliException($"no free port on {ip} between {low} and {high}");
     }
+
+    private static readonly HashSet<int> HandedOut = [];
 
     /// <summary>[10000, start of /proc/sys/net/ipv4/ip_local_port_range), or 20000-32767 when it cannot be read.</summary>
     public static (int Low, int High) PortRangeBelowEphemeral()

@@ -37,7 +37,7 @@ public sealed record ServicePortRule(
 /// `numgen random mod N`; one chain per endpoint (hairpin masquerade, affinity update, DNAT); a mark for what
 /// postrouting masquerades; reject (no endpoints) or drop (Local policy, none on this node) from the filter hooks.
 /// </summary>
-public static class NftRules
+public static partial class NftRules
 {
     public const string TablePrefix = "akkakube-proxy";
     public const string MasqueradeMark = "0x4000";
@@ -233,6 +233,43 @@ public static class NftRules
         t.Close();
         return t.ToString();
     }
+
+    /// <summary>
+    /// The ClientIP affinity entries of the table as it is now (<paramref name="currentJson"/>, `nft -j list table`) that the
+    /// next transaction (<paramref name="script"/>) keeps a set for, as `add element` lines to append to it: the whole-table
+    /// rewrite would otherwise forget every client's endpoint at each Service or endpoint change anywhere in the cluster.
+    /// Each entry keeps its remaining time (capped at the set's timeout, which may have changed). Entries the kernel adds
+    /// between the listing and the transaction are lost; a client then picks an endpoint afresh, once.
+    /// </summary>
+    public static string CarryOverAffinity(string table, string? currentJson, string script)
+    {
+        if (currentJson is null) return "";
+        var wanted = AffinitySetDeclaration().Matches(script).ToDictionary(m => m.Groups[1].Value, m => long.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), StringComparer.Ordinal);
+        if (wanted.Count == 0) return "";
+        System.Text.Json.Nodes.JsonNode? root;
+        try { root = System.Text.Json.Nodes.JsonNode.Parse(currentJson); }
+        catch (System.Text.Json.JsonException) { return ""; }
+        var t = new NftWriter();
+        foreach (var item in (root?["nftables"] as System.Text.Json.Nodes.JsonArray ?? []).OfType<System.Text.Json.Nodes.JsonObject>())
+        {
+            if (item["set"] is not System.Text.Json.Nodes.JsonObject set || (string?)set["table"] != table || (string?)set["name"] is not { } name
+                || !wanted.TryGetValue(name, out var timeout))
+                continue;
+            var elements = new List<string>();
+            foreach (var e in (set["elem"] as System.Text.Json.Nodes.JsonArray ?? []).OfType<System.Text.Json.Nodes.JsonObject>())
+            {
+                var elem = e["elem"] as System.Text.Json.Nodes.JsonObject;
+                if ((string?)elem?["val"] is not { } val || !IPAddress.TryParse(val, out var ip) || ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork) continue;
+                var expires = Math.Min(elem!["expires"]?.GetValue<long>() ?? 0, timeout);
+                if (expires > 0) elements.Add($"{ip} timeout {timeout}s expires {expires}s");
+            }
+            if (elements.Count > 0) t.Line($"add element ip {table} {name} {{ {string.Join(", ", elements)} }}");
+        }
+        return t.ToString();
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"set (affinity-\S+) \{\s*type ipv4_addr\s*flags dynamic,timeout; timeout (\d+)s;")]
+    private static partial System.Text.RegularExpressions.Regex AffinitySetDeclaration();
 
     /// <summary>The transaction that removes the node's table (`down`, graceful stop): add first, so it never fails.</summary>
     public static string Remove(string table) => $"add table ip {table}\ndelete table ip {table}\n";

@@ -213,8 +213,17 @@ public sealed class ProxyActor : ReceiveActor, IWithTimers
         if (script == _applied) return;
         _applying = true;
         var nft = _nft!;
+        var table = _nftNode!.Table;
         var started = DateTime.UtcNow;
-        nft.ApplyAsync(script).PipeTo(Self,
+        async Task<NftResult> Apply()
+        {
+            // The rewrite replaces the whole table: clients' affinity entries are carried over into the new one.
+            var carried = script.Contains("set affinity-", StringComparison.Ordinal)
+                ? NftRules.CarryOverAffinity(table, await nft.ListTableJsonAsync("ip", table).ConfigureAwait(false), script)
+                : "";
+            return await nft.ApplyAsync(script + carried).ConfigureAwait(false);
+        }
+        Apply().PipeTo(Self,
             success: r => new NftApplied(script, r, rules.Count, DateTime.UtcNow - started),
             failure: e => new NftApplied(script, new NftResult(false, e.GetBaseException().Message), rules.Count, DateTime.UtcNow - started));
     }

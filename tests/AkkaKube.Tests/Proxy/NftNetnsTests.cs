@@ -132,6 +132,18 @@ public sealed class NftNetnsTests(NetnsFixture ns) : IClassFixture<NetnsFixture>
         var answers = Enumerable.Range(0, 8).Select(_ => Get()).ToHashSet();
         Assert.Single(answers);
         Assert.True(answers.Single() is "pod-a" or "pod-b", string.Join(",", answers));
+
+        // A rewrite of the table (any Service or endpoint change) carries the client's entry over: it stays on its endpoint.
+        var script = NftRulesTests.Render("affinity");
+        var before = await ns.Nft.ListTableJsonAsync("ip", Table);
+        var carried = NftRules.CarryOverAffinity(Table, before, script);
+        Assert.Contains("add element", carried);
+        var rewritten = await ns.Nft.ApplyAsync(script + carried);
+        Assert.True(rewritten.Ok, rewritten.Error + "\n" + carried);
+        static string[] Clients(string carried) =>
+            System.Text.RegularExpressions.Regex.Matches(carried, @"([0-9.]+) timeout").Select(m => m.Groups[1].Value).Order().ToArray();
+        Assert.Equal(Clients(carried), Clients(NftRules.CarryOverAffinity(Table, await ns.Nft.ListTableJsonAsync("ip", Table), script)));
+        Assert.Equal(answers.Single(), Get());
     }
 
     [SkippableFact]

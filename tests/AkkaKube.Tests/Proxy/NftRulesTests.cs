@@ -72,6 +72,28 @@ public sealed class NftRulesTests
     public void The_table_of_each_case_is_its_golden_text(string name) => GoldenFiles.AssertMatches("Proxy", name, Render(name));
 
     [Fact]
+    public void Affinity_entries_of_the_current_table_are_carried_into_a_rewrite_for_the_sets_it_keeps()
+    {
+        const string table = "akkakube-proxy-node-1";
+        var script = Render("affinity");
+        var kept = System.Text.RegularExpressions.Regex.Match(script, @"set (affinity-\S+) \{").Groups[1].Value;
+        var current = $$$"""
+            {"nftables":[{"metainfo":{"version":"1.0.6"}},{"table":{"family":"ip","name":"{{{table}}}"}},
+             {"set":{"family":"ip","name":"{{{kept}}}","table":"{{{table}}}","type":"ipv4_addr","flags":["timeout"],"timeout":60,
+                     "elem":[{"elem":{"val":"10.244.1.9","expires":42}},{"elem":{"val":"10.244.1.10","expires":900}},{"elem":{"val":"x; flush ruleset","expires":5}}]}},
+             {"set":{"family":"ip","name":"affinity-GONE-old/svc/tcp/__10.0.0.1/80","table":"{{{table}}}","type":"ipv4_addr","elem":[{"elem":{"val":"10.244.1.11","expires":9}}]}},
+             {"set":{"family":"ip","name":"{{{kept}}}","table":"another-table","type":"ipv4_addr","elem":[{"elem":{"val":"10.244.1.12","expires":9}}]}}]}
+            """;
+        var carried = NftRules.CarryOverAffinity(table, current, script);
+        // The kept set's entries with their remaining time (capped at the set's 60 s timeout); nothing of a set the new
+        // table drops, of another table, or that is not an address.
+        Assert.Equal($"add element ip {table} {kept} {{ 10.244.1.9 timeout 60s expires 42s, 10.244.1.10 timeout 60s expires 60s }}\n", carried);
+        Assert.Equal("", NftRules.CarryOverAffinity(table, null, script));
+        Assert.Equal("", NftRules.CarryOverAffinity(table, "not json", script));
+        Assert.Equal("", NftRules.CarryOverAffinity(table, current, Render("clusterip-two-endpoints")));
+    }
+
+    [Fact]
     public void Loopback_service_addresses_are_left_out_because_pods_cannot_reach_them_and_the_host_needs_them_for_user_space_proxies()
     {
         var svc = Svc("web", "LoadBalancer", lbIp: "127.200.0.5", clusterIp: "127.128.0.10", ports: ("http", "TCP", 80, 8080, 30080));
