@@ -33,7 +33,11 @@ public static class ProjectedVolume
         {
             if (s.ServiceAccountToken is { } t)
             {
-                var (token, issued, expires) = await RequestTokenAsync(api, pod, ns, t, ct).ConfigureAwait(false);
+                // The volume is written again every ApiObjectRefresh for its ConfigMap data: the token already there is kept
+                // until 80% of its lifetime (read back from its own iat/exp claims), not requested anew each time.
+                var (token, issued, expires) = CurrentToken(Path.Combine(dir, t.Path)) is { } kept && DateTimeOffset.UtcNow < kept.Issued + (kept.Expires - kept.Issued) * 0.8
+                    ? kept
+                    : await RequestTokenAsync(api, pod, ns, t, ct).ConfigureAwait(false);
                 var at = issued + (expires - issued) * 0.8;
                 if (refresh is null || at < refresh) refresh = at;
                 // owner only whatever defaultMode says: the token is the pod's credential
@@ -101,6 +105,27 @@ public static class ProjectedVolume
         { DownwardAPI: not null } => "kubernetes.io~downward-api",
         _ => "kubernetes.io~projected",
     };
+
+    /// <summary>The token a previous write left at <paramref name="path"/>, with its iat and exp claims; null when absent or unreadable.</summary>
+    private static (string Token, DateTimeOffset Issued, DateTimeOffset Expires)? CurrentToken(string path)
+    {
+        try
+        {
+            if (!File.Exists(path)) return null;
+            var token = File.ReadAllText(path);
+            var parts = token.Split('.');
+            if (parts.Length != 3) return null;
+            var payload = parts[1].Replace('-', '+').Replace('_', '/');
+            payload = payload.PadRight(payload.Length + (4 - payload.Length % 4) % 4, '=');
+            var claims = JsonNode.Parse(Convert.FromBase64String(payload));
+            if (claims?["iat"]?.GetValue<long>() is not { } iat || claims["exp"]?.GetValue<long>() is not { } exp || exp <= iat) return null;
+            return (token, DateTimeOffset.FromUnixTimeSeconds(iat), DateTimeOffset.FromUnixTimeSeconds(exp));
+        }
+        catch (Exception e) when (e is IOException or FormatException or System.Text.Json.JsonException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>A token for the pod's ServiceAccount, bound to the pod, through serviceaccounts/token (TokenRequest).</summary>
     private static async Task<(string Token, DateTimeOffset Issued, DateTimeOffset Expires)> RequestTokenAsync(
