@@ -184,30 +184,22 @@ public sealed class ChaosRunner
     private static HandoverBreakdown Breakdown(ChaosReport report, ClusterState state, IReadOnlySet<string> names,
         IReadOnlyDictionary<string, long> logOffsets, IReadOnlyList<WriteProbeResult> writes)
     {
-        double? Last(string prefix)
-        {
-            lock (report.Timeline)
-            {
-                var hits = report.Timeline.Where(t => names.Any(n => t.Event == $"{prefix} {n}")).Select(t => t.Seconds).ToList();
-                return hits.Count == names.Count ? hits.Max() : null;
-            }
-        }
-        var (started, active, node) = HandoverBreakdown.CoordinatorTimes(
-            state.Nodes.Where(n => n.ControlPlane && !names.Contains(n.Name)).Select(n => (n.Name, n.LogFile)), logOffsets, report.InjectedAt);
+        var log = HandoverBreakdown.ReadSurvivorLogs(state.Nodes.Where(n => n.ControlPlane && !names.Contains(n.Name)).Select(n => (n.Name, n.LogFile)),
+            logOffsets, state.Nodes.Where(n => names.Contains(n.Name)).Select(n => n.Address).ToList(), report.InjectedAt);
         double? After(DateTime? at) => at is { } a ? Math.Round((a - report.InjectedAt).TotalSeconds, 2) : null;
-        if (started is not null) report.Add(After(started)!.Value, "shard coordinator started", $"on {node}");
-        if (active is not null) report.Add(After(active)!.Value, "shard coordinator active", "its state read, allocating the moved shards");
+        if (log.CoordinatorStarted is { } started) report.Add(After(started)!.Value, "shard coordinator started", $"on {log.CoordinatorNode}");
+        if (log.CoordinatorActive is { } active) report.Add(After(active)!.Value, "shard coordinator active", "its state read, allocating the moved shards");
         var handovers = report.PartitionHandovers?.Values.ToList() ?? [];
         var starts = handovers.Select(h => h.StartedAfterSeconds).OfType<double>().ToList();
         var recovered = handovers.Select(h => h.RecoveredAfterSeconds).OfType<double>().ToList();
         var allStarted = starts.Count > 0 && starts.Count == handovers.Count && report.PartitionMoves?.Count == handovers.Count;
         return new HandoverBreakdown
         {
-            DownAfterSeconds = Last("down"),
-            RemovedAfterSeconds = Last("removed"),
-            CoordinatorStartedAfterSeconds = After(started),
-            CoordinatorActiveAfterSeconds = After(active),
-            CoordinatorNode = node,
+            DownAfterSeconds = After(log.Down),
+            RemovedAfterSeconds = After(log.Removed),
+            CoordinatorStartedAfterSeconds = After(log.CoordinatorStarted),
+            CoordinatorActiveAfterSeconds = After(log.CoordinatorActive),
+            CoordinatorNode = log.CoordinatorNode,
             FirstPartitionStartedAfterSeconds = starts.Count > 0 ? starts.Min() : null,
             LastPartitionStartedAfterSeconds = allStarted ? starts.Max() : null,
             AllPartitionsRecoveredAfterSeconds = allStarted && recovered.Count == handovers.Count ? recovered.Max() : null,

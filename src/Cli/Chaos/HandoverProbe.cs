@@ -56,26 +56,35 @@ public sealed record HandoverBreakdown
         return w.ToString();
     }
 
+    /// <summary>What the survivors logged after the kill, each the earliest over all of them (event times, one clock).</summary>
+    internal sealed record SurvivorLog(DateTime? Down, DateTime? Removed, DateTime? CoordinatorStarted, DateTime? CoordinatorActive, string? CoordinatorNode);
+
     /// <summary>
-    /// The shard coordinator's start and activation after <paramref name="since"/>, from the lines Akka logs on the node
-    /// that takes it over ("Singleton manager started singleton actor [.../storeCoordinator/singleton]", "ShardCoordinator
-    /// was moved to the active state"), read from each survivor's log after <paramref name="offsets"/> (its length at the kill).
+    /// From each survivor's log after <paramref name="offsets"/> (its length at the kill): when a target was marked Down
+    /// and removed ("member removed: ADDRESS", node-info), and when the shard coordinator started on the node that took it
+    /// over and read its state (Akka's "Singleton manager started singleton actor [.../storeCoordinator/singleton]" and
+    /// "ShardCoordinator was moved to the active state"). More exact than polling `cluster show` from outside.
     /// </summary>
-    internal static (DateTime? Started, DateTime? Active, string? Node) CoordinatorTimes(
-        IEnumerable<(string Node, string LogFile)> survivors, IReadOnlyDictionary<string, long> offsets, DateTime since)
+    internal static SurvivorLog ReadSurvivorLogs(IEnumerable<(string Node, string LogFile)> survivors, IReadOnlyDictionary<string, long> offsets,
+        IReadOnlyCollection<string> targetAddresses, DateTime since)
     {
-        foreach (var (node, logFile) in survivors)
-        {
-            DateTime? started = null, active = null;
-            foreach (var line in ReadFrom(logFile, offsets.GetValueOrDefault(node)))
+        DateTime? down = null, removed = null, started = null, active = null;
+        string? node = null;
+        static DateTime? Earliest(DateTime? a, DateTime b) => a is { } x && x <= b ? x : b;
+        foreach (var (name, logFile) in survivors)
+            foreach (var line in ReadFrom(logFile, offsets.GetValueOrDefault(name)))
             {
                 if (EventTime(line) is not { } at || at < since) continue;
-                if (started is null && line.Contains("storeCoordinator] Singleton manager started singleton actor", StringComparison.Ordinal)) started = at;
-                else if (active is null && line.Contains("ShardCoordinator was moved to the active state", StringComparison.Ordinal)) active = at;
+                if (line.Contains("as [Down]", StringComparison.Ordinal) && targetAddresses.Any(a => line.Contains($"[{a}]", StringComparison.Ordinal))) down = Earliest(down, at);
+                else if (line.Contains("member removed: ", StringComparison.Ordinal) && targetAddresses.Any(a => line.Contains(a, StringComparison.Ordinal))) removed = Earliest(removed, at);
+                else if (line.Contains("storeCoordinator] Singleton manager started singleton actor", StringComparison.Ordinal) && (started is null || at < started))
+                {
+                    started = at;
+                    node = name;
+                }
+                else if (line.Contains("ShardCoordinator was moved to the active state", StringComparison.Ordinal)) active = Earliest(active, at);
             }
-            if (started is not null || active is not null) return (started, active, node);
-        }
-        return (null, null, null);
+        return new SurvivorLog(down, removed, started, active, node);
     }
 
     private static IEnumerable<string> ReadFrom(string path, long offset)
