@@ -36,7 +36,9 @@ public sealed record HandoverBreakdown
         yield return ("removal", Minus(RemovedAfterSeconds, DownAfterSeconds));
         yield return ("coordinator hand-over (singleton start)", Minus(CoordinatorStartedAfterSeconds, RemovedAfterSeconds));
         yield return ("coordinator state read", Minus(CoordinatorActiveAfterSeconds, CoordinatorStartedAfterSeconds));
-        yield return ("shard allocation + remembered entities (first … last partition start)", Minus(LastPartitionStartedAfterSeconds, CoordinatorActiveAfterSeconds));
+        // A coordinator that did not move (the kill spared its host) allocates from the removal on.
+        yield return ("shard allocation + remembered entities (first … last partition start)",
+            Minus(LastPartitionStartedAfterSeconds, CoordinatorActiveAfterSeconds ?? (CoordinatorStartedAfterSeconds is null ? RemovedAfterSeconds : null)));
         yield return ("entity recovery (until the last one answers)", Minus(AllPartitionsRecoveredAfterSeconds, LastPartitionStartedAfterSeconds));
     }
 

@@ -89,6 +89,9 @@ public class ChaosLogicTests
         Assert.Equal(kill.AddMilliseconds(2015), log.CoordinatorActive);
         var breakdown = new HandoverBreakdown { DownAfterSeconds = 0.16, RemovedAfterSeconds = 0.71, CoordinatorStartedAfterSeconds = 0.73, CoordinatorActiveAfterSeconds = 2.02, LastPartitionStartedAfterSeconds = 2.7, AllPartitionsRecoveredAfterSeconds = 3.0 };
         Assert.Equal([0.16, 0.55, 0.02, 1.29, 0.68, 0.3], breakdown.Phases().Select(p => p.Seconds!.Value).ToArray());
+        // The coordinator did not move: allocation counts from the removal.
+        var spared = breakdown with { CoordinatorStartedAfterSeconds = null, CoordinatorActiveAfterSeconds = null };
+        Assert.Equal(1.99, spared.Phases().ElementAt(4).Seconds);
     }
 
     [Fact]
