@@ -112,7 +112,7 @@ public static class ClusterCommands
                 ["address"] = n.Address,
                 ["memberStatus"] = m?.Status,
                 ["reachability"] = m?.Reachability,
-                ["cmd"] = $"127.0.0.1:{n.CmdPort}",
+                ["cmd"] = $"{n.CmdAddress}:{n.CmdPort}",
                 ["metrics"] = n.MetricsUrl is { } u ? u + "/metrics" : null,
                 ["health"] = n.MetricsUrl is { } h2 ? new JsonObject { ["livez"] = h2 + "/livez", ["readyz"] = h2 + "/readyz", ["healthz"] = h2 + "/healthz" } : null,
                 ["live"] = h.Live,
