@@ -87,9 +87,12 @@ public static class CliApp
         var addressBlock = new Option<int>("--address-block") { Description = "Share of the loopback ranges (0-63): block B uses node IPs 127.1.B.k, pod CIDRs 127.(64+B).k.0/24, ClusterIPs 127.128.4B.0/22, LB IPs 127.200.4B.0/22; give clusters side by side different blocks", DefaultValueFactory = _ => 0 };
         var runtime = new Option<string>("--runtime") { Description = "Container runtime of the workers: process (pods as host processes, default) or containerd (root: one containerd per worker, pods in CRI sandboxes with their own network namespace on 10.244.<k>.0/24; load images with `akkakube image load`; docs/kubelet.md)", DefaultValueFactory = _ => "process" };
         runtime.AcceptOnlyFromAmong("process", "containerd");
+        var hosts = new Option<string>("--hosts") { Description = "loopback (default: every node on 127.1.B.k of this machine) or netns (root: every node in its own network namespace on a bridge, pod CIDRs routed between them; `chaos partition` needs it; docs/hosts.md)", DefaultValueFactory = _ => "loopback" };
+        hosts.AcceptOnlyFromAmong("loopback", "netns");
+        var hostsCidr = new Option<string>("--hosts-cidr") { Description = "With --hosts netns: the cluster's /16 (nodes A.B.0.i, host A.B.0.254, node i's pods A.B.i.0/24); refused when the host already routes it", DefaultValueFactory = _ => HostNetwork.DefaultCidr };
         var name = ClusterCommands.NameOption("Cluster name (several side by side): data in ~/.akkakube/clusters/NAME, a free address block and API port, kubeconfig context akkakube-NAME");
         var noKubeconfig = new Option<bool>("--no-kubeconfig") { Description = "Do not merge the context akkakube-NAME into $KUBECONFIG or ~/.kube/config" };
-        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres, insecureHttp, remotingTls, encryption, auditPolicy, auditLog, name, noKubeconfig, runtime };
+        var cmd = new Command("up", "Start a local cluster of node processes and wait until every member is Up") { controlPlanes, workers, hollow, zones, DataDir, apiPort, foreground, timeout, failover, addressBlock, postgres, insecureHttp, remotingTls, encryption, auditPolicy, auditLog, name, noKubeconfig, runtime, hosts, hostsCidr };
         cmd.SetAction(async (parse, ct) =>
         {
             var clusterName = parse.GetValue(name);
@@ -112,6 +115,8 @@ public static class CliApp
                                  .. EncryptionArgs(parse.GetValue(encryption))],
                 Postgres = parse.GetValue(postgres) is { Length: > 0 } pg ? pg : null,
                 Runtime = parse.GetValue(runtime)!,
+                Hosts = parse.GetValue(hosts)!,
+                HostsCidr = parse.GetValue(hostsCidr)!,
                 InsecureHttp = parse.GetValue(insecureHttp),
                 RemotingTls = parse.GetValue(remotingTls),
                 AuditPolicyFile = AuditPolicyPath(parse.GetValue(auditPolicy), parse.GetValue(auditLog)),
@@ -212,9 +217,11 @@ public static class CliApp
         Console.WriteLine();
         if (options.InsecureHttp)
             Console.Error.WriteLine("WARNING: --insecure-http: the API is plain HTTP without authentication; every local process is cluster-admin");
-        Console.WriteLine($"Kubernetes API: {(options.InsecureHttp ? "http" : "https")}://127.0.0.1:{state.ApiPort}   logs: {LocalClusterLauncher.LogDirectory(state.DataDirectory)}");
+        Console.WriteLine($"Kubernetes API: {KubeconfigCredentials.Load(kubeconfig).Server.ToString().TrimEnd('/')}   logs: {LocalClusterLauncher.LogDirectory(state.DataDirectory)}");
+        if (state.Hosts is not null)
+            Console.WriteLine($"Hosts: {string.Join("  ", state.Nodes.Select(n => $"{n.Name} {n.Ip} (netns {n.Namespace}, pods {n.PodCidr})"))}");
         var scheme = options.InsecureHttp ? "http" : "https";
-        Console.WriteLine($"Web view: {WebViewToken.Url(scheme, state.ApiPort, WebViewToken.TryRead(state.DataDirectory))}" +
+        Console.WriteLine($"Web view: {WebViewToken.Url(scheme, state.ApiPort, WebViewToken.TryRead(state.DataDirectory), KubeconfigCredentials.Load(kubeconfig).Server.Host)}" +
                           (options.InsecureHttp ? "" : "   (the token is the admin's: keep the address private; the browser warns about the cluster CA)"));
         Console.WriteLine($"Metrics and health: {string.Join("  ", state.Nodes.Where(n => n.MetricsUrl is not null).Select(n => $"{n.Name} {n.MetricsUrl}"))}");
         Console.WriteLine($"export KUBECONFIG={kubeconfig}");
@@ -342,10 +349,10 @@ public static class CliApp
             byAddress.TryGetValue(m.Address, out var node);
             shown.Add(m.Address);
             table.AddRow(Markup.Escape(node?.Name ?? "?"), Markup.Escape(m.Roles), Markup.Escape(m.Zone), Markup.Escape(m.Address),
-                Markup.Escape(m.Status), Markup.Escape(m.Reachability), node is null ? "" : $"127.0.0.1:{node.CmdPort}");
+                Markup.Escape(m.Status), Markup.Escape(m.Reachability), node is null ? "" : $"{node.CmdAddress}:{node.CmdPort}");
         }
         foreach (var n in state.Nodes.Where(n => !shown.Contains(n.Address)))
-            table.AddRow(n.Name, n.Roles, n.Zone, n.Address, NodeProcesses.IsNodeAlive(n.Pid, n.Name) ? "not a member" : "not running", "", $"127.0.0.1:{n.CmdPort}");
+            table.AddRow(n.Name, n.Roles, n.Zone, n.Address, NodeProcesses.IsNodeAlive(n.Pid, n.Name) ? "not a member" : "not running", "", $"{n.CmdAddress}:{n.CmdPort}");
         AnsiConsole.Write(table);
         Console.WriteLine($"Count: {members.Count} members, {members.Count(m => m.Status == "Up")} Up");
     }

@@ -112,7 +112,7 @@ public static class ClusterCommands
                 ["address"] = n.Address,
                 ["memberStatus"] = m?.Status,
                 ["reachability"] = m?.Reachability,
-                ["cmd"] = $"127.0.0.1:{n.CmdPort}",
+                ["cmd"] = $"{n.CmdAddress}:{n.CmdPort}",
                 ["metrics"] = n.MetricsUrl is { } u ? u + "/metrics" : null,
                 ["health"] = n.MetricsUrl is { } h2 ? new JsonObject { ["livez"] = h2 + "/livez", ["readyz"] = h2 + "/readyz", ["healthz"] = h2 + "/healthz" } : null,
                 ["live"] = h.Live,
@@ -139,7 +139,7 @@ public static class ClusterCommands
         var nodes = await LocalClusterLauncher.ListNodesAsync(http, ct);
         if (nodes is null)
         {
-            Console.WriteLine($"Nodes: the API on 127.0.0.1:{state.ApiPort} did not answer");
+            Console.WriteLine($"Nodes: the API at {ApiServerUrl(state)} did not answer");
             return;
         }
         var zones = string.Join(", ", nodes.GroupBy(n => n.Zone).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{(g.Key.Length == 0 ? "no zone" : g.Key)} {g.Count()}"));

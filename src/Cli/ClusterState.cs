@@ -13,6 +13,9 @@ public sealed record ClusterState
     /// <summary>The share of the loopback ranges the cluster uses (`up --address-block`).</summary>
     public int AddressBlock { get; init; }
     public DateTime StartedAt { get; init; } = DateTime.UtcNow;
+    /// <summary>"netns" for `up --hosts netns` (each node in its own network namespace, DATA/hosts.json), null on loopback.</summary>
+    public string? Hosts { get; init; }
+    public string? HostsCidr { get; init; }
     public required IReadOnlyList<NodeState> Nodes { get; init; }
 
     public const string FileName = "cluster.json";
@@ -70,6 +73,10 @@ public sealed record NodeState
     /// <summary>`up --runtime containerd`: the directory of this worker's own containerd (socket, config, CNI), else null.</summary>
     public string? ContainerdDirectory { get; init; }
     public int ContainerdPid { get; init; }
+    /// <summary>`up --hosts netns`: the node's network namespace, and the address its command host listens on (else 127.0.0.1).</summary>
+    public string? Namespace { get; init; }
+    public string? CmdHost { get; init; }
+    [JsonIgnore] public string CmdAddress => CmdHost ?? "127.0.0.1";
 
     /// <summary>The node runs Akka remoting over mutual TLS (`up --remoting-tls`): its address scheme is akka.ssl.tcp.</summary>
     public bool RemotingTls { get; init; }

@@ -71,7 +71,7 @@ public static class CmdCli
                     ?? throw new CliException($"'{target}' is not host:port, and there is no local cluster in '{Path.GetFullPath(dataDir)}' to look a node name up in");
         var node = state.Nodes.FirstOrDefault(n => n.Name == target)
                    ?? throw new CliException($"no node '{target}' in the local cluster{Closest.DidYouMean(target, state.Nodes.Select(n => n.Name).ToList())}");
-        return ("127.0.0.1", node.CmdPort);
+        return (node.CmdAddress, node.CmdPort);
     }
 
     /// <summary>Streams one command's replies to the console; 0 on "done", 1 on "error" (printed as one line on stderr).</summary>

@@ -37,6 +37,10 @@ public sealed record UpOptions
     public string? Postgres { get; init; }
     /// <summary>process (default) or containerd: each worker gets its own containerd and runs the cri runtime (root).</summary>
     public string Runtime { get; init; } = "process";
+    /// <summary>loopback (default: every node on 127.1.b.k of this host) or netns (root: every node in its own network namespace; <see cref="HostNetwork"/>).</summary>
+    public string Hosts { get; init; } = "loopback";
+    /// <summary>The /16 of a netns cluster (`up --hosts-cidr`).</summary>
+    public string HostsCidr { get; init; } = HostNetwork.DefaultCidr;
 }
 
 /// <summary>A member as a node's command host reports it (`cluster show`).</summary>
@@ -87,15 +91,29 @@ public static class LocalClusterLauncher
     {
         var nodes = ClusterLayout.Plan(options.ControlPlanes, options.Workers, options.Zones, options.HollowNodes, options.AddressBlock);
         if (options.ApiPort is < 1 or > 65535) throw new CliException($"--api-port {options.ApiPort} is not a valid port");
+        var netns = options.Hosts switch
+        {
+            "loopback" => false,
+            "netns" => true,
+            _ => throw new CliException($"--hosts '{options.Hosts}' must be loopback or netns"),
+        };
+        var withContainerd = options.Runtime == "containerd";
+        if (options.Runtime is not ("process" or "containerd"))
+            throw new CliException($"--runtime '{options.Runtime}' must be process or containerd");
+        if (netns)
+        {
+            if (HostNetwork.Missing() is { } why) throw new CliException($"--hosts netns {why}");
+            if (withContainerd || options.HollowNodes > 0) throw new CliException("--hosts netns runs the process runtime only (no --runtime containerd, no --hollow-nodes)");
+            HostNetwork.ParseCidr(options.HostsCidr);
+        }
         var dataDir = PrepareDataDirectory(options.DataDirectory);
         var existing = ClusterState.Load(dataDir);
         if (existing is not null && Alive(existing) is { Count: > 0 } running)
             throw new CliException($"a cluster is already running in '{dataDir}' ({running.Count} node processes, e.g. {running[0].Name} pid {running[0].Pid}); run `akkakube down` first");
-        EnsureFree(IPAddress.Loopback, options.ApiPort,
-            $"the API port 127.0.0.1:{options.ApiPort} is already in use by another process; stop it or choose --api-port");
-        var withContainerd = options.Runtime == "containerd";
-        if (options.Runtime is not ("process" or "containerd"))
-            throw new CliException($"--runtime '{options.Runtime}' must be process or containerd");
+        // netns: each apiserver listens on its own host's address, so the port is free there by construction.
+        if (!netns)
+            EnsureFree(IPAddress.Loopback, options.ApiPort,
+                $"the API port 127.0.0.1:{options.ApiPort} is already in use by another process; stop it or choose --api-port");
         if (withContainerd && ContainerdNode.Missing() is { } missing)
             throw new CliException($"--runtime containerd {missing}");
         var postgres = string.IsNullOrWhiteSpace(options.Postgres) ? null : options.Postgres;
@@ -105,8 +123,11 @@ public static class LocalClusterLauncher
         if (postgres is not null) PrivateFiles.WriteAllText(postgresFile, postgres + "\n");
 
         var binary = NodeProcesses.NodeBinary();
+        var hosts = netns ? HostNetwork.Plan(options.HostsCidr, dataDir, options.Name, nodes).ToDictionary(h => h.Node) : null;
+        if (hosts is not null) HostNetwork.Create(dataDir, options.HostsCidr, hosts.Values.ToList());
+        string IpOf(PlannedNode n) => hosts?[n.Name].Ip ?? n.Ip;
         // The CA and the admin kubeconfig exist before any node starts: the nodes issue their certificates from it.
-        WriteKubeconfig(dataDir, options.ApiPort, options.InsecureHttp);
+        WriteKubeconfig(dataDir, options.ApiPort, options.InsecureHttp, hosts is null ? null : IpOf(nodes.First(n => n.ControlPlane)));
         CmdTokenFile.LoadOrCreate(dataDir);
         // Bearer tokens for what cannot present the admin client certificate (the web view in a browser).
         string? tokenFile = null;
@@ -123,24 +144,34 @@ public static class LocalClusterLauncher
             File.WriteAllText(networkConf, AddressBlocks.Hocon(options.AddressBlock, cri: withContainerd));
             blockArgs.AddRange(["--config", networkConf]);
         }
-        var ports = nodes.ToDictionary(n => n.Name, n => (Remoting: FreePort(IPAddress.Parse(n.Ip)), Cmd: FreePort(IPAddress.Loopback), Metrics: FreePort(IPAddress.Parse(n.Ip))));
+        var ports = nodes.ToDictionary(n => n.Name, n => hosts is not null
+            ? (Remoting: HostNetwork.RemotingPort, Cmd: HostNetwork.CmdPort, Metrics: HostNetwork.MetricsPort)
+            : (Remoting: FreePort(IPAddress.Parse(n.Ip)), Cmd: FreePort(IPAddress.Loopback), Metrics: FreePort(IPAddress.Parse(n.Ip))));
         var seeds = nodes.Where(n => n.ControlPlane)
-            .Select(n => Actors.AkkaKubeNames.Remoting.NodeAddress(n.Ip, ports[n.Name].Remoting, options.RemotingTls)).ToList();
+            .Select(n => Actors.AkkaKubeNames.Remoting.NodeAddress(IpOf(n), ports[n.Name].Remoting, options.RemotingTls)).ToList();
 
         var states = new List<NodeState>();
         var startedContainerds = new List<(ContainerdNode Node, int Pid)>();
-        ClusterState Snapshot() => new() { Name = options.Name, DataDirectory = dataDir, ApiPort = options.ApiPort, AddressBlock = options.AddressBlock, Nodes = states.ToList() };
+        ClusterState Snapshot() => new()
+        {
+            Name = options.Name, DataDirectory = dataDir, ApiPort = options.ApiPort, AddressBlock = options.AddressBlock, Nodes = states.ToList(),
+            Hosts = hosts is null ? null : options.Hosts, HostsCidr = hosts is null ? null : options.HostsCidr,
+        };
         try
         {
             foreach (var n in nodes)
             {
+                var host = hosts?[n.Name];
+                var (ip, podCidr, cmdHost) = host is null ? (n.Ip, n.PodCidr, "127.0.0.1") : (host.Ip, host.PodCidr, host.Ip);
                 var args = new List<string>
                 {
-                    "--node-name", n.Name, "--roles", n.Roles, "--zone", n.Zone, "--node-ip", n.Ip,
-                    "--port", ports[n.Name].Remoting.ToString(), "--pod-cidr", n.PodCidr, "--data-dir", dataDir,
-                    "--api-port", options.ApiPort.ToString(), "--cmd-address", "127.0.0.1", "--cmd-port", ports[n.Name].Cmd.ToString(),
+                    "--node-name", n.Name, "--roles", n.Roles, "--zone", n.Zone, "--node-ip", ip,
+                    "--port", ports[n.Name].Remoting.ToString(), "--pod-cidr", podCidr, "--data-dir", dataDir,
+                    "--api-port", options.ApiPort.ToString(), "--cmd-address", cmdHost, "--cmd-port", ports[n.Name].Cmd.ToString(),
                     "--metrics-port", ports[n.Name].Metrics.ToString(),
                 };
+                // Its own host: the apiserver listens on the node's address (as on a machine), not on a shared loopback port.
+                if (host is not null && n.ControlPlane) args.AddRange(["--api-address", host.Ip]);
                 foreach (var s in seeds) args.AddRange(["--seed", s]);
                 ContainerdNode? containerd = null;
                 var containerdPid = 0;
@@ -163,13 +194,14 @@ public static class LocalClusterLauncher
                     args.AddRange(["--audit-policy-file", options.AuditPolicyFile, "--audit-log-path", AuditLogOf(options.AuditLogPath, n.Name, options.ControlPlanes)]);
                 args.AddRange(options.ExtraNodeArgs);
                 var command = binary.Concat(args).ToList();
+                if (host is not null) command = HostNetwork.InNamespace(host.Namespace, command).ToList();
                 var log = Path.Combine(LogDirectory(dataDir), $"{n.Name}.log");
                 File.AppendAllText(log, $"---- {DateTime.UtcNow:O} akkakube up: {string.Join(' ', command)}\n");
                 var pid = NodeProcesses.StartDetached(command, log);
                 states.Add(new NodeState
                 {
-                    Name = n.Name, Ordinal = n.Ordinal, Roles = n.Roles, Zone = n.Zone, Ip = n.Ip,
-                    Port = ports[n.Name].Remoting, CmdPort = ports[n.Name].Cmd, MetricsPort = ports[n.Name].Metrics, PodCidr = n.PodCidr,
+                    Name = n.Name, Ordinal = n.Ordinal, Roles = n.Roles, Zone = n.Zone, Ip = ip, CmdHost = host is null ? null : cmdHost, Namespace = host?.Namespace,
+                    Port = ports[n.Name].Remoting, CmdPort = ports[n.Name].Cmd, MetricsPort = ports[n.Name].Metrics, PodCidr = podCidr,
                     LogFile = log, Command = command, Pid = pid, HollowNodes = n.HollowNodes,
                     ContainerdDirectory = containerd?.Directory, ContainerdPid = containerdPid, RemotingTls = options.RemotingTls,
                 });
@@ -180,6 +212,7 @@ public static class LocalClusterLauncher
         {
             Stop(Snapshot(), TimeSpan.FromSeconds(5));
             foreach (var (node, pid) in startedContainerds) ContainerdNode.Stop(node.Directory, pid);
+            if (hosts is not null) HostNetwork.Remove(dataDir);
             throw;
         }
         return Snapshot();
@@ -332,7 +365,7 @@ public static class LocalClusterLauncher
         {
             try
             {
-                var replies = await CmdClient.RunAsync("127.0.0.1", n.CmdPort, new CmdRequest("cluster", "shards", ["-t", Actors.AkkaKubeNames.Actors.Store]),
+                var replies = await CmdClient.RunAsync(n.CmdAddress, n.CmdPort, new CmdRequest("cluster", "shards", ["-t", Actors.AkkaKubeNames.Actors.Store]),
                     TimeSpan.FromSeconds(10), ct, state.CmdToken);
                 var table = replies.FirstOrDefault(r => r.Type == CmdReply.Kinds.Table);
                 if (table?.Rows is null || table.Columns is null) continue;
@@ -358,7 +391,7 @@ public static class LocalClusterLauncher
             if (!NodeProcesses.IsNodeAlive(n.Pid, n.Name)) continue;
             try
             {
-                var replies = await CmdClient.RunAsync("127.0.0.1", n.CmdPort, new CmdRequest("cluster", "show"), timeout, ct, state.CmdToken);
+                var replies = await CmdClient.RunAsync(n.CmdAddress, n.CmdPort, new CmdRequest("cluster", "show"), timeout, ct, state.CmdToken);
                 var table = replies.FirstOrDefault(r => r.Type == CmdReply.Kinds.Table);
                 if (table?.Rows is null) continue;
                 var members = ParseMembers(table);
@@ -400,6 +433,8 @@ public static class LocalClusterLauncher
                 throw new CliException($"node process still alive after SIGKILL: {n.Name} (pid {n.Pid})");
         }
         foreach (var n in state.Nodes.Where(n => n.ContainerdDirectory is not null)) ContainerdNode.Stop(n.ContainerdDirectory!, n.ContainerdPid);
+        // The namespaces go once their processes are gone (a pod process left in one would keep it alive in the kernel).
+        HostNetwork.Remove(state.DataDirectory);
         return killed;
     }
 
@@ -419,10 +454,10 @@ public static class LocalClusterLauncher
     /// (certificate-authority-data) and a fresh admin client certificate (CN akkakube-admin, O system:masters);
     /// with <paramref name="insecureHttp"/> plain HTTP and no credentials.
     /// </summary>
-    public static string WriteKubeconfig(string dataDir, int apiPort, bool insecureHttp = false)
+    public static string WriteKubeconfig(string dataDir, int apiPort, bool insecureHttp = false, string? apiHost = null)
     {
         var path = KubeconfigPath(dataDir);
-        var cluster = new k8s.KubeConfigModels.ClusterEndpoint { Server = $"{(insecureHttp ? "http" : "https")}://127.0.0.1:{apiPort}" };
+        var cluster = new k8s.KubeConfigModels.ClusterEndpoint { Server = $"{(insecureHttp ? "http" : "https")}://{apiHost ?? "127.0.0.1"}:{apiPort}" };
         var user = new k8s.KubeConfigModels.UserCredentials();
         if (!insecureHttp)
         {

@@ -41,17 +41,20 @@ public static class NodeProcesses
         }
     }
 
-    private static bool IsZombie(int pid)
+    private static bool IsZombie(int pid) => StateOf(pid) is null or 'Z' or 'X';
+
+    /// <summary>The process state letter of /proc/PID/stat (R, S, T stopped, Z zombie, …); null when there is no such process.</summary>
+    public static char? StateOf(int pid)
     {
         try
         {
             var stat = File.ReadAllText($"/proc/{pid}/stat");
             var close = stat.LastIndexOf(')');
-            return close > 0 && close + 2 < stat.Length && stat[close + 2] is 'Z' or 'X';
+            return close > 0 && close + 2 < stat.Length ? stat[close + 2] : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return true;
+            return null;
         }
     }
 

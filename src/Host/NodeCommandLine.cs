@@ -110,10 +110,10 @@ public static class NodeCommandLine
 
         var podCidr = Get(PodCidr, "AKKAKUBE_POD_CIDR");
         // cri pods live in their own network namespaces: their CIDR is a routable private range (docs/kubelet.md).
-        if (podCidr is not null && !(runtime == "cri" ? IsCriPodCidr(podCidr) : IsPodCidr(podCidr)))
+        if (podCidr is not null && !(runtime == "cri" ? IsCriPodCidr(podCidr) : IsPodCidr(podCidr) || IsLocalPodCidr(podCidr)))
             throw new NodeConfigException(runtime == "cri"
                 ? $"--pod-cidr '{podCidr}' must be a /24 inside 10.244.0.0/16 with --runtime cri, e.g. 10.244.1.0/24"
-                : $"--pod-cidr '{podCidr}' must be a /24 inside 127.64.0.0/10, e.g. 127.64.1.0/24");
+                : $"--pod-cidr '{podCidr}' must be a /24 inside 127.64.0.0/10, e.g. 127.64.1.0/24, or a /24 this host routes locally (`ip route add local CIDR dev lo`, as `akkakube up --hosts netns` does)");
 
         var apiAddress = ParseIp(Get(ApiAddress, "AKKAKUBE_API_ADDRESS")!, "--api-address");
         var apiPort = CheckPort(GetInt(ApiPort, "AKKAKUBE_API_PORT"), "--api-port", allowZero: false);
@@ -162,10 +162,11 @@ public static class NodeCommandLine
         var cmdAddress = ParseIp(Get(CmdAddress, "AKKAKUBE_CMD_ADDRESS")!, "--cmd-address");
         var cmdPort = CheckPort(GetInt(CmdPort, "AKKAKUBE_CMD_PORT"), "--cmd-port", allowZero: true);
         var cmdToken = Get(CmdToken, "AKKAKUBE_CMD_TOKEN");
-        if (!IPAddress.IsLoopback(cmdAddress) && string.IsNullOrEmpty(cmdToken))
-            throw new NodeConfigException($"--cmd-address {cmdAddress} is not loopback: set --cmd-token (or AKKAKUBE_CMD_TOKEN)");
-
         var dataDir = Path.GetFullPath(Get(DataDir, "AKKAKUBE_DATA_DIR")!);
+        // Off loopback only with a secret: --cmd-token, or the cluster's DATA/cmd-token that `akkakube up` wrote (0600).
+        if (!IPAddress.IsLoopback(cmdAddress) && string.IsNullOrEmpty(cmdToken) && Actors.Cmd.CmdTokenFile.TryRead(dataDir) is null)
+            throw new NodeConfigException($"--cmd-address {cmdAddress} is not loopback: set --cmd-token (or AKKAKUBE_CMD_TOKEN), or write the token to DATA/cmd-token");
+
         var postgres = Get(Postgres, "AKKAKUBE_POSTGRES");
         if (FullPathOrNull(Get(PostgresFile, "AKKAKUBE_POSTGRES_FILE")) is { } postgresFile)
         {
@@ -368,6 +369,28 @@ public static class NodeCommandLine
         if (parts.Length != 2 || parts[1] != "24" || !IPAddress.TryParse(parts[0], out var ip)) return false;
         var b = ip.GetAddressBytes();
         return b.Length == 4 && b[0] == 127 && (b[1] & 0xC0) == 64 && b[3] == 0;
+    }
+
+    /// <summary>
+    /// A /24 outside 127/8 whose addresses this host treats as its own (a local route, as each node's network namespace of
+    /// `up --hosts netns` has): the process runtime's pods can bind their IPs there as they bind 127.64.k.x on loopback.
+    /// </summary>
+    private static bool IsLocalPodCidr(string s)
+    {
+        var parts = s.Split('/');
+        if (parts.Length != 2 || parts[1] != "24" || !IPAddress.TryParse(parts[0], out var ip)) return false;
+        var b = ip.GetAddressBytes();
+        if (b.Length != 4 || b[3] != 0 || b[0] == 127) return false;
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new IPEndPoint(new IPAddress([b[0], b[1], b[2], 2]), 0));
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>A /24 in 10.244.0.0/16: the pod CIDRs of cri nodes (bridge + host-local IPAM per node).</summary>

@@ -37,7 +37,7 @@ public static class WebViewToken
         }
     }
 
-    /// <summary>The address that opens the web view signed in: https://127.0.0.1:PORT/ui/#token=….</summary>
-    public static string Url(string scheme, int apiPort, string? token) =>
-        $"{scheme}://127.0.0.1:{apiPort}/ui/" + (token is null ? "" : "#token=" + token);
+    /// <summary>The address that opens the web view signed in: https://HOST:PORT/ui/#token=… (HOST 127.0.0.1 unless the apiserver is elsewhere).</summary>
+    public static string Url(string scheme, int apiPort, string? token, string host = "127.0.0.1") =>
+        $"{scheme}://{host}:{apiPort}/ui/" + (token is null ? "" : "#token=" + token);
 }

@@ -22,10 +22,11 @@ public static class ChaosCli
         chaos.Subcommands.Add(Fault("kill-leader", "SIGKILL the control-plane node hosting the singletons (scheduler, controller-manager)", FaultKind.KillLeader, null, dataDir));
         chaos.Subcommands.Add(ActorFault(dataDir, stop: false));
         chaos.Subcommands.Add(ActorFault(dataDir, stop: true));
+        HostChaosCli.AddTo(chaos, dataDir);
         return chaos;
     }
 
-    private static (Option<bool> Json, Option<int> Timeout, Option<string> Output) Common()
+    internal static (Option<bool> Json, Option<int> Timeout, Option<string> Output) Common()
     {
         var output = new Option<string>("--output", "-o") { Description = "text (default) or json: the report as one JSON object (fault, targets, timeline, recovery, API availability)", DefaultValueFactory = _ => "text" };
         output.Validators.Add(r =>
@@ -39,7 +40,7 @@ public static class ChaosCli
             output);
     }
 
-    private static bool AsJson(ParseResult parse, Option<bool> json, Option<string> output) =>
+    internal static bool AsJson(ParseResult parse, Option<bool> json, Option<string> output) =>
         parse.GetValue(json) || parse.GetValue(output) == "json";
 
     private static Command Fault(string name, string description, FaultKind kind, string? argName, Option<string> dataDir)
@@ -102,7 +103,7 @@ public static class ChaosCli
         return cmd;
     }
 
-    private static int Print(ChaosReport report, bool json)
+    internal static int Print(ChaosReport report, bool json)
     {
         Console.WriteLine(json ? report.ToJson() : report.ToText());
         return report.Recovered ? 0 : NotRecovered;

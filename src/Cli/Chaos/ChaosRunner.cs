@@ -579,7 +579,7 @@ public sealed class ChaosRunner
                     // By actor path: `pod/<ns>/<name>` needs an apiserver on the node, which a worker does not run.
                     // On the restarted process's command port directly: the view still knows the old PID.
                     var worker = Actors.AkkaKubeNames.Actors.KubeletChildren.PodWorkerPath("/user/" + Actors.AkkaKubeNames.Actors.Kubelet, uid);
-                    var replies = await CmdClient.RunAsync("127.0.0.1", target.CmdPort, new CmdRequest("chaos", "probe", [worker]), TimeSpan.FromSeconds(5), ct,
+                    var replies = await CmdClient.RunAsync(target.CmdAddress, target.CmdPort, new CmdRequest("chaos", "probe", [worker]), TimeSpan.FromSeconds(5), ct,
                         Actors.Cmd.CmdTokenFile.TryRead(Path.GetFullPath(DataDirectory)));
                     if (ParseProbe(replies).Settling) return (false, false);
                 }
@@ -730,7 +730,7 @@ public sealed class ChaosRunner
     /// Creates a bare echo pod (retrying while the API or its partition does not answer) and records when it is bound:
     /// scheduling works again.
     /// </summary>
-    private static async Task<string?> CreateProbePodAsync(ClusterView view, Stopwatch clock, ChaosReport report, TimeSpan deadline, CancellationToken ct)
+    internal static async Task<string?> CreateProbePodAsync(ClusterView view, Stopwatch clock, ChaosReport report, TimeSpan deadline, CancellationToken ct)
     {
         var name = $"chaos-probe-{DateTime.UtcNow:HHmmss}-{Random.Shared.Next(1000, 9999)}";
         var body = new JsonObject

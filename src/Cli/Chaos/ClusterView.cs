@@ -37,10 +37,12 @@ public sealed class ClusterView : IDisposable
     private readonly ClusterState _state;
     private readonly HttpClient _http;
 
-    public ClusterView(ClusterState state, TimeSpan callTimeout)
+    /// <param name="apiServer">Another apiserver than the kubeconfig's (`--hosts netns`: one control plane's own address).</param>
+    public ClusterView(ClusterState state, TimeSpan callTimeout, Uri? apiServer = null)
     {
         _state = state;
         _http = LocalClusterLauncher.ApiClient(state.DataDirectory, callTimeout, h => h.PooledConnectionLifetime = TimeSpan.FromSeconds(2));
+        if (apiServer is not null) _http.BaseAddress = apiServer;
     }
 
     public HttpClient Http => _http;
@@ -53,7 +55,7 @@ public sealed class ClusterView : IDisposable
             if (!NodeProcesses.IsNodeAlive(n.Pid, n.Name)) continue;
             try
             {
-                var replies = await CmdClient.RunAsync("127.0.0.1", n.CmdPort, new CmdRequest("cluster", "show"), TimeSpan.FromSeconds(3), ct, _state.CmdToken);
+                var replies = await CmdClient.RunAsync(n.CmdAddress, n.CmdPort, new CmdRequest("cluster", "show"), TimeSpan.FromSeconds(3), ct, _state.CmdToken);
                 var table = replies.FirstOrDefault(r => r.Type == CmdReply.Kinds.Table);
                 if (table?.Rows is null) continue;
                 return LocalClusterLauncher.ParseMembers(table);
@@ -74,7 +76,7 @@ public sealed class ClusterView : IDisposable
             if (!NodeProcesses.IsNodeAlive(n.Pid, n.Name)) continue;
             try
             {
-                return await CmdClient.RunAsync("127.0.0.1", n.CmdPort, request, TimeSpan.FromSeconds(10), ct, _state.CmdToken);
+                return await CmdClient.RunAsync(n.CmdAddress, n.CmdPort, request, TimeSpan.FromSeconds(10), ct, _state.CmdToken);
             }
             catch (CliException e)
             {

@@ -27,6 +27,10 @@ public class LocalCluster : IAsyncLifetime
     public virtual TimeSpan StartTimeout => TimeSpan.FromSeconds(120);
     /// <summary>Journal in PostgreSQL (a fresh database) instead of SQLite in the data directory.</summary>
     public virtual bool UsePostgres => false;
+    /// <summary>`up --hosts`: loopback, or netns (every node in its own network namespace; skipped with a reason without root/ip/nsenter).</summary>
+    public virtual string Hosts => "loopback";
+    /// <summary>`up --hosts-cidr` of a netns cluster.</summary>
+    public virtual string HostsCidr => HostNetwork.DefaultCidr;
 
     /// <summary>Why this cluster was not started (no PostgreSQL to test against); null when it runs.</summary>
     public string? SkipReason { get; private set; }
@@ -36,7 +40,7 @@ public class LocalCluster : IAsyncLifetime
     public ClusterState State { get; private set; } = null!;
     public string DataDirectory => _dir.Path;
     public int ApiPort { get; } = FreePort.Next();
-    public Uri ApiUri => new($"https://127.0.0.1:{ApiPort}");
+    public Uri ApiUri => Hosts == "loopback" ? new($"https://127.0.0.1:{ApiPort}") : Credentials.Server;
     /// <summary>DATA/kubeconfig as `up` writes it (cluster CA + admin client certificate); kubectl and clients use it.</summary>
     public string KubeconfigPath => LocalClusterLauncher.KubeconfigPath(_dir.Path);
     public KubeconfigCredentials Credentials => KubeconfigCredentials.Load(KubeconfigPath);
@@ -58,6 +62,11 @@ public class LocalCluster : IAsyncLifetime
             if (SkipReason is not null) return;
             _database = await PostgresTestDatabase.CreateAsync(GetType().Name.ToLowerInvariant());
         }
+        if (Hosts == "netns" && HostNetwork.Missing() is { } missing)
+        {
+            SkipReason = $"--hosts netns {missing}";
+            return;
+        }
         try
         {
             State = LocalClusterLauncher.Start(new UpOptions
@@ -69,6 +78,8 @@ public class LocalCluster : IAsyncLifetime
                 ApiPort = ApiPort,
                 Postgres = _database?.ConnectionString,
                 AddressBlock = AddressBlock,
+                Hosts = Hosts,
+                HostsCidr = HostsCidr,
             });
             await LocalClusterLauncher.WaitUntilUpAsync(State, StartTimeout);
             // As `up` does: the store's partitions first allocated to the first control plane move to the others as
@@ -86,7 +97,7 @@ public class LocalCluster : IAsyncLifetime
 
     /// <summary>Runs one command on a node's command host and returns its replies (a final "error" throws).</summary>
     public Task<IReadOnlyList<CmdReply>> CmdAsync(string node, string palette, string? command = null, params string[] args) =>
-        CmdClient.RunAsync("127.0.0.1", CmdPorts[node], new CmdRequest(palette, command, args), TimeSpan.FromSeconds(30), token: CmdToken);
+        CmdClient.RunAsync(Node(node).CmdAddress, CmdPorts[node], new CmdRequest(palette, command, args), TimeSpan.FromSeconds(30), token: CmdToken);
 
     public async Task DisposeAsync()
     {

@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using AkkaKube.Actors.Security;
+
+namespace AkkaKube.Cli.Chaos;
+
+/// <summary>A fault held for a while and then undone: the nodes it cuts off (or freezes), and how to inject and undo it.</summary>
+public sealed record HostFault(string Kind, IReadOnlyList<NodeState> Affected, string Detail, Action Inject, Action Revert);
+
+/// <summary>
+/// Runs a <see cref="HostFault"/> (partition, isolate, freeze, loss, bandwidth, delay): checks the cluster is steady,
+/// injects, watches from the unaffected side for <see cref="Hold"/> (longer, up to <see cref="Timeout"/>, until scheduling
+/// works again when a control plane is cut off), undoes the fault, starts again the nodes the Split Brain Resolver
+/// downed (their process exits when downed, as a supervisor such as systemd would restart it), and waits until the
+/// cluster is whole. Writes go to the affected control planes' own apiservers all along: the timeline shows whether
+/// each refused (5xx) or accepted them, and an accepted write must still be readable from the majority afterwards.
+/// The fault is undone on every exit path, Ctrl-C included.
+/// </summary>
+public sealed class HostChaosRunner
+{
+    public required string DataDirectory { get; init; }
+    public TimeSpan Hold { get; init; } = TimeSpan.FromSeconds(20);
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(90);
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(300);
+    public Action<string>? Progress { get; init; }
+
+    private const string Probes = "/api/v1/namespaces/default/configmaps";
+
+    public ClusterState LoadState() =>
+        ClusterState.Load(Path.GetFullPath(DataDirectory)) ?? throw new CliException($"no cluster in '{Path.GetFullPath(DataDirectory)}' (akkakube up)");
+
+    public async Task<ChaosReport> RunAsync(Func<ClusterState, HostFault> plan, CancellationToken ct)
+    {
+        var state = LoadState();
+        var fault = plan(state);
+        using var view = new ClusterView(state, TimeSpan.FromSeconds(2));
+        Progress?.Invoke("checking that the cluster is steady …");
+        await new ChaosRunner { DataDirectory = DataDirectory }.WaitSteadyAsync(state, view, ct);
+
+        var affected = fault.Affected.Select(n => n.Name).ToHashSet();
+        var report = new ChaosReport { Fault = fault.Kind, Targets = fault.Affected.Select(n => n.Name).ToList(), TimeoutSeconds = Timeout.TotalSeconds };
+        var majorityCp = state.Nodes.FirstOrDefault(n => n.ControlPlane && !affected.Contains(n.Name))
+                         ?? throw new CliException($"chaos {fault.Kind}: no control plane outside the fault to watch from", 2);
+        var scheme = KubeconfigCredentials.Load(LocalClusterLauncher.KubeconfigPath(state.DataDirectory)).Server.Scheme;
+        Uri ApiOf(NodeState n) => new($"{scheme}://{(state.Hosts is null ? "127.0.0.1" : n.Ip)}:{state.ApiPort}");
+        using var majority = new ClusterView(state, TimeSpan.FromSeconds(3), ApiOf(majorityCp));
+        var minorityCps = fault.Affected.Where(n => n.ControlPlane).ToList();
+        // Longer than the store's own 10 s timeout: the cut-off apiserver's answer, not our impatience, goes on the timeline.
+        var minority = minorityCps.ToDictionary(n => n.Name, n => new ClusterView(state, TimeSpan.FromSeconds(15), ApiOf(n)));
+        var oldSingletonHost = await ChaosRunner.SingletonHostAsync(state, view, affected, ct);
+        var accepted = new List<(string Node, string Name)>();
+
+        var clock = new Stopwatch();
+        void Once(string ev, string detail = "")
+        {
+            lock (report.Timeline)
+            {
+                if (report.Timeline.Any(t => t.Event == ev && t.Detail == detail)) return;
+                report.Add(clock.Elapsed.TotalSeconds, ev, detail);
+            }
+            Progress?.Invoke($"+{clock.Elapsed.TotalSeconds:0.00}s {ev} {detail}");
+        }
+
+        var reverted = false;
+        void Revert()
+        {
+            if (reverted) return;
+            reverted = true;
+            fault.Revert();
+        }
+        using var stopWrites = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        try
+        {
+            report.InjectedAt = DateTime.UtcNow;
+            clock.Start();
+            fault.Inject();
+            Once("injected", fault.Detail);
+            var writes = WriteProbesAsync(majority, minority, report, clock, Once, accepted, stopWrites.Token);
+            var deadline = clock.Elapsed + Timeout;
+            var probePod = minorityCps.Count > 0 || (oldSingletonHost is not null && affected.Contains(oldSingletonHost.Name))
+                ? ChaosRunner.CreateProbePodAsync(majority, clock, report, deadline, ct)
+                : null;
+
+            while (clock.Elapsed < deadline && (clock.Elapsed < Hold || probePod is { IsCompleted: false }))
+            {
+                await WatchAsync(state, view, fault, affected, oldSingletonHost, Once, ct);
+                await Task.Delay(PollInterval, ct);
+            }
+            if (probePod is { IsFaulted: true }) report.Notes.Add($"probe pod: {probePod.Exception?.InnerException?.Message}");
+            Revert();
+            var healedAt = clock.Elapsed.TotalSeconds;
+            Once("healed", "fault undone");
+
+            var restarted = new HashSet<string>();
+            while (clock.Elapsed < deadline + Timeout)
+            {
+                // A node the majority downed exits (a thawed one once it learns so): start it again with the same
+                // arguments, as a supervisor would; a new incarnation joins.
+                foreach (var t in fault.Affected.Where(t => !restarted.Contains(t.Name) && !NodeProcesses.IsNodeAlive(t.Pid, t.Name)))
+                {
+                    restarted.Add(t.Name);
+                    var command = ChaosRunner.RejoinCommand(t.Command, t.Address);
+                    File.AppendAllText(t.LogFile, $"---- {DateTime.UtcNow:O} akkakube chaos {fault.Kind}: started again after heal: {string.Join(' ', command)}\n");
+                    var pid = NodeProcesses.StartDetached(command, t.LogFile);
+                    state = state with { Nodes = state.Nodes.Select(n => n.Name == t.Name ? n with { Pid = pid } : n).ToList() };
+                    state.Save();
+                    Once("process started again", $"{t.Name} pid {pid} (new incarnation)");
+                }
+                if (await ChaosRunner.WhyNotSteady(state, view, ct) is not { } why)
+                {
+                    report.Recovered = true;
+                    report.RecoveredAfterSeconds = Math.Round(clock.Elapsed.TotalSeconds, 2);
+                    Once("whole again", $"every member Up and reachable, every Node Ready ({clock.Elapsed.TotalSeconds - healedAt:0.00} s after heal)");
+                    break;
+                }
+                report.Notes.RemoveAll(n => n.StartsWith("not whole: ", StringComparison.Ordinal));
+                report.Notes.Add($"not whole: {why}");
+                await Task.Delay(PollInterval, ct);
+            }
+            if (report.Recovered) report.Notes.RemoveAll(n => n.StartsWith("not whole: ", StringComparison.Ordinal));
+            stopWrites.Cancel();
+            await writes;
+            await CheckAcceptedAsync(majority, accepted, report, ct);
+            // The probe writes are labelled: remove them (best effort) so repeated runs do not pile them up.
+            try
+            {
+                using var _ = await majority.Http.DeleteAsync($"{Probes}?labelSelector=akkakube.io%2Fchaos-probe%3Dtrue", ct);
+            }
+            catch (HttpRequestException)
+            {
+            }
+        }
+        finally
+        {
+            stopWrites.Cancel();
+            Revert();
+            foreach (var v in minority.Values) v.Dispose();
+        }
+        await ChaosRecord.WriteAsync(DataDirectory, report, CancellationToken.None);
+        return report;
+    }
+
+    private async Task WatchAsync(ClusterState state, ClusterView view, HostFault fault, IReadOnlySet<string> affected, NodeState? oldSingletonHost,
+        Action<string, string> once, CancellationToken ct)
+    {
+        if (await view.MembersAsync(affected, ct) is { } members)
+            foreach (var t in fault.Affected)
+            {
+                var m = members.FirstOrDefault(m => m.Address == t.Address);
+                if (m is null) once("removed", $"{t.Name} is no longer a member (seen from the majority)");
+                else if (m.Reachability != "reachable") once("unreachable", $"{t.Name} ({m.Status})");
+                if (m is { Status: "Down" }) once("downed", t.Name);
+            }
+        foreach (var t in fault.Affected.Where(t => !NodeProcesses.IsNodeAlive(t.Pid, t.Name)))
+            once("process exited", $"{t.Name} (downed by the Split Brain Resolver)");
+        if (oldSingletonHost is not null && affected.Contains(oldSingletonHost.Name)
+            && await ChaosRunner.SingletonHostAsync(state, view, affected, ct) is { } now && now.Name != oldSingletonHost.Name)
+            once("singletons moved", $"{oldSingletonHost.Name} → {now.Name}");
+    }
+
+    /// <summary>
+    /// Once a second: a ConfigMap write through the majority's apiserver (its failures are the API outage), and beside it
+    /// one through each cut-off control plane's own apiserver, whose answer (refused with a 5xx, or accepted) goes on the
+    /// timeline. Each target in its own loop, so a slow refusal (the store's 10 s timeout) does not slow the others.
+    /// </summary>
+    private static Task WriteProbesAsync(ClusterView majority, Dictionary<string, ClusterView> minority, ChaosReport report, Stopwatch clock,
+        Action<string, string> once, List<(string Node, string Name)> accepted, CancellationToken stop)
+    {
+        var seq = 0;
+        var failures = new Dictionary<string, int>();
+        string Name(string who) => $"chaos-write-{who}-{DateTime.UtcNow:HHmmss}-{Interlocked.Increment(ref seq)}";
+        var cutOff = minority.Select(kv => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var name = Name(kv.Key);
+                var code = await WriteAsync(kv.Value, name, stop);
+                if (stop.IsCancellationRequested) break;
+                if (code is >= 200 and < 300)
+                {
+                    lock (accepted) accepted.Add((kv.Key, name));
+                    once("cut-off apiserver accepted a write", $"{kv.Key}: {name}");
+                }
+                else once("cut-off apiserver refused a write", $"{kv.Key}: {(code is null ? "no answer (connection refused or timed out)" : $"HTTP {code}")}");
+                await Pause(stop);
+            }
+        }, CancellationToken.None));
+        var main = Task.Run(async () =>
+        {
+            double? outageStart = null;
+            while (!stop.IsCancellationRequested)
+            {
+                var code = await WriteAsync(majority, Name("majority"), stop);
+                var ok = code is >= 200 and < 300;
+                if (stop.IsCancellationRequested) break;
+                if (!ok) lock (failures) failures[code is null ? "no answer" : $"HTTP {code}"] = failures.GetValueOrDefault(code is null ? "no answer" : $"HTTP {code}") + 1;
+                var now = clock.Elapsed.TotalSeconds;
+                lock (report)
+                {
+                    report.ApiProbes++;
+                    if (!ok) report.ApiFailures++;
+                    if (!ok && outageStart is null) outageStart = now;
+                    if (ok && outageStart is { } s)
+                    {
+                        report.LongestApiOutageSeconds = Math.Max(report.LongestApiOutageSeconds, Math.Round(now - s, 2));
+                        outageStart = null;
+                    }
+                }
+                await Pause(stop);
+            }
+            if (outageStart is { } open) lock (report) report.LongestApiOutageSeconds = Math.Max(report.LongestApiOutageSeconds, Math.Round(clock.Elapsed.TotalSeconds - open, 2));
+        }, CancellationToken.None);
+        return Task.WhenAll(cutOff.Append(main)).ContinueWith(_ =>
+        {
+            if (failures.Count > 0)
+                report.Notes.Add("failed writes through the majority's apiserver: " + string.Join(", ", failures.Select(f => $"{f.Key} ×{f.Value}")));
+        }, TaskScheduler.Default);
+
+        static async Task Pause(CancellationToken stop)
+        {
+            try { await Task.Delay(TimeSpan.FromSeconds(1), stop); } catch (OperationCanceledException) { }
+        }
+    }
+
+    private static async Task<int?> WriteAsync(ClusterView api, string name, CancellationToken ct)
+    {
+        var body = new JsonObject
+        {
+            ["apiVersion"] = "v1", ["kind"] = "ConfigMap",
+            ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["akkakube.io/chaos-probe"] = "true" } },
+            ["data"] = new JsonObject { ["at"] = DateTime.UtcNow.ToString("O") },
+        }.ToJsonString();
+        try
+        {
+            using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+            using var response = await api.Http.PostAsync(Probes, content, ct);
+            return (int)response.StatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Every write a cut-off apiserver acknowledged must be readable from the majority once the cluster is whole.</summary>
+    private static async Task CheckAcceptedAsync(ClusterView majority, List<(string Node, string Name)> accepted, ChaosReport report, CancellationToken ct)
+    {
+        var lost = new List<string>();
+        foreach (var (node, name) in accepted)
+        {
+            using var r = await majority.Http.GetAsync($"{Probes}/{name}", ct);
+            if (r.StatusCode == HttpStatusCode.NotFound) lost.Add($"{node}: {name}");
+        }
+        if (accepted.Count > 0)
+            report.Notes.Add(lost.Count == 0
+                ? $"{accepted.Count} writes acknowledged by cut-off apiservers, all readable from the majority afterwards"
+                : $"LOST: {lost.Count} of {accepted.Count} writes acknowledged by a cut-off apiserver are missing: {string.Join(", ", lost.Take(5))}");
+        if (lost.Count > 0) report.Recovered = false;
+    }
+}
