@@ -23,6 +23,16 @@ public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassF
         public Task<ProcessResult> KubectlAsync(params string[] args) =>
             ProcessRunner.RunAsync("kubectl", Kubectl(args), TimeSpan.FromSeconds(120), env: Env);
 
+        /// <summary>Creates a pod (restartPolicy Never) with the given containers list (YAML items at 2 spaces).</summary>
+        public async Task ApplyPodAsync(string name, string containers)
+        {
+            var file = Path.Combine(DataDirectory, name + ".yaml");
+            var indented = string.Join('\n', containers.Split('\n').Select(l => "  " + l));
+            await File.WriteAllTextAsync(file, $"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  restartPolicy: Never\n  terminationGracePeriodSeconds: 1\n  containers:\n{indented}\n");
+            var applied = await KubectlAsync("apply", "-f", file);
+            Assert.True(applied.ExitCode == 0, applied.Output);
+        }
+
         private Task? _pod;
 
         /// <summary>The one pod every test execs into, created by the first test (tests of a class run one at a time).</summary>
@@ -188,6 +198,82 @@ public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassF
                 return response;
             }
         }
+    }
+
+    [SkippableFact]
+    public async Task Attach_streams_the_containers_live_output_and_ends_with_the_container()
+    {
+        await SkipWithoutKubectl();
+        var trigger = Path.Combine(cluster.DataDirectory, "attach-trigger");
+        await cluster.ApplyPodAsync("talker", $$"""
+            - name: talker
+              image: busybox
+              command: [sh, -c, 'while [ ! -e {{trigger}} ]; do echo tick; sleep 0.2; done; echo out-line; echo err-line >&2']
+            """);
+        // kubectl waits for the pod to run, then streams: a "tick" seen proves the attach is live before the trigger
+        var psi = new System.Diagnostics.ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in cluster.Kubectl("attach", "talker")) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in cluster.Env) psi.Environment[k] = v;
+        using var kubectl = System.Diagnostics.Process.Start(psi)!;
+        var errors = kubectl.StandardError.ReadToEndAsync();
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            string? line;
+            do line = await kubectl.StandardOutput.ReadLineAsync(timeout.Token);
+            while (line is not null && line != "tick");
+            Assert.True(line == "tick", "kubectl attach ended before any output: " + (kubectl.HasExited ? await errors : ""));
+            await File.WriteAllTextAsync(trigger, "");
+            var rest = await kubectl.StandardOutput.ReadToEndAsync(timeout.Token);
+            await kubectl.WaitForExitAsync(timeout.Token);
+            Assert.True(kubectl.ExitCode == 0, await errors);
+            Assert.EndsWith("out-line\n", rest);
+            Assert.Contains("err-line", await errors);
+        }
+        finally
+        {
+            if (!kubectl.HasExited) kubectl.Kill();
+        }
+    }
+
+    [SkippableFact]
+    public async Task Attach_with_stdin_writes_to_the_containers_stdin_and_stdin_once_closes_it_after_the_session()
+    {
+        await SkipWithoutKubectl();
+        await cluster.ApplyPodAsync("reader", """
+            - name: reader
+              image: busybox
+              stdin: true
+              stdinOnce: true
+              command: [sh, -c, 'while read l; do echo "got $l"; done; echo eof']
+            """);
+        var wait = await cluster.KubectlAsync("wait", "--for=jsonpath={.status.phase}=Running", "pod/reader", "--timeout=90s");
+        Assert.True(wait.ExitCode == 0, wait.Output + (await cluster.KubectlAsync("get", "pod", "reader", "-o", "yaml")).Stdout);
+        // the client closes stdin at its end (v5): the first session of a stdinOnce container closes the container's stdin
+        var command = string.Join(' ', cluster.Kubectl("attach", "-i", "reader").Select(Quote));
+        var r = await ProcessRunner.RunAsync("sh", ["-c", "printf 'a\\nb\\n' | kubectl " + command], TimeSpan.FromSeconds(60), env: cluster.Env);
+        Assert.True(r.ExitCode == 0, r.Output);
+        Assert.Contains("got a\ngot b\neof\n", r.Stdout);
+    }
+
+    [SkippableFact]
+    public async Task Attach_to_a_container_that_is_not_running_is_refused_with_the_kubelets_words()
+    {
+        await SkipWithoutKubectl();
+        await cluster.ApplyPodAsync("halfdone", """
+            - name: sleeper
+              image: busybox
+              command: [sleep, "3600"]
+            - name: once
+              image: busybox
+              command: ["true"]
+            """);
+        await FailoverSupport.EventuallyAsync(async () =>
+                (await cluster.KubectlAsync("get", "pod", "halfdone", "-o", "jsonpath={.status.containerStatuses[?(@.name==\"once\")].state.terminated.reason}")).Stdout == "Completed",
+            TimeSpan.FromSeconds(90), "container once completed");
+        var r = await cluster.KubectlAsync("attach", "halfdone", "-c", "once");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.True(r.Stderr.Contains("container not found (\"once\")", StringComparison.Ordinal), r.Stderr);
     }
 
     private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
