@@ -87,6 +87,7 @@ public sealed class PodStartupBench : IBenchmark
             var system = host.Services.GetRequiredService<ActorSystem>();
             var api = KubeApi.Get(system).Api;
             await WaitForNode(api, "bench-1", ct);
+            await WaitForDefaultServiceAccount(api, ct); // pods are admitted only once it exists
 
             // Warm-up (store partitions, JIT) so the first measured pods do not pay for it.
             await MeasureStartup(null, system, api, runtime, "warmup", 3, n => Pod(n, image, ["sleep", "3600"]), ct);
@@ -129,6 +130,20 @@ public sealed class PodStartupBench : IBenchmark
             try
             {
                 await api.GetAsync(ApiResource.Nodes, null, name, ct: ct);
+                return;
+            }
+            catch (KubeApiException) when (DateTime.UtcNow < deadline) { await Task.Delay(200, ct); }
+        }
+    }
+
+    private static async Task WaitForDefaultServiceAccount(IKubeApi api, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                await api.GetAsync(ApiResource.ServiceAccounts, "default", "default", ct: ct);
                 return;
             }
             catch (KubeApiException) when (DateTime.UtcNow < deadline) { await Task.Delay(200, ct); }
