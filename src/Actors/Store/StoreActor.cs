@@ -131,6 +131,14 @@ public sealed class StoreActor : UntypedPersistentActor, IWithTimers, Chaos.ITak
                     Context.Unwatch(subscriber);
                 break;
             case IPartitionCommand command:
+                // On the losing side of a network partition the partition may already run elsewhere: answer nothing stale.
+                if (ControlPlaneQuorum.WhyNotServing(Context.System) is { } minority)
+                {
+                    var why = $"store partition {_partition}: {minority}";
+                    if (command is StartWatch w) w.Subscriber.Tell(new Machinery.WatchProtocol.WatchEnded(w.WatchId, 503, "ServiceUnavailable", why));
+                    else Sender.Tell(new StoreFailure(503, "ServiceUnavailable", why));
+                    break;
+                }
                 _queue.Enqueue((command, Sender));
                 if (_inFlight is null) Drain();
                 break;

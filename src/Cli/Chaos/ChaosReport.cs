@@ -33,6 +33,8 @@ public sealed class ChaosReport
     /// (failure detection, removal, coordinator hand-over and shard allocation before it) and when its journal replay ended.
     /// </summary>
     public Dictionary<string, PartitionHandover>? PartitionHandovers { get; set; }
+    /// <summary>A control-plane kill's store hand-over split into its steps, and what writers saw (<see cref="HandoverBreakdown"/>).</summary>
+    public HandoverBreakdown? Handover { get; set; }
     public Dictionary<string, int>? StartsBefore { get; set; }
     public Dictionary<string, int>? StartsAfter { get; set; }
     /// <summary>crash-actor/stop-actor of a non-controller actor: the actor's incarnations, failure counts and re-sync.</summary>
@@ -63,6 +65,7 @@ public sealed class ChaosReport
         w.WriteLine($"chaos {Fault} {string.Join(",", Targets)} at {InjectedAt:HH:mm:ss.fff}Z");
         foreach (var t in Timeline.OrderBy(t => t.Seconds))
             w.WriteLine($"  +{t.Seconds,7:0.00}s  {t.Event}{(t.Detail.Length > 0 ? "  " + t.Detail : "")}");
+        if (Handover is not null) w.Write(Handover.ToText());
         if (StartsBefore is not null)
             foreach (var (k, v) in StartsBefore.OrderBy(k => k.Key, StringComparer.Ordinal))
                 w.WriteLine($"  starts {k}: {v} → {StartsAfter?.GetValueOrDefault(k).ToString() ?? "?"}");

@@ -180,6 +180,34 @@ public sealed class ChaosRunner
             $" (started +{started.Min():0.00}–{started.Max():0.00} s, recovered by +{recovered.Max():0.00} s; recovery {recovery.Min():0.00}–{recovery.Max():0.00} s each)");
     }
 
+    /// <summary>The store hand-over split into its steps (issue 25): membership from the timeline, the coordinator from the survivors' logs, partitions from `kube store`.</summary>
+    private static HandoverBreakdown Breakdown(ChaosReport report, ClusterState state, IReadOnlySet<string> names,
+        IReadOnlyDictionary<string, long> logOffsets, IReadOnlyList<WriteProbeResult> writes)
+    {
+        var log = HandoverBreakdown.ReadSurvivorLogs(state.Nodes.Where(n => n.ControlPlane && !names.Contains(n.Name)).Select(n => (n.Name, n.LogFile)),
+            logOffsets, state.Nodes.Where(n => names.Contains(n.Name)).Select(n => n.Address).ToList(), report.InjectedAt);
+        double? After(DateTime? at) => at is { } a ? Math.Round((a - report.InjectedAt).TotalSeconds, 2) : null;
+        if (log.CoordinatorStarted is { } started) report.Add(After(started)!.Value, "shard coordinator started", $"on {log.CoordinatorNode}");
+        if (log.CoordinatorActive is { } active) report.Add(After(active)!.Value, "shard coordinator active", "its state read, allocating the moved shards");
+        var handovers = report.PartitionHandovers?.Values.ToList() ?? [];
+        var starts = handovers.Select(h => h.StartedAfterSeconds).OfType<double>().ToList();
+        var recovered = handovers.Select(h => h.RecoveredAfterSeconds).OfType<double>().ToList();
+        var allStarted = starts.Count > 0 && starts.Count == handovers.Count && report.PartitionMoves?.Count == handovers.Count;
+        return new HandoverBreakdown
+        {
+            DownAfterSeconds = After(log.Down),
+            RemovedAfterSeconds = After(log.Removed),
+            CoordinatorStartedAfterSeconds = After(log.CoordinatorStarted),
+            CoordinatorActiveAfterSeconds = After(log.CoordinatorActive),
+            CoordinatorNode = log.CoordinatorNode,
+            FirstPartitionStartedAfterSeconds = starts.Count > 0 ? starts.Min() : null,
+            LastPartitionStartedAfterSeconds = allStarted ? starts.Max() : null,
+            AllPartitionsRecoveredAfterSeconds = allStarted && recovered.Count == handovers.Count ? recovered.Max() : null,
+            LongestRecoverySeconds = handovers.Select(h => h.RecoverySeconds).OfType<double>().DefaultIfEmpty().Max(),
+            Writes = writes,
+        };
+    }
+
     /// <summary>Injects the fault, follows the recovery, and leaves the run's record in the cluster (<see cref="ChaosRecord"/>).</summary>
     public Task<ChaosReport> RunAsync(FaultKind kind, string? argument, CancellationToken ct) =>
         RecordedAsync(RunFaultAsync(kind, argument, ct), ct);
@@ -234,11 +262,16 @@ public sealed class ChaosRunner
         var probe = ProbeApiAsync(view, report, clock, stopProbe.Token);
         var dataPlane = restarts ? null : await DataPlaneProbe.PrepareAsync(view, state, names, ct);
 
+        // The survivors' log lengths now: the shard coordinator's hand-over is read from what they log after the kill.
+        var logOffsets = partitionsToMove.Count == 0 ? null : state.Nodes.Where(n => n.ControlPlane && !names.Contains(n.Name))
+            .ToDictionary(n => n.Name, n => File.Exists(n.LogFile) ? new FileInfo(n.LogFile).Length : 0L);
+
         // Inject.
         var signal = kind == FaultKind.Stop ? NodeProcesses.SigTerm : NodeProcesses.SigKill;
         report.InjectedAt = DateTime.UtcNow;
         clock.Start();
         foreach (var t in targets.Where(t => !alreadyDown.Contains(t.Name))) NodeProcesses.Signal(t.Pid, signal);
+        var writeProbe = partitionsToMove.Count == 0 ? null : WriteProbe.Start(view.Http, clock, partitionsToMove, stopProbe.Token);
         if (alreadyDown.Count > 0) report.Notes.Add($"{string.Join(", ", alreadyDown)} was already down: started again only");
         else Progress?.Invoke($"sent {(signal == NodeProcesses.SigKill ? "SIGKILL" : "SIGTERM")} to {string.Join(", ", targets.Select(t => $"{t.Name} (pid {t.Pid})"))}");
         var goneBy = DateTime.UtcNow + (signal == NodeProcesses.SigKill ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(30));
@@ -489,6 +522,8 @@ public sealed class ChaosRunner
             report.PartitionMoves = partitionMoves.ToDictionary(m => m.Key, m => m.Value.Node, StringComparer.Ordinal);
             report.PartitionHandovers = Handovers(partitionMoves, report.InjectedAt);
         }
+        if (writeProbe is not null)
+            report.Handover = Breakdown(report, state, names, logOffsets!, await writeProbe.FinishAsync(report.Leftovers, ct));
         if (partitionMoves.Count < partitionsToMove.Count)
         {
             report.Notes.Add($"store partitions not answering on a survivor yet (a partition starts again on its next request): {string.Join(", ", partitionsToMove.Where(p => !partitionMoves.ContainsKey(p)).Order(StringComparer.Ordinal))}");

@@ -62,6 +62,39 @@ public class ChaosLogicTests
     }
 
     [Fact]
+    public void The_store_hand_over_steps_are_read_from_what_the_survivors_logged_after_the_kill()
+    {
+        using var dir = new AkkaKube.Tests.Infrastructure.TempDir();
+        const string dead = "akka.tcp://akkakube@127.1.0.1:4053";
+        static string Line(string time, string text) => $"2026-12-07T16:11:26.000Z info: Akka.Actor.ActorSystem[0] [INFO][12/07/2026 {time}Z][Thread 0017][{text}";
+        var cp2 = Path.Combine(dir.Path, "cp-2.log");
+        var cp3 = Path.Combine(dir.Path, "cp-3.log");
+        File.WriteAllLines(cp2, [Line("16:11:20.000", $"Cluster (akka://akkakube)] Marking node [{dead}] as [Down]")]); // an earlier run, before the offset
+        var offset = new FileInfo(cp2).Length;
+        File.AppendAllLines(cp2, [
+            Line("16:11:25.563", $"Cluster (akka://akkakube)] Cluster Node [akka.tcp://akkakube@127.1.0.2:4053] - Marking node [{dead}] as [Down]"),
+            Line("16:11:26.092", $"akka.tcp://akkakube@127.1.0.2:4053/user/node-info] member removed: {dead} (was Down)"),
+            Line("16:11:26.106", "akka.tcp://akkakube@127.1.0.2:4053/system/sharding/storeCoordinator] Singleton manager started singleton actor [akka://akkakube/system/sharding/storeCoordinator/singleton] "),
+            Line("16:11:27.395", "akka.tcp://akkakube@127.1.0.2:4053/system/sharding/storeCoordinator/singleton/coordinator] store: ShardCoordinator was moved to the active state with [16] shards"),
+        ]);
+        File.WriteAllLines(cp3, [Line("16:11:25.540", $"Cluster (akka://akkakube)] Marking node [{dead}] as [Down]")]);
+        var kill = new DateTime(2026, 12, 7, 16, 11, 25, 380, DateTimeKind.Utc);
+
+        var log = HandoverBreakdown.ReadSurvivorLogs([("cp-2", cp2), ("cp-3", cp3)], new Dictionary<string, long> { ["cp-2"] = offset }, [dead], kill);
+
+        Assert.Equal(kill.AddMilliseconds(160), log.Down); // the earliest survivor to mark it
+        Assert.Equal(kill.AddMilliseconds(712), log.Removed);
+        Assert.Equal(kill.AddMilliseconds(726), log.CoordinatorStarted);
+        Assert.Equal("cp-2", log.CoordinatorNode);
+        Assert.Equal(kill.AddMilliseconds(2015), log.CoordinatorActive);
+        var breakdown = new HandoverBreakdown { DownAfterSeconds = 0.16, RemovedAfterSeconds = 0.71, CoordinatorStartedAfterSeconds = 0.73, CoordinatorActiveAfterSeconds = 2.02, LastPartitionStartedAfterSeconds = 2.7, AllPartitionsRecoveredAfterSeconds = 3.0 };
+        Assert.Equal([0.16, 0.55, 0.02, 1.29, 0.68, 0.3], breakdown.Phases().Select(p => p.Seconds!.Value).ToArray());
+        // The coordinator did not move: allocation counts from the removal.
+        var spared = breakdown with { CoordinatorStartedAfterSeconds = null, CoordinatorActiveAfterSeconds = null };
+        Assert.Equal(1.99, spared.Phases().ElementAt(4).Seconds);
+    }
+
+    [Fact]
     public void A_pod_belongs_to_the_deployment_named_by_its_replica_set_minus_the_template_hash()
     {
         var pod = ClusterView.ParsePod(Pod("web-abc12-x", "worker-a1", ready: true));

@@ -73,7 +73,10 @@ public sealed class NodeCommandLineTests : IDisposable
         Assert.Equal(TimeSpan.FromSeconds(3), standard.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
         Assert.Equal(TimeSpan.FromMilliseconds(1500), fast.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
         Assert.Equal(TimeSpan.FromSeconds(1), fast.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
-        Assert.Equal(TimeSpan.FromMilliseconds(250), fast.GetTimeSpan("akka.cluster.down-removal-margin"));
+        // Both profiles hand over without a removal margin (fenced by the quorum check and the journal instead); never 0,
+        // which Akka's SBR provider would turn into stable-after.
+        Assert.Equal(TimeSpan.FromMilliseconds(1), standard.GetTimeSpan("akka.cluster.down-removal-margin"));
+        Assert.Equal(TimeSpan.FromMilliseconds(1), fast.GetTimeSpan("akka.cluster.down-removal-margin"));
         // the profile changes margins only: the strategy and the role it counts stay those of base.conf
         Assert.Equal("keep-majority", fast.GetString("akka.cluster.split-brain-resolver.active-strategy"));
         Assert.Equal("control-plane", fast.GetString("akka.cluster.split-brain-resolver.keep-majority.role"));

@@ -100,6 +100,38 @@ public sealed class StoreDurabilitySpecs : Akka.TestKit.Xunit2.TestKit
         probe.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
     }
 
+    [Fact]
+    public void A_stale_copy_of_a_partition_cannot_write_after_a_newer_copy_did_the_journal_refuses_its_sequence_number()
+    {
+        // The hand-over's fence for writes (docs/failover.md, "Fencing"): a partition left running on the losing side of a
+        // network partition while the majority recovered it elsewhere persists at a sequence number the new copy already
+        // took; the journal's unique (persistence_id, sequence_number) refuses it, so its client gets no acknowledgement.
+        var settings = StoreSettings.Default;
+        var stale = Sys.ActorOf(StoreActor.Props(P, settings));
+        Ask<ObjectReply>(stale, new CreateObject(P, Objects.ConfigMap("before").Json));
+        var current = Sys.ActorOf(StoreActor.Props(P, settings));
+        Assert.Equal(1L, Ask<ObjectReply>(current, new GetObject(P, "default", "before")).Revision);
+        Assert.Equal(2L, Ask<ObjectReply>(current, new CreateObject(P, Objects.ConfigMap("by-the-new-copy").Json)).Revision);
+
+        var probe = CreateTestProbe();
+        probe.Watch(stale);
+        var refused = Ask<StoreFailure>(stale, new CreateObject(P, Objects.ConfigMap("by-the-stale-copy").Json));
+        Assert.Equal(500, refused.Code);
+        Assert.Contains("outcome is unknown", refused.Message);
+        probe.ExpectTerminated(stale, Wait);
+
+        // What a third copy recovers is exactly what was acknowledged.
+        current.Tell(StoreActor.Stop.Instance);
+        var recovered = Sys.ActorOf(StoreActor.Props(P, settings));
+        var list = Ask<ListReply>(recovered, new ListObjects(P, null, null, null));
+        Assert.Equal(2L, list.Revision);
+        Assert.Equal(["before", "by-the-new-copy"], list.Items.Select(i => (string)System.Text.Json.Nodes.JsonNode.Parse(i)!["metadata"]!["name"]!).ToArray());
+        Assert.Equal(1L, Scalar("SELECT COUNT(*) FROM journal WHERE persistence_id = 'store-configmaps' AND sequence_number = 2"));
+    }
+
+    [Fact]
+    public void Outside_a_cluster_a_node_always_has_its_quorum() => Assert.Null(ControlPlaneQuorum.WhyNotServing(Sys));
+
     private T Ask<T>(IActorRef store, object message)
     {
         var probe = CreateTestProbe();
