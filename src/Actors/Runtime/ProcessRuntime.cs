@@ -279,6 +279,8 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
 
         private readonly ContainerStdin? _stdin;
         private readonly List<Attachment> _attached = [];
+        private readonly TaskCompletionSource _stdoutEnd = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _stderrEnd = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public ProcessContainer(ContainerLaunch launch, Process process, ContainerLogWriter? log, Dictionary<string, string> env, string workDir, ContainerStdin? stdin)
         {
@@ -297,7 +299,11 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
 
         private void Output(string stream, string? line)
         {
-            if (line is null) return;
+            if (line is null)
+            {
+                (stream == "stderr" ? _stderrEnd : _stdoutEnd).TrySetResult();
+                return;
+            }
             _log?.Write(stream, line);
             Attachment[] attached;
             lock (_attached) attached = [.. _attached];
@@ -364,8 +370,9 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
             var signal = code > 128 ? SignalName(code - 128) : null;
             _ = Task.Run(async () =>
             {
-                // Let the stdout/stderr readers drain what the process wrote last.
-                await Task.Delay(50);
+                // Let the stdout/stderr readers drain what the process wrote last: to their end of file (a child still
+                // holding them open is not waited for beyond a moment), at least 50 ms as before.
+                await Task.WhenAll(Task.Delay(50), Task.WhenAny(Task.WhenAll(_stdoutEnd.Task, _stderrEnd.Task), Task.Delay(2000)));
                 foreach (var a in attached) a.End();
                 _log?.Dispose();
                 _process.Dispose();

@@ -227,7 +227,7 @@ public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassF
             var rest = await kubectl.StandardOutput.ReadToEndAsync(timeout.Token);
             await kubectl.WaitForExitAsync(timeout.Token);
             Assert.True(kubectl.ExitCode == 0, await errors);
-            Assert.EndsWith("out-line\n", rest);
+            Assert.True(rest.EndsWith("out-line\n", StringComparison.Ordinal), $"after the trigger: \"{rest}\"; kubectl said: {await errors}");
             Assert.Contains("err-line", await errors);
         }
         finally
