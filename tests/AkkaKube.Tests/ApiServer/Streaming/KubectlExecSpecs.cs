@@ -201,42 +201,6 @@ public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassF
     }
 
     [SkippableFact]
-    public async Task Attach_streams_the_containers_live_output_and_ends_with_the_container()
-    {
-        await SkipWithoutKubectl();
-        var trigger = Path.Combine(cluster.DataDirectory, "attach-trigger");
-        await cluster.ApplyPodAsync("talker", $$"""
-            - name: talker
-              image: busybox
-              command: [sh, -c, 'while [ ! -e {{trigger}} ]; do echo tick; sleep 0.2; done; echo out-line; echo err-line >&2']
-            """);
-        // kubectl waits for the pod to run, then streams: a "tick" seen proves the attach is live before the trigger
-        var psi = new System.Diagnostics.ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in cluster.Kubectl("attach", "talker")) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in cluster.Env) psi.Environment[k] = v;
-        using var kubectl = System.Diagnostics.Process.Start(psi)!;
-        var errors = kubectl.StandardError.ReadToEndAsync();
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            string? line;
-            do line = await kubectl.StandardOutput.ReadLineAsync(timeout.Token);
-            while (line is not null && line != "tick");
-            Assert.True(line == "tick", "kubectl attach ended before any output: " + (kubectl.HasExited ? await errors : ""));
-            await File.WriteAllTextAsync(trigger, "");
-            var rest = await kubectl.StandardOutput.ReadToEndAsync(timeout.Token);
-            await kubectl.WaitForExitAsync(timeout.Token);
-            Assert.True(kubectl.ExitCode == 0, await errors);
-            Assert.True(rest.EndsWith("out-line\n", StringComparison.Ordinal), $"after the trigger: \"{rest}\"; kubectl said: {await errors}");
-            Assert.Contains("err-line", await errors);
-        }
-        finally
-        {
-            if (!kubectl.HasExited) kubectl.Kill();
-        }
-    }
-
-    [SkippableFact]
     public async Task Attach_with_stdin_writes_to_the_containers_stdin_and_stdin_once_closes_it_after_the_session()
     {
         await SkipWithoutKubectl();
