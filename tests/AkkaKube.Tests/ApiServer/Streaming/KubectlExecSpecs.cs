@@ -201,26 +201,6 @@ public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassF
     }
 
     [SkippableFact]
-    public async Task Attach_with_stdin_writes_to_the_containers_stdin_and_stdin_once_closes_it_after_the_session()
-    {
-        await SkipWithoutKubectl();
-        await cluster.ApplyPodAsync("reader", """
-            - name: reader
-              image: busybox
-              stdin: true
-              stdinOnce: true
-              command: [sh, -c, 'while read l; do echo "got $l"; done; echo eof']
-            """);
-        var wait = await cluster.KubectlAsync("wait", "--for=jsonpath={.status.phase}=Running", "pod/reader", "--timeout=90s");
-        Assert.True(wait.ExitCode == 0, wait.Output + (await cluster.KubectlAsync("get", "pod", "reader", "-o", "yaml")).Stdout);
-        // the client closes stdin at its end (v5): the first session of a stdinOnce container closes the container's stdin
-        var command = string.Join(' ', cluster.Kubectl("attach", "-i", "reader").Select(Quote));
-        var r = await ProcessRunner.RunAsync("sh", ["-c", "printf 'a\\nb\\n' | kubectl " + command], TimeSpan.FromSeconds(60), env: cluster.Env);
-        Assert.True(r.ExitCode == 0, r.Output);
-        Assert.Contains("got a\ngot b\neof\n", r.Stdout);
-    }
-
-    [SkippableFact]
     public async Task Attach_to_a_container_that_is_not_running_is_refused_with_the_kubelets_words()
     {
         await SkipWithoutKubectl();
