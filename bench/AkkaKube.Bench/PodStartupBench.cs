@@ -21,7 +21,9 @@ namespace AkkaKube.Bench;
 /// for a plain command (sleep) and for the built-in .NET echo image; and the managed memory of one hollow
 /// kubelet (simulated runtime) with its node registered and its lease renewing.
 /// Args: --pods N (default 100), --hollow N (default 200), --runtime process|cri (cri: root, containerd, runc, the CNI
-/// plugins and busybox-static; the node gets its own containerd with images from scripts/build-test-images.sh).
+/// plugins and busybox-static; the node gets its own containerd with images from scripts/build-test-images.sh),
+/// --parallel-starts N (cri: akkakube.kubelet.cri-parallel-starts). With cri the figures include each phase's p50/p99
+/// (the kubelet's PodStartBreakdown) and the mean of each CRI call (kubelet_runtime_operations_duration_seconds).
 /// </summary>
 public sealed class PodStartupBench : IBenchmark
 {
@@ -70,6 +72,12 @@ public sealed class PodStartupBench : IBenchmark
             await containerd.WaitReadyAsync(TimeSpan.FromSeconds(60), ct);
             await BuildAndLoadImagesAsync(containerd, Path.Combine(dir, "images"), ct);
             node = node with { Runtime = "cri", ContainerRuntimeEndpoint = containerd.Endpoint, PodCidr = containerd.PodCidr };
+            if (Arg(args, "--parallel-starts", 0) is var parallel and > 0)
+            {
+                var conf = Path.Combine(dir, "bench.conf");
+                await File.WriteAllTextAsync(conf, $"akkakube.kubelet.cri-parallel-starts = {parallel}\n", ct);
+                node = node with { ConfigFiles = [conf] };
+            }
         }
         var image = runtime == "cri" ? "akkakube/busybox" : "busybox";
         var host = NodeHost.Build(node);
@@ -79,6 +87,7 @@ public sealed class PodStartupBench : IBenchmark
             var system = host.Services.GetRequiredService<ActorSystem>();
             var api = KubeApi.Get(system).Api;
             await WaitForNode(api, "bench-1", ct);
+            await WaitForDefaultServiceAccount(api, ct); // pods are admitted only once it exists
 
             // Warm-up (store partitions, JIT) so the first measured pods do not pay for it.
             await MeasureStartup(null, system, api, runtime, "warmup", 3, n => Pod(n, image, ["sleep", "3600"]), ct);
@@ -127,6 +136,20 @@ public sealed class PodStartupBench : IBenchmark
         }
     }
 
+    private static async Task WaitForDefaultServiceAccount(IKubeApi api, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                await api.GetAsync(ApiResource.ServiceAccounts, "default", "default", ct: ct);
+                return;
+            }
+            catch (KubeApiException) when (DateTime.UtcNow < deadline) { await Task.Delay(200, ct); }
+        }
+    }
+
     private static JsonObject Pod(string name, string image, string[]? command)
     {
         var c = new JsonObject { ["name"] = "main", ["image"] = image };
@@ -160,6 +183,10 @@ public sealed class PodStartupBench : IBenchmark
     {
         var running = new ConcurrentDictionary<string, long>();
         var created = new ConcurrentDictionary<string, long>();
+        var breakdowns = new ConcurrentDictionary<string, KubeletMetrics.PodStartBreakdown>();
+        void Observed(KubeletMetrics.PodStartBreakdown b) => breakdowns[b.Name] = b;
+        KubeletMetrics.PodStart.Observed += Observed;
+        var operationsBefore = RuntimeOperations();
         var recorder = system.ActorOf(Props.Create(() => new RunningRecorder(running)));
         var informer = system.ActorOf(Informer.Props(api, new InformerOptions(ApiResource.Pods, "default", LabelSelector: "bench=podstartup"), recorder));
         await Task.Delay(500, ct);
@@ -173,6 +200,7 @@ public sealed class PodStartupBench : IBenchmark
         var deadline = DateTime.UtcNow.AddSeconds(180);
         while (running.Count < count && DateTime.UtcNow < deadline) await Task.Delay(50, ct);
         var all = wall.Elapsed;
+        KubeletMetrics.PodStart.Observed -= Observed;
         var latencies = names.Where(running.ContainsKey)
             .Select(n => Stopwatch.GetElapsedTime(created[n], running[n]).TotalMilliseconds).OrderBy(x => x).ToList();
         var setup = $"{count} bare pods created back to back on 1 all-in-one node, {runtime} runtime, image {(kind == "echo" ? "akkakube/echo (.NET)" : "busybox: sleep 3600")}";
@@ -183,6 +211,12 @@ public sealed class PodStartupBench : IBenchmark
             report.Figure("podstartup", $"{label}: startup p50", Percentile(latencies, 0.50), "ms", setup);
             report.Figure("podstartup", $"{label}: startup p99", Percentile(latencies, 0.99), "ms", setup);
             report.Figure("podstartup", $"{label}: all Running after", all.TotalMilliseconds, "ms", setup);
+            ReportPhases(report, label, setup, names, created, breakdowns);
+            foreach (var (op, (sum, n)) in RuntimeOperations())
+            {
+                var (sum0, n0) = operationsBefore.GetValueOrDefault(op);
+                if (n > n0) report.Figure("podstartup", $"{label}: cri {op} mean", (sum - sum0) * 1000 / (n - n0), "ms", $"{n - n0} calls");
+            }
         }
         system.Stop(informer);
         system.Stop(recorder);
@@ -193,6 +227,42 @@ public sealed class PodStartupBench : IBenchmark
         while (DateTime.UtcNow < gone && (runtime == "process" ? CountProcesses(kind) : (await api.ListAsync(ApiResource.Pods, "default", ct: ct)).Items.Count) > 0)
             await Task.Delay(200, ct);
     }
+
+    /// <summary>
+    /// Where the time goes: p50/p99 of each phase of the kubelet's breakdown (KubeletMetrics.PodStartBreakdown), each
+    /// phase measured from the end of the one before; "api-to-kubelet" is from the create call to the pod worker's creation.
+    /// </summary>
+    private static void ReportPhases(BenchReport report, string label, string setup, List<string> names,
+        ConcurrentDictionary<string, long> created, ConcurrentDictionary<string, KubeletMetrics.PodStartBreakdown> breakdowns)
+    {
+        var phases = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+        void Add(string phase, double ms) => (phases.TryGetValue(phase, out var l) ? l : phases[phase] = []).Add(ms);
+        foreach (var n in names)
+        {
+            if (!breakdowns.TryGetValue(n, out var b)) continue;
+            Add("api-to-kubelet", Stopwatch.GetElapsedTime(created[n], b.SeenTimestamp).TotalMilliseconds);
+            var last = TimeSpan.Zero;
+            foreach (var (phase, at) in b.Phases)
+            {
+                Add(phase, (at - last).TotalMilliseconds);
+                last = at;
+            }
+        }
+        foreach (var (phase, values) in phases)
+        {
+            values.Sort();
+            report.Figure("podstartup", $"{label}: phase {phase} p50", Percentile(values, 0.50), "ms", setup);
+            report.Figure("podstartup", $"{label}: phase {phase} p99", Percentile(values, 0.99), "ms", setup);
+        }
+    }
+
+    /// <summary>Sum (seconds) and count of each CRI operation so far (kubelet_runtime_operations_duration_seconds).</summary>
+    private static Dictionary<string, (double Sum, long Count)> RuntimeOperations() =>
+        KubeletMetrics.RuntimeOperations.GetAllLabelValues().ToDictionary(l => l[0], l =>
+        {
+            var child = KubeletMetrics.RuntimeOperations.WithLabels(l);
+            return (child.Sum, child.Count);
+        });
 
     private static int CountProcesses(string kind) =>
         Directory.EnumerateDirectories("/proc").Count(d =>

@@ -89,7 +89,12 @@ public sealed class ExecSession : ReceiveActor
         Receive<StreamAck>(_ => _window.Release());
         Receive<StreamData>(d =>
         {
-            if (d.Channel != 0 || _process?.Stdin is null || _stdinClosed) return;
+            if (d.Channel != 0) return;
+            if (_process?.Stdin is null || _stdinClosed)
+            {
+                _relay.Tell(StreamAck.Instance); // dropped (no stdin, as an attach to a container without one): the window moves on
+                return;
+            }
             _stdin.Enqueue(d);
             WriteNext();
         });

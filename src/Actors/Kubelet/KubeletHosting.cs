@@ -102,7 +102,8 @@ public static class KubeletHostingExtensions
     /// </summary>
     private static Runtime.Cri.CriRuntime Cri(ActorSystem system, string endpoint, string nodeName)
     {
-        var cri = new Runtime.Cri.CriRuntime(endpoint, nodeName, $"/akkakube/{nodeName}");
+        var cri = new Runtime.Cri.CriRuntime(endpoint, nodeName, $"/akkakube/{nodeName}",
+            system.Settings.Config.GetInt("akkakube.kubelet.cri-parallel-starts", 0));
         system.RegisterOnTermination(cri.Dispose);
         var log = Logging.GetLogger(system, "kubelet");
         try

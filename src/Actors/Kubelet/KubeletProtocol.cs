@@ -34,6 +34,14 @@ public static class KubeletProtocol
         bool Stdin, bool Stdout, bool Stderr, bool Tty) : IAkkaKubeMessage, IPodStreamRequest;
 
     /// <summary>
+    /// Attach to a container's own process (kubectl attach): its output from now on, and its stdin when the container
+    /// has one (stdin: true). Answered as <see cref="StartExec"/>; the session ends when the sender stops (detach: the
+    /// container keeps running; with stdinOnce its stdin is closed) or the container ends (<see cref="StreamExit"/> 0).
+    /// </summary>
+    public sealed record StartAttach(string Namespace, string PodName, string? Container, bool Stdin, bool Stdout, bool Stderr, bool Tty)
+        : IAkkaKubeMessage, IPodStreamRequest;
+
+    /// <summary>
     /// Open a TCP connection to the pod's IP on Port (kubectl port-forward, one per forwarded connection): answered as
     /// <see cref="StartExec"/>; channel 0 carries bytes to the pod, 1 bytes from it; <see cref="StreamCloseStdin"/>
     /// half-closes the connection.

@@ -74,7 +74,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     private JsonObject _podJson;
     private V1Pod _pod;
     private DateTimeOffset _startTime = DateTimeOffset.UtcNow;
-    private readonly KubeletMetrics.PodStart _startMetric = new();
+    private readonly KubeletMetrics.PodStart _startMetric;
     private PodWorkerState _state = PodWorkerState.Initializing;
     private string _resynced = "started";
     /// <summary>Re-created: reported in <see cref="_resynced"/> once a stored status shows every container running and ready.</summary>
@@ -94,6 +94,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         _ns = _pod.Metadata?.NamespaceProperty ?? "default";
         _name = _pod.Metadata?.Name ?? "";
         _uid = _pod.Metadata?.Uid ?? "";
+        _startMetric = new KubeletMetrics.PodStart(_ns, _name);
         foreach (var c in _pod.Spec?.InitContainers ?? [])
         {
             _init.Add(new ContainerState(c.Name, c.Image ?? "", isInit: true) { WaitingReason = "PodInitializing" });
@@ -313,6 +314,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         Receive<SandboxReady>(r =>
         {
             _podIp = r.Sandbox.Ip;
+            _startMetric.Mark("sandbox");
             _log.Info("pod {0}/{1}: sandbox {2} ready with IP {3}", _ns, _name, r.Sandbox.Id, r.Sandbox.Ip);
             MarkDirty();
             Advance();
@@ -455,6 +457,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         Receive<ContainerProtocol.WantLaunch>(w => OnWantLaunch(w, stopGrace: null));
         Receive<LaunchReady>(r =>
         {
+            _startMetric.Mark("volumes-env");
             var image = _specs[r.Name].Image ?? "";
             Event(r.Name, "Normal", "Pulled", $"Container image \"{image}\" already present on machine");
             r.Container.Tell(r.Launch);
@@ -520,6 +523,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         Receive<Deadline>(_ => { });
         Receive<KubeletProtocol.GetLogs>(OnGetLogs);
         Receive<KubeletProtocol.StartExec>(OnStartExec);
+        Receive<KubeletProtocol.StartAttach>(OnStartAttach);
         Receive<KubeletProtocol.StartPortForward>(OnStartPortForward);
         Receive<Terminated>(_ => { });
         Receive<HandoverDone>(_ => KillUnadopted());
@@ -701,6 +705,9 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
                 CpuLimitMillis = Quantity(limits, "cpu", 1000),
                 CpuRequestMillis = Quantity(requests, "cpu", 1000) ?? Quantity(limits, "cpu", 1000),
                 Security = prepared.Security,
+                Stdin = spec.Stdin == true,
+                StdinOnce = spec.StdinOnce == true,
+                Tty = spec.Tty == true,
             }, spec, grace), prepared.RefreshAt),
             failure: e => new LaunchFailed(want.Name, container, e.GetBaseException().Message));
     }
@@ -781,6 +788,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
 
     private void OnStarted(ContainerProtocol.Started s)
     {
+        _startMetric.Mark("container-started");
         _launching.Remove(s.Name);
         if (Find(s.Name) is not { } c) return;
         c.Starts = s.Attempt + 1;
@@ -872,6 +880,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
 
     private void OnStored()
     {
+        if (_startMetric.Stored() is { } started) _log.Info("pod {0}/{1}: observed pod startup: {2}", _ns, _name, started);
         if (!_reportWhenReady || Timers.IsTimerActive(TimerNames.StatusFlush) || !_main.All(c => c.Phase == ContainerPhase.Running && c.Ready)) return;
         _reportWhenReady = false;
         var pids = _ctx.Runtime.List(_uid).ToDictionary(r => r.ContainerId, r => r.Pid, StringComparer.Ordinal);
@@ -891,11 +900,34 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     /// <summary>kubectl exec: a session child on the running instance of the container (the runtime's record of it).</summary>
     private void OnStartExec(KubeletProtocol.StartExec req)
     {
-        var name = req.Container is { Length: > 0 } n ? n : _main.Count == 1 ? _main[0].Name : null;
+        if (RunningForStream(req.Container) is not { } found) return;
+        var (name, running) = found;
+        var spec = new ExecSpec(req.Command, req.Stdin, req.Tty);
+        Context.ActorOf(ExecSession.Props(ct => _ctx.Runtime.OpenExecAsync(running, spec, ct), $"exec in {_ns}/{_name}/{name}", Sender));
+    }
+
+    /// <summary>
+    /// kubectl attach: a session child on the container's own process. The terminal is the container's setting (as the
+    /// kubelet takes it from the spec); stdin goes to a container that has one, and is dropped otherwise (as containerd).
+    /// </summary>
+    private void OnStartAttach(KubeletProtocol.StartAttach req)
+    {
+        if (RunningForStream(req.Container) is not { } found) return;
+        var (name, running) = found;
+        var container = _specs.GetValueOrDefault(name);
+        var tty = container?.Tty == true;
+        var spec = new AttachSpec(req.Stdin && container?.Stdin == true, req.Stdout, req.Stderr && !tty, tty);
+        Context.ActorOf(ExecSession.Props(ct => _ctx.Runtime.OpenAttachAsync(running, spec, ct), $"attach to {_ns}/{_name}/{name}", Sender));
+    }
+
+    /// <summary>The running instance a stream asks for (null container: the pod's only one); null after refusing the sender.</summary>
+    private (string Name, IRunningContainer Running)? RunningForStream(string? container)
+    {
+        var name = container is { Length: > 0 } n ? n : _main.Count == 1 ? _main[0].Name : null;
         if (name is null)
         {
             Sender.Tell(new KubeletProtocol.StreamRefused(400, "BadRequest", $"a container name must be specified for pod {_name}, choose one of: [{string.Join(" ", _main.Select(c => c.Name))}]"));
-            return;
+            return null;
         }
         var running = _state == PodWorkerState.Terminated ? null
             : _ctx.Runtime.List(_uid).FirstOrDefault(c => c.Launch.ContainerName == name && !c.Exited.IsCompleted);
@@ -903,10 +935,9 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         {
             // the kubelet's words when the runtime has no running container of that name
             Sender.Tell(new KubeletProtocol.StreamRefused(400, "BadRequest", $"container not found (\"{name}\")"));
-            return;
+            return null;
         }
-        var spec = new ExecSpec(req.Command, req.Stdin, req.Tty);
-        Context.ActorOf(ExecSession.Props(ct => _ctx.Runtime.OpenExecAsync(running, spec, ct), $"exec in {_ns}/{_name}/{name}", Sender));
+        return (name, running);
     }
 
     /// <summary>kubectl port-forward: a TCP connection to the pod's IP (from the kubelet, as the kubelet's own port-forward does in the pod's network).</summary>

@@ -33,7 +33,18 @@ public interface IContainerRuntime
     /// </summary>
     Task<IExecProcess> OpenExecAsync(IRunningContainer container, ExecSpec spec, CancellationToken ct = default) =>
         throw new StreamingUnavailableException($"the {Name} runtime cannot run commands in containers");
+
+    /// <summary>
+    /// Attaches to a running container's own process (kubectl attach): its output from now on and, with
+    /// <see cref="AttachSpec.Stdin"/>, its stdin. Disposing detaches (the container keeps running; a stdinOnce container's
+    /// stdin is closed); <see cref="IExecProcess.Exited"/> completes with 0 when the container ends.
+    /// </summary>
+    Task<IExecProcess> OpenAttachAsync(IRunningContainer container, AttachSpec spec, CancellationToken ct = default) =>
+        throw new StreamingUnavailableException($"the {Name} runtime cannot attach to containers");
 }
+
+/// <summary>What an attach asks for: stdin (only for a container with stdin), stdout, stderr (not with a terminal), the container's terminal.</summary>
+public sealed record AttachSpec(bool Stdin, bool Stdout, bool Stderr, bool Tty);
 
 /// <summary>A command to run in a container: stdin wanted, a terminal wanted (stdout and stderr then merged).</summary>
 public sealed record ExecSpec(IReadOnlyList<string> Command, bool Stdin, bool Tty);
@@ -84,6 +95,12 @@ public sealed record ContainerLaunch
     public long? CpuLimitMillis { get; init; }
     /// <summary>resources.requests.cpu in millicores (null: none): the CPU shares under cri.</summary>
     public long? CpuRequestMillis { get; init; }
+    /// <summary>stdin: true — the container's stdin stays open for attach (else it reads end of file).</summary>
+    public bool Stdin { get; init; }
+    /// <summary>stdinOnce: the stdin is closed when the first attach session that used it ends.</summary>
+    public bool StdinOnce { get; init; }
+    /// <summary>tty: true — the container runs on a terminal (cri; the process runtime has pipes).</summary>
+    public bool Tty { get; init; }
     /// <summary>The effective securityContext (pod defaults, container overrides); applied by runtimes that isolate (cri).</summary>
     public ContainerSecurity? Security { get; init; }
 

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 
 namespace AkkaKube.Actors.Runtime;
@@ -17,6 +19,13 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
     /// <summary>The shim: watcher on fd 3 (dup of stdin), then exec the command with stdin from /dev/null.</summary>
     internal const string Shim =
         "exec 3<&0; (cat <&3 >/dev/null 2>&1; kill -KILL 0) >/dev/null 2>&1 </dev/null & exec \"$@\" </dev/null 3<&-";
+
+    /// <summary>
+    /// The shim of a container with stdin: true — the same lifeline, and the command's stdin is the FIFO named by the
+    /// first argument (the kubelet holds it open for attach, see <see cref="ContainerStdin"/>).
+    /// </summary>
+    internal const string StdinShim =
+        "exec 3<&0; f=$1; shift; (cat <&3 >/dev/null 2>&1; kill -KILL 0) >/dev/null 2>&1 </dev/null & exec \"$@\" <\"$f\" 3<&-";
 
     private readonly RunningContainers _running = new();
 
@@ -49,10 +58,13 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
             UseShellExecute = false,
             WorkingDirectory = workDir,
         };
+        // stdin: true — a FIFO beside the log file (not named like a rotated log), held open by the kubelet
+        var stdin = launch.Stdin && launch.LogPath is { } logPath ? ContainerStdin.Create(Path.ChangeExtension(logPath, ".stdin"), launch.StdinOnce) : null;
         psi.ArgumentList.Add("sh");
         psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(Shim);
+        psi.ArgumentList.Add(stdin is null ? Shim : StdinShim);
         psi.ArgumentList.Add("akkakube-shim");
+        if (stdin is not null) psi.ArgumentList.Add(stdin.Path);
         foreach (var a in argv) psi.ArgumentList.Add(a);
         psi.Environment.Clear();
         foreach (var (k, v) in BaseEnvironment(launch)) psi.Environment[k] = v;
@@ -60,7 +72,7 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
 
         var log = launch.LogPath is null ? null : new ContainerLogWriter(launch.LogPath, settings.LogMaxBytes, settings.LogMaxFiles);
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        var container = new ProcessContainer(launch, process, log, psi.Environment.ToDictionary(e => e.Key, e => e.Value ?? ""), workDir);
+        var container = new ProcessContainer(launch, process, log, psi.Environment.ToDictionary(e => e.Key, e => e.Value ?? ""), workDir, stdin);
         try
         {
             if (!process.Start())
@@ -69,6 +81,7 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
         catch (System.ComponentModel.Win32Exception e)
         {
             log?.Dispose();
+            stdin?.Dispose();
             throw new ContainerStartException(ContainerStartException.RunContainerError, e.Message);
         }
         container.Started();
@@ -206,6 +219,16 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
         return Task.FromResult<IExecProcess>(new ExecProcess(p, spec.Stdin, tty));
     }
 
+    /// <summary>
+    /// kubectl attach: the container's output from now on (line by line, as the process runtime reads it for the log)
+    /// and its stdin FIFO when it has one. Without a terminal: the process runtime gives containers pipes, not a pty.
+    /// </summary>
+    public Task<IExecProcess> OpenAttachAsync(IRunningContainer container, AttachSpec spec, CancellationToken ct = default)
+    {
+        if (container is not ProcessContainer pc) throw new StreamingUnavailableException("not a process container");
+        return Task.FromResult<IExecProcess>(pc.Attach(spec));
+    }
+
     internal static string ShellQuote(string s) =>
         s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,@%+".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
 
@@ -254,18 +277,55 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
         private int _pid;
         private string? _signal;
 
-        public ProcessContainer(ContainerLaunch launch, Process process, ContainerLogWriter? log, Dictionary<string, string> env, string workDir)
+        private readonly ContainerStdin? _stdin;
+        private readonly List<Attachment> _attached = [];
+        private readonly TaskCompletionSource _stdoutEnd = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _stderrEnd = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ProcessContainer(ContainerLaunch launch, Process process, ContainerLogWriter? log, Dictionary<string, string> env, string workDir, ContainerStdin? stdin)
         {
             Launch = launch;
             _process = process;
             _log = log;
+            _stdin = stdin;
             Environment = env;
             WorkDir = workDir;
             ContainerId = launch.ContainerId;
             ImageId = "akkakube://image/" + ImageTable.StripTag(launch.Image);
-            process.OutputDataReceived += (_, e) => { if (e.Data is not null) _log?.Write("stdout", e.Data); };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _log?.Write("stderr", e.Data); };
+            process.OutputDataReceived += (_, e) => Output("stdout", e.Data);
+            process.ErrorDataReceived += (_, e) => Output("stderr", e.Data);
             process.Exited += (_, _) => OnExited();
+        }
+
+        private void Output(string stream, string? line)
+        {
+            if (line is null)
+            {
+                (stream == "stderr" ? _stderrEnd : _stdoutEnd).TrySetResult();
+                return;
+            }
+            _log?.Write(stream, line);
+            Attachment[] attached;
+            lock (_attached) attached = [.. _attached];
+            if (attached.Length == 0) return;
+            var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
+            foreach (var a in attached) a.Write(stream == "stderr", bytes);
+        }
+
+        public IExecProcess Attach(AttachSpec spec)
+        {
+            var attachment = new Attachment(Detach, spec.Stdin ? _stdin?.Attach() : null, spec.Stderr);
+            lock (_attached)
+            {
+                if (_done) attachment.End();
+                else _attached.Add(attachment);
+            }
+            return attachment;
+        }
+
+        private void Detach(Attachment a)
+        {
+            lock (_attached) _attached.Remove(a);
         }
 
         public ContainerLaunch Launch { get; }
@@ -299,12 +359,21 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
             // The main process is gone: the container is over. Closing the lifeline makes the watcher
             // kill whatever is left in the process group (as a container runtime kills the cgroup).
             CloseLifeline();
+            _stdin?.Dispose();
+            Attachment[] attached;
+            lock (_attached)
+            {
+                attached = [.. _attached];
+                _attached.Clear();
+            }
             var reason = code == 0 ? "Completed" : "Error";
             var signal = code > 128 ? SignalName(code - 128) : null;
             _ = Task.Run(async () =>
             {
-                // Let the stdout/stderr readers drain what the process wrote last.
-                await Task.Delay(50);
+                // Let the stdout/stderr readers drain what the process wrote last: to their end of file (a child still
+                // holding them open is not waited for beyond a moment), at least 50 ms as before.
+                await Task.WhenAll(Task.Delay(50), Task.WhenAny(Task.WhenAll(_stdoutEnd.Task, _stderrEnd.Task), Task.Delay(2000)));
+                foreach (var a in attached) a.End();
                 _log?.Dispose();
                 _process.Dispose();
             });
@@ -344,6 +413,166 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
         }
 
         private static string SignalName(int sig) => sig switch { 9 => "SIGKILL", 15 => "SIGTERM", 2 => "SIGINT", 6 => "SIGABRT", 11 => "SIGSEGV", _ => $"signal {sig}" };
+    }
+}
+
+/// <summary>
+/// One kubectl attach to a process container: output lines as they come (pipes the session reads), stdin to the
+/// container's FIFO. Disposing detaches; the container ending ends the output and completes <see cref="Exited"/> with 0.
+/// </summary>
+internal sealed class Attachment : IExecProcess
+{
+    // never pauses: the container's output readers must not wait for a slow client (the session reads at its window)
+    private static readonly PipeOptions Unpaused = new(pauseWriterThreshold: 0, resumeWriterThreshold: 0);
+    private readonly object _gate = new();
+    private readonly Action<Attachment> _detach;
+    private readonly Pipe _stdout = new(Unpaused);
+    private readonly Pipe? _stderr;
+    private readonly ContainerStdin.Writer? _stdin;
+    private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _ended;
+
+    public Attachment(Action<Attachment> detach, ContainerStdin.Writer? stdin, bool stderr)
+    {
+        _detach = detach;
+        _stdin = stdin;
+        if (stderr) _stderr = new Pipe(Unpaused);
+        Stdout = _stdout.Reader.AsStream();
+        Stderr = _stderr?.Reader.AsStream();
+    }
+
+    public Stream? Stdin => _stdin;
+    public Stream Stdout { get; }
+    public Stream? Stderr { get; }
+    public Task<int> Exited => _exited.Task;
+
+    /// <summary>A line of output (stderr lines go to stdout without a stderr stream, as on a terminal).</summary>
+    public void Write(bool stderr, byte[] bytes)
+    {
+        lock (_gate)
+        {
+            if (_ended) return;
+            var pipe = stderr && _stderr is not null ? _stderr : _stdout;
+            pipe.Writer.Write(bytes);
+            _ = pipe.Writer.FlushAsync(); // completes at once: the pipe never pauses
+        }
+    }
+
+    /// <summary>The container ended (or this attach was detached): output ends, the session reports exit 0.</summary>
+    public void End()
+    {
+        lock (_gate)
+        {
+            if (_ended) return;
+            _ended = true;
+            _stdout.Writer.Complete();
+            _stderr?.Writer.Complete();
+        }
+        _exited.TrySetResult(0);
+    }
+
+    public void Kill() => Dispose();
+
+    public void Dispose()
+    {
+        _detach(this);
+        _stdin?.Dispose();
+        End();
+    }
+}
+
+/// <summary>
+/// The stdin of a process container with stdin: true — a FIFO the container reads, which the kubelet keeps open
+/// (O_RDWR, so opening never blocks and the container never reads end of file while no client is attached). Attach
+/// sessions write to it; with stdinOnce, the first session that used it closes it when it ends (the container reads
+/// end of file), as the kubelet does.
+/// </summary>
+internal sealed class ContainerStdin : IDisposable
+{
+    private readonly object _gate = new();
+    private readonly bool _once;
+    private FileStream? _fifo;
+
+    private ContainerStdin(string path, bool once, FileStream fifo)
+    {
+        Path = path;
+        _once = once;
+        _fifo = fifo;
+    }
+
+    public string Path { get; }
+
+    [DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
+    private static extern int MkFifo(string path, uint mode);
+
+    public static ContainerStdin Create(string path, bool once)
+    {
+        System.IO.Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        File.Delete(path); // left by an earlier node process
+        if (MkFifo(path, Convert.ToUInt32("600", 8)) != 0)
+            throw new ContainerStartException(ContainerStartException.CreateContainerError, $"mkfifo {path}: errno {Marshal.GetLastWin32Error()}");
+        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+        return new ContainerStdin(path, once, new FileStream(handle, FileAccess.Write, bufferSize: 0));
+    }
+
+    /// <summary>A writer for one attach session; null once stdin is closed (stdinOnce after its session).</summary>
+    public Writer? Attach()
+    {
+        lock (_gate) return _fifo is null ? null : new Writer(this);
+    }
+
+    private void Write(ReadOnlySpan<byte> data)
+    {
+        FileStream? fifo;
+        lock (_gate) fifo = _fifo;
+        if (fifo is null) throw new IOException("the container's stdin is closed");
+        fifo.Write(data);
+    }
+
+    private void SessionEnded()
+    {
+        if (_once) Dispose();
+    }
+
+    public void Dispose()
+    {
+        FileStream? fifo;
+        lock (_gate)
+        {
+            fifo = _fifo;
+            _fifo = null;
+        }
+        fifo?.Dispose();
+        try { File.Delete(Path); } catch (IOException) { }
+    }
+
+    /// <summary>What an attach session writes to (a write-only stream); closing it ends this session's stdin.</summary>
+    internal sealed class Writer(ContainerStdin stdin) : AkkaKube.Actors.ApiServer.Streaming.WriteOnlyStream
+    {
+        private int _closed;
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            if (Volatile.Read(ref _closed) != 0) throw new IOException("stdin of this attach session is closed");
+            stdin.Write(buffer.AsSpan(offset, count));
+        }
+
+        // a FIFO write blocks only while the container does not read; off the session's thread
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
+            Task.Run(() => Write(buffer, offset, count), ct);
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default) =>
+            new(Task.Run(() =>
+            {
+                if (Volatile.Read(ref _closed) != 0) throw new IOException("stdin of this attach session is closed");
+                stdin.Write(buffer.Span);
+            }, ct));
+
+        protected override void Dispose(bool disposing)
+        {
+            if (Interlocked.Exchange(ref _closed, 1) == 0) stdin.SessionEnded();
+            base.Dispose(disposing);
+        }
     }
 }
 

@@ -134,6 +134,37 @@ public sealed class CriStreamingTests(CriStreamingTests.Cluster cluster) : IClas
     }
 
     [SkippableFact]
+    public async Task Attach_with_stdin_reaches_the_containers_own_process_through_containerd()
+    {
+        Skip.If(cluster.Missing is not null, cluster.Missing);
+        var manifest = Path.Combine(cluster.DataDirectory, "reader.yaml");
+        await File.WriteAllTextAsync(manifest, """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: reader}
+            spec:
+              nodeName: cri-stream
+              restartPolicy: Never
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: reader
+                image: akkakube/busybox
+                stdin: true
+                stdinOnce: true
+                command: [sh, -c, 'while read l; do echo "got $l"; done; echo eof']
+            """);
+        var applied = await cluster.KubectlAsync("apply", "-f", manifest);
+        Assert.True(applied.ExitCode == 0, applied.Output);
+        var running = await cluster.KubectlAsync("wait", "--for=jsonpath={.status.phase}=Running", "pod/reader", "--timeout=120s");
+        Assert.True(running.ExitCode == 0, running.Output);
+        // CRI Attach: containerd closes the container's stdin when this first session's stdin ends (stdinOnce)
+        var command = string.Join(' ', cluster.Kubectl("attach", "-i", "reader").Select(Quote));
+        var r = await ProcessRunner.RunAsync("sh", ["-c", "printf 'a\\nb\\n' | kubectl " + command], TimeSpan.FromSeconds(60), env: cluster.Env);
+        Assert.True(r.ExitCode == 0, r.Output);
+        Assert.Contains("got a\ngot b\neof\n", r.Stdout);
+    }
+
+    [SkippableFact]
     public async Task Port_forward_reaches_the_pods_server()
     {
         Skip.If(cluster.Missing is not null, cluster.Missing);

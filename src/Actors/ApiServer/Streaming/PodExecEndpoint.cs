@@ -23,27 +23,56 @@ public static class PodExecEndpoint
     public static async Task ServeAsync(HttpContext ctx, ActorSystem system, string ns, string name)
     {
         var q = ctx.Request.Query;
-        bool Bool(string key) => q[key].ToString() is "true" or "1" or "True";
+        var (stdin, stdout, stderr, tty) = Flags(q);
         var command = q["command"].Where(c => c is not null).Select(c => c!).ToList();
-        var (stdin, stdout, stderr, tty) = (Bool("stdin"), Bool("stdout"), Bool("stderr"), Bool("tty"));
-        if (!stdin && !stdout && !stderr) throw ApiException.BadRequest("you must specify at least 1 of stdin, stdout, stderr");
         if (command.Count == 0) throw ApiException.BadRequest("you must specify at least one command for the container");
-
         var (pod, nodeName, kubelet) = await PodLogEndpoint.KubeletOfPodAsync(system, ns, name, ctx.RequestAborted);
         var container = ContainerOf(pod, name, q["container"].ToString());
-        if (kubelet is null) throw PodLogEndpoint.NoKubelet(nodeName);
+        await RelayAsync(ctx, system, nodeName, kubelet, new StartExec(ns, name, container, command, stdin, stdout, stderr, tty));
+    }
 
+    /// <summary>
+    /// pods/{name}/attach (kubectl attach, run -i): the same checks and protocol as exec, to the container's own process —
+    /// its live output, and its stdin when the container has one (without, the kubelet drops what the client sends, as
+    /// containerd does). The session ends when the client detaches (the container keeps running) or the container ends.
+    /// </summary>
+    public static async Task ServeAttachAsync(HttpContext ctx, ActorSystem system, string ns, string name)
+    {
+        var q = ctx.Request.Query;
+        var (stdin, stdout, stderr, tty) = Flags(q);
+        var (pod, nodeName, kubelet) = await PodLogEndpoint.KubeletOfPodAsync(system, ns, name, ctx.RequestAborted);
+        var container = ContainerOf(pod, name, q["container"].ToString());
+        await RelayAsync(ctx, system, nodeName, kubelet, new StartAttach(ns, name, container, stdin, stdout, stderr, tty));
+    }
+
+    private static (bool Stdin, bool Stdout, bool Stderr, bool Tty) Flags(IQueryCollection q)
+    {
+        bool Bool(string key) => q[key].ToString() is "true" or "1" or "True";
+        var (stdin, stdout, stderr, tty) = (Bool("stdin"), Bool("stdout"), Bool("stderr"), Bool("tty"));
+        if (!stdin && !stdout && !stderr) throw ApiException.BadRequest("you must specify at least 1 of stdin, stdout, stderr");
+        return (stdin, stdout, stderr, tty);
+    }
+
+    /// <summary>Asks the kubelet for the session and, once it runs, upgrades to the WebSocket and relays both ways.</summary>
+    private static async Task RelayAsync(HttpContext ctx, ActorSystem system, string nodeName, ActorSelection? kubelet, IPodStreamRequest request)
+    {
+        if (kubelet is null) throw PodLogEndpoint.NoKubelet(nodeName);
         var protocol = RemoteCommand.Negotiate(ctx.WebSockets.WebSocketRequestedProtocols);
+        ApiException? notWebSocket = null;
         if (!ctx.WebSockets.IsWebSocketRequest)
-            throw ApiException.BadRequest(ctx.Request.Headers.Upgrade.ToString().StartsWith("SPDY", StringComparison.OrdinalIgnoreCase)
-                ? "SPDY/3.1 streaming is not served by AkkaKube: exec speaks WebSocket (v5.channel.k8s.io); leave KUBECTL_REMOTE_COMMAND_WEBSOCKETS unset or true"
+        {
+            notWebSocket = ApiException.BadRequest(ctx.Request.Headers.Upgrade.ToString().StartsWith("SPDY", StringComparison.OrdinalIgnoreCase)
+                ? "SPDY/3.1 streaming is not served by AkkaKube: exec and attach speak WebSocket (v5.channel.k8s.io); leave KUBECTL_REMOTE_COMMAND_WEBSOCKETS unset or true"
                 : "Upgrade request required");
-        if (protocol is null)
+            // kubectl prints the answer of its SPDY retry: an attach (nothing runs) asks the kubelet first, so a refusal
+            // (container not running) reaches the user in the kubelet's words; an exec must not start its command.
+            if (request is not StartAttach) throw notWebSocket;
+        }
+        else if (protocol is null)
             throw ApiException.BadRequest($"unable to upgrade: none of the requested subprotocols [{string.Join(", ", ctx.WebSockets.WebSocketRequestedProtocols)}] is served (serving {string.Join(", ", RemoteCommand.Protocols)})");
 
         var toClient = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var stdinWindow = new SemaphoreSlim(StreamWindow, StreamWindow);
-        var request = new StartExec(ns, name, container, command, stdin, stdout, stderr, tty);
         var relay = system.ActorOf(StreamRelay.Props(toClient.Writer, stdinWindow, kubelet, request));
         try
         {
@@ -58,13 +87,14 @@ public static class PodExecEndpoint
                 }
                 catch (ChannelClosedException)
                 {
-                    throw new ApiException(503, "ServiceUnavailable", $"the kubelet of node {nodeName} ended the exec session before it started");
+                    throw new ApiException(503, "ServiceUnavailable", $"the kubelet of node {nodeName} ended the session before it started");
                 }
                 if (answer is StreamRefused refused) throw new ApiException(refused.Code, refused.Reason, refused.Message);
+                if (notWebSocket is not null) throw notWebSocket; // the session is stopped below (an attach detaches)
             }
-            using var socket = await ctx.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { SubProtocol = protocol, KeepAliveInterval = TimeSpan.FromSeconds(30) });
+            using var socket = await ctx.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { SubProtocol = protocol!, KeepAliveInterval = TimeSpan.FromSeconds(30) });
             using var done = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
-            var reading = ReadClientAsync(socket, protocol, relay, stdinWindow, done.Token);
+            var reading = ReadClientAsync(socket, protocol!, relay, stdinWindow, done.Token);
             await WriteClientAsync(socket, toClient.Reader, relay, done.Token);
             // the client closes its side once it read the status; a client that does not is cut off
             if (await Task.WhenAny(reading, Task.Delay(CloseTimeout, ctx.RequestAborted)) != reading) socket.Abort();
@@ -73,7 +103,7 @@ public static class PodExecEndpoint
         }
         finally
         {
-            system.Stop(relay); // the session watches the relay: a client gone kills the command
+            system.Stop(relay); // the session watches the relay: a client gone kills the command (exec) or detaches (attach)
         }
     }
 

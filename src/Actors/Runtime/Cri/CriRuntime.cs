@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using AkkaKube.Actors.Runtime.Cri.V1;
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 
 namespace AkkaKube.Actors.Runtime.Cri;
@@ -27,7 +28,13 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
     }
 
     public static readonly TimeSpan RelistInterval = TimeSpan.FromMilliseconds(500);
-    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// The kubelet's --runtime-request-timeout (2 min). A shorter deadline gives up on sandboxes the runtime is still
+    /// creating under load: the retry then fails to reserve the same sandbox name until the first one ends, and each
+    /// abandoned attempt costs the runtime another network namespace and IP (measured: 30 s deadlines turned 100 pods
+    /// started at once on 2 cores into a retry storm).
+    /// </summary>
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromMinutes(2);
     private readonly GrpcChannel _channel;
     private readonly RuntimeService.RuntimeServiceClient _runtime;
     private readonly ImageService.ImageServiceClient _images;
@@ -38,11 +45,20 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
     /// <summary>Per pod UID; Config is null for a sandbox re-adopted by <see cref="RecoverAsync"/> until the pod worker asks for it again.</summary>
     private readonly ConcurrentDictionary<string, (PodSandbox Sandbox, PodSandboxConfig? Config)> _sandboxes = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
+    /// <summary>Bounds the pods being set up in the runtime at once (null: unbounded, as the kubelet).</summary>
+    private readonly SemaphoreSlim? _starts;
+    /// <summary>The slot each pod holds from its RunPodSandbox until its first container started (or it failed, or went).</summary>
+    private readonly ConcurrentDictionary<string, IDisposable> _podSlots = new(StringComparer.Ordinal);
 
+    /// <param name="parallelStarts">
+    /// &gt; 0: at most this many pods between RunPodSandbox and their first started container at once, so a burst of
+    /// pods is set up first come, first served instead of every sandbox and container sharing the runtime at once.
+    /// </param>
     /// <param name="endpoint">unix:///path/to/socket, as the kubelet's --container-runtime-endpoint.</param>
     /// <param name="cgroupParent">cgroup under which each pod gets its own (pod&lt;uid&gt;), so nodes on one machine stay apart.</param>
-    public CriRuntime(string endpoint, string nodeName, string cgroupParent)
+    public CriRuntime(string endpoint, string nodeName, string cgroupParent, int parallelStarts = 0)
     {
+        _starts = parallelStarts > 0 ? new SemaphoreSlim(parallelStarts, parallelStarts) : null;
         var socket = SocketPath(endpoint);
         _nodeName = nodeName;
         _cgroupParent = cgroupParent.TrimEnd('/');
@@ -65,8 +81,9 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
         };
         // The authority is not used on a unix socket; http:// = h2c, as containerd serves it.
         _channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
-        _runtime = new RuntimeService.RuntimeServiceClient(_channel);
-        _images = new ImageService.ImageServiceClient(_channel);
+        var calls = _channel.Intercept(new CriTimingInterceptor());
+        _runtime = new RuntimeService.RuntimeServiceClient(calls);
+        _images = new ImageService.ImageServiceClient(calls);
         _ = Task.Run(RelistLoop);
     }
 
@@ -104,9 +121,23 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
         }
         config.Metadata.Attempt = await RemoveStaleSandboxesAsync(pod.Uid, ct);
         Directory.CreateDirectory(config.LogDirectory);
-        var id = (await _runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = config }, Call(ct))).PodSandboxId;
-        var sandbox = new PodSandbox(id, await SandboxIpAsync(id, ct)
-            ?? throw new InvalidOperationException($"pod sandbox {id} has no IP (is the CNI configuration of the runtime in place?)"));
+        var slot = await StartSlotAsync(ct);
+        PodSandbox sandbox;
+        try
+        {
+            var id = (await _runtime.RunPodSandboxAsync(new RunPodSandboxRequest { Config = config }, Call(ct))).PodSandboxId;
+            sandbox = new PodSandbox(id, await SandboxIpAsync(id, ct)
+                ?? throw new InvalidOperationException($"pod sandbox {id} has no IP (is the CNI configuration of the runtime in place?)"));
+        }
+        catch
+        {
+            slot.Dispose();
+            throw;
+        }
+        if (_podSlots.TryRemove(pod.Uid, out var earlier)) earlier.Dispose();
+        _podSlots[pod.Uid] = slot;
+        // a pod that never starts a container (a config error, a pull that waits) gives its slot up after a while
+        _ = Task.Delay(SlotHoldLimit, _stop.Token).ContinueWith(_ => slot.Dispose(), TaskScheduler.Default);
         _sandboxes[pod.Uid] = (sandbox, config);
         return sandbox;
     }
@@ -209,6 +240,7 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
 
     public async Task RemovePodSandboxAsync(string podUid, CancellationToken ct = default)
     {
+        ReleasePodSlot(podUid);
         if (!_sandboxes.TryRemove(podUid, out var s)) return;
         foreach (var c in _watched.Values.Where(c => c.Launch.PodUid == podUid)) c.Kill();
         await _runtime.StopPodSandboxAsync(new StopPodSandboxRequest { PodSandboxId = s.Sandbox.Id }, Call(ct));
@@ -226,7 +258,13 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
     {
         if (!_sandboxes.TryGetValue(launch.PodUid, out var sandbox) || sandbox.Config is null)
             throw new ContainerStartException(ContainerStartException.CreateContainerError, $"pod {launch.Namespace}/{launch.PodName} has no sandbox on this node");
-        var image = await EnsureImageAsync(launch.Image, ct);
+        Image image;
+        try { image = await EnsureImageAsync(launch.Image, ct); }
+        catch
+        {
+            ReleasePodSlot(launch.PodUid);
+            throw;
+        }
         var config = new ContainerConfig
         {
             Metadata = new ContainerMetadata { Name = launch.ContainerName, Attempt = (uint)launch.Attempt },
@@ -234,6 +272,9 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
             WorkingDir = launch.WorkingDir ?? "",
             // Relative to the sandbox's log directory: the same file the kubelet reads (ContainerLogPaths).
             LogPath = $"{launch.ContainerName}/{launch.Attempt}.log",
+            Stdin = launch.Stdin,
+            StdinOnce = launch.StdinOnce,
+            Tty = launch.Tty,
             Linux = new LinuxContainerConfig { Resources = Resources(launch), SecurityContext = SecurityContext(launch.Security, image) },
         };
         config.Command.AddRange(launch.Command);
@@ -249,6 +290,7 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
         }
         catch (RpcException e)
         {
+            ReleasePodSlot(launch.PodUid);
             throw new ContainerStartException(ContainerStartException.CreateContainerError, e.Status.Detail);
         }
         try
@@ -257,15 +299,47 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
         }
         catch (RpcException e)
         {
+            ReleasePodSlot(launch.PodUid);
             await RemoveQuietlyAsync(id);
             throw new ContainerStartException(ContainerStartException.RunContainerError, e.Status.Detail);
         }
+        ReleasePodSlot(launch.PodUid);
         var status = (await _runtime.ContainerStatusAsync(new ContainerStatusRequest { ContainerId = id }, Call(ct))).Status;
         var container = new CriContainer(this, launch, id, FromNanos(status.StartedAt) ?? DateTimeOffset.UtcNow, status.ImageRef is { Length: > 0 } r ? r : image.Id);
         _watched[id] = container;
         _running.Track(container);
         if (status.State == ContainerState.ContainerExited) container.Ended(status);
         return container;
+    }
+
+    /// <summary>A slot of <see cref="_starts"/> (released by Dispose, once); nothing to wait for when unbounded.</summary>
+    private async Task<IDisposable> StartSlotAsync(CancellationToken ct)
+    {
+        if (_starts is null) return NoSlot.Instance;
+        await _starts.WaitAsync(ct);
+        return new Slot(_starts);
+    }
+
+    private static readonly TimeSpan SlotHoldLimit = TimeSpan.FromSeconds(30);
+
+    private void ReleasePodSlot(string podUid)
+    {
+        if (_podSlots.TryRemove(podUid, out var slot)) slot.Dispose();
+    }
+
+    private sealed class NoSlot : IDisposable
+    {
+        public static readonly NoSlot Instance = new();
+        public void Dispose() { }
+    }
+
+    private sealed class Slot(SemaphoreSlim semaphore) : IDisposable
+    {
+        private int _released;
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0) semaphore.Release();
+        }
     }
 
     /// <summary>CFS shares from the CPU request, quota from the CPU limit (100 ms period), the memory limit: as the kubelet computes them.</summary>
@@ -361,6 +435,17 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
         try { url = (await _runtime.ExecAsync(request, Call(ct))).Url; }
         catch (RpcException e) { throw new StreamingUnavailableException(e.Status.Detail); }
         return await CriStreamSession.OpenAsync(url, spec.Stdin, stderr: !spec.Tty, spec.Tty, ct);
+    }
+
+    /// <summary>kubectl attach: CRI Attach's URL of the streaming server, spoken to as for exec (<see cref="OpenExecAsync"/>).</summary>
+    public async Task<IExecProcess> OpenAttachAsync(IRunningContainer container, AttachSpec spec, CancellationToken ct = default)
+    {
+        if (container is not CriContainer c) throw new StreamingUnavailableException("not a CRI container");
+        var request = new AttachRequest { ContainerId = c.Id, Tty = spec.Tty, Stdin = spec.Stdin, Stdout = true, Stderr = spec.Stderr && !spec.Tty };
+        string url;
+        try { url = (await _runtime.AttachAsync(request, Call(ct))).Url; }
+        catch (RpcException e) { throw new StreamingUnavailableException(e.Status.Detail); }
+        return await CriStreamSession.OpenAsync(url, spec.Stdin, stderr: request.Stderr, spec.Tty, ct);
     }
 
     // ---- relist (PLEG) ----

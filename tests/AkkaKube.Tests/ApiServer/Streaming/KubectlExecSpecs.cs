@@ -23,6 +23,16 @@ public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassF
         public Task<ProcessResult> KubectlAsync(params string[] args) =>
             ProcessRunner.RunAsync("kubectl", Kubectl(args), TimeSpan.FromSeconds(120), env: Env);
 
+        /// <summary>Creates a pod (restartPolicy Never) with the given containers list (YAML items at 2 spaces).</summary>
+        public async Task ApplyPodAsync(string name, string containers)
+        {
+            var file = Path.Combine(DataDirectory, name + ".yaml");
+            var indented = string.Join('\n', containers.Split('\n').Select(l => "  " + l));
+            await File.WriteAllTextAsync(file, $"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  restartPolicy: Never\n  terminationGracePeriodSeconds: 1\n  containers:\n{indented}\n");
+            var applied = await KubectlAsync("apply", "-f", file);
+            Assert.True(applied.ExitCode == 0, applied.Output);
+        }
+
         private Task? _pod;
 
         /// <summary>The one pod every test execs into, created by the first test (tests of a class run one at a time).</summary>
@@ -188,6 +198,26 @@ public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassF
                 return response;
             }
         }
+    }
+
+    [SkippableFact]
+    public async Task Attach_to_a_container_that_is_not_running_is_refused_with_the_kubelets_words()
+    {
+        await SkipWithoutKubectl();
+        await cluster.ApplyPodAsync("halfdone", """
+            - name: sleeper
+              image: busybox
+              command: [sleep, "3600"]
+            - name: once
+              image: busybox
+              command: ["true"]
+            """);
+        await FailoverSupport.EventuallyAsync(async () =>
+                (await cluster.KubectlAsync("get", "pod", "halfdone", "-o", "jsonpath={.status.containerStatuses[?(@.name==\"once\")].state.terminated.reason}")).Stdout == "Completed",
+            TimeSpan.FromSeconds(90), "container once completed");
+        var r = await cluster.KubectlAsync("attach", "halfdone", "-c", "once");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.True(r.Stderr.Contains("container not found (\"once\")", StringComparison.Ordinal), r.Stderr);
     }
 
     private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";

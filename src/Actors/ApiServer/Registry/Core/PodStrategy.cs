@@ -88,6 +88,7 @@ public sealed class PodStrategy : ResourceStrategy
     {
         ["log"] = new PodLogSubresource(),
         ["exec"] = new PodExecSubresource(),
+        ["attach"] = new PodAttachSubresource(),
         ["portforward"] = new PodPortForwardSubresource(),
     };
 
@@ -294,6 +295,15 @@ internal sealed class PodExecSubresource : IHttpSubresource
 
     public Task ServeAsync(Microsoft.AspNetCore.Http.HttpContext ctx, Akka.Actor.ActorSystem system, string ns, string name, IReadOnlyDictionary<string, string> query) =>
         Streaming.PodExecEndpoint.ServeAsync(ctx, system, ns, name);
+}
+
+/// <summary>pods/attach: a WebSocket to the container's own process, through the pod's kubelet (<see cref="Streaming.PodExecEndpoint"/>).</summary>
+internal sealed class PodAttachSubresource : IHttpSubresource
+{
+    public IReadOnlyCollection<string> Verbs => ["get", "create"];
+
+    public Task ServeAsync(Microsoft.AspNetCore.Http.HttpContext ctx, Akka.Actor.ActorSystem system, string ns, string name, IReadOnlyDictionary<string, string> query) =>
+        Streaming.PodExecEndpoint.ServeAttachAsync(ctx, system, ns, name);
 }
 
 /// <summary>pods/portforward: SPDY/3.1 tunneled in a WebSocket, each connection relayed to the pod's kubelet (<see cref="Streaming.PortForwardEndpoint"/>).</summary>
