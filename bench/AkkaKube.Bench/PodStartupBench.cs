@@ -103,7 +103,7 @@ public sealed class PodStartupBench : IBenchmark
         {
             await host.StopAsync(CancellationToken.None);
             host.Dispose();
-            if (containerd is not null) ContainerdNode.Stop(containerd.Directory, containerdPid);
+            if (containerd is not null) ContainerdNode.Stop(containerd.Directory, containerd.NodeName, containerdPid);
             try { Directory.Delete(dir, true); } catch (IOException) { }
         }
     }

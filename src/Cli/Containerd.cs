@@ -128,17 +128,77 @@ public sealed record ContainerdNode(string Directory, string NodeName, string Po
     }
 
     /// <summary>
-    /// A worker's containerd goes with its machine (`down`, `chaos kill`, a reboot): its shims and their containers first
-    /// (they name its socket), then containerd, then the node's bridge. Nothing is removed through CRI: as after a power
-    /// loss, the next containerd finds the sandboxes not ready.
+    /// A worker's containerd goes with its machine (`down`, `chaos kill`, a reboot): its shims (they name its socket) and
+    /// the containers of its pods (by their cgroup, <see cref="KillContainers"/>), then containerd, then the node's bridge.
+    /// Nothing is removed through CRI: as after a power loss, the next containerd finds the sandboxes not ready.
     /// </summary>
-    public static void Stop(string directory, int pid)
+    public static void Stop(string directory, string nodeName, int pid)
     {
         var socket = Path.Combine(directory, "containerd.sock");
         foreach (var shim in NodeProcesses.Mentioning(socket)) NodeProcesses.Signal(shim, NodeProcesses.SigKill);
+        KillContainers(nodeName);
         if (NodeProcesses.Mentioning(directory).Contains(pid)) NodeProcesses.Signal(pid, NodeProcesses.SigTerm);
         RemoveBridge(directory);
         UnmountUnder(directory);
+    }
+
+    /// <summary>
+    /// Kills every process of the node's pods — everything in the kubelet's cgroup parent /akkakube/NODE — and deletes
+    /// the network namespaces they held. A container outlives its killed shim (runc re-parents it to init), and with its
+    /// shim gone nobody runs CNI DEL for its sandbox, so without this a dead "machine" would leave its pods running.
+    /// </summary>
+    public static void KillContainers(string nodeName)
+    {
+        var roots = new[] { "pids", "unified", "" }.Select(h => Path.Combine("/sys/fs/cgroup", h, "akkakube", nodeName)).Where(System.IO.Directory.Exists).ToList();
+        if (roots.Count == 0) return;
+        var cgroups = System.IO.Directory.EnumerateDirectories(roots[0], "*", SearchOption.AllDirectories).Append(roots[0]).ToList();
+        var pidsByCgroup = cgroups.ToDictionary(c => c, ProcsOf);
+        // Every container of a pod shares its sandbox's network namespace: one lookup per pod cgroup (the parent of its containers).
+        var namespaces = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var pod in pidsByCgroup.Where(p => p.Value.Count > 0).GroupBy(p => Path.GetDirectoryName(p.Key)!))
+            foreach (var name in Output("ip", "netns", "identify", pod.SelectMany(p => p.Value).First().ToString()).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                namespaces.Add(name);
+        foreach (var pid in pidsByCgroup.Values.SelectMany(p => p)) NodeProcesses.Signal(pid, NodeProcesses.SigKill);
+        foreach (var name in namespaces) Output("ip", "netns", "delete", name);
+        // Empty cgroups, deepest first, in every hierarchy (a process may take a moment to leave its cgroup after SIGKILL).
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var left = 0;
+            foreach (var root in roots)
+                foreach (var dir in System.IO.Directory.EnumerateDirectories(root, "*", SearchOption.AllDirectories).Append(root).OrderByDescending(d => d.Length).ToList())
+                    try { System.IO.Directory.Delete(dir); }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException) { left++; }
+            if (left == 0) return;
+            Thread.Sleep(100);
+        }
+    }
+
+    private static List<int> ProcsOf(string cgroup)
+    {
+        try
+        {
+            return File.ReadAllLines(Path.Combine(cgroup, "cgroup.procs")).Select(l => int.TryParse(l, out var pid) ? pid : 0).Where(pid => pid > 0).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
+    private static string Output(string file, params string[] args)
+    {
+        try
+        {
+            using var p = Process.Start(new ProcessStartInfo(file, args) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true });
+            if (p is null) return "";
+            var output = p.StandardOutput.ReadToEnd();
+            p.WaitForExit(5000);
+            return output;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "";
+        }
     }
 
     /// <summary>

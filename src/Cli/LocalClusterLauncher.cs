@@ -211,7 +211,7 @@ public static class LocalClusterLauncher
         catch
         {
             Stop(Snapshot(), TimeSpan.FromSeconds(5));
-            foreach (var (node, pid) in startedContainerds) ContainerdNode.Stop(node.Directory, pid);
+            foreach (var (node, pid) in startedContainerds) ContainerdNode.Stop(node.Directory, node.NodeName, pid);
             if (hosts is not null) HostNetwork.Remove(dataDir);
             throw;
         }
@@ -432,7 +432,7 @@ public static class LocalClusterLauncher
             if (!WaitForExit(n, TimeSpan.FromSeconds(10)))
                 throw new CliException($"node process still alive after SIGKILL: {n.Name} (pid {n.Pid})");
         }
-        foreach (var n in state.Nodes.Where(n => n.ContainerdDirectory is not null)) ContainerdNode.Stop(n.ContainerdDirectory!, n.ContainerdPid);
+        foreach (var n in state.Nodes.Where(n => n.ContainerdDirectory is not null)) ContainerdNode.Stop(n.ContainerdDirectory!, n.Name, n.ContainerdPid);
         // The namespaces go once their processes are gone (a pod process left in one would keep it alive in the kernel).
         HostNetwork.Remove(state.DataDirectory);
         return killed;

@@ -289,7 +289,7 @@ public sealed class ChaosRunner
         if (kind is not (FaultKind.Stop or FaultKind.RestartKubelet))
             foreach (var t in targets.Where(t => t.ContainerdDirectory is not null && !alreadyDown.Contains(t.Name)))
             {
-                ContainerdNode.Stop(t.ContainerdDirectory!, t.ContainerdPid);
+                ContainerdNode.Stop(t.ContainerdDirectory!, t.Name, t.ContainerdPid);
                 report.Add(clock.Elapsed.TotalSeconds, "containerd stopped", $"{t.Name}: its containers died with the machine");
             }
 

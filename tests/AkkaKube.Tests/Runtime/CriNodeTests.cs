@@ -48,6 +48,7 @@ public sealed class CriNodeTests
             node.Dispose();
         }
         foreach (var pid in NodeProcesses.Mentioning(containerd.Socket)) Kill(pid);
+        ContainerdNode.KillContainers(containerd.NodeName); // their containers outlive the shims
         Kill(containerdPid);
         await Run("ip", "link", "delete", containerd.Bridge);
         await Run("nft", "delete", "table", "ip", nftTable);

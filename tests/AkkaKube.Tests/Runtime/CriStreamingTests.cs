@@ -80,17 +80,12 @@ public sealed class CriStreamingTests(CriStreamingTests.Cluster cluster) : IClas
 
         public async Task DisposeAsync()
         {
-            if (_node is not null)
+            if (_containerd is not null)
+                await CriNodeTests.CleanUpAsync(_node, _containerd, _containerdPid, Actors.Proxy.NftRules.TableFor("cri-stream"), _containerd.PodCidr[..^"0/24".Length]);
+            else if (_node is not null)
             {
                 Kill(_node.Id);
                 _node.Dispose();
-            }
-            if (_containerd is not null)
-            {
-                foreach (var pid in NodeProcesses.Mentioning(_containerd.Socket)) Kill(pid);
-                Kill(_containerdPid);
-                await Run("ip", "link", "delete", _containerd.Bridge);
-                await Run("nft", "delete", "table", "ip", Actors.Proxy.NftRules.TableFor("cri-stream"));
             }
             _dir.Dispose();
         }
