@@ -33,6 +33,9 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
                 {"apiVersion":"v1","kind":"Node","metadata":{"name":"ZONE-node","labels":{"kubernetes.io/hostname":"ZONE-node","topology.kubernetes.io/zone":"ZONE"}},
                  "status":{"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},"capacity":{"cpu":"4","memory":"8Gi","pods":"110"}}}
                 """.Replace("ZONE", zone))!.AsObject()));
+        // Pods are refused until the serviceaccount controller made default/default (ServiceAccount admission); this node has no
+        // kubelet, so InProcessNode does not wait for it.
+        await Retry(() => Api.GetAsync(ApiResource.ServiceAccounts, "default", "default"));
         _kubelet = Task.Run(() => FakeKubelet(_stop.Token));
     }
 
