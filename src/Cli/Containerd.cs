@@ -64,6 +64,9 @@ public sealed record ContainerdNode(string Directory, string NodeName, string Po
               stream_server_port = "0"
               # Sandboxes ask for oom_score_adj -998; clamp to what this process may set (a container host may refuse lowering it).
               restrict_oom_score_adj = true
+              # The pods' network namespaces live under this node's state directory, not in the machine-wide /var/run/netns:
+              # a dead "machine" takes them with it when its directory is unmounted, even a sandbox whose processes are gone.
+              netns_mounts_under_state_dir = true
               [plugins."io.containerd.grpc.v1.cri".containerd]
                 snapshotter = "overlayfs"
                 default_runtime_name = "runc"
@@ -143,23 +146,17 @@ public sealed record ContainerdNode(string Directory, string NodeName, string Po
     }
 
     /// <summary>
-    /// Kills every process of the node's pods — everything in the kubelet's cgroup parent /akkakube/NODE — and deletes
-    /// the network namespaces they held. A container outlives its killed shim (runc re-parents it to init), and with its
-    /// shim gone nobody runs CNI DEL for its sandbox, so without this a dead "machine" would leave its pods running.
+    /// Kills every process of the node's pods — everything in the kubelet's cgroup parent /akkakube/NODE — and removes
+    /// the emptied cgroups. A container outlives its killed shim (runc re-parents it to init), so without this a dead
+    /// "machine" would leave its pods running. Their network namespaces are bind mounts under the node's state
+    /// directory (`netns_mounts_under_state_dir`), freed by <see cref="UnmountUnder"/> with the rest of its mounts.
     /// </summary>
     public static void KillContainers(string nodeName)
     {
         var roots = new[] { "pids", "unified", "" }.Select(h => Path.Combine("/sys/fs/cgroup", h, "akkakube", nodeName)).Where(System.IO.Directory.Exists).ToList();
         if (roots.Count == 0) return;
         var cgroups = System.IO.Directory.EnumerateDirectories(roots[0], "*", SearchOption.AllDirectories).Append(roots[0]).ToList();
-        var pidsByCgroup = cgroups.ToDictionary(c => c, ProcsOf);
-        // Every container of a pod shares its sandbox's network namespace: one lookup per pod cgroup (the parent of its containers).
-        var namespaces = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var pod in pidsByCgroup.Where(p => p.Value.Count > 0).GroupBy(p => Path.GetDirectoryName(p.Key)!))
-            foreach (var name in Output("ip", "netns", "identify", pod.SelectMany(p => p.Value).First().ToString()).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                namespaces.Add(name);
-        foreach (var pid in pidsByCgroup.Values.SelectMany(p => p)) NodeProcesses.Signal(pid, NodeProcesses.SigKill);
-        foreach (var name in namespaces) Output("ip", "netns", "delete", name);
+        foreach (var pid in cgroups.SelectMany(ProcsOf)) NodeProcesses.Signal(pid, NodeProcesses.SigKill);
         // Empty cgroups, deepest first, in every hierarchy (a process may take a moment to leave its cgroup after SIGKILL).
         for (var attempt = 0; attempt < 20; attempt++)
         {
@@ -182,22 +179,6 @@ public sealed record ContainerdNode(string Directory, string NodeName, string Po
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return [];
-        }
-    }
-
-    private static string Output(string file, params string[] args)
-    {
-        try
-        {
-            using var p = Process.Start(new ProcessStartInfo(file, args) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true });
-            if (p is null) return "";
-            var output = p.StandardOutput.ReadToEnd();
-            p.WaitForExit(5000);
-            return output;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return "";
         }
     }
 

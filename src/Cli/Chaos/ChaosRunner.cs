@@ -55,8 +55,10 @@ public sealed class ChaosRunner
     {
         exclude ??= new HashSet<string>();
         var expected = state.Nodes.Where(n => !exclude.Contains(n.Name)).ToList();
-        var dead = expected.Where(n => !NodeProcesses.IsNodeAlive(n.Pid, n.Name)).Select(n => n.Name).ToList();
-        if (dead.Count > 0) return $"node process not running: {string.Join(", ", dead)} (bring it back with `akkakube chaos restart <node>`)";
+        var dead = expected.Where(n => !NodeProcesses.IsNodeAlive(n.Pid, n.Name)).ToList();
+        if (dead.Count > 0)
+            return $"node process not running: {string.Join(", ", dead.Select(n => n.Name))} (bring it back with `akkakube chaos restart <node>`)"
+                   + string.Concat(dead.Select(n => $"\n  {n.Name}'s log ends ({n.LogFile}):\n" + string.Join("\n", LogTail(n.LogFile, 6).Select(l => "    " + l))));
         var snap = await view.SnapshotAsync(exclude, ct);
         if (snap.Members is null) return "no command host answered `cluster show`";
         var byAddress = snap.Members.ToDictionary(m => m.Address);
@@ -72,6 +74,24 @@ public sealed class ChaosRunner
         if (lagging.Count > 0) return "Deployments not at their desired ready replicas: " + string.Join(", ", lagging.Select(d => $"{d.Key} {d.Ready}/{d.Desired}"));
         if (snap.Nodes?.FirstOrDefault(n => !exclude.Contains(n.Name) && n.Ready != "True") is { } nr) return $"Node {nr.Name} is Ready={nr.Ready}";
         return null;
+    }
+
+    /// <summary>The last lines of a node's log: why a process the runner expected alive is gone.</summary>
+    private static IReadOnlyList<string> LogTail(string path, int lines)
+    {
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var cut = file.Length > 8192;
+            if (cut) file.Seek(-8192, SeekOrigin.End);
+            using var reader = new StreamReader(file);
+            var text = reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            return text.Skip(cut ? 1 : 0).TakeLast(lines).Select(l => l.Length > 300 ? l[..300] + "…" : l).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [$"(no log: {e.Message})"];
+        }
     }
 
     /// <summary>Resolves the targets of a fault (node names).</summary>
