@@ -9,6 +9,8 @@ COPY src/ src/
 RUN dotnet publish src/Host -c Release -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+# iproute2: --pod-routes keeps the pod routes between the containers with `ip route` (docker-compose.yml).
+RUN apt-get update && apt-get install -y --no-install-recommends iproute2 && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app ./
 # Containers are separate hosts: bind remoting/API/cmd on all interfaces, advertise the container name.

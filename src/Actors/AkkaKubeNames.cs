@@ -65,6 +65,8 @@ public static class AkkaKubeNames
         public const string Netpol = "netpol";
         /// <summary>The node-local cluster DNS server (worker nodes; src/Actors/Dns).</summary>
         public const string Dns = "dns";
+        /// <summary>Routes to the other nodes' pod ranges (nodes started with --pod-routes; src/Actors/PodNetwork).</summary>
+        public const string PodRoutes = "pod-routes";
         /// <summary>Keeps kube-system/kube-dns and its endpoints (control-plane nodes).</summary>
         public const string KubeDnsService = "kube-dns-service";
         public const string CmdHost = "cmd";

@@ -14,9 +14,9 @@ public sealed record HostPlan(string Node, string Namespace, string HostVeth, st
 /// cluster's bridge, as if each were a host on one L2 segment. The cluster owns one /16 (`--hosts-cidr`, default
 /// 198.18.0.0/16 from RFC 2544's benchmarking range, never routed on the Internet and rarely used in LANs): node i of
 /// the cluster (1…250) is A.B.0.i/24 on the bridge, the host is A.B.0.254 (so kubectl reaches the apiservers), and
-/// node i's pods are A.B.i.0/24 — routed, as a simple routed CNI does: a route per node in every namespace and on the
-/// host, and in the node's own namespace the whole /24 as a local route on lo (pod processes bind their pod IP there,
-/// as they bind 127.64.k.x on loopback). Nothing is NATed or forwarded off the bridge: traffic never leaves the machine.
+/// node i's pods are A.B.i.0/24 — routed, as a simple routed CNI does: each node, started with --pod-routes, keeps a route
+/// per other Node in its namespace and its own /24 as a local route on lo (pod processes bind their pod IP there, as they
+/// bind 127.64.k.x on loopback), exactly as it would on a real machine; the host gets a route per node from here. Nothing is NATed or forwarded off the bridge: traffic never leaves the machine.
 /// Everything made is listed in DATA/hosts.json before it is made, so `down` (or the next `up`) removes what a crashed
 /// `up` left. Deleting a namespace deletes its end of the veth, its routes and its nftables tables with it.
 /// </summary>
@@ -132,10 +132,8 @@ public static class HostNetwork
             Ip(["-n", h.Namespace, "link", "set", "lo", "up"]);
             Ip(["-n", h.Namespace, "addr", "add", $"{h.Ip}/24", "dev", "eth0"]);
             Ip(["-n", h.Namespace, "link", "set", "eth0", "up"]);
-            // Every address of the node's pod /24 is local (AnyIP): a pod process binds its IP without an interface per pod.
-            Ip(["-n", h.Namespace, "route", "add", "local", h.PodCidr, "dev", "lo"]);
-            foreach (var other in hosts.Where(o => o != h))
-                Ip(["-n", h.Namespace, "route", "add", other.PodCidr, "via", other.Ip, "dev", "eth0"]);
+            // The routes inside the namespace are the node's own business, as on a real machine: started with --pod-routes
+            // it makes its pod /24 local (AnyIP on lo) and routes every other Node's podCIDR via that node (PodRoutesActor).
         }
         foreach (var h in hosts)
         {

@@ -172,6 +172,8 @@ public static class LocalClusterLauncher
                 };
                 // Its own host: the apiserver listens on the node's address (as on a machine), not on a shared loopback port.
                 if (host is not null && n.ControlPlane) args.AddRange(["--api-address", host.Ip]);
+                // … and routes its pods to the other hosts itself (as it must across real machines).
+                if (host is not null) args.Add("--pod-routes");
                 foreach (var s in seeds) args.AddRange(["--seed", s]);
                 ContainerdNode? containerd = null;
                 var containerdPid = 0;

@@ -41,6 +41,7 @@ public static class NodeCommandLine
     public static readonly Option<string> PostgresFile = new("--postgres-file") { Description = "File (0600) holding the PostgreSQL connection string, so it appears on no command line. Env: AKKAKUBE_POSTGRES_FILE" };
     public static readonly Option<string> Failover = new("--failover") { Description = "Failover profile: standard (safe margins, default) or fast (hand-over in seconds on a quiet machine; see docs/failover.md). Env: AKKAKUBE_FAILOVER" };
     public static readonly Option<string> Runtime = new("--runtime") { Description = "Container runtime: process (default), simulated or cri (with --container-runtime-endpoint). Env: AKKAKUBE_RUNTIME" };
+    public static readonly Option<bool> PodRoutes = new("--pod-routes") { Description = "Route pods between machines as a host-gateway CNI does: this node's --pod-cidr local on lo, and a route to every other Node's podCIDR via its InternalIP (needs CAP_NET_ADMIN: root, or a container with NET_ADMIN; docs/hosts.md). Env: AKKAKUBE_POD_ROUTES=1" };
     public static readonly Option<string> ProxyMode = new("--proxy-mode") { Description = "kube-proxy mode: auto (default: nftables for --runtime cri, userspace otherwise), userspace or nftables (root, nft). Env: AKKAKUBE_PROXY_MODE" };
     public static readonly Option<string> ContainerRuntimeEndpoint = new("--container-runtime-endpoint") { Description = "CRI socket of the cri runtime, e.g. unix:///run/containerd/containerd.sock. Env: AKKAKUBE_CONTAINER_RUNTIME_ENDPOINT" };
     public static readonly Option<string> ClusterDomain = new("--cluster-domain") { Description = "The cluster's DNS domain, served by every node's cluster DNS and searched by pods (default cluster.local; docs/dns.md). Env: AKKAKUBE_CLUSTER_DOMAIN" };
@@ -49,7 +50,7 @@ public static class NodeCommandLine
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand("AkkaKube node process: one member of the AkkaKube Akka.NET cluster.");
-        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, RemotingTlsFlag, RemotingCertFile, RemotingKeyFile, RemotingCaFile, EncryptionProviderConfig, AuditPolicyFile, AuditLogPath, AuditLogMaxSize, AuditLogMaxBackup, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, PostgresFile, Failover, Runtime, ContainerRuntimeEndpoint, ProxyMode, ClusterDomain, ConfigFiles })
+        foreach (var option in new Option[] { NodeName, Roles, Zone, Region, NodeIp, Port, Seeds, PodCidr, ApiAddress, ApiPort, InsecureHttp, TlsCertFile, TlsKeyFile, ClientCaFile, TokenAuthFile, RemotingTlsFlag, RemotingCertFile, RemotingKeyFile, RemotingCaFile, EncryptionProviderConfig, AuditPolicyFile, AuditLogPath, AuditLogMaxSize, AuditLogMaxBackup, MetricsPort, CmdAddress, CmdPort, CmdToken, DataDir, Postgres, PostgresFile, Failover, Runtime, ContainerRuntimeEndpoint, ProxyMode, PodRoutes, ClusterDomain, ConfigFiles })
             root.Options.Add(option);
         return root;
     }
@@ -109,8 +110,13 @@ public static class NodeCommandLine
             throw new NodeConfigException($"--cluster-domain '{clusterDomain}' must be a DNS domain (lower-case labels separated by dots, e.g. cluster.local)");
 
         var podCidr = Get(PodCidr, "AKKAKUBE_POD_CIDR");
+        var podRoutes = parse.GetValue(PodRoutes) || Environment.GetEnvironmentVariable("AKKAKUBE_POD_ROUTES") is "1" or "true";
+        if (podRoutes && podCidr is not null && !Actors.PodNetwork.PodRouteTable.IsRoutable(podCidr, out _))
+            throw new NodeConfigException($"--pod-routes: --pod-cidr '{podCidr}' must be a routable IPv4 range outside 127.0.0.0/8, e.g. 10.200.1.0/24");
+        // With --pod-routes the node makes its process-runtime range local itself (Preflight), so it is not checked here.
+        var localByRoutes = podRoutes && runtime != "cri";
         // cri pods live in their own network namespaces: their CIDR is a routable private range (docs/kubelet.md).
-        if (podCidr is not null && !(runtime == "cri" ? IsCriPodCidr(podCidr) : IsPodCidr(podCidr) || IsLocalPodCidr(podCidr)))
+        if (podCidr is not null && !localByRoutes && !(runtime == "cri" ? IsCriPodCidr(podCidr) : IsPodCidr(podCidr) || IsLocalPodCidr(podCidr)))
             throw new NodeConfigException(runtime == "cri"
                 ? $"--pod-cidr '{podCidr}' must be a /24 inside 10.244.0.0/16 with --runtime cri, e.g. 10.244.1.0/24"
                 : $"--pod-cidr '{podCidr}' must be a /24 inside 127.64.0.0/10, e.g. 127.64.1.0/24, or a /24 this host routes locally (`ip route add local CIDR dev lo`, as `akkakube up --hosts netns` does)");
@@ -202,6 +208,7 @@ public static class NodeCommandLine
             RemotingPort = port,
             SeedNodes = seeds,
             PodCidr = podCidr,
+            PodRoutes = podRoutes,
             ApiAddress = apiAddress,
             ApiPort = apiPort,
             InsecureHttp = insecure,
@@ -257,6 +264,20 @@ public static class NodeCommandLine
             throw new NodeConfigException($"data directory '{node.DataDirectory}' is not usable: {e.Message}");
         }
 
+        if (node.PodRoutes && node.Runtime != "cri" && node.PodCidr is not null)
+        {
+            // The process runtime's pods bind their IPs in this range: make it local before the kubelet starts (AnyIP on lo).
+            try
+            {
+                Actors.PodNetwork.PodRouteTable.EnsureLocal(node.PodCidr);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new NodeConfigException($"--pod-routes needs CAP_NET_ADMIN (root, or a container with NET_ADMIN): {e.Message}");
+            }
+            if (!IsLocalPodCidr(node.PodCidr))
+                throw new NodeConfigException($"--pod-routes: no address of --pod-cidr {node.PodCidr} can be bound after `ip route replace local {node.PodCidr} dev lo`");
+        }
         if (node.RemotingPort != 0) EnsureFree(node.NodeIp, node.RemotingPort, "--port (remoting)");
         if (node.CmdPort != 0) EnsureFree(node.CmdAddress, node.CmdPort, "--cmd-port");
         if (node.MetricsPort != 0) EnsureFree(node.NodeIp, node.MetricsPort, "--metrics-port");

@@ -6,6 +6,7 @@ using AkkaKube.Actors.Cloud;
 using AkkaKube.Actors.Proxy;
 using AkkaKube.Actors.Netpol;
 using AkkaKube.Actors.Dns;
+using AkkaKube.Actors.PodNetwork;
 using AkkaKube.Actors.Services;
 using AkkaKube.Actors.Cluster;
 using AkkaKube.Actors.Security;
@@ -45,6 +46,7 @@ internal static class NodeComposition
         builder.AddProxy(node);
         builder.AddNetworkPolicy(node);
         builder.AddDns(node);
+        builder.AddPodRoutes(node);
         builder.AddScheduler(node);
         builder.AddControllerManager(node);
         builder.AddChaosPalette();

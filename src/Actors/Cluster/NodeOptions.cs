@@ -34,6 +34,11 @@ public sealed record NodeOptions
 
     /// <summary>The node's pod CIDR, a /24 in 127.64.0.0/10.</summary>
     public string? PodCidr { get; init; }
+    /// <summary>
+    /// --pod-routes: the node keeps kernel routes to the other nodes' pod ranges (and its own as local), as a host-gateway
+    /// CNI does, so pods reach each other across machines (src/Actors/PodNetwork). Needs CAP_NET_ADMIN.
+    /// </summary>
+    public bool PodRoutes { get; init; }
 
     public IPAddress ApiAddress { get; init; } = IPAddress.Loopback;
     public int ApiPort { get; init; } = 6443;

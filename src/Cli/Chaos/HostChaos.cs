@@ -82,7 +82,10 @@ public sealed class HostChaosRunner
                 ? ChaosRunner.CreateProbePodAsync(majority, clock, report, deadline, ct)
                 : null;
 
-            while (clock.Elapsed < deadline && (clock.Elapsed < Hold || probePod is { IsCompleted: false }))
+            // A cut-off singleton host: hold until the watch has also seen the singletons move (the probe pod can be bound
+            // by the new scheduler before the next membership poll names its host).
+            var singletonCut = oldSingletonHost is not null && affected.Contains(oldSingletonHost.Name);
+            while (clock.Elapsed < deadline && (clock.Elapsed < Hold || probePod is { IsCompleted: false } || (singletonCut && !report.Has("singletons moved"))))
             {
                 await WatchAsync(state, view, fault, affected, oldSingletonHost, Once, ct);
                 await Task.Delay(PollInterval, ct);

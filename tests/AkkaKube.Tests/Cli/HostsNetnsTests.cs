@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Tests.Kubectl;
 using AkkaKube.Cli;
+using AkkaKube.Actors.PodNetwork;
 using AkkaKube.Tests.Failover;
 using AkkaKube.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -95,6 +96,12 @@ public sealed class HostsNetnsTests(NetnsCluster cluster, ITestOutputHelper outp
         }, TimeSpan.FromSeconds(90), "both echo pods have an IP");
         Assert.StartsWith(a.PodCidr[..^4], ips[a.Name]);
         Assert.StartsWith(b.PodCidr[..^4], ips[b.Name]);
+        // The route was made by worker-a's node process from worker-b's Node (podCIDR via InternalIP), not by `up`:
+        // the same --pod-routes a real machine runs with.
+        await FailoverSupport.EventuallyAsync(() => Task.FromResult(
+                HostNetwork.Ip(["-n", a.Namespace!, "-4", "route", "show", "proto", PodRouteTable.Protocol.ToString()]).Output.Contains($"{b.PodCidr} via {b.Ip}", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(60), $"a route to {b.PodCidr} via {b.Ip} in {a.Namespace}");
+        Assert.Contains($"local {a.PodCidr} dev lo", HostNetwork.Ip(["-n", a.Namespace!, "-4", "route", "show", "table", "local", "proto", PodRouteTable.Protocol.ToString()]).Output);
 
         // From worker-a's host, with the source address of its pod, to the pod on worker-b: routed over the bridge.
         var body = "";

@@ -141,4 +141,14 @@ public sealed class NodeCommandLineTests : IDisposable
         var empty = File("empty.csv", "# nothing\n\n");
         Assert.Contains("no token in the file", Assert.Throws<NodeConfigException>(() => Parse("--token-auth-file", empty)).Message);
     }
+
+    [Fact]
+    public void Pod_routes_refuse_a_loopback_pod_range()
+    {
+        // Routed between machines, a pod range must be a real one: a 127/8 range cannot leave its host.
+        var e = Assert.Throws<NodeConfigException>(() => Parse("--pod-routes", "--pod-cidr", "127.64.1.0/24"));
+        Assert.Contains("--pod-routes: --pod-cidr '127.64.1.0/24' must be a routable IPv4 range outside 127.0.0.0/8", e.Message);
+        // Without a pod range (a control plane) there is nothing to make local: the flag only asks for the other nodes' routes.
+        Assert.True(NodeCommandLine.ToOptions(NodeCommandLine.CreateRootCommand().Parse(["--node-name", "n1", "--pod-routes"])).PodRoutes);
+    }
 }
