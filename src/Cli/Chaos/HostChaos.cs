@@ -24,6 +24,9 @@ public sealed class HostChaosRunner
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(90);
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(300);
     public Action<string>? Progress { get; init; }
+    /// <summary>Held beyond <see cref="Hold"/> (up to <see cref="Timeout"/>) until this is true, e.g. until a frozen host's
+    /// store partition has moved; checked every poll, reported as `hold condition met`.</summary>
+    public Func<CancellationToken, Task<bool>>? HoldUntil { get; init; }
 
     private const string Probes = "/api/v1/namespaces/default/configmaps";
 
@@ -82,11 +85,18 @@ public sealed class HostChaosRunner
                 ? ChaosRunner.CreateProbePodAsync(majority, clock, report, deadline, ct)
                 : null;
 
-            while (clock.Elapsed < deadline && (clock.Elapsed < Hold || probePod is { IsCompleted: false }))
+            var held = HoldUntil is null;
+            while (clock.Elapsed < deadline && (clock.Elapsed < Hold || probePod is { IsCompleted: false } || !held))
             {
                 await WatchAsync(state, view, fault, affected, oldSingletonHost, Once, ct);
+                if (!held && await HoldUntil!(ct))
+                {
+                    held = true;
+                    Once("hold condition met");
+                }
                 await Task.Delay(PollInterval, ct);
             }
+            if (!held) report.Notes.Add("the hold condition was not met within the timeout");
             if (probePod is { IsFaulted: true }) report.Notes.Add($"probe pod: {probePod.Exception?.InnerException?.Message}");
             Revert();
             var healedAt = clock.Elapsed.TotalSeconds;
