@@ -11,7 +11,7 @@ public sealed record HostFault(string Kind, IReadOnlyList<NodeState> Affected, s
 /// <summary>
 /// Runs a <see cref="HostFault"/> (partition, isolate, freeze, loss, bandwidth, delay): checks the cluster is steady,
 /// injects, watches from the unaffected side for <see cref="Hold"/> (longer, up to <see cref="Timeout"/>, until scheduling
-/// works again when a control plane is cut off), undoes the fault, starts again the nodes the Split Brain Resolver
+/// works again when a control plane is cut off), undoes the fault, starts again the nodes the control-plane downing
 /// downed (their process exits when downed, as a supervisor such as systemd would restart it), and waits until the
 /// cluster is whole. Writes go to the affected control planes' own apiservers all along: the timeline shows whether
 /// each refused (5xx) or accepted them, and an accepted write must still be readable from the majority afterwards.
@@ -163,7 +163,7 @@ public sealed class HostChaosRunner
                 if (m is { Status: "Down" }) once("downed", t.Name);
             }
         foreach (var t in fault.Affected.Where(t => !NodeProcesses.IsNodeAlive(t.Pid, t.Name)))
-            once("process exited", $"{t.Name} (downed by the Split Brain Resolver)");
+            once("process exited", $"{t.Name} (downed: its process exits)");
         if (oldSingletonHost is not null && affected.Contains(oldSingletonHost.Name)
             && await ChaosRunner.SingletonHostAsync(state, view, affected, ct) is { } now && now.Name != oldSingletonHost.Name)
             once("singletons moved", $"{oldSingletonHost.Name} → {now.Name}");
