@@ -25,6 +25,9 @@ public sealed class KubeconfigCredentials
         Token = token;
     }
 
+    /// <summary>The same credentials for another apiserver of the cluster (each control plane's certificate names its own address).</summary>
+    public KubeconfigCredentials WithServer(Uri server) => new(server, CertificateAuthority, ClientCertificate, Token);
+
     public static KubeconfigCredentials Load(string kubeconfigPath)
     {
         var config = KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfigPath);

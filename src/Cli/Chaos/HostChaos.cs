@@ -11,7 +11,7 @@ public sealed record HostFault(string Kind, IReadOnlyList<NodeState> Affected, s
 /// <summary>
 /// Runs a <see cref="HostFault"/> (partition, isolate, freeze, loss, bandwidth, delay): checks the cluster is steady,
 /// injects, watches from the unaffected side for <see cref="Hold"/> (longer, up to <see cref="Timeout"/>, until scheduling
-/// works again when a control plane is cut off), undoes the fault, starts again the nodes the Split Brain Resolver
+/// works again when a control plane is cut off), undoes the fault, starts again the nodes the control-plane downing
 /// downed (their process exits when downed, as a supervisor such as systemd would restart it), and waits until the
 /// cluster is whole. Writes go to the affected control planes' own apiservers all along: the timeline shows whether
 /// each refused (5xx) or accepted them, and an accepted write must still be readable from the majority afterwards.
@@ -24,6 +24,9 @@ public sealed class HostChaosRunner
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(90);
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(300);
     public Action<string>? Progress { get; init; }
+    /// <summary>Held beyond <see cref="Hold"/> (up to <see cref="Timeout"/>) until this is true, e.g. until a frozen host's
+    /// store partition has moved; checked every poll, reported as `hold condition met`.</summary>
+    public Func<CancellationToken, Task<bool>>? HoldUntil { get; init; }
 
     private const string Probes = "/api/v1/namespaces/default/configmaps";
 
@@ -85,11 +88,18 @@ public sealed class HostChaosRunner
             // A cut-off singleton host: hold until the watch has also seen the singletons move (the probe pod can be bound
             // by the new scheduler before the next membership poll names its host).
             var singletonCut = oldSingletonHost is not null && affected.Contains(oldSingletonHost.Name);
-            while (clock.Elapsed < deadline && (clock.Elapsed < Hold || probePod is { IsCompleted: false } || (singletonCut && !report.Has("singletons moved"))))
+            var held = HoldUntil is null;
+            while (clock.Elapsed < deadline && (clock.Elapsed < Hold || probePod is { IsCompleted: false } || !held || (singletonCut && !report.Has("singletons moved"))))
             {
                 await WatchAsync(state, view, fault, affected, oldSingletonHost, Once, ct);
+                if (!held && await HoldUntil!(ct))
+                {
+                    held = true;
+                    Once("hold condition met");
+                }
                 await Task.Delay(PollInterval, ct);
             }
+            if (!held) report.Notes.Add("the hold condition was not met within the timeout");
             if (probePod is { IsFaulted: true }) report.Notes.Add($"probe pod: {probePod.Exception?.InnerException?.Message}");
             Revert();
             var healedAt = clock.Elapsed.TotalSeconds;
@@ -156,7 +166,7 @@ public sealed class HostChaosRunner
                 if (m is { Status: "Down" }) once("downed", t.Name);
             }
         foreach (var t in fault.Affected.Where(t => !NodeProcesses.IsNodeAlive(t.Pid, t.Name)))
-            once("process exited", $"{t.Name} (downed by the Split Brain Resolver)");
+            once("process exited", $"{t.Name} (downed: its process exits)");
         if (oldSingletonHost is not null && affected.Contains(oldSingletonHost.Name)
             && await ChaosRunner.SingletonHostAsync(state, view, affected, ct) is { } now && now.Name != oldSingletonHost.Name)
             once("singletons moved", $"{oldSingletonHost.Name} → {now.Name}");
