@@ -414,8 +414,7 @@ public static class StoreHostingExtensions
             {
                 Role = AkkaKubeNames.Roles.ControlPlane,
                 RememberEntities = true,
-                RememberEntitiesStore = RememberEntitiesStore.Eventsourced,
-                StateStoreMode = StateStoreMode.DData,
+                // state-store-mode and remember-entities-store come from hocon/control-plane.conf (issue 25 measured both).
                 HandOffStopMessage = StoreActor.Stop.Instance,
             });
     }

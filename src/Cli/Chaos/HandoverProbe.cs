@@ -35,10 +35,14 @@ public sealed record HandoverBreakdown
         yield return ("detection (down)", DownAfterSeconds);
         yield return ("removal", Minus(RemovedAfterSeconds, DownAfterSeconds));
         yield return ("coordinator hand-over (singleton start)", Minus(CoordinatorStartedAfterSeconds, RemovedAfterSeconds));
+        // Only the distributed-data coordinator logs its activation; the journal-backed one (state-store-mode = persistence,
+        // the default since issue 25) recovers silently, so its state read is counted in the allocation step.
         yield return ("coordinator state read", Minus(CoordinatorActiveAfterSeconds, CoordinatorStartedAfterSeconds));
         // A coordinator that did not move (the kill spared its host) allocates from the removal on.
-        yield return ("shard allocation + remembered entities (first … last partition start)",
-            Minus(LastPartitionStartedAfterSeconds, CoordinatorActiveAfterSeconds ?? (CoordinatorStartedAfterSeconds is null ? RemovedAfterSeconds : null)));
+        yield return (CoordinatorActiveAfterSeconds is null && CoordinatorStartedAfterSeconds is not null
+                ? "coordinator recovery + shard allocation + remembered entities (… last start)"
+                : "shard allocation + remembered entities (first … last partition start)",
+            Minus(LastPartitionStartedAfterSeconds, CoordinatorActiveAfterSeconds ?? CoordinatorStartedAfterSeconds ?? RemovedAfterSeconds));
         yield return ("entity recovery (until the last one answers)", Minus(AllPartitionsRecoveredAfterSeconds, LastPartitionStartedAfterSeconds));
     }
 

@@ -92,6 +92,10 @@ public class ChaosLogicTests
         // The coordinator did not move: allocation counts from the removal.
         var spared = breakdown with { CoordinatorStartedAfterSeconds = null, CoordinatorActiveAfterSeconds = null };
         Assert.Equal(1.99, spared.Phases().ElementAt(4).Seconds);
+        // The journal-backed coordinator (state-store-mode = persistence) logs no activation: its recovery counts with the allocation.
+        var journalBacked = breakdown with { CoordinatorActiveAfterSeconds = null };
+        Assert.Null(journalBacked.Phases().ElementAt(3).Seconds);
+        Assert.Equal(1.97, journalBacked.Phases().ElementAt(4).Seconds);
     }
 
     [Fact]
