@@ -404,6 +404,7 @@ public static class StoreHostingExtensions
     {
         if (!node.ControlPlane) return builder;
         if (node.Persistence == PersistenceKind.Sqlite) SqliteDurability.Prepare(node.SqliteFile);
+        CoordinatorStateMigration.Run(node);
         // The node's HOCON is already in the builder (NodeHost adds it first): read and validate at composition.
         var settings = StoreSettings.Create(builder.Configuration.HasValue ? builder.Configuration.Value : Akka.Configuration.Config.Empty);
         return builder.WithShardRegion<StoreRegion>(
