@@ -210,7 +210,11 @@ public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassF
               image: busybox
               command: [sh, -c, 'while [ ! -e {{trigger}} ]; do echo tick; sleep 0.2; done; echo out-line; echo err-line >&2']
             """);
-        // kubectl waits for the pod to run, then streams: a "tick" seen proves the attach is live before the trigger
+        // kubectl attach POD does not wait for a pod to run (only for pods it looks up from a workload): an attach to a
+        // pending pod is refused ("container not found"), as kube-apiserver refuses it, so the test waits first
+        var running = await cluster.KubectlAsync("wait", "--for=jsonpath={.status.phase}=Running", "pod/talker", "--timeout=90s");
+        Assert.True(running.ExitCode == 0, running.Output);
+        // a "tick" seen proves the attach is live before the trigger
         var psi = new System.Diagnostics.ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in cluster.Kubectl("attach", "talker")) psi.ArgumentList.Add(a);
         foreach (var (k, v) in cluster.Env) psi.Environment[k] = v;
