@@ -246,7 +246,8 @@ public sealed class CriStreamingTests(CriStreamingTests.Cluster cluster) : IClas
         {
             waiting = (await cluster.KubectlAsync("get", "pod", "secure", "-o",
                 "jsonpath={.status.containerStatuses[?(@.name==\"rootimage\")].state.waiting.reason}: {.status.containerStatuses[?(@.name==\"rootimage\")].state.waiting.message}")).Stdout;
-            return waiting.StartsWith("CreateContainerConfigError", StringComparison.Ordinal);
+            // (a first CreateContainerConfigError may be a passing one, e.g. the ServiceAccount token not there yet: retried)
+            return waiting.StartsWith("CreateContainerConfigError", StringComparison.Ordinal) && waiting.Contains("runAsNonRoot", StringComparison.Ordinal);
         }, TimeSpan.FromSeconds(60), "rootimage refused");
         Assert.Contains("container has runAsNonRoot and image will run as root (pod: \"secure_default(", waiting);
         Assert.Contains("container: rootimage)", waiting);
