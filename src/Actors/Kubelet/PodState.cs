@@ -14,6 +14,8 @@ public sealed class ContainerState(string name, string image, bool isInit)
     public string Name { get; } = name;
     public string Image { get; } = image;
     public bool IsInit { get; } = isInit;
+    /// <summary>An ephemeral container (kubectl debug): never restarted, not part of the pod's phase or readiness.</summary>
+    public bool IsEphemeral { get; init; }
     public ContainerPhase Phase { get; set; } = ContainerPhase.Waiting;
     public string WaitingReason { get; set; } = "ContainerCreating";
     public string? WaitingMessage { get; set; }
@@ -71,7 +73,7 @@ public static class PodStatusBuilder
     public static JsonObject Build(
         IReadOnlyList<ContainerState> init, IReadOnlyList<ContainerState> main, bool initialized,
         string? podIp, string hostIp, DateTimeOffset startTime, IDictionary<string, DateTimeOffset> transitions,
-        DateTimeOffset now, JsonObject? previousConditions = null)
+        DateTimeOffset now, JsonObject? previousConditions = null, IReadOnlyList<ContainerState>? ephemeral = null)
     {
         var phase = Phase(init, main, initialized);
         var containersReady = main.Count > 0 && main.All(c => c.Ready);
@@ -115,6 +117,8 @@ public static class PodStatusBuilder
         if (init.Count > 0)
             status["initContainerStatuses"] = new JsonArray(init.Select(ContainerStatus).ToArray<JsonNode?>());
         status["containerStatuses"] = new JsonArray(main.Select(ContainerStatus).ToArray<JsonNode?>());
+        if (ephemeral is { Count: > 0 })
+            status["ephemeralContainerStatuses"] = new JsonArray(ephemeral.Select(ContainerStatus).ToArray<JsonNode?>());
         return status;
     }
 

@@ -61,6 +61,8 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     private readonly bool _recreated;
     private readonly List<ContainerState> _init = [];
     private readonly List<ContainerState> _main = [];
+    /// <summary>Ephemeral containers (kubectl debug), added while the pod runs; started once, never restarted.</summary>
+    private readonly List<ContainerState> _ephemeral = [];
     private readonly Dictionary<string, V1Container> _specs = new(StringComparer.Ordinal);
     /// <summary>Back-off supervisor of each container with an actor (children named by container).</summary>
     private readonly Dictionary<string, IActorRef> _supervisors = new(StringComparer.Ordinal);
@@ -105,6 +107,30 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             _main.Add(new ContainerState(c.Name, c.Image ?? "", isInit: false) { WaitingReason = _init.Count > 0 ? "PodInitializing" : "ContainerCreating" });
             _specs[c.Name] = c;
         }
+        AddEphemeralContainers();
+    }
+
+    /// <summary>
+    /// The pod's ephemeral containers the worker does not know yet (kubectl debug patches them in while the pod runs) get
+    /// a state and a spec (an ephemeral container is a container without ports, probes or resources); returns them.
+    /// </summary>
+    private List<ContainerState> AddEphemeralContainers()
+    {
+        var added = new List<ContainerState>();
+        foreach (var ec in _pod.Spec?.EphemeralContainers ?? [])
+        {
+            if (_specs.ContainsKey(ec.Name)) continue;
+            var spec = KubernetesJson.Deserialize<V1Container>(KubernetesJson.Serialize(ec));
+            var state = new ContainerState(ec.Name, ec.Image ?? "", isInit: false) { IsEphemeral = true, WillRestart = false };
+            _specs[ec.Name] = spec;
+            _targets[ec.Name] = ec.TargetContainerName;
+            _ephemeral.Add(state);
+            added.Add(state);
+            // after a worker restart, its container actor survived under its name
+            var child = Context.Child(ec.Name);
+            if (!child.IsNobody()) _supervisors[ec.Name] = child;
+        }
+        return added;
     }
 
     public static Props Props(JsonObject pod, string podIp, PodWorkerContext ctx, bool recreated = false) =>
@@ -127,7 +153,9 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     private sealed record SandboxFailed(string Message);
     private sealed class RetrySandbox { public static readonly RetrySandbox Instance = new(); }
 
-    private IEnumerable<ContainerState> All => _init.Concat(_main);
+    private IEnumerable<ContainerState> All => _init.Concat(_main).Concat(_ephemeral);
+    /// <summary>Each ephemeral container's targetContainerName (cri: it joins that container's process namespace).</summary>
+    private readonly Dictionary<string, string?> _targets = new(StringComparer.Ordinal);
     private ContainerState? Find(string name) => All.FirstOrDefault(c => c.Name == name);
     private string RestartPolicy => _pod.Spec?.RestartPolicy ?? "Always";
     private bool Initialized => _init.All(c => c.Succeeded);
@@ -159,7 +187,8 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             var status = _podJson["status"] as JsonObject;
             PodStatusRestore.Apply(_init, status?["initContainerStatuses"] as JsonArray);
             PodStatusRestore.Apply(_main, status?["containerStatuses"] as JsonArray);
-            foreach (var c in All)
+            PodStatusRestore.Apply(_ephemeral, status?["ephemeralContainerStatuses"] as JsonArray);
+            foreach (var c in _init.Concat(_main)) // an ephemeral container that ended with the old worker stays ended
             {
                 c.Phase = ContainerPhase.Waiting;
                 c.WaitingReason = "ContainerCreating";
@@ -178,6 +207,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             var status = _podJson["status"] as JsonObject;
             PodStatusRestore.Apply(_init, status?["initContainerStatuses"] as JsonArray);
             PodStatusRestore.Apply(_main, status?["containerStatuses"] as JsonArray);
+            PodStatusRestore.Apply(_ephemeral, status?["ephemeralContainerStatuses"] as JsonArray);
             PodStatusRestore.Transitions(status, _transitions);
             if (PodStatusRestore.Time(status?["startTime"]) is { } started) _startTime = started;
             _resynced = "re-adopting its containers"; // until the first container actor asks (ResyncSummary)
@@ -261,6 +291,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         {
             _podJson = u.Pod;
             _pod = KubernetesJson.Deserialize<V1Pod>(u.Pod.ToJsonString());
+            AddEphemeralContainers(); // added after this worker was created: their actors ask to re-adopt like the others
             var next = data with { GotPod = true };
             if (next.AwaitingLaunch.IsEmpty) FinishAdoption(next);
             else Become(() => WhenAdopting(next));
@@ -289,6 +320,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         var status = _podJson["status"] as JsonObject;
         PodStatusRestore.Apply(_init, status?["initContainerStatuses"] as JsonArray);
         PodStatusRestore.Apply(_main, status?["containerStatuses"] as JsonArray);
+        PodStatusRestore.Apply(_ephemeral, status?["ephemeralContainerStatuses"] as JsonArray);
         PodStatusRestore.Transitions(status, _transitions);
         if (PodStatusRestore.Time(status?["startTime"]) is { } started) _startTime = started;
         ResyncSummary();
@@ -537,6 +569,8 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     /// <summary>Initializing while an init container has not succeeded (starting the next one), else Running (starting the containers).</summary>
     private void Advance()
     {
+        // ephemeral containers may start before initialization is over, as in Kubernetes
+        foreach (var c in _ephemeral) StartContainer(c);
         var nextInit = _init.FindIndex(c => !c.Succeeded);
         if (nextInit >= 0)
         {
@@ -560,6 +594,9 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         if (PodStatusBuilder.Phase(_init, _main, Initialized) is not ("Succeeded" or "Failed")) return;
         foreach (var sup in _supervisors.Values) Context.Stop(sup);
         _supervisors.Clear();
+        // a debug container still running in a finished pod goes with it (its actor stopping does not kill it)
+        foreach (var running in _ctx.Runtime.List(_uid))
+            if (_ephemeral.Any(e => e.Name == running.Launch.ContainerName)) running.Kill();
         Context.Parent.Tell(new PodWorkerProtocol.PodFinished(_uid));
         RemoveSandbox();
         Enter(PodWorkerState.Completed, WhenCompleted);
@@ -616,7 +653,18 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         // its spec or metadata changed (the worker reads nothing else of it).
         var changed = !SameSpecAndMetadata(_podJson, pod);
         _podJson = pod;
-        if (changed) _pod = KubernetesJson.Deserialize<V1Pod>(pod.ToJsonString());
+        if (changed)
+        {
+            _pod = KubernetesJson.Deserialize<V1Pod>(pod.ToJsonString());
+            if (AddEphemeralContainers() is { Count: > 0 } added)
+            {
+                MarkDirty();
+                if (_state is PodWorkerState.Initializing or PodWorkerState.Running)
+                    foreach (var c in added) StartContainer(c);
+                else
+                    foreach (var c in added) c.WaitingMessage = $"the pod is {_state}: ephemeral containers start only in a running pod";
+            }
+        }
         // Someone else changed the stored Ready condition (the node lifecycle controller marks the pods of a NotReady node
         // not ready): write this worker's own view back, as the kubelet's status manager reconciles with the apiserver.
         if (_lastWrittenReady is { } mine && ReadyOf(pod["status"] as JsonObject) is { } stored && stored != mine) MarkDirty();
@@ -657,7 +705,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         {
             // The status said running, but the runtime no longer runs it: it ended while no actor watched it.
             state.Phase = ContainerPhase.Terminated;
-            state.WillRestart = stopGrace is null;
+            state.WillRestart = stopGrace is null && !state.IsEphemeral;
             state.Ready = state.Started = false;
             state.Terminated = state.LastTerminated = new TerminatedInfo(137, "ContainerStatusUnknown",
                 "The container could not be located when its actor was re-created", state.StartedAt ?? DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, state.ContainerId ?? "");
@@ -708,6 +756,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
                 Stdin = spec.Stdin == true,
                 StdinOnce = spec.StdinOnce == true,
                 Tty = spec.Tty == true,
+                TargetContainerId = _targets.GetValueOrDefault(want.Name) is { Length: > 0 } target ? Find(target)?.ContainerId : null,
             }, spec, grace), prepared.RefreshAt),
             failure: e => new LaunchFailed(want.Name, container, e.GetBaseException().Message));
     }
@@ -828,7 +877,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     {
         if (Find(e.Name) is not { } c) { Sender.Tell(new ContainerProtocol.ExitDecision(false)); return; }
         var info = e.KilledBecause is null ? e.Info : e.Info with { Message = $"Container {e.Name} {e.KilledBecause}" };
-        var restart = RestartRules.ShouldRestart(RestartPolicy, c.IsInit, info.ExitCode, terminating);
+        var restart = !c.IsEphemeral && RestartRules.ShouldRestart(RestartPolicy, c.IsInit, info.ExitCode, terminating);
         c.Ready = false;
         c.Started = false;
         c.Terminated = info;
@@ -872,7 +921,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
 
     private void WriteStatus()
     {
-        var status = PodStatusBuilder.Build(_init, _main, Initialized, _podIp, _ctx.HostIp, _startTime, _transitions, DateTimeOffset.UtcNow);
+        var status = PodStatusBuilder.Build(_init, _main, Initialized, _podIp, _ctx.HostIp, _startTime, _transitions, DateTimeOffset.UtcNow, ephemeral: _ephemeral);
         if (!_recreated) _startMetric.StatusWritten(status);
         _lastWrittenReady = ReadyOf(status);
         _statusWriter.Tell(new PodStatusWriter.Write(status));
@@ -892,8 +941,8 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
 
     private void Event(string container, string type, string reason, string message)
     {
-        var index = _init.FindIndex(c => c.Name == container);
-        var fieldPath = index >= 0 ? $"spec.initContainers{{{container}}}" : $"spec.containers{{{container}}}";
+        var list = _init.Any(c => c.Name == container) ? "initContainers" : _ephemeral.Any(c => c.Name == container) ? "ephemeralContainers" : "containers";
+        var fieldPath = $"spec.{list}{{{container}}}";
         _ctx.Events.Tell(new EventRecorderProtocol.Record(new InvolvedObject("Pod", _ns, _name, _uid, "v1", FieldPath: fieldPath), type, reason, message));
     }
 

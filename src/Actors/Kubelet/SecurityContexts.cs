@@ -30,9 +30,12 @@ public static class SecurityContexts
             AddCapabilities = container?.Capabilities?.Add?.ToList() ?? [],
             DropCapabilities = container?.Capabilities?.Drop?.ToList() ?? [],
             SupplementalGroups = groups,
+            RunAsNonRoot = (container?.RunAsNonRoot ?? pod?.RunAsNonRoot) == true,
+            SeccompProfile = container?.SeccompProfile?.Type ?? pod?.SeccompProfile?.Type,
         };
         var runAsNonRoot = container?.RunAsNonRoot ?? pod?.RunAsNonRoot;
-        // The kubelet refuses a container that must not run as root but is told to (an image's own user is not checked here).
+        // The kubelet refuses a container that must not run as root but is told to; the user it would otherwise run as (the
+        // image's on cri, the node's on process) is the runtime's check (SecurityChecks.RunAsNonRootViolation).
         if (runAsNonRoot == true && security.RunAsUser == 0)
             throw new InvalidOperationException("container's runAsUser breaks non-root policy (runAsNonRoot is true and runAsUser is 0)");
         if (security.Privileged && container?.AllowPrivilegeEscalation == false)

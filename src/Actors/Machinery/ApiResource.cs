@@ -71,6 +71,7 @@ public sealed record ApiResource(string Group, string Version, string Resource, 
             new("log", "", "v1", "Pod", ["get"]),
             new("exec", "", "v1", "PodExecOptions", ["create", "get"]),
             new("portforward", "", "v1", "PodPortForwardOptions", ["create", "get"]),
+            new("ephemeralcontainers", "", "v1", "Pod", ["get", "patch", "update"]),
         ],
     };
 

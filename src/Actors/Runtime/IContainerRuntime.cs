@@ -101,6 +101,8 @@ public sealed record ContainerLaunch
     public bool StdinOnce { get; init; }
     /// <summary>tty: true — the container runs on a terminal (cri; the process runtime has pipes).</summary>
     public bool Tty { get; init; }
+    /// <summary>An ephemeral container's target (kubectl debug --target): cri joins that container's process namespace.</summary>
+    public string? TargetContainerId { get; init; }
     /// <summary>The effective securityContext (pod defaults, container overrides); applied by runtimes that isolate (cri).</summary>
     public ContainerSecurity? Security { get; init; }
 
@@ -123,6 +125,10 @@ public sealed record ContainerSecurity
     public IReadOnlyList<string> DropCapabilities { get; init; } = [];
     /// <summary>The pod's supplementalGroups, then its fsGroup.</summary>
     public IReadOnlyList<long> SupplementalGroups { get; init; } = [];
+    /// <summary>runAsNonRoot (the container's, else the pod's): the runtime refuses a container whose user would be root.</summary>
+    public bool RunAsNonRoot { get; init; }
+    /// <summary>seccompProfile.type (the container's, else the pod's): RuntimeDefault, Unconfined, Localhost; null = not set (unconfined, the kubelet's default).</summary>
+    public string? SeccompProfile { get; init; }
 }
 
 /// <summary>A directory of this node seen by a container at <paramref name="ContainerPath"/>.</summary>
@@ -163,6 +169,32 @@ public sealed class ContainerStartException(string reason, string message) : Exc
     public const string ErrImagePull = "ErrImagePull";
     public const string CreateContainerError = "CreateContainerError";
     public const string RunContainerError = "RunContainerError";
+    public const string CreateContainerConfigError = "CreateContainerConfigError";
+}
+
+/// <summary>
+/// The kubelet's checks of a container's security settings against what the runtime will really run (Kubernetes'
+/// verifyRunAsNonRoot, with its words): runAsNonRoot refuses a container whose user would be root.
+/// </summary>
+public static class SecurityChecks
+{
+    /// <summary>
+    /// Why the container may not start under runAsNonRoot, or null. <paramref name="uid"/>/<paramref name="username"/>
+    /// are the user it would run as when runAsUser is not set (cri: the image's; process: the node process's uid); neither
+    /// known means root, as the kubelet treats an image without a user.
+    /// </summary>
+    public static string? RunAsNonRootViolation(ContainerLaunch launch, long? uid, string? username)
+    {
+        if (launch.Security is not { RunAsNonRoot: true } security) return null;
+        var pod = $"\"{launch.PodName}_{launch.Namespace}({launch.PodUid})\"";
+        if (security.RunAsUser is { } runAs)
+            return runAs == 0 ? $"container's runAsUser breaks non-root policy (pod: {pod}, container: {launch.ContainerName})" : null;
+        if (uid is 0 || (uid is null && string.IsNullOrEmpty(username)))
+            return $"container has runAsNonRoot and image will run as root (pod: {pod}, container: {launch.ContainerName})";
+        if (uid is null)
+            return $"container has runAsNonRoot and image has non-numeric user ({username}), cannot verify user is non-root (pod: {pod}, container: {launch.ContainerName})";
+        return null;
+    }
 }
 
 /// <summary>

@@ -45,6 +45,8 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
         if (exe.Contains('/') && !File.Exists(exe))
             throw new ContainerStartException(ContainerStartException.RunContainerError,
                 $"exec: \"{exe}\": no such file or directory");
+        if (SecurityRefusal(launch) is { } refusal)
+            throw new ContainerStartException(ContainerStartException.CreateContainerConfigError, refusal);
         var workDir = string.IsNullOrEmpty(launch.WorkingDir) ? "/" : launch.WorkingDir;
         if (!Directory.Exists(workDir))
             throw new ContainerStartException(ContainerStartException.CreateContainerError,
@@ -86,7 +88,39 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
         }
         container.Started();
         _running.Track(container);
-        return Task.FromResult<IRunningContainer>(container);
+        return stdin is null ? Task.FromResult<IRunningContainer>(container) : StdinConnectedAsync(container, stdin, process.Id, ct);
+    }
+
+    /// <summary>
+    /// A container with stdin is started once its process has the FIFO open: an attach that wrote and closed stdin
+    /// (stdinOnce) before the shim opened it would lose the bytes and delete the FIFO under the shim ("cannot open").
+    /// </summary>
+    private static async Task<IRunningContainer> StdinConnectedAsync(IRunningContainer container, ContainerStdin stdin, int pid, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!stdin.IsOpenedBy(pid) && !container.Exited.IsCompleted && DateTime.UtcNow < deadline)
+            await Task.Delay(2, ct);
+        return container;
+    }
+
+    [DllImport("libc", EntryPoint = "geteuid")]
+    private static extern uint GetEuid();
+
+    /// <summary>
+    /// What the process runtime cannot honour: it runs every container as the node process's user (it does not switch
+    /// users), so runAsNonRoot is checked against that uid; and it has no seccomp filter to install, so only Unconfined
+    /// (or no profile) runs.
+    /// </summary>
+    internal static string? SecurityRefusal(ContainerLaunch launch)
+    {
+        if (launch.Security is not { } security) return null;
+        var euid = GetEuid();
+        if (security.RunAsNonRoot && euid == 0 && security.RunAsUser is not null and not 0)
+            return $"container has runAsNonRoot and would run as root: the process runtime runs containers as the node's user (uid 0) and cannot switch to runAsUser {security.RunAsUser} (pod: \"{launch.PodName}_{launch.Namespace}({launch.PodUid})\", container: {launch.ContainerName})";
+        if (SecurityChecks.RunAsNonRootViolation(launch, euid, null) is { } violation) return violation;
+        if (security.SeccompProfile is "RuntimeDefault" or "Localhost")
+            return $"the process runtime cannot apply seccomp profile {security.SeccompProfile}: containers are host processes without a seccomp filter (use seccompProfile Unconfined, or a node with --runtime cri)";
+        return null;
     }
 
     private static Dictionary<string, string> BaseEnvironment(ContainerLaunch launch)
@@ -279,6 +313,7 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
 
         private readonly ContainerStdin? _stdin;
         private readonly List<Attachment> _attached = [];
+        private bool _drained; // the output after the exit reached the attach sessions; under the _attached lock
         private readonly TaskCompletionSource _stdoutEnd = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _stderrEnd = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -317,7 +352,7 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
             var attachment = new Attachment(Detach, spec.Stdin ? _stdin?.Attach() : null, spec.Stderr);
             lock (_attached)
             {
-                if (_done) attachment.End();
+                if (_drained) attachment.End();
                 else _attached.Add(attachment);
             }
             return attachment;
@@ -360,19 +395,22 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
             // kill whatever is left in the process group (as a container runtime kills the cgroup).
             CloseLifeline();
             _stdin?.Dispose();
-            Attachment[] attached;
-            lock (_attached)
-            {
-                attached = [.. _attached];
-                _attached.Clear();
-            }
             var reason = code == 0 ? "Completed" : "Error";
             var signal = code > 128 ? SignalName(code - 128) : null;
             _ = Task.Run(async () =>
             {
                 // Let the stdout/stderr readers drain what the process wrote last: to their end of file (a child still
-                // holding them open is not waited for beyond a moment), at least 50 ms as before.
+                // holding them open is not waited for beyond a moment), at least 50 ms as before. The attach sessions stay
+                // attached meanwhile: the Exited event often comes before the reader's last lines (the attach flake was
+                // exactly that — the list was emptied here first, so 'eof' / the last lines went to the log only).
                 await Task.WhenAll(Task.Delay(50), Task.WhenAny(Task.WhenAll(_stdoutEnd.Task, _stderrEnd.Task), Task.Delay(2000)));
+                Attachment[] attached;
+                lock (_attached)
+                {
+                    _drained = true;
+                    attached = [.. _attached];
+                    _attached.Clear();
+                }
                 foreach (var a in attached) a.End();
                 _log?.Dispose();
                 _process.Dispose();
@@ -513,6 +551,13 @@ internal sealed class ContainerStdin : IDisposable
             throw new ContainerStartException(ContainerStartException.CreateContainerError, $"mkfifo {path}: errno {Marshal.GetLastWin32Error()}");
         var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
         return new ContainerStdin(path, once, new FileStream(handle, FileAccess.Write, bufferSize: 0));
+    }
+
+    /// <summary>True once process <paramref name="pid"/> reads this FIFO as its stdin (its fd 0 names the FIFO).</summary>
+    public bool IsOpenedBy(int pid)
+    {
+        try { return new FileInfo($"/proc/{pid}/fd/0").LinkTarget == Path; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
     }
 
     /// <summary>A writer for one attach session; null once stdin is closed (stdinOnce after its session).</summary>

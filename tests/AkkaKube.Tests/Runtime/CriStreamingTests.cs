@@ -73,6 +73,15 @@ public sealed class CriStreamingTests(CriStreamingTests.Cluster cluster) : IClas
 
         public Dictionary<string, string> Env => new() { ["KUBECONFIG"] = Kubeconfig, ["HOME"] = _dir.Path };
 
+        /// <summary>kubectl apply of a manifest written to the data directory as NAME.yaml.</summary>
+        public async Task ApplyAsync(string name, string manifest)
+        {
+            var file = Path.Combine(_dir.Path, name + ".yaml");
+            await File.WriteAllTextAsync(file, manifest);
+            var applied = await KubectlAsync("apply", "-f", file);
+            Assert.True(applied.ExitCode == 0, applied.Output);
+        }
+
         public string[] Kubectl(params string[] args) => ["--cache-dir", Path.Combine(_dir.Path, "kubectl-cache"), .. args];
 
         public Task<ProcessResult> KubectlAsync(params string[] args) =>
@@ -132,8 +141,7 @@ public sealed class CriStreamingTests(CriStreamingTests.Cluster cluster) : IClas
     public async Task Attach_with_stdin_reaches_the_containers_own_process_through_containerd()
     {
         Skip.If(cluster.Missing is not null, cluster.Missing);
-        var manifest = Path.Combine(cluster.DataDirectory, "reader.yaml");
-        await File.WriteAllTextAsync(manifest, """
+        await cluster.ApplyAsync("reader", """
             apiVersion: v1
             kind: Pod
             metadata: {name: reader}
@@ -148,8 +156,6 @@ public sealed class CriStreamingTests(CriStreamingTests.Cluster cluster) : IClas
                 stdinOnce: true
                 command: [sh, -c, 'while read l; do echo "got $l"; done; echo eof']
             """);
-        var applied = await cluster.KubectlAsync("apply", "-f", manifest);
-        Assert.True(applied.ExitCode == 0, applied.Output);
         var running = await cluster.KubectlAsync("wait", "--for=jsonpath={.status.phase}=Running", "pod/reader", "--timeout=120s");
         Assert.True(running.ExitCode == 0, running.Output);
         // CRI Attach: containerd closes the container's stdin when this first session's stdin ends (stdinOnce)
@@ -173,6 +179,89 @@ public sealed class CriStreamingTests(CriStreamingTests.Cluster cluster) : IClas
             using var response = await http.SendAsync(request);
             Assert.Equal("served-from-the-pod\n", await response.Content.ReadAsStringAsync());
         }
+    }
+
+    /// <summary>
+    /// kubectl debug on cri: the ephemeral container is a container in the pod's sandbox (same network namespace, the pod
+    /// IP) that joins the target's process namespace (CRI NamespaceMode TARGET), and debug -i attaches to it.
+    /// </summary>
+    [SkippableFact]
+    public async Task Debug_runs_an_ephemeral_container_in_the_pods_sandbox_that_sees_the_targets_processes()
+    {
+        Skip.If(cluster.Missing is not null, cluster.Missing);
+        var debug = await cluster.KubectlAsync("debug", Cluster.Pod, "--image=akkakube/busybox", "--target=shell", "-c", "dbg", "--",
+            "sh", "-c", $"ps; grep -q {cluster.PodIp} /proc/net/fib_trie && echo same-network-namespace");
+        Assert.True(debug.ExitCode == 0, debug.Output);
+        await FailoverSupport.EventuallyAsync(async () =>
+                (await cluster.KubectlAsync("get", "pod", Cluster.Pod, "-o", "jsonpath={.status.ephemeralContainerStatuses[?(@.name==\"dbg\")].state.terminated.reason}")).Stdout == "Completed",
+            TimeSpan.FromSeconds(60), "the debug container completed");
+        var logs = await cluster.KubectlAsync("logs", Cluster.Pod, "-c", "dbg");
+        Assert.True(logs.ExitCode == 0, logs.Output);
+        Assert.Contains("httpd -f -p 8080", logs.Stdout); // the target's process, seen from the debug container
+        Assert.Contains("same-network-namespace", logs.Stdout);
+        var id = (await cluster.KubectlAsync("get", "pod", Cluster.Pod, "-o", "jsonpath={.status.ephemeralContainerStatuses[0].containerID}")).Stdout;
+        Assert.StartsWith("containerd://", id);
+
+        var command = string.Join(' ', cluster.Kubectl("debug", "-i", Cluster.Pod, "--image=akkakube/busybox", "-c", "dbg-i", "--", "sh").Select(Quote));
+        var r = await ProcessRunner.RunAsync("sh", ["-c", "printf 'echo hi-from-$(hostname)\\nexit 0\\n' | kubectl " + command], TimeSpan.FromSeconds(60), env: cluster.Env);
+        Assert.True(r.ExitCode == 0, r.Output);
+        Assert.Contains("hi-from-" + Cluster.Pod, r.Stdout);
+    }
+
+    /// <summary>
+    /// securityContext the kubelet enforces on cri: runAsNonRoot refuses the busybox image (no user in its config: root)
+    /// with CreateContainerConfigError and the kubelet's words, runs it with runAsUser 1000; seccompProfile reaches runc.
+    /// </summary>
+    [SkippableFact]
+    public async Task RunAsNonRoot_refuses_a_root_image_and_seccomp_profiles_reach_the_container()
+    {
+        Skip.If(cluster.Missing is not null, cluster.Missing);
+        await cluster.ApplyAsync("secure", """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: secure}
+            spec:
+              nodeName: cri-stream
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: rootimage
+                image: akkakube/busybox
+                command: [sleep, "3600"]
+                securityContext: {runAsNonRoot: true}
+              - name: uid1000
+                image: akkakube/busybox
+                command: [sh, -c, 'echo uid=$(id -u); sleep 3600']
+                securityContext: {runAsNonRoot: true, runAsUser: 1000}
+              - name: runtimedefault
+                image: akkakube/busybox
+                command: [sh, -c, 'grep Seccomp: /proc/self/status; sleep 3600']
+                securityContext: {seccompProfile: {type: RuntimeDefault}}
+              - name: unconfined
+                image: akkakube/busybox
+                command: [sh, -c, 'grep Seccomp: /proc/self/status; sleep 3600']
+                securityContext: {seccompProfile: {type: Unconfined}}
+            """);
+        string waiting = "";
+        await FailoverSupport.EventuallyAsync(async () =>
+        {
+            waiting = (await cluster.KubectlAsync("get", "pod", "secure", "-o",
+                "jsonpath={.status.containerStatuses[?(@.name==\"rootimage\")].state.waiting.reason}: {.status.containerStatuses[?(@.name==\"rootimage\")].state.waiting.message}")).Stdout;
+            // (a first CreateContainerConfigError may be a passing one, e.g. the ServiceAccount token not there yet: retried)
+            return waiting.StartsWith("CreateContainerConfigError", StringComparison.Ordinal) && waiting.Contains("runAsNonRoot", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(60), "rootimage refused");
+        Assert.Contains("container has runAsNonRoot and image will run as root (pod: \"secure_default(", waiting);
+        Assert.Contains("container: rootimage)", waiting);
+        var logs = new Dictionary<string, string>();
+        await FailoverSupport.EventuallyAsync(async () =>
+        {
+            foreach (var c in new[] { "uid1000", "runtimedefault", "unconfined" })
+                logs[c] = (await cluster.KubectlAsync("logs", "secure", "-c", c)).Stdout;
+            return logs.Values.All(l => l.EndsWith('\n'));
+        }, TimeSpan.FromSeconds(60), "the three containers' first line");
+        Assert.Equal("uid=1000\n", logs["uid1000"]);
+        Assert.Matches(@"^Seccomp:\s+2\n", logs["runtimedefault"]); // 2 = a filter
+        Assert.Matches(@"^Seccomp:\s+0\n", logs["unconfined"]); // 0 = none
+        await cluster.KubectlAsync("delete", "pod", "secure", "--wait=false");
     }
 
     private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";

@@ -28,13 +28,14 @@ public sealed class ProcessRuntimeTests : IDisposable
 
     private static string PodIp() => $"127.64.{Random.Shared.Next(100, 250)}.{Random.Shared.Next(2, 250)}";
 
-    private async Task<IRunningContainer> Start(string image, string ip, IReadOnlyList<string>? command = null, IReadOnlyList<KeyValuePair<string, string>>? env = null, int attempt = 0)
+    private async Task<IRunningContainer> Start(string image, string ip, IReadOnlyList<string>? command = null, IReadOnlyList<KeyValuePair<string, string>>? env = null, int attempt = 0, bool stdin = false)
     {
         var launch = new ContainerLaunch
         {
             Namespace = "default", PodName = "p1", PodUid = "uid-1", NodeName = "node-t", ContainerName = "c",
             Image = image, Command = command ?? [], Env = env ?? [], PodIp = ip, Port = 8080, Attempt = attempt,
             LogPath = ContainerLogPaths.File(_dir.Path, "default", "p1", "uid-1", "c", attempt),
+            Stdin = stdin, StdinOnce = stdin,
         };
         var c = await _runtime.StartAsync(launch);
         _started.Add(c);
@@ -149,5 +150,45 @@ public sealed class ProcessRuntimeTests : IDisposable
         c.Terminate();
         // 0 once pause handles SIGTERM; 143 (128 + SIGTERM) if the signal lands before the .NET process registered its handler.
         Assert.Contains((await c.Exited.WaitAsync(TimeSpan.FromSeconds(20))).ExitCode, new[] { 0, 143 });
+    }
+
+    /// <summary>
+    /// The attach flake's cause: the Exited event often comes before the output reader's last lines, and the attach
+    /// sessions were detached at the exit, so the lines written just before it ('eof') reached the log only. Twenty short
+    /// containers make the race near certain with the old code.
+    /// </summary>
+    [Fact]
+    public async Task An_attach_session_gets_every_line_the_container_wrote_before_it_exited()
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            var c = await Start("busybox", PodIp(), command: ["sh", "-c", "while read l; do echo \"got $l\"; done; echo eof; echo err-eof >&2"], attempt: i, stdin: true);
+            using var session = await _runtime.OpenAttachAsync(c, new AttachSpec(Stdin: true, Stdout: true, Stderr: true, Tty: false));
+            var output = new StreamReader(session.Stdout).ReadToEndAsync();
+            var errors = new StreamReader(session.Stderr!).ReadToEndAsync();
+            await session.Stdin!.WriteAsync("a\nb\n"u8.ToArray());
+            session.Stdin.Close(); // stdinOnce: the container reads end of file
+            Assert.Equal("got a\ngot b\neof\n", await output.WaitAsync(TimeSpan.FromSeconds(20)));
+            Assert.Equal("err-eof\n", await errors.WaitAsync(TimeSpan.FromSeconds(20)));
+            Assert.Equal(0, await session.Exited.WaitAsync(TimeSpan.FromSeconds(20)));
+        }
+    }
+
+    /// <summary>The process runtime runs containers as the node's user and installs no seccomp filter: it refuses what it cannot honour.</summary>
+    [Fact]
+    public async Task RunAsNonRoot_and_a_seccomp_filter_are_refused_where_the_process_runtime_cannot_honour_them()
+    {
+        ContainerLaunch Launch(ContainerSecurity security) => new()
+        {
+            Namespace = "default", PodName = "p1", PodUid = "uid-1", NodeName = "node-t", ContainerName = "c",
+            Image = "busybox", Command = ["true"], PodIp = PodIp(), Security = security,
+        };
+        var seccomp = await Assert.ThrowsAsync<ContainerStartException>(() => _runtime.StartAsync(Launch(new ContainerSecurity { SeccompProfile = "RuntimeDefault" })));
+        Assert.Equal("CreateContainerConfigError", seccomp.Reason);
+        Assert.Contains("cannot apply seccomp profile RuntimeDefault", seccomp.Message);
+        if (Environment.UserName != "root") return; // as another user, the container would not run as root: it starts
+        var root = await Assert.ThrowsAsync<ContainerStartException>(() => _runtime.StartAsync(Launch(new ContainerSecurity { RunAsNonRoot = true })));
+        Assert.Equal("CreateContainerConfigError", root.Reason);
+        Assert.Equal("container has runAsNonRoot and image will run as root (pod: \"p1_default(uid-1)\", container: c)", root.Message);
     }
 }

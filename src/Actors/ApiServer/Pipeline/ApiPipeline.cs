@@ -108,6 +108,15 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
                 ? ApiException.NotFound("the server could not find the requested resource")
                 : new ApiException(503, "ServiceUnavailable", $"{r.Resource}/{streamed} is streamed by the HTTP front; request it over HTTP");
 
+        if (req.Subresource is { } part && strategy.PartialSubresources.ContainsKey(part))
+            return req.Verb switch
+            {
+                "get" => Named(req, n => GetAsync(c, n)),
+                "update" => Named(req, n => UpdateAsync(c, n)),
+                "patch" => Named(req, n => PatchAsync(c, n)),
+                _ => throw ApiException.MethodNotAllowed($"the server does not allow this method on the requested resource ({req.Verb} {r.Resource}/{part})"),
+            };
+
         return (req.Verb, req.Subresource) switch
         {
             ("get", null or "status") => Named(req, n => GetAsync(c, n)),

@@ -94,9 +94,13 @@ public sealed partial class ApiPipeline
         TypedFields.Prune(obj, unknown);
     }
 
+    /// <summary>The partial subresource the request writes through (pods/ephemeralcontainers), or null.</summary>
+    private static Registry.IPartialSubresource? PartialOf(RequestScope c) =>
+        c.Req.Subresource is { } s && c.Strategy.PartialSubresources.TryGetValue(s, out var p) ? p : null;
+
     private static void Validate(RequestScope c, JsonObject obj, JsonObject? old)
     {
-        var causes = c.Strategy.ValidateWrite(obj, old, statusUpdate: c.Req.Subresource == "status");
+        var causes = c.Strategy.ValidateWrite(obj, old, statusUpdate: c.Req.Subresource == "status", partial: PartialOf(c));
         if (causes.Count > 0) throw ApiException.Invalid(c.R, Meta.Field(obj, "name") ?? "", causes);
     }
 

@@ -39,6 +39,7 @@ public sealed partial class ApiPipeline
             if (obj["status"] is { } st) next["status"] = st.DeepClone();
             else next.Remove("status");
         }
+        else if (PartialOf(c) is { } partial) next = partial.Merge(old, obj);
         else
         {
             next = obj;

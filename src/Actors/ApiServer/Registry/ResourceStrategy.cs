@@ -70,10 +70,11 @@ public class ResourceStrategy
     /// Every validation the pipeline runs for a write: object metadata, <see cref="Validate"/>, and for an update
     /// <see cref="ValidateUpdate"/> (main resource) or <see cref="ValidateStatusUpdate"/> (status subresource).
     /// </summary>
-    public List<StatusCause> ValidateWrite(JsonObject obj, JsonObject? old, bool statusUpdate = false)
+    public List<StatusCause> ValidateWrite(JsonObject obj, JsonObject? old, bool statusUpdate = false, IPartialSubresource? partial = null)
     {
         var causes = Validation.ObjectMeta(obj, NameIsDnsLabel, NameIsPathSegment).Concat(Validate(obj)).ToList();
-        if (old is not null) causes.AddRange(statusUpdate ? ValidateStatusUpdate(obj, old) : ValidateUpdate(obj, old));
+        if (old is not null)
+            causes.AddRange(partial is not null ? partial.ValidateUpdate(obj, old) : statusUpdate ? ValidateStatusUpdate(obj, old) : ValidateUpdate(obj, old));
         return causes;
     }
 
@@ -114,6 +115,11 @@ public class ResourceStrategy
     public virtual IReadOnlyDictionary<string, IHttpSubresource> HttpSubresources => NoHttp;
 
     private static readonly IReadOnlyDictionary<string, IHttpSubresource> NoHttp = new Dictionary<string, IHttpSubresource>();
+
+    /// <summary>Subresources that write one part of the object (pods/ephemeralcontainers): get, update and patch.</summary>
+    public virtual IReadOnlyDictionary<string, IPartialSubresource> PartialSubresources => NoPartial;
+
+    private static readonly IReadOnlyDictionary<string, IPartialSubresource> NoPartial = new Dictionary<string, IPartialSubresource>();
 
     private static readonly IReadOnlyDictionary<string, ISubresourceHook> NoHooks = new Dictionary<string, ISubresourceHook>();
 }
@@ -180,4 +186,18 @@ public static class FieldLabelSets
 
     /// <summary>Kubernetes' event field label that names another path (pkg/registry/core/event ToSelectableFields).</summary>
     public static readonly IReadOnlyDictionary<string, string> EventAliases = new Dictionary<string, string> { ["source"] = "source.component" };
+}
+
+/// <summary>
+/// A subresource that writes one part of its object (pods/ephemeralcontainers), as Kubernetes' subresource strategies do:
+/// GET answers the whole object; an update or patch keeps everything stored but that part (<see cref="Merge"/>), then
+/// the kind's validation and <see cref="ValidateUpdate"/> run instead of the main resource's update rules.
+/// </summary>
+public interface IPartialSubresource
+{
+    /// <summary>The object to store: <paramref name="stored"/> with this subresource's part taken from <paramref name="sent"/>.</summary>
+    JsonObject Merge(JsonObject stored, JsonObject sent);
+
+    /// <summary>What an update through this subresource may not do (remove or change what is there).</summary>
+    IEnumerable<StatusCause> ValidateUpdate(JsonObject obj, JsonObject old);
 }

@@ -265,6 +265,16 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
             ReleasePodSlot(launch.PodUid);
             throw;
         }
+        // the user the container would run as is the image's when runAsUser is not set (the kubelet asks ImageStatus too)
+        var refusal = SecurityChecks.RunAsNonRootViolation(launch, image.Uid?.Value, image.Username)
+                      ?? (launch.Security?.SeccompProfile is "Localhost"
+                          ? "seccomp profile type Localhost is not supported by this kubelet (it has no seccomp profile directory); use RuntimeDefault or Unconfined"
+                          : null);
+        if (refusal is not null)
+        {
+            ReleasePodSlot(launch.PodUid);
+            throw new ContainerStartException(ContainerStartException.CreateContainerConfigError, refusal);
+        }
         var config = new ContainerConfig
         {
             Metadata = new ContainerMetadata { Name = launch.ContainerName, Attempt = (uint)launch.Attempt },
@@ -277,6 +287,12 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
             Tty = launch.Tty,
             Linux = new LinuxContainerConfig { Resources = Resources(launch), SecurityContext = SecurityContext(launch.Security, image) },
         };
+        if (launch.TargetContainerId is { Length: > 0 } target && CriId(target) is { } targetId)
+        {
+            // kubectl debug --target: the ephemeral container sees the target's processes (CRI NamespaceMode TARGET), as the kubelet asks
+            config.Linux.SecurityContext ??= new LinuxContainerSecurityContext();
+            config.Linux.SecurityContext.NamespaceOptions = new NamespaceOption { Pid = NamespaceMode.Target, TargetId = targetId };
+        }
         config.Command.AddRange(launch.Command);
         config.Args.AddRange(launch.Args);
         config.Envs.AddRange(launch.Env.Select(e => new KeyValue { Key = e.Key, Value = e.Value }));
@@ -342,6 +358,10 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
         }
     }
 
+    /// <summary>The CRI ID in a status containerID (containerd://ID), or null for another runtime's.</summary>
+    private static string? CriId(string containerId) =>
+        containerId.StartsWith("containerd://", StringComparison.Ordinal) ? containerId["containerd://".Length..] : null;
+
     /// <summary>CFS shares from the CPU request, quota from the CPU limit (100 ms period), the memory limit: as the kubelet computes them.</summary>
     internal static LinuxContainerResources Resources(ContainerLaunch launch)
     {
@@ -376,6 +396,9 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
         }
         if (security.RunAsGroup is { } gid) sc.RunAsGroup = new Int64Value { Value = gid };
         sc.SupplementalGroups.AddRange(security.SupplementalGroups);
+        // seccompProfile passed through as the kubelet does (unset: nothing sent, containerd runs it unconfined, the kubelet's default)
+        if (security.SeccompProfile is "RuntimeDefault" or "Unconfined")
+            sc.Seccomp = new SecurityProfile { ProfileType = security.SeccompProfile == "RuntimeDefault" ? SecurityProfile.Types.ProfileType.RuntimeDefault : SecurityProfile.Types.ProfileType.Unconfined };
         if (security.AddCapabilities.Count > 0 || security.DropCapabilities.Count > 0)
         {
             sc.Capabilities = new Capability();

@@ -201,6 +201,66 @@ public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassF
     }
 
     [SkippableFact]
+    public async Task Attach_streams_the_containers_live_output_and_ends_with_the_container()
+    {
+        await SkipWithoutKubectl();
+        var trigger = Path.Combine(cluster.DataDirectory, "attach-trigger");
+        await cluster.ApplyPodAsync("talker", $$"""
+            - name: talker
+              image: busybox
+              command: [sh, -c, 'while [ ! -e {{trigger}} ]; do echo tick; sleep 0.2; done; echo out-line; echo err-line >&2']
+            """);
+        // kubectl attach POD does not wait for a pod to run (only for pods it looks up from a workload): an attach to a
+        // pending pod is refused ("container not found"), as kube-apiserver refuses it, so the test waits first
+        var running = await cluster.KubectlAsync("wait", "--for=jsonpath={.status.phase}=Running", "pod/talker", "--timeout=90s");
+        Assert.True(running.ExitCode == 0, running.Output);
+        // a "tick" seen proves the attach is live before the trigger
+        var psi = new System.Diagnostics.ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in cluster.Kubectl("attach", "talker")) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in cluster.Env) psi.Environment[k] = v;
+        using var kubectl = System.Diagnostics.Process.Start(psi)!;
+        var errors = kubectl.StandardError.ReadToEndAsync();
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            string? line;
+            do line = await kubectl.StandardOutput.ReadLineAsync(timeout.Token);
+            while (line is not null && line != "tick");
+            Assert.True(line == "tick", "kubectl attach ended before any output: " + (kubectl.HasExited ? await errors : ""));
+            await File.WriteAllTextAsync(trigger, "");
+            var rest = await kubectl.StandardOutput.ReadToEndAsync(timeout.Token);
+            await kubectl.WaitForExitAsync(timeout.Token);
+            Assert.True(kubectl.ExitCode == 0, await errors);
+            Assert.True(rest.EndsWith("out-line\n", StringComparison.Ordinal), $"after the trigger: \"{rest}\"; kubectl said: {await errors}");
+            Assert.Contains("err-line", await errors);
+        }
+        finally
+        {
+            if (!kubectl.HasExited) kubectl.Kill();
+        }
+    }
+
+    [SkippableFact]
+    public async Task Attach_with_stdin_writes_to_the_containers_stdin_and_stdin_once_closes_it_after_the_session()
+    {
+        await SkipWithoutKubectl();
+        await cluster.ApplyPodAsync("reader", """
+            - name: reader
+              image: busybox
+              stdin: true
+              stdinOnce: true
+              command: [sh, -c, 'while read l; do echo "got $l"; done; echo eof']
+            """);
+        var wait = await cluster.KubectlAsync("wait", "--for=jsonpath={.status.phase}=Running", "pod/reader", "--timeout=90s");
+        Assert.True(wait.ExitCode == 0, wait.Output + (await cluster.KubectlAsync("get", "pod", "reader", "-o", "yaml")).Stdout);
+        // the client closes stdin at its end (v5): the first session of a stdinOnce container closes the container's stdin
+        var command = string.Join(' ', cluster.Kubectl("attach", "-i", "reader").Select(Quote));
+        var r = await ProcessRunner.RunAsync("sh", ["-c", "printf 'a\\nb\\n' | kubectl " + command], TimeSpan.FromSeconds(60), env: cluster.Env);
+        Assert.True(r.ExitCode == 0, r.Output);
+        Assert.Contains("got a\ngot b\neof\n", r.Stdout);
+    }
+
+    [SkippableFact]
     public async Task Attach_to_a_container_that_is_not_running_is_refused_with_the_kubelets_words()
     {
         await SkipWithoutKubectl();
@@ -218,6 +278,43 @@ public sealed class KubectlExecSpecs(KubectlExecSpecs.Cluster cluster) : IClassF
         var r = await cluster.KubectlAsync("attach", "halfdone", "-c", "once");
         Assert.NotEqual(0, r.ExitCode);
         Assert.True(r.Stderr.Contains("container not found (\"once\")", StringComparison.Ordinal), r.Stderr);
+    }
+
+    /// <summary>
+    /// kubectl debug POD --image=… -- CMD (1.32: a strategic merge patch of pods/NAME/ephemeralcontainers): the kubelet starts
+    /// the ephemeral container in the running pod (process runtime: a process with the pod's environment and IP), its
+    /// status shows in ephemeralContainerStatuses, and kubectl logs -c reads it. Then a second one with -i and stdin.
+    /// </summary>
+    [SkippableFact]
+    public async Task Debug_adds_an_ephemeral_container_whose_output_kubectl_logs_reads_and_debug_i_attaches_to_it()
+    {
+        await SkipWithoutKubectl();
+        var debug = await cluster.KubectlAsync("debug", Cluster.Pod, "--image=busybox", "--target=app", "--", "sh", "-c", "echo debug-$HOSTNAME-$POD_IP-$GREETING");
+        Assert.True(debug.ExitCode == 0, debug.Output);
+        // "Defaulting debug container name to debugger-xxxxx."
+        var name = System.Text.RegularExpressions.Regex.Match(debug.Output, "debugger-[a-z0-9]+").Value;
+        Assert.True(name.Length > 0, debug.Output);
+        await FailoverSupport.EventuallyAsync(async () =>
+                (await cluster.KubectlAsync("get", "pod", Cluster.Pod, "-o", $"jsonpath={{.status.ephemeralContainerStatuses[?(@.name==\"{name}\")].state.terminated.reason}}")).Stdout == "Completed",
+            TimeSpan.FromSeconds(60), "the debug container completed");
+        var ip = (await cluster.KubectlAsync("get", "pod", Cluster.Pod, "-o", "jsonpath={.status.podIP}")).Stdout;
+        var logs = await cluster.KubectlAsync("logs", Cluster.Pod, "-c", name);
+        Assert.True(logs.ExitCode == 0, logs.Output);
+        Assert.Equal($"debug-{Cluster.Pod}-{ip}-\n", logs.Stdout); // the pod's environment, not the target container's own env
+        // the pod's own containers are untouched
+        var ready = await cluster.KubectlAsync("get", "pod", Cluster.Pod, "-o", "jsonpath={.status.containerStatuses[0].ready}/{.status.containerStatuses[0].restartCount}");
+        Assert.Equal("true/0", ready.Stdout);
+
+        // -i: kubectl waits for the container to run, then attaches to its stdin
+        var command = string.Join(' ', cluster.Kubectl("debug", "-i", Cluster.Pod, "--image=busybox", "-c", "dbg-i", "--", "sh").Select(Quote));
+        var r = await ProcessRunner.RunAsync("sh", ["-c", "printf 'echo hi-from-$HOSTNAME\\nexit 0\\n' | kubectl " + command], TimeSpan.FromSeconds(60), env: cluster.Env);
+        Assert.True(r.ExitCode == 0, r.Output);
+        Assert.Contains("hi-from-" + Cluster.Pod, r.Stdout);
+
+        // an ephemeral container's name must be new in the pod: kubectl shows the apiserver's validation
+        var dup = await cluster.KubectlAsync("debug", Cluster.Pod, "--image=busybox", "-c", "app", "--", "true");
+        Assert.NotEqual(0, dup.ExitCode);
+        Assert.True(dup.Stderr.Contains("spec.ephemeralContainers[", StringComparison.Ordinal) && dup.Stderr.Contains("Duplicate value: \"app\"", StringComparison.Ordinal), dup.Stderr);
     }
 
     private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";

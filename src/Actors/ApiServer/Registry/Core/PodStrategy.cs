@@ -20,13 +20,19 @@ public sealed class PodStrategy : ResourceStrategy
         Meta.Obj(obj, "status")["qosClass"] ??= "BestEffort";
     }
 
-    public override void PrepareForCreate(JsonObject obj, AdmissionContext context) =>
+    public override void PrepareForCreate(JsonObject obj, AdmissionContext context)
+    {
+        // ephemeral containers come only through pods/ephemeralcontainers, as in Kubernetes
+        if (obj["spec"]?["ephemeralContainers"] is JsonArray { Count: > 0 })
+            throw ApiException.Invalid(ApiResource.Pods, Meta.Field(obj, "name") ?? "", [Forbidden("spec.ephemeralContainers", "cannot be set on create")]);
         AddDefaultTolerations(obj, context.Settings.DefaultTolerationSeconds);
+    }
 
     public override IEnumerable<StatusCause> Validate(JsonObject obj)
     {
         var causes = new List<StatusCause>();
         PodSpec(obj["spec"] as JsonObject, "spec", causes);
+        PodEphemeralContainersSubresource.Validate(obj["spec"] as JsonObject, causes);
         return causes;
     }
 
@@ -84,6 +90,11 @@ public sealed class PodStrategy : ResourceStrategy
         ["eviction"] = new PodEvictionHook(),
     };
 
+    public override IReadOnlyDictionary<string, IPartialSubresource> PartialSubresources { get; } = new Dictionary<string, IPartialSubresource>
+    {
+        ["ephemeralcontainers"] = new PodEphemeralContainersSubresource(),
+    };
+
     public override IReadOnlyDictionary<string, IHttpSubresource> HttpSubresources { get; } = new Dictionary<string, IHttpSubresource>
     {
         ["log"] = new PodLogSubresource(),
@@ -106,10 +117,7 @@ public sealed class PodStrategy : ResourceStrategy
             if (spec[list] is JsonArray containers)
                 foreach (var c in containers.OfType<JsonObject>())
                 {
-                    var image = Meta.Str(c["image"]);
-                    var lastSegment = image.Split('/')[^1];
-                    var tagged = lastSegment.Contains(':') && !lastSegment.EndsWith(":latest", StringComparison.Ordinal);
-                    c["imagePullPolicy"] ??= tagged || image.Contains('@') ? "IfNotPresent" : "Always";
+                    c["imagePullPolicy"] ??= DefaultPullPolicy(Meta.Str(c["image"]));
                     c["terminationMessagePath"] ??= "/dev/termination-log";
                     c["terminationMessagePolicy"] ??= "File";
                     c["resources"] ??= new JsonObject();
@@ -117,6 +125,20 @@ public sealed class PodStrategy : ResourceStrategy
                     if (c["ports"] is JsonArray ports)
                         foreach (var p in ports.OfType<JsonObject>()) p["protocol"] ??= "TCP";
                 }
+        if (spec["ephemeralContainers"] is JsonArray ephemeral)
+            foreach (var c in ephemeral.OfType<JsonObject>())
+            {
+                c["imagePullPolicy"] ??= DefaultPullPolicy(Meta.Str(c["image"]));
+                c["terminationMessagePath"] ??= "/dev/termination-log";
+                c["terminationMessagePolicy"] ??= "File";
+            }
+    }
+
+    private static string DefaultPullPolicy(string image)
+    {
+        var lastSegment = image.Split('/')[^1];
+        var tagged = lastSegment.Contains(':') && !lastSegment.EndsWith(":latest", StringComparison.Ordinal);
+        return tagged || image.Contains('@') ? "IfNotPresent" : "Always";
     }
 
     /// <summary>Defaults the pod template of a workload (spec.template.spec).</summary>
