@@ -108,8 +108,10 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
 
     /// <summary>
     /// What the process runtime cannot honour: it runs every container as the node process's user (it does not switch
-    /// users), so runAsNonRoot is checked against that uid; and it has no seccomp filter to install, so only Unconfined
-    /// (or no profile) runs.
+    /// users), so runAsNonRoot is checked against that uid. It installs no seccomp filter: RuntimeDefault runs unfiltered,
+    /// like every other isolation setting this runtime does not apply (no namespaces, no capabilities), so the manifests
+    /// users bring — most set RuntimeDefault, as the restricted Pod Security level requires — start here; a Localhost
+    /// profile names a file this kubelet does not have, and the kubelet refuses a missing profile.
     /// </summary>
     internal static string? SecurityRefusal(ContainerLaunch launch)
     {
@@ -118,8 +120,8 @@ public sealed class ProcessRuntime(RuntimeSettings settings) : IContainerRuntime
         if (security.RunAsNonRoot && euid == 0 && security.RunAsUser is not null and not 0)
             return $"container has runAsNonRoot and would run as root: the process runtime runs containers as the node's user (uid 0) and cannot switch to runAsUser {security.RunAsUser} (pod: \"{launch.PodName}_{launch.Namespace}({launch.PodUid})\", container: {launch.ContainerName})";
         if (SecurityChecks.RunAsNonRootViolation(launch, euid, null) is { } violation) return violation;
-        if (security.SeccompProfile is "RuntimeDefault" or "Localhost")
-            return $"the process runtime cannot apply seccomp profile {security.SeccompProfile}: containers are host processes without a seccomp filter (use seccompProfile Unconfined, or a node with --runtime cri)";
+        if (security.SeccompProfile is "Localhost")
+            return "the process runtime cannot apply a Localhost seccomp profile: this kubelet has no seccomp profile directory (use RuntimeDefault or Unconfined)";
         return null;
     }
 

@@ -174,7 +174,7 @@ public sealed class ProcessRuntimeTests : IDisposable
         }
     }
 
-    /// <summary>The process runtime runs containers as the node's user and installs no seccomp filter: it refuses what it cannot honour.</summary>
+    /// <summary>The process runtime runs containers as the node's user and installs no seccomp filter: it refuses a Localhost profile and runAsNonRoot on a root node, and runs RuntimeDefault unfiltered.</summary>
     [Fact]
     public async Task RunAsNonRoot_and_a_seccomp_filter_are_refused_where_the_process_runtime_cannot_honour_them()
     {
@@ -183,9 +183,12 @@ public sealed class ProcessRuntimeTests : IDisposable
             Namespace = "default", PodName = "p1", PodUid = "uid-1", NodeName = "node-t", ContainerName = "c",
             Image = "busybox", Command = ["true"], PodIp = PodIp(), Security = security,
         };
-        var seccomp = await Assert.ThrowsAsync<ContainerStartException>(() => _runtime.StartAsync(Launch(new ContainerSecurity { SeccompProfile = "RuntimeDefault" })));
+        var seccomp = await Assert.ThrowsAsync<ContainerStartException>(() => _runtime.StartAsync(Launch(new ContainerSecurity { SeccompProfile = "Localhost" })));
         Assert.Equal("CreateContainerConfigError", seccomp.Reason);
-        Assert.Contains("cannot apply seccomp profile RuntimeDefault", seccomp.Message);
+        Assert.Contains("cannot apply a Localhost seccomp profile", seccomp.Message);
+        // RuntimeDefault (what most manifests set) starts, unfiltered, as this runtime applies no isolation.
+        var started = await _runtime.StartAsync(Launch(new ContainerSecurity { SeccompProfile = "RuntimeDefault" }));
+        Assert.Equal(0, (await started.Exited.WaitAsync(TimeSpan.FromSeconds(30))).ExitCode);
         if (Environment.UserName != "root") return; // as another user, the container would not run as root: it starts
         var root = await Assert.ThrowsAsync<ContainerStartException>(() => _runtime.StartAsync(Launch(new ContainerSecurity { RunAsNonRoot = true })));
         Assert.Equal("CreateContainerConfigError", root.Reason);
