@@ -13,7 +13,7 @@ public class HoconDefaultsSpecs
         var node = new NodeOptions { NodeName = "n", DataDirectory = data.Path };
         var config = NodeConfig.Build(node, AkkaKube.Host.NodeHost.HoconDirectory);
         var blocks = config.GetConfig("akkakube").AsEnumerable().Select(kv => kv.Key.Split('.')[0]).ToHashSet();
-        string[] expected = ["apiserver", "cloud", "cluster", "cmd", "controllers", "dns", "kubelet", "node-lifecycle", "observability", "proxy", "remoting", "runtime", "scheduler", "services", "store"];
+        string[] expected = ["apiserver", "cloud", "cluster", "cmd", "controllers", "dns", "kubelet", "node-lifecycle", "observability", "pod-routes", "proxy", "remoting", "runtime", "scheduler", "services", "store"];
         Assert.Equal(expected.Order(), blocks.Order());
     }
 }
