@@ -105,9 +105,22 @@ public sealed class PodRoutesActor : ReceiveActor, IWithTimers
             var ip = (n["status"]?["addresses"] as JsonArray)?.OfType<JsonObject>()
                 .Where(a => (string?)a["type"] == "InternalIP").Select(a => (string?)a["address"]).FirstOrDefault();
             if (ip is null || !IPAddress.TryParse(ip, out var address) || IPAddress.IsLoopback(address) || address.Equals(self.NodeIp)) continue;
+            // A pod range covering a node address (this one's or the next hop's) would replace the route to the nodes
+            // themselves: a wrong or hostile Node object must not cut this node off.
+            if (Contains(normalized, self.NodeIp) || Contains(normalized, address)) continue;
             desired[normalized] = new PodRoute(normalized, address.ToString());
         }
         return desired;
+    }
+
+    private static bool Contains(string cidr, IPAddress address)
+    {
+        var parts = cidr.Split('/');
+        var bits = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+        var network = BitConverter.ToUInt32(IPAddress.Parse(parts[0]).GetAddressBytes().Reverse().ToArray());
+        var host = BitConverter.ToUInt32(address.MapToIPv4().GetAddressBytes().Reverse().ToArray());
+        var mask = bits == 0 ? 0u : uint.MaxValue << (32 - bits);
+        return (network & mask) == (host & mask);
     }
 
     private static async Task<PodRoutesProtocol.Reconciled> ApplyAsync(IPodRouteTable table, IReadOnlyDictionary<string, PodRoute> desired)

@@ -47,9 +47,11 @@ public sealed class PodRoutesActorTests : TestKit
         await _api.CreateAsync(ApiResource.Nodes, null, Node("hollow", "127.64.9.0/24", "127.1.0.9"));
         await _api.CreateAsync(ApiResource.Nodes, null, Node("no-address", "198.18.7.0/24", null));
         await _api.CreateAsync(ApiResource.Nodes, null, Node("no-range", null, "198.18.0.8"));
+        // A range over the nodes' own subnet would replace the route to the nodes themselves.
+        await _api.CreateAsync(ApiResource.Nodes, null, Node("hostile", "198.18.0.0/16", "198.18.0.9"));
         Sys.ActorOf(PodRoutesActor.Props(Self, _api, _table, TimeSpan.FromMilliseconds(300)));
 
-        // Only worker-b1: not itself, not a loopback range, not a Node without address or range; the stale one removed.
+        // Only worker-b1: not itself, not a loopback range, not a Node without address or range, not one over the nodes' subnet; the stale one removed.
         AwaitRoutes("198.18.5.0/24 via 198.18.0.5");
 
         await _api.CreateAsync(ApiResource.Nodes, null, Node("worker-c1", "198.18.6.0/24", "198.18.0.6"));
