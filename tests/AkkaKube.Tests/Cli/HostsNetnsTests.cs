@@ -15,7 +15,8 @@ public class NetnsCluster : LocalCluster
     public override int Workers => 2;
     public override string Hosts => "netns";
     // Not the default range: a user's `up --hosts netns` on this machine keeps working while the tests run.
-    public override string HostsCidr => "198.19.0.0/16";
+    // AKKAKUBE_TEST_NETNS_CIDR moves it, so two checkouts can run the netns tests side by side.
+    public override string HostsCidr => Environment.GetEnvironmentVariable("AKKAKUBE_TEST_NETNS_CIDR") is { Length: > 0 } cidr ? cidr : "198.19.0.0/16";
     public override TimeSpan StartTimeout => TimeSpan.FromSeconds(180);
 }
 
