@@ -203,7 +203,9 @@ public sealed class CriStreamingTests(CriStreamingTests.Cluster cluster) : IClas
         Assert.StartsWith("containerd://", id);
 
         var command = string.Join(' ', cluster.Kubectl("debug", "-i", Cluster.Pod, "--image=akkakube/busybox", "-c", "dbg-i", "--", "sh").Select(Quote));
-        var r = await ProcessRunner.RunAsync("sh", ["-c", "printf 'echo hi-from-$(hostname)\\nexit 0\\n' | kubectl " + command], TimeSpan.FromSeconds(60), env: cluster.Env);
+        // stdin stays open as a user's terminal would: on a container without stdinOnce, containerd detaches the session's
+        // stdout the moment its stdin ends, so an EOF sent with the input could race the shell's answer
+        var r = await ProcessRunner.RunAsync("sh", ["-c", "{ printf 'echo hi-from-$(hostname)\\nexit 0\\n'; sleep 5; } | kubectl " + command], TimeSpan.FromSeconds(60), env: cluster.Env);
         Assert.True(r.ExitCode == 0, r.Output);
         Assert.Contains("hi-from-" + Cluster.Pod, r.Stdout);
     }
