@@ -66,6 +66,10 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
     private string? _killedBecause;
     private readonly Dictionary<ProbeKind, ProbeState> _probes = new();
     private bool _started;
+    /// <summary>The running postStart or preStop hook (cancelled when the container ends or this actor stops).</summary>
+    private CancellationTokenSource? _hook;
+    private bool _preStopRun;
+    private DateTime _preStopBegan;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -86,6 +90,10 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
     private sealed record ProbeTick(ProbeKind Kind);
     private sealed record ProbeDone(ProbeKind Kind, bool Success, string Message);
     private sealed class ForceKill { public static readonly ForceKill Instance = new(); }
+    private sealed record HookDone(string Hook, bool Success, string Message);
+
+    /// <summary>When a preStop hook overruns the grace period, the kubelet grants this much once before the kill.</summary>
+    private static readonly TimeSpan PreStopExtension = TimeSpan.FromSeconds(2);
 
     protected override void PreStart() => _podWorker.Tell(new ContainerProtocol.WantLaunch(_name));
 
@@ -120,6 +128,13 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
         {
             _running = done.Running;
             _running.Exited.PipeTo(Self, success: e => new ProcessExited(e));
+            if (_terminateGrace is null && _launch!.Container.Lifecycle?.PostStart is { } postStart)
+            {
+                // As the kubelet: the container is not reported started (nor probed) until its postStart hook returns.
+                RunHook(LifecycleHooks.PostStart, postStart, Timeout.InfiniteTimeSpan);
+                Become(PostStarting);
+                return;
+            }
             _podWorker.Tell(new ContainerProtocol.Started(_name, _launch!.Spec.Attempt, _running));
             Become(Running);
             if (_terminateGrace is { } grace) BeginTerminate(grace);
@@ -130,6 +145,8 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
             var (reason, message) = error.Error is ContainerStartException cse
                 ? (cse.Reason, cse.Message)
                 : (ContainerStartException.RunContainerError, error.Error.Message);
+            if (error.Error is not ContainerStartException)
+                _log.Warning(error.Error, "container {0} could not be started", _name); // unexpected: the stack is for whoever reads the log
             _podWorker.Tell(new ContainerProtocol.StartFailed(_name, reason, message));
             if (_terminateGrace is null) Context.Stop(Self);
             else Become(Idle);
@@ -137,20 +154,62 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
         Receive<ContainerProtocol.Terminate>(t => _terminateGrace = t.Grace);
     }
 
-    private void Running()
+    /// <summary>Started by the runtime, its postStart hook running: a failed hook kills it (FailedPostStartHook).</summary>
+    private void PostStarting()
     {
+        Receive<HookDone>(done =>
+        {
+            _hook = null;
+            _podWorker.Tell(new ContainerProtocol.Started(_name, _launch!.Spec.Attempt, _running!));
+            Become(Running);
+            if (done.Success)
+            {
+                StartProbes();
+                return;
+            }
+            _log.Info("container {0}: {1}", _name, done.Message);
+            _podWorker.Tell(new ContainerProtocol.ContainerEvent(_name, "Warning", "FailedPostStartHook", done.Message));
+            _killedBecause = "failed its postStart hook";
+            BeginTerminate(_launch.GracePeriod);
+        });
         Receive<ProcessExited>(e =>
         {
-            _exited = true;
-            Timers.CancelAll();
-            var info = new TerminatedInfo(e.Exit.ExitCode, e.Exit.Reason, null, _running!.StartedAt, e.Exit.FinishedAt, _running.ContainerId, e.Exit.Signal);
-            _podWorker.Tell(new ContainerProtocol.Exited(_name, _launch!.Spec.Attempt, info, _killedBecause));
-            Become(AwaitingDecision);
+            _podWorker.Tell(new ContainerProtocol.Started(_name, _launch!.Spec.Attempt, _running!));
+            OnProcessExited(e);
         });
+        Receive<ContainerProtocol.Terminate>(t =>
+        {
+            _hook?.Cancel();
+            _hook = null;
+            _podWorker.Tell(new ContainerProtocol.Started(_name, _launch!.Spec.Attempt, _running!));
+            Become(Running);
+            BeginTerminate(t.Grace);
+        });
+    }
+
+    private void Running()
+    {
+        Receive<ProcessExited>(OnProcessExited);
         Receive<ContainerProtocol.Terminate>(t => BeginTerminate(t.Grace));
-        Receive<ForceKill>(_ => _running?.Kill());
+        Receive<ForceKill>(_ =>
+        {
+            _hook?.Cancel();
+            _running?.Kill();
+        });
+        Receive<HookDone>(OnPreStopDone);
         Receive<ProbeTick>(tick => RunProbe(tick.Kind));
         Receive<ProbeDone>(OnProbeDone);
+    }
+
+    private void OnProcessExited(ProcessExited e)
+    {
+        _exited = true;
+        _hook?.Cancel();
+        _hook = null;
+        Timers.CancelAll();
+        var info = new TerminatedInfo(e.Exit.ExitCode, e.Exit.Reason, null, _running!.StartedAt, e.Exit.FinishedAt, _running.ContainerId, e.Exit.Signal);
+        _podWorker.Tell(new ContainerProtocol.Exited(_name, _launch!.Spec.Attempt, info, _killedBecause));
+        Become(AwaitingDecision);
     }
 
     private void AwaitingDecision()
@@ -168,6 +227,10 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
         ReceiveAny(_ => { });
     }
 
+    /// <summary>
+    /// The kubelet's killContainer: the preStop hook first (within the grace period), then SIGTERM, then SIGKILL when the
+    /// grace period is over. A hook that uses the whole period leaves the container a one-off 2 s after its SIGTERM.
+    /// </summary>
     private void BeginTerminate(TimeSpan grace)
     {
         if (_terminateGrace is not null && Timers.IsTimerActive(KillTimer)) return;
@@ -175,12 +238,45 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
         Timers.CancelAll();
         if (grace <= TimeSpan.Zero)
         {
+            _hook?.Cancel();
             _running!.Kill();
+            return;
+        }
+        if (!_preStopRun && !_exited && _launch?.Container.Lifecycle?.PreStop is { } preStop)
+        {
+            _preStopRun = true;
+            _preStopBegan = DateTime.UtcNow;
+            RunHook(LifecycleHooks.PreStop, preStop, grace);
+            Timers.StartSingleTimer(KillTimer, ForceKill.Instance, grace + PreStopExtension);
             return;
         }
         _running!.Terminate();
         Timers.StartSingleTimer(KillTimer, ForceKill.Instance, grace);
     }
+
+    private void OnPreStopDone(HookDone done)
+    {
+        _hook = null;
+        if (_exited || done.Hook != LifecycleHooks.PreStop) return;
+        if (!done.Success)
+        {
+            _log.Info("container {0}: {1}", _name, done.Message);
+            _podWorker.Tell(new ContainerProtocol.ContainerEvent(_name, "Warning", "FailedPreStopHook", done.Message));
+        }
+        var left = _terminateGrace!.Value - (DateTime.UtcNow - _preStopBegan);
+        _running!.Terminate();
+        Timers.StartSingleTimer(KillTimer, ForceKill.Instance, left > PreStopExtension ? left : PreStopExtension);
+    }
+
+    private void RunHook(string hook, V1LifecycleHandler handler, TimeSpan timeout)
+    {
+        _hook?.Cancel();
+        var cts = _hook = new CancellationTokenSource();
+        LifecycleHooks.RunAsync(hook, handler, _launch!.Container, _launch.Spec.PodName, _launch.Spec.PodIp, timeout, _runtime, _running!, cts.Token)
+            .PipeTo(Self, success: r => new HookDone(hook, r.Success, r.Message), failure: e => new HookDone(hook, false, $"{hook} hook of container \"{_name}\" failed: {e.GetBaseException().Message}"));
+    }
+
+    protected override void PostStop() => _hook?.Cancel();
 
     // ---- probes ----
 

@@ -73,7 +73,7 @@ public static class PodStatusBuilder
     public static JsonObject Build(
         IReadOnlyList<ContainerState> init, IReadOnlyList<ContainerState> main, bool initialized,
         string? podIp, string hostIp, DateTimeOffset startTime, IDictionary<string, DateTimeOffset> transitions,
-        DateTimeOffset now, JsonObject? previousConditions = null, IReadOnlyList<ContainerState>? ephemeral = null)
+        DateTimeOffset now, JsonObject? previousConditions = null, IReadOnlyList<ContainerState>? ephemeral = null, string qosClass = "BestEffort")
     {
         var phase = Phase(init, main, initialized);
         var containersReady = main.Count > 0 && main.All(c => c.Ready);
@@ -107,7 +107,7 @@ public static class PodStatusBuilder
             ["hostIP"] = hostIp,
             ["hostIPs"] = new JsonArray(new JsonObject { ["ip"] = hostIp }),
             ["startTime"] = NodeObjects.Time(startTime),
-            ["qosClass"] = "BestEffort",
+            ["qosClass"] = qosClass,
         };
         if (podIp is not null)
         {

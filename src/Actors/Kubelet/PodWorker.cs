@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Pattern;
+using AkkaKube.Actors.ApiServer.Registry.Core;
 using AkkaKube.Actors.Client;
 using AkkaKube.Actors.Runtime;
 using k8s;
@@ -757,11 +758,14 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
                 StdinOnce = spec.StdinOnce == true,
                 Tty = spec.Tty == true,
                 TargetContainerId = _targets.GetValueOrDefault(want.Name) is { Length: > 0 } target ? Find(target)?.ContainerId : null,
+                PullPolicy = spec.ImagePullPolicy is { Length: > 0 } policy ? policy : "IfNotPresent",
+                PullCredentials = prepared.PullCredentials,
             }, spec, grace), prepared.RefreshAt),
             failure: e => new LaunchFailed(want.Name, container, e.GetBaseException().Message));
     }
 
-    private sealed record PreparedLaunch(List<KeyValuePair<string, string>> Env, string? WorkingDir, IReadOnlyList<VolumeMount> Mounts, DateTimeOffset? RefreshAt, ContainerSecurity? Security);
+    private sealed record PreparedLaunch(List<KeyValuePair<string, string>> Env, string? WorkingDir, IReadOnlyList<VolumeMount> Mounts, DateTimeOffset? RefreshAt, ContainerSecurity? Security,
+        IReadOnlyList<RegistryCredential> PullCredentials);
 
     /// <summary>The pod's volumes set up (<see cref="VolumeManager"/>), then the container's env with one variable per volume mount.</summary>
     private static async Task<PreparedLaunch> LaunchEnvironmentAsync(PodWorkerContext ctx, V1Pod pod, V1Container spec, string podIp)
@@ -785,7 +789,9 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         }
         // declared env wins over the volume variables, as later entries win in the kubelet's env list
         var declared = env.Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
-        return new PreparedLaunch(mine.Env.Where(v => !declared.Contains(v.Key)).Concat(env).ToList(), mine.WorkingDir, mounts, volumes.RefreshAt, security);
+        // only a runtime that pulls images needs the pod's registry credentials
+        var credentials = ctx.Runtime is IPodSandboxRuntime ? await ImagePullSecrets.ResolveAsync(ctx.Api, pod, spec.Image ?? "").ConfigureAwait(false) : [];
+        return new PreparedLaunch(mine.Env.Where(v => !declared.Contains(v.Key)).Concat(env).ToList(), mine.WorkingDir, mounts, volumes.RefreshAt, security, credentials);
     }
 
     private static long? Quantity(IDictionary<string, ResourceQuantity>? resources, string name, int scale) =>
@@ -921,7 +927,8 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
 
     private void WriteStatus()
     {
-        var status = PodStatusBuilder.Build(_init, _main, Initialized, _podIp, _ctx.HostIp, _startTime, _transitions, DateTimeOffset.UtcNow, ephemeral: _ephemeral);
+        var status = PodStatusBuilder.Build(_init, _main, Initialized, _podIp, _ctx.HostIp, _startTime, _transitions, DateTimeOffset.UtcNow, ephemeral: _ephemeral,
+            qosClass: PodQos.Classify(_podJson["spec"] as JsonObject));
         if (!_recreated) _startMetric.StatusWritten(status);
         _lastWrittenReady = ReadyOf(status);
         _statusWriter.Tell(new PodStatusWriter.Write(status));

@@ -58,21 +58,7 @@ public static class ProbeRunner
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            if (probe.HttpGet is { } http)
-            {
-                var port = ResolvePort(http.Port, container);
-                if (port is null) return (false, $"port {http.Port?.Value} not found in the container's ports");
-                var host = string.IsNullOrEmpty(http.Host) ? podIp : http.Host;
-                var scheme = (http.Scheme ?? "HTTP").ToLowerInvariant();
-                var path = string.IsNullOrEmpty(http.Path) ? "/" : http.Path.StartsWith('/') ? http.Path : "/" + http.Path;
-                using var request = new HttpRequestMessage(HttpMethod.Get, $"{scheme}://{host}:{port}{path}");
-                request.Headers.TryAddWithoutValidation("User-Agent", "kube-probe/1.32");
-                foreach (var h in http.HttpHeaders ?? [])
-                    request.Headers.TryAddWithoutValidation(h.Name, h.Value);
-                using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cts.Token);
-                var code = (int)response.StatusCode;
-                return code is >= 200 and < 400 ? (true, "") : (false, $"HTTP probe failed with statuscode: {code}");
-            }
+            if (probe.HttpGet is { } http) return await HttpGetAsync(http, container, podIp, "kube-probe/1.32", "HTTP probe", cts.Token);
             if (probe.TcpSocket is { } tcp)
             {
                 var port = ResolvePort(tcp.Port, container);
@@ -81,11 +67,7 @@ public static class ProbeRunner
                 await client.ConnectAsync(string.IsNullOrEmpty(tcp.Host) ? podIp : tcp.Host, port.Value, cts.Token);
                 return (true, "");
             }
-            if (probe.Exec is { } exec)
-            {
-                var result = await runtime.ExecAsync(running, exec.Command?.ToList() ?? [], timeout, cts.Token);
-                return result.ExitCode == 0 ? (true, "") : (false, $"command {string.Join(" ", exec.Command ?? [])} exited with {result.ExitCode}: {result.Output.Trim()}");
-            }
+            if (probe.Exec is { } exec) return await ExecAsync(exec, timeout, runtime, running, cts.Token);
             return (false, "probe has no handler (httpGet, tcpSocket or exec)");
         }
         catch (OperationCanceledException)
@@ -96,6 +78,30 @@ public static class ProbeRunner
         {
             return (false, e.Message);
         }
+    }
+
+    /// <summary>GET scheme://host:port/path (host: the pod IP unless set); 2xx and 3xx succeed. Shared by probes and hooks.</summary>
+    public static async Task<(bool Success, string Message)> HttpGetAsync(V1HTTPGetAction http, V1Container container, string podIp, string userAgent, string what, CancellationToken ct)
+    {
+        var port = ResolvePort(http.Port, container);
+        if (port is null) return (false, $"port {http.Port?.Value} not found in the container's ports");
+        var host = string.IsNullOrEmpty(http.Host) ? podIp : http.Host;
+        var scheme = (http.Scheme ?? "HTTP").ToLowerInvariant();
+        var path = string.IsNullOrEmpty(http.Path) ? "/" : http.Path.StartsWith('/') ? http.Path : "/" + http.Path;
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{scheme}://{host}:{port}{path}");
+        request.Headers.TryAddWithoutValidation("User-Agent", userAgent);
+        foreach (var h in http.HttpHeaders ?? [])
+            request.Headers.TryAddWithoutValidation(h.Name, h.Value);
+        using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        var code = (int)response.StatusCode;
+        return code is >= 200 and < 400 ? (true, "") : (false, $"{what} failed with statuscode: {code}");
+    }
+
+    /// <summary>The command in the container (through the runtime); exit code 0 succeeds.</summary>
+    public static async Task<(bool Success, string Message)> ExecAsync(V1ExecAction exec, TimeSpan timeout, IContainerRuntime runtime, IRunningContainer running, CancellationToken ct)
+    {
+        var result = await runtime.ExecAsync(running, exec.Command?.ToList() ?? [], timeout, ct);
+        return result.ExitCode == 0 ? (true, "") : (false, $"command {string.Join(" ", exec.Command ?? [])} exited with {result.ExitCode}: {result.Output.Trim()}");
     }
 
     public static int? ResolvePort(IntOrString? port, V1Container container)

@@ -105,6 +105,10 @@ public sealed record ContainerLaunch
     public string? TargetContainerId { get; init; }
     /// <summary>The effective securityContext (pod defaults, container overrides); applied by runtimes that isolate (cri).</summary>
     public ContainerSecurity? Security { get; init; }
+    /// <summary>imagePullPolicy: Always, IfNotPresent or Never (runtimes that pull images: cri).</summary>
+    public string PullPolicy { get; init; } = "IfNotPresent";
+    /// <summary>Credentials from the pod's imagePullSecrets that match the image's registry, most specific first; tried in turn.</summary>
+    public IReadOnlyList<RegistryCredential> PullCredentials { get; init; } = [];
 
     public string ContainerId => $"akkakube://{NodeName}/{PodUid}/{ContainerName}/{Attempt}";
 }
@@ -129,6 +133,12 @@ public sealed record ContainerSecurity
     public bool RunAsNonRoot { get; init; }
     /// <summary>seccompProfile.type (the container's, else the pod's): RuntimeDefault, Unconfined, Localhost; null = not set (unconfined, the kubelet's default).</summary>
     public string? SeccompProfile { get; init; }
+}
+
+/// <summary>One registry login from a dockerconfigjson secret (CRI AuthConfig); never logged.</summary>
+public sealed record RegistryCredential(string Server, string? Username, string? Password, string? Auth)
+{
+    public override string ToString() => $"credential for {Server}";
 }
 
 /// <summary>A directory of this node seen by a container at <paramref name="ContainerPath"/>.</summary>
@@ -167,6 +177,8 @@ public sealed class ContainerStartException(string reason, string message) : Exc
     public string Reason { get; } = reason;
 
     public const string ErrImagePull = "ErrImagePull";
+    /// <summary>imagePullPolicy Never and the image is not on the node.</summary>
+    public const string ErrImageNeverPull = "ErrImageNeverPull";
     public const string CreateContainerError = "CreateContainerError";
     public const string RunContainerError = "RunContainerError";
     public const string CreateContainerConfigError = "CreateContainerConfigError";

@@ -6,6 +6,8 @@ namespace AkkaKube.Tests.Kubelet;
 /// <summary>
 /// A container runtime whose behaviour is chosen by image: "test/run" runs until stopped, "test/crash" exits 1
 /// at once, "test/ok" exits 0 at once, "test/stubborn" ignores SIGTERM, "test/missing" cannot be pulled.
+/// exec: "true" succeeds, "hang" waits until cancelled or <see cref="ReleaseExecs"/>; each exec is noted in <see cref="Signals"/>
+/// as "exec CONTAINER COMMAND" (so its order against TERM and KILL shows).
 /// </summary>
 public sealed class FakeRuntime : IContainerRuntime
 {
@@ -33,8 +35,21 @@ public sealed class FakeRuntime : IContainerRuntime
         return Task.FromResult<IRunningContainer>(c);
     }
 
-    public Task<ExecResult> ExecAsync(IRunningContainer container, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct = default) =>
-        Task.FromResult(new ExecResult(command.Count > 0 && command[0] == "true" ? 0 : 1, ""));
+    private TaskCompletionSource _execsReleased = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Lets every waiting "hang" exec succeed.</summary>
+    public void ReleaseExecs() => _execsReleased.TrySetResult();
+
+    public async Task<ExecResult> ExecAsync(IRunningContainer container, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct = default)
+    {
+        Signals.Enqueue($"exec {container.Launch.ContainerName} {string.Join(' ', command)}");
+        if (command.Count > 0 && command[0] == "hang")
+        {
+            await _execsReleased.Task.WaitAsync(timeout, ct);
+            return new ExecResult(0, "");
+        }
+        return new ExecResult(command.Count > 0 && command[0] == "true" ? 0 : 1, command.Count > 0 && command[0] == "true" ? "" : "it failed");
+    }
 
     public List<ContainerLaunch> LaunchesOf(string container) => Launches.Where(l => l.ContainerName == container).ToList();
 

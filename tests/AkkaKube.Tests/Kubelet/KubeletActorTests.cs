@@ -294,6 +294,63 @@ public sealed class KubeletActorTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(["TERM c", "KILL c"], _runtime.Signals.ToList());
     }
 
+    private static Action<JsonObject> Hooks(string? postStart = null, string? preStop = null) => c =>
+    {
+        var lifecycle = new JsonObject();
+        if (postStart is not null) lifecycle["postStart"] = new JsonObject { ["exec"] = new JsonObject { ["command"] = new JsonArray(postStart) } };
+        if (preStop is not null) lifecycle["preStop"] = new JsonObject { ["exec"] = new JsonObject { ["command"] = new JsonArray(preStop) } };
+        c["lifecycle"] = lifecycle;
+    };
+
+    [Fact]
+    public async Task A_container_counts_as_started_only_once_its_postStart_hook_returned()
+    {
+        StartKubelet();
+        Create(MakePod("hooked").Container("c", "test/run", Hooks(postStart: "hang")).Build());
+        AwaitAssert(() => Assert.Contains("exec c hang", _runtime.Signals), Max);
+        // the container runs in the runtime, its hook has not returned: the kubelet does not report it running
+        for (var until = DateTime.UtcNow.AddSeconds(1); DateTime.UtcNow < until; await Task.Delay(50))
+            Assert.NotEqual("Running", _api.Pod("hooked").Phase());
+        _runtime.ReleaseExecs();
+        AwaitAssert(() => Assert.Equal("True", _api.Pod("hooked").Condition("Ready")), Max);
+        Assert.Equal(0, _api.Pod("hooked").ContainerStatus("c").RestartCount());
+    }
+
+    [Fact]
+    public void A_failing_postStart_hook_kills_the_container_which_restarts_by_its_policy()
+    {
+        StartKubelet();
+        Create(MakePod("badhook").Container("c", "test/run", Hooks(postStart: "false")).Build());
+        AwaitAssert(() => Assert.True(_api.Pod("badhook").ContainerStatus("c").RestartCount() >= 1), Max);
+        Assert.Contains("TERM c", _runtime.Signals);
+        var hookEvent = _api.All(ApiResource.Events).First(e => e["reason"]!.GetValue<string>() == "FailedPostStartHook");
+        Assert.Contains("Exec lifecycle hook (false) for Container \"c\" in Pod \"badhook\" failed", hookEvent["message"]!.GetValue<string>());
+        Assert.Contains("postStart", _api.Pod("badhook").ContainerStatus("c")!["lastState"]!["terminated"]!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Deleting_a_pod_runs_its_preStop_hook_before_SIGTERM()
+    {
+        StartKubelet();
+        Create(MakePod("prestop").Container("c", "test/run", Hooks(preStop: "true")).Build());
+        AwaitAssert(() => Assert.Equal("Running", _api.Pod("prestop").Phase()), Max);
+        _api.DeleteNow(ApiResource.Pods, "prestop");
+        AwaitAssert(() => Assert.Null(_api.Pod("prestop")), Max);
+        Assert.Equal(["exec c true", "TERM c"], _runtime.Signals.ToList());
+    }
+
+    [Fact]
+    public void A_preStop_hook_that_outlasts_the_grace_period_is_cut_short_then_SIGTERM_and_SIGKILL_follow()
+    {
+        StartKubelet();
+        Create(MakePod("slowstop").Grace(1).Container("c", "test/stubborn", Hooks(preStop: "hang")).Build());
+        AwaitAssert(() => Assert.Equal("Running", _api.Pod("slowstop").Phase()), Max);
+        _api.DeleteNow(ApiResource.Pods, "slowstop");
+        AwaitAssert(() => Assert.Null(_api.Pod("slowstop")), Max);
+        Assert.Equal(["exec c hang", "TERM c", "KILL c"], _runtime.Signals.ToList());
+        Assert.Contains(_api.All(ApiResource.Events), e => e["reason"]!.GetValue<string>() == "FailedPreStopHook");
+    }
+
     [Fact]
     public void A_pod_that_disappears_from_the_api_is_stopped_and_its_ip_is_reused_only_after()
     {

@@ -279,6 +279,90 @@ public sealed class KubeletNodeTests(KubeletNodeFixture fixture) : IClassFixture
         await Eventually(async () => await GetPod("graceful") is null, "pod object gone");
     }
 
+    /// <summary>
+    /// Real processes: the postStart hook (exec, with the container's env) has run when the pod is Running; deleting the
+    /// pod runs the preStop exec hook, then an httpGet preStop reaches a server, then the container gets its SIGTERM.
+    /// </summary>
+    [Fact]
+    public async Task Lifecycle_hooks_run_postStart_before_Running_and_preStop_before_the_SIGTERM()
+    {
+        var marker = Path.Combine(fixture.Scratch, "hooks-" + Guid.NewGuid().ToString("N"));
+        using var server = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        server.Start();
+        var port = ((IPEndPoint)server.LocalEndpoint).Port;
+        var request = Task.Run(async () =>
+        {
+            using var client = await server.AcceptTcpClientAsync();
+            var stream = client.GetStream();
+            var head = await new StreamReader(stream).ReadLineAsync();
+            await File.AppendAllTextAsync(marker, "http " + head + "\n");
+            await stream.WriteAsync("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"u8.ToArray());
+        });
+        await CreatePod(Pod("hooks", "busybox", c =>
+        {
+            c["command"] = new JsonArray("sh", "-c", $"trap 'echo term >> {marker}; exit 0' TERM; echo started; while true; do sleep 0.1; done");
+            c["env"] = new JsonArray(new JsonObject { ["name"] = "GREETING", ["value"] = "from-the-container-env" });
+            c["lifecycle"] = new JsonObject
+            {
+                ["postStart"] = new JsonObject { ["exec"] = new JsonObject { ["command"] = new JsonArray("sh", "-c", $"echo poststart $GREETING >> {marker}") } },
+                ["preStop"] = new JsonObject { ["exec"] = new JsonObject { ["command"] = new JsonArray("sh", "-c", $"echo prestop >> {marker}") } },
+            };
+        }));
+        await Eventually(async () => (await GetPod("hooks")).Phase() == "Running", "Running");
+        Assert.Equal("poststart from-the-container-env\n", await File.ReadAllTextAsync(marker));
+        await Eventually(async () =>
+        {
+            using var log = await Http.GetAsync("/api/v1/namespaces/default/pods/hooks/log");
+            return log.IsSuccessStatusCode && (await log.Content.ReadAsStringAsync()).Contains("started");
+        }, "the trap is installed");
+        using (var response = await Http.DeleteAsync("/api/v1/namespaces/default/pods/hooks"))
+            Assert.True(response.IsSuccessStatusCode);
+        await Eventually(async () => await GetPod("hooks") is null, "pod object gone");
+        Assert.Equal("poststart from-the-container-env\nprestop\nterm\n", await File.ReadAllTextAsync(marker));
+
+        // httpGet: to the host and port it names (the pod IP when no host is given)
+        await CreatePod(Pod("httphook", "busybox", c =>
+        {
+            c["command"] = new JsonArray("sh", "-c", $"trap 'echo term2 >> {marker}; exit 0' TERM; echo started; while true; do sleep 0.1; done");
+            c["lifecycle"] = new JsonObject
+            {
+                ["preStop"] = new JsonObject { ["httpGet"] = new JsonObject { ["host"] = "127.0.0.1", ["port"] = port, ["path"] = "/drain" } },
+            };
+        }));
+        await Eventually(async () =>
+        {
+            using var log = await Http.GetAsync("/api/v1/namespaces/default/pods/httphook/log");
+            return log.IsSuccessStatusCode && (await log.Content.ReadAsStringAsync()).Contains("started");
+        }, "the trap is installed");
+        using (var response = await Http.DeleteAsync("/api/v1/namespaces/default/pods/httphook"))
+            Assert.True(response.IsSuccessStatusCode);
+        await Eventually(async () => await GetPod("httphook") is null, "pod object gone");
+        await request.WaitAsync(Max);
+        Assert.EndsWith("http GET /drain HTTP/1.1\nterm2\n", await File.ReadAllTextAsync(marker));
+    }
+
+    [Fact]
+    public async Task The_qos_class_follows_the_containers_requests_and_limits()
+    {
+        JsonObject Resources(string? requests, string? limits)
+        {
+            var r = new JsonObject();
+            if (requests is not null) r["requests"] = new JsonObject { ["cpu"] = requests, ["memory"] = "64Mi" };
+            if (limits is not null) r["limits"] = new JsonObject { ["cpu"] = limits, ["memory"] = "64Mi" };
+            return r;
+        }
+        await CreatePod(Pod("qos-guaranteed", "busybox", c => { c["command"] = new JsonArray("sleep", "3600"); c["resources"] = Resources(null, "100m"); }));
+        await CreatePod(Pod("qos-burstable", "busybox", c => { c["command"] = new JsonArray("sleep", "3600"); c["resources"] = Resources("50m", "100m"); }));
+        await CreatePod(Pod("qos-besteffort", "busybox", c => c["command"] = new JsonArray("sleep", "3600")));
+        foreach (var (pod, qos) in new[] { ("qos-guaranteed", "Guaranteed"), ("qos-burstable", "Burstable"), ("qos-besteffort", "BestEffort") })
+        {
+            Assert.Equal(qos, (await GetPod(pod))!["status"]!["qosClass"]!.GetValue<string>()); // set by the apiserver on create
+            await Eventually(async () => (await GetPod(pod)).Phase() == "Running", pod + " Running");
+            Assert.Equal(qos, (await GetPod(pod))!["status"]!["qosClass"]!.GetValue<string>()); // kept by the kubelet's status
+            using var _ = await Http.DeleteAsync($"/api/v1/namespaces/default/pods/{pod}?gracePeriodSeconds=0");
+        }
+    }
+
     [Fact]
     public async Task An_unknown_image_waits_with_ErrImagePull_or_ImagePullBackOff_and_never_crashes_the_node()
     {

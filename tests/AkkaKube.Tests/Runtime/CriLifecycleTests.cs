@@ -225,6 +225,51 @@ public sealed class CriLifecycleTests(CriNodeFixture node) : IClassFixture<CriNo
         using var deleted = await node.Http.DeleteAsync("/api/v1/namespaces/default/pods/hog");
     }
 
+    /// <summary>
+    /// imagePullPolicy on containerd: Never refuses an image the node lacks (ErrImageNeverPull), Always pulls even an image
+    /// the node has (a registry that refuses: ErrImagePull) while IfNotPresent runs that copy; a postStart exec hook runs
+    /// inside the container (its file is there for the container's command).
+    /// </summary>
+    [SkippableFact]
+    public async Task Pull_policies_decide_whether_the_registry_is_asked_and_a_postStart_hook_runs_in_the_container()
+    {
+        Skip.If(node.Missing is not null, node.Missing);
+        // the loaded busybox under the name of a registry that refuses connections
+        var (code, output) = await CriNodeTests.Run("ctr", "--address", node.Containerd.Socket, "--namespace", "k8s.io", "images", "tag", "--force",
+            "docker.io/akkakube/busybox:latest", "127.0.0.1:9/mirror/busybox:1");
+        Assert.True(code == 0, output);
+        JsonObject Pulling(string name, string image, string policy, string script = Forever)
+        {
+            var c = Container(name, script);
+            c["image"] = image;
+            c["imagePullPolicy"] = policy;
+            return c;
+        }
+        var hooked = Pulling("hooked", "akkakube/busybox", "IfNotPresent", "while [ ! -f /tmp/hook ]; do sleep 0.1; done; cat /tmp/hook; " + Forever);
+        hooked["lifecycle"] = new JsonObject { ["postStart"] = new JsonObject { ["exec"] = new JsonObject { ["command"] = new JsonArray("sh", "-c", "echo hook-ran-in-$(hostname) > /tmp/hook") } } };
+        await node.CreatePodAsync(new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = "pulls" },
+            ["spec"] = new JsonObject
+            {
+                ["containers"] = new JsonArray(
+                    Pulling("never", "127.0.0.1:9/mirror/absent:1", "Never"),
+                    Pulling("always", "127.0.0.1:9/mirror/busybox:1", "Always"),
+                    Pulling("present", "127.0.0.1:9/mirror/busybox:1", "IfNotPresent"),
+                    hooked),
+            },
+        });
+        string? Waiting(JsonNode pod, string container) =>
+            (string?)(pod["status"]?["containerStatuses"] as JsonArray)?.FirstOrDefault(c => (string?)c?["name"] == container)?["state"]?["waiting"]?["reason"];
+        var pod = await node.WaitPodAsync("pulls", p => Waiting(p, "never") == "ErrImageNeverPull" && Waiting(p, "always") is "ErrImagePull" or "ImagePullBackOff", "the pull refusals");
+        var never = (pod["status"]!["containerStatuses"] as JsonArray)!.First(c => (string?)c!["name"] == "never")!;
+        Assert.Contains("is not present with pull policy of Never", (string?)never["state"]!["waiting"]!["message"]);
+        await node.WaitPodAsync("pulls", p => (p["status"]?["containerStatuses"] as JsonArray)?.Any(c => (string?)c?["name"] == "present" && c?["state"]?["running"] is not null) == true,
+            "the present copy running");
+        Assert.Contains("hook-ran-in-pulls", await node.WaitLogAsync("pulls", "hooked", "hook-ran"));
+        using var deleted = await node.Http.DeleteAsync("/api/v1/namespaces/default/pods/pulls?gracePeriodSeconds=0");
+    }
+
     /// <summary>Declared last: it restarts the shared node.</summary>
     [SkippableFact]
     public async Task A_restarted_node_process_re_adopts_its_running_containers_with_the_same_ids_pids_and_restart_counts()

@@ -259,7 +259,7 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
         if (!_sandboxes.TryGetValue(launch.PodUid, out var sandbox) || sandbox.Config is null)
             throw new ContainerStartException(ContainerStartException.CreateContainerError, $"pod {launch.Namespace}/{launch.PodName} has no sandbox on this node");
         Image image;
-        try { image = await EnsureImageAsync(launch.Image, ct); }
+        try { image = await EnsureImageAsync(launch, ct); }
         catch
         {
             ReleasePodSlot(launch.PodUid);
@@ -408,22 +408,53 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
         return sc;
     }
 
-    /// <summary>The image in the runtime: present already, else pulled (an error is ErrImagePull with the runtime's message).</summary>
-    private async Task<Image> EnsureImageAsync(string image, CancellationToken ct)
+    /// <summary>
+    /// The project's own images (akkakube/echo, akkakube/pause, the test images) exist in no registry: `akkakube image load`
+    /// puts them on the nodes, so Always does not send them to docker.io (where kind's users would need IfNotPresent).
+    /// </summary>
+    private static bool IsProjectImage(string image) =>
+        Kubelet.ImagePullSecrets.Locate(image) is ("docker.io", var path) && path.StartsWith("akkakube/", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The image in the runtime by the container's imagePullPolicy: IfNotPresent pulls only a missing image, Always pulls
+    /// (and fails without the registry even when a copy is present), Never refuses a missing one (ErrImageNeverPull).
+    /// A pull tries the pod's matching registry credentials in turn, then none; its error is ErrImagePull with the
+    /// runtime's message.
+    /// </summary>
+    private async Task<Image> EnsureImageAsync(ContainerLaunch launch, CancellationToken ct)
     {
+        var image = launch.Image;
+        var spec = new ImageSpec { Image = image };
         try
         {
-            var spec = new ImageSpec { Image = image };
-            var status = await _images.ImageStatusAsync(new ImageStatusRequest { Image = spec }, Call(ct));
-            if (status.Image is { Id.Length: > 0 } present) return present;
-            var pulled = (await _images.PullImageAsync(new PullImageRequest { Image = spec }, Call(ct))).ImageRef;
-            return (await _images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = pulled } }, Call(ct))).Image
-                   ?? new Image { Id = pulled };
+            if (launch.PullPolicy != "Always" || IsProjectImage(image))
+            {
+                var status = await _images.ImageStatusAsync(new ImageStatusRequest { Image = spec }, Call(ct));
+                if (status.Image is { Id.Length: > 0 } present) return present;
+                if (launch.PullPolicy == "Never")
+                    throw new ContainerStartException(ContainerStartException.ErrImageNeverPull, $"Container image \"{image}\" is not present with pull policy of Never");
+            }
         }
         catch (RpcException e)
         {
-            throw new ContainerStartException(ContainerStartException.ErrImagePull, $"failed to pull and unpack image \"{image}\": {e.Status.Detail}");
+            throw new ContainerStartException(ContainerStartException.ErrImagePull, $"failed to get the status of image \"{image}\": {e.Status.Detail}");
         }
+        RpcException? last = null;
+        List<RegistryCredential?> attempts = [.. launch.PullCredentials, null]; // each matching login, then anonymous
+        foreach (var credential in attempts)
+        {
+            var request = new PullImageRequest { Image = spec };
+            if (credential is not null)
+                request.Auth = new AuthConfig { Username = credential.Username ?? "", Password = credential.Password ?? "", Auth = credential.Auth ?? "", ServerAddress = credential.Server };
+            try
+            {
+                var pulled = (await _images.PullImageAsync(request, Call(ct))).ImageRef;
+                return (await _images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = pulled } }, Call(ct))).Image
+                       ?? new Image { Id = pulled };
+            }
+            catch (RpcException e) { last = e; }
+        }
+        throw new ContainerStartException(ContainerStartException.ErrImagePull, $"failed to pull and unpack image \"{image}\": {last!.Status.Detail}");
     }
 
     public async Task<ExecResult> ExecAsync(IRunningContainer container, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct = default)

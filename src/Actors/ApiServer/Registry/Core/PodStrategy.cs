@@ -17,7 +17,7 @@ public sealed class PodStrategy : ResourceStrategy
     {
         if (obj["spec"] is JsonObject spec) DefaultPodSpec(spec);
         Meta.Obj(obj, "status")["phase"] ??= "Pending";
-        Meta.Obj(obj, "status")["qosClass"] ??= "BestEffort";
+        Meta.Obj(obj, "status")["qosClass"] ??= PodQos.Classify(obj["spec"] as JsonObject);
     }
 
     public override void PrepareForCreate(JsonObject obj, AdmissionContext context)
@@ -26,6 +26,8 @@ public sealed class PodStrategy : ResourceStrategy
         if (obj["spec"]?["ephemeralContainers"] is JsonArray { Count: > 0 })
             throw ApiException.Invalid(ApiResource.Pods, Meta.Field(obj, "name") ?? "", [Forbidden("spec.ephemeralContainers", "cannot be set on create")]);
         AddDefaultTolerations(obj, context.Settings.DefaultTolerationSeconds);
+        // the class follows from the (defaulted) spec, whatever the client sent as status
+        Meta.Obj(obj, "status")["qosClass"] = PodQos.Classify(obj["spec"] as JsonObject);
     }
 
     public override IEnumerable<StatusCause> Validate(JsonObject obj)
