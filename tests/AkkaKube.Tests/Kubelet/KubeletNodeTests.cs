@@ -78,6 +78,13 @@ public sealed class KubeletNodeTests(KubeletNodeFixture fixture) : IClassFixture
         }
     }
 
+    /// <summary>Running means the process exists, not that its shell installed its TERM trap: the test pods echo "started" after it.</summary>
+    private Task TrapInstalled(string pod) => Eventually(async () =>
+    {
+        using var log = await Http.GetAsync($"/api/v1/namespaces/default/pods/{pod}/log");
+        return log.IsSuccessStatusCode && (await log.Content.ReadAsStringAsync()).Contains("started");
+    }, $"the trap of {pod} is installed");
+
     private async Task<string> Answer(string url)
     {
         string? body = null;
@@ -268,11 +275,7 @@ public sealed class KubeletNodeTests(KubeletNodeFixture fixture) : IClassFixture
         await Eventually(async () => (await GetPod("graceful")).Phase() == "Running", "Running");
         // Running means the process exists, not that the shell has installed its trap yet: a SIGTERM before the
         // trap ends sh by the default action and writes no marker. "started" is echoed after the trap.
-        await Eventually(async () =>
-        {
-            using var log = await Http.GetAsync("/api/v1/namespaces/default/pods/graceful/log");
-            return log.IsSuccessStatusCode && (await log.Content.ReadAsStringAsync()).Contains("started");
-        }, "the trap is installed");
+        await TrapInstalled("graceful");
         using (var response = await Http.DeleteAsync("/api/v1/namespaces/default/pods/graceful"))
             Assert.True(response.IsSuccessStatusCode);
         await Eventually(() => Task.FromResult(File.Exists(marker)), "the process got SIGTERM");
@@ -310,11 +313,7 @@ public sealed class KubeletNodeTests(KubeletNodeFixture fixture) : IClassFixture
         }));
         await Eventually(async () => (await GetPod("hooks")).Phase() == "Running", "Running");
         Assert.Equal("poststart from-the-container-env\n", await File.ReadAllTextAsync(marker));
-        await Eventually(async () =>
-        {
-            using var log = await Http.GetAsync("/api/v1/namespaces/default/pods/hooks/log");
-            return log.IsSuccessStatusCode && (await log.Content.ReadAsStringAsync()).Contains("started");
-        }, "the trap is installed");
+        await TrapInstalled("hooks");
         using (var response = await Http.DeleteAsync("/api/v1/namespaces/default/pods/hooks"))
             Assert.True(response.IsSuccessStatusCode);
         await Eventually(async () => await GetPod("hooks") is null, "pod object gone");
@@ -329,11 +328,7 @@ public sealed class KubeletNodeTests(KubeletNodeFixture fixture) : IClassFixture
                 ["preStop"] = new JsonObject { ["httpGet"] = new JsonObject { ["host"] = "127.0.0.1", ["port"] = port, ["path"] = "/drain" } },
             };
         }));
-        await Eventually(async () =>
-        {
-            using var log = await Http.GetAsync("/api/v1/namespaces/default/pods/httphook/log");
-            return log.IsSuccessStatusCode && (await log.Content.ReadAsStringAsync()).Contains("started");
-        }, "the trap is installed");
+        await TrapInstalled("httphook");
         using (var response = await Http.DeleteAsync("/api/v1/namespaces/default/pods/httphook"))
             Assert.True(response.IsSuccessStatusCode);
         await Eventually(async () => await GetPod("httphook") is null, "pod object gone");
