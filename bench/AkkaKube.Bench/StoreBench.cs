@@ -23,7 +23,8 @@ namespace AkkaKube.Bench;
 /// 2. etcd from the distribution's packages (if installed) through its HTTP/JSON gateway with wrk;
 /// 3. AkkaKube's whole write path (Kestrel apiserver → sharding → partition → SQLite) with the same wrk shape.
 /// Writers create unique 1 KiB objects back to back; a write counts when acknowledged (durable).
-/// Options: --writers 64 --seconds 15 --warmup 3 --snapshot-every N --inmem (actor alone, in-memory journal).
+/// Options: --writers 64 --seconds 15 --warmup 3 --snapshot-every N --inmem (actor alone, in-memory journal);
+/// --skip-actor runs only etcd and the API side by side (the write-path comparison, about a minute).
 /// </summary>
 public sealed partial class StoreBenchmark : IBenchmark
 {
@@ -52,7 +53,7 @@ public sealed partial class StoreBenchmark : IBenchmark
             ("actor, fixed snapshot rule", settings with { SnapshotStateFactor = 0 }),
             ("actor, former (row/event, fixed)", settings with { SnapshotStateFactor = 0, JournalRowPerBatch = false }),
         };
-        foreach (var (label, variant) in variants)
+        foreach (var (label, variant) in args.Contains("--skip-actor") ? [] : variants)
         {
             var r = await ActorAlone(hocon, variant, writers, seconds, warmup, inmem);
             report.Figure(Name, $"{label}: writes/s", r.Rate, "1/s", setupActor);
