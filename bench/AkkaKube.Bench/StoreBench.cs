@@ -230,7 +230,7 @@ public sealed partial class StoreBenchmark : IBenchmark
                 '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"' .. name .. '"},"data":{"payload":"' .. payload .. '"}}')
             end
             """;
-        // The node runs in this process: its CPU per write does not depend on how busy the other cores are, unlike writes/s.
+        // The node runs in this process: CPU per write is less tied to the other jobs than writes/s (spinning and cache misses still count).
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var result = await RunWrk(baseUri, script, connections, seconds, ct);
         var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds;
