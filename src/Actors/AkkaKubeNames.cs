@@ -53,6 +53,8 @@ public static class AkkaKubeNames
         public const string ApiServer = "apiserver";
         /// <summary>The RBAC authorizer's informer cache on control-plane nodes.</summary>
         public const string RbacCache = "rbac-authorizer";
+        /// <summary>The apiservers' namespaces informer cache (NamespaceLifecycle) on control-plane nodes.</summary>
+        public const string NamespaceCache = "namespace-lister";
 
         /// <summary>The Node authorizer's graph of pods and what they reference (control-plane nodes).</summary>
         public const string NodeGraph = "node-authorizer";

@@ -1,3 +1,4 @@
+using AkkaKube.Actors.ApiServer.Admission;
 using AkkaKube.Actors.Security.Node;
 using Akka.Hosting;
 using AkkaKube.Actors.ApiServer;
@@ -39,6 +40,7 @@ internal static class NodeComposition
         builder.AddStore(node);
         builder.AddApiServer(node);
         builder.AddRbacAuthorizer(node);
+        builder.AddNamespaceLister(node);
         builder.AddNodeAuthorizer(node);
         builder.AddServiceAllocator(node);
         builder.AddKubernetesService(node);

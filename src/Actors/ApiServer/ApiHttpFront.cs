@@ -45,7 +45,10 @@ public sealed class ApiFrontend(ActorSystem system, ActorRegistry registry, ILog
             throw new ApiException(503, "ServiceUnavailable", "the store is not available on this control-plane node yet; retry");
         }
         _pipeline = new ApiPipeline(store, Settings, Registry, new Eviction.PodDisruptionBudgetPolicy(store, Settings.StoreTimeout), onUnexpected: e => log.LogError(e, "unexpected error in the apiserver pipeline"),
-            serviceAllocator: () => registry.TryGet<Services.ServiceAllocator>(out var allocator) ? allocator : null, authorizer: Security.Rbac.RbacAuthorizer.Get(system), tokens: Tokens);
+            serviceAllocator: () => registry.TryGet<Services.ServiceAllocator>(out var allocator) ? allocator : null, authorizer: Security.Rbac.RbacAuthorizer.Get(system), tokens: Tokens)
+            {
+                Namespaces = Admission.NamespaceLister.Get(system),
+            };
         return _pipeline;
     }
 }

@@ -49,7 +49,10 @@ public sealed class ApiServerActor : ReceiveActor, IWithUnboundedStash, IWithTim
             }
             var log = _log;
             _pipeline = new ApiPipeline(ready.Store, _settings, Registry.ApiRegistryExtension.Get(Context.System).Registry, new Eviction.PodDisruptionBudgetPolicy(ready.Store, _settings.StoreTimeout), onUnexpected: e => log.Error(e, "unexpected error in the apiserver pipeline"),
-                serviceAllocator: () => registry.TryGet<Services.ServiceAllocator>(out var allocator) ? allocator : null, authorizer: Security.Rbac.RbacAuthorizer.Get(Context.System), tokens: Security.ServiceAccountTokens.Get(Context.System));
+                serviceAllocator: () => registry.TryGet<Services.ServiceAllocator>(out var allocator) ? allocator : null, authorizer: Security.Rbac.RbacAuthorizer.Get(Context.System), tokens: Security.ServiceAccountTokens.Get(Context.System))
+            {
+                Namespaces = Admission.NamespaceLister.Get(Context.System),
+            };
             // every apiserver serves the custom resources itself (registered in this node's registry)
             Context.ActorOf(CustomResources.CustomResourceRegistrar.Props(KubeApi.Get(Context.System).Api, Registry.ApiRegistryExtension.Get(Context.System).Registry),
                 "customresources");

@@ -55,6 +55,9 @@ public sealed class StoredObject
 
     public static StoredObject FromJson(string json) => new(json, (JsonObject)JsonNode.Parse(json)!);
 
+    /// <summary>Text and the tree it was written from (not parsed again); the tree must not change afterwards.</summary>
+    public static StoredObject Of(string json, JsonObject node) => new(json, node);
+
     public static StoredObject FromNode(JsonObject node) => new(StoreJson.Write(node), node);
 
     public static string KeyOf(string? ns, string name) => (ns ?? "") + "/" + name;

@@ -105,6 +105,33 @@ public class ApiHttpSpecs(ApiNode api) : IClassFixture<ApiNode>
     }
 
     [Fact]
+    public async Task Creates_follow_the_namespace_lifecycle_when_the_informer_cache_answers()
+    {
+        // A finalizer of our own keeps the namespace terminating after the delete, so the answer is 403, not a race with 404.
+        const string ns = "lifecycle-cache";
+        var (nsCode, _, _) = await api.Post("/api/v1/namespaces",
+            $$$"""{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"{{{ns}}}","finalizers":["example.com/hold"]}}""");
+        Assert.Equal(HttpStatusCode.Created, nsCode);
+        // before the informer has it, the create looks the namespace up in the store
+        Assert.Equal(HttpStatusCode.Created, (await api.Post($"/api/v1/namespaces/{ns}/configmaps", ConfigMap("first"))).Code);
+        var lister = AkkaKube.Actors.ApiServer.Admission.NamespaceLister.Get(api.Node.System);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!lister.KnownActive(ns) && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.True(lister.KnownActive(ns), "the namespaces informer never showed the namespace active");
+        Assert.Equal(HttpStatusCode.Created, (await api.Post($"/api/v1/namespaces/{ns}/configmaps", ConfigMap("cached"))).Code);
+
+        // deleted: the very next create is refused although the watch event may not have arrived yet
+        Assert.Equal(HttpStatusCode.OK, (await api.Send(HttpMethod.Delete, $"/api/v1/namespaces/{ns}")).Code);
+        var (code, body, _) = await api.Post($"/api/v1/namespaces/{ns}/configmaps", ConfigMap("late"));
+        Assert.Equal(HttpStatusCode.Forbidden, code);
+        Assert.Equal("Forbidden", body!["reason"]!.GetValue<string>());
+        Assert.Equal($"configmaps \"{ns}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+            body["message"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Get($"/api/v1/namespaces/{ns}/configmaps/late")).Code);
+        Assert.False(lister.KnownActive(ns));
+    }
+
+    [Fact]
     public async Task Invalid_objects_are_422_with_causes()
     {
         var (code, body, _) = await api.Post("/apis/apps/v1/namespaces/default/deployments", Deployment("bad", selector: "other"));

@@ -43,19 +43,22 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
     public IEvictionPolicy Evictions { get; } = evictions ?? AllowAllEvictions.Instance;
     /// <summary>The built-in admission plugins run on create (Admission/AdmissionChain.cs).</summary>
     public Admission.AdmissionChain Admission { get; init; } = ApiServer.Admission.AdmissionChain.Default.Without(settings.DisableAdmissionPlugins);
+    /// <summary>The namespaces informer's view (NamespaceLifecycle); null: every create looks its namespace up in the store.</summary>
+    public ApiServer.Admission.NamespaceLister? Namespaces { get; init; }
     /// <summary>Answers the review APIs and checks RBAC writes for escalation; null: neither (unit tests of the pipeline alone).</summary>
     public Security.Rbac.RbacAuthorizer? Authorizer { get; } = authorizer;
     /// <summary>Issues ServiceAccount tokens (serviceaccounts/token); null: not on this pipeline.</summary>
     public Security.ServiceAccountTokens? Tokens { get; } = tokens;
 
-    private sealed record Result(int Code, JsonNode Body, List<string> Warnings);
+    /// <summary>The answer: Body, or Text when the answer is already JSON text (a stored object served as stored).</summary>
+    private sealed record Result(int Code, JsonNode? Body, List<string> Warnings, string? Text = null);
 
     public async Task<ApiResponse> HandleAsync(ApiRequest req, CancellationToken ct = default)
     {
         try
         {
             var result = await DispatchAsync(req, ct);
-            return new ApiResponse(result.Code, result.Body.ToJsonString(), result.Warnings.Count == 0 ? null : result.Warnings);
+            return new ApiResponse(result.Code, result.Text ?? result.Body!.ToJsonString(), result.Warnings.Count == 0 ? null : result.Warnings);
         }
         catch (ApiException e)
         {
@@ -92,6 +95,8 @@ public sealed partial class ApiPipeline(IActorRef store, ApiServerSettings setti
             throw ApiException.NotFound("the server could not find the requested resource");
         var ns = r.Namespaced ? (string.IsNullOrEmpty(req.Namespace) ? null : req.Namespace) : null;
         if (req.Verb is "list" or "watch" or "deletecollection") req = CheckFieldLabels(req, strategy);
+        if (r.Group.Length == 0 && r.Resource == ApiResource.Namespaces.Resource && req.Verb is not ("get" or "list" or "watch" or "create"))
+            Namespaces?.Changing(req.Name); // creates in it are looked up live until the watch delivers this change
         var c = new RequestScope(this, r, strategy, ns, req, ct);
         if (strategy is Registry.Authorization.ReviewStrategy review) return ReviewAsync(c, review);
 

@@ -11,11 +11,21 @@ public sealed partial class ApiPipeline
     private async Task<Result> CreateAsync(RequestScope c)
     {
         var obj = ParseObject(c);
-        var created = await CreateObject(c, obj);
-        return new(201, created, c.Warnings);
+        var (cmd, name) = await AdmitCreate(c, obj);
+        if (!_registry.StrategyFor(c.R).ServesStorageVersion)
+            return new(201, await StoreObject(cmd, c.R, name, c.Ct), c.Warnings);
+        // The kind is served as stored: the store's text is the answer, not parsed and written again.
+        return new(201, null, c.Warnings, await StoreObjectText(cmd, c.R, name, c.Ct));
     }
 
     internal async Task<JsonObject> CreateObject(RequestScope c, JsonObject obj)
+    {
+        var (cmd, name) = await AdmitCreate(c, obj);
+        return await StoreObject(cmd, c.R, name, c.Ct);
+    }
+
+    /// <summary>Every check and mutation of a create up to the store command (the object is parsed once, by the caller).</summary>
+    private async Task<(StoreProtocol.CreateObject Command, string Name)> AdmitCreate(RequestScope c, JsonObject obj)
     {
         if (c.Strategy.CreateRefusal is { } refusal) throw ApiException.MethodNotAllowed(refusal);
         CheckNamespace(c, obj);
@@ -34,7 +44,6 @@ public sealed partial class ApiPipeline
         obj = await c.Strategy.AdmitAsync(c.Admission, obj, null);
         ApiServer.Admission.NodeRestriction.AdmitCreate(c.Req.User, c.R, obj);
         await Admission.ValidateAsync(attributes, obj);
-        var name = Meta.Field(obj, "name")!;
-        return await StoreObject(new StoreProtocol.CreateObject(c.R.Partition, StorageJson(c.R, obj), c.DryRun), c.R, name, c.Ct);
+        return (new StoreProtocol.CreateObject(c.R.Partition, StorageJson(c.R, obj), c.DryRun), Meta.Field(obj, "name")!);
     }
 }

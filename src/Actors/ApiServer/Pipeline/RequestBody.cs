@@ -107,6 +107,7 @@ public sealed partial class ApiPipeline
     private async Task CheckNamespaceExists(RequestScope c)
     {
         if (!c.R.Namespaced || c.Ns is null) return;
+        if (Namespaces?.KnownActive(c.Ns) == true) return; // the informer shows it active: no store round trip
         var ns = await TryGet(ApiResource.Namespaces, null, c.Ns, c.Ct)
                  ?? throw ApiException.ResourceNotFound(ApiResource.Namespaces, c.Ns);
         if (ns["metadata"]?["deletionTimestamp"] is not null)

@@ -30,12 +30,16 @@ public sealed partial class ApiPipeline
             name is null ? null : ApiException.DetailsFor(r, name)),
     };
 
-    internal async Task<JsonObject> StoreObject(StoreProtocol.IPartitionCommand cmd, ApiResource r, string? name, CancellationToken ct)
+    internal async Task<JsonObject> StoreObject(StoreProtocol.IPartitionCommand cmd, ApiResource r, string? name, CancellationToken ct) =>
+        _registry.StrategyFor(r).FromStorage(ParseStored(await StoreObjectText(cmd, r, name, ct)));
+
+    /// <summary>The store's answer as its JSON text (in the storage version), or its failure as a Status error.</summary>
+    private async Task<string> StoreObjectText(StoreProtocol.IPartitionCommand cmd, ApiResource r, string? name, CancellationToken ct)
     {
         var reply = await AskStore(cmd, ct);
         return reply switch
         {
-            StoreProtocol.ObjectReply o => _registry.StrategyFor(r).FromStorage(ParseStored(o.ObjectJson)),
+            StoreProtocol.ObjectReply o => o.ObjectJson,
             StoreProtocol.StoreFailure f => throw Map(f, r, name),
             _ => throw new ApiException(500, "InternalError", $"unexpected store reply {reply.GetType().Name}"),
         };

@@ -53,7 +53,27 @@ public sealed class ApiRegistry
     private static bool Same(ApiResource a, ApiResource b) => a.Group == b.Group && a.Version == b.Version && a.Resource == b.Resource;
 
     public Registration? Find(string group, string version, string resource) =>
-        _all.FirstOrDefault(r => r.Resource.Group == group && r.Resource.Version == version && r.Resource.Resource == resource);
+        Index().ByResource.GetValueOrDefault((group, version, resource));
+
+    /// <summary>
+    /// Lookups by key, built from one snapshot of the list and rebuilt when the list changed: every request resolves
+    /// its resource several times, and a scan of the list (an ImmutableList's enumerator allocates) showed in the profile.
+    /// </summary>
+    private sealed record Lookup(ImmutableList<Registration> Of,
+        Dictionary<(string Group, string Version, string Resource), Registration> ByResource, HashSet<(string Group, string Version)> GroupVersions);
+
+    private Lookup? _lookup;
+
+    private Lookup Index()
+    {
+        var all = _all;
+        if (Volatile.Read(ref _lookup) is { } current && ReferenceEquals(current.Of, all)) return current;
+        var byResource = new Dictionary<(string, string, string), Registration>();
+        foreach (var r in all) byResource.TryAdd((r.Resource.Group, r.Resource.Version, r.Resource.Resource), r);
+        var built = new Lookup(all, byResource, all.Select(r => (r.Resource.Group, r.Resource.Version)).ToHashSet());
+        Volatile.Write(ref _lookup, built);
+        return built;
+    }
 
     /// <summary>The registration of apiVersion/kind, or null.</summary>
     public Registration? FindByKind(string apiVersion, string kind) =>
@@ -62,8 +82,7 @@ public sealed class ApiRegistry
     public ResourceStrategy StrategyFor(ApiResource resource) =>
         Find(resource.Group, resource.Version, resource.Resource)?.Strategy ?? ResourceStrategy.Plain;
 
-    public bool IsServedGroupVersion(string group, string version) =>
-        _all.Any(r => r.Resource.Group == group && r.Resource.Version == version);
+    public bool IsServedGroupVersion(string group, string version) => Index().GroupVersions.Contains((group, version));
 
     /// <summary>The protobuf messages of every registered kind plus the shared ones.</summary>
     public IReadOnlyDictionary<string, Dictionary<int, Protobuf.F>> ProtobufMessages =>

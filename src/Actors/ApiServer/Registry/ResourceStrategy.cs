@@ -42,6 +42,12 @@ public class ResourceStrategy
     /// <summary>Converts a stored object to this resource's version (the inverse of <see cref="ToStorage"/>).</summary>
     public virtual JsonObject FromStorage(JsonObject stored) => stored;
 
+    /// <summary>True when <see cref="FromStorage"/> is not overridden: the stored text is this resource's own form.</summary>
+    public bool ServesStorageVersion => _servesStorageVersion ??=
+        GetType().GetMethod(nameof(FromStorage), [typeof(JsonObject)])!.DeclaringType == typeof(ResourceStrategy);
+
+    private bool? _servesStorageVersion;
+
     /// <summary>Why creating objects is refused right now (a CustomResourceDefinition being deleted), or null.</summary>
     public virtual string? CreateRefusal => null;
 

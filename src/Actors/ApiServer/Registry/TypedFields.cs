@@ -18,19 +18,35 @@ public static class TypedFields
     public static List<string> UnknownFields(Type? type, string kind, JsonObject obj)
     {
         if (type is null) return [];
-        string roundTrip;
+        JsonNode? roundTrip;
         try
         {
-            var typed = DeserializeTyped(obj, type);
-            roundTrip = KubernetesJson.Serialize(typed);
+            // With KubernetesJson's own options the tree is decoded and encoded directly; otherwise through text.
+            roundTrip = Options is { } options
+                ? System.Text.Json.JsonSerializer.SerializeToNode(System.Text.Json.JsonSerializer.Deserialize(obj, type, options), type, options)
+                : JsonNode.Parse(KubernetesJson.Serialize(DeserializeTyped(obj, type)));
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or InvalidOperationException or OverflowException or ArgumentException or NotSupportedException)
         {
             throw ApiException.BadRequest($"error decoding {kind}: {FirstLine(e.Message)}");
         }
         var unknown = new List<string>();
-        Compare(obj, JsonNode.Parse(roundTrip), "", unknown);
+        Compare(obj, roundTrip, "", unknown);
         return unknown;
+    }
+
+    /// <summary>
+    /// KubernetesJson's serializer options (its converters for IntOrString, Quantity, timestamps), handed out by its
+    /// AddJsonOptions hook without changing them: decoding the tree with them saves writing and parsing the object
+    /// twice per write. Null if the hook does not hand them out (then the text round trip is used).
+    /// </summary>
+    private static readonly System.Text.Json.JsonSerializerOptions? Options = CaptureOptions();
+
+    private static System.Text.Json.JsonSerializerOptions? CaptureOptions()
+    {
+        System.Text.Json.JsonSerializerOptions? captured = null;
+        KubernetesJson.AddJsonOptions(o => captured = o);
+        return captured;
     }
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, System.Reflection.MethodInfo> Deserializers = new();
