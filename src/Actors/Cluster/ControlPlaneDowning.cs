@@ -74,6 +74,7 @@ public sealed class ControlPlaneDowning : ReceiveActor, IWithTimers
     private readonly Dictionary<string, Received> _views = new();
     private string _signature = "";
     private DateTime _stableSince = DateTime.UtcNow;
+    private bool _downedOnQuarantine;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -105,7 +106,7 @@ public sealed class ControlPlaneDowning : ReceiveActor, IWithTimers
     private void OnQuarantined(ThisActorSystemQuarantinedEvent e)
     {
         var self = _cluster.SelfMember;
-        if (self.Status is MemberStatus.Down or MemberStatus.Exiting or MemberStatus.Removed) return;
+        if (_downedOnQuarantine || self.Status is MemberStatus.Down or MemberStatus.Exiting or MemberStatus.Removed) return;
         var by = _cluster.State.Members.FirstOrDefault(m => m.Address.Equals(e.RemoteAddress));
         if (by is not { Status: MemberStatus.Up or MemberStatus.Leaving } || !by.HasRole(AkkaKubeNames.Roles.ControlPlane) || by.Equals(self))
         {
@@ -114,6 +115,7 @@ public sealed class ControlPlaneDowning : ReceiveActor, IWithTimers
         }
         _log.Warning("control-plane downing: control plane {0} quarantined this incarnation (the cluster removed it; its Down never "
                      + "reached us): downing myself so that the process exits and a new incarnation can join", e.RemoteAddress);
+        _downedOnQuarantine = true; // every control plane refuses us at about the same time: act once
         var decision = new DowningDecision([], [self.Address.ToString()], $"quarantined by control plane {e.RemoteAddress}");
         Context.System.EventStream.Publish(new Decided(decision));
         _cluster.Down(self.Address);

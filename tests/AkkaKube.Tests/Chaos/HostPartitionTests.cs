@@ -97,6 +97,42 @@ public sealed class HostPartitionTests(NetnsCluster cluster, ITestOutputHelper o
         }
     }
 
+    /// <summary>
+    /// An isolated worker hears nothing of its Down: it keeps running (and with it its pods, as a kubelet cut off from the
+    /// apiserver does) while the majority downs and removes it, and exits on its own once the network heals and a control
+    /// plane refuses its quarantined incarnation; the runner then starts it again and the new incarnation joins.
+    /// </summary>
+    [SkippableFact]
+    public async Task An_isolated_worker_runs_on_while_cut_off_and_exits_by_itself_after_heal_once_removed()
+    {
+        SkipUnlessRunning();
+        var state = ClusterState.Load(cluster.DataDirectory)!;
+        var worker = state.Nodes.Last(n => n.Worker);
+        using var view = new ClusterView(state, TimeSpan.FromSeconds(5));
+        var outside = new HashSet<string> { worker.Name };
+        var logBefore = new FileInfo(worker.LogFile).Length;
+
+        // Held until the majority has removed the worker (downed without the worker knowing), then healed.
+        var report = await Runner(TimeSpan.FromSeconds(2), async ct =>
+                await view.MembersAsync(outside, ct) is { } members && members.All(m => m.Address != worker.Address))
+            .RunAsync(s => HostChaosCli.Partition(s, HostChaosCli.Groups(s, [worker.Name]), oneWay: false, "isolate"), CancellationToken.None);
+        output.WriteLine(report.ToText());
+
+        Assert.True(report.Recovered, report.ToText());
+        Assert.Contains(report.Timeline, t => t.Event == "hold condition met");
+        var healed = report.Timeline.Single(t => t.Event == "healed").Seconds;
+        // Alive all through the isolation (a process runtime's pods die only with their node process) …
+        Assert.DoesNotContain(report.Timeline, t => t.Event == "process exited" && t.Seconds < healed);
+        // … and out on its own after heal, before the runner's backstop for a removed process that stays alive.
+        Assert.DoesNotContain(report.Timeline, t => t.Event == "removed process killed");
+        Assert.Contains(report.Timeline, t => t.Event == "process started again" && t.Detail.StartsWith(worker.Name, StringComparison.Ordinal));
+        using (var log = new FileStream(worker.LogFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+        {
+            log.Seek(logBefore, SeekOrigin.Begin);
+            Assert.Contains("quarantined this incarnation", await new StreamReader(log).ReadToEndAsync());
+        }
+    }
+
     [SkippableFact]
     public async Task A_frozen_store_host_thawed_after_its_partition_moved_writes_nothing_and_loses_no_acknowledged_write()
     {
