@@ -115,8 +115,11 @@ public sealed class HostChaosRunner
                 await KillRemovedAsync(view, fault, affected, restarted, removedSince, clock, Once, report, ct);
                 // A node the majority downed exits (a thawed one once it learns so): start it again with the same
                 // arguments, as a supervisor would; a new incarnation joins.
-                foreach (var t in fault.Affected.Where(t => !restarted.Contains(t.Name) && !NodeProcesses.IsNodeAlive(t.Pid, t.Name)))
+                // Every node, not only the fault's: the rule may down a bystander (e.g. the other end of a lossy worker's
+                // broken worker-to-worker link), and a supervisor restarts whatever exited.
+                foreach (var t in state.Nodes.Where(t => !restarted.Contains(t.Name) && !NodeProcesses.IsNodeAlive(t.Pid, t.Name)))
                 {
+                    if (!affected.Contains(t.Name)) report.Notes.Add($"{t.Name}, outside the fault, exited (downed) and was started again");
                     restarted.Add(t.Name);
                     var command = ChaosRunner.RejoinCommand(t.Command, t.Address);
                     File.AppendAllText(t.LogFile, $"---- {DateTime.UtcNow:O} akkakube chaos {fault.Kind}: started again after heal: {string.Join(' ', command)}\n");
