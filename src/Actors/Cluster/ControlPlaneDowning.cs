@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Configuration;
 using Akka.Event;
+using Akka.Remote;
 using AkkaKube.Actors.Serialization;
 
 namespace AkkaKube.Actors.Cluster;
@@ -73,6 +74,7 @@ public sealed class ControlPlaneDowning : ReceiveActor, IWithTimers
     private readonly Dictionary<string, Received> _views = new();
     private string _signature = "";
     private DateTime _stableSince = DateTime.UtcNow;
+    private bool _downedOnQuarantine;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -82,9 +84,45 @@ public sealed class ControlPlaneDowning : ReceiveActor, IWithTimers
         _cluster = cluster;
         Receive<View>(v => _views[v.Observer] = new Received(v, DateTime.UtcNow));
         Receive<Tick>(_ => OnTick());
+        Receive<ThisActorSystemQuarantinedEvent>(OnQuarantined);
     }
 
-    protected override void PreStart() => Timers.StartPeriodicTimer("tick", Tick.Instance, _settings.ViewInterval);
+    protected override void PreStart()
+    {
+        Timers.StartPeriodicTimer("tick", Tick.Instance, _settings.ViewInterval);
+        Context.System.EventStream.Subscribe<ThisActorSystemQuarantinedEvent>(Self);
+    }
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+
+    /// <summary>
+    /// A control plane refused this incarnation because it quarantined it: the cluster removed this node after a Down
+    /// that never reached it (e.g. lost on a lossy link, or sent while it was cut off). A quarantine is final — no member
+    /// will talk to this incarnation again — so the only way back is a new incarnation: down ourselves, which shuts the
+    /// process down (`run-coordinated-shutdown-when-down`), and a supervisor starts it again (docs/failover.md, "A
+    /// downed member exits"). Akka's own SBR acts on no such signal (akka.net #8482; Akka JVM's SBR does:
+    /// DownSelfQuarantinedByRemote). Only control planes are trusted, as only they decide, and only while we see them Up.
+    /// </summary>
+    private void OnQuarantined(ThisActorSystemQuarantinedEvent e)
+    {
+        var self = _cluster.SelfMember;
+        if (_downedOnQuarantine || self.Status is MemberStatus.Down or MemberStatus.Exiting or MemberStatus.Removed) return;
+        var by = _cluster.State.Members.FirstOrDefault(m => m.Address.Equals(e.RemoteAddress));
+        if (by is not { Status: MemberStatus.Up or MemberStatus.Leaving } || !by.HasRole(AkkaKubeNames.Roles.ControlPlane) || by.Equals(self))
+        {
+            _log.Info("control-plane downing: quarantined by {0}, which is not a control plane this node sees Up: ignored", e.RemoteAddress);
+            return;
+        }
+        _log.Warning("control-plane downing: control plane {0} quarantined this incarnation (the cluster removed it; its Down never "
+                     + "reached us): downing myself so that the process exits and a new incarnation can join", e.RemoteAddress);
+        _downedOnQuarantine = true; // every control plane refuses us at about the same time: act once
+        var decision = new DowningDecision([], [self.Address.ToString()], $"quarantined by control plane {e.RemoteAddress}");
+        Context.System.EventStream.Publish(new Decided(decision));
+        _cluster.Down(self.Address);
+        // A removed node cannot converge with members that no longer answer it, so do not wait for its own gossip to act on
+        // the Down: shut down now (the same reason Akka gives when a member sees itself Down).
+        CoordinatedShutdown.Get(Context.System).Run(CoordinatedShutdown.ClusterDowningReason.Instance);
+    }
 
     /// <summary>The downing actor's path on every node (Akka names it; a child of the cluster daemon).</summary>
     public static string PathOn(Address node) => $"{node}/system/cluster/core/daemon/downingProvider";

@@ -106,12 +106,20 @@ public sealed class HostChaosRunner
             Once("healed", "fault undone");
 
             var restarted = new HashSet<string>();
+            var removedSince = new Dictionary<string, TimeSpan>();
             while (clock.Elapsed < deadline + Timeout)
             {
+                // A supervisor's last resort: a process the majority removed exits on its own (a downed node shuts down; one
+                // that never heard of its Down does once a control plane refuses it as quarantined, docs/failover.md "A downed
+                // member exits"). If it is still alive and no member RemovedGrace after heal, kill it so it starts again below.
+                await KillRemovedAsync(view, fault, affected, restarted, removedSince, clock, Once, report, ct);
                 // A node the majority downed exits (a thawed one once it learns so): start it again with the same
                 // arguments, as a supervisor would; a new incarnation joins.
-                foreach (var t in fault.Affected.Where(t => !restarted.Contains(t.Name) && !NodeProcesses.IsNodeAlive(t.Pid, t.Name)))
+                // Every node, not only the fault's: the rule may down a bystander (e.g. the other end of a lossy worker's
+                // broken worker-to-worker link), and a supervisor restarts whatever exited.
+                foreach (var t in state.Nodes.Where(t => !restarted.Contains(t.Name) && !NodeProcesses.IsNodeAlive(t.Pid, t.Name)))
                 {
+                    if (!affected.Contains(t.Name)) report.Notes.Add($"{t.Name}, outside the fault, exited (downed) and was started again");
                     restarted.Add(t.Name);
                     var command = ChaosRunner.RejoinCommand(t.Command, t.Address);
                     File.AppendAllText(t.LogFile, $"---- {DateTime.UtcNow:O} akkakube chaos {fault.Kind}: started again after heal: {string.Join(' ', command)}\n");
@@ -153,6 +161,34 @@ public sealed class HostChaosRunner
         await ChaosRecord.WriteAsync(DataDirectory, report, CancellationToken.None);
         return report;
     }
+
+    /// <summary>How long after heal a process of the fault that the majority no longer lists as a member may stay alive
+    /// before the runner kills it (then starts it again as it does an exited one). A removed node exits on its own within
+    /// seconds of reaching a control plane again; this is the backstop, reported as a note when it acts.</summary>
+    public TimeSpan RemovedGrace { get; init; } = TimeSpan.FromSeconds(30);
+
+    private async Task KillRemovedAsync(ClusterView view, HostFault fault, IReadOnlySet<string> affected, HashSet<string> restarted,
+        Dictionary<string, TimeSpan> removedSince, Stopwatch clock, Action<string, string> once, ChaosReport report, CancellationToken ct)
+    {
+        var alive = fault.Affected.Where(t => !restarted.Contains(t.Name) && NodeProcesses.IsNodeAlive(t.Pid, t.Name)).ToList();
+        if (alive.Count == 0 || await view.MembersAsync(affected, ct) is not { } members) return;
+        foreach (var t in alive)
+        {
+            if (members.Any(m => m.Address == t.Address && m.Status is not ("Down" or "Removed")))
+            {
+                removedSince.Remove(t.Name);
+                continue;
+            }
+            var since = removedSince.TryGetValue(t.Name, out var s) ? s : removedSince[t.Name] = clock.Elapsed;
+            if (clock.Elapsed - since < RemovedGrace) continue;
+            NodeProcesses.Signal(t.Pid, SigKill);
+            once("removed process killed", $"{t.Name} pid {t.Pid}");
+            report.Notes.Add($"{t.Name} was alive but no longer a member {RemovedGrace.TotalSeconds:0} s after heal: killed it to start it again (it should exit on its own)");
+            removedSince.Remove(t.Name);
+        }
+    }
+
+    private const int SigKill = 9;
 
     private async Task WatchAsync(ClusterState state, ClusterView view, HostFault fault, IReadOnlySet<string> affected, NodeState? oldSingletonHost,
         Action<string, string> once, CancellationToken ct)

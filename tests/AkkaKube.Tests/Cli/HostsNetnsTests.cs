@@ -18,6 +18,9 @@ public class NetnsCluster : LocalCluster
     // AKKAKUBE_TEST_NETNS_CIDR moves it, so two checkouts can run the netns tests side by side.
     public override string HostsCidr => Environment.GetEnvironmentVariable("AKKAKUBE_TEST_NETNS_CIDR") is { Length: > 0 } cidr ? cidr : "198.19.0.0/16";
     public override TimeSpan StartTimeout => TimeSpan.FromSeconds(180);
+
+    /// <summary>The first two octets of <see cref="HostsCidr"/> ("198.19." by default): node addresses are PREFIX0.n.</summary>
+    public string Prefix => string.Join('.', HostsCidr.Split('/')[0].Split('.').Take(2)) + ".";
 }
 
 /// <summary>One netns cluster shared by every test class that needs hosts (its start is most of their cost).</summary>
@@ -53,7 +56,7 @@ public sealed class HostsNetnsTests(NetnsCluster cluster, ITestOutputHelper outp
             var ns = File.ResolveLinkTarget($"/proc/{n.Pid}/ns/net", false)!.ToString();
             Assert.NotEqual(hostNs, ns);
             Assert.True(seen.Add(ns), $"{n.Name} shares a network namespace");
-            Assert.StartsWith("198.19.0.", n.Ip);
+            Assert.StartsWith(cluster.Prefix + "0.", n.Ip);
             Assert.Contains($"inet {n.Ip}/24", HostNetwork.Ip(["-n", n.Namespace!, "-4", "addr", "show", "dev", "eth0"]).Output);
         }
         Assert.Equal(state.Nodes.Count, seen.Count);
@@ -64,7 +67,7 @@ public sealed class HostsNetnsTests(NetnsCluster cluster, ITestOutputHelper outp
     {
         SkipUnlessRunning();
         Skip.If(KubectlRunner.KubectlPath is null, "kubectl is not on PATH");
-        Assert.Equal("198.19.0.1", cluster.Credentials.Server.Host);
+        Assert.Equal(cluster.Prefix + "0.1", cluster.Credentials.Server.Host);
         var r = await ProcessRunner.RunAsync("kubectl", ["--cache-dir", Path.Combine(cluster.DataDirectory, "kubectl-cache"), "get", "nodes", "-o", "wide"], TimeSpan.FromSeconds(60),
             env: new Dictionary<string, string> { ["KUBECONFIG"] = cluster.KubeconfigPath, ["HOME"] = cluster.DataDirectory });
         output.WriteLine(r.Output);
