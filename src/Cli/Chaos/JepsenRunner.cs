@@ -177,15 +177,21 @@ public sealed class JepsenRunner
             var pick = rng.Next();
             if (await Task.WhenAny(recording, Task.Delay(gap, ct)) == recording) break;
             var startedAt = clock.Elapsed.TotalSeconds;
+            var state = ClusterState.Load(dataDir) ?? throw new CliException($"no cluster in '{dataDir}'");
+            var fault = Plan(kind, state, new Random(pick));
             var runner = new HostChaosRunner
             {
-                DataDirectory = dataDir, Hold = hold, Timeout = FaultTimeout,
+                DataDirectory = dataDir, Hold = hold, Timeout = FaultTimeout, WaitForScheduling = false,
                 Progress = Progress is null ? null : line => Progress($"  [{kind}] {line}"),
+                // A killed node comes back only once the survivors removed its old incarnation, as after a real reboot (`chaos
+                // restart`): a new incarnation joining while the old one is merely unreachable once left both workers downed.
+                HoldUntil = kind == "kill" ? async c => await LocalClusterLauncher.QueryMembersAsync(state, TimeSpan.FromSeconds(5), c) is { } members
+                                                         && members.All(m => m.Address != fault.Affected[0].Address) : null,
             };
             Progress?.Invoke($"+{clock.Elapsed.TotalSeconds:0.0}s fault {i + 1}: {kind} (hold {hold.TotalSeconds:0.0} s)");
             try
             {
-                var chaos = await runner.RunAsync(state => Plan(kind, state, new Random(pick)), ct);
+                var chaos = await runner.RunAsync(_ => fault, ct);
                 var window = FaultWindow.From(chaos, report.StartedAt, startedAt);
                 report.Windows.Add(window);
                 Progress?.Invoke($"+{clock.Elapsed.TotalSeconds:0.0}s fault {i + 1}: {window.Kind} {string.Join(",", window.Targets)} " +
