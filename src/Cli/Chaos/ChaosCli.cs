@@ -23,6 +23,7 @@ public static class ChaosCli
         chaos.Subcommands.Add(ActorFault(dataDir, stop: false));
         chaos.Subcommands.Add(ActorFault(dataDir, stop: true));
         HostChaosCli.AddTo(chaos, dataDir);
+        chaos.Subcommands.Add(JepsenCli.Describe(dataDir));
         return chaos;
     }
 

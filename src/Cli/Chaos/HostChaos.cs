@@ -27,6 +27,9 @@ public sealed class HostChaosRunner
     /// <summary>Held beyond <see cref="Hold"/> (up to <see cref="Timeout"/>) until this is true, e.g. until a frozen host's
     /// store partition has moved; checked every poll, reported as `hold condition met`.</summary>
     public Func<CancellationToken, Task<bool>>? HoldUntil { get; init; }
+    /// <summary>When a control plane is cut off, hold (up to <see cref="Timeout"/>) until a probe pod is bound through the majority;
+    /// false: only <see cref="Hold"/> (a caller measuring something else, such as `chaos jepsen`'s history, keeps its faults short).</summary>
+    public bool WaitForScheduling { get; init; } = true;
 
     private const string Probes = "/api/v1/namespaces/default/configmaps";
 
@@ -81,7 +84,7 @@ public sealed class HostChaosRunner
             Once("injected", fault.Detail);
             var writes = WriteProbesAsync(majority, minority, report, clock, Once, accepted, stopWrites.Token);
             var deadline = clock.Elapsed + Timeout;
-            var probePod = minorityCps.Count > 0 || (oldSingletonHost is not null && affected.Contains(oldSingletonHost.Name))
+            var probePod = WaitForScheduling && (minorityCps.Count > 0 || (oldSingletonHost is not null && affected.Contains(oldSingletonHost.Name)))
                 ? ChaosRunner.CreateProbePodAsync(majority, clock, report, deadline, ct)
                 : null;
 

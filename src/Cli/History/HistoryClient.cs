@@ -25,10 +25,22 @@ public sealed class HistoryClient(Actors.Security.KubeconfigCredentials api, str
     public TimeSpan UnknownBackoff { get; init; } = TimeSpan.Zero;
     /// <summary>Pause of each client between calls (zero: back to back); spreads a bounded history over a longer fault.</summary>
     public TimeSpan ThinkTime { get; init; } = TimeSpan.Zero;
+    /// <summary>Apiservers the clients spread over (client i → entry i mod n); null: the credentials' own server.</summary>
+    public IReadOnlyList<Uri>? Servers { get; init; }
+    /// <summary>
+    /// &gt; 0: after this many calls the clients move on to a fresh set of keys (a new generation), so a call with an unknown
+    /// outcome, which stays open to the end of its key's history, keeps open only a bounded window for the checker.
+    /// </summary>
+    public int OpsPerKeyGeneration { get; init; }
+    /// <summary>The clock of Invoke/Return (shared with whoever lines the history up with other events); started here if not running.</summary>
+    public Stopwatch? Clock { get; init; }
+    /// <summary>The label (akkakube.io/history=&lt;key prefix&gt;) every written ConfigMap carries, to find and delete them afterwards.</summary>
+    public const string Label = "akkakube.io/history";
 
     public async Task<IReadOnlyList<Operation>> RunAsync(CancellationToken ct = default)
     {
-        var clock = Stopwatch.StartNew();
+        var clock = Clock ?? new Stopwatch();
+        if (!clock.IsRunning) clock.Start();
         var ops = new List<Operation>();
         var remaining = MaxOperations;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -36,7 +48,8 @@ public sealed class HistoryClient(Actors.Security.KubeconfigCredentials api, str
 
         async Task Client(int id)
         {
-            using var http = api.CreateClient(CallTimeout, h => h.PooledConnectionLifetime = TimeSpan.FromSeconds(2));
+            var server = Servers is { Count: > 0 } ? api.WithServer(Servers[(id - 1) % Servers.Count]) : api;
+            using var http = server.CreateClient(CallTimeout, h => h.PooledConnectionLifetime = TimeSpan.FromSeconds(2));
             // One connection per call: on a reused connection that the server closes without an answer (its apiserver
             // was killed mid-request), SocketsHttpHandler silently re-sends a request without a body (dotnet/runtime
             // #86714) — a DELETE that was applied then comes back 404 on the retry, and the history is wrong.
@@ -44,9 +57,12 @@ public sealed class HistoryClient(Actors.Security.KubeconfigCredentials api, str
             var rng = new Random(Seed * 1000 + id);
             var lastSeen = new Dictionary<string, string>();
             var n = 0;
-            while (!deadline.IsCancellationRequested && Interlocked.Decrement(ref remaining) >= 0)
+            int left;
+            while (!deadline.IsCancellationRequested && (left = Interlocked.Decrement(ref remaining)) >= 0)
             {
-                var key = $"{keyPrefix}-{rng.Next(Keys)}";
+                var key = OpsPerKeyGeneration > 0
+                    ? $"{keyPrefix}-g{(MaxOperations - left - 1) / OpsPerKeyGeneration}-{rng.Next(Keys)}"
+                    : $"{keyPrefix}-{rng.Next(Keys)}";
                 var token = $"c{id}-{n++}";
                 var roll = rng.Next(100);
                 var op = roll switch
@@ -120,9 +136,9 @@ public sealed class HistoryClient(Actors.Security.KubeconfigCredentials api, str
         }
     }
 
-    private static JsonObject Body(string key, string token, string? rv)
+    private JsonObject Body(string key, string token, string? rv)
     {
-        var meta = new JsonObject { ["name"] = key };
+        var meta = new JsonObject { ["name"] = key, ["labels"] = new JsonObject { [Label] = keyPrefix } };
         if (rv is not null) meta["resourceVersion"] = rv;
         return new JsonObject
         {
