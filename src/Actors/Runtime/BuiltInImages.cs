@@ -59,11 +59,23 @@ public static class BuiltInImages
         public volatile bool Hanging;
     }
 
+    /// <summary>The first IPv4 address of an interface that is up and not loopback: a container's eth0.</summary>
+    private static string? OwnAddress() =>
+        System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus != System.Net.NetworkInformation.OperationalStatus.Down
+                        && n.NetworkInterfaceType != System.Net.NetworkInformation.NetworkInterfaceType.Loopback)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))?.ToString();
+
     private static async Task<int> RunEchoAsync(string[] args)
     {
         var env = Environment.GetEnvironmentVariables();
         string Env(string k, string d) => env[k] as string is { Length: > 0 } v ? v : d;
-        var ipText = Env("POD_IP", "127.0.0.1");
+        // The process runtime gives POD_IP (pods share the node's network stack); in its own network namespace (the
+        // akkakube/echo image on cri) the server listens on every address and names the pod's own.
+        var inOwnNamespace = Env("POD_IP", "") == "";
+        var ipText = Env("POD_IP", "0.0.0.0");
         var portText = Env("PORT", "8080");
         for (var i = 0; i < args.Length - 1; i++)
             if (args[i] == "--port") portText = args[i + 1];
@@ -72,6 +84,7 @@ public static class BuiltInImages
             await Console.Error.WriteLineAsync($"echo: bad POD_IP '{ipText}' or port '{portText}'");
             return 2;
         }
+        var shownIp = inOwnNamespace ? OwnAddress() ?? ipText : ip.ToString();
         var pod = Env("AKKAKUBE_POD_NAME", Env("HOSTNAME", "unknown"));
         var ns = Env("AKKAKUBE_POD_NAMESPACE", "default");
         var node = Env("AKKAKUBE_NODE_NAME", "unknown");
@@ -96,7 +109,7 @@ public static class BuiltInImages
             await Console.Error.WriteLineAsync($"echo: cannot listen on {ip}:{port}: {e.Message}");
             return 1;
         }
-        Console.WriteLine($"echo: listening on {ip}:{port} (pod {ns}/{pod} on node {node})");
+        Console.WriteLine($"echo: listening on {ip}:{port} (pod {ns}/{pod} at {shownIp} on node {node})");
         var state = new EchoState();
         _ = Task.Run(async () =>
         {
@@ -105,7 +118,7 @@ public static class BuiltInImages
                 Socket socket;
                 try { socket = await listener.AcceptSocketAsync(); }
                 catch (Exception e) when (e is SocketException or ObjectDisposedException) { break; }
-                _ = Task.Run(() => ServeAsync(socket, state, exit, pod, ns, ip.ToString(), node));
+                _ = Task.Run(() => ServeAsync(socket, state, exit, pod, ns, shownIp, node));
             }
         });
         var code = await exit.Task;

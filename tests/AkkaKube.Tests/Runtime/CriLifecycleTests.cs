@@ -26,6 +26,8 @@ public sealed class CriNodeFixture : IAsyncLifetime
     public Process? Node { get; private set; }
     public ProcessOutput Log { get; private set; } = new();
     public HttpClient Http { get; private set; } = null!;
+    /// <summary>akkakube/echo was built (from src/Host's build) and loaded.</summary>
+    public bool EchoImage { get; private set; }
 
     public async Task InitializeAsync()
     {
@@ -36,11 +38,17 @@ public sealed class CriNodeFixture : IAsyncLifetime
         var octet = 150 + Random.Shared.Next(50);
         Containerd = new ContainerdNode(Path.Combine(_dir.Path, "ctd"), NodeName, $"10.244.{octet}.0/24", $"akl{octet}x{Random.Shared.Next(1000)}");
         var images = Path.Combine(_dir.Path, "images");
-        var built = await CriNodeTests.Run("bash", CriNodeTests.RepoFile("scripts/build-test-images.sh")!, images);
+        // akkakube/echo from the node build of the same configuration as these tests (src/Host/bin/<config>/net10.0)
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var nodeBuild = CriNodeTests.RepoFile($"src/Host/bin/{configuration}/net10.0/akkakube-node.dll") is { } dll ? Path.GetDirectoryName(dll)! : null;
+        string[] script = nodeBuild is null ? [CriNodeTests.RepoFile("scripts/build-test-images.sh")!, images] : [CriNodeTests.RepoFile("scripts/build-test-images.sh")!, images, "--echo", nodeBuild];
+        var built = await CriNodeTests.Run("bash", script);
         Assert.True(built.Code == 0, built.Output);
         _containerdPid = Containerd.Start();
         await Containerd.WaitReadyAsync(TimeSpan.FromSeconds(60));
-        foreach (var archive in new[] { "pause.tar", "busybox.tar" }) await Containerd.ImportAsync(Path.Combine(images, archive));
+        foreach (var archive in new[] { "pause.tar", "busybox.tar", "echo.tar" }.Where(a => File.Exists(Path.Combine(images, a))))
+            await Containerd.ImportAsync(Path.Combine(images, archive));
+        EchoImage = File.Exists(Path.Combine(images, "echo.tar"));
         _nodeData = Path.Combine(_dir.Path, "node");
         _ports = new CriNodeTests.NodePorts(FreePort.Next(), FreePort.Next(), FreePort.Next());
         StartNode();
@@ -268,6 +276,41 @@ public sealed class CriLifecycleTests(CriNodeFixture node) : IClassFixture<CriNo
             "the present copy running");
         Assert.Contains("hook-ran-in-pulls", await node.WaitLogAsync("pulls", "hooked", "hook-ran"));
         using var deleted = await node.Http.DeleteAsync("/api/v1/namespaces/default/pods/pulls?gracePeriodSeconds=0");
+    }
+
+    /// <summary>
+    /// akkakube/echo as a real image (the node binary's echo server on the .NET runtime, scripts/build-test-images.sh
+    /// --echo) runs by its own entrypoint with no command, in the pod's network namespace: it answers on the pod IP
+    /// with the pod's name and that IP.
+    /// </summary>
+    [SkippableFact]
+    public async Task The_echo_image_runs_by_its_own_entrypoint_and_answers_on_the_pod_ip()
+    {
+        Skip.If(node.Missing is not null, node.Missing);
+        Skip.IfNot(node.EchoImage, "akkakube/echo needs a build of src/Host beside the tests' configuration");
+        await node.CreatePodAsync(new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = "echo" },
+            ["spec"] = new JsonObject
+            {
+                ["terminationGracePeriodSeconds"] = 10,
+                ["containers"] = new JsonArray(new JsonObject { ["name"] = "echo", ["image"] = "akkakube/echo", ["ports"] = new JsonArray(new JsonObject { ["containerPort"] = 8080 }) }),
+            },
+        });
+        var pod = await node.WaitPodAsync("echo", Running, "Running");
+        var ip = (string)pod["status"]!["podIP"]!;
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) };
+        string? answer = null;
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); answer is null; await Task.Delay(200))
+        {
+            try { answer = await http.GetStringAsync($"http://{ip}:8080/from-the-host"); }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && DateTime.UtcNow < deadline) { }
+        }
+        Assert.Contains("pod=echo ", answer);
+        Assert.Contains($"ip={ip} ", answer);
+        Assert.Contains("path=/from-the-host", answer);
+        Assert.Contains("echo: GET /from-the-host", await node.WaitLogAsync("echo", "echo", "GET /from-the-host"));
+        using var deleted = await node.Http.DeleteAsync("/api/v1/namespaces/default/pods/echo");
     }
 
     /// <summary>Declared last: it restarts the shared node.</summary>

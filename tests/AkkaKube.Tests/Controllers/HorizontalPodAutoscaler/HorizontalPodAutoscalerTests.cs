@@ -166,10 +166,10 @@ public sealed class HorizontalPodAutoscalerTests(HpaNode fixture) : IClassFixtur
             await Until(async () => (int?)(await Get("hpa crd-burn"))["status"]?["desiredReplicas"] == 3,
                 async () => "the HPA status did not show the scale-up:\n" + await Ok("get hpa crd-burn -o yaml"));
 
-            var hpa = await Get("hpa crd-burn");
-            Assert.True((int)hpa["status"]!["currentMetrics"]![0]!["resource"]!["current"]!["averageUtilization"]! > 50, hpa.ToJsonString());
+            // The reason of the scale-up, not the utilization now: the busy pod's latest sample may already be another.
             Assert.Matches(@"crd-burn\s+Burner/crd-burn\s+cpu: \d+%/50%\s+1\s+3\s+\d", await Ok("get hpa crd-burn"));
-            Assert.Contains("SuccessfulRescale", await Ok("get events --field-selector involvedObject.kind=HorizontalPodAutoscaler,involvedObject.name=crd-burn"));
+            Assert.Contains("cpu resource utilization (percentage of request) above target",
+                await Ok("get events --field-selector involvedObject.kind=HorizontalPodAutoscaler,involvedObject.name=crd-burn,reason=SuccessfulRescale"));
             // Only spec.replicas moved: the status is the (absent) operator's, the Deployment is not the HPA's target.
             var burner = await Get("burner crd-burn");
             Assert.Equal(1, (int?)burner["status"]?["replicas"]);
