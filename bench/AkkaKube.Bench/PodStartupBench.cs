@@ -22,7 +22,8 @@ namespace AkkaKube.Bench;
 /// kubelet (simulated runtime) with its node registered and its lease renewing.
 /// Args: --pods N (default 100), --hollow N (default 200), --runtime process|cri (cri: root, containerd, runc, the CNI
 /// plugins and busybox-static; the node gets its own containerd with images from scripts/build-test-images.sh),
-/// --parallel-starts N (cri: akkakube.kubelet.cri-parallel-starts). With cri the figures include each phase's p50/p99
+/// --parallel-starts N (cri: akkakube.kubelet.cri-parallel-starts), --interval-ms N (create one pod every N ms instead of
+/// back to back: the e2e_node density test's "latency at interval", the start of one pod rather than a burst's queue). With cri the figures include each phase's p50/p99
 /// (the kubelet's PodStartBreakdown) and the mean of each CRI call (kubelet_runtime_operations_duration_seconds).
 /// </summary>
 public sealed class PodStartupBench : IBenchmark
@@ -48,6 +49,7 @@ public sealed class PodStartupBench : IBenchmark
         var pods = Arg(args, "--pods", smoke ? 5 : 100);
         var hollow = Arg(args, "--hollow", smoke ? 10 : 200);
         var runtime = Array.IndexOf(args, "--runtime") is var r and >= 0 && r + 1 < args.Length ? args[r + 1] : "process";
+        var interval = TimeSpan.FromMilliseconds(Math.Max(0, Arg(args, "--interval-ms", 0)));
         if (runtime is not ("process" or "cri")) throw new ArgumentException($"--runtime {runtime}: process or cri");
         var dir = Directory.CreateTempSubdirectory("akkakube-bench-").FullName;
         var port = FreePort();
@@ -90,12 +92,12 @@ public sealed class PodStartupBench : IBenchmark
             await WaitForDefaultServiceAccount(api, ct); // pods are admitted only once it exists
 
             // Warm-up (store partitions, JIT) so the first measured pods do not pay for it.
-            await MeasureStartup(null, system, api, runtime, "warmup", 3, n => Pod(n, image, ["sleep", "3600"]), ct);
-            await MeasureStartup(report, system, api, runtime, "sleep", pods, n => Pod(n, image, ["sleep", "3600"]), ct);
+            await MeasureStartup(null, system, api, runtime, "warmup", 3, n => Pod(n, image, ["sleep", "3600"]), TimeSpan.Zero, ct);
+            await MeasureStartup(report, system, api, runtime, "sleep", pods, n => Pod(n, image, ["sleep", "3600"]), interval, ct);
             if (runtime == "process")
             {
                 // (no akkakube/echo image for containerd yet; hollow kubelets do not depend on the runtime)
-                await MeasureStartup(report, system, api, runtime, "echo", pods, n => Pod(n, "akkakube/echo", null), ct);
+                await MeasureStartup(report, system, api, runtime, "echo", pods, n => Pod(n, "akkakube/echo", null), interval, ct);
                 await MeasureHollow(report, system, node, api, hollow, ct);
             }
         }
@@ -179,7 +181,8 @@ public sealed class PodStartupBench : IBenchmark
         }
     }
 
-    private static async Task MeasureStartup(BenchReport? report, ActorSystem system, IKubeApi api, string runtime, string kind, int count, Func<string, JsonObject> make, CancellationToken ct)
+    private static async Task MeasureStartup(BenchReport? report, ActorSystem system, IKubeApi api, string runtime, string kind, int count, Func<string, JsonObject> make,
+        TimeSpan interval, CancellationToken ct)
     {
         var running = new ConcurrentDictionary<string, long>();
         var created = new ConcurrentDictionary<string, long>();
@@ -194,8 +197,10 @@ public sealed class PodStartupBench : IBenchmark
         var wall = Stopwatch.StartNew();
         foreach (var n in names)
         {
+            var due = wall.Elapsed;
             created[n] = Stopwatch.GetTimestamp();
             await api.CreateAsync(ApiResource.Pods, "default", make(n), ct: ct);
+            if (interval > TimeSpan.Zero && interval - (wall.Elapsed - due) is { Ticks: > 0 } rest) await Task.Delay(rest, ct);
         }
         var deadline = DateTime.UtcNow.AddSeconds(180);
         while (running.Count < count && DateTime.UtcNow < deadline) await Task.Delay(50, ct);
@@ -203,7 +208,7 @@ public sealed class PodStartupBench : IBenchmark
         KubeletMetrics.PodStart.Observed -= Observed;
         var latencies = names.Where(running.ContainsKey)
             .Select(n => Stopwatch.GetElapsedTime(created[n], running[n]).TotalMilliseconds).OrderBy(x => x).ToList();
-        var setup = $"{count} bare pods created back to back on 1 all-in-one node, {runtime} runtime, image {(kind == "echo" ? "akkakube/echo (.NET)" : "busybox: sleep 3600")}";
+        var setup = $"{count} bare pods created {(interval > TimeSpan.Zero ? $"one every {interval.TotalMilliseconds:0} ms" : "back to back")} on 1 all-in-one node, {runtime} runtime, image {(kind == "echo" ? "akkakube/echo (.NET)" : "busybox: sleep 3600")}";
         var label = runtime == "process" ? kind : $"{runtime} {kind}";
         report?.Figure("podstartup", $"{label}: pods Running", latencies.Count, "pods", setup);
         if (report is not null && latencies.Count > 0)
