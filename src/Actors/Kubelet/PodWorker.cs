@@ -794,6 +794,15 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         return new PreparedLaunch(mine.Env.Where(v => !declared.Contains(v.Key)).Concat(env).ToList(), mine.WorkingDir, mounts, volumes.RefreshAt, security, credentials);
     }
 
+    /// <summary>The pod's QoS class, classified once per spec object (a status write must not parse every quantity again).</summary>
+    private string QosClass()
+    {
+        if (!ReferenceEquals(_qos.Pod, _podJson)) _qos = (_podJson, PodQos.Classify(_podJson["spec"] as JsonObject));
+        return _qos.Class;
+    }
+
+    private (JsonObject? Pod, string Class) _qos;
+
     private static long? Quantity(IDictionary<string, ResourceQuantity>? resources, string name, int scale) =>
         resources is not null && resources.TryGetValue(name, out var q) ? (long)Math.Ceiling(q.ToDecimal() * scale) : null;
 
@@ -928,7 +937,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     private void WriteStatus()
     {
         var status = PodStatusBuilder.Build(_init, _main, Initialized, _podIp, _ctx.HostIp, _startTime, _transitions, DateTimeOffset.UtcNow, ephemeral: _ephemeral,
-            qosClass: PodQos.Classify(_podJson["spec"] as JsonObject));
+            qosClass: QosClass());
         if (!_recreated) _startMetric.StatusWritten(status);
         _lastWrittenReady = ReadyOf(status);
         _statusWriter.Tell(new PodStatusWriter.Write(status));
