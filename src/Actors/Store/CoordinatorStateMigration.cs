@@ -19,6 +19,8 @@ public static class CoordinatorStateMigration
     public const string CoordinatorPersistenceId = "/system/sharding/" + AkkaKubeNames.Actors.Store + "Coordinator/singleton/coordinator";
     private const string MetaKey = "store-coordinator-state";
     private const string MetaValue = "journal";
+    /// <summary>PostgreSQL advisory lock id of the start-up migration: "akkakube" in ASCII, any fixed value would do.</summary>
+    private const long AdvisoryLockKey = 0x616B6B616B756265;
 
     /// <summary>Runs the upgrade for the node's journal; the number of coordinator rows removed (0 when already done).</summary>
     public static int Run(NodeOptions node)
@@ -32,11 +34,14 @@ public static class CoordinatorStateMigration
 
     public static int Run(DbConnection connection, bool postgres)
     {
-        Execute(connection, null, "CREATE TABLE IF NOT EXISTS akkakube_meta (key VARCHAR(100) PRIMARY KEY, value VARCHAR(200) NOT NULL)");
         // One node at a time, so two control planes starting together do not both read "not done": SQLite's transaction
-        // is BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default: the write lock at once), PostgreSQL's takes a table lock.
+        // is BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default: the write lock at once); PostgreSQL's takes a
+        // transaction-scoped advisory lock before anything else, because its CREATE TABLE IF NOT EXISTS is not safe
+        // against a concurrent twin (the loser fails on the catalog's pg_type_typname_nsp_index; a CI run saw cp-3 exit
+        // with it). DDL is transactional in both, so the table is created under the same lock.
         using var tx = connection.BeginTransaction();
-        if (postgres) Execute(connection, tx, "LOCK TABLE akkakube_meta IN EXCLUSIVE MODE");
+        if (postgres) Scalar(connection, tx, "SELECT pg_advisory_xact_lock(@k)", ("k", AdvisoryLockKey));
+        Execute(connection, tx, "CREATE TABLE IF NOT EXISTS akkakube_meta (key VARCHAR(100) PRIMARY KEY, value VARCHAR(200) NOT NULL)");
         if (Scalar(connection, tx, "SELECT value FROM akkakube_meta WHERE key = @k", ("k", MetaKey)) is MetaValue)
         {
             tx.Commit();

@@ -93,4 +93,31 @@ public sealed class CoordinatorStateMigrationTests
         c.Open();
         Migrates_once_and_keeps_everything_else(c, postgres: true);
     }
+
+    /// <summary>
+    /// Control planes start together against one empty database: every node's migration succeeds and exactly one marks
+    /// the journal. Unserialized, PostgreSQL's CREATE TABLE IF NOT EXISTS fails one of two concurrent creators.
+    /// </summary>
+    [PostgresFact]
+    public async Task Postgres_control_planes_starting_together_all_migrate()
+    {
+        await using var db = await PostgresTestDatabase.CreateAsync("coordmigrace");
+        for (var round = 0; round < 5; round++)
+        {
+            await using (var c = new NpgsqlConnection(db.ConnectionString))
+            {
+                c.Open();
+                Exec(c, "DROP TABLE IF EXISTS akkakube_meta");
+            }
+            using var start = new Barrier(4);
+            var runs = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+            {
+                using var c = new NpgsqlConnection(db.ConnectionString);
+                c.Open();
+                start.SignalAndWait(TimeSpan.FromSeconds(30));
+                return CoordinatorStateMigration.Run(c, postgres: true);
+            })).ToArray();
+            Assert.All(await Task.WhenAll(runs), removed => Assert.Equal(0, removed));
+        }
+    }
 }

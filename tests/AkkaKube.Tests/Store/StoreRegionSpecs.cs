@@ -46,15 +46,18 @@ public sealed class StoreRegionSpecs(SingleStoreNode node) : IClassFixture<Singl
     [Fact]
     public async Task A_node_serves_create_get_list_and_conflicts_through_the_store_region()
     {
+        // A namespace no Namespace object names: the node's controllers (the root-CA publisher writes kube-root-ca.crt
+        // into every namespace) never write there, so the list holds exactly what this test created.
+        const string ns = "store-region-spec";
         var region = await ActorRegistry.For(node.System).GetAsync<StoreRegion>();
-        var created = await region.Ask<ObjectReply>(new CreateObject("configmaps", Objects.ConfigMap("a").Data("k", "v").Json), Timeout);
-        var got = await region.Ask<ObjectReply>(new GetObject("configmaps", "default", "a"), Timeout);
+        var created = await region.Ask<ObjectReply>(new CreateObject("configmaps", Objects.ConfigMap("a").Namespace(ns).Data("k", "v").Json), Timeout);
+        var got = await region.Ask<ObjectReply>(new GetObject("configmaps", ns, "a"), Timeout);
         Assert.Equal(created.ObjectJson, got.ObjectJson);
-        var list = await region.Ask<ListReply>(new ListObjects("configmaps", "default", null, null), Timeout);
+        var list = await region.Ask<ListReply>(new ListObjects("configmaps", ns, null, null), Timeout);
         Assert.Equal([created.ObjectJson], list.Items);
 
         var conflict = await region.Ask<object>(
-            new UpdateObject("configmaps", Objects.ConfigMap("a").ResourceVersion("999").Json), Timeout);
+            new UpdateObject("configmaps", Objects.ConfigMap("a").Namespace(ns).ResourceVersion("999").Json), Timeout);
         Assert.Equal(409, Assert.IsType<StoreFailure>(conflict).Code);
     }
 }
