@@ -103,7 +103,7 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
         {
             _launch = launch;
             Task<IRunningContainer> start;
-            try { start = _runtime.StartAsync(launch.Spec); }
+            try { start = PullAndStartAsync(launch.Spec, _podWorker); }
             catch (Exception e) { start = Task.FromException<IRunningContainer>(e); }
             start.PipeTo(Self, success: r => new StartDone(r), failure: e => new StartError(e.GetBaseException()));
             Become(Starting);
@@ -120,6 +120,30 @@ public sealed class ContainerActor : ReceiveActor, IWithTimers
             if (_terminateGrace is { } grace) BeginTerminate(grace);
             else ResumeProbes(a.Started, a.Ready);
         });
+    }
+
+    /// <summary>
+    /// The kubelet's startContainer: the image first (runtimes with images: by the pull policy, with the pull's events),
+    /// then the container. A pull that fails gives back the pod's set-up slot, as a failed start does in the runtime.
+    /// </summary>
+    private async Task<IRunningContainer> PullAndStartAsync(ContainerLaunch spec, IActorRef podWorker)
+    {
+        var name = _name;
+        var runtime = _runtime;
+        if (runtime is IImageService images)
+        {
+            try
+            {
+                await ImageManager.EnsureImageAsync(images, spec,
+                    (type, reason, message) => podWorker.Tell(new ContainerProtocol.ContainerEvent(name, type, reason, message)));
+            }
+            catch
+            {
+                (runtime as IPodSandboxRuntime)?.SetUpFailed(spec.PodUid);
+                throw;
+            }
+        }
+        return await runtime.StartAsync(spec);
     }
 
     private void Starting()

@@ -491,8 +491,9 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         Receive<LaunchReady>(r =>
         {
             _startMetric.Mark("volumes-env");
-            var image = _specs[r.Name].Image ?? "";
-            Event(r.Name, "Normal", "Pulled", $"Container image \"{image}\" already present on machine");
+            // Runtimes with images report their pull from the container's own start (ImageManager); the others' are built in.
+            if (_ctx.Runtime is not IImageService)
+                Event(r.Name, "Normal", "Pulled", $"Container image \"{_specs[r.Name].Image ?? ""}\" already present on machine");
             r.Container.Tell(r.Launch);
             ScheduleTokenRefresh(r.RefreshTokensAt);
         });
@@ -883,6 +884,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             Event(f.Name, "Warning", "Failed", $"Error: {c.WaitingReason}");
             if (c.StartFailures > 1) Event(f.Name, "Normal", "BackOff", $"Back-off pulling image \"{c.Image}\"");
         }
+        else if (f.Reason == ContainerStartException.ErrImageNeverPull) Event(f.Name, "Warning", "Failed", "Error: " + f.Reason); // the image manager told why
         else Event(f.Name, "Warning", "Failed", $"Error: {f.Message}");
         MarkDirty();
     }

@@ -256,4 +256,10 @@ public interface IPodSandboxRuntime
 
     /// <summary>Stops and removes the pod's sandbox with every container in it; nothing when it has none.</summary>
     Task RemovePodSandboxAsync(string podUid, CancellationToken ct = default);
+
+    /// <summary>
+    /// The pod's set-up ended before any container reached the runtime (its image could not be pulled): the pod gives
+    /// back its place among the pods being set up at once, as a failed start does.
+    /// </summary>
+    void SetUpFailed(string podUid);
 }

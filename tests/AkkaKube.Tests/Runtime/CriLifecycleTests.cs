@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using AkkaKube.Cli;
+using AkkaKube.Tests.Failover;
 using AkkaKube.Tests.Infrastructure;
 
 namespace AkkaKube.Tests.Runtime;
@@ -275,6 +276,18 @@ public sealed class CriLifecycleTests(CriNodeFixture node) : IClassFixture<CriNo
         await node.WaitPodAsync("pulls", p => (p["status"]?["containerStatuses"] as JsonArray)?.Any(c => (string?)c?["name"] == "present" && c?["state"]?["running"] is not null) == true,
             "the present copy running");
         Assert.Contains("hook-ran-in-pulls", await node.WaitLogAsync("pulls", "hooked", "hook-ran"));
+        // The image manager's events, as `kubectl describe pod` lists them: per container, in the kubelet's words.
+        var events = new List<string>();
+        await FailoverSupport.EventuallyAsync(async () =>
+        {
+            var list = JsonNode.Parse(await node.Http.GetStringAsync("/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dpulls"))!;
+            events = [.. ((JsonArray)list["items"]!).Select(e => $"{e!["involvedObject"]!["fieldPath"]} {e["type"]} {e["reason"]}: {e["message"]}")];
+            return events.Any(e => e.Contains("{always} Warning Failed: Failed to pull image", StringComparison.Ordinal));
+        }, TimeSpan.FromSeconds(60), "the failed pull's event");
+        Assert.Contains("spec.containers{never} Warning ErrImageNeverPull: Container image \"127.0.0.1:9/mirror/absent:1\" is not present with pull policy of Never", events);
+        Assert.Contains("spec.containers{always} Normal Pulling: Pulling image \"127.0.0.1:9/mirror/busybox:1\"", events);
+        Assert.Contains("spec.containers{present} Normal Pulled: Container image \"127.0.0.1:9/mirror/busybox:1\" already present on machine", events);
+        Assert.DoesNotContain(events, e => e.StartsWith("spec.containers{present} Normal Pulling", StringComparison.Ordinal));
         using var deleted = await node.Http.DeleteAsync("/api/v1/namespaces/default/pods/pulls?gracePeriodSeconds=0");
     }
 

@@ -182,6 +182,73 @@ public sealed class CriStreamingTests(CriStreamingTests.Cluster cluster) : IClas
     }
 
     /// <summary>
+    /// A configMap volume on cri is a bind mount of the kubelet's atomically swapped directory: an edit of the ConfigMap
+    /// reaches the running container (the kubelet's refresh, then the ..data symlink swap inside the mount), and
+    /// `kubectl logs -f` streams the container's CRI log file as it grows, across the change.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_config_map_edit_reaches_the_running_container_and_logs_follow_streams_it()
+    {
+        Skip.If(cluster.Missing is not null, cluster.Missing);
+        await cluster.ApplyAsync("watcher", """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: watched}
+            data: {value: first}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: watcher}
+            spec:
+              nodeName: cri-stream
+              terminationGracePeriodSeconds: 1
+              volumes: [{name: conf, configMap: {name: watched}}]
+              containers:
+              - name: watcher
+                image: akkakube/busybox
+                volumeMounts: [{name: conf, mountPath: /etc/watched, readOnly: true}]
+                command: [sh, -c, 'i=0; while true; do i=$((i+1)); echo "tick $i value=$(cat /etc/watched/value)"; sleep 1; done']
+            """);
+        var running = await cluster.KubectlAsync("wait", "--for=condition=Ready", "pod/watcher", "--timeout=120s");
+        Assert.True(running.ExitCode == 0, running.Output);
+
+        var psi = new ProcessStartInfo("kubectl") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in cluster.Kubectl("logs", "-f", "watcher")) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in cluster.Env) psi.Environment[k] = v;
+        using var follow = Process.Start(psi)!;
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var stderr = follow.StandardError.ReadToEndAsync();
+        var reader = Task.Run(async () =>
+        {
+            while (await follow.StandardOutput.ReadLineAsync() is { } line) lines.Enqueue(line);
+        });
+        try
+        {
+            string Seen() => string.Join('\n', lines.TakeLast(5));
+            await FailoverSupport.EventuallyAsync(() => Task.FromResult(lines.Any(l => l.EndsWith("value=first", StringComparison.Ordinal))),
+                TimeSpan.FromSeconds(60), "logs -f shows the first value");
+            var patched = await cluster.KubectlAsync("patch", "configmap", "watched", "-p", """{"data":{"value":"second"}}""");
+            Assert.True(patched.ExitCode == 0, patched.Output);
+            // The kubelet rewrites API-sourced volumes every 10 s (its sync period); the container reads once a second.
+            await FailoverSupport.EventuallyAsync(() => Task.FromResult(lines.Any(l => l.EndsWith("value=second", StringComparison.Ordinal)) || follow.HasExited),
+                TimeSpan.FromSeconds(90), "logs -f shows the edited value");
+            Assert.False(follow.HasExited, "kubectl logs -f ended: " + Seen() + "\n" + (follow.HasExited ? await stderr : ""));
+            Assert.Contains(lines, l => l.EndsWith("value=second", StringComparison.Ordinal));
+            // One stream, in order: ticks never go backwards across the swap.
+            var ticks = lines.Select(l => l.Split(' ')).Where(p => p.Length == 3 && p[0] == "tick").Select(p => int.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.Equal(ticks.OrderBy(t => t), ticks);
+            var exec = await cluster.KubectlAsync("exec", "watcher", "--", "cat", "/etc/watched/value");
+            Assert.Equal("second", exec.Stdout);
+        }
+        finally
+        {
+            if (!follow.HasExited) follow.Kill();
+            await follow.WaitForExitAsync();
+            await reader;
+        }
+    }
+
+    /// <summary>
     /// kubectl debug on cri: the ephemeral container is a container in the pod's sandbox (same network namespace, the pod
     /// IP) that joins the target's process namespace (CRI NamespaceMode TARGET), and debug -i attaches to it.
     /// </summary>

@@ -15,7 +15,7 @@ namespace AkkaKube.Actors.Runtime.Cri;
 /// kubelet reads logs (the sandbox's log directory is the pod's log directory). What runs is relisted every
 /// <see cref="RelistInterval"/> (the kubelet's PLEG): a container seen exited completes its <see cref="IRunningContainer.Exited"/>.
 /// </summary>
-public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposable
+public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IImageService, IDisposable
 {
     /// <summary>Labels on every sandbox and container, as the Kubernetes kubelet sets them (CRI clients filter on these).</summary>
     public static class Labels
@@ -259,7 +259,7 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
         if (!_sandboxes.TryGetValue(launch.PodUid, out var sandbox) || sandbox.Config is null)
             throw new ContainerStartException(ContainerStartException.CreateContainerError, $"pod {launch.Namespace}/{launch.PodName} has no sandbox on this node");
         Image image;
-        try { image = await EnsureImageAsync(launch, ct); }
+        try { image = await PresentImageAsync(launch, ct); }
         catch
         {
             ReleasePodSlot(launch.PodUid);
@@ -338,6 +338,8 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
 
     private static readonly TimeSpan SlotHoldLimit = TimeSpan.FromSeconds(30);
 
+    public void SetUpFailed(string podUid) => ReleasePodSlot(podUid);
+
     private void ReleasePodSlot(string podUid)
     {
         if (_podSlots.TryRemove(podUid, out var slot)) slot.Dispose();
@@ -408,53 +410,49 @@ public sealed class CriRuntime : IContainerRuntime, IPodSandboxRuntime, IDisposa
         return sc;
     }
 
-    /// <summary>
-    /// The project's own images (akkakube/echo, akkakube/pause, the test images) exist in no registry: `akkakube image load`
-    /// puts them on the nodes, so Always does not send them to docker.io (where kind's users would need IfNotPresent).
-    /// </summary>
-    private static bool IsProjectImage(string image) =>
-        Kubelet.ImagePullSecrets.Locate(image) is ("docker.io", var path) && path.StartsWith("akkakube/", StringComparison.Ordinal);
+    // ---- images (the policy is the kubelet's: Kubelet/ImageManager) ----
 
-    /// <summary>
-    /// The image in the runtime by the container's imagePullPolicy: IfNotPresent pulls only a missing image, Always pulls
-    /// (and fails without the registry even when a copy is present), Never refuses a missing one (ErrImageNeverPull).
-    /// A pull tries the pod's matching registry credentials in turn, then none; its error is ErrImagePull with the
-    /// runtime's message.
-    /// </summary>
-    private async Task<Image> EnsureImageAsync(ContainerLaunch launch, CancellationToken ct)
+    public async Task<ImageInfo?> ImageStatusAsync(string image, CancellationToken ct = default)
     {
-        var image = launch.Image;
-        var spec = new ImageSpec { Image = image };
         try
         {
-            if (launch.PullPolicy != "Always" || IsProjectImage(image))
-            {
-                var status = await _images.ImageStatusAsync(new ImageStatusRequest { Image = spec }, Call(ct));
-                if (status.Image is { Id.Length: > 0 } present) return present;
-                if (launch.PullPolicy == "Never")
-                    throw new ContainerStartException(ContainerStartException.ErrImageNeverPull, $"Container image \"{image}\" is not present with pull policy of Never");
-            }
+            var status = await _images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = image } }, Call(ct));
+            return status.Image is { Id.Length: > 0 } present ? new ImageInfo(present.Id, present.Size) : null;
         }
         catch (RpcException e)
         {
             throw new ContainerStartException(ContainerStartException.ErrImagePull, $"failed to get the status of image \"{image}\": {e.Status.Detail}");
         }
-        RpcException? last = null;
-        List<RegistryCredential?> attempts = [.. launch.PullCredentials, null]; // each matching login, then anonymous
-        foreach (var credential in attempts)
+    }
+
+    public async Task<ImageInfo> PullImageAsync(string image, RegistryCredential? credential, CancellationToken ct = default)
+    {
+        var request = new PullImageRequest { Image = new ImageSpec { Image = image } };
+        if (credential is not null)
+            request.Auth = new AuthConfig { Username = credential.Username ?? "", Password = credential.Password ?? "", Auth = credential.Auth ?? "", ServerAddress = credential.Server };
+        try
         {
-            var request = new PullImageRequest { Image = spec };
-            if (credential is not null)
-                request.Auth = new AuthConfig { Username = credential.Username ?? "", Password = credential.Password ?? "", Auth = credential.Auth ?? "", ServerAddress = credential.Server };
-            try
-            {
-                var pulled = (await _images.PullImageAsync(request, Call(ct))).ImageRef;
-                return (await _images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = pulled } }, Call(ct))).Image
-                       ?? new Image { Id = pulled };
-            }
-            catch (RpcException e) { last = e; }
+            var pulled = (await _images.PullImageAsync(request, Call(ct))).ImageRef;
+            return await ImageStatusAsync(pulled, ct) ?? new ImageInfo(pulled, 0);
         }
-        throw new ContainerStartException(ContainerStartException.ErrImagePull, $"failed to pull and unpack image \"{image}\": {last!.Status.Detail}");
+        catch (RpcException e)
+        {
+            throw new ImagePullException($"failed to pull and unpack image \"{image}\": {e.Status.Detail}");
+        }
+    }
+
+    /// <summary>The image a container is created from: present on the node (the kubelet's image manager pulled it if it had to).</summary>
+    private async Task<Image> PresentImageAsync(ContainerLaunch launch, CancellationToken ct)
+    {
+        ImageStatusResponse status;
+        try { status = await _images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = launch.Image } }, Call(ct)); }
+        catch (RpcException e)
+        {
+            throw new ContainerStartException(ContainerStartException.CreateContainerError, $"failed to get the status of image \"{launch.Image}\": {e.Status.Detail}");
+        }
+        return status.Image is { Id.Length: > 0 } present
+            ? present
+            : throw new ContainerStartException(ContainerStartException.ErrImagePull, $"image \"{launch.Image}\" is not present on the node");
     }
 
     public async Task<ExecResult> ExecAsync(IRunningContainer container, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken ct = default)
