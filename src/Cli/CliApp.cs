@@ -164,9 +164,9 @@ public static class CliApp
     private static async Task<int> UpAsync(UpOptions options, bool foreground, CancellationToken ct)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var state = LocalClusterLauncher.Start(options);
-        var registered = RegisterCluster(options.Name!, state.DataDirectory);
         void Say(string what) => Console.WriteLine($"[{clock.Elapsed.TotalSeconds,6:0.0}s] {what}");
+        var state = LocalClusterLauncher.Start(options, Say);
+        var registered = RegisterCluster(options.Name!, state.DataDirectory);
         IReadOnlyList<MemberView> members;
         try
         {

@@ -87,7 +87,8 @@ public static class LocalClusterLauncher
     /// Starts every node detached and returns at once with their PIDs (also written to DATA/cluster.json).
     /// Refuses a data directory with a running cluster and an API port that something else holds.
     /// </summary>
-    public static ClusterState Start(UpOptions options)
+    /// <param name="progress">Steps worth a line while it starts (containerd nodes: the images built and loaded).</param>
+    public static ClusterState Start(UpOptions options, Action<string>? progress = null)
     {
         var nodes = ClusterLayout.Plan(options.ControlPlanes, options.Workers, options.Zones, options.HollowNodes, options.AddressBlock);
         if (options.ApiPort is < 1 or > 65535) throw new CliException($"--api-port {options.ApiPort} is not a valid port");
@@ -114,7 +115,7 @@ public static class LocalClusterLauncher
         if (!netns)
             EnsureFree(IPAddress.Loopback, options.ApiPort,
                 $"the API port 127.0.0.1:{options.ApiPort} is already in use by another process; stop it or choose --api-port");
-        if (withContainerd && ContainerdNode.Missing() is { } missing)
+        if (withContainerd && (ContainerdNode.Missing() ?? ProjectImages.Missing()) is { } missing)
             throw new CliException($"--runtime containerd {missing}");
         var postgres = string.IsNullOrWhiteSpace(options.Postgres) ? null : options.Postgres;
         if (postgres is not null) PostgresCheck.Check(postgres, TimeSpan.FromSeconds(10));
@@ -152,6 +153,7 @@ public static class LocalClusterLauncher
 
         var states = new List<NodeState>();
         var startedContainerds = new List<(ContainerdNode Node, int Pid)>();
+        IReadOnlyList<string>? projectImages = null;
         ClusterState Snapshot() => new()
         {
             Name = options.Name, DataDirectory = dataDir, ApiPort = options.ApiPort, AddressBlock = options.AddressBlock, Nodes = states.ToList(),
@@ -183,6 +185,14 @@ public static class LocalClusterLauncher
                     containerdPid = containerd.Start();
                     startedContainerds.Add((containerd, containerdPid));
                     containerd.WaitReadyAsync(TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
+                    // The sandbox image first: no pod starts without it; then the project's own (akkakube/busybox, echo).
+                    if (projectImages is null)
+                    {
+                        progress?.Invoke("building the project's images for containerd (akkakube/pause, akkakube/busybox, akkakube/echo)");
+                        projectImages = ProjectImages.BuildAsync(Path.Combine(dataDir, "images")).GetAwaiter().GetResult();
+                    }
+                    foreach (var archive in projectImages) containerd.ImportAsync(archive).GetAwaiter().GetResult();
+                    progress?.Invoke($"{n.Name}: containerd ready, the project's images loaded (more with `akkakube image load`)");
                     args[args.IndexOf("--pod-cidr") + 1] = containerd.PodCidr;
                     args.AddRange(["--runtime", "cri", "--container-runtime-endpoint", containerd.Endpoint]);
                 }

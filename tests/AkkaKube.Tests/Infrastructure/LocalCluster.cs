@@ -31,6 +31,8 @@ public class LocalCluster : IAsyncLifetime
     public virtual string Hosts => "loopback";
     /// <summary>`up --hosts-cidr` of a netns cluster.</summary>
     public virtual string HostsCidr => HostNetwork.DefaultCidr;
+    /// <summary>`up --runtime`: process, or containerd (skipped with a reason without root, containerd or busybox-static).</summary>
+    public virtual string Runtime => "process";
 
     /// <summary>Why this cluster was not started (no PostgreSQL to test against); null when it runs.</summary>
     public string? SkipReason { get; private set; }
@@ -67,6 +69,11 @@ public class LocalCluster : IAsyncLifetime
             SkipReason = $"--hosts netns {missing}";
             return;
         }
+        if (Runtime == "containerd" && (ContainerdNode.Missing() ?? ProjectImages.Missing()) is { } lacking)
+        {
+            SkipReason = $"--runtime containerd {lacking}";
+            return;
+        }
         try
         {
             State = LocalClusterLauncher.Start(new UpOptions
@@ -80,6 +87,7 @@ public class LocalCluster : IAsyncLifetime
                 AddressBlock = AddressBlock,
                 Hosts = Hosts,
                 HostsCidr = HostsCidr,
+                Runtime = Runtime,
             });
             await LocalClusterLauncher.WaitUntilUpAsync(State, StartTimeout);
             // As `up` does: the store's partitions first allocated to the first control plane move to the others as
