@@ -109,6 +109,7 @@ public sealed class HostChaosRunner
             Once("healed", "fault undone");
 
             var restarted = new HashSet<string>();
+            var starts = new Dictionary<string, int>();
             var removedSince = new Dictionary<string, TimeSpan>();
             while (clock.Elapsed < deadline + Timeout)
             {
@@ -120,10 +121,15 @@ public sealed class HostChaosRunner
                 // arguments, as a supervisor would; a new incarnation joins.
                 // Every node, not only the fault's: the rule may down a bystander (e.g. the other end of a lossy worker's
                 // broken worker-to-worker link), and a supervisor restarts whatever exited.
-                foreach (var t in state.Nodes.Where(t => !restarted.Contains(t.Name) && !NodeProcesses.IsNodeAlive(t.Pid, t.Name)))
+                // Again if the new incarnation exits too (a supervisor restarts every exit; bounded): a rejoined member can be
+                // downed once more when a peer's path to it does not work yet (docs/failover.md, "A rejoined control plane").
+                foreach (var t in state.Nodes.Where(t => starts.GetValueOrDefault(t.Name) < MaxStartsAfterHeal && !NodeProcesses.IsNodeAlive(t.Pid, t.Name)))
                 {
-                    if (!affected.Contains(t.Name))
+                    if (starts.GetValueOrDefault(t.Name) > 0)
+                        report.Notes.Add($"{t.Name} exited again after it was started again, and was started again; why, from the logs: {ExitEvidence(state, t, report.InjectedAt)}");
+                    else if (!affected.Contains(t.Name))
                         report.Notes.Add($"{t.Name}, outside the fault, exited and was started again; why, from the logs: {ExitEvidence(state, t, report.InjectedAt)}");
+                    starts[t.Name] = starts.GetValueOrDefault(t.Name) + 1;
                     restarted.Add(t.Name);
                     var command = ChaosRunner.RejoinCommand(t.Command, t.Address);
                     File.AppendAllText(t.LogFile, $"---- {DateTime.UtcNow:O} akkakube chaos {fault.Kind}: started again after heal: {string.Join(' ', command)}\n");
@@ -193,6 +199,9 @@ public sealed class HostChaosRunner
     }
 
     private const int SigKill = 9;
+
+    /// <summary>How often the runner starts one node again after heal before it leaves it down (reported as not whole).</summary>
+    private const int MaxStartsAfterHeal = 3;
 
     /// <summary>
     /// Why a node exited, from the logs: the last exit reason in its own log (seen its Down, downed itself, refused as
