@@ -46,13 +46,21 @@ public static class StoreProtocol
         int Limit = 0, string? Continue = null) : IPartitionCommand;
 
     /// <summary>
-    /// Start a watch. FromRevision 0 = from now. Events go to Subscriber as <see cref="WatchEvent"/>,
+    /// Start a watch: every change after FromRevision (a list's revision, 0 included: a fresh partition lists at 0),
+    /// or from the partition's current revision with <see cref="FromNow"/>. Events go to Subscriber as <see cref="WatchEvent"/>,
     /// the stream ends with <see cref="WatchEnded"/> (e.g. 410 Expired when FromRevision left the window).
     /// The partition also ends the stream when the subscriber dies or the partition stops.
     /// </summary>
     public sealed record StartWatch(
         string Partition, string WatchId, IActorRef Subscriber, string? Namespace,
-        string? LabelSelector, string? FieldSelector, long FromRevision, bool Bookmarks = false) : IPartitionCommand;
+        string? LabelSelector, string? FieldSelector, long FromRevision, bool Bookmarks = false) : IPartitionCommand
+    {
+        /// <summary>
+        /// From the partition's revision when the watch arrives. Not 0: 0 is the revision a fresh partition lists at,
+        /// and a create between that list and the watch must reach the watch (issue 22: a pod never scheduled).
+        /// </summary>
+        public const long FromNow = -1;
+    }
 
     public sealed record CancelWatch(string Partition, string WatchId) : IPartitionCommand;
 

@@ -126,15 +126,17 @@ public sealed class WatchHub(string partition, int windowSize, long windowBytes 
         if (s.FromRevision > currentRevision)
             return [new Delivery(s.Subscriber, new WatchEnded(s.WatchId, 504, "Timeout",
                 $"Too large resource version: {s.FromRevision}, current: {currentRevision}"))];
-        if (s.FromRevision > 0 && s.FromRevision < WindowStart)
+        // Any revision ≥ 0 is exact, 0 too (a fresh partition's list): only FromNow starts at the current revision.
+        var replay = s.FromRevision >= 0;
+        if (replay && s.FromRevision < WindowStart)
             return [new Delivery(s.Subscriber, new WatchEnded(s.WatchId, 410, "Expired",
                 $"too old resource version: {s.FromRevision} ({WindowStart})"))];
 
         var w = new Watcher(s.WatchId, s.Subscriber, filter, s.Bookmarks);
         Add(w);
-        var from = s.FromRevision > 0 ? s.FromRevision : currentRevision;
+        var from = replay ? s.FromRevision : currentRevision;
         var deliveries = new List<Delivery> { new(s.Subscriber, new WatchStarted(s.WatchId, Math.Max(from, currentRevision))) };
-        if (s.FromRevision > 0)
+        if (replay)
             foreach (var change in _window)
             {
                 if (change.Revision > from && change.Revision <= currentRevision && EventFor(w, change) is { } e)

@@ -109,6 +109,7 @@ public sealed class HostChaosRunner
             Once("healed", "fault undone");
 
             var restarted = new HashSet<string>();
+            var starts = new Dictionary<string, int>();
             var removedSince = new Dictionary<string, TimeSpan>();
             while (clock.Elapsed < deadline + Timeout)
             {
@@ -120,9 +121,15 @@ public sealed class HostChaosRunner
                 // arguments, as a supervisor would; a new incarnation joins.
                 // Every node, not only the fault's: the rule may down a bystander (e.g. the other end of a lossy worker's
                 // broken worker-to-worker link), and a supervisor restarts whatever exited.
-                foreach (var t in state.Nodes.Where(t => !restarted.Contains(t.Name) && !NodeProcesses.IsNodeAlive(t.Pid, t.Name)))
+                // Again if the new incarnation exits too (a supervisor restarts every exit; bounded): a rejoined member can be
+                // downed once more when a peer's path to it does not work yet (docs/failover.md, "A rejoined control plane").
+                foreach (var t in state.Nodes.Where(t => starts.GetValueOrDefault(t.Name) < MaxStartsAfterHeal && !NodeProcesses.IsNodeAlive(t.Pid, t.Name)))
                 {
-                    if (!affected.Contains(t.Name)) report.Notes.Add($"{t.Name}, outside the fault, exited (downed) and was started again");
+                    if (starts.GetValueOrDefault(t.Name) > 0)
+                        report.Notes.Add($"{t.Name} exited again after it was started again, and was started again; why, from the logs: {ExitEvidence(state, t, report.InjectedAt)}");
+                    else if (!affected.Contains(t.Name))
+                        report.Notes.Add($"{t.Name}, outside the fault, exited and was started again; why, from the logs: {ExitEvidence(state, t, report.InjectedAt)}");
+                    starts[t.Name] = starts.GetValueOrDefault(t.Name) + 1;
                     restarted.Add(t.Name);
                     var command = ChaosRunner.RejoinCommand(t.Command, t.Address);
                     File.AppendAllText(t.LogFile, $"---- {DateTime.UtcNow:O} akkakube chaos {fault.Kind}: started again after heal: {string.Join(' ', command)}\n");
@@ -192,6 +199,65 @@ public sealed class HostChaosRunner
     }
 
     private const int SigKill = 9;
+
+    /// <summary>How often the runner starts one node again after heal before it leaves it down (reported as not whole).</summary>
+    private const int MaxStartsAfterHeal = 3;
+
+    /// <summary>
+    /// Why a node exited, from the logs: the last exit reason in its own log (seen its Down, downed itself, refused as
+    /// quarantined) and the last control-plane downing decision naming it in any control plane's log, with the
+    /// observations it was based on — so a bystander's exit says whether a rule downed it and on whose view.
+    /// </summary>
+    internal static string ExitEvidence(ClusterState state, NodeState exited, DateTime since)
+    {
+        string[] own = ["Shutting down myself", "downing myself", "quarantined this incarnation", "CoordinatedShutdown invoked due to"];
+        var found = new List<string>();
+        if (LastMatching(exited.LogFile, since, l => own.Any(m => l.Contains(m, StringComparison.Ordinal))) is { } mine) found.Add($"{exited.Name}: {mine}");
+        foreach (var cp in state.Nodes.Where(n => n.Name != exited.Name && n.ControlPlane))
+            if (LastMatching(cp.LogFile, since, l => l.Contains("control-plane downing: keeping", StringComparison.Ordinal)
+                    && l.Contains(", downing [", StringComparison.Ordinal) && DownedIn(l, exited.Address)) is { } decision)
+                found.Add($"{cp.Name}: {decision}");
+        return found.Count == 0 ? "no exit reason logged" : string.Join(" | ", found);
+    }
+
+    /// <summary>Whether the "downing [...]" list of a decision line names <paramref name="address"/>.</summary>
+    private static bool DownedIn(string line, string address)
+    {
+        var start = line.IndexOf(", downing [", StringComparison.Ordinal) + ", downing [".Length;
+        var end = line.IndexOf(']', start);
+        return end > start && line[start..end].Split(", ").Contains(address);
+    }
+
+    /// <summary>Akka's log prefix up to the message: "…[Thread 0020][akka.tcp://…/path] ".</summary>
+    private static readonly System.Text.RegularExpressions.Regex LogPrefix = new(@"\]\[Thread \d+\]\[[^\]]*\] ", System.Text.RegularExpressions.RegexOptions.Compiled);
+
+    /// <summary>The last line of the log's last 512 KiB, logged at or after <paramref name="since"/> (UTC; the log is shared
+    /// by every incarnation and every earlier fault), that matches: from its message on (the logger's prefix cut), or null.</summary>
+    private static string? LastMatching(string path, DateTime since, Func<string, bool> match)
+    {
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (file.Length > 512 * 1024) file.Seek(-512 * 1024, SeekOrigin.End);
+            using var reader = new StreamReader(file);
+            var line = reader.ReadToEnd().Split('\n').LastOrDefault(l => LoggedAt(l) >= since && match(l));
+            if (line is null) return null;
+            var prefix = LogPrefix.Match(line);
+            var message = prefix.Success ? line[(prefix.Index + prefix.Length)..] : line;
+            return message.Length > 600 ? message[..600] + "…" : message.TrimEnd();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The timestamp that starts a node's log line ("2026-12-08T02:08:06.393Z info: …"), or DateTime.MinValue.</summary>
+    private static DateTime LoggedAt(string line) =>
+        line.IndexOf(' ') is var space and > 0 && DateTime.TryParse(line[..space], System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var at)
+            ? at
+            : DateTime.MinValue;
 
     private async Task WatchAsync(ClusterState state, ClusterView view, HostFault fault, IReadOnlySet<string> affected, NodeState? oldSingletonHost,
         Action<string, string> once, CancellationToken ct)

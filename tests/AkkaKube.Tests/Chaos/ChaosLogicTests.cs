@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using AkkaKube.Actors.Chaos;
+using AkkaKube.Cli;
 using AkkaKube.Cli.Chaos;
+using AkkaKube.Tests.Infrastructure;
 
 namespace AkkaKube.Tests.Chaos;
 
@@ -14,6 +16,44 @@ public class ChaosLogicTests
     [InlineData("replicasets", null)]
     public void Crash_targets_are_controller_names_or_paths_below_the_controller_manager(string path, string? controller) =>
         Assert.Equal(controller, ChaosPalette.ControllerOf(path));
+
+    /// <summary>
+    /// A node outside the fault that exits gets its reason in the runner's note, from the logs written since the fault:
+    /// its own last exit line and the control-plane downing decision that named it (not an earlier fault's, and not one
+    /// that downed another member). Lines as the nodes log them (issue 22: the CI note said only "exited (downed)").
+    /// </summary>
+    [Fact]
+    public void A_bystanders_exit_is_explained_by_its_own_log_and_the_decision_that_named_it_since_the_fault()
+    {
+        using var dir = new TempDir();
+        NodeState Node(string name, string roles, string ip) => new()
+        {
+            Name = name, Ordinal = 1, Roles = roles, Zone = "zone-a", Ip = ip, Port = 7100, CmdPort = 7101, PodCidr = "198.22.1.0/24",
+            LogFile = Path.Combine(dir.Path, name + ".log"), Command = ["akkakube-node"],
+        };
+        var cp1 = Node("cp-1", "control-plane", "198.22.0.1");
+        var cp3 = Node("cp-3", "control-plane", "198.22.0.3");
+        var state = new ClusterState { DataDirectory = dir.Path, ApiPort = 1, Nodes = [cp1, cp3] };
+        const string Prefix = "info: Akka.Actor.ActorSystem[0] [WARNING][12/08/2026 02:08:06.390Z][Thread 0020][akka.tcp://akkakube@198.22.0.1:7100/system/cluster/core/daemon/downingProvider] ";
+        File.WriteAllLines(cp1.LogFile,
+        [
+            "2026-12-08T01:00:00.000Z " + Prefix + "control-plane downing: keeping control planes [a, b], downing [akka.tcp://akkakube@198.22.0.3:7100] (an earlier fault); observations: x",
+            "2026-12-08T02:08:06.000Z " + Prefix + "control-plane downing: keeping control planes [akka.tcp://akkakube@198.22.0.1:7100, akka.tcp://akkakube@198.22.0.2:7100], downing [akka.tcp://akkakube@198.22.0.3:7100] (akka.tcp://akkakube@198.22.0.3:7100: control plane outside the majority); observations: cp-2>cp-3",
+            "2026-12-08T02:08:07.000Z " + Prefix + "control-plane downing: keeping control planes [akka.tcp://akkakube@198.22.0.1:7100], downing [akka.tcp://akkakube@198.22.0.4:7100] (another member)",
+        ]);
+        File.WriteAllLines(cp3.LogFile,
+        [
+            "2026-12-08T02:08:08.000Z info: Akka.Actor.ActorSystem[0] [INFO][12/08/2026 02:08:08.000Z][Thread 0020][Cluster (akka://akkakube)] Cluster Node [akka.tcp://akkakube@198.22.0.3:7100] - Node has been marked as DOWN. Shutting down myself",
+            "2026-12-08T02:08:08.100Z info: Akka.Actor.ActorSystem[0] [INFO][12/08/2026 02:08:08.100Z][Thread 0020][akka.tcp://akkakube@198.22.0.3:7100/user/x] unrelated",
+        ]);
+
+        var why = HostChaosRunner.ExitEvidence(state, cp3, new DateTime(2026, 12, 8, 2, 0, 0, DateTimeKind.Utc));
+
+        Assert.Equal("cp-3: Cluster Node [akka.tcp://akkakube@198.22.0.3:7100] - Node has been marked as DOWN. Shutting down myself"
+                     + " | cp-1: control-plane downing: keeping control planes [akka.tcp://akkakube@198.22.0.1:7100, akka.tcp://akkakube@198.22.0.2:7100], "
+                     + "downing [akka.tcp://akkakube@198.22.0.3:7100] (akka.tcp://akkakube@198.22.0.3:7100: control plane outside the majority); observations: cp-2>cp-3", why);
+        Assert.Equal("no exit reason logged", HostChaosRunner.ExitEvidence(state, cp3, new DateTime(2026, 12, 8, 3, 0, 0, DateTimeKind.Utc)));
+    }
 
     private static JsonObject Pod(string name, string node, bool ready, string rs = "web-abc12", string hash = "abc12", bool deleting = false)
     {

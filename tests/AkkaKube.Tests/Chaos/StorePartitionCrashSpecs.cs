@@ -56,7 +56,7 @@ public sealed class StorePartitionCrashSpecs : Akka.TestKit.Xunit2.TestKit
         var before = ListAll(store);
         Assert.Equal("recovered partition configmaps from the journal: revision 0, 0 objects (no snapshot, 0 events replayed)", Resync(store));
         var watcher = CreateTestProbe();
-        store.Tell(new StartWatch(P, "w", watcher.Ref, null, null, null, 0));
+        store.Tell(new StartWatch(P, "w", watcher.Ref, null, null, null, StartWatch.FromNow));
         watcher.ExpectMsg<WatchStarted>(Wait);
         var deathWatch = CreateTestProbe();
         deathWatch.Watch(store);

@@ -181,13 +181,33 @@ public sealed class StoreActorSpecs : Akka.TestKit.Xunit2.TestKit
         Assert.Equal((410, "Expired", "too old resource version: 2 (6)"), (ended.Code, ended.Reason, ended.Message));
     }
 
+    /// <summary>
+    /// Issue 22: a fresh partition lists at revision 0; a create that lands between that list and the watch (another
+    /// apiserver's write, while the new scheduler singleton's informer starts) must reach the watch. Revision 0 used
+    /// to mean "from now" here, so the first pod of a fresh pods partition was never seen and never scheduled.
+    /// </summary>
+    [Fact]
+    public void A_watch_from_a_fresh_partitions_list_revision_0_sees_a_create_made_between_the_list_and_the_watch()
+    {
+        var store = Start();
+        var listed = ListAll(store);
+        Assert.Equal((0L, 0), (listed.Revision, listed.Items.Count));
+        var created = Create(store, Objects.ConfigMap("first").Json);
+
+        var probe = CreateTestProbe();
+        store.Tell(new StartWatch(P, "w", probe.Ref, null, null, null, listed.Revision));
+        Assert.Equal(1, probe.ExpectMsg<WatchStarted>(Wait).Revision);
+        var added = probe.ExpectMsg<WatchEvent>(Wait);
+        Assert.Equal(("ADDED", 1L, created.ObjectJson), (added.Type, added.Revision, added.ObjectJson));
+    }
+
     [Fact]
     public void A_watch_from_now_sees_only_later_changes_filtered_by_selector()
     {
         var store = Start();
         Create(store, Objects.ConfigMap("before").Label("app", "web").Json);
         var probe = CreateTestProbe();
-        store.Tell(new StartWatch(P, "w", probe.Ref, "default", "app=web", null, 0));
+        store.Tell(new StartWatch(P, "w", probe.Ref, "default", "app=web", null, StartWatch.FromNow));
         Assert.Equal(1, probe.ExpectMsg<WatchStarted>(Wait).Revision);
         Create(store, Objects.ConfigMap("other").Label("app", "db").Json);
         var web = Create(store, Objects.ConfigMap("web").Label("app", "web").Json);
@@ -288,7 +308,7 @@ public sealed class StoreActorSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var store = Start();
         var dying = CreateTestProbe();
-        store.Tell(new StartWatch(P, "dying", dying.Ref, null, null, null, 0));
+        store.Tell(new StartWatch(P, "dying", dying.Ref, null, null, null, StartWatch.FromNow));
         dying.ExpectMsg<WatchStarted>(Wait);
         Watch(dying.Ref);
         Sys.Stop(dying.Ref);
@@ -312,7 +332,7 @@ public sealed class StoreActorSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var store = Start();
         var probe = CreateTestProbe();
-        store.Tell(new StartWatch(P, "w", probe.Ref, null, null, null, 0));
+        store.Tell(new StartWatch(P, "w", probe.Ref, null, null, null, StartWatch.FromNow));
         probe.ExpectMsg<WatchStarted>(Wait);
         StopAndWait(store);
         var ended = probe.ExpectMsg<WatchEnded>(Wait);
@@ -324,7 +344,7 @@ public sealed class StoreActorSpecs : Akka.TestKit.Xunit2.TestKit
     {
         var store = Start();
         var probe = CreateTestProbe();
-        store.Tell(new StartWatch(P, "w", probe.Ref, null, null, null, 0));
+        store.Tell(new StartWatch(P, "w", probe.Ref, null, null, null, StartWatch.FromNow));
         probe.ExpectMsg<WatchStarted>(Wait);
         Create(store, Objects.ConfigMap("a").Json);
         Assert.Equal("ADDED", probe.ExpectMsg<WatchEvent>(Wait).Type);
@@ -339,7 +359,7 @@ public sealed class StoreActorSpecs : Akka.TestKit.Xunit2.TestKit
         var store = Start();
         Assert.Equal(400, Ask<StoreFailure>(store, new ListObjects(P, null, "app in (", null)).Code);
         var probe = CreateTestProbe();
-        store.Tell(new StartWatch(P, "w", probe.Ref, null, null, "spec.nodeName", 0));
+        store.Tell(new StartWatch(P, "w", probe.Ref, null, null, "spec.nodeName", StartWatch.FromNow));
         var ended = probe.ExpectMsg<WatchEnded>(Wait);
         Assert.Equal((400, "BadRequest"), (ended.Code, ended.Reason));
     }
@@ -351,8 +371,8 @@ public sealed class StoreActorSpecs : Akka.TestKit.Xunit2.TestKit
         Create(store, Objects.ConfigMap("a").Json);
         var asked = CreateTestProbe();
         var plain = CreateTestProbe();
-        store.Tell(new StartWatch(P, "b", asked.Ref, null, null, null, 0, Bookmarks: true));
-        store.Tell(new StartWatch(P, "p", plain.Ref, null, null, null, 0));
+        store.Tell(new StartWatch(P, "b", asked.Ref, null, null, null, StartWatch.FromNow, Bookmarks: true));
+        store.Tell(new StartWatch(P, "p", plain.Ref, null, null, null, StartWatch.FromNow));
         asked.ExpectMsg<WatchStarted>(Wait);
         plain.ExpectMsg<WatchStarted>(Wait);
         var bookmark = asked.ExpectMsg<WatchEvent>(Wait);

@@ -12,7 +12,7 @@ public sealed class WatchHubSpecs
     private static StoredObject Pod(string app, long rv) =>
         StoredObject.FromJson(Objects.Pod("p").Label("app", app).ResourceVersion(rv.ToString()).Json);
 
-    private static StartWatch Watch(string? labels = null, long from = 0) =>
+    private static StartWatch Watch(string? labels = null, long from = StartWatch.FromNow) =>
         new("pods", "w", ActorRefs.Nobody, null, labels, null, from);
 
     public static TheoryData<string, string, string?, string, string?> Transitions => new()
@@ -95,7 +95,7 @@ public sealed class WatchHubSpecs
         StoredObject.FromJson(Objects.Pod(name).Spec("nodeName", node).ResourceVersion(rv.ToString()).Json);
 
     private static StartWatch NodeWatch(string id, string node, IActorRef subscriber) =>
-        new("pods", id, subscriber, null, null, "spec.nodeName=" + node, 0);
+        new("pods", id, subscriber, null, null, "spec.nodeName=" + node, StartWatch.FromNow);
 
     [Fact]
     public void Watches_on_spec_nodeName_see_only_their_nodes_pods_bound_moved_and_deleted_like_any_field_selector()
@@ -106,9 +106,9 @@ public sealed class WatchHubSpecs
         var all = new Subscriber("all");
         hub.Start(NodeWatch("wa", "node-a", a), 1);
         hub.Start(NodeWatch("wb", "node-b", b), 1);
-        hub.Start(new StartWatch("pods", "wall", all, null, null, null, 0), 1);
+        hub.Start(new StartWatch("pods", "wall", all, null, null, null, StartWatch.FromNow), 1);
         var unscheduled = new Subscriber("unscheduled");
-        hub.Start(new StartWatch("pods", "wu", unscheduled, null, null, "spec.nodeName=", 0), 1);
+        hub.Start(new StartWatch("pods", "wu", unscheduled, null, null, "spec.nodeName=", StartWatch.FromNow), 1);
 
         string Seen(List<Delivery> ds, Subscriber s) => string.Join(",", ds.Where(d => d.To.Equals(s)).Select(d => ((WatchEvent)d.Message).Type));
 
