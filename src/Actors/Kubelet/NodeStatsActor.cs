@@ -6,7 +6,7 @@ namespace AkkaKube.Actors.Kubelet;
 
 /// <summary>
 /// Resource usage of the node and its containers for the metrics API (`kubectl top`), answering
-/// <see cref="KubeletProtocol.GetMetrics"/>. With a runtime that measures (process), it samples every metrics interval
+/// <see cref="KubeletProtocol.GetMetrics"/>. With a runtime that measures (process, cri), it samples every metrics interval
 /// what the runtime lists as running (CPU as the rate between two samples) plus this node process; a hollow node's
 /// usage is simulated from its pods' requests on demand (<see cref="SimulatedUsage"/>).
 /// </summary>
@@ -55,7 +55,8 @@ public sealed class NodeStatsActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        if (_runtime is ProcessRuntime)
+        // The runtimes that measure what they run: process (the processes' /proc) and cri (CRI ContainerStats, the cgroups').
+        if (_runtime is ProcessRuntime or Runtime.Cri.CriRuntime)
             Timers.StartPeriodicTimer(SampleTimer, Sample.Instance, TimeSpan.Zero, _settings.MetricsInterval);
     }
 

@@ -16,6 +16,15 @@ public sealed class ContainerState(string name, string image, bool isInit)
     public bool IsInit { get; } = isInit;
     /// <summary>An ephemeral container (kubectl debug): never restarted, not part of the pod's phase or readiness.</summary>
     public bool IsEphemeral { get; init; }
+    /// <summary>
+    /// A native sidecar: an init container with restartPolicy Always. It lets initialization go on once it has started,
+    /// runs beside the containers, is restarted whenever it ends, counts for readiness but not for the pod's phase.
+    /// </summary>
+    public bool IsSidecar { get; init; }
+    /// <summary>A sidecar reached Started once (initialization does not wait for it again after a restart).</summary>
+    public bool HasStarted { get; set; }
+    /// <summary>Done as far as initialization goes: an init container succeeded, a sidecar started.</summary>
+    public bool InitDone => IsSidecar ? HasStarted || Started : Succeeded;
     public ContainerPhase Phase { get; set; } = ContainerPhase.Waiting;
     public string WaitingReason { get; set; } = "ContainerCreating";
     public string? WaitingMessage { get; set; }
@@ -62,7 +71,7 @@ public static class PodStatusBuilder
 {
     public static string Phase(IReadOnlyList<ContainerState> init, IReadOnlyList<ContainerState> main, bool initialized)
     {
-        if (init.Any(c => c.Done && !c.Succeeded)) return "Failed";
+        if (init.Any(c => !c.IsSidecar && c.Done && !c.Succeeded)) return "Failed";
         if (!initialized) return "Pending";
         if (main.Count > 0 && main.All(c => c.Done))
             return main.All(c => c.Succeeded) ? "Succeeded" : "Failed";
@@ -76,7 +85,8 @@ public static class PodStatusBuilder
         DateTimeOffset now, JsonObject? previousConditions = null, IReadOnlyList<ContainerState>? ephemeral = null, string qosClass = "BestEffort")
     {
         var phase = Phase(init, main, initialized);
-        var containersReady = main.Count > 0 && main.All(c => c.Ready);
+        // Sidecars' readiness counts as the containers' does (Kubernetes' ContainersReady includes restartable init containers).
+        var containersReady = main.Count > 0 && main.All(c => c.Ready) && init.Where(c => c.IsSidecar).All(c => c.Ready);
         var terminal = phase is "Succeeded" or "Failed";
 
         JsonObject Condition(string type, bool status, string? reason = null)

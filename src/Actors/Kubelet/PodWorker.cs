@@ -100,7 +100,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         _startMetric = new KubeletMetrics.PodStart(_ns, _name);
         foreach (var c in _pod.Spec?.InitContainers ?? [])
         {
-            _init.Add(new ContainerState(c.Name, c.Image ?? "", isInit: true) { WaitingReason = "PodInitializing" });
+            _init.Add(new ContainerState(c.Name, c.Image ?? "", isInit: true) { WaitingReason = "PodInitializing", IsSidecar = c.RestartPolicy == "Always" });
             _specs[c.Name] = c;
         }
         foreach (var c in _pod.Spec?.Containers ?? [])
@@ -159,7 +159,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     private readonly Dictionary<string, string?> _targets = new(StringComparer.Ordinal);
     private ContainerState? Find(string name) => All.FirstOrDefault(c => c.Name == name);
     private string RestartPolicy => _pod.Spec?.RestartPolicy ?? "Always";
-    private bool Initialized => _init.All(c => c.Succeeded);
+    private bool Initialized => _init.All(c => c.InitDone);
 
     /// <summary>True when spec and metadata are equal, resourceVersion and managedFields aside.</summary>
     internal static bool SameSpecAndMetadata(JsonObject a, JsonObject b)
@@ -549,6 +549,9 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             {
                 c.Started = true;
                 MarkDirty();
+                if (!c.IsSidecar || c.HasStarted) return;
+                c.HasStarted = true;
+                if (_state == PodWorkerState.Initializing) Advance(); // the next init container, or the containers
             }
         });
         Receive<ContainerProtocol.ContainerEvent>(e => Event(e.Name, e.Type, e.Reason, e.Message));
@@ -573,7 +576,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     {
         // ephemeral containers may start before initialization is over, as in Kubernetes
         foreach (var c in _ephemeral) StartContainer(c);
-        var nextInit = _init.FindIndex(c => !c.Succeeded);
+        var nextInit = _init.FindIndex(c => !c.InitDone); // a started sidecar keeps running beside what comes next
         if (nextInit >= 0)
         {
             Enter(PodWorkerState.Initializing, WhenInitializing);
@@ -596,9 +599,18 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
         if (PodStatusBuilder.Phase(_init, _main, Initialized) is not ("Succeeded" or "Failed")) return;
         foreach (var sup in _supervisors.Values) Context.Stop(sup);
         _supervisors.Clear();
-        // a debug container still running in a finished pod goes with it (its actor stopping does not kill it)
+        // a debug container or a sidecar still running in a finished pod goes with it (its actor stopping does not kill it)
         foreach (var running in _ctx.Runtime.List(_uid))
-            if (_ephemeral.Any(e => e.Name == running.Launch.ContainerName)) running.Kill();
+            if (_ephemeral.Any(e => e.Name == running.Launch.ContainerName) || _init.Any(i => i.IsSidecar && i.Name == running.Launch.ContainerName)) running.Kill();
+        foreach (var sidecar in _init.Where(i => i.IsSidecar && i.Phase != ContainerPhase.Terminated))
+        {
+            var now = DateTimeOffset.UtcNow;
+            sidecar.Terminated = new TerminatedInfo(137, "Error", "the pod's containers completed", sidecar.StartedAt ?? now, now, sidecar.ContainerId ?? "");
+            sidecar.Phase = ContainerPhase.Terminated;
+            sidecar.WillRestart = false;
+            sidecar.Ready = sidecar.Started = false;
+            MarkDirty();
+        }
         Context.Parent.Tell(new PodWorkerProtocol.PodFinished(_uid));
         RemoveSandbox();
         Enter(PodWorkerState.Completed, WhenCompleted);
@@ -894,7 +906,8 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
     {
         if (Find(e.Name) is not { } c) { Sender.Tell(new ContainerProtocol.ExitDecision(false)); return; }
         var info = e.KilledBecause is null ? e.Info : e.Info with { Message = $"Container {e.Name} {e.KilledBecause}" };
-        var restart = !c.IsEphemeral && RestartRules.ShouldRestart(RestartPolicy, c.IsInit, info.ExitCode, terminating);
+        // A sidecar is restarted whenever it ends, whatever the pod's restartPolicy, until the pod terminates.
+        var restart = !c.IsEphemeral && (c.IsSidecar ? !terminating : RestartRules.ShouldRestart(RestartPolicy, c.IsInit, info.ExitCode, terminating));
         c.Ready = false;
         c.Started = false;
         c.Terminated = info;
@@ -921,7 +934,7 @@ public sealed class PodWorker : ReceiveActor, IWithTimers, IWithStash, Chaos.ITa
             foreach (var f in followers) f.Tell(LogStreamer.ContainerEnded.Instance);
         MarkDirty();
         if (terminating) return;
-        if (c.IsInit && info.ExitCode == 0) Advance();
+        if (c.IsInit && !c.IsSidecar && info.ExitCode == 0) Advance();
         CheckCompleted();
     }
 

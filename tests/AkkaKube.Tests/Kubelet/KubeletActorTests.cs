@@ -218,6 +218,34 @@ public sealed class KubeletActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_native_sidecar_starts_before_the_next_init_container_runs_beside_the_containers_restarts_always_and_goes_when_they_complete()
+    {
+        StartKubelet();
+        // restartPolicy Never: the sidecar is restarted anyway; the pod's phase comes from "app" alone.
+        Create(MakePod("side").RestartPolicy("Never")
+            .Init("sidecar", "test/run", c => c["restartPolicy"] = "Always")
+            .Init("flaky-sidecar", "test/crash", c => c["restartPolicy"] = "Always")
+            .Init("setup", "test/ok")
+            .Container("app", "test/run").Build());
+        AwaitAssert(() => Assert.Equal("Running", _api.Pod("side").Phase()), Max);
+        var order = _runtime.Launches.Select(l => l.ContainerName).Distinct().ToList();
+        Assert.Equal(["sidecar", "flaky-sidecar", "setup", "app"], order);
+        Assert.Equal("True", _api.Pod("side").Condition("Initialized"));
+        var sidecar = _api.Pod("side").ContainerStatus("sidecar", init: true)!;
+        Assert.NotNull(sidecar["state"]!["running"]);
+        Assert.True(sidecar["started"]!.GetValue<bool>());
+        // a sidecar that keeps ending is restarted under the pod's Never, and does not fail the pod
+        AwaitAssert(() => Assert.True(_api.Pod("side").ContainerStatus("flaky-sidecar", init: true).RestartCount() >= 1), Max);
+        Assert.Equal("Running", _api.Pod("side").Phase());
+
+        // the containers complete: the pod succeeds and its sidecars are stopped
+        foreach (var app in _runtime.List().Where(r => r.Launch.PodName == "side" && r.Launch.ContainerName == "app")) app.Terminate();
+        AwaitAssert(() => Assert.Equal("Succeeded", _api.Pod("side").Phase()), Max);
+        AwaitAssert(() => Assert.DoesNotContain(_runtime.List(), r => r.Launch.PodName == "side"), Max);
+        Assert.NotNull(_api.Pod("side").ContainerStatus("sidecar", init: true)!["state"]!["terminated"]);
+    }
+
+    [Fact]
     public void A_failing_init_container_under_restartPolicy_Never_fails_the_pod_and_no_container_starts()
     {
         StartKubelet();

@@ -38,9 +38,11 @@ public sealed class PodBuilder
         return this;
     }
 
-    public PodBuilder Init(string name, string image)
+    public PodBuilder Init(string name, string image, Action<JsonObject>? configure = null)
     {
-        _init.Add(new JsonObject { ["name"] = name, ["image"] = image });
+        var c = new JsonObject { ["name"] = name, ["image"] = image };
+        configure?.Invoke(c);
+        _init.Add(c);
         _pod["spec"]!["initContainers"] = _init;
         return this;
     }

@@ -326,6 +326,69 @@ public sealed class CriLifecycleTests(CriNodeFixture node) : IClassFixture<CriNo
         using var deleted = await node.Http.DeleteAsync("/api/v1/namespaces/default/pods/echo");
     }
 
+    /// <summary>
+    /// What the kubelet does for any runtime, on cri: an init container prepares an emptyDir the main container reads, a
+    /// native sidecar (an init container with restartPolicy Always) runs beside it, the main container's first run fails
+    /// and is restarted (its previous log stays readable, timestamps on request), an exec readiness probe runs through CRI
+    /// ExecSync, and the metrics API serves the containers' usage from CRI's ContainerStats (what `kubectl top` reads).
+    /// </summary>
+    [SkippableFact]
+    public async Task Init_containers_a_native_sidecar_restarts_with_previous_logs_exec_probes_and_metrics_on_cri()
+    {
+        Skip.If(node.Missing is not null, node.Missing);
+        var sidecar = Container("sidecar", "echo sidecar-up; " + Forever);
+        sidecar["restartPolicy"] = "Always";
+        var main = Container("main",
+            "cat /shared/from-init; n=$(cat /shared/count 2>/dev/null || echo 0); n=$((n+1)); echo $n > /shared/count; echo run-$n; " +
+            "if [ $n -lt 2 ]; then exit 3; fi; touch /tmp/healthy; " + Forever);
+        main["readinessProbe"] = new JsonObject { ["exec"] = new JsonObject { ["command"] = new JsonArray("cat", "/tmp/healthy") }, ["periodSeconds"] = 1 };
+        foreach (var c in new[] { main, sidecar })
+            c["volumeMounts"] = new JsonArray(new JsonObject { ["name"] = "shared", ["mountPath"] = "/shared" });
+        var init = Container("init", "echo prepared-by-init > /shared/from-init");
+        init["volumeMounts"] = new JsonArray(new JsonObject { ["name"] = "shared", ["mountPath"] = "/shared" });
+        await node.CreatePodAsync(new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = "kit" },
+            ["spec"] = new JsonObject
+            {
+                ["volumes"] = new JsonArray(new JsonObject { ["name"] = "shared", ["emptyDir"] = new JsonObject() }),
+                ["initContainers"] = new JsonArray(init, sidecar),
+                ["containers"] = new JsonArray(main),
+            },
+        });
+        var pod = await node.WaitPodAsync("kit", p => (p["status"]?["conditions"] as JsonArray)?.Any(c => (string?)c?["type"] == "Ready" && (string?)c["status"] == "True") == true,
+            "Ready after the exec probe passed on the second run");
+        var mainStatus = pod["status"]!["containerStatuses"]![0]!;
+        Assert.True((int)mainStatus["restartCount"]! >= 1, mainStatus.ToJsonString());
+        Assert.Equal(3, (int)mainStatus["lastState"]!["terminated"]!["exitCode"]!);
+        var inits = (JsonArray)pod["status"]!["initContainerStatuses"]!;
+        Assert.Equal("Completed", (string?)inits.First(c => (string?)c!["name"] == "init")!["state"]!["terminated"]!["reason"]);
+        var side = inits.First(c => (string?)c!["name"] == "sidecar")!;
+        Assert.NotNull(side["state"]!["running"]);
+        Assert.True((bool)side["started"]!);
+
+        var current = await node.WaitLogAsync("kit", "main", "run-2");
+        Assert.Contains("prepared-by-init", current);
+        var previous = await node.Http.GetStringAsync("/api/v1/namespaces/default/pods/kit/log?container=main&previous=true");
+        Assert.Contains("run-1", previous);
+        Assert.DoesNotContain("run-2", previous);
+        var stamped = await node.Http.GetStringAsync("/api/v1/namespaces/default/pods/kit/log?container=sidecar&timestamps=true");
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z sidecar-up", stamped);
+
+        JsonNode? metrics = null;
+        await FailoverSupport.EventuallyAsync(async () =>
+        {
+            using var r = await node.Http.GetAsync("/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/kit");
+            if (!r.IsSuccessStatusCode) return false;
+            metrics = JsonNode.Parse(await r.Content.ReadAsStringAsync());
+            return (metrics?["containers"] as JsonArray)?.Any(c => (string?)c?["name"] == "main") == true;
+        }, TimeSpan.FromSeconds(90), "the pod's metrics from CRI stats");
+        var usage = ((JsonArray)metrics!["containers"]!).First(c => (string?)c!["name"] == "main")!["usage"]!;
+        Assert.EndsWith("Ki", (string?)usage["memory"]); // a working set the kernel measured for the container's cgroup
+        Assert.NotEqual("0Ki", (string?)usage["memory"]);
+        using var deleted = await node.Http.DeleteAsync("/api/v1/namespaces/default/pods/kit");
+    }
+
     /// <summary>Declared last: it restarts the shared node.</summary>
     [SkippableFact]
     public async Task A_restarted_node_process_re_adopts_its_running_containers_with_the_same_ids_pids_and_restart_counts()
