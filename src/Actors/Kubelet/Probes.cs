@@ -1,5 +1,8 @@
 using System.Net.Sockets;
 using AkkaKube.Actors.Runtime;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
 using k8s.Models;
 
 namespace AkkaKube.Actors.Kubelet;
@@ -68,7 +71,8 @@ public static class ProbeRunner
                 return (true, "");
             }
             if (probe.Exec is { } exec) return await ExecAsync(exec, timeout, runtime, running, cts.Token);
-            return (false, "probe has no handler (httpGet, tcpSocket or exec)");
+            if (probe.Grpc is { } grpc) return await GrpcAsync(grpc, podIp, timeout, cts.Token);
+            return (false, "probe has no handler (httpGet, tcpSocket, exec or grpc)");
         }
         catch (OperationCanceledException)
         {
@@ -95,6 +99,51 @@ public static class ProbeRunner
         using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         var code = (int)response.StatusCode;
         return code is >= 200 and < 400 ? (true, "") : (false, $"{what} failed with statuscode: {code}");
+    }
+
+    /// <summary>
+    /// The gRPC health checking protocol (grpc.health.v1.Health/Check) over plaintext HTTP/2 to the pod IP and port, with
+    /// the probe's service name ("" = the server as a whole): SERVING succeeds; the kubelet's messages otherwise.
+    /// </summary>
+    public static async Task<(bool Success, string Message)> GrpcAsync(V1GRPCAction grpc, string podIp, TimeSpan timeout, CancellationToken ct)
+    {
+        var service = grpc.Service ?? "";
+        using var channel = GrpcChannel.ForAddress($"http://{podIp}:{grpc.Port}", new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler { UseProxy = false, ConnectTimeout = timeout },
+            DisposeHttpClient = true,
+        });
+        var metadata = new Metadata { { "user-agent", "kube-probe/1.32" } };
+        try
+        {
+            var reply = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest { Service = service }, metadata, cancellationToken: ct);
+            return reply.Status == HealthCheckResponse.Types.ServingStatus.Serving
+                ? (true, "")
+                : (false, $"service unhealthy (responded with \"{Kubernetes(reply.Status)}\")");
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
+        {
+            return (false, $"error: this server does not implement the grpc health protocol (grpc.health.v1.Health): {e.Status.Detail}");
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable && e.Status.DebugException is HttpRequestException or SocketException)
+        {
+            return (false, $"timeout: failed to connect service \"{podIp}:{grpc.Port}\" within {timeout.TotalSeconds:0.###}s: {e.Status.DebugException.Message}");
+        }
+        catch (RpcException e) when (e.StatusCode is StatusCode.DeadlineExceeded or StatusCode.Cancelled)
+        {
+            return (false, $"timeout: health rpc did not complete within {timeout.TotalSeconds:0.###}s");
+        }
+        catch (RpcException e)
+        {
+            return (false, $"error: health rpc probe failed: {e.Status}");
+        }
+
+        static string Kubernetes(HealthCheckResponse.Types.ServingStatus status) => status switch
+        {
+            HealthCheckResponse.Types.ServingStatus.NotServing => "NOT_SERVING",
+            HealthCheckResponse.Types.ServingStatus.ServiceUnknown => "SERVICE_UNKNOWN",
+            _ => "UNKNOWN",
+        };
     }
 
     /// <summary>The command in the container (through the runtime); exit code 0 succeeds.</summary>
