@@ -25,7 +25,8 @@ public sealed class VolumeNotReadyException(string message) : Exception(message)
 /// <item>persistentVolumeClaim: the claim must be Bound (waited for up to <see cref="ClaimWait"/>, as Kubernetes'
 /// WaitForAttachAndMount) to a volume whose node affinity names this node; its directory (spec.local.path or
 /// spec.hostPath.path) is created on first use and outlives the pod.</item>
-/// <item>emptyDir: DATA/pods/&lt;uid&gt;/volumes/kubernetes.io~empty-dir/&lt;name&gt;, removed with the pod.</item>
+/// <item>emptyDir: DATA/pods/&lt;uid&gt;/volumes/kubernetes.io~empty-dir/&lt;name&gt;, removed with the pod; with
+/// <c>medium: Memory</c> /dev/shm/akkakube-pods/&lt;uid&gt;/&lt;name&gt; (RAM, the machine's tmpfs), removed with the pod too.</item>
 /// <item>hostPath: the path itself (created for type DirectoryOrCreate).</item>
 /// <item>projected (the ServiceAccount token volume among them): DATA/pods/&lt;uid&gt;/volumes/kubernetes.io~projected/&lt;name&gt;,
 /// written by <see cref="ProjectedVolume"/>, refreshed before its token expires, removed with the pod. A mount at
@@ -52,6 +53,15 @@ public static class VolumeManager
     public static string EmptyDir(string dataDir, string podUid, string volume) =>
         Path.Combine(PodVolumesDirectory(dataDir, podUid), "kubernetes.io~empty-dir", volume);
 
+    /// <summary>
+    /// Where memory-backed emptyDirs (<c>medium: Memory</c>) live: the machine's tmpfs at /dev/shm, so they are in RAM
+    /// without root (the Kubernetes kubelet mounts a tmpfs per volume); null where there is none (the data directory then).
+    /// </summary>
+    public static string? MemoryRoot { get; } = Directory.Exists("/dev/shm") ? "/dev/shm/akkakube-pods" : null;
+
+    public static string EmptyDir(string dataDir, string podUid, V1Volume volume) =>
+        volume.EmptyDir?.Medium == "Memory" && MemoryRoot is { } memory ? Path.Combine(memory, podUid, volume.Name) : EmptyDir(dataDir, podUid, volume.Name);
+
     /// <summary>The environment variable naming a volume's directory.</summary>
     public static string EnvName(string volume)
     {
@@ -72,7 +82,7 @@ public static class VolumeManager
         foreach (var v in pod.Spec?.Volumes ?? [])
         {
             string? dir = null;
-            if (v.EmptyDir is not null) dir = EmptyDir(dataDir, pod.Metadata?.Uid ?? "", v.Name);
+            if (v.EmptyDir is not null) dir = EmptyDir(dataDir, pod.Metadata?.Uid ?? "", v);
             else if (v.HostPath is { } hp)
             {
                 if (hp.Type is not ("DirectoryOrCreate" or "" or null) && !Directory.Exists(hp.Path) && !File.Exists(hp.Path))
@@ -161,7 +171,9 @@ public static class VolumeManager
     /// <summary>Removes the pod's own volumes (emptyDir) when its worker stops for good; claims' directories stay.</summary>
     public static void RemovePodVolumes(string dataDir, string podUid)
     {
+        if (podUid.Length == 0) return;
         var dir = Path.Combine(dataDir, "pods", podUid);
-        if (podUid.Length > 0 && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        if (MemoryRoot is { } memory && Path.Combine(memory, podUid) is var inMemory && Directory.Exists(inMemory)) Directory.Delete(inMemory, recursive: true);
     }
 }

@@ -77,6 +77,27 @@ public sealed class KubeletActorTests : Akka.TestKit.Xunit2.TestKit
         AwaitAssert(() => Assert.Equal("True", _api.Pod("p").Condition("Ready")), Max);
     }
 
+    [SkippableFact]
+    public void A_memory_backed_empty_dir_lives_in_ram_and_goes_with_the_pod()
+    {
+        Skip.If(VolumeManager.MemoryRoot is null, "no /dev/shm on this machine");
+        StartKubelet();
+        var pod = MakePod("ram").Container("c", "test/run").Build();
+        pod["spec"]!["volumes"] = JsonNode.Parse("""[{"name":"cache","emptyDir":{"medium":"Memory"}},{"name":"disk","emptyDir":{}}]""");
+        pod["spec"]!["containers"]![0]!["volumeMounts"] = JsonNode.Parse("""[{"name":"cache","mountPath":"/cache"},{"name":"disk","mountPath":"/disk"}]""");
+        Create(pod);
+        AwaitAssert(() => Assert.Equal("True", _api.Pod("ram").Condition("Ready")), Max);
+        var uid = _api.Pod("ram")!["metadata"]!["uid"]!.GetValue<string>();
+        var env = _runtime.Launches.Single(l => l.PodName == "ram").Env;
+        var cache = env.Single(e => e.Key == "AKKAKUBE_VOLUME_CACHE").Value;
+        Assert.Equal(Path.Combine(VolumeManager.MemoryRoot!, uid, "cache"), cache);
+        Assert.True(Directory.Exists(cache));
+        Assert.StartsWith(_data.Path, env.Single(e => e.Key == "AKKAKUBE_VOLUME_DISK").Value);
+
+        _api.DeleteNow(ApiResource.Pods, "ram");
+        AwaitAssert(() => Assert.False(Directory.Exists(Path.Combine(VolumeManager.MemoryRoot!, uid))), Max);
+    }
+
     [Fact]
     public async Task A_config_map_volume_follows_edits_of_its_config_map_swapping_every_file_at_once()
     {
