@@ -100,11 +100,13 @@ public sealed class PartitionState
             metadata["name"] = name;
         }
         var ns = StoredObject.Str(metadata["namespace"]);
-        if (Find(ns, name) is not null)
-            return Decision.Read(new StoreFailure(409, "AlreadyExists", $"{Resource} \"{name}\" already exists"));
+        if (Find(ns, name) is { } existing)
+            return Decision.Read(c.Uid is { Length: > 0 } && existing.Uid == c.Uid
+                ? new ObjectReply(existing.Json, existing.Revision) // this very request, applied by an earlier copy of it
+                : new StoreFailure(409, "AlreadyExists", $"{Resource} \"{name}\" already exists"));
 
         var revision = Revision + 1;
-        metadata["uid"] = _newUid();
+        metadata["uid"] = c.Uid is { Length: > 0 } uid ? uid : _newUid();
         metadata["creationTimestamp"] = Timestamp(_clock());
         metadata["generation"] = 1;
         metadata.Remove("deletionTimestamp");
