@@ -29,6 +29,14 @@ public sealed class PartitionState
 
     private readonly SortedSet<string> _keys = new(StringComparer.Ordinal);
     private readonly Dictionary<string, StoredObject> _objects = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Uids of recently deleted objects and their last JSON (bounded, oldest forgotten first): a copy of a create that
+    /// arrives after the first copy's object was already deleted is that create, answered, not applied again (issue 25).
+    /// Rebuilt from the journal's delete events on recovery; not kept in snapshots.
+    /// </summary>
+    private readonly Dictionary<string, string> _deletedUids = new(StringComparer.Ordinal);
+    private readonly Queue<string> _deletedOrder = new();
+    private const int DeletedUidsKept = 10_000;
     private readonly Func<DateTimeOffset> _clock;
     private readonly Func<string> _newUid;
 
@@ -100,6 +108,8 @@ public sealed class PartitionState
             metadata["name"] = name;
         }
         var ns = StoredObject.Str(metadata["namespace"]);
+        if (c.Uid is { Length: > 0 } && _deletedUids.TryGetValue(c.Uid, out var deleted))
+            return Decision.Read(new ObjectReply(deleted, Revision)); // an earlier copy created it and it has been deleted since
         if (Find(ns, name) is { } existing)
             return Decision.Read(c.Uid is { Length: > 0 } && existing.Uid == c.Uid
                 ? new ObjectReply(existing.Json, existing.Revision) // this very request, applied by an earlier copy of it
@@ -290,6 +300,11 @@ public sealed class PartitionState
             case ObjectDeleted:
                 _objects.Remove(obj.Key);
                 _keys.Remove(obj.Key);
+                if (obj.Uid.Length > 0 && _deletedUids.TryAdd(obj.Uid, e.ObjectJson))
+                {
+                    _deletedOrder.Enqueue(obj.Uid);
+                    if (_deletedOrder.Count > DeletedUidsKept) _deletedUids.Remove(_deletedOrder.Dequeue());
+                }
                 return new WatchChange(e.Revision, Deleted, old, obj);
             default:
                 _objects[obj.Key] = obj;

@@ -55,6 +55,14 @@ public sealed class PartitionStateSpecs
         // Another request for the same name (another uid, or none) is still AlreadyExists.
         Assert.Equal(409, Fail(s.Process(new CreateObject("pods", Objects.Pod("p").Json, Uid: "other-uid"))).Code);
         Assert.Equal(409, Fail(s.Process(new CreateObject("pods", Objects.Pod("p").Json))).Code);
+
+        // A copy arriving after the object was deleted (and the name taken again) is still that first create, not a new one.
+        Ok(Run(s, new DeleteObject("pods", "default", "p")));
+        Ok(Run(s, new CreateObject("pods", Objects.Pod("p").Json, Uid: "next-uid")));
+        var late = s.Process(new CreateObject("pods", Objects.Pod("p").Json, Uid: "request-uid"));
+        Assert.Empty(late.Events);
+        Assert.Equal("request-uid", Objects.Parse(Ok(late).ObjectJson)["metadata"]!["uid"]!.ToString());
+        Assert.Equal("next-uid", Objects.Parse(Ok(s.Process(new GetObject("pods", "default", "p"))).ObjectJson)["metadata"]!["uid"]!.ToString());
     }
 
     public static TheoryData<string, string, int, string, string> RefusedCreates => new()
