@@ -1,6 +1,6 @@
 using Akka.Actor;
 using AkkaKube.Actors.ApiServer;
-using AkkaKube.Tests.Store;
+using Objects = AkkaKube.Tests.Store.Objects;
 using static AkkaKube.Actors.Store.StoreProtocol;
 
 namespace AkkaKube.Tests.ApiServer;
