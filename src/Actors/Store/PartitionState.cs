@@ -30,13 +30,15 @@ public sealed class PartitionState
     private readonly SortedSet<string> _keys = new(StringComparer.Ordinal);
     private readonly Dictionary<string, StoredObject> _objects = new(StringComparer.Ordinal);
     /// <summary>
-    /// Uids of recently deleted objects and their last JSON (bounded, oldest forgotten first): a copy of a create that
+    /// Uids of recently deleted objects and their last JSON (at most 10,000 and 16 MiB of JSON, oldest forgotten first): a copy of a create that
     /// arrives after the first copy's object was already deleted is that create, answered, not applied again (issue 25).
     /// Rebuilt from the journal's delete events on recovery; not kept in snapshots.
     /// </summary>
     private readonly Dictionary<string, string> _deletedUids = new(StringComparer.Ordinal);
     private readonly Queue<string> _deletedOrder = new();
+    private long _deletedBytes;
     private const int DeletedUidsKept = 10_000;
+    private const long DeletedBytesKept = 16L * 1024 * 1024;
     private readonly Func<DateTimeOffset> _clock;
     private readonly Func<string> _newUid;
 
@@ -303,7 +305,9 @@ public sealed class PartitionState
                 if (obj.Uid.Length > 0 && _deletedUids.TryAdd(obj.Uid, e.ObjectJson))
                 {
                     _deletedOrder.Enqueue(obj.Uid);
-                    if (_deletedOrder.Count > DeletedUidsKept) _deletedUids.Remove(_deletedOrder.Dequeue());
+                    _deletedBytes += e.ObjectJson.Length;
+                    while (_deletedOrder.Count > DeletedUidsKept || _deletedBytes > DeletedBytesKept)
+                        if (_deletedUids.Remove(_deletedOrder.Dequeue(), out var forgotten)) _deletedBytes -= forgotten.Length;
                 }
                 return new WatchChange(e.Revision, Deleted, old, obj);
             default:
