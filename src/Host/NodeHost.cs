@@ -37,7 +37,10 @@ public static class NodeHost
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
             o.UseUtcTimestamp = true;
         });
-        logging.SetMinimumLevel(LogLevel.Information);
+        // `akka.loglevel = DEBUG` in a node's HOCON (e.g. with akka.cluster.sharding.verbose-debug-logging, to follow a
+        // hand-over step by step: docs/failover.md) reaches the log only if both filters let it through.
+        var debug = string.Equals(config.GetString("akka.loglevel", "INFO"), "DEBUG", StringComparison.OrdinalIgnoreCase);
+        logging.SetMinimumLevel(debug ? LogLevel.Debug : LogLevel.Information);
         logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
         logging.AddFilter("LinqToDB", LogLevel.Warning);
@@ -49,6 +52,7 @@ public static class NodeHost
             builder.AddHocon(config, HoconAddMode.Prepend);
             builder.ConfigureLoggers(l =>
             {
+                l.LogLevel = debug ? Akka.Event.LogLevel.DebugLevel : Akka.Event.LogLevel.InfoLevel;
                 l.ClearLoggers();
                 l.AddLoggerFactory();
             });

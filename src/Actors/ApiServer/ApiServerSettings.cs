@@ -11,6 +11,13 @@ public sealed record ApiServerSettings
     /// <summary>How long a request waits for the store before 504 Timeout.</summary>
     public TimeSpan StoreTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// A read or a create the store has not answered after this long is sent again (Pipeline/StoreAccess.cs, StoreAsk): a
+    /// command routed to a partition on a control-plane node that just died is lost, not buffered (issue 25); the store
+    /// applies a create once per uid, so a second copy is answered with the first one's object if that one did arrive.
+    /// </summary>
+    public TimeSpan StoreRetryAfter { get; init; } = TimeSpan.FromSeconds(1.5);
+
     /// <summary>How long an in-cluster client (ActorKubeApi) waits for an apiserver actor.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
@@ -49,6 +56,7 @@ public sealed record ApiServerSettings
         {
             MaxRequestBodyBytes = c.GetLong("max-request-body-bytes", 3 * 1024 * 1024),
             StoreTimeout = c.GetTimeSpan("store-timeout", TimeSpan.FromSeconds(10)),
+            StoreRetryAfter = c.GetTimeSpan("store-retry-after", TimeSpan.FromSeconds(1.5)),
             RequestTimeout = c.GetTimeSpan("request-timeout", TimeSpan.FromSeconds(15)),
             MaxWatchDuration = c.GetTimeSpan("max-watch-duration", TimeSpan.FromMinutes(30)),
             DefaultTolerationSeconds = c.GetLong("default-toleration-seconds", 5),
@@ -63,6 +71,7 @@ public sealed record ApiServerSettings
         if (s.DefaultTolerationSeconds < 0) throw new ArgumentException("akkakube.apiserver.default-toleration-seconds must not be negative");
         if (s.MaxRequestBodyBytes < 1024) throw new ArgumentException("akkakube.apiserver.max-request-body-bytes must be at least 1024");
         if (s.StoreTimeout <= TimeSpan.Zero) throw new ArgumentException("akkakube.apiserver.store-timeout must be positive");
+        if (s.StoreRetryAfter <= TimeSpan.Zero) throw new ArgumentException("akkakube.apiserver.store-retry-after must be positive");
         if (s.RequestTimeout <= TimeSpan.Zero) throw new ArgumentException("akkakube.apiserver.request-timeout must be positive");
         if (s.MaxWatchDuration <= TimeSpan.Zero) throw new ArgumentException("akkakube.apiserver.max-watch-duration must be positive");
         return s;

@@ -29,6 +29,16 @@ public sealed class PartitionState
 
     private readonly SortedSet<string> _keys = new(StringComparer.Ordinal);
     private readonly Dictionary<string, StoredObject> _objects = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Uids of recently deleted objects and their last JSON (at most 10,000 and 16 MiB of JSON, oldest forgotten first): a copy of a create that
+    /// arrives after the first copy's object was already deleted is that create, answered, not applied again (issue 25).
+    /// Rebuilt from the journal's delete events on recovery; not kept in snapshots.
+    /// </summary>
+    private readonly Dictionary<string, string> _deletedUids = new(StringComparer.Ordinal);
+    private readonly Queue<string> _deletedOrder = new();
+    private long _deletedBytes;
+    private const int DeletedUidsKept = 10_000;
+    private const long DeletedBytesKept = 16L * 1024 * 1024;
     private readonly Func<DateTimeOffset> _clock;
     private readonly Func<string> _newUid;
 
@@ -100,11 +110,15 @@ public sealed class PartitionState
             metadata["name"] = name;
         }
         var ns = StoredObject.Str(metadata["namespace"]);
-        if (Find(ns, name) is not null)
-            return Decision.Read(new StoreFailure(409, "AlreadyExists", $"{Resource} \"{name}\" already exists"));
+        if (c.Uid is { Length: > 0 } && _deletedUids.TryGetValue(c.Uid, out var deleted))
+            return Decision.Read(new ObjectReply(deleted, Revision)); // an earlier copy created it and it has been deleted since
+        if (Find(ns, name) is { } existing)
+            return Decision.Read(c.Uid is { Length: > 0 } && existing.Uid == c.Uid
+                ? new ObjectReply(existing.Json, existing.Revision) // this very request, applied by an earlier copy of it
+                : new StoreFailure(409, "AlreadyExists", $"{Resource} \"{name}\" already exists"));
 
         var revision = Revision + 1;
-        metadata["uid"] = _newUid();
+        metadata["uid"] = c.Uid is { Length: > 0 } uid ? uid : _newUid();
         metadata["creationTimestamp"] = Timestamp(_clock());
         metadata["generation"] = 1;
         metadata.Remove("deletionTimestamp");
@@ -288,6 +302,13 @@ public sealed class PartitionState
             case ObjectDeleted:
                 _objects.Remove(obj.Key);
                 _keys.Remove(obj.Key);
+                if (obj.Uid.Length > 0 && _deletedUids.TryAdd(obj.Uid, e.ObjectJson))
+                {
+                    _deletedOrder.Enqueue(obj.Uid);
+                    _deletedBytes += e.ObjectJson.Length;
+                    while (_deletedOrder.Count > DeletedUidsKept || _deletedBytes > DeletedBytesKept)
+                        if (_deletedUids.Remove(_deletedOrder.Dequeue(), out var forgotten)) _deletedBytes -= forgotten.Length;
+                }
                 return new WatchChange(e.Revision, Deleted, old, obj);
             default:
                 _objects[obj.Key] = obj;

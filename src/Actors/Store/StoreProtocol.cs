@@ -18,8 +18,13 @@ public static class StoreProtocol
         string Partition { get; }
     }
 
-    /// <summary>Create; the store sets uid, creationTimestamp, resourceVersion, generation.</summary>
-    public sealed record CreateObject(string Partition, string ObjectJson, bool DryRun = false) : IPartitionCommand;
+    /// <summary>
+    /// Create; the store sets uid (<paramref name="Uid"/> when given, else a new one), creationTimestamp, resourceVersion,
+    /// generation. With a uid the create is idempotent: an object of that name that already has this uid is the result of
+    /// an earlier copy of the same request (the apiserver sends a create again when a partition did not answer), and is
+    /// the answer instead of 409 AlreadyExists.
+    /// </summary>
+    public sealed record CreateObject(string Partition, string ObjectJson, bool DryRun = false, string? Uid = null) : IPartitionCommand;
 
     /// <summary>
     /// Replace an object. When the object carries metadata.resourceVersion it is a precondition:

@@ -39,6 +39,32 @@ public sealed class PartitionStateSpecs
         Assert.Equal(1, s.Revision);
     }
 
+    [Fact]
+    public void A_create_sent_again_with_its_uid_is_applied_once_and_answered_with_the_first_copys_object()
+    {
+        // Issue 25: the apiserver sends a create again when its partition did not answer (a command routed to a killed
+        // node is lost); if the first copy did arrive, the second is its answer, not 409 — and nothing is written twice.
+        var s = NewState();
+        var first = Ok(Run(s, new CreateObject("pods", Objects.Pod("p").Json, Uid: "request-uid")));
+        var again = s.Process(new CreateObject("pods", Objects.Pod("p").Json, Uid: "request-uid"));
+        Assert.Empty(again.Events);
+        Assert.Equal((first.ObjectJson, first.Revision), (Ok(again).ObjectJson, Ok(again).Revision));
+        Assert.Equal("request-uid", Objects.Parse(first.ObjectJson)["metadata"]!["uid"]!.ToString());
+        Assert.Equal(1, s.Revision);
+
+        // Another request for the same name (another uid, or none) is still AlreadyExists.
+        Assert.Equal(409, Fail(s.Process(new CreateObject("pods", Objects.Pod("p").Json, Uid: "other-uid"))).Code);
+        Assert.Equal(409, Fail(s.Process(new CreateObject("pods", Objects.Pod("p").Json))).Code);
+
+        // A copy arriving after the object was deleted (and the name taken again) is still that first create, not a new one.
+        Ok(Run(s, new DeleteObject("pods", "default", "p")));
+        Ok(Run(s, new CreateObject("pods", Objects.Pod("p").Json, Uid: "next-uid")));
+        var late = s.Process(new CreateObject("pods", Objects.Pod("p").Json, Uid: "request-uid"));
+        Assert.Empty(late.Events);
+        Assert.Equal("request-uid", Objects.Parse(Ok(late).ObjectJson)["metadata"]!["uid"]!.ToString());
+        Assert.Equal("next-uid", Objects.Parse(Ok(s.Process(new GetObject("pods", "default", "p"))).ObjectJson)["metadata"]!["uid"]!.ToString());
+    }
+
     public static TheoryData<string, string, int, string, string> RefusedCreates => new()
     {
         { "a second create of the same name is AlreadyExists", Objects.Pod("p").Json, 409, "AlreadyExists", "pods \"p\" already exists" },

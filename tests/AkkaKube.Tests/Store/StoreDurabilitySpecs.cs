@@ -130,6 +130,35 @@ public sealed class StoreDurabilitySpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_partition_recovers_and_answers_while_another_process_holds_the_write_lock()
+    {
+        // Issue 25: reads (a moved partition's recovery) begin a deferred transaction, so they never wait for the one
+        // write lock the node processes share (persistence-sqlite.conf, read-isolation-level). With BEGIN IMMEDIATE
+        // this recovery would wait for the lock — here past the 5 s busy timeout, then fail.
+        var first = Sys.ActorOf(StoreActor.Props(P, StoreSettings.Default));
+        Ask<ObjectReply>(first, new CreateObject(P, Objects.ConfigMap("written-before").Json));
+        var probe = CreateTestProbe();
+        probe.Watch(first);
+        first.Tell(StoreActor.Stop.Instance);
+        probe.ExpectTerminated(first, Wait);
+
+        using var holder = new SqliteConnection(SqliteDurability.ConnectionString(DbFile));
+        holder.Open();
+        using var writeLock = holder.BeginTransaction(System.Data.IsolationLevel.Serializable); // BEGIN IMMEDIATE
+        using (var write = holder.CreateCommand())
+        {
+            write.Transaction = writeLock;
+            write.CommandText = "CREATE TABLE IF NOT EXISTS lock_probe (x INTEGER); INSERT INTO lock_probe VALUES (1)";
+            write.ExecuteNonQuery();
+        }
+        var recovered = Sys.ActorOf(StoreActor.Props(P, StoreSettings.Default));
+        var list = Ask<ListReply>(recovered, new ListObjects(P, null, null, null));
+        Assert.Equal(1L, list.Revision);
+        Assert.Equal("written-before", (string)System.Text.Json.Nodes.JsonNode.Parse(Assert.Single(list.Items))!["metadata"]!["name"]!);
+        writeLock.Rollback();
+    }
+
+    [Fact]
     public void Outside_a_cluster_a_node_always_has_its_quorum() => Assert.Null(ControlPlaneQuorum.WhyNotServing(Sys));
 
     private T Ask<T>(IActorRef store, object message)

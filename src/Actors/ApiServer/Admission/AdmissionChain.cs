@@ -30,11 +30,11 @@ public sealed record AdmissionAttributes(ApiResource Resource, string? Namespace
             var other => throw Unexpected(other),
         };
 
-    private async Task<object> AskStoreAsync(ApiResource resource, object command)
+    private async Task<object> AskStoreAsync(ApiResource resource, StoreProtocol.IPartitionCommand command)
     {
         try
         {
-            return await Context.Store.Ask<object>(command, Context.Settings.StoreTimeout, Context.Ct);
+            return await StoreAsk.AskAsync(Context.Store, command, Context.Settings, Context.Ct);
         }
         catch (AskTimeoutException)
         {

@@ -44,6 +44,7 @@ public sealed partial class ApiPipeline
         obj = await c.Strategy.AdmitAsync(c.Admission, obj, null);
         ApiServer.Admission.NodeRestriction.AdmitCreate(c.Req.User, c.R, obj);
         await Admission.ValidateAsync(attributes, obj);
-        return (new StoreProtocol.CreateObject(c.R.Partition, StorageJson(c.R, obj), c.DryRun), Meta.Field(obj, "name")!);
+        // The uid is chosen here (as kube-apiserver does) so the store can tell a copy of this request sent again (AskStore) from another create.
+        return (new StoreProtocol.CreateObject(c.R.Partition, StorageJson(c.R, obj), c.DryRun, Guid.NewGuid().ToString()), Meta.Field(obj, "name")!);
     }
 }

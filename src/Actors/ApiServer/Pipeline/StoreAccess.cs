@@ -13,7 +13,7 @@ public sealed partial class ApiPipeline
     {
         try
         {
-            return await _store.Ask<object>(cmd, _settings.StoreTimeout, ct);
+            return await StoreAsk.AskAsync(_store, cmd, _settings, ct);
         }
         catch (AskTimeoutException)
         {
@@ -66,6 +66,42 @@ public sealed partial class ApiPipeline
         catch (ApiException e) when (e.Code == 404)
         {
             return null;
+        }
+    }
+}
+
+/// <summary>The apiserver's ask of a store partition, sent again while a partition moves (issue 25).</summary>
+internal static class StoreAsk
+{
+    /// <summary>Copies of one command at most: the first, then two more (a kill's hand-over is over in ≈ 2 s).</summary>
+    public const int MaxCopies = 3;
+
+    /// <summary>
+    /// Asks the store region, waiting up to store-timeout (then <see cref="AskTimeoutException"/>). A command the region
+    /// forwarded to a control-plane node that just died is lost — Akka buffers only while a shard has no known home, and
+    /// the dead node's homes are forgotten when it is removed, ≈ 1 s after a kill — so a command that is safe to apply
+    /// twice is sent again every store-retry-after: reads, and a create carrying its uid (the store applies it once).
+    /// Updates and deletes are not idempotent: they wait for their one copy. At most <see cref="MaxCopies"/> copies, so a
+    /// partition that is merely slow (a large list on a loaded machine) gets bounded extra work.
+    /// </summary>
+    public static async Task<object> AskAsync(IActorRef store, StoreProtocol.IPartitionCommand cmd, ApiServerSettings settings, CancellationToken ct)
+    {
+        var retry = cmd is StoreProtocol.GetObject or StoreProtocol.ListObjects or StoreProtocol.CreateObject { Uid.Length: > 0 }
+                    && settings.StoreRetryAfter < settings.StoreTimeout;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var copy = 1; ; copy++)
+        {
+            retry &= copy < MaxCopies;
+            var left = settings.StoreTimeout - clock.Elapsed;
+            var attempt = retry && left > settings.StoreRetryAfter ? settings.StoreRetryAfter : left;
+            try
+            {
+                return await store.Ask<object>(cmd, attempt > TimeSpan.Zero ? attempt : TimeSpan.FromMilliseconds(1), ct);
+            }
+            catch (AskTimeoutException) when (retry && clock.Elapsed < settings.StoreTimeout)
+            {
+                // not answered yet: send the same command again (a late answer to the earlier copy goes to dead letters)
+            }
         }
     }
 }
