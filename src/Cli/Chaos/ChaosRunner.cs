@@ -490,9 +490,12 @@ public sealed class ChaosRunner
             {
                 _ when restarts => targets.All(x => selfUp.Contains(x.Name)) && report.Has("all Deployments ready")
                                      && targets.Where(x => !x.ControlPlane).All(x => report.Has($"Node Ready again {x.Name}") || !report.Has($"NotReady {x.Name}") && snap.Nodes?.FirstOrDefault(n => n.Name == x.Name)?.Ready == "True"),
+                // A killed singleton host: recovered only once the report can say where the singletons went (a quick
+                // hand-over binds the probe pod before the 1 s singleton check would otherwise see the move).
                 _ => AllGone() && report.Has("all Deployments ready")
                      && (podsOnTargets.Count == 0 || report.Has("pods evicted"))
                      && (!controlPlaneTarget || report.Has("new pod bound"))
+                     && (!singletonTarget || report.Has("singletons moved"))
                      && (dataPlane?.EndpointsSettled ?? true),
             };
             if (recovered && containersBefore is not null)
