@@ -176,6 +176,12 @@ public sealed class HostPartitionTests(NetnsCluster cluster, ITestOutputHelper o
                     (await ChaosRunner.PartitionHostsAsync(state, view, new HashSet<string> { host.Name }, ct))?.GetValueOrDefault(partition) is { } now && now != host.Name)
                 .RunAsync(_ => new HostFault("freeze", [host], $"SIGSTOP {host.Name} pid {host.Pid}",
                     () => NodeProcesses.Signal(host.Pid, NetworkFaults.SigStop), () => NodeProcesses.Signal(host.Pid, NetworkFaults.SigCont)), CancellationToken.None);
+            // The writes go on until the moved partition's new copy has written (fencing is about who writes after the
+            // move, not how soon): with one SQLite file for every control plane, the frozen process may hold its write
+            // lock until the thaw, so the new copy's first writes can wait out a busy timeout and a restart.
+            var frozen = beforeFreeze.LastOrDefault();
+            await FailoverSupport.EventuallyAsync(() => Task.FromResult(JournalWriters(partition).Skip(beforeFreeze.Count).Any(w => w != frozen)),
+                TimeSpan.FromSeconds(60), $"a new writer of store-{partition} after the move");
         }
         finally
         {

@@ -23,6 +23,9 @@ public sealed class RbacCache : ReceiveActor
     private readonly RbacAuthorizer _authorizer;
     private readonly Dictionary<ApiResource, Dictionary<string, JsonObject>> _caches = Resources.ToDictionary(r => r, _ => new Dictionary<string, JsonObject>(StringComparer.Ordinal));
     private readonly HashSet<ApiResource> _synced = [];
+    /// <summary>The bootstrap binding that lets everyone read /healthz, /livez, /readyz and /version.</summary>
+    private const string PublicInfoViewer = "system:public-info-viewer";
+    private bool _published;
 
     public RbacCache(IKubeApi api, RbacAuthorizer authorizer)
     {
@@ -50,6 +53,10 @@ public sealed class RbacCache : ReceiveActor
     private void Publish()
     {
         if (_synced.Count < Resources.Count) return; // a partial policy would deny what a later list allows
+        // The first policy waits for the bootstrap policy (the apiserver writes it at start, kube-apiserver's
+        // rbac/bootstrap-roles): synced before it, anonymous /healthz was 403 for a moment; until then requests wait or 503.
+        if (!_published && !_caches[ApiResource.ClusterRoleBindings].Values.Any(b => Meta.Name(b) == PublicInfoViewer)) return;
+        _published = true;
         _authorizer.Publish(new RbacPolicy(_caches[ApiResource.ClusterRoles].Values, _caches[ApiResource.Roles].Values,
             _caches[ApiResource.ClusterRoleBindings].Values, _caches[ApiResource.RoleBindings].Values), synced: true);
     }
