@@ -25,6 +25,8 @@ public sealed class NodeStatsActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     private sealed class Sample { public static readonly Sample Instance = new(); }
+    private sealed record Sampled(List<(IRunningContainer Running, ResourceUsage Usage)> Usages);
+    private bool _sampling;
 
     public NodeStatsActor(NodeIdentity node, KubeletSettings settings, IContainerRuntime runtime, IActorRef pods)
     {
@@ -32,7 +34,21 @@ public sealed class NodeStatsActor : ReceiveActor, IWithTimers
         _settings = settings;
         _runtime = runtime;
         _pods = pods;
-        Receive<Sample>(_ => SampleNow());
+        // Reading usage may block (cri: one ContainerStats call per container), so it runs off the actor's thread.
+        Receive<Sample>(_ =>
+        {
+            if (_sampling) return;
+            _sampling = true;
+            var (runtime, nodeName) = (_runtime, _node.NodeName);
+            Task.Run(() => runtime.List().Where(r => r.Launch.NodeName == nodeName)
+                    .Select(r => (Running: r, Usage: r.Usage())).Where(x => x.Usage is not null).Select(x => (x.Running, x.Usage!)).ToList())
+                .PipeTo(Self, success: list => new Sampled(list), failure: _ => new Sampled([]));
+        });
+        Receive<Sampled>(s =>
+        {
+            _sampling = false;
+            SampleNow(s.Usages);
+        });
         Receive<KubeletProtocol.GetMetrics>(_ =>
         {
             if (!_node.Hollow)
@@ -60,15 +76,14 @@ public sealed class NodeStatsActor : ReceiveActor, IWithTimers
             Timers.StartPeriodicTimer(SampleTimer, Sample.Instance, TimeSpan.Zero, _settings.MetricsInterval);
     }
 
-    private void SampleNow()
+    private void SampleNow(List<(IRunningContainer Running, ResourceUsage Usage)> usages)
     {
         var now = DateTimeOffset.UtcNow;
         var pods = new Dictionary<string, (ContainerLaunch Any, List<KubeletProtocol.ContainerMetrics> Containers)>(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         long totalCpu = 0, totalMem = 0;
-        foreach (var running in _runtime.List())
+        foreach (var (running, usage) in usages)
         {
-            if (running.Launch.NodeName != _node.NodeName || running.Usage() is not { } usage) continue;
             var id = running.ContainerId;
             seen.Add(id);
             long cpu = 0;

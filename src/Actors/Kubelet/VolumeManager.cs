@@ -26,7 +26,7 @@ public sealed class VolumeNotReadyException(string message) : Exception(message)
 /// WaitForAttachAndMount) to a volume whose node affinity names this node; its directory (spec.local.path or
 /// spec.hostPath.path) is created on first use and outlives the pod.</item>
 /// <item>emptyDir: DATA/pods/&lt;uid&gt;/volumes/kubernetes.io~empty-dir/&lt;name&gt;, removed with the pod; with
-/// <c>medium: Memory</c> /dev/shm/akkakube-pods/&lt;uid&gt;/&lt;name&gt; (RAM, the machine's tmpfs), removed with the pod too.</item>
+/// <c>medium: Memory</c> /dev/shm/akkakube-pods-&lt;user&gt;/&lt;uid&gt;/&lt;name&gt; (RAM, the machine's tmpfs), removed with the pod too.</item>
 /// <item>hostPath: the path itself (created for type DirectoryOrCreate).</item>
 /// <item>projected (the ServiceAccount token volume among them): DATA/pods/&lt;uid&gt;/volumes/kubernetes.io~projected/&lt;name&gt;,
 /// written by <see cref="ProjectedVolume"/>, refreshed before its token expires, removed with the pod. A mount at
@@ -57,7 +57,7 @@ public static class VolumeManager
     /// Where memory-backed emptyDirs (<c>medium: Memory</c>) live: the machine's tmpfs at /dev/shm, so they are in RAM
     /// without root (the Kubernetes kubelet mounts a tmpfs per volume); null where there is none (the data directory then).
     /// </summary>
-    public static string? MemoryRoot { get; } = Directory.Exists("/dev/shm") ? "/dev/shm/akkakube-pods" : null;
+    public static string? MemoryRoot { get; } = Directory.Exists("/dev/shm") ? $"/dev/shm/akkakube-pods-{Environment.UserName}" : null; // per user: /dev/shm is shared
 
     public static string EmptyDir(string dataDir, string podUid, V1Volume volume) =>
         volume.EmptyDir?.Medium == "Memory" && MemoryRoot is { } memory ? Path.Combine(memory, podUid, volume.Name) : EmptyDir(dataDir, podUid, volume.Name);
